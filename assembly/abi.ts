@@ -1,0 +1,55 @@
+// The numbers shared by the engine and the SDK. Plain enums only: this file is
+// valid AssemblyScript and valid TypeScript, so both sides import it and there is
+// one home for every index that crosses the boundary.
+
+/** TCP states, RFC 9293 order; names are printed by the SDK as netstat does. */
+export enum State {
+  CLOSED = 0, LISTEN = 1, SYN_SENT = 2, SYN_RCVD = 3, ESTABLISHED = 4,
+  FIN_WAIT_1 = 5, FIN_WAIT_2 = 6, CLOSE_WAIT = 7, CLOSING = 8, LAST_ACK = 9, TIME_WAIT = 10,
+}
+export const STATE_COUNT = 11;
+
+/** TCP header flag bits as on the wire. */
+export enum Flag { FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16 }
+
+/** Per-host knobs (setHostParam). Times in microseconds. */
+export enum HostParam {
+  TimeWait = 0, RtoInit, RtoMin, RtoMax, SynRetries, SynackRetries, Retries2, OrphanRetries,
+  FinTimeout, TwReuse, MaxTwBuckets, PortLo, PortHi, Mss,
+  COUNT,
+}
+
+/** Per-workload settings (setWorkloadParam). Times in microseconds. */
+export enum WlParam {
+  SrcHost = 0, SrcIp, DstAddr, DstPort, Dir, Rate, Arrival, Start, Stop, Count,
+  Request, Response, Closer, HalfClose, Linger0, LocalPort,
+  COUNT,
+}
+export enum Arrival { Constant = 0, Poisson = 1 }
+export enum Closer { Client = 0, Server = 1, Both = 2 }
+
+export enum LossKind { None = 0, Bernoulli = 1, GilbertElliott = 2 }
+export enum RuleAction { Drop = 0, Duplicate = 1 }
+
+/** Counters read with stat(k). */
+export enum Stat {
+  Events = 0, SegmentEvents, Attempted, Established, Completed,
+  EADDRNOTAVAIL, ECONNREFUSED, ETIMEDOUT, ECONNRESET,
+  SegSent, SegDropped, SegRetransmitted, SegDuplicated,
+  LiveSockets, SocketCapacity, MemoryBytes, ConnectFailed,
+  COUNT,
+}
+/** Failures per sample interval, in this order after the state and port columns. */
+export const ERRNO_COUNT = 4;
+
+/** Trace records: 32 bytes each. */
+export enum TraceField {
+  Time = 0,     // u64 microseconds
+  Conn = 8,     // u32 connection id
+  Kind = 12,    // u8: 0 state change, 1 segment, 2 connection opened (Seq laddr, Ack lport<<16|rport, Len raddr)
+  A = 13,       // u8: from-state, or flags
+  B = 14,       // u8: to-state, or fate (0 delivered, 1 dropped)
+  Where = 16,   // u16: host (state change) or link direction (segment)
+  Seq = 20, Ack = 24, Len = 28,
+  SIZE = 32,
+}

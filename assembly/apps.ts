@@ -1,0 +1,171 @@
+// The applications on the hosts, as the built-in workload kernel `tcp-churn` drives
+// them: a client connects at each arrival, writes its request, reads the response
+// and closes; the server answers each request and closes as the workload says.
+// Everything here is a reaction to a TCP event or an arrival: no JS is called.
+
+import { Arrival, Closer, HostParam, Stat, State, WlParam } from "./abi";
+import { now, schedule } from "./wheel";
+import { bump } from "./metrics";
+import { hostParam, ipAddr, ipCursor, ipHost, portUse, runSeed, setIpCursor } from "./net";
+import { nextUnit, seedStream } from "./rng";
+import { alloc } from "./mem";
+import { F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
+import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable } from "./tcp";
+
+export const MAX_WORKLOADS: u32 = 1024;
+export let nWorkloads: u32 = 0;
+export let nextConn: u32 = 0;
+
+let WPARAM: usize = 0;   // f64 [workload][WlParam]
+let WNEXT: usize = 0;    // f64 [workload] exact time of the next arrival, us
+let WCOUNT: usize = 0;   // u32 [workload] arrivals so far
+let WRNG: usize = 0;     // u64 [workload] random stream
+
+@inline export function wp(w: u32, k: i32): f64 { return load<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3)); }
+export function setWorkloadParam(w: u32, k: i32, v: f64): void { store<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3), v); }
+
+export function appsReset(): void {
+  nWorkloads = 0; nextConn = 0;
+  WPARAM = alloc(<usize>MAX_WORKLOADS * WlParam.COUNT * 8);
+  WNEXT = alloc(<usize>MAX_WORKLOADS * 8);
+  WCOUNT = alloc(<usize>MAX_WORKLOADS * 4);
+  WRNG = alloc(<usize>MAX_WORKLOADS * 8);
+}
+
+export function addWorkload(): u32 {
+  const w = nWorkloads++;
+  store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, 0x30000 + <u64>w));
+  return w;
+}
+
+/** Files every workload's first arrival. */
+export function appsStart(): void {
+  for (let w: u32 = 0; w < nWorkloads; w++) {
+    store<f64>(WNEXT + (<usize>w << 3), wp(w, WlParam.Start));
+    scheduleArrival(w);
+  }
+}
+
+function scheduleArrival(w: u32): void {
+  const count = load<u32>(WCOUNT + (<usize>w << 2));
+  const cap = wp(w, WlParam.Count);
+  if (cap > 0 && <f64>count >= cap) return;
+  const rate = wp(w, WlParam.Rate);
+  if (rate <= 0) return;
+  let t = load<f64>(WNEXT + (<usize>w << 3));
+  // Poisson arrivals: exponential gaps. The first arrival of a constant stream is at start.
+  if (<i32>wp(w, WlParam.Arrival) == Arrival.Poisson) {
+    t += -Math.log(1.0 - nextUnit(WRNG + (<usize>w << 3))) * 1e6 / rate;
+    store<f64>(WNEXT + (<usize>w << 3), t);
+  }
+  const stop = wp(w, WlParam.Stop);
+  if (stop > 0 && t >= stop) return;
+  schedule(<u64>Math.floor(t), EV_ARRIVAL, w, 0);
+}
+
+export function arrival(w: u32): void {
+  store<u32>(WCOUNT + (<usize>w << 2), load<u32>(WCOUNT + (<usize>w << 2)) + 1);
+  if (<i32>wp(w, WlParam.Arrival) == Arrival.Constant) {
+    const count = <f64>load<u32>(WCOUNT + (<usize>w << 2));
+    store<f64>(WNEXT + (<usize>w << 3), wp(w, WlParam.Start) + count * 1e6 / wp(w, WlParam.Rate));
+  }
+  connect(w);
+  scheduleArrival(w);
+}
+
+/** connect() from the workload's source address to its destination. */
+function connect(w: u32): void {
+  bump(Stat.Attempted);
+  const id = nextConn++;
+  const ip = <u32>wp(w, WlParam.SrcIp);
+  const da = <u32>wp(w, WlParam.DstAddr);
+  const dp = <u32>wp(w, WlParam.DstPort);
+  const la = ipAddr(ip);
+  let port = <i32>wp(w, WlParam.LocalPort);
+  if (port > 0) {
+    // bind() to a fixed port first: connect fails when the 4-tuple is taken.
+    const t = lookup(la, port, da, dp);
+    if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); return; }
+    if (t >= 0) killTimeWait(<u32>t);
+  } else {
+    port = pickPort(ip, la, da, dp);
+    if (port < 0) { failNoPort(); return; }
+  }
+  activeOpen(ip, <u32>port, da, dp, <u32>wp(w, WlParam.Dir), w, id);
+}
+
+/**
+ * Ephemeral port selection, sequential from a per-address cursor (as ns-3 does). A
+ * port already held is still usable for a destination it has no socket to (Linux
+ * shares connect()-only ports across destinations); a listener's port never is.
+ * With tw_reuse a TIME_WAIT tuple older than one second is taken over.
+ */
+function pickPort(ip: u32, la: u32, da: u32, dp: u32): i32 {
+  const h = ipHost(ip);
+  const lo = hostParam(h, HostParam.PortLo);
+  const n = hostParam(h, HostParam.PortHi) - lo + 1;
+  let off = ipCursor(ip) % n;
+  for (let i: u32 = 0; i < n; i++) {
+    const p = lo + off;
+    off = off + 1 == n ? 0 : off + 1;
+    const use = portUse(ip, p);
+    if (use == 0) { setIpCursor(ip, off); return <i32>p; }
+    if (use >= 0x8000) continue; // a listener's port
+    const t = lookup(la, p, da, dp);
+    if (t < 0) { setIpCursor(ip, off); return <i32>p; }
+    if (state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t)) {
+      killTimeWait(<u32>t);
+      setIpCursor(ip, off);
+      return <i32>p;
+    }
+  }
+  return -1;
+}
+
+// ---- reactions ---------------------------------------------------------------------
+
+@inline function closer(s: u32): i32 { return <i32>wp(wl(s), WlParam.Closer); }
+@inline function linger0(s: u32): bool { return wp(wl(s), WlParam.Linger0) != 0; }
+
+/** The handshake completed: the client writes its request; a server with nothing to read answers. */
+export function appEstablished(s: u32): void {
+  const w = wl(s);
+  if (hasFlag(s, F_SERVER)) {
+    if (wp(w, WlParam.Request) == 0) respond(s);
+    return;
+  }
+  setSndEnd(s, sndEnd(s) + <u32>wp(w, WlParam.Request));
+  if (wp(w, WlParam.HalfClose) != 0) appClose(s, false); // shutdown(SHUT_WR) after the request
+  if (wp(w, WlParam.Response) == 0) responseDone(s);
+}
+
+/** `total` bytes have arrived so far on this end. */
+export function appReceived(s: u32, total: u32): void {
+  if (hasFlag(s, F_DONE)) return;
+  const w = wl(s);
+  if (hasFlag(s, F_SERVER)) {
+    if (<f64>total >= wp(w, WlParam.Request)) respond(s);
+  } else if (<f64>total >= wp(w, WlParam.Response)) {
+    responseDone(s);
+  }
+}
+
+/** The peer closed its sending side: the application reads EOF and closes. */
+export function appEof(s: u32): void {
+  if (!hasFlag(s, F_DONE)) setFlag(s, F_DONE); // EOF before the whole exchange: nothing more will come
+  if (!hasFlag(s, F_FIN_QUEUED)) appClose(s, false);
+}
+
+function respond(s: u32): void {
+  setFlag(s, F_DONE);
+  setSndEnd(s, sndEnd(s) + <u32>wp(wl(s), WlParam.Response));
+  if (closer(s) != Closer.Client) appClose(s, linger0(s));
+}
+
+function responseDone(s: u32): void {
+  if (hasFlag(s, F_DONE)) return;
+  setFlag(s, F_DONE);
+  bump(Stat.Completed);
+  if (closer(s) != Closer.Server) appClose(s, linger0(s));
+}
+

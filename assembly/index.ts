@@ -1,0 +1,111 @@
+// The engine's ABI: configuration calls, the run loop in bounded slices, and
+// pointers to the sample and trace buffers. Only numbers cross this boundary; the
+// SDK (sdk/engine.ts) is the one caller. One instance simulates one shard.
+
+import { Stat } from "./abi";
+import { appsReset, appsStart, arrival, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps";
+import { memoryBytes } from "./mem";
+import {
+  drainSamples as drainS, drainTrace as drainT, metricsReset, samplesPtr as sPtr, samplesRows, setStat,
+  setTraceFirst, stat as readStat, takeSample, traceCount as tCount, tracePtr as tPtr, rowWords,
+} from "./metrics";
+import {
+  addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
+  freeSegment, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
+  sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+} from "./net";
+import { capacity, live, SLOT_BYTES, socketsReset } from "./sockets";
+import { EV_ARRIVAL, EV_SEGMENT, EV_TIMER, segmentArrives, timerFires } from "./tcp";
+import { cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, wheelReset } from "./wheel";
+
+let durationUs: u64 = 0;
+let sampleUs: u64 = 0;
+let sampleIndex: u32 = 0;
+let started = false;
+
+export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
+  const seed = (<u64>seedHi << 32) | <u64>seedLo;
+  wheelReset(max(socketCapacity, 1024));
+  socketsReset(max(socketCapacity, 1024));
+  netReset(seed, 1024);
+  metricsReset();
+  appsReset();
+  sampleIndex = 0;
+  started = false;
+}
+
+export function addHost(): u32 { return newHost(); }
+export function setHostParam(h: u32, k: i32, v: f64): void { setHp(h, k, <u32>v); }
+export function addIp(h: u32, addr: u32): u32 { return newIp(h, addr); }
+export function addListener(ip: u32, port: u32, backlog: u32): u32 { return newListener(ip, port, backlog); }
+export function addLink(a: u32, b: u32, latAB: f64, latBA: f64): u32 { return newLink(a, b, <u32>latAB, <u32>latBA); }
+export function setLoss(dir: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void { setLossKernel(dir, kind, p0, p1, p2, p3); }
+export function addRule(dir: u32, mask: u32, value: u32, senderState: i32, conn: i32, nth: u32, action: u32, delay: f64): u32 {
+  return newRule(dir, mask, value, senderState, conn, nth, action, <u32>delay);
+}
+export function addWorkload(): u32 { return newWorkload(); }
+export function setWorkloadParam(w: u32, k: i32, v: f64): void { setWp(w, k, v); }
+
+export function setRun(duration: f64, sample: f64, traceFirst: u32): void {
+  durationUs = <u64>duration;
+  sampleUs = <u64>sample;
+  setTraceFirst(traceFirst);
+}
+
+/**
+ * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
+ * is more to do, 0 when finished. A sample at time T sees every event before T.
+ */
+export function run(maxEvents: u32): i32 {
+  if (!started) { started = true; appsStart(); }
+  let budget = maxEvents;
+  while (true) {
+    const has = findNext();
+    const sampleAt = <u64>sampleIndex * sampleUs;
+    if (sampleAt <= durationUs && (!has || nextDeadline >= sampleAt)) {
+      takeSample(sampleIndex++);
+      continue;
+    }
+    if (!has || nextDeadline >= durationUs) return 0;
+    if (nextLevel > 0) { cascade(); continue; }
+    if (budget == 0) return 1;
+    while (budget > 0) {
+      const e = popDue();
+      if (e == 0) break;
+      budget--;
+      const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
+      release(e);
+      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+      if (kind == EV_SEGMENT) {
+        setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
+        const d = sgDir(target);
+        const sa = sgSrc(target); const sp = sgSport(target); const da = sgDst(target); const dp = sgDport(target);
+        const fl = sgFlags(target); const seq = sgSeq(target); const ack = sgAck(target); const len = sgLen(target);
+        const w = sgWl(target); const c = sgConn(target);
+        freeSegment(target);
+        segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+      } else if (kind == EV_TIMER) {
+        timerFires(target, g);
+      } else if (kind == EV_ARRIVAL) {
+        arrival(target);
+      }
+    }
+  }
+  return 0;
+}
+
+export function nowUs(): f64 { return <f64>now; }
+export function stat(k: i32): f64 {
+  if (k == Stat.LiveSockets) return <f64>live;
+  if (k == Stat.SocketCapacity) return <f64>capacity();
+  if (k == Stat.MemoryBytes) return memoryBytes();
+  return readStat(k);
+}
+export function socketSlotBytes(): u32 { return SLOT_BYTES; }
+export function sampleRowWords(): u32 { return rowWords(); }
+export function samplesPtr(): usize { return sPtr(); }
+export function samplesCount(): u32 { return samplesRows(); }
+export function drainSamples(): void { drainS(); }
+export function tracePtr(): usize { return tPtr(); }
+export function traceCount(): u32 { return tCount(); }
+export function drainTrace(): void { drainT(); }

@@ -1,0 +1,27 @@
+// Linear memory for the engine's tables. The stub runtime's bump allocator hands
+// out blocks and never frees them, so tables are sized from a capacity and grown by
+// doubling: a grown column is copied into a new block and the old one abandoned,
+// which keeps total memory under twice the high-water mark with no GC anywhere.
+
+/** A zeroed block of `bytes`. */
+export function alloc(bytes: usize): usize {
+  const p = heap.alloc(bytes);
+  memory.fill(p, 0, bytes);
+  return p;
+}
+
+/** A column grown from `oldBytes` to `newBytes`, contents kept, the rest zeroed. */
+export function regrow(old: usize, oldBytes: usize, newBytes: usize): usize {
+  const p = alloc(newBytes);
+  memory.copy(p, old, oldBytes);
+  return p;
+}
+
+/** Bytes of linear memory the engine holds. */
+export function memoryBytes(): f64 {
+  return <f64>memory.size() * 65536.0;
+}
+
+/** Invariant checks run in the debug build only (asc --noAssert drops them in release). */
+// @ts-ignore: decorator
+@inline export const DEBUG: bool = !ASC_NO_ASSERT;

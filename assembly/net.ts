@@ -1,0 +1,288 @@
+// The network the sockets live on: hosts and their knobs, IPv4 addresses with a
+// port table each, listeners, link directions with their loss kernels and rules,
+// and the pool of segments in flight. Everything here is configured before the run
+// and read on the hot path; tables are fixed-size and small.
+
+import { alloc, regrow } from "./mem";
+import { HostParam, LossKind, State, STATE_COUNT } from "./abi";
+import { seedStream } from "./rng";
+
+export const MAX_HOSTS: u32 = 1024;
+export const MAX_IPS: u32 = 1024;
+export const MAX_DIRS: u32 = 4096;
+export const MAX_LISTENERS: u32 = 1024;
+export const MAX_RULES: u32 = 256;
+
+export let nHosts: u32 = 0;
+export let nIps: u32 = 0;
+export let nDirs: u32 = 0;
+export let nListeners: u32 = 0;
+export let nRules: u32 = 0;
+export let runSeed: u64 = 0;
+
+// ---- hosts ---------------------------------------------------------------
+let HPARAM: usize = 0;      // u32 [host][HostParam]
+let HTW: usize = 0;         // u32 [host] sockets in TIME_WAIT
+let HSTATES: usize = 0;     // u32 [host][state] live sockets per state
+let HSECRET: usize = 0;     // u64 [host] ISN secret
+
+@inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
+export function setHostParam(h: u32, k: i32, v: u32): void { store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v); }
+@inline export function hostTw(h: u32): u32 { return load<u32>(HTW + (<usize>h << 2)); }
+@inline export function addHostTw(h: u32, d: i32): void { store<u32>(HTW + (<usize>h << 2), load<u32>(HTW + (<usize>h << 2)) + d); }
+@inline export function hostSecret(h: u32): u64 { return load<u64>(HSECRET + (<usize>h << 3)); }
+@inline export function stateCount(h: u32, st: u32): u32 { return load<u32>(HSTATES + ((<usize>h * STATE_COUNT + st) << 2)); }
+@inline export function addStateCount(h: u32, st: u32, d: i32): void {
+  const p = HSTATES + ((<usize>h * STATE_COUNT + st) << 2);
+  store<u32>(p, load<u32>(p) + d);
+}
+
+export function addHost(): u32 {
+  const h = nHosts++;
+  store<u64>(HSECRET + (<usize>h << 3), seedStream(runSeed, 0x10000 + <u64>h));
+  return h;
+}
+
+// ---- addresses and their port tables ---------------------------------------
+// For every port of every address: how many sockets hold it (bit 15 set when a
+// listener is bound there) and how many of those are in TIME_WAIT.
+let IPADDR: usize = 0;      // u32 [ip]
+let IPHOST: usize = 0;      // u16 [ip]
+let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
+let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
+let PORTUSE: usize = 0;     // usize [ip] -> u16[65536]
+let PORTTW: usize = 0;      // usize [ip] -> u16[65536]
+export const LISTENER_BIT: u32 = 0x8000;
+
+@inline export function ipAddr(i: u32): u32 { return load<u32>(IPADDR + (<usize>i << 2)); }
+@inline export function ipHost(i: u32): u32 { return load<u16>(IPHOST + (<usize>i << 1)); }
+@inline export function ipPortsUsed(i: u32): u32 { return load<u32>(IPUSED + (<usize>i << 2)); }
+@inline export function ipCursor(i: u32): u32 { return load<u32>(IPCURSOR + (<usize>i << 2)); }
+@inline export function setIpCursor(i: u32, v: u32): void { store<u32>(IPCURSOR + (<usize>i << 2), v); }
+@inline function portUsePtr(i: u32, p: u32): usize { return load<usize>(PORTUSE + (<usize>i << alignof<usize>())) + (<usize>p << 1); }
+@inline function portTwPtr(i: u32, p: u32): usize { return load<usize>(PORTTW + (<usize>i << alignof<usize>())) + (<usize>p << 1); }
+@inline export function portUse(i: u32, p: u32): u32 { return load<u16>(portUsePtr(i, p)); }
+
+export function holdPort(i: u32, p: u32, amount: u32): void {
+  const q = portUsePtr(i, p);
+  const v = load<u16>(q);
+  if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) + 1);
+  store<u16>(q, <u16>(v + amount));
+}
+export function releasePort(i: u32, p: u32): void {
+  const q = portUsePtr(i, p);
+  const v = <u32>load<u16>(q) - 1;
+  store<u16>(q, <u16>v);
+  if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) - 1);
+}
+@inline export function addPortTw(i: u32, p: u32, d: i32): void {
+  const q = portTwPtr(i, p);
+  store<u16>(q, <u16>(<i32>load<u16>(q) + d));
+}
+
+export function addIp(h: u32, addr: u32): u32 {
+  const i = nIps++;
+  store<u32>(IPADDR + (<usize>i << 2), addr);
+  store<u16>(IPHOST + (<usize>i << 1), <u16>h);
+  store<usize>(PORTUSE + (<usize>i << alignof<usize>()), alloc(65536 * 2));
+  store<usize>(PORTTW + (<usize>i << alignof<usize>()), alloc(65536 * 2));
+  return i;
+}
+
+// ---- listeners ---------------------------------------------------------------
+let LSIP: usize = 0;        // u32 [listener] ip index
+let LSPORT: usize = 0;      // u32
+let LSBACKLOG: usize = 0;   // u32
+let LSQUEUE: usize = 0;     // u32 half-open children (SYN_RCVD) right now
+
+export function addListener(ip: u32, port: u32, backlog: u32): u32 {
+  const l = nListeners++;
+  store<u32>(LSIP + (<usize>l << 2), ip);
+  store<u32>(LSPORT + (<usize>l << 2), port);
+  store<u32>(LSBACKLOG + (<usize>l << 2), backlog);
+  holdPort(ip, port, LISTENER_BIT);
+  addStateCount(ipHost(ip), State.LISTEN, 1);
+  return l;
+}
+/** The listener bound to (address, port), or -1. */
+export function findListener(addr: u32, port: u32): i32 {
+  for (let l: u32 = 0; l < nListeners; l++) {
+    if (load<u32>(LSPORT + (<usize>l << 2)) == port && ipAddr(load<u32>(LSIP + (<usize>l << 2))) == addr) return <i32>l;
+  }
+  return -1;
+}
+@inline export function listenerIp(l: u32): u32 { return load<u32>(LSIP + (<usize>l << 2)); }
+@inline export function listenerFull(l: u32): bool { return load<u32>(LSQUEUE + (<usize>l << 2)) >= load<u32>(LSBACKLOG + (<usize>l << 2)); }
+@inline export function addListenerQueue(l: u32, d: i32): void { store<u32>(LSQUEUE + (<usize>l << 2), load<u32>(LSQUEUE + (<usize>l << 2)) + d); }
+
+// ---- link directions -------------------------------------------------------------
+// A link is two directions; each has a one-way latency, a loss kernel with its own
+// random stream, and optionally a chain of staged rules (drop or duplicate).
+let DSRC: usize = 0;        // u16 [dir] sending host
+let DDST: usize = 0;        // u16 [dir] receiving host
+let DREV: usize = 0;        // u16 [dir] the opposite direction
+let DLAT: usize = 0;        // u32 [dir] latency us
+let DLOSS: usize = 0;       // u8  [dir] LossKind
+let DBAD: usize = 0;        // u8  [dir] Gilbert-Elliott: in the bad state
+let DP: usize = 0;          // f64 [dir][4] loss parameters
+let DRNG: usize = 0;        // u64 [dir] random stream
+let DRULE: usize = 0;       // i32 [dir] first rule or -1
+let ROUTE: usize = 0;       // u16 [src host][dst host] dir + 1, 0 when unlinked
+
+@inline export function dirSrc(d: u32): u32 { return load<u16>(DSRC + (<usize>d << 1)); }
+@inline export function dirDst(d: u32): u32 { return load<u16>(DDST + (<usize>d << 1)); }
+@inline export function dirRev(d: u32): u32 { return load<u16>(DREV + (<usize>d << 1)); }
+@inline export function dirLatency(d: u32): u32 { return load<u32>(DLAT + (<usize>d << 2)); }
+@inline export function dirLoss(d: u32): u32 { return load<u8>(DLOSS + <usize>d); }
+@inline export function dirBad(d: u32): bool { return load<u8>(DBAD + <usize>d) != 0; }
+@inline export function setDirBad(d: u32, b: bool): void { store<u8>(DBAD + <usize>d, b ? 1 : 0); }
+@inline export function dirP(d: u32, k: u32): f64 { return load<f64>(DP + ((<usize>d * 4 + k) << 3)); }
+@inline export function dirRng(d: u32): usize { return DRNG + (<usize>d << 3); }
+@inline export function dirFirstRule(d: u32): i32 { return load<i32>(DRULE + (<usize>d << 2)); }
+
+/** Both directions of a link between hosts a and b; returns the a->b direction. */
+export function addLink(a: u32, b: u32, latAB: u32, latBA: u32): u32 {
+  const ab = nDirs++; const ba = nDirs++;
+  store<u16>(DSRC + (<usize>ab << 1), <u16>a); store<u16>(DDST + (<usize>ab << 1), <u16>b);
+  store<u16>(DSRC + (<usize>ba << 1), <u16>b); store<u16>(DDST + (<usize>ba << 1), <u16>a);
+  store<u16>(DREV + (<usize>ab << 1), <u16>ba); store<u16>(DREV + (<usize>ba << 1), <u16>ab);
+  store<u32>(DLAT + (<usize>ab << 2), latAB); store<u32>(DLAT + (<usize>ba << 2), latBA);
+  store<u64>(DRNG + (<usize>ab << 3), seedStream(runSeed, 0x20000 + <u64>ab));
+  store<u64>(DRNG + (<usize>ba << 3), seedStream(runSeed, 0x20000 + <u64>ba));
+  store<i32>(DRULE + (<usize>ab << 2), -1); store<i32>(DRULE + (<usize>ba << 2), -1);
+  store<u16>(ROUTE + ((<usize>a * MAX_HOSTS + b) << 1), <u16>(ab + 1));
+  store<u16>(ROUTE + ((<usize>b * MAX_HOSTS + a) << 1), <u16>(ba + 1));
+  return ab;
+}
+/** The direction from host a to host b, or -1 when they are not linked. */
+export function route(a: u32, b: u32): i32 {
+  return <i32>load<u16>(ROUTE + ((<usize>a * MAX_HOSTS + b) << 1)) - 1;
+}
+export function setLoss(d: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void {
+  store<u8>(DLOSS + <usize>d, <u8>kind);
+  store<f64>(DP + ((<usize>d * 4) << 3), p0); store<f64>(DP + ((<usize>d * 4 + 1) << 3), p1);
+  store<f64>(DP + ((<usize>d * 4 + 2) << 3), p2); store<f64>(DP + ((<usize>d * 4 + 3) << 3), p3);
+  if (kind == LossKind.GilbertElliott) store<u8>(DBAD + <usize>d, 0);
+}
+
+// ---- staged rules ---------------------------------------------------------------------
+// "The Nth segment on this direction whose flags match, sent from this state, of this
+// connection": drop it, or deliver an extra copy later (an old duplicate).
+let RNEXT: usize = 0;       // i32 [rule] next rule of the same direction
+let RMASK: usize = 0;       // u8 flags mask
+let RVALUE: usize = 0;      // u8 flags value after masking
+let RSTATE: usize = 0;      // u8 sender state + 1, 0 = any
+let RCONN: usize = 0;       // i32 connection id, -1 = any
+let RNTH: usize = 0;        // u32 which match fires (1-based), 0 = every match
+let RSEEN: usize = 0;       // u32 matches so far
+let RACTION: usize = 0;     // u8 RuleAction
+let RDELAY: usize = 0;      // u32 extra delay for duplicates, us
+
+export function addRule(d: u32, mask: u32, value: u32, senderState: i32, connId: i32, nth: u32, action: u32, delay: u32): u32 {
+  const r = nRules++;
+  // Append so rules fire in the order the scenario lists them.
+  store<i32>(RNEXT + (<usize>r << 2), -1);
+  let last = dirFirstRule(d);
+  if (last < 0) store<i32>(DRULE + (<usize>d << 2), <i32>r);
+  else {
+    while (load<i32>(RNEXT + (<usize>last << 2)) >= 0) last = load<i32>(RNEXT + (<usize>last << 2));
+    store<i32>(RNEXT + (<usize>last << 2), <i32>r);
+  }
+  store<u8>(RMASK + <usize>r, <u8>mask); store<u8>(RVALUE + <usize>r, <u8>value);
+  store<u8>(RSTATE + <usize>r, <u8>(senderState + 1));
+  store<i32>(RCONN + (<usize>r << 2), connId);
+  store<u32>(RNTH + (<usize>r << 2), nth);
+  store<u8>(RACTION + <usize>r, <u8>action);
+  store<u32>(RDELAY + (<usize>r << 2), delay);
+  return r;
+}
+@inline export function ruleNext(r: i32): i32 { return load<i32>(RNEXT + (<usize>r << 2)); }
+@inline export function ruleAction(r: i32): u32 { return load<u8>(RACTION + <usize>r); }
+@inline export function ruleDelay(r: i32): u32 { return load<u32>(RDELAY + (<usize>r << 2)); }
+/** Whether the rule fires for this segment; counts the match. */
+export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool {
+  if ((fl & load<u8>(RMASK + <usize>r)) != load<u8>(RVALUE + <usize>r)) return false;
+  const st = load<u8>(RSTATE + <usize>r);
+  if (st != 0 && <u32>st - 1 != senderState) return false;
+  const c = load<i32>(RCONN + (<usize>r << 2));
+  if (c >= 0 && <u32>c != connId) return false;
+  const seen = load<u32>(RSEEN + (<usize>r << 2)) + 1;
+  store<u32>(RSEEN + (<usize>r << 2), seen);
+  const nth = load<u32>(RNTH + (<usize>r << 2));
+  return nth == 0 || nth == seen;
+}
+
+// ---- segments in flight ----------------------------------------------------------------
+// A segment is a small record; payload bytes are counted, never stored.
+let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = 0xFFFFFFFF;
+let SGSRC: usize = 0; let SGDST: usize = 0; let SGSPORT: usize = 0; let SGDPORT: usize = 0;
+let SGSEQ: usize = 0; let SGACK: usize = 0; let SGLEN: usize = 0; let SGFLAGS: usize = 0;
+let SGDIR: usize = 0; let SGWL: usize = 0; let SGCONN: usize = 0;
+
+@inline export function sgSrc(g: u32): u32 { return load<u32>(SGSRC + (<usize>g << 2)); }
+@inline export function sgDst(g: u32): u32 { return load<u32>(SGDST + (<usize>g << 2)); }
+@inline export function sgSport(g: u32): u32 { return load<u16>(SGSPORT + (<usize>g << 1)); }
+@inline export function sgDport(g: u32): u32 { return load<u16>(SGDPORT + (<usize>g << 1)); }
+@inline export function sgSeq(g: u32): u32 { return load<u32>(SGSEQ + (<usize>g << 2)); }
+@inline export function sgAck(g: u32): u32 { return load<u32>(SGACK + (<usize>g << 2)); }
+@inline export function sgLen(g: u32): u32 { return load<u32>(SGLEN + (<usize>g << 2)); }
+@inline export function sgFlags(g: u32): u32 { return load<u8>(SGFLAGS + <usize>g); }
+@inline export function sgDir(g: u32): u32 { return load<u16>(SGDIR + (<usize>g << 1)); }
+@inline export function sgWl(g: u32): u32 { return load<u16>(SGWL + (<usize>g << 1)); }
+@inline export function sgConn(g: u32): u32 { return load<u32>(SGCONN + (<usize>g << 2)); }
+
+function growSegments(): void {
+  const n = sgCap << 1; const c = <usize>sgCap; const m = <usize>n;
+  SGSRC = regrow(SGSRC, c << 2, m << 2); SGDST = regrow(SGDST, c << 2, m << 2);
+  SGSPORT = regrow(SGSPORT, c << 1, m << 1); SGDPORT = regrow(SGDPORT, c << 1, m << 1);
+  SGSEQ = regrow(SGSEQ, c << 2, m << 2); SGACK = regrow(SGACK, c << 2, m << 2);
+  SGLEN = regrow(SGLEN, c << 2, m << 2); SGFLAGS = regrow(SGFLAGS, c, m);
+  SGDIR = regrow(SGDIR, c << 1, m << 1); SGWL = regrow(SGWL, c << 1, m << 1);
+  SGCONN = regrow(SGCONN, c << 2, m << 2);
+  sgCap = n;
+}
+
+export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
+  let g: u32;
+  if (sgFree != 0xFFFFFFFF) { g = sgFree; sgFree = sgAck(g); }
+  else { if (sgTop >= sgCap) growSegments(); g = sgTop++; }
+  store<u32>(SGSRC + (<usize>g << 2), sa); store<u32>(SGDST + (<usize>g << 2), da);
+  store<u16>(SGSPORT + (<usize>g << 1), <u16>sp); store<u16>(SGDPORT + (<usize>g << 1), <u16>dp);
+  store<u32>(SGSEQ + (<usize>g << 2), seq); store<u32>(SGACK + (<usize>g << 2), ack);
+  store<u32>(SGLEN + (<usize>g << 2), len); store<u8>(SGFLAGS + <usize>g, <u8>fl);
+  store<u16>(SGDIR + (<usize>g << 1), <u16>d); store<u16>(SGWL + (<usize>g << 1), <u16>w);
+  store<u32>(SGCONN + (<usize>g << 2), c);
+  return g;
+}
+/** Returns a delivered segment's record to the pool (its ack column links the free list). */
+@inline export function freeSegment(g: u32): void {
+  store<u32>(SGACK + (<usize>g << 2), sgFree);
+  sgFree = g;
+}
+
+export function netReset(seed: u64, segmentCapacity: u32): void {
+  runSeed = seed;
+  nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
+  HPARAM = alloc(<usize>MAX_HOSTS * HostParam.COUNT * 4);
+  HTW = alloc(<usize>MAX_HOSTS * 4);
+  HSTATES = alloc(<usize>MAX_HOSTS * STATE_COUNT * 4);
+  HSECRET = alloc(<usize>MAX_HOSTS * 8);
+  IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2);
+  IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
+  PORTUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); PORTTW = alloc(<usize>MAX_IPS * sizeof<usize>());
+  LSIP = alloc(<usize>MAX_LISTENERS * 4); LSPORT = alloc(<usize>MAX_LISTENERS * 4);
+  LSBACKLOG = alloc(<usize>MAX_LISTENERS * 4); LSQUEUE = alloc(<usize>MAX_LISTENERS * 4);
+  DSRC = alloc(<usize>MAX_DIRS * 2); DDST = alloc(<usize>MAX_DIRS * 2); DREV = alloc(<usize>MAX_DIRS * 2);
+  DLAT = alloc(<usize>MAX_DIRS * 4); DLOSS = alloc(<usize>MAX_DIRS); DBAD = alloc(<usize>MAX_DIRS);
+  DP = alloc(<usize>MAX_DIRS * 32); DRNG = alloc(<usize>MAX_DIRS * 8); DRULE = alloc(<usize>MAX_DIRS * 4);
+  ROUTE = alloc(<usize>MAX_HOSTS * MAX_HOSTS * 2);
+  RNEXT = alloc(<usize>MAX_RULES * 4); RMASK = alloc(<usize>MAX_RULES); RVALUE = alloc(<usize>MAX_RULES);
+  RSTATE = alloc(<usize>MAX_RULES); RCONN = alloc(<usize>MAX_RULES * 4); RNTH = alloc(<usize>MAX_RULES * 4);
+  RSEEN = alloc(<usize>MAX_RULES * 4); RACTION = alloc(<usize>MAX_RULES); RDELAY = alloc(<usize>MAX_RULES * 4);
+  sgCap = segmentCapacity; sgTop = 0; sgFree = 0xFFFFFFFF;
+  SGSRC = alloc(<usize>sgCap << 2); SGDST = alloc(<usize>sgCap << 2);
+  SGSPORT = alloc(<usize>sgCap << 1); SGDPORT = alloc(<usize>sgCap << 1);
+  SGSEQ = alloc(<usize>sgCap << 2); SGACK = alloc(<usize>sgCap << 2); SGLEN = alloc(<usize>sgCap << 2);
+  SGFLAGS = alloc(<usize>sgCap); SGDIR = alloc(<usize>sgCap << 1); SGWL = alloc(<usize>sgCap << 1);
+  SGCONN = alloc(<usize>sgCap << 2);
+}

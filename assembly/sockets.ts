@@ -1,0 +1,199 @@
+// The socket table: one slot per TCP endpoint (a connection has two, one on each
+// host), structure-of-arrays in linear memory, plus the 4-tuple demultiplexing hash.
+//
+//   column     bytes  meaning
+//   LADDR      4      local IPv4 address
+//   RADDR      4      remote IPv4 address
+//   LPORT      2      local port
+//   RPORT      2      remote port
+//   STATE      1      State (abi.ts)
+//   FLAGS      1      F_* below
+//   RETRIES    1      retransmissions of the current unacked data
+//   (pad)      1
+//   IPIDX      2      index of the local address in the IP table (its port table)
+//   WL         2      workload that owns the connection (sizes, closer)
+//   DIR        2      link direction toward the peer
+//   RTO        2      base retransmission timeout, milliseconds (before backoff)
+//   ISS        4      initial send sequence number
+//   IRS        4      initial receive sequence number; free-list link when free
+//   SNDUNA     4      oldest unacknowledged sequence number
+//   SNDNXT     4      next sequence number to send
+//   SNDEND     4      end of queued data (FIN takes SNDEND when queued);
+//                     in TIME_WAIT: the entry time in milliseconds (for tw_reuse)
+//   RCVNXT     4      next sequence number expected
+//   GEN        4      timer generation: a fired timer whose gen differs is stale
+//   CONN       4      connection id (order of connect() calls), for traces
+//                ---
+//                56   + 8 in the hash table at <= 50% load = 64 bytes per slot
+//
+// The hash table is open addressing with linear probing over slot indices + 1
+// (0 = empty); deletion shifts later entries back, so there are no tombstones.
+
+import { alloc, regrow } from "./mem";
+import { mix4 } from "./rng";
+
+export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
+export const F_FIN_QUEUED: u8 = 2; // the application closed its sending side
+export const F_DONE: u8 = 4;       // the workload's exchange finished on this end
+export const F_ACK_NOW: u8 = 8;    // an ACK is owed
+export const F_EVER_EST: u8 = 16;  // reached ESTABLISHED at least once
+export const F_ERROR: u8 = 32;     // the connection failed (errno already counted)
+
+let cap: u32 = 0;
+let top: u32 = 0;
+let freeHead: u32 = 0xFFFFFFFF;
+export let live: u32 = 0;
+
+let LADDR: usize = 0; let RADDR: usize = 0; let LPORT: usize = 0; let RPORT: usize = 0;
+let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0;
+let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
+let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
+let SNDEND: usize = 0; let RCVNXT: usize = 0; let GEN: usize = 0; let CONN: usize = 0;
+
+let HT: usize = 0;
+let htMask: u32 = 0;
+
+export const SLOT_BYTES: u32 = 56 + 8;
+
+@inline export function laddr(s: u32): u32 { return load<u32>(LADDR + (<usize>s << 2)); }
+@inline export function raddr(s: u32): u32 { return load<u32>(RADDR + (<usize>s << 2)); }
+@inline export function lport(s: u32): u32 { return load<u16>(LPORT + (<usize>s << 1)); }
+@inline export function rport(s: u32): u32 { return load<u16>(RPORT + (<usize>s << 1)); }
+@inline export function state(s: u32): u32 { return load<u8>(STATE + <usize>s); }
+@inline export function setStateRaw(s: u32, v: u32): void { store<u8>(STATE + <usize>s, <u8>v); }
+@inline export function flags(s: u32): u8 { return load<u8>(FLAGS + <usize>s); }
+@inline export function hasFlag(s: u32, f: u8): bool { return (load<u8>(FLAGS + <usize>s) & f) != 0; }
+@inline export function setFlag(s: u32, f: u8): void { store<u8>(FLAGS + <usize>s, load<u8>(FLAGS + <usize>s) | f); }
+@inline export function clearFlag(s: u32, f: u8): void { store<u8>(FLAGS + <usize>s, load<u8>(FLAGS + <usize>s) & ~f); }
+@inline export function retries(s: u32): u32 { return load<u8>(RETRIES + <usize>s); }
+@inline export function setRetries(s: u32, v: u32): void { store<u8>(RETRIES + <usize>s, <u8>v); }
+@inline export function ipIdx(s: u32): u32 { return load<u16>(IPIDX + (<usize>s << 1)); }
+@inline export function wl(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)); }
+@inline export function dir(s: u32): u32 { return load<u16>(DIR + (<usize>s << 1)); }
+@inline export function rtoMs(s: u32): u32 { return load<u16>(RTO + (<usize>s << 1)); }
+@inline export function setRtoMs(s: u32, v: u32): void { store<u16>(RTO + (<usize>s << 1), <u16>min(v, 65535)); }
+@inline export function iss(s: u32): u32 { return load<u32>(ISS + (<usize>s << 2)); }
+@inline export function setIss(s: u32, v: u32): void { store<u32>(ISS + (<usize>s << 2), v); }
+@inline export function irs(s: u32): u32 { return load<u32>(IRS + (<usize>s << 2)); }
+@inline export function setIrs(s: u32, v: u32): void { store<u32>(IRS + (<usize>s << 2), v); }
+@inline export function sndUna(s: u32): u32 { return load<u32>(SNDUNA + (<usize>s << 2)); }
+@inline export function setSndUna(s: u32, v: u32): void { store<u32>(SNDUNA + (<usize>s << 2), v); }
+@inline export function sndNxt(s: u32): u32 { return load<u32>(SNDNXT + (<usize>s << 2)); }
+@inline export function setSndNxt(s: u32, v: u32): void { store<u32>(SNDNXT + (<usize>s << 2), v); }
+@inline export function sndEnd(s: u32): u32 { return load<u32>(SNDEND + (<usize>s << 2)); }
+@inline export function setSndEnd(s: u32, v: u32): void { store<u32>(SNDEND + (<usize>s << 2), v); }
+@inline export function rcvNxt(s: u32): u32 { return load<u32>(RCVNXT + (<usize>s << 2)); }
+@inline export function setRcvNxt(s: u32, v: u32): void { store<u32>(RCVNXT + (<usize>s << 2), v); }
+@inline export function gen(s: u32): u32 { return load<u32>(GEN + (<usize>s << 2)); }
+@inline export function bumpGen(s: u32): u32 { const g = load<u32>(GEN + (<usize>s << 2)) + 1; store<u32>(GEN + (<usize>s << 2), g); return g; }
+@inline export function conn(s: u32): u32 { return load<u32>(CONN + (<usize>s << 2)); }
+
+export function socketsReset(capacity: u32): void {
+  cap = capacity; top = 0; freeHead = 0xFFFFFFFF; live = 0;
+  LADDR = alloc(<usize>cap << 2); RADDR = alloc(<usize>cap << 2);
+  LPORT = alloc(<usize>cap << 1); RPORT = alloc(<usize>cap << 1);
+  STATE = alloc(<usize>cap); FLAGS = alloc(<usize>cap); RETRIES = alloc(<usize>cap);
+  IPIDX = alloc(<usize>cap << 1); WL = alloc(<usize>cap << 1);
+  DIR = alloc(<usize>cap << 1); RTO = alloc(<usize>cap << 1);
+  ISS = alloc(<usize>cap << 2); IRS = alloc(<usize>cap << 2);
+  SNDUNA = alloc(<usize>cap << 2); SNDNXT = alloc(<usize>cap << 2);
+  SNDEND = alloc(<usize>cap << 2); RCVNXT = alloc(<usize>cap << 2);
+  GEN = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2);
+  htMask = cap * 2 - 1;
+  HT = alloc(<usize>(htMask + 1) << 2);
+}
+
+export function capacity(): u32 { return cap; }
+
+function growSockets(): void {
+  const n = cap << 1;
+  const c = <usize>cap; const m = <usize>n;
+  LADDR = regrow(LADDR, c << 2, m << 2); RADDR = regrow(RADDR, c << 2, m << 2);
+  LPORT = regrow(LPORT, c << 1, m << 1); RPORT = regrow(RPORT, c << 1, m << 1);
+  STATE = regrow(STATE, c, m); FLAGS = regrow(FLAGS, c, m); RETRIES = regrow(RETRIES, c, m);
+  IPIDX = regrow(IPIDX, c << 1, m << 1); WL = regrow(WL, c << 1, m << 1);
+  DIR = regrow(DIR, c << 1, m << 1); RTO = regrow(RTO, c << 1, m << 1);
+  ISS = regrow(ISS, c << 2, m << 2); IRS = regrow(IRS, c << 2, m << 2);
+  SNDUNA = regrow(SNDUNA, c << 2, m << 2); SNDNXT = regrow(SNDNXT, c << 2, m << 2);
+  SNDEND = regrow(SNDEND, c << 2, m << 2); RCVNXT = regrow(RCVNXT, c << 2, m << 2);
+  GEN = regrow(GEN, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2);
+  cap = n;
+  // Rehash into a table twice the new capacity.
+  const oldHT = HT; const oldSize = htMask + 1;
+  htMask = n * 2 - 1;
+  HT = alloc(<usize>(htMask + 1) << 2);
+  for (let i: u32 = 0; i < oldSize; i++) {
+    const v = load<u32>(oldHT + (<usize>i << 2));
+    if (v != 0) htPlace(v);
+  }
+}
+
+@inline function hashOf(la: u32, lp: u32, ra: u32, rp: u32): u32 {
+  return mix4(la, ra, lp, rp);
+}
+
+function htPlace(v: u32): void {
+  const s = v - 1;
+  let i = hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask;
+  while (load<u32>(HT + (<usize>i << 2)) != 0) i = (i + 1) & htMask;
+  store<u32>(HT + (<usize>i << 2), v);
+}
+
+/** The socket holding the 4-tuple, or -1. */
+export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
+  let i = hashOf(la, lp, ra, rp) & htMask;
+  while (true) {
+    const v = load<u32>(HT + (<usize>i << 2));
+    if (v == 0) return -1;
+    const s = v - 1;
+    if (lport(s) == lp && rport(s) == rp && laddr(s) == la && raddr(s) == ra) return <i32>s;
+    i = (i + 1) & htMask;
+  }
+  return -1;
+}
+
+/** A fresh slot holding the 4-tuple, entered in the hash table. The caller checked it is free. */
+export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32): u32 {
+  let s: u32;
+  if (freeHead != 0xFFFFFFFF) {
+    s = freeHead;
+    freeHead = irs(s);
+  } else {
+    if (top >= cap) growSockets();
+    s = top++;
+  }
+  live++;
+  store<u32>(LADDR + (<usize>s << 2), la); store<u32>(RADDR + (<usize>s << 2), ra);
+  store<u16>(LPORT + (<usize>s << 1), <u16>lp); store<u16>(RPORT + (<usize>s << 1), <u16>rp);
+  store<u8>(STATE + <usize>s, 0); store<u8>(FLAGS + <usize>s, 0); store<u8>(RETRIES + <usize>s, 0);
+  store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w);
+  store<u16>(DIR + (<usize>s << 1), <u16>d); store<u16>(RTO + (<usize>s << 1), 0);
+  store<u32>(CONN + (<usize>s << 2), id);
+  htPlace(s + 1);
+  return s;
+}
+
+/** Removes the socket from the hash table and returns its slot to the free list. */
+export function close(s: u32): void {
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  let i = hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask;
+  while (load<u32>(HT + (<usize>i << 2)) != s + 1) i = (i + 1) & htMask;
+  let j = i;
+  while (true) {
+    j = (j + 1) & htMask;
+    const v = load<u32>(HT + (<usize>j << 2));
+    if (v == 0) break;
+    const t = v - 1;
+    const home = hashOf(laddr(t), lport(t), raddr(t), rport(t)) & htMask;
+    // Move v back to i unless its home lies cyclically in (i, j].
+    if (((j - home) & htMask) >= ((j - i) & htMask)) {
+      store<u32>(HT + (<usize>i << 2), v);
+      i = j;
+    }
+  }
+  store<u32>(HT + (<usize>i << 2), 0);
+  bumpGen(s); // any timer still filed for this slot is now stale
+  setIrs(s, freeHead);
+  freeHead = s;
+  live--;
+}

@@ -1,0 +1,497 @@
+// TCP per RFC 9293, one function per concern: `segmentArrives` decides each arriving
+// segment by (state, segment), `timerFires` handles the one timer a socket has, and
+// `setState` is the single place a transition happens (so counting and tracing it
+// is free). What the application does (send a request, answer, close) is in apps.ts.
+//
+// Model notes, each a deliberate simplification:
+// - Links have fixed latency and no queueing, so the RTT sample taken at the end of
+//   the handshake is the path's round trip; RTO = RTT + max(2 RTT, rto_min) (RFC 6298
+//   with rto_min in the role of the clock granularity, close to Linux's RTT + 200 ms),
+//   or 3 s when the handshake was retransmitted (RFC 6298 5.7).
+// - The receiver accepts in-order data only and ACKs every segment (Linux's quick-ack
+//   mode at the start of a connection); a sender keeps at most 10 segments in flight
+//   (the initial window) and after a timeout resends the whole window (go-back-N).
+// - ISNs are a per-host secret hash of the 4-tuple plus a clock ticking every 64 ns,
+//   as Linux does, so a new SYN for a tuple in TIME_WAIT is normally "after" the old
+//   connection and may take the tuple over.
+
+import { Flag, HostParam, Stat, State } from "./abi";
+import { now, schedule } from "./wheel";
+import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
+import {
+  addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
+  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
+  listenerIp, newSegment, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+} from "./net";
+import { nextUnit, mix4 } from "./rng";
+import {
+  bumpGen, clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
+  gen, hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
+  setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
+} from "./sockets";
+import * as sockets from "./sockets";
+import { appEof, appEstablished, appReceived } from "./apps";
+
+export const EV_SEGMENT: u32 = 0;
+export const EV_TIMER: u32 = 1;
+export const EV_ARRIVAL: u32 = 2;
+
+const WINDOW_SEGMENTS: u32 = 10;
+const ERR_EADDRNOTAVAIL = 0;
+const ERR_ECONNREFUSED = 1;
+const ERR_ETIMEDOUT = 2;
+const ERR_ECONNRESET = 3;
+
+// Sequence-space comparisons (RFC 9293 3.4), modulo 2^32.
+@inline function seqLt(a: u32, b: u32): bool { return <i32>(a - b) < 0; }
+@inline function seqLe(a: u32, b: u32): bool { return <i32>(a - b) <= 0; }
+@inline function seqGt(a: u32, b: u32): bool { return <i32>(a - b) > 0; }
+
+@inline export function hostOf(s: u32): u32 { return ipHost(ipIdx(s)); }
+
+/** The single place a socket changes state: counts, TIME_WAIT books, trace. */
+function setState(s: u32, to: u32, tracedFrom: i32 = -1): void {
+  const from = state(s);
+  const h = hostOf(s);
+  if (from != State.CLOSED) addStateCount(h, from, -1);
+  if (to != State.CLOSED && to != State.LISTEN) addStateCount(h, to, 1);
+  if (from == State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ipIdx(s), lport(s), -1); }
+  if (to == State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ipIdx(s), lport(s), 1); }
+  if (from == State.SYN_RCVD && hasFlag(s, F_SERVER)) {
+    const l = findListener(laddr(s), lport(s));
+    if (l >= 0) addListenerQueue(<u32>l, -1);
+  }
+  if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom >= 0 ? <u32>tracedFrom : from, to);
+  setStateRaw(s, to);
+}
+
+/** Ends a socket: trace it to CLOSED (or back to LISTEN), free its port and slot. */
+function destroy(s: u32, to: u32 = State.CLOSED): void {
+  setState(s, to);
+  releasePort(ipIdx(s), lport(s));
+  sockets.close(s);
+}
+
+/** Fails a connection with an errno; the client application's view is what counts. */
+function fail(s: u32, errno: i32): void {
+  if (!hasFlag(s, F_SERVER) && !hasFlag(s, F_DONE | F_ERROR)) {
+    countFailure(errno);
+    if (!hasFlag(s, F_EVER_EST)) bump(Stat.ConnectFailed);
+  }
+  setFlag(s, F_ERROR);
+  destroy(s);
+}
+
+function isn(s: u32): u32 {
+  const k = hostSecret(hostOf(s));
+  const h = mix4(laddr(s) ^ <u32>k, raddr(s), lport(s) << 16 | rport(s), <u32>(k >> 32));
+  return h + <u32>((now * 125) >> 3); // ns / 64, as Linux's secure_tcp_seq clock
+}
+
+// ---- sending ----------------------------------------------------------------------
+
+let retransmitting = false;
+
+/** Puts a segment on the link in direction d, through its rules and loss kernel. */
+export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
+                     w: u32, c: u32, senderState: u32): void {
+  bump(Stat.SegSent);
+  if (retransmitting) bump(Stat.SegRetransmitted);
+  let dropped = false;
+  let dupDelay: i64 = -1;
+  for (let r = dirFirstRule(d); r >= 0; r = ruleNext(r)) {
+    if (ruleFires(r, fl, senderState, c)) {
+      if (ruleAction(r) == 0) dropped = true; else dupDelay = <i64>ruleDelay(r);
+    }
+  }
+  if (!dropped) {
+    const kind = dirLoss(d);
+    if (kind == 1) {
+      dropped = nextUnit(dirRng(d)) < dirP(d, 0);
+    } else if (kind == 2) {
+      // Gilbert-Elliott: p = P(good->bad), r = P(bad->good), k = P(deliver | good),
+      // h = P(deliver | bad). The state moves first, then decides this segment.
+      const u = nextUnit(dirRng(d));
+      let bad = dirBad(d);
+      bad = bad ? u >= dirP(d, 1) : u < dirP(d, 0);
+      setDirBad(d, bad);
+      dropped = nextUnit(dirRng(d)) >= (bad ? dirP(d, 3) : dirP(d, 2));
+    }
+  }
+  if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len);
+  if (dropped) { bump(Stat.SegDropped); return; }
+  const lat = <u64>dirLatency(d);
+  schedule(now + lat, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+  if (dupDelay >= 0) {
+    bump(Stat.SegDuplicated);
+    if (traced(c)) traceSegment(now + <u64>dupDelay, c, d, fl, false, seq, ack, len);
+    schedule(now + lat + <u64>dupDelay, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+  }
+}
+
+@inline function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  send(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+}
+
+/** The current retransmission timeout with exponential backoff, in microseconds. */
+function rto(s: u32): u64 {
+  const base = <u64>rtoMs(s) * 1000;
+  const cap = <u64>hostParam(hostOf(s), HostParam.RtoMax);
+  const r = retries(s);
+  if (r >= 32) return cap;
+  return min(base << r, cap);
+}
+
+function armTimer(s: u32, delay: u64): void {
+  schedule(now + delay, EV_TIMER, s, bumpGen(s));
+}
+
+/** Cancels the socket's timer: the filed event is now stale. */
+@inline function cancelTimer(s: u32): void { bumpGen(s); }
+
+/** Sends queued data and a queued FIN within the window; owed ACKs ride along. */
+function output(s: u32): void {
+  const mss = hostParam(hostOf(s), HostParam.Mss);
+  const win = mss * WINDOW_SEGMENTS;
+  const end = sndEnd(s);
+  const finQueued = hasFlag(s, F_FIN_QUEUED);
+  let nxt = sndNxt(s);
+  let sent = false;
+  const wasIdle = sndUna(s) == nxt;
+  while (true) {
+    if (seqLt(nxt, end)) {
+      if (nxt - sndUna(s) >= win) break;
+      const len = min(mss, end - nxt);
+      const last = nxt + len == end;
+      let fl: u32 = Flag.ACK;
+      if (last) fl |= Flag.PSH;
+      if (last && finQueued) fl |= Flag.FIN;
+      emit(s, fl, nxt, rcvNxt(s), len);
+      nxt += len + (fl & Flag.FIN ? 1 : 0);
+      sent = true;
+    } else if (finQueued && nxt == end) {
+      emit(s, Flag.FIN | Flag.ACK, nxt, rcvNxt(s), 0);
+      nxt += 1;
+      sent = true;
+    } else break;
+  }
+  setSndNxt(s, nxt);
+  if (sent) {
+    clearFlag(s, F_ACK_NOW);
+    if (wasIdle || retransmitting) armTimer(s, rto(s));
+  }
+}
+
+/** Sends what the socket owes: data, FIN, or at least a pure ACK. */
+function flush(s: u32): void {
+  if (state(s) == State.CLOSED) return;
+  output(s);
+  if (hasFlag(s, F_ACK_NOW)) {
+    clearFlag(s, F_ACK_NOW);
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  }
+}
+
+function sendSyn(s: u32): void {
+  emit(s, Flag.SYN, iss(s), 0, 0);
+}
+function sendSynAck(s: u32): void {
+  emit(s, Flag.SYN | Flag.ACK, iss(s), rcvNxt(s), 0);
+}
+
+// ---- opening ------------------------------------------------------------------------
+
+/** connect(): a new socket on the given local port, SYN sent. */
+export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32, id: u32): u32 {
+  const s = sockets.open(ipAddr(ip), port, da, dp, ip, w, d, id);
+  holdPort(ip, port, 1);
+  const i = isn(s);
+  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
+  setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
+  if (traced(id)) traceOpen(now, id, hostOf(s), ipAddr(ip), port, da, dp);
+  setState(s, State.SYN_SENT);
+  sendSyn(s);
+  armTimer(s, rto(s));
+  return s;
+}
+
+/** A SYN reached a listener: a child socket in SYN_RCVD answers SYN-ACK. */
+function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): void {
+  if (listenerFull(l)) return; // Linux drops the SYN; the client's retransmission tries again
+  const ip = listenerIp(l);
+  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
+  holdPort(ip, dp, 1);
+  setFlag(s, F_SERVER);
+  addListenerQueue(l, 1);
+  setIrs(s, seq); setRcvNxt(s, seq + 1);
+  const i = isn(s);
+  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
+  setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
+  setState(s, State.SYN_RCVD, State.LISTEN);
+  sendSynAck(s);
+  armTimer(s, rto(s));
+}
+
+/** The handshake is complete on this end. */
+function establish(s: u32): void {
+  const d = dir(s);
+  const rtt = dirLatency(d) + dirLatency(dirRev(d));
+  const h = hostOf(s);
+  let r: u32;
+  if (retries(s) == 0) r = rtt + max(2 * rtt, hostParam(h, HostParam.RtoMin));
+  else r = 3000000;
+  r = min(r, hostParam(h, HostParam.RtoMax));
+  setRtoMs(s, (r + 999) / 1000);
+  setRetries(s, 0);
+  cancelTimer(s);
+  setState(s, State.ESTABLISHED);
+  if (!hasFlag(s, F_EVER_EST)) {
+    setFlag(s, F_EVER_EST);
+    if (!hasFlag(s, F_SERVER)) bump(Stat.Established);
+  }
+}
+
+// ---- closing ------------------------------------------------------------------------
+
+/** close() by the application: FIN after the queued data, or RST with SO_LINGER 0. */
+export function appClose(s: u32, linger0: bool): void {
+  if (hasFlag(s, F_FIN_QUEUED)) return;
+  if (linger0) {
+    emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    destroy(s);
+    return;
+  }
+  setFlag(s, F_FIN_QUEUED);
+  const st = state(s);
+  if (st == State.ESTABLISHED) setState(s, State.FIN_WAIT_1);
+  else if (st == State.CLOSE_WAIT) setState(s, State.LAST_ACK);
+}
+
+/** Enters TIME_WAIT, ACKing the peer's FIN when this step received it. */
+function enterTimeWait(s: u32, ackFin: bool): void {
+  const h = hostOf(s);
+  // Linux: past tcp_max_tw_buckets, "time wait bucket table overflow": the socket just closes.
+  const overflow = hostTw(h) >= hostParam(h, HostParam.MaxTwBuckets);
+  if (!overflow) setState(s, State.TIME_WAIT);
+  if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
+  clearFlag(s, F_ACK_NOW);
+  if (overflow) { destroy(s); return; }
+  setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
+  armTimer(s, <u64>hostParam(h, HostParam.TimeWait));
+}
+
+/** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */
+export function twReusable(s: u32): bool {
+  const mode = hostParam(hostOf(s), HostParam.TwReuse); // 1 on, 2 loopback only (Linux's default)
+  const ok = mode == 1 || (mode == 2 && laddr(s) >> 24 == 127 && raddr(s) >> 24 == 127);
+  return ok && <u32>(now / 1000) - sndEnd(s) >= 1000;
+}
+export function killTimeWait(s: u32): void { destroy(s); }
+
+// ---- arrivals -------------------------------------------------------------------------
+
+/** A segment arrives at its destination address over direction d. */
+export function segmentArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
+                               w: u32, c: u32): void {
+  const found = lookup(da, dp, sa, sp);
+  if (found >= 0) {
+    const s = <u32>found;
+    const st = state(s);
+    if (st == State.SYN_SENT) { synSent(s, fl, seq, ack); return; }
+    if (st == State.SYN_RCVD) { synRcvd(s, fl, seq, ack, len); return; }
+    if (st == State.TIME_WAIT) {
+      if (!timeWait(s, fl, seq, len)) return;
+      // The TIME_WAIT socket gave its tuple up to a new SYN: go on as if it were gone.
+    } else {
+      synchronized(s, fl, seq, ack, len);
+      return;
+    }
+  }
+  if ((fl & (Flag.SYN | Flag.ACK | Flag.RST)) == Flag.SYN) {
+    const l = findListener(da, dp);
+    if (l >= 0) { passiveOpen(<u32>l, d, sa, sp, da, dp, seq, w, c); return; }
+  }
+  // No socket wants it (RFC 9293 3.10.7.1): answer anything but a RST with a RST.
+  if (fl & Flag.RST) return;
+  const back = dirRev(d);
+  if (fl & Flag.ACK) {
+    send(back, da, dp, sa, sp, Flag.RST, ack, 0, 0, w, c, State.CLOSED);
+  } else {
+    const segLen = len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
+    send(back, da, dp, sa, sp, Flag.RST | Flag.ACK, 0, seq + segLen, 0, w, c, State.CLOSED);
+  }
+}
+
+function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
+  const ackOk = ack == iss(s) + 1;
+  if ((fl & Flag.ACK) && !ackOk) {
+    // An ACK for something we never sent (e.g. a SYN-ACK answering an old duplicate SYN).
+    if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
+    return;
+  }
+  if (fl & Flag.RST) {
+    if (fl & Flag.ACK) fail(s, ERR_ECONNREFUSED); // a RST without an ACK is ignored here
+    return;
+  }
+  if (!(fl & Flag.SYN)) return;
+  setIrs(s, seq); setRcvNxt(s, seq + 1);
+  if (fl & Flag.ACK) {
+    setSndUna(s, ack);
+    establish(s);
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the handshake's third segment
+    appEstablished(s);
+    flush(s);
+  } else {
+    // Simultaneous open: both SYNs crossed. Answer SYN-ACK from SYN_RCVD.
+    setState(s, State.SYN_RCVD);
+    sendSynAck(s);
+    armTimer(s, rto(s));
+  }
+}
+
+function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  if (fl & Flag.RST) {
+    // A passive open returns to LISTEN (the half-open child is freed); an active one
+    // (simultaneous open) is refused.
+    if (hasFlag(s, F_SERVER)) destroy(s, State.LISTEN);
+    else fail(s, ERR_ECONNREFUSED);
+    return;
+  }
+  if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
+    if (seq == irs(s)) { retransmitting = true; sendSynAck(s); retransmitting = false; } // its SYN was resent: so is our SYN-ACK
+    return;
+  }
+  if (!(fl & Flag.ACK)) return;
+  if (ack != iss(s) + 1) {
+    emit(s, Flag.RST, ack, 0, 0); // unacceptable ACK (RFC 9293: <SEQ=SEG.ACK><CTL=RST>)
+    return;
+  }
+  setSndUna(s, ack);
+  establish(s);
+  if (fl & Flag.SYN) setFlag(s, F_ACK_NOW); // simultaneous open: the peer's SYN-ACK wants an ACK
+  appEstablished(s);
+  if (state(s) == State.CLOSED) return;
+  if (len > 0 || (fl & Flag.FIN)) synchronized(s, fl, seq, ack, len);
+  else flush(s);
+}
+
+/**
+ * TIME_WAIT (RFC 9293 3.10.7.4 and Linux tcp_timewait_state_process). Returns true
+ * when a new SYN takes the tuple over, after the socket has been destroyed.
+ */
+function timeWait(s: u32, fl: u32, seq: u32, len: u32): bool {
+  if (fl & Flag.RST) { destroy(s); return false; } // Linux (rfc1337 = 0) lets a RST kill TIME_WAIT
+  if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
+    if (seqGt(seq, rcvNxt(s))) { destroy(s); return true; }
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    return false;
+  }
+  if (fl & Flag.FIN) {
+    // Only a retransmission of the peer's FIN can arrive: ACK it again, restart 2MSL.
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    armTimer(s, <u64>hostParam(hostOf(s), HostParam.TimeWait));
+    return false;
+  }
+  if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  return false;
+}
+
+/** ESTABLISHED, FIN_WAIT_1/2, CLOSE_WAIT, CLOSING, LAST_ACK. */
+function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  if (fl & Flag.RST) {
+    if (seq == rcvNxt(s)) fail(s, ERR_ECONNRESET);
+    else emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // RFC 5961 challenge ACK
+    return;
+  }
+  if (fl & Flag.SYN) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; } // RFC 5961 challenge ACK
+  if (!(fl & Flag.ACK)) return;
+
+  // The ACK field.
+  if (seqGt(ack, sndUna(s)) && seqLe(ack, sndNxt(s))) {
+    setSndUna(s, ack);
+    setRetries(s, 0);
+    if (ack == sndNxt(s)) cancelTimer(s);
+    else armTimer(s, rto(s));
+  }
+  const finAcked = hasFlag(s, F_FIN_QUEUED) && sndUna(s) == sndEnd(s) + 1 && sndNxt(s) == sndUna(s);
+
+  // The text and the FIN: in order only.
+  let received: u32 = 0;  // bytes newly delivered to the application
+  let finNow = false;
+  if (len > 0 || (fl & Flag.FIN)) {
+    setFlag(s, F_ACK_NOW);
+    const nxt = rcvNxt(s);
+    const end = seq + len;
+    if (seqLe(seq, nxt) && seqGe(end, nxt)) {
+      received = end - nxt;
+      finNow = (fl & Flag.FIN) != 0;
+      setRcvNxt(s, end + (finNow ? 1 : 0));
+    }
+  }
+
+  // Transitions, all before the application sees anything of this segment.
+  const st = state(s);
+  if (finAcked) {
+    if (st == State.FIN_WAIT_1) {
+      if (finNow) { enterTimeWait(s, true); return; } // FIN+ACK: straight to TIME_WAIT
+      setState(s, State.FIN_WAIT_2);
+      const ft = hostParam(hostOf(s), HostParam.FinTimeout); // 0: wait for the peer's FIN forever
+      if (ft > 0) armTimer(s, <u64>ft); else cancelTimer(s);
+    } else if (st == State.CLOSING) {
+      enterTimeWait(s, false);
+      return;
+    } else if (st == State.LAST_ACK) {
+      destroy(s);
+      return;
+    }
+  }
+  if (finNow) {
+    const cur = state(s);
+    if (cur == State.ESTABLISHED) setState(s, State.CLOSE_WAIT);
+    else if (cur == State.FIN_WAIT_1) setState(s, State.CLOSING);
+    else if (cur == State.FIN_WAIT_2) { enterTimeWait(s, true); return; }
+  }
+
+  // Then the application reads what arrived and may answer or close.
+  if (received > 0) appReceived(s, rcvNxt(s) - irs(s) - 1 - (finNow ? 1 : 0));
+  if (finNow && state(s) != State.CLOSED) appEof(s);
+  flush(s);
+}
+
+@inline function seqGe(a: u32, b: u32): bool { return <i32>(a - b) >= 0; }
+
+// ---- timers -------------------------------------------------------------------------
+
+export function timerFires(s: u32, g: u32): void {
+  if (g != gen(s)) return; // cancelled or re-armed since it was filed
+  const st = state(s);
+  const h = hostOf(s);
+  if (st == State.TIME_WAIT || st == State.FIN_WAIT_2) { destroy(s); return; }
+  if (st == State.SYN_SENT || st == State.SYN_RCVD) {
+    const limit = hasFlag(s, F_SERVER) ? hostParam(h, HostParam.SynackRetries) : hostParam(h, HostParam.SynRetries);
+    if (retries(s) >= limit) {
+      if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, ERR_ETIMEDOUT);
+      return;
+    }
+    setRetries(s, retries(s) + 1);
+    retransmitting = true;
+    if (st == State.SYN_SENT) sendSyn(s); else sendSynAck(s);
+    retransmitting = false;
+    armTimer(s, rto(s));
+    return;
+  }
+  // Data or FIN unacknowledged.
+  const limit = hasFlag(s, F_FIN_QUEUED) ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
+  if (retries(s) >= limit) { fail(s, ERR_ETIMEDOUT); return; }
+  setRetries(s, retries(s) + 1);
+  setSndNxt(s, sndUna(s)); // go-back-N: the whole window again
+  retransmitting = true;
+  output(s);
+  retransmitting = false;
+}
+
+export function failNoPort(): void {
+  bump(Stat.ConnectFailed);
+  countFailure(ERR_EADDRNOTAVAIL);
+}

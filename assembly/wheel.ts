@@ -1,0 +1,179 @@
+// The scheduler: a hierarchical timing wheel over integer microseconds. It knows
+// events only as (time, kind, target, gen); what they mean is the engine's business.
+//
+// Levels and granularity (as in Linux kernel/time/timer.c and tokio's time wheel):
+// level L has 64 slots of 64^L us each, so level 0 slots are single microseconds and
+// 7 levels cover 64^7 us (about 50 days). An event at time `when` is filed at the
+// level of the highest 6-bit digit in which `when` differs from `now`, in the slot
+// given by that digit. Every event at level L therefore lies in a later slot of the
+// current level-L range than `now`, so the earliest pending work is always the first
+// occupied slot of the lowest non-empty level (found with one rotate and ctz on that
+// level's occupancy bitmap). A slot above level 0 is "cascaded" when reached: `now`
+// jumps to its start and its events are re-filed lower. A level-0 slot holds events
+// of one exact time and fires them in the order they were filed (FIFO).
+//
+// Events live in a structure-of-arrays pool with a free list; lists are singly
+// linked through `next` with head and tail per slot. Index 0 is the nil event.
+// Nothing is ever searched: a timer is cancelled by bumping its owner's generation,
+// and a stale event is dropped when it fires.
+//
+//   slot lists:  head[level*64+slot] -> ev -> ev -> ... (tail[...] for O(1) append)
+//   event pool:  time u64 | next u32 | target u32 | gen u32 | kind u8
+
+import { alloc, DEBUG, regrow } from "./mem";
+
+const LEVELS = 7;
+const SLOTS = 64;
+const NIL: u32 = 0;
+
+export let now: u64 = 0;
+
+let evCap: u32 = 0;
+let evFree: u32 = NIL;
+let evTop: u32 = 1;       // next never-used index
+let evLive: u32 = 0;
+let EV_TIME: usize = 0;
+let EV_NEXT: usize = 0;
+let EV_TARGET: usize = 0;
+let EV_GEN: usize = 0;
+let EV_KIND: usize = 0;
+let HEAD: usize = 0;
+let TAIL: usize = 0;
+let OCC: usize = 0;
+
+// The slot found by findNext().
+export let nextLevel: i32 = -1;
+let nextSlot: i32 = 0;
+export let nextDeadline: u64 = 0;
+
+@inline export function evTarget(e: u32): u32 { return load<u32>(EV_TARGET + (<usize>e << 2)); }
+@inline export function evGen(e: u32): u32 { return load<u32>(EV_GEN + (<usize>e << 2)); }
+@inline export function evKind(e: u32): u32 { return load<u8>(EV_KIND + <usize>e); }
+@inline function evNext(e: u32): u32 { return load<u32>(EV_NEXT + (<usize>e << 2)); }
+@inline function setEvNext(e: u32, n: u32): void { store<u32>(EV_NEXT + (<usize>e << 2), n); }
+@inline function evTime(e: u32): u64 { return load<u64>(EV_TIME + (<usize>e << 3)); }
+
+export function wheelReset(capacity: u32): void {
+  now = 0;
+  evCap = capacity;
+  evFree = NIL;
+  evTop = 1;
+  evLive = 0;
+  EV_TIME = alloc(<usize>capacity << 3);
+  EV_NEXT = alloc(<usize>capacity << 2);
+  EV_TARGET = alloc(<usize>capacity << 2);
+  EV_GEN = alloc(<usize>capacity << 2);
+  EV_KIND = alloc(<usize>capacity);
+  HEAD = alloc(LEVELS * SLOTS * 4);
+  TAIL = alloc(LEVELS * SLOTS * 4);
+  OCC = alloc(LEVELS * 8);
+}
+
+export function pendingEvents(): u32 { return evLive; }
+export function eventBytes(): f64 { return <f64>evCap * 21.0; }
+
+function growEvents(): void {
+  const cap = evCap << 1;
+  EV_TIME = regrow(EV_TIME, <usize>evCap << 3, <usize>cap << 3);
+  EV_NEXT = regrow(EV_NEXT, <usize>evCap << 2, <usize>cap << 2);
+  EV_TARGET = regrow(EV_TARGET, <usize>evCap << 2, <usize>cap << 2);
+  EV_GEN = regrow(EV_GEN, <usize>evCap << 2, <usize>cap << 2);
+  EV_KIND = regrow(EV_KIND, <usize>evCap, <usize>cap);
+  evCap = cap;
+}
+
+@inline function levelFor(when: u64): i32 {
+  const masked = (now ^ when) | 63;
+  return (63 - <i32>clz(masked)) / 6;
+}
+
+function file(e: u32, when: u64): void {
+  const level = levelFor(when);
+  if (DEBUG) assert(level < LEVELS, "event beyond the wheel's horizon");
+  const slot = <i32>(when >> (<u64>level * 6)) & 63;
+  const i = <usize>(level * SLOTS + slot) << 2;
+  setEvNext(e, NIL);
+  const tail = load<u32>(TAIL + i);
+  if (tail == NIL) {
+    store<u32>(HEAD + i, e);
+    store<u64>(OCC + (<usize>level << 3), load<u64>(OCC + (<usize>level << 3)) | (<u64>1 << slot));
+  } else {
+    setEvNext(tail, e);
+  }
+  store<u32>(TAIL + i, e);
+}
+
+/** Files an event at absolute time `when` (>= now). */
+export function schedule(when: u64, kind: u32, target: u32, gen: u32): void {
+  if (DEBUG) assert(when >= now, "event scheduled in the past");
+  let e = evFree;
+  if (e != NIL) {
+    evFree = evNext(e);
+  } else {
+    if (evTop >= evCap) growEvents();
+    e = evTop++;
+  }
+  evLive++;
+  store<u64>(EV_TIME + (<usize>e << 3), when);
+  store<u32>(EV_TARGET + (<usize>e << 2), target);
+  store<u32>(EV_GEN + (<usize>e << 2), gen);
+  store<u8>(EV_KIND + <usize>e, <u8>kind);
+  file(e, when);
+}
+
+/** Finds the earliest occupied slot; false when nothing is pending. */
+export function findNext(): bool {
+  for (let l = 0; l < LEVELS; l++) {
+    const occ = load<u64>(OCC + (<usize>l << 3));
+    if (occ == 0) continue;
+    const shift = <u64>l * 6;
+    const nowSlot = <i32>(now >> shift) & 63;
+    const slot = (nowSlot + <i32>ctz(rotr<u64>(occ, <u64>nowSlot))) & 63;
+    if (DEBUG) assert(l == 0 ? slot >= nowSlot : slot > nowSlot, "wheel invariant");
+    const levelStart = now & ~((<u64>1 << (shift + 6)) - 1);
+    nextLevel = l;
+    nextSlot = slot;
+    nextDeadline = levelStart + (<u64>slot << shift);
+    return true;
+  }
+  nextLevel = -1;
+  return false;
+}
+
+/** Moves the found slot (level > 0) down the wheel; `now` becomes its start. */
+export function cascade(): void {
+  const i = <usize>(nextLevel * SLOTS + nextSlot) << 2;
+  let e = load<u32>(HEAD + i);
+  store<u32>(HEAD + i, NIL);
+  store<u32>(TAIL + i, NIL);
+  const o = OCC + (<usize>nextLevel << 3);
+  store<u64>(o, load<u64>(o) & ~(<u64>1 << nextSlot));
+  now = nextDeadline;
+  while (e != NIL) {
+    const n = evNext(e);
+    file(e, evTime(e));
+    e = n;
+  }
+}
+
+/** Takes the next event of the found level-0 slot (now = its time), or NIL when empty. */
+export function popDue(): u32 {
+  const i = <usize>nextSlot << 2;
+  const e = load<u32>(HEAD + i);
+  if (e == NIL) return NIL;
+  now = nextDeadline;
+  const n = evNext(e);
+  store<u32>(HEAD + i, n);
+  if (n == NIL) {
+    store<u32>(TAIL + i, NIL);
+    store<u64>(OCC, load<u64>(OCC) & ~(<u64>1 << nextSlot));
+  }
+  return e;
+}
+
+/** Returns a fired event's record to the pool. */
+@inline export function release(e: u32): void {
+  setEvNext(e, evFree);
+  evFree = e;
+  evLive--;
+}

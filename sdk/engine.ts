@@ -1,0 +1,206 @@
+// The one caller of the engine's ABI (assembly/index.ts): loads the WebAssembly
+// module, configures an instance from a Plan, runs it in bounded slices and decodes
+// the sample and trace buffers. Loading takes bytes, so the same code serves Node
+// and browsers; only `loadEngineBytes` knows about the file system.
+
+import { Flag, HostParam, LossKind, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
+import type { Plan, RuleSpec } from "./scenario.js";
+
+export interface EngineExports {
+  memory: WebAssembly.Memory;
+  reset(seedHi: number, seedLo: number, socketCapacity: number): void;
+  addHost(): number;
+  setHostParam(h: number, k: number, v: number): void;
+  addIp(h: number, addr: number): number;
+  addListener(ip: number, port: number, backlog: number): number;
+  addLink(a: number, b: number, latAB: number, latBA: number): number;
+  setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
+  addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
+  addWorkload(): number;
+  setWorkloadParam(w: number, k: number, v: number): void;
+  setRun(duration: number, sample: number, traceFirst: number): void;
+  run(maxEvents: number): number;
+  nowUs(): number;
+  stat(k: number): number;
+  socketSlotBytes(): number;
+  sampleRowWords(): number;
+  samplesPtr(): number;
+  samplesCount(): number;
+  drainSamples(): void;
+  tracePtr(): number;
+  traceCount(): number;
+  drainTrace(): void;
+}
+
+export const STATE_NAMES = Object.keys(State).filter((k) => Number.isNaN(Number(k))) as (keyof typeof State)[];
+export const ERRNOS = ["EADDRNOTAVAIL", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET"] as const;
+export type Errno = (typeof ERRNOS)[number];
+if (STATE_NAMES.length !== STATE_COUNT || ERRNOS.length !== ERRNO_COUNT) throw new Error("engine ABI mismatch");
+
+const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Compiles (once per flavour) the engine from bytes the caller supplies. */
+export function compileEngine(flavour: "release" | "debug", bytes: () => Promise<BufferSource>): Promise<WebAssembly.Module> {
+  let m = moduleCache.get(flavour);
+  if (!m) {
+    m = bytes().then((b) => WebAssembly.compile(b));
+    moduleCache.set(flavour, m);
+  }
+  return m;
+}
+
+export async function instantiateEngine(module: WebAssembly.Module): Promise<EngineExports> {
+  let exports: EngineExports | undefined;
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort(msg: number, file: number, line: number, col: number) {
+        const text = (p: number) => {
+          if (!exports || !p) return "";
+          const len = new Uint32Array(exports.memory.buffer, p - 4, 1)[0];
+          return String.fromCharCode(...new Uint16Array(exports.memory.buffer, p, len >>> 1));
+        };
+        throw new Error(`engine invariant broken: ${text(msg)} at ${text(file)}:${line}:${col}`);
+      },
+    },
+  });
+  exports = instance.exports as unknown as EngineExports;
+  return exports;
+}
+
+/** Tcpdump's way of writing flags: F S R P, then "." for ACK. */
+export function flagText(fl: number): string {
+  return (fl & Flag.FIN ? "F" : "") + (fl & Flag.SYN ? "S" : "") + (fl & Flag.RST ? "R" : "")
+    + (fl & Flag.PSH ? "P" : "") + (fl & Flag.ACK ? "." : "");
+}
+
+function parseFlags(text: string | undefined): [mask: number, value: number] {
+  if (text === undefined || text === "any") return [0, 0];
+  let v = 0;
+  for (const c of text) v |= c === "F" ? Flag.FIN : c === "S" ? Flag.SYN : c === "R" ? Flag.RST : c === "P" ? Flag.PSH : Flag.ACK;
+  return [Flag.FIN | Flag.SYN | Flag.RST | Flag.PSH | Flag.ACK, v];
+}
+
+export interface Configured {
+  dirs: { from: string; to: string }[];
+  hostIndex: Map<string, number>;
+}
+
+/** Loads the plan into a freshly reset engine instance. */
+export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14): Configured {
+  e.reset(Math.floor(plan.seed / 2 ** 32), plan.seed >>> 0, socketCapacity);
+  const hostIndex = new Map<string, number>();
+  const firstIp = new Map<string, number>();
+  for (const h of plan.hosts) {
+    const hi = e.addHost();
+    hostIndex.set(h.name, hi);
+    const knobs: [HostParam, number][] = [
+      [HostParam.TimeWait, h.tcp.timeWait], [HostParam.RtoInit, h.tcp.rtoInit], [HostParam.RtoMin, h.tcp.rtoMin],
+      [HostParam.RtoMax, h.tcp.rtoMax], [HostParam.SynRetries, h.tcp.synRetries],
+      [HostParam.SynackRetries, h.tcp.synackRetries], [HostParam.Retries2, h.tcp.retries2],
+      [HostParam.OrphanRetries, h.tcp.orphanRetries], [HostParam.FinTimeout, h.tcp.finTimeout],
+      [HostParam.TwReuse, h.tcp.twReuse], [HostParam.MaxTwBuckets, h.tcp.maxTwBuckets],
+      [HostParam.PortLo, h.ports[0]], [HostParam.PortHi, h.ports[1]], [HostParam.Mss, h.tcp.mss],
+    ];
+    for (const [k, v] of knobs) e.setHostParam(hi, k, v);
+    h.ips.forEach((addr, i) => {
+      const ip = e.addIp(hi, addr);
+      if (i === 0) firstIp.set(h.name, ip);
+      for (const l of h.listen) e.addListener(ip, l.port, l.backlog);
+    });
+  }
+  const dirs: { from: string; to: string }[] = [];
+  const route = new Map<string, number>();
+  for (const l of plan.links) {
+    const ab = e.addLink(hostIndex.get(l.a)!, hostIndex.get(l.b)!, l.latencyAB, l.latencyBA);
+    dirs[ab] = { from: l.a, to: l.b };
+    dirs[ab + 1] = { from: l.b, to: l.a };
+    route.set(`${l.a}>${l.b}`, ab);
+    route.set(`${l.b}>${l.a}`, ab + 1);
+    const loss = l.loss ?? { plugin: "none" };
+    for (const d of [ab, ab + 1]) {
+      if (loss.plugin === "bernoulli") e.setLoss(d, LossKind.Bernoulli, loss.p, 0, 0, 0);
+      if (loss.plugin === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, loss.p, loss.r, loss.k ?? 1, loss.h ?? 0);
+    }
+    if (loss.plugin === "drop" || loss.plugin === "delay-duplicate") {
+      const action = loss.plugin === "drop" ? RuleAction.Drop : RuleAction.Duplicate;
+      for (const r of loss.rules as RuleSpec[]) {
+        const [mask, value] = parseFlags(r.flags);
+        const from = r.from === undefined ? [ab, ab + 1] : [r.from === l.a ? ab : ab + 1];
+        for (const d of from) {
+          e.addRule(d, mask, value, r.state === undefined ? -1 : State[r.state], r.conn ?? -1, r.nth ?? 0,
+            action, r.delay === undefined ? 0 : durationUs(r.delay));
+        }
+      }
+    }
+  }
+  for (const w of plan.workloads) {
+    const wi = e.addWorkload();
+    const dst = plan.hosts.find((h) => h.name === w.to)!;
+    const params: [WlParam, number][] = [
+      [WlParam.SrcHost, hostIndex.get(w.from)!], [WlParam.SrcIp, firstIp.get(w.from)!],
+      [WlParam.DstAddr, dst.ips[0]], [WlParam.DstPort, w.dstPort], [WlParam.Dir, route.get(`${w.from}>${w.to}`)!],
+      [WlParam.Rate, w.rate], [WlParam.Arrival, w.arrival === "poisson" ? Arrival.Poisson : Arrival.Constant],
+      [WlParam.Start, w.start], [WlParam.Stop, w.stop], [WlParam.Count, w.count],
+      [WlParam.Request, w.request], [WlParam.Response, w.response],
+      [WlParam.Closer, w.closer === "client" ? Closer.Client : w.closer === "server" ? Closer.Server : Closer.Both],
+      [WlParam.HalfClose, w.halfClose ? 1 : 0], [WlParam.Linger0, w.linger0 ? 1 : 0], [WlParam.LocalPort, w.localPort],
+    ];
+    for (const [k, v] of params) e.setWorkloadParam(wi, k, v);
+  }
+  e.setRun(plan.duration, plan.sample, plan.trace);
+  return { dirs, hostIndex };
+}
+
+function durationUs(v: string | number): number {
+  // Already validated by planScenario; parse again only for the number.
+  if (typeof v === "number") return Math.round(v * 1e6);
+  const m = /^\s*([\d.]+)\s*(us|ms|s|m|h)\s*$/.exec(v)!;
+  return Math.round(Number(m[1]) * { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 }[m[2] as "us"]);
+}
+
+export interface SampleRow { index: number; states: Uint32Array; ports: Uint32Array; failures: Uint32Array }
+
+/** Copies the rows written since the last drain and drains the buffer. */
+export function readSamples(e: EngineExports, nHosts: number): SampleRow[] {
+  const n = e.samplesCount();
+  const words = e.sampleRowWords();
+  const all = new Uint32Array(e.memory.buffer, e.samplesPtr(), n * words).slice();
+  e.drainSamples();
+  const rows: SampleRow[] = [];
+  for (let r = 0; r < n; r++) {
+    const o = r * words;
+    rows.push({
+      index: all[o],
+      states: all.subarray(o + 1, o + 1 + nHosts * STATE_COUNT),
+      ports: all.subarray(o + 1 + nHosts * STATE_COUNT, o + 1 + nHosts * STATE_COUNT + nHosts),
+      failures: all.subarray(o + 1 + nHosts * STATE_COUNT + nHosts, o + words),
+    });
+  }
+  return rows;
+}
+
+export interface TraceRecord { t: number; conn: number; kind: number; a: number; b: number; where: number; seq: number; ack: number; len: number }
+
+export function readTrace(e: EngineExports): TraceRecord[] {
+  const n = e.traceCount();
+  const view = new DataView(e.memory.buffer, e.tracePtr(), n * TraceField.SIZE);
+  const out: TraceRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = i * TraceField.SIZE;
+    out.push({
+      t: Number(view.getBigUint64(o + TraceField.Time, true)),
+      conn: view.getUint32(o + TraceField.Conn, true),
+      kind: view.getUint8(o + TraceField.Kind),
+      a: view.getUint8(o + TraceField.A),
+      b: view.getUint8(o + TraceField.B),
+      where: view.getUint16(o + TraceField.Where, true),
+      seq: view.getUint32(o + TraceField.Seq, true),
+      ack: view.getUint32(o + TraceField.Ack, true),
+      len: view.getUint32(o + TraceField.Len, true),
+    });
+  }
+  e.drainTrace();
+  return out;
+}
+
+export { Stat };

@@ -1,0 +1,41 @@
+// The result contract (DESIGN.md "Contracts"): names users and scripts rely on.
+
+import type { Errno } from "./engine.js";
+
+export type StateName = "CLOSED" | "LISTEN" | "SYN_SENT" | "SYN_RCVD" | "ESTABLISHED" | "FIN_WAIT_1"
+  | "FIN_WAIT_2" | "CLOSE_WAIT" | "CLOSING" | "LAST_ACK" | "TIME_WAIT";
+
+export interface TraceState { t: number; host: string; from: StateName; to: StateName }
+export interface TraceSegment {
+  t: number; from: string; to: string; flags: string; seq: number; ack: number; len: number;
+  fate: "delivered" | "dropped";
+}
+export interface Trace {
+  id: number; client: string; server: string;
+  states: TraceState[];
+  segments: TraceSegment[];
+}
+
+export interface Result {
+  name: string;
+  seed: number;
+  profile: string;
+  engine: { version: string; workers: number; events: number; segmentEvents: number; wallSeconds: number; memoryBytes: number };
+  totals: {
+    attempted: number; established: number; completed: number; pending: number;
+    failed: Record<Errno, number>;
+    segments: { sent: number; dropped: number; retransmitted: number; duplicated: number };
+  };
+  peak: Record<StateName, number>;
+  series: {
+    t: number[];
+    states: Record<StateName, number[]>;
+    byHost: Record<string, Record<StateName, number[]>>;
+    portsInUse: Record<string, number[]>;
+    failures: number[];
+    failuresByErrno: Record<Errno, number[]>;
+  };
+  traces?: Trace[];
+  /** Present when the run stopped early (cancelled, or a plugin failed): why. */
+  error?: string;
+}

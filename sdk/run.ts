@@ -1,0 +1,163 @@
+// runScenario: scenario in, Result out, in this thread. Validates, configures one
+// engine instance, runs it in slices (V8 optimises a WASM function only between
+// calls, and slices are where progress and cancellation happen), and assembles the
+// result from the samples, counters and trace records the engine wrote.
+
+import { STATE_COUNT, State, Stat } from "../assembly/abi.js";
+import {
+  compileEngine, configure, ERRNOS, flagText, instantiateEngine, readSamples, readTrace, STATE_NAMES,
+  type EngineExports, type SampleRow, type TraceRecord,
+} from "./engine.js";
+import type { Result, StateName, Trace } from "./result.js";
+import { planScenario, type Plan, type Scenario } from "./scenario.js";
+import { formatIPv4 } from "./units.js";
+
+export const VERSION = "0.1.0";
+
+export interface Progress {
+  /** Simulated time reached, seconds. */
+  t: number;
+  duration: number;
+  events: number;
+}
+
+export interface RunOptions {
+  seed?: number;
+  /** Trace the first N connections (overrides the scenario's `trace`). */
+  trace?: number;
+  /** Engine build: "debug" checks invariants with assertions (slower). */
+  flavour?: "release" | "debug";
+  /** Events per engine call; progress is reported between calls. */
+  sliceEvents?: number;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** Supplies the engine binary; defaults to build/engine.wasm beside the package. */
+  engineBytes?: (flavour: "release" | "debug") => Promise<BufferSource>;
+}
+
+async function defaultEngineBytes(flavour: "release" | "debug"): Promise<BufferSource> {
+  const url = new URL(`../build/engine${flavour === "debug" ? ".debug" : ""}.wasm`, import.meta.url);
+  if (url.protocol === "file:") {
+    const { readFile } = await import("node:fs/promises");
+    return readFile(url);
+  }
+  return (await fetch(url)).arrayBuffer();
+}
+
+export async function runScenario(scenario: Scenario | unknown, options: RunOptions = {}): Promise<Result> {
+  const plan = planScenario(scenario, { seed: options.seed, trace: options.trace });
+  return runPlan(plan, options);
+}
+
+export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Result> {
+  const flavour = options.flavour ?? "release";
+  const module = await compileEngine(flavour, () => (options.engineBytes ?? defaultEngineBytes)(flavour));
+  const e = await instantiateEngine(module);
+  const started = performance.now();
+  const { dirs } = configure(e, plan);
+  const hostNames = plan.hosts.map((h) => h.name);
+  const rows: SampleRow[] = [];
+  const records: TraceRecord[] = [];
+  const slice = options.sliceEvents ?? 1_000_000;
+  let error: string | undefined;
+  while (true) {
+    let more: number;
+    try {
+      more = e.run(slice);
+    } catch (err) {
+      error = (err as Error).message;
+      more = 0;
+    }
+    rows.push(...readSamples(e, hostNames.length));
+    if (plan.trace > 0) records.push(...readTrace(e));
+    options.onProgress?.({ t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events) });
+    if (!more) break;
+    if (options.signal?.aborted) { error = "cancelled"; break; }
+    if (options.onProgress) await new Promise((r) => setTimeout(r, 0)); // let the caller's UI breathe
+  }
+  return assemble(e, plan, rows, records, dirs, (performance.now() - started) / 1000, error);
+}
+
+function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: TraceRecord[],
+                  dirs: { from: string; to: string }[], wallSeconds: number, error?: string): Result {
+  const hostNames = plan.hosts.map((h) => h.name);
+  const st = (k: Stat) => e.stat(k);
+  const failed = Object.fromEntries(ERRNOS.map((n, i) => [n, st(Stat.EADDRNOTAVAIL + i)])) as Result["totals"]["failed"];
+  const emptyStates = () => Object.fromEntries(STATE_NAMES.map((n) => [n, [] as number[]])) as Record<StateName, number[]>;
+  const series: Result["series"] = {
+    t: [], states: emptyStates(),
+    byHost: Object.fromEntries(hostNames.map((h) => [h, emptyStates()])),
+    portsInUse: Object.fromEntries(hostNames.map((h) => [h, [] as number[]])),
+    failures: [],
+    failuresByErrno: Object.fromEntries(ERRNOS.map((n) => [n, [] as number[]])) as Result["series"]["failuresByErrno"],
+  };
+  for (const r of rows) {
+    series.t.push(round6((r.index * plan.sample) / 1e6));
+    STATE_NAMES.forEach((name, s) => {
+      let sum = 0;
+      hostNames.forEach((h, hi) => {
+        const v = r.states[hi * STATE_COUNT + s];
+        series.byHost[h][name].push(v);
+        sum += v;
+      });
+      series.states[name].push(sum);
+    });
+    hostNames.forEach((h, hi) => series.portsInUse[h].push(r.ports[hi]));
+    let total = 0;
+    ERRNOS.forEach((n, i) => { series.failuresByErrno[n].push(r.failures[i]); total += r.failures[i]; });
+    series.failures.push(total);
+  }
+  const peak = Object.fromEntries(STATE_NAMES.map((n) => [n, series.states[n].reduce((m, v) => Math.max(m, v), 0)])) as Record<StateName, number>;
+  const attempted = st(Stat.Attempted);
+  const result: Result = {
+    name: plan.name,
+    seed: plan.seed,
+    profile: plan.profile,
+    engine: {
+      version: VERSION, workers: 1, events: st(Stat.Events), segmentEvents: st(Stat.SegmentEvents),
+      wallSeconds: round6(wallSeconds), memoryBytes: st(Stat.MemoryBytes),
+    },
+    totals: {
+      attempted, established: st(Stat.Established), completed: st(Stat.Completed),
+      pending: attempted - st(Stat.Established) - st(Stat.ConnectFailed),
+      failed,
+      segments: { sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated) },
+    },
+    peak,
+    series,
+  };
+  if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs);
+  if (error) result.error = error;
+  return result;
+}
+
+function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: string; to: string }[]): Trace[] {
+  const byConn = new Map<number, Trace>();
+  const get = (id: number) => {
+    let t = byConn.get(id);
+    if (!t) { t = { id, client: "", server: "", states: [], segments: [] }; byConn.set(id, t); }
+    return t;
+  };
+  for (const r of records) {
+    const tr = get(r.conn);
+    const t = round6(r.t / 1e6);
+    if (r.kind === 2) {
+      tr.client = `${formatIPv4(r.seq)}:${r.ack >>> 16}`;
+      tr.server = `${formatIPv4(r.len)}:${r.ack & 0xffff}`;
+    } else if (r.kind === 0) {
+      tr.states.push({ t, host: hostNames[r.where], from: State[r.a] as StateName, to: State[r.b] as StateName });
+    } else {
+      tr.segments.push({
+        t, from: dirs[r.where].from, to: dirs[r.where].to, flags: flagText(r.a),
+        seq: r.seq, ack: r.ack, len: r.len, fate: r.b ? "dropped" : "delivered",
+      });
+    }
+  }
+  const out = [...byConn.values()].sort((a, b) => a.id - b.id);
+  for (const tr of out) tr.segments.sort((a, b) => a.t - b.t); // duplicates are recorded when sent late
+  return out;
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

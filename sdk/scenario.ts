@@ -1,0 +1,320 @@
+// The scenario: what users write, checked before anything runs, and the plan the
+// engine is configured from. Shape checks use zod (typed schemas with paths on every
+// issue, so each error names its field); cross-references (a link to an unknown host,
+// a workload to a port nobody listens on) are checked by hand after the shape.
+// Every problem becomes one ScenarioError line: the field, what is wrong, what is allowed.
+
+import { z } from "zod";
+import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
+import { closest, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
+
+export class ScenarioError extends Error {
+  constructor(public readonly field: string, detail: string) {
+    super(`${field}: ${detail}`);
+    this.name = "ScenarioError";
+  }
+}
+
+const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+  const r = parseDuration(v);
+  if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+});
+const count = z.number().int().min(0);
+const bytes = z.number().int().min(0);
+const prob = z.number().min(0).max(1);
+const ipv4 = z.string().superRefine((v, ctx) => {
+  const r = parseIPv4(v);
+  if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+});
+const portRange = z.string().superRefine((v, ctx) => {
+  const r = parsePortRange(v);
+  if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+});
+const port = z.number().int().min(1).max(65535);
+
+const tcpKnobs = z.strictObject({
+  timeWait: duration, rtoInit: duration, rtoMin: duration, rtoMax: duration,
+  synRetries: count.max(255), synackRetries: count.max(255), retries2: count.max(255), orphanRetries: count.max(255),
+  finTimeout: duration, twReuse: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  maxTwBuckets: count, mss: z.number().int().min(64).max(65495),
+}).partial();
+
+const listen = z.strictObject({ port, backlog: z.number().int().min(1).optional() });
+
+const host = z.strictObject({
+  ip: z.union([ipv4, z.array(ipv4).min(1)]),
+  ports: portRange.optional(),
+  portAllocator: z.enum(["sequential"]).optional(),
+  tcp: tcpKnobs.optional(),
+  listen: z.array(listen).optional(),
+});
+
+/** tcpdump's flag letters: S F R P and "." for ACK, e.g. "S", "S.", ".", "F.", "R". */
+const flagsText = z.string().regex(/^(any|[SFRP]*\.?)$/, 'expected tcpdump flags like "S", "S.", ".", "P.", "F.", "R" or "any"');
+
+const rule = z.strictObject({
+  from: z.string().optional(),
+  flags: flagsText.optional(),
+  state: z.enum(["CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+    "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"]).optional(),
+  conn: count.optional(),
+  nth: z.number().int().min(1).optional(),
+  delay: duration.optional(),
+});
+
+const loss = z.discriminatedUnion("plugin", [
+  z.strictObject({ plugin: z.literal("none") }),
+  z.strictObject({ plugin: z.literal("bernoulli"), p: prob }),
+  z.strictObject({ plugin: z.literal("gilbert-elliott"), p: prob, r: prob, k: prob.optional(), h: prob.optional() }),
+  z.strictObject({ plugin: z.literal("drop"), rules: z.array(rule).min(1) }),
+  z.strictObject({ plugin: z.literal("delay-duplicate"), rules: z.array(rule).min(1) }),
+]);
+
+const link = z.strictObject({
+  between: z.tuple([z.string(), z.string()]),
+  latency: z.union([duration, z.tuple([duration, duration])]),
+  loss: loss.optional(),
+});
+
+const tcpChurn = z.strictObject({
+  plugin: z.literal("tcp-churn"),
+  from: z.string(),
+  to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
+  rate: z.number().min(0),
+  arrival: z.enum(["constant", "poisson"]).optional(),
+  request: bytes.optional(),
+  response: bytes.optional(),
+  closer: z.enum(["client", "server", "both"]).optional(),
+  halfClose: z.boolean().optional(),
+  linger0: z.boolean().optional(),
+  start: duration.optional(),
+  stop: duration.optional(),
+  count: count.optional(),
+  localPort: port.optional(),
+});
+
+const workload = z.discriminatedUnion("plugin", [tcpChurn]);
+
+const scenarioSchema = z.strictObject({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  duration,
+  sample: duration.optional(),
+  profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional(),
+  trace: count.optional(),
+  hosts: z.record(z.string().regex(/^[A-Za-z_][\w.-]*$/, "host names are letters, digits, '_', '-', '.'"), host)
+    .refine((h) => Object.keys(h).length > 0, "at least one host is needed"),
+  links: z.array(link),
+  workloads: z.array(workload),
+});
+
+export type Scenario = z.input<typeof scenarioSchema>;
+export type LossSpec = z.infer<typeof loss>;
+export type RuleSpec = z.infer<typeof rule>;
+
+// ---- the plan the engine is configured from ---------------------------------------------
+
+export interface PlannedHost {
+  name: string;
+  ips: number[];
+  ports: [number, number];
+  tcp: TcpKnobs;
+  listen: { port: number; backlog: number }[];
+}
+export interface PlannedLink { a: string; b: string; latencyAB: number; latencyBA: number; loss?: LossSpec }
+export interface PlannedWorkload {
+  plugin: "tcp-churn";
+  from: string; to: string; dstPort: number;
+  rate: number; arrival: "constant" | "poisson";
+  request: number; response: number; closer: "client" | "server" | "both";
+  halfClose: boolean; linger0: boolean;
+  start: number; stop: number; count: number; localPort: number;
+}
+export interface Plan {
+  name: string;
+  seed: number;
+  profile: string;
+  duration: number;   // us
+  sample: number;     // us
+  trace: number;
+  hosts: PlannedHost[];
+  links: PlannedLink[];
+  workloads: PlannedWorkload[];
+}
+
+const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout"]);
+const TOP_FIELDS = Object.keys(scenarioSchema.shape);
+const MAX_DURATION_US = 2 ** 42 - 1; // the timing wheel's horizon, about 50 days
+
+/** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
+export function planScenario(input: unknown, overrides: { seed?: number; trace?: number } = {}): Plan {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new ScenarioError("scenario", `expected an object with ${TOP_FIELDS.join(", ")}, got ${typeName(input)}`);
+  }
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error, input);
+  const sc = parsed.data;
+  const us = (v: string | number) => parseDuration(v) as number;
+
+  const profile = sc.profile ?? "linux";
+  const base = PROFILES[profile];
+  const duration = us(sc.duration);
+  if (duration <= 0) throw new ScenarioError("scenario.duration", "must be more than zero");
+  if (duration > MAX_DURATION_US) throw new ScenarioError("scenario.duration", "must be under 50 days (2^42 us)");
+  const sample = sc.sample === undefined ? Math.max(1, Math.round(duration / 100)) : us(sc.sample);
+  if (sample <= 0) throw new ScenarioError("scenario.sample", "must be more than zero");
+  if (duration / sample > 1e6) throw new ScenarioError("scenario.sample", `gives ${Math.ceil(duration / sample)} samples; at most 1000000 are kept, use a longer sample`);
+
+  const hosts: PlannedHost[] = [];
+  const ipOwner = new Map<number, string>();
+  for (const [name, h] of Object.entries(sc.hosts)) {
+    const field = `scenario.hosts.${name}`;
+    const ips = (Array.isArray(h.ip) ? h.ip : [h.ip]).map((a) => parseIPv4(a) as number);
+    for (const ip of ips) {
+      const other = ipOwner.get(ip);
+      if (other !== undefined) throw new ScenarioError(`${field}.ip`, `address is already used by host "${other}"`);
+      ipOwner.set(ip, name);
+    }
+    const tcp: TcpKnobs = { ...base.tcp };
+    for (const [k, v] of Object.entries(h.tcp ?? {}) as [keyof TcpKnobs, string | number][]) {
+      tcp[k] = DURATION_KNOBS.has(k) ? us(v) : (v as number);
+    }
+    if (tcp.rtoMin > tcp.rtoMax) throw new ScenarioError(`${field}.tcp.rtoMin`, "is above rtoMax");
+    if (tcp.timeWait > 4294e6 || tcp.rtoMax > 4294e6 || tcp.finTimeout > 4294e6 || tcp.rtoInit > 65e6) {
+      throw new ScenarioError(`${field}.tcp`, "timers must stay under 4294s (rtoInit under 65s)");
+    }
+    const listen = (h.listen ?? []).map((l) => ({ port: l.port, backlog: l.backlog ?? 4096 }));
+    const seen = new Set<number>();
+    listen.forEach((l, i) => {
+      if (seen.has(l.port)) throw new ScenarioError(`${field}.listen.${i}.port`, `port ${l.port} is listed twice`);
+      seen.add(l.port);
+    });
+    hosts.push({ name, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports, tcp, listen });
+  }
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const hostField = (field: string, name: string) => {
+    if (!byName.has(name)) {
+      const hint = closest(name, [...byName.keys()]);
+      throw new ScenarioError(field, `unknown host "${name}"${hint ? `; did you mean "${hint}"?` : ""} Hosts: ${[...byName.keys()].join(", ")}`);
+    }
+    return name;
+  };
+
+  const links: PlannedLink[] = [];
+  const linked = new Set<string>();
+  sc.links.forEach((l, i) => {
+    const field = `scenario.links.${i}`;
+    const a = hostField(`${field}.between.0`, l.between[0]);
+    const b = hostField(`${field}.between.1`, l.between[1]);
+    if (a === b) throw new ScenarioError(`${field}.between`, "a link joins two different hosts");
+    const key = [a, b].sort().join("\u0000");
+    if (linked.has(key)) throw new ScenarioError(`${field}.between`, `hosts "${a}" and "${b}" are already linked`);
+    linked.add(key);
+    const [ab, ba] = Array.isArray(l.latency) ? l.latency.map(us) : [us(l.latency), us(l.latency)];
+    if (ab < 1 || ba < 1) throw new ScenarioError(`${field}.latency`, "must be at least 1us");
+    if (l.loss && (l.loss.plugin === "drop" || l.loss.plugin === "delay-duplicate")) {
+      l.loss.rules.forEach((r, j) => {
+        if (r.from !== undefined && r.from !== a && r.from !== b) {
+          throw new ScenarioError(`${field}.loss.rules.${j}.from`, `must be one end of the link: "${a}" or "${b}"`);
+        }
+      });
+    }
+    links.push({ a, b, latencyAB: ab, latencyBA: ba, loss: l.loss });
+  });
+
+  const workloads: PlannedWorkload[] = sc.workloads.map((w, i) => {
+    const field = `scenario.workloads.${i}`;
+    const from = hostField(`${field}.from`, w.from);
+    const [toName, toPort] = w.to.split(":");
+    const to = hostField(`${field}.to`, toName);
+    const dstPort = Number(toPort);
+    if (!(dstPort >= 1 && dstPort <= 65535)) throw new ScenarioError(`${field}.to`, `port ${toPort} is outside 1-65535`);
+    if (!linked.has([from, to].sort().join("\u0000"))) {
+      throw new ScenarioError(`${field}.to`, `no link joins "${from}" and "${to}"; add { "between": ["${from}", "${to}"], "latency": "1ms" } to links`);
+    }
+    return {
+      plugin: "tcp-churn", from, to, dstPort, rate: w.rate, arrival: w.arrival ?? "poisson",
+      request: w.request ?? 100, response: w.response ?? 1000, closer: w.closer ?? "client",
+      halfClose: w.halfClose ?? false, linger0: w.linger0 ?? false,
+      start: w.start === undefined ? 0 : us(w.start), stop: w.stop === undefined ? 0 : us(w.stop),
+      count: w.count ?? 0, localPort: w.localPort ?? 0,
+    };
+  });
+
+  const seed = overrides.seed ?? sc.seed ?? 1;
+  return {
+    name: sc.name ?? "scenario", seed, profile, duration, sample,
+    trace: overrides.trace ?? sc.trace ?? 0, hosts, links, workloads,
+  };
+}
+
+/** The first zod issue as one line: the field path, what is wrong, what is allowed. */
+function fromZod(err: z.ZodError, input: unknown): ScenarioError {
+  const issue = err.issues[0];
+  const path = ["scenario", ...issue.path.map(String)];
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0];
+    const allowed = allowedKeys(input, issue.path);
+    const hint = allowed ? closest(key, allowed) : undefined;
+    return new ScenarioError([...path, key].join("."),
+      `unknown field${hint ? `; did you mean "${hint}"?` : ""}${allowed ? ` Allowed: ${allowed.join(", ")}` : ""}`);
+  }
+  if (issue.code === "invalid_union" && "note" in issue && issue.note === "No matching discriminator") {
+    const got = valueAt(input, [...issue.path, "plugin"]);
+    const options = issue.path[0] === "workloads" ? ["tcp-churn"] : ["none", "bernoulli", "gilbert-elliott", "drop", "delay-duplicate"];
+    const hint = typeof got === "string" ? closest(got, options) : undefined;
+    return new ScenarioError([...path, "plugin"].join("."),
+      `${got === undefined ? "is missing" : `unknown plugin ${JSON.stringify(got)}`}${hint ? `; did you mean "${hint}"?` : ""} Allowed: ${options.join(", ")}`);
+  }
+  if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
+    return new ScenarioError(path.join("."), `is required (${issue.expected})`);
+  }
+  if (issue.code === "invalid_value" && "values" in issue) {
+    const got = valueAt(input, issue.path);
+    const values = (issue.values as unknown[]).map((v) => JSON.stringify(v));
+    const hint = typeof got === "string" ? closest(got, (issue.values as unknown[]).map(String)) : undefined;
+    return new ScenarioError(path.join("."), `${JSON.stringify(got)} is not allowed${hint ? `; did you mean "${hint}"?` : ""} Allowed: ${values.join(", ")}`);
+  }
+  return new ScenarioError(path.join("."), issue.message.replace(/^Invalid input: /, ""));
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** The fields the schema allows at a path, for "did you mean" on unknown keys. */
+function allowedKeys(input: unknown, path: PropertyKey[]): string[] | undefined {
+  let schema: z.ZodType = scenarioSchema;
+  for (let i = 0; i < path.length; i++) {
+    schema = unwrap(schema);
+    const k = path[i];
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(k)];
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodDiscriminatedUnion) {
+      const plugin = valueAt(input, [...path.slice(0, i), "plugin"]);
+      const opt = (schema.options as z.ZodObject[]).find((o) => (o.shape.plugin as z.ZodLiteral).value === plugin);
+      if (!opt) return undefined;
+      schema = opt.shape[String(k)] as z.ZodType;
+    } else return undefined;
+    if (!schema) return undefined;
+  }
+  schema = unwrap(schema);
+  if (schema instanceof z.ZodDiscriminatedUnion) {
+    const plugin = valueAt(input, [...path, "plugin"]);
+    const opt = (schema.options as z.ZodObject[]).find((o) => (o.shape.plugin as z.ZodLiteral).value === plugin);
+    schema = opt ?? schema;
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
+  return s;
+}
