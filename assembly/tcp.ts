@@ -418,6 +418,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 
   // The text and the FIN: in order only.
   let received: u32 = 0;  // bytes newly delivered to the application
+  let total: u32 = 0;     // all data bytes received so far
   let finNow = false;
   if (len > 0 || (fl & Flag.FIN)) {
     setFlag(s, F_ACK_NOW);
@@ -425,6 +426,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     const end = seq + len;
     if (seqLe(seq, nxt) && seqGe(end, nxt)) {
       received = end - nxt;
+      total = end - irs(s) - 1;
       finNow = (fl & Flag.FIN) != 0;
       setRcvNxt(s, end + (finNow ? 1 : 0));
     }
@@ -434,7 +436,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   const st = state(s);
   if (finAcked) {
     if (st == State.FIN_WAIT_1) {
-      if (finNow) { enterTimeWait(s, true); return; } // FIN+ACK: straight to TIME_WAIT
+      if (finNow) { deliver(s, received, total); enterTimeWait(s, true); return; } // FIN+ACK: straight to TIME_WAIT
       setState(s, State.FIN_WAIT_2);
       const ft = hostParam(hostOf(s), HostParam.FinTimeout); // 0: wait for the peer's FIN forever
       if (ft > 0) armTimer(s, <u64>ft); else cancelTimer(s);
@@ -450,13 +452,18 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     const cur = state(s);
     if (cur == State.ESTABLISHED) setState(s, State.CLOSE_WAIT);
     else if (cur == State.FIN_WAIT_1) setState(s, State.CLOSING);
-    else if (cur == State.FIN_WAIT_2) { enterTimeWait(s, true); return; }
+    else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true); return; }
   }
 
   // Then the application reads what arrived and may answer or close.
-  if (received > 0) appReceived(s, rcvNxt(s) - irs(s) - 1 - (finNow ? 1 : 0));
+  deliver(s, received, total);
   if (finNow && state(s) != State.CLOSED) appEof(s);
   flush(s);
+}
+
+/** Hands newly arrived bytes to the application: `total` is all data received so far. */
+@inline function deliver(s: u32, received: u32, total: u32): void {
+  if (received > 0) appReceived(s, total);
 }
 
 @inline function seqGe(a: u32, b: u32): bool { return <i32>(a - b) >= 0; }

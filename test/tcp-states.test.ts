@@ -1,0 +1,217 @@
+// The behaviours DESIGN.md "What the engine must get right" lists, each checked as
+// the exact state sequence on both ends (from the trace) and the segments between.
+
+import { describe, expect, test } from "vitest";
+import { pair, path, runDebug, when } from "./helpers.js";
+
+const RTO_1MS_LINK = 0.202; // RTT 2 ms + max(2 RTT, rto_min 200 ms), from the handshake sample
+
+describe("three-way handshake and close", () => {
+  test("client closes: FIN_WAIT_1 gets FIN+ACK and goes straight to TIME_WAIT for 60 s", async () => {
+    const r = await runDebug(pair());
+    const t = r.traces![0];
+    expect(t.client).toBe("10.0.0.1:32768");
+    expect(t.server).toBe("10.0.0.2:80");
+    expect(path(t, "client")).toEqual([
+      "CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>TIME_WAIT", "TIME_WAIT>CLOSED",
+    ]);
+    expect(path(t, "server")).toEqual([
+      "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED",
+    ]);
+    expect(t.segments.map((s) => `${s.from}:${s.flags}:${s.len}`)).toEqual([
+      "client:S:0", "server:S.:0", "client:.:0", "client:P.:100", "server:P.:1000",
+      "client:F.:0", "server:F.:0", "client:.:0",
+    ]);
+    // Sequence numbers: SYN and FIN take one each; ACKs name the next byte expected.
+    const [syn, synAck, ack, req, resp, fin, finAck, last] = t.segments;
+    expect(synAck.ack).toBe((syn.seq + 1) >>> 0);
+    expect(ack.ack).toBe((synAck.seq + 1) >>> 0);
+    expect(resp.ack).toBe((req.seq + 100) >>> 0);
+    expect(fin.seq).toBe((req.seq + 100) >>> 0);
+    expect(finAck.ack).toBe((fin.seq + 1) >>> 0);
+    expect(last.ack).toBe((finAck.seq + 1) >>> 0);
+    const tw = when(t, "client", "FIN_WAIT_1", "TIME_WAIT");
+    expect(when(t, "client", "TIME_WAIT", "CLOSED") - tw).toBeCloseTo(60, 6);
+    expect(r.totals).toMatchObject({ attempted: 1, established: 1, completed: 1, pending: 0 });
+  });
+
+  test("server closes: TIME_WAIT is on the server, the client passes through CLOSE_WAIT", async () => {
+    const t = (await runDebug(pair({ workload: { closer: "server" } }))).traces![0];
+    expect(path(t, "client")).toEqual([
+      "CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED",
+    ]);
+    expect(path(t, "server")).toEqual([
+      "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>TIME_WAIT", "TIME_WAIT>CLOSED",
+    ]);
+    // The response carries the FIN: tcpdump shows "FP.".
+    expect(t.segments.find((s) => s.from === "server" && s.len === 1000)!.flags).toBe("FP.");
+  });
+
+  test("half close: data still flows to the side that sent the first FIN", async () => {
+    const r = await runDebug(pair({ workload: { halfClose: true, response: 5000 } }));
+    const t = r.traces![0];
+    expect(path(t, "client")).toEqual([
+      "CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>FIN_WAIT_2",
+      "FIN_WAIT_2>TIME_WAIT", "TIME_WAIT>CLOSED",
+    ]);
+    expect(path(t, "server")).toEqual([
+      "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED",
+    ]);
+    // The client's FIN rides on its request; the response (4 segments) comes after it.
+    const clientFin = t.segments.find((s) => s.from === "client" && s.flags.includes("F"))!;
+    expect(clientFin.len).toBe(100);
+    const after = t.segments.filter((s) => s.from === "server" && s.len > 0 && s.t > clientFin.t);
+    expect(after.reduce((n, s) => n + s.len, 0)).toBe(5000);
+    // Data reaches the client while it is in FIN_WAIT_2 (its FIN acknowledged, the peer's not yet sent).
+    const fw2 = when(t, "client", "FIN_WAIT_1", "FIN_WAIT_2");
+    const arrivals = after.map((s) => s.t + 0.001);
+    expect(Math.min(...arrivals)).toBeCloseTo(fw2, 9);
+    expect(when(t, "client", "FIN_WAIT_2", "TIME_WAIT")).toBeGreaterThanOrEqual(Math.max(...arrivals) - 1e-9);
+    expect(r.totals.completed).toBe(1);
+  });
+});
+
+describe("loss in the close", () => {
+  test("lost last ACK: LAST_ACK retransmits its FIN, TIME_WAIT re-ACKs and restarts its timer", async () => {
+    const r = await runDebug(pair({
+      loss: { plugin: "drop", rules: [{ from: "client", flags: ".", state: "TIME_WAIT", conn: 0, nth: 1 }] },
+    }));
+    const t = r.traces![0];
+    expect(path(t, "client")).toEqual([
+      "CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>TIME_WAIT", "TIME_WAIT>CLOSED",
+    ]);
+    expect(path(t, "server")).toEqual([
+      "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED",
+    ]);
+    const fins = t.segments.filter((s) => s.from === "server" && s.flags === "F.");
+    expect(fins.length).toBe(2);
+    expect(fins[1].seq).toBe(fins[0].seq);
+    expect(fins[1].t - fins[0].t).toBeCloseTo(RTO_1MS_LINK, 6);
+    const lastAcks = t.segments.filter((s) => s.from === "client" && s.flags === "." && s.t > fins[0].t);
+    expect(lastAcks.map((s) => s.fate)).toEqual(["dropped", "delivered"]);
+    // TIME_WAIT lasts 60 s from the retransmitted FIN's arrival, not from its start.
+    const closed = when(t, "client", "TIME_WAIT", "CLOSED");
+    expect(closed - lastAcks[1].t).toBeCloseTo(60, 6);
+    expect(closed - when(t, "client", "FIN_WAIT_1", "TIME_WAIT")).toBeGreaterThan(60.2);
+    expect(r.totals.segments.retransmitted).toBe(1);
+    expect(r.totals.segments.dropped).toBe(1);
+  });
+});
+
+describe("opening edge cases", () => {
+  test("old duplicate SYN to a listener: SYN_RCVD, the client answers RST, the server returns to LISTEN", async () => {
+    const r = await runDebug(pair({
+      loss: { plugin: "delay-duplicate", rules: [{ from: "client", flags: "S", conn: 0, delay: "100s" }] },
+    }));
+    const t = r.traces![0];
+    expect(path(t, "server")).toEqual([
+      "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED",
+      "LISTEN>SYN_RCVD", "SYN_RCVD>LISTEN",
+    ]);
+    const late = t.segments.filter((s) => s.t >= 100);
+    expect(late.map((s) => `${s.from}:${s.flags}`)).toEqual(["client:S", "server:S.", "client:R"]);
+    expect(late[2].seq).toBe(late[1].ack); // RST carries the SYN-ACK's acknowledgement as its sequence
+    expect(when(t, "server", "SYN_RCVD", "LISTEN") - when(t, "server", "LISTEN", "SYN_RCVD", 1)).toBeCloseTo(0.002, 6);
+    expect(r.totals.established).toBe(1);
+    expect(r.series.byHost.server.SYN_RCVD.at(-1)).toBe(0); // the half-open connection is freed
+  });
+
+  test("simultaneous open and simultaneous close: SYN_SENT>SYN_RCVD, then CLOSING on both ends", async () => {
+    const r = await runDebug({
+      name: "simultaneous", duration: "100s", trace: 2,
+      hosts: { a: { ip: "10.0.0.1" }, b: { ip: "10.0.0.2" } },
+      links: [{ between: ["a", "b"], latency: "1ms" }],
+      workloads: [
+        { plugin: "tcp-churn", from: "a", to: "b:6000", localPort: 5000, rate: 1, arrival: "constant", count: 1, request: 0, response: 0 },
+        { plugin: "tcp-churn", from: "b", to: "a:5000", localPort: 6000, rate: 1, arrival: "constant", count: 1, request: 0, response: 0 },
+      ],
+    });
+    const expected = [
+      "CLOSED>SYN_SENT", "SYN_SENT>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1",
+      "FIN_WAIT_1>CLOSING", "CLOSING>TIME_WAIT", "TIME_WAIT>CLOSED",
+    ];
+    expect(path(r.traces![0], "a")).toEqual(expected);
+    expect(path(r.traces![1], "b")).toEqual(expected);
+    expect(r.traces![0].segments.map((s) => s.flags)).toEqual(["S", "S.", "F.", "."]);
+    expect(r.totals).toMatchObject({ attempted: 2, established: 2, completed: 2 });
+  });
+
+  test("simultaneous close between client and server (both close at once): CLOSING on both", async () => {
+    const t = (await runDebug(pair({ workload: { closer: "both", request: 0, response: 0 } }))).traces![0];
+    expect(path(t, "client").slice(2)).toEqual(["ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>CLOSING", "CLOSING>TIME_WAIT", "TIME_WAIT>CLOSED"]);
+    expect(path(t, "server").slice(2)).toEqual(["ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>CLOSING", "CLOSING>TIME_WAIT", "TIME_WAIT>CLOSED"]);
+  });
+
+  test("SYN to a closed port: RST+ACK, ECONNREFUSED", async () => {
+    const r = await runDebug(pair({ workload: { to: "server:81" } }));
+    const t = r.traces![0];
+    expect(path(t, "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>CLOSED"]);
+    expect(path(t, "server")).toEqual([]);
+    expect(t.segments.map((s) => `${s.from}:${s.flags}`)).toEqual(["client:S", "server:R."]);
+    expect(t.segments[1].ack).toBe((t.segments[0].seq + 1) >>> 0);
+    expect(r.totals.failed).toEqual({ EADDRNOTAVAIL: 0, ECONNREFUSED: 1, ETIMEDOUT: 0, ECONNRESET: 0 });
+  });
+
+  test.each([
+    ["linux", 6, 1 + 2 + 4 + 8 + 16 + 32 + 64],
+    ["windows", 2, 3 + 6 + 12],
+  ] as const)("SYN retries exhausted (%s): %i retransmissions, ETIMEDOUT after %i s", async (profile, retries, total) => {
+    const r = await runDebug(pair({ profile, loss: { plugin: "drop", rules: [{ from: "client", flags: "S" }] } }));
+    const t = r.traces![0];
+    expect(path(t, "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>CLOSED"]);
+    expect(when(t, "client", "SYN_SENT", "CLOSED") - when(t, "client", "CLOSED", "SYN_SENT")).toBeCloseTo(total, 6);
+    expect(t.segments.filter((s) => s.flags === "S").length).toBe(retries + 1);
+    expect(r.totals.segments.retransmitted).toBe(retries);
+    expect(r.totals.failed.ETIMEDOUT).toBe(1);
+  });
+
+  test("SYN-ACK retries exhausted: the half-open child is dropped after 1+2+4+8+16+32 s", async () => {
+    const r = await runDebug(pair({ loss: { plugin: "drop", rules: [{ from: "server", flags: "S." }] } }));
+    const t = r.traces![0];
+    // The client's own SYN retransmission at 63 s then opens a fresh half-open child.
+    expect(path(t, "server")).toEqual(["LISTEN>SYN_RCVD", "SYN_RCVD>CLOSED", "LISTEN>SYN_RCVD", "SYN_RCVD>CLOSED"]);
+    expect(when(t, "server", "SYN_RCVD", "CLOSED") - when(t, "server", "LISTEN", "SYN_RCVD")).toBeCloseTo(63, 3);
+  });
+
+  test("a full listen backlog drops new SYNs (as Linux does): SYN_RCVD never exceeds the backlog", async () => {
+    const r = await runDebug(pair({
+      duration: "5s", trace: 3, sample: "100ms",
+      server: { listen: [{ port: 80, backlog: 2 }] },
+      workload: { rate: 10, count: 3 },
+      loss: { plugin: "drop", rules: [{ from: "server", flags: "S." }] },
+    }));
+    expect(r.peak.SYN_RCVD).toBe(2);
+    expect(path(r.traces![2], "server")).toEqual([]); // its SYNs found no room
+    expect(r.traces![2].segments.filter((s) => s.flags === "S").length).toBe(3); // 0 s, +1 s, +2 s: still trying
+  });
+});
+
+describe("aborts and resets", () => {
+  test("SO_LINGER 0 on the closer: RST instead of FIN, no TIME_WAIT anywhere", async () => {
+    const r = await runDebug(pair({ workload: { linger0: true } }));
+    const t = r.traces![0];
+    expect(path(t, "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSED"]);
+    expect(path(t, "server")).toEqual(["LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSED"]);
+    expect(t.segments.at(-1)!.flags).toBe("R.");
+    expect(r.peak.TIME_WAIT).toBe(0);
+    expect(r.totals.completed).toBe(1);
+  });
+
+  test("a server that aborts before its response is sent: the client gets ECONNRESET", async () => {
+    const r = await runDebug(pair({ workload: { linger0: true, closer: "server" } }));
+    expect(path(r.traces![0], "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSED"]);
+    expect(r.totals.failed.ECONNRESET).toBe(1);
+    expect(r.totals.completed).toBe(0);
+  });
+
+  test("loss in the data: go-back-N retransmission after RTO delivers everything", async () => {
+    const r = await runDebug(pair({
+      workload: { response: 20000 },
+      loss: { plugin: "drop", rules: [{ from: "server", flags: ".", conn: 0, nth: 2 }] },
+    }));
+    expect(r.totals.completed).toBe(1);
+    expect(r.totals.segments.retransmitted).toBeGreaterThan(0);
+    const t = r.traces![0];
+    expect(path(t, "client").at(-1)).toBe("TIME_WAIT>CLOSED");
+  });
+});
