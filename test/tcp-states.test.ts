@@ -215,3 +215,39 @@ describe("aborts and resets", () => {
     expect(path(t, "client").at(-1)).toBe("TIME_WAIT>CLOSED");
   });
 });
+
+describe("ports and retries", () => {
+  test("one local port serves several destinations (connect()-only ports are shared, as in Linux)", async () => {
+    const r = await runDebug({
+      name: "shared-port", duration: "10s", trace: 2,
+      hosts: {
+        client: { ip: "10.0.0.1", ports: "40000-40000" },
+        s1: { ip: "10.0.0.2", listen: [{ port: 80 }] },
+        s2: { ip: "10.0.0.3", listen: [{ port: 80 }] },
+      },
+      links: [{ between: ["client", "s1"], latency: "1ms" }, { between: ["client", "s2"], latency: "1ms" }],
+      workloads: [
+        { plugin: "tcp-churn", from: "client", to: "s1:80", rate: 1, arrival: "constant", count: 2 },
+        { plugin: "tcp-churn", from: "client", to: "s2:80", rate: 1, arrival: "constant", count: 1 },
+      ],
+    });
+    // Connections 0 (to s1) and 1 (to s2) share port 40000; the second to s1 finds its tuple in TIME_WAIT.
+    expect(r.traces!.map((t) => t.client)).toEqual(["10.0.0.1:40000", "10.0.0.1:40000"]);
+    expect(r.totals).toMatchObject({ attempted: 3, established: 2, failed: { EADDRNOTAVAIL: 1 } });
+  });
+
+  test("an unacknowledged FIN: LAST_ACK gives up after tcp_orphan_retries retransmissions", async () => {
+    const r = await runDebug(pair({
+      duration: "300s",
+      loss: { plugin: "drop", rules: [{ from: "client", flags: ".", state: "TIME_WAIT" }, { from: "client", flags: ".", state: "FIN_WAIT_2" }] },
+      workload: { halfClose: true, response: 0, closer: "client" },
+      server: { listen: [{ port: 80 }], tcp: { orphanRetries: 3 } },
+    }));
+    const t = r.traces![0];
+    const serverFins = t.segments.filter((s) => s.from === "server" && s.flags.includes("F"));
+    expect(serverFins.length).toBe(4); // the FIN and 3 retransmissions
+    expect(path(t, "server").at(-1)).toBe("LAST_ACK>CLOSED");
+    // RTO 202 ms doubling: 0.202 + 0.404 + 0.808 + 1.616 after the first FIN.
+    expect(when(t, "server", "LAST_ACK", "CLOSED") - serverFins[0].t).toBeCloseTo(0.202 * 15, 3);
+  });
+});
