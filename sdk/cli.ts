@@ -2,7 +2,7 @@
 // end with one line on stderr and exit code 2; engine failures with exit code 1.
 // Arguments are parsed by node:util's parseArgs (built in, strict, no dependency).
 
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -18,8 +18,12 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   try {
     const [command, ...rest] = argv;
     if (command === undefined || command === "--help" || command === "-h") {
+      if (command === undefined) {
+        err.write(`${USAGE}\n`);
+        return 2;
+      }
       out.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
+      return 0;
     }
     if (command !== "run") throw new UsageError(`unknown command "${command}"; ${USAGE}`);
     return await run(rest, out, err);
@@ -45,7 +49,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
       },
     });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split("\n")[0]}; ${USAGE}`);
+    throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE}`);
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE}`);
@@ -73,6 +77,14 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   return 0;
 }
 
+/** parseArgs' messages are long and end with advice about "--"; say the problem briefly. */
+function argsProblem(e: NodeJS.ErrnoException): string {
+  const option = /'(-[^' ]+)/.exec(e.message)?.[1];
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option "${option}"`;
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option && /argument missing/.test(e.message)) return `${option} needs a value`;
+  return e.message.split("\n")[0];
+}
+
 function intOption(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`${name} expects a whole number, got "${v}"`);
@@ -87,13 +99,16 @@ async function loadScenario(file: string): Promise<unknown> {
     let text: string;
     try {
       text = await readFile(path, "utf8");
-    } catch {
-      throw new UsageError(`cannot read scenario file "${file}"`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
+      throw new UsageError(`cannot read scenario file "${file}": ${why}`);
     }
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw new UsageError(`${file} is not valid JSON: ${(e as Error).message}`);
+      // V8 quotes a snippet of the text, which may hold newlines; keep the reason on one line.
+      throw new UsageError(`${file} is not valid JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
     }
   }
   if (ext === ".js" || ext === ".mjs" || ext === ".ts" || ext === ".mts") {
@@ -101,10 +116,23 @@ async function loadScenario(file: string): Promise<unknown> {
     if (ext === ".ts" || ext === ".mts") {
       const esbuild = await import("esbuild");
       const built = await esbuild.build({ entryPoints: [path], bundle: true, write: false, format: "esm", platform: "node", packages: "external", logLevel: "silent" })
-        .catch((e: Error) => { throw new UsageError(`cannot compile ${file}: ${e.message.split("\n")[0]}`); });
-      mod = await import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString("base64")}`);
+        .catch((e: Error & { errors?: { text: string; location?: { line: number; column: number } | null }[] }) => {
+          const first = e.errors?.[0];
+          const where = first?.location ? `:${first.location.line}:${first.location.column + 1}` : "";
+          throw new UsageError(`cannot compile ${file}${where}: ${first ? first.text : e.message.split("\n")[0]}`);
+        });
+      // Beside the scenario, so its imports (connsim, other packages) resolve as they would for a .js file.
+      const tmp = `${path}.connsim-${process.pid}.mjs`;
+      await writeFile(tmp, built.outputFiles[0].text);
+      try {
+        mod = await import(pathToFileURL(tmp).href).catch((e: Error) => {
+          throw new UsageError(`cannot load ${file}: ${e.message.split(tmp).join(file).split("\n")[0]}`);
+        });
+      } finally {
+        await unlink(tmp).catch(() => {});
+      }
     } else {
-      mod = await import(pathToFileURL(path).href).catch((e: Error) => { throw new UsageError(`cannot load ${file}: ${e.message}`); });
+      mod = await import(pathToFileURL(path).href).catch((e: Error) => { throw new UsageError(`cannot load ${file}: ${e.message.split("\n")[0]}`); });
     }
     if (mod.default === undefined) throw new UsageError(`${file} has no default export; export the scenario object as default`);
     return mod.default;

@@ -1,12 +1,12 @@
 // The scenario: what users write, checked before anything runs, and the plan the
 // engine is configured from. Shape checks use zod (typed schemas with paths on every
 // issue, so each error names its field); cross-references (a link to an unknown host,
-// a workload to a port nobody listens on) are checked by hand after the shape.
+// a workload between hosts no link joins) are checked by hand after the shape.
 // Every problem becomes one ScenarioError line: the field, what is wrong, what is allowed.
 
 import { z } from "zod";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
-import { closest, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
+import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
 
 export class ScenarioError extends Error {
   constructor(public readonly field: string, detail: string) {
@@ -18,7 +18,7 @@ export class ScenarioError extends Error {
 const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
   const r = parseDuration(v);
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-});
+}).describe('a duration like "60s", "500us", "2ms" or a number of seconds');
 const count = z.number().int().min(0);
 const bytes = z.number().int().min(0);
 const prob = z.number().min(0).max(1);
@@ -42,7 +42,7 @@ const tcpKnobs = z.strictObject({
 const listen = z.strictObject({ port, backlog: z.number().int().min(1).optional() });
 
 const host = z.strictObject({
-  ip: z.union([ipv4, z.array(ipv4).min(1)]),
+  ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
   ports: portRange.optional(),
   portAllocator: z.enum(["sequential"]).optional(),
   tcp: tcpKnobs.optional(),
@@ -72,7 +72,8 @@ const loss = z.discriminatedUnion("plugin", [
 
 const link = z.strictObject({
   between: z.tuple([z.string(), z.string()]),
-  latency: z.union([duration, z.tuple([duration, duration])]),
+  latency: z.union([duration, z.tuple([duration, duration])])
+    .describe('a duration like "500us", or ["a-to-b", "b-to-a"] durations'),
   loss: loss.optional(),
 });
 
@@ -103,7 +104,7 @@ const scenarioSchema = z.strictObject({
   sample: duration.optional(),
   profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional(),
   trace: count.optional(),
-  hosts: z.record(z.string().regex(/^[A-Za-z_][\w.-]*$/, "host names are letters, digits, '_', '-', '.'"), host)
+  hosts: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, "host names are letters, digits, '_' and '-'"), host)
     .refine((h) => Object.keys(h).length > 0, "at least one host is needed"),
   links: z.array(link),
   workloads: z.array(workload),
@@ -173,7 +174,8 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
     const ips = (Array.isArray(h.ip) ? h.ip : [h.ip]).map((a) => parseIPv4(a) as number);
     for (const ip of ips) {
       const other = ipOwner.get(ip);
-      if (other !== undefined) throw new ScenarioError(`${field}.ip`, `address is already used by host "${other}"`);
+      if (other === name) throw new ScenarioError(`${field}.ip`, `address ${formatIPv4(ip)} is listed twice`);
+      if (other !== undefined) throw new ScenarioError(`${field}.ip`, `address ${formatIPv4(ip)} is already used by host "${other}"`);
       ipOwner.set(ip, name);
     }
     const tcp: TcpKnobs = { ...base.tcp };
@@ -196,7 +198,7 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
   const hostField = (field: string, name: string) => {
     if (!byName.has(name)) {
       const hint = closest(name, [...byName.keys()]);
-      throw new ScenarioError(field, `unknown host "${name}"${hint ? `; did you mean "${hint}"?` : ""} Hosts: ${[...byName.keys()].join(", ")}`);
+      throw new ScenarioError(field, `unknown host ${JSON.stringify(name)}${hint ? `; did you mean "${hint}"?` : "."} Hosts: ${[...byName.keys()].join(", ")}`);
     }
     return name;
   };
@@ -249,34 +251,84 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
   };
 }
 
-/** The first zod issue as one line: the field path, what is wrong, what is allowed. */
+/** One zod issue as one line: the field path, what is wrong, what is allowed. An unknown
+ *  field is reported before anything else, since a misspelt key also makes the real one
+ *  look missing ("durration" leaves "duration" required). */
 function fromZod(err: z.ZodError, input: unknown): ScenarioError {
-  const issue = err.issues[0];
-  const path = ["scenario", ...issue.path.map(String)];
-  if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0];
-    const allowed = allowedKeys(input, issue.path);
-    const hint = allowed ? closest(key, allowed) : undefined;
-    return new ScenarioError([...path, key].join("."),
-      `unknown field${hint ? `; did you mean "${hint}"?` : ""}${allowed ? ` Allowed: ${allowed.join(", ")}` : ""}`);
+  const issue = err.issues.find((i) => i.code === "unrecognized_keys") ?? err.issues[0];
+  const field = (p: PropertyKey[]) => ["scenario", ...p.map(pathPart)].join(".");
+  const got = valueAt(input, issue.path);
+  const schema = schemaAt(input, issue.path);
+  const wanted = schema?.description;
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const key = issue.keys[0];
+      const allowed = allowedKeys(input, issue.path);
+      const hint = allowed ? closest(key, allowed) : undefined;
+      return new ScenarioError(field([...issue.path, key]),
+        `unknown field${hint ? `; did you mean "${hint}"?` : allowed ? "." : ""}${allowed ? ` Allowed: ${allowed.join(", ")}` : ""}`);
+    }
+    case "invalid_union": {
+      if ("note" in issue && issue.note === "No matching discriminator") {
+        const options = ((issue as { options?: unknown[] }).options ?? []).map(String);
+        const hint = typeof got === "string" ? closest(got, options) : undefined;
+        return new ScenarioError(field(issue.path),
+          `${got === undefined ? "is required" : `unknown plugin ${JSON.stringify(got)}`}${hint ? `; did you mean "${hint}"?` : "."} Allowed: ${options.join(", ")}`);
+      }
+      if (got === undefined) return new ScenarioError(field(issue.path), `is required: ${wanted ?? "a value"}`);
+      if (wanted) return new ScenarioError(field(issue.path), `expected ${wanted}, got ${typeName(got)}`);
+      const branches = issue.errors.map((e) => e[0]).filter((e) => e !== undefined);
+      if (branches.every((b) => b.code === "invalid_value")) {
+        return notAllowed(field(issue.path), got, branches.flatMap((b) => (b as { values: unknown[] }).values));
+      }
+      const types = branches.filter((b) => b.code === "invalid_type").map((b) => kindText((b as { expected: string }).expected));
+      return new ScenarioError(field(issue.path), `expected ${types.length ? [...new Set(types)].join(" or ") : "another value"}, got ${typeName(got)}`);
+    }
+    case "invalid_type":
+      if (got === undefined) return new ScenarioError(field(issue.path), `is required: ${wanted ?? kindText(issue.expected)}`);
+      return new ScenarioError(field(issue.path), `expected ${wanted ?? kindText(issue.expected)}, got ${typeName(got)}`);
+    case "invalid_value":
+      return notAllowed(field(issue.path), got, issue.values);
+    case "too_big":
+    case "too_small": {
+      const big = issue.code === "too_big";
+      const limit = Number(big ? issue.maximum : issue.minimum);
+      if (issue.origin === "array" || issue.origin === "set") {
+        const n = Array.isArray(got) ? got.length : 0;
+        const items = (k: number) => `${k} item${k === 1 ? "" : "s"}`;
+        return new ScenarioError(field(issue.path), `must have ${big ? "at most" : "at least"} ${items(limit)}, got ${n}`);
+      }
+      const bound = big ? (issue.inclusive ? `at most ${limit}` : `below ${limit}`) : (issue.inclusive ? `at least ${limit}` : `above ${limit}`);
+      return new ScenarioError(field(issue.path), `must be ${bound}, got ${typeName(got)}`);
+    }
+    case "invalid_key": {
+      const inner = issue.issues[0]?.message ?? "not allowed";
+      return new ScenarioError(field(issue.path), `${JSON.stringify(issue.path[issue.path.length - 1])} is not a valid name: ${inner}`);
+    }
+    default:
+      return new ScenarioError(field(issue.path), issue.message.replace(/^Invalid input: /, ""));
   }
-  if (issue.code === "invalid_union" && "note" in issue && issue.note === "No matching discriminator") {
-    const got = valueAt(input, [...issue.path, "plugin"]);
-    const options = issue.path[0] === "workloads" ? ["tcp-churn"] : ["none", "bernoulli", "gilbert-elliott", "drop", "delay-duplicate"];
-    const hint = typeof got === "string" ? closest(got, options) : undefined;
-    return new ScenarioError([...path, "plugin"].join("."),
-      `${got === undefined ? "is missing" : `unknown plugin ${JSON.stringify(got)}`}${hint ? `; did you mean "${hint}"?` : ""} Allowed: ${options.join(", ")}`);
-  }
-  if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
-    return new ScenarioError(path.join("."), `is required (${issue.expected})`);
-  }
-  if (issue.code === "invalid_value" && "values" in issue) {
-    const got = valueAt(input, issue.path);
-    const values = (issue.values as unknown[]).map((v) => JSON.stringify(v));
-    const hint = typeof got === "string" ? closest(got, (issue.values as unknown[]).map(String)) : undefined;
-    return new ScenarioError(path.join("."), `${JSON.stringify(got)} is not allowed${hint ? `; did you mean "${hint}"?` : ""} Allowed: ${values.join(", ")}`);
-  }
-  return new ScenarioError(path.join("."), issue.message.replace(/^Invalid input: /, ""));
+}
+
+function notAllowed(field: string, got: unknown, values: unknown[]): ScenarioError {
+  const hint = typeof got === "string" ? closest(got, values.map(String)) : undefined;
+  const shown = got === undefined ? "is required" : `${JSON.stringify(got)} is not allowed`;
+  return new ScenarioError(field, `${shown}${hint ? `; did you mean "${hint}"?` : "."} Allowed: ${values.map((v) => JSON.stringify(v)).join(", ")}`);
+}
+
+/** zod's type names as a user would say them. */
+function kindText(expected: string): string {
+  const words: Record<string, string> = {
+    int: "a whole number", number: "a number", string: "a string", boolean: "true or false",
+    object: "an object", record: "an object", map: "an object", array: "a list", tuple: "a list",
+  };
+  return words[expected] ?? expected;
+}
+
+/** A path segment as text; a key with spaces or control characters is quoted so the message stays one line. */
+function pathPart(k: PropertyKey): string {
+  const t = String(k);
+  return /^[^\s\p{C}"]+$/u.test(t) ? t : JSON.stringify(t);
 }
 
 function valueAt(root: unknown, path: PropertyKey[]): unknown {
@@ -288,29 +340,30 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-/** The fields the schema allows at a path, for "did you mean" on unknown keys. */
-function allowedKeys(input: unknown, path: PropertyKey[]): string[] | undefined {
-  let schema: z.ZodType = scenarioSchema;
-  for (let i = 0; i < path.length; i++) {
+/** The schema that checks the value at a path (a plugin's fields follow its "plugin"). */
+function schemaAt(input: unknown, path: PropertyKey[]): z.ZodType | undefined {
+  let schema: z.ZodType | undefined = scenarioSchema;
+  for (let i = 0; i <= path.length && schema; i++) {
     schema = unwrap(schema);
+    if (schema instanceof z.ZodDiscriminatedUnion) {
+      const plugin = valueAt(input, [...path.slice(0, i), "plugin"]);
+      schema = (schema.options as z.ZodObject[]).find((o) => (o.shape.plugin as z.ZodLiteral).value === plugin);
+      if (!schema) return undefined;
+    }
+    if (i === path.length) break;
     const k = path[i];
     if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(k)];
     else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
-    else if (schema instanceof z.ZodDiscriminatedUnion) {
-      const plugin = valueAt(input, [...path.slice(0, i), "plugin"]);
-      const opt = (schema.options as z.ZodObject[]).find((o) => (o.shape.plugin as z.ZodLiteral).value === plugin);
-      if (!opt) return undefined;
-      schema = opt.shape[String(k)] as z.ZodType;
-    } else return undefined;
-    if (!schema) return undefined;
+    else if (schema instanceof z.ZodTuple) schema = (schema.def.items as z.ZodType[])[Number(k)];
+    else return undefined;
   }
-  schema = unwrap(schema);
-  if (schema instanceof z.ZodDiscriminatedUnion) {
-    const plugin = valueAt(input, [...path, "plugin"]);
-    const opt = (schema.options as z.ZodObject[]).find((o) => (o.shape.plugin as z.ZodLiteral).value === plugin);
-    schema = opt ?? schema;
-  }
+  return schema;
+}
+
+/** The fields the schema allows at a path, for "did you mean" on unknown keys. */
+function allowedKeys(input: unknown, path: PropertyKey[]): string[] | undefined {
+  const schema = schemaAt(input, path);
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
 }
 

@@ -11,6 +11,7 @@ export function parseDuration(v: unknown): number | string {
     us = v * 1e6;
   } else if (typeof v === "string") {
     const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|ms|s|m|h)\s*$/.exec(v);
+    if (!m && /^\s*-/.test(v)) return `${JSON.stringify(v)} is negative; a duration is zero or more, like "60s"`;
     if (!m) return `${JSON.stringify(v)} is not a duration; write it like "60s", "500us", "2ms", "1.5s", "2m" or as a number of seconds`;
     us = Number(m[1]) * UNIT_US[m[2]];
   } else {
@@ -44,6 +45,7 @@ export function parsePortRange(v: string): [number, number] | string {
 
 export function typeName(v: unknown): string {
   if (v === null) return "null";
+  if (v === undefined) return "undefined";
   if (Array.isArray(v)) return "a list";
   return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`;
 }
@@ -59,16 +61,18 @@ export function closest(word: string, allowed: readonly string[]): string | unde
   return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+/** Edits between two words, a swap of two neighbours counting as one ("tpc" -> "tcp"). */
 function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  let before: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j], before[j - 2] + 1);
     }
+    before = prev;
+    prev = row;
   }
-  return row[b.length];
+  return prev[b.length];
 }

@@ -1,0 +1,201 @@
+// The CLI as a user runs it: `node bin/connsim.mjs run ...` in a child process, from the
+// repository root. DESIGN.md, Contracts: results as JSON with stable names; bad input
+// ends with exit code 2 and one line on stderr, never a stack trace.
+// Needs the build (dist/cli.js, build/engine.wasm): `node scripts/build.mjs`, as `npm test` does.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const DEFAULT = readFileSync(join(ROOT, "examples/default.json"), "utf8");
+
+let dir: string;
+beforeAll(() => {
+  if (!existsSync(join(ROOT, "dist/cli.js"))) throw new Error("dist/cli.js is missing; run `node scripts/build.mjs` first");
+  dir = mkdtempSync(join(tmpdir(), "connsim-cli-"));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function connsim(...args: string[]) {
+  const r = spawnSync(process.execPath, ["bin/connsim.mjs", ...args], {
+    cwd: ROOT, encoding: "utf8", timeout: 50_000, env: { ...process.env, NO_COLOR: "1" },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A file in the test's temp dir. */
+function file(name: string, text?: string): string {
+  const path = join(dir, name);
+  if (text !== undefined) writeFileSync(path, text);
+  return path;
+}
+
+/** A user mistake: exit 2, nothing on stdout, one line on stderr, no stack trace. */
+function expectUserError(r: ReturnType<typeof connsim>, starts: string | RegExp): string {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).not.toContain("    at ");
+  const lines = r.stderr.split("\n");
+  expect(lines, r.stderr).toHaveLength(2);   // one line and its newline
+  expect(lines[1]).toBe("");
+  if (typeof starts === "string") expect(lines[0].startsWith(starts), lines[0]).toBe(true);
+  else expect(lines[0]).toMatch(starts);
+  return lines[0];
+}
+
+describe("connsim run: results", () => {
+  test("examples/default.json --quiet --json writes the contract fields", () => {
+    const out = file("default-result.json");
+    const r = connsim("run", "examples/default.json", "--quiet", "--json", out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("");   // --quiet: no summary
+    expect(r.stderr).toBe("");
+    const res = JSON.parse(readFileSync(out, "utf8"));
+    expect(res.name).toBe("port-exhaustion");
+    expect(res.seed).toBe(1);
+    expect(res.profile).toBe("linux");
+    expect(typeof res.engine.version).toBe("string");
+    expect(res.engine.version.length).toBeGreaterThan(0);
+    expect(res.totals.attempted).toBeGreaterThan(0);
+    // 1000 ports held 60 s in TIME_WAIT cannot carry 100 connections a second.
+    expect(res.totals.failed.EADDRNOTAVAIL).toBeGreaterThan(0);
+    expect(res.peak.TIME_WAIT).toBeGreaterThan(0);
+    expect(res.peak.TIME_WAIT).toBeLessThanOrEqual(1000);
+    expect(Array.isArray(res.series.t)).toBe(true);
+    expect(res.series.t.length).toBeGreaterThan(0);
+    expect(res.series.states.TIME_WAIT).toHaveLength(res.series.t.length);
+    expect(res.series.portsInUse.client).toHaveLength(res.series.t.length);
+    expect(Math.max(...res.series.portsInUse.client)).toBeLessThanOrEqual(1000);
+  });
+
+  test("without --quiet a summary is printed", () => {
+    const r = connsim("run", "examples/default.json");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("port-exhaustion (profile linux, seed 1)");
+    expect(r.stdout).toContain("EADDRNOTAVAIL");
+  });
+
+  test("--seed 7 shows in the JSON seed", () => {
+    const out = file("seed7.json");
+    const r = connsim("run", "examples/default.json", "--quiet", "--seed", "7", "--json", out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).seed).toBe(7);
+  });
+
+  test("a .ts scenario with export default runs", () => {
+    const sc = JSON.parse(DEFAULT);
+    const ts = file("scenario.ts", [
+      "interface Host { ip: string; ports?: string; listen?: { port: number }[] }",
+      `const hosts: Record<string, Host> = ${JSON.stringify(sc.hosts)};`,
+      "export default {",
+      '  name: "from-typescript",',
+      '  duration: "20s" as const,',
+      "  hosts,",
+      `  links: ${JSON.stringify(sc.links)},`,
+      `  workloads: ${JSON.stringify(sc.workloads)},`,
+      "};",
+      "",
+    ].join("\n"));
+    const out = file("ts-result.json");
+    const r = connsim("run", ts, "--quiet", "--json", out);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(out, "utf8"));
+    expect(res.name).toBe("from-typescript");
+    expect(res.totals.attempted).toBeGreaterThan(0);
+  });
+});
+
+describe("connsim run: bad input exits 2 with one line", () => {
+  test("a scenario with a typo names the field", () => {
+    const typo = file("typo.json", DEFAULT.replace('"duration"', '"durration"'));
+    const line = expectUserError(connsim("run", typo, "--quiet"), "connsim: scenario.");
+    expect(line).toBe(`connsim: scenario.durration: unknown field; did you mean "duration"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads`);
+  });
+
+  test("a nested typo names the nested field", () => {
+    const sc = JSON.parse(DEFAULT);
+    sc.hosts.client.tpc = { timeWait: "1s" };
+    const line = expectUserError(connsim("run", file("nested.json", JSON.stringify(sc))), "connsim: scenario.hosts.client.tpc: ");
+    expect(line).toContain('did you mean "tcp"?');
+  });
+
+  test("a missing file", () => {
+    const line = expectUserError(connsim("run", join(dir, "no-such-scenario.json")), "connsim: cannot read scenario file");
+    expect(line).toContain("no-such-scenario.json");
+    expect(line).toContain("no such file");
+  });
+
+  test("invalid JSON", () => {
+    const line = expectUserError(connsim("run", file("broken.json", '{\n  "duration": 60s,\n  "seed": 1\n}\n')), "connsim: ");
+    expect(line).toContain("broken.json is not valid JSON");
+  });
+
+  test("an empty JSON file", () => {
+    expectUserError(connsim("run", file("empty.json", "")), /^connsim: .*empty\.json is not valid JSON/);
+  });
+
+  test("JSON that is not an object", () => {
+    expectUserError(connsim("run", file("list.json", "[]")), "connsim: scenario: expected an object with ");
+  });
+
+  test("an unknown option", () => {
+    const line = expectUserError(connsim("run", "examples/default.json", "--frobnicate"), 'connsim: unknown option "--frobnicate"');
+    expect(line).toContain("usage: connsim run");
+  });
+
+  test("an option without its value", () => {
+    expectUserError(connsim("run", "examples/default.json", "--json"), "connsim: --json needs a value");
+  });
+
+  test("--seed abc", () => {
+    expectUserError(connsim("run", "examples/default.json", "--seed", "abc"), 'connsim: --seed expects a whole number, got "abc"');
+  });
+
+  test("--seed -1", () => {
+    expectUserError(connsim("run", "examples/default.json", "--seed=-1"), "connsim: --seed expects a whole number");
+  });
+
+  test("run without a scenario file", () => {
+    expectUserError(connsim("run"), "connsim: expected one scenario file; usage: connsim run");
+  });
+
+  test("an unknown command", () => {
+    expectUserError(connsim("simulate", "examples/default.json"), 'connsim: unknown command "simulate"');
+  });
+
+  test("a file type that is not a scenario", () => {
+    expectUserError(connsim("run", file("scenario.yaml", "duration: 60s\n")), "connsim: scenario file must end in .json, .js or .ts");
+  });
+
+  test("a .ts file that does not compile says where", () => {
+    expectUserError(connsim("run", file("syntax.ts", "export default {\n  duration: ,\n};\n")), /^connsim: cannot compile .*syntax\.ts:2:\d+: /);
+  });
+
+  test("a .ts file without a default export", () => {
+    expectUserError(connsim("run", file("nodefault.ts", "export const scenario = {};\n")), /^connsim: .*nodefault\.ts has no default export/);
+  });
+
+  test("a .ts file that throws while loading", () => {
+    expectUserError(connsim("run", file("throws.ts", 'throw new Error("no scenario today");\n')), /^connsim: cannot load .*throws\.ts: no scenario today$/);
+  });
+
+  test("no arguments prints usage", () => {
+    const r = connsim();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--seed N] [--trace N] [--quiet]\n");
+  });
+
+  test("--help prints usage and succeeds", () => {
+    const r = connsim("--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: connsim run /);
+  });
+});
