@@ -6,11 +6,11 @@
 import { Arrival, Closer, HostParam, Stat, State, WlParam } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump } from "./metrics";
-import { hostParam, ipAddr, ipCursor, ipHost, portUse, runSeed, setIpCursor } from "./net";
+import { hostParam, ipAddr, ipCursor, ipEpoch, ipHost, portUse, runSeed, setIpCursor } from "./net";
 import { nextUnit, seedStream } from "./rng";
 import { alloc } from "./mem";
 import { F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
-import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable } from "./tcp";
+import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 
 export const MAX_WORKLOADS: u32 = 1024;
 export let nWorkloads: u32 = 0;
@@ -20,6 +20,8 @@ let WPARAM: usize = 0;   // f64 [workload][WlParam]
 let WNEXT: usize = 0;    // f64 [workload] exact time of the next arrival, us
 let WCOUNT: usize = 0;   // u32 [workload] arrivals so far
 let WRNG: usize = 0;     // u64 [workload] random stream
+let WFULL: usize = 0;    // u32 [workload] 1 + the address's epoch when a port search last failed, 0 = none
+let WPICKS: usize = 0;   // u32 [workload] ports taken since then
 
 @inline export function wp(w: u32, k: i32): f64 { return load<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3)); }
 export function setWorkloadParam(w: u32, k: i32, v: f64): void { store<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3), v); }
@@ -30,6 +32,8 @@ export function appsReset(): void {
   WNEXT = alloc(<usize>MAX_WORKLOADS * 8);
   WCOUNT = alloc(<usize>MAX_WORKLOADS * 4);
   WRNG = alloc(<usize>MAX_WORKLOADS * 8);
+  WFULL = alloc(<usize>MAX_WORKLOADS * 4);
+  WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
 }
 
 export function addWorkload(): u32 {
@@ -88,8 +92,25 @@ function connect(w: u32): void {
     if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); return; }
     if (t >= 0) killTimeWait(<u32>t);
   } else {
+    // After a search of the whole range failed, each port released on the address can
+    // make at most one tuple usable, and each port this workload took since used one up:
+    // while takes keep up with releases the range is still full, and connect() fails in
+    // O(1) instead of scanning it again (tw_reuse frees tuples with time, so not then).
+    const full = WFULL + (<usize>w << 2);
+    const picks = WPICKS + (<usize>w << 2);
+    const known = load<u32>(full);
+    if (known != 0 && ipEpoch(ip) - (known - 1) <= load<u32>(picks) && !twReuseApplies(ipHost(ip), la, da)) {
+      failNoPort();
+      return;
+    }
     port = pickPort(ip, la, da, dp);
-    if (port < 0) { failNoPort(); return; }
+    if (port < 0) {
+      store<u32>(full, ipEpoch(ip) + 1);
+      store<u32>(picks, 0);
+      failNoPort();
+      return;
+    }
+    store<u32>(picks, load<u32>(picks) + 1);
   }
   activeOpen(ip, <u32>port, da, dp, <u32>wp(w, WlParam.Dir), w, id);
 }

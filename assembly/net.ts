@@ -50,6 +50,7 @@ let IPADDR: usize = 0;      // u32 [ip]
 let IPHOST: usize = 0;      // u16 [ip]
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
+let IPEPOCH: usize = 0;     // u32 [ip] bumped whenever a socket on the address lets go of a port
 let PORTUSE: usize = 0;     // usize [ip] -> u16[65536]
 let PORTTW: usize = 0;      // usize [ip] -> u16[65536]
 export const LISTENER_BIT: u32 = 0x8000;
@@ -69,7 +70,9 @@ export function holdPort(i: u32, p: u32, amount: u32): void {
   if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) + 1);
   store<u16>(q, <u16>(v + amount));
 }
+@inline export function ipEpoch(i: u32): u32 { return load<u32>(IPEPOCH + (<usize>i << 2)); }
 export function releasePort(i: u32, p: u32): void {
+  store<u32>(IPEPOCH + (<usize>i << 2), ipEpoch(i) + 1);
   const q = portUsePtr(i, p);
   const v = <u32>load<u16>(q) - 1;
   store<u16>(q, <u16>v);
@@ -269,6 +272,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HSECRET = alloc(<usize>MAX_HOSTS * 8);
   IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2);
   IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
+  IPEPOCH = alloc(<usize>MAX_IPS * 4);
   PORTUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); PORTTW = alloc(<usize>MAX_IPS * sizeof<usize>());
   LSIP = alloc(<usize>MAX_LISTENERS * 4); LSPORT = alloc(<usize>MAX_LISTENERS * 4);
   LSBACKLOG = alloc(<usize>MAX_LISTENERS * 4); LSQUEUE = alloc(<usize>MAX_LISTENERS * 4);

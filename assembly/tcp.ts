@@ -283,9 +283,12 @@ function enterTimeWait(s: u32, ackFin: bool): void {
 
 /** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */
 export function twReusable(s: u32): bool {
-  const mode = hostParam(hostOf(s), HostParam.TwReuse); // 1 on, 2 loopback only (Linux's default)
-  const ok = mode == 1 || (mode == 2 && laddr(s) >> 24 == 127 && raddr(s) >> 24 == 127);
-  return ok && <u32>(now / 1000) - sndEnd(s) >= 1000;
+  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && <u32>(now / 1000) - sndEnd(s) >= 1000;
+}
+/** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default). */
+export function twReuseApplies(h: u32, la: u32, ra: u32): bool {
+  const mode = hostParam(h, HostParam.TwReuse);
+  return mode == 1 || (mode == 2 && la >> 24 == 127 && ra >> 24 == 127);
 }
 export function killTimeWait(s: u32): void { destroy(s); }
 
