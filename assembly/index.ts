@@ -16,7 +16,13 @@ import {
 } from "./net";
 import { capacity, live, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_SEGMENT, EV_TIMER, segmentArrives, timerFires } from "./tcp";
-import { cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, wheelReset } from "./wheel";
+import { cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelReset } from "./wheel";
+import { gen } from "./sockets";
+
+/** A timer event is stale once its socket's generation moved on (cancelled or re-armed). */
+function staleTimer(kind: u32, target: u32, g: u32): bool {
+  return kind == EV_TIMER && gen(target) != g;
+}
 
 let durationUs: u64 = 0;
 let sampleUs: u64 = 0;
@@ -26,6 +32,7 @@ let started = false;
 export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   const seed = (<u64>seedHi << 32) | <u64>seedLo;
   wheelReset(max(socketCapacity, 1024));
+  setStaleCheck(staleTimer);
   socketsReset(max(socketCapacity, 1024));
   netReset(seed, 1024);
   metricsReset();

@@ -216,50 +216,44 @@ export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool 
 }
 
 // ---- segments in flight ----------------------------------------------------------------
-// A segment is a small record; payload bytes are counted, never stored.
+// A segment is a small record (payload bytes are counted, never stored), read whole on
+// arrival, so it is laid out as one 32-byte record rather than in columns:
+//
+//   0 src u32 | 4 dst u32 | 8 sport u16 | 10 dport u16 | 12 seq u32 | 16 ack u32 (free-list link)
+//   20 len u16 | 22 flags u8 | 23 pad | 24 dir u16 | 26 wl u16 | 28 conn u32
+const SG_SIZE: usize = 32;
 let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = 0xFFFFFFFF;
-let SGSRC: usize = 0; let SGDST: usize = 0; let SGSPORT: usize = 0; let SGDPORT: usize = 0;
-let SGSEQ: usize = 0; let SGACK: usize = 0; let SGLEN: usize = 0; let SGFLAGS: usize = 0;
-let SGDIR: usize = 0; let SGWL: usize = 0; let SGCONN: usize = 0;
+let SG: usize = 0;
 
-@inline export function sgSrc(g: u32): u32 { return load<u32>(SGSRC + (<usize>g << 2)); }
-@inline export function sgDst(g: u32): u32 { return load<u32>(SGDST + (<usize>g << 2)); }
-@inline export function sgSport(g: u32): u32 { return load<u16>(SGSPORT + (<usize>g << 1)); }
-@inline export function sgDport(g: u32): u32 { return load<u16>(SGDPORT + (<usize>g << 1)); }
-@inline export function sgSeq(g: u32): u32 { return load<u32>(SGSEQ + (<usize>g << 2)); }
-@inline export function sgAck(g: u32): u32 { return load<u32>(SGACK + (<usize>g << 2)); }
-@inline export function sgLen(g: u32): u32 { return load<u32>(SGLEN + (<usize>g << 2)); }
-@inline export function sgFlags(g: u32): u32 { return load<u8>(SGFLAGS + <usize>g); }
-@inline export function sgDir(g: u32): u32 { return load<u16>(SGDIR + (<usize>g << 1)); }
-@inline export function sgWl(g: u32): u32 { return load<u16>(SGWL + (<usize>g << 1)); }
-@inline export function sgConn(g: u32): u32 { return load<u32>(SGCONN + (<usize>g << 2)); }
-
-function growSegments(): void {
-  const n = sgCap << 1; const c = <usize>sgCap; const m = <usize>n;
-  SGSRC = regrow(SGSRC, c << 2, m << 2); SGDST = regrow(SGDST, c << 2, m << 2);
-  SGSPORT = regrow(SGSPORT, c << 1, m << 1); SGDPORT = regrow(SGDPORT, c << 1, m << 1);
-  SGSEQ = regrow(SGSEQ, c << 2, m << 2); SGACK = regrow(SGACK, c << 2, m << 2);
-  SGLEN = regrow(SGLEN, c << 2, m << 2); SGFLAGS = regrow(SGFLAGS, c, m);
-  SGDIR = regrow(SGDIR, c << 1, m << 1); SGWL = regrow(SGWL, c << 1, m << 1);
-  SGCONN = regrow(SGCONN, c << 2, m << 2);
-  sgCap = n;
-}
+@inline function sg(g: u32): usize { return SG + (<usize>g << 5); }
+@inline export function sgSrc(g: u32): u32 { return load<u32>(sg(g), 0); }
+@inline export function sgDst(g: u32): u32 { return load<u32>(sg(g), 4); }
+@inline export function sgSport(g: u32): u32 { return load<u16>(sg(g), 8); }
+@inline export function sgDport(g: u32): u32 { return load<u16>(sg(g), 10); }
+@inline export function sgSeq(g: u32): u32 { return load<u32>(sg(g), 12); }
+@inline export function sgAck(g: u32): u32 { return load<u32>(sg(g), 16); }
+@inline export function sgLen(g: u32): u32 { return load<u16>(sg(g), 20); }
+@inline export function sgFlags(g: u32): u32 { return load<u8>(sg(g), 22); }
+@inline export function sgDir(g: u32): u32 { return load<u16>(sg(g), 24); }
+@inline export function sgWl(g: u32): u32 { return load<u16>(sg(g), 26); }
+@inline export function sgConn(g: u32): u32 { return load<u32>(sg(g), 28); }
 
 export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
   let g: u32;
   if (sgFree != 0xFFFFFFFF) { g = sgFree; sgFree = sgAck(g); }
-  else { if (sgTop >= sgCap) growSegments(); g = sgTop++; }
-  store<u32>(SGSRC + (<usize>g << 2), sa); store<u32>(SGDST + (<usize>g << 2), da);
-  store<u16>(SGSPORT + (<usize>g << 1), <u16>sp); store<u16>(SGDPORT + (<usize>g << 1), <u16>dp);
-  store<u32>(SGSEQ + (<usize>g << 2), seq); store<u32>(SGACK + (<usize>g << 2), ack);
-  store<u32>(SGLEN + (<usize>g << 2), len); store<u8>(SGFLAGS + <usize>g, <u8>fl);
-  store<u16>(SGDIR + (<usize>g << 1), <u16>d); store<u16>(SGWL + (<usize>g << 1), <u16>w);
-  store<u32>(SGCONN + (<usize>g << 2), c);
+  else {
+    if (sgTop >= sgCap) { SG = regrow(SG, <usize>sgCap * SG_SIZE, <usize>sgCap * 2 * SG_SIZE); sgCap <<= 1; }
+    g = sgTop++;
+  }
+  const p = sg(g);
+  store<u32>(p, sa, 0); store<u32>(p, da, 4); store<u16>(p, <u16>sp, 8); store<u16>(p, <u16>dp, 10);
+  store<u32>(p, seq, 12); store<u32>(p, ack, 16); store<u16>(p, <u16>len, 20); store<u8>(p, <u8>fl, 22);
+  store<u16>(p, <u16>d, 24); store<u16>(p, <u16>w, 26); store<u32>(p, c, 28);
   return g;
 }
-/** Returns a delivered segment's record to the pool (its ack column links the free list). */
+/** Returns a delivered segment's record to the pool (its ack field links the free list). */
 @inline export function freeSegment(g: u32): void {
-  store<u32>(SGACK + (<usize>g << 2), sgFree);
+  store<u32>(sg(g), sgFree, 16);
   sgFree = g;
 }
 
@@ -284,9 +278,5 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   RSTATE = alloc(<usize>MAX_RULES); RCONN = alloc(<usize>MAX_RULES * 4); RNTH = alloc(<usize>MAX_RULES * 4);
   RSEEN = alloc(<usize>MAX_RULES * 4); RACTION = alloc(<usize>MAX_RULES); RDELAY = alloc(<usize>MAX_RULES * 4);
   sgCap = segmentCapacity; sgTop = 0; sgFree = 0xFFFFFFFF;
-  SGSRC = alloc(<usize>sgCap << 2); SGDST = alloc(<usize>sgCap << 2);
-  SGSPORT = alloc(<usize>sgCap << 1); SGDPORT = alloc(<usize>sgCap << 1);
-  SGSEQ = alloc(<usize>sgCap << 2); SGACK = alloc(<usize>sgCap << 2); SGLEN = alloc(<usize>sgCap << 2);
-  SGFLAGS = alloc(<usize>sgCap); SGDIR = alloc(<usize>sgCap << 1); SGWL = alloc(<usize>sgCap << 1);
-  SGCONN = alloc(<usize>sgCap << 2);
+  SG = alloc(<usize>sgCap * SG_SIZE);
 }

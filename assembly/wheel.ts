@@ -12,6 +12,10 @@
 // jumps to its start and its events are re-filed lower. A level-0 slot holds events
 // of one exact time and fires them in the order they were filed (FIFO).
 //
+// A cancelled timer is not searched for: its owner bumps a generation, and the event is
+// dropped when it is next touched, at a cascade (so it never works its way down the
+// levels) or when it fires. The owner says which events are stale through `isStale`.
+//
 // Events live in a structure-of-arrays pool with a free list; lists are singly
 // linked through `next` with head and tail per slot. Index 0 is the nil event.
 // Nothing is ever searched: a timer is cancelled by bumping its owner's generation,
@@ -27,6 +31,10 @@ const SLOTS = 64;
 const NIL: u32 = 0;
 
 export let now: u64 = 0;
+
+/** Set by the owner of the events: true when an event no longer matters. */
+export let isStale: (kind: u32, target: u32, gen: u32) => bool = (kind: u32, target: u32, gen: u32): bool => false;
+export function setStaleCheck(f: (kind: u32, target: u32, gen: u32) => bool): void { isStale = f; }
 
 let evCap: u32 = 0;
 let evFree: u32 = NIL;
@@ -151,7 +159,8 @@ export function cascade(): void {
   now = nextDeadline;
   while (e != NIL) {
     const n = evNext(e);
-    file(e, evTime(e));
+    if (isStale(evKind(e), evTarget(e), evGen(e))) release(e);
+    else file(e, evTime(e));
     e = n;
   }
 }
