@@ -1,0 +1,182 @@
+// assembly/apps.ts in TypeScript: the tcp-churn workload. Arrivals (constant, or
+// Poisson with exponential gaps from the workload's own xorshift64* stream and
+// AssemblyScript's log), connect() with the sequential per-address port cursor,
+// and the application's reactions to TCP events.
+
+import { Arrival, Closer, HostParam, Stat, State, WlParam } from "../../assembly/abi.js";
+import { schedule } from "./wheel.js";
+import { bump } from "./metrics.js";
+import { hostParam, ipAddr, ipCursor, ipEpoch, ipHost, portUse, runSeed, setIpCursor } from "./net.js";
+import { nextUnit, seedStream, storeU64 } from "./rng.js";
+import { asLog } from "./aslog.js";
+import { F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
+import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
+
+export const MAX_WORKLOADS = 1024;
+const WP = WlParam.COUNT;
+export let nWorkloads = 0;
+export let nextConn = 0;
+
+let WPARAM = new Float64Array(0);
+let WNEXT = new Float64Array(0);
+let WCOUNT = new Uint32Array(0);
+let WRNG = new Uint32Array(0);
+let WFULL = new Uint32Array(0);  // 1 + the address's epoch when a port search last failed, 0 = none
+let WPICKS = new Uint32Array(0); // ports taken since then
+
+function wp(w: number, k: number): number { return WPARAM[w * WP + k]; }
+export function setWorkloadParam(w: number, k: number, v: number): void { WPARAM[w * WP + k] = v; }
+
+/** f64 -> u32 as the engine converts (truncation, saturating). */
+function u32(v: number): number { return v >= 4294967295 ? 4294967295 : v > 0 ? Math.trunc(v) : 0; }
+/** f64 -> i32, truncating and saturating. */
+function i32(v: number): number { return v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : v | 0; }
+
+export function appsReset(): void {
+  nWorkloads = 0; nextConn = 0;
+  WPARAM = new Float64Array(MAX_WORKLOADS * WP);
+  WNEXT = new Float64Array(MAX_WORKLOADS);
+  WCOUNT = new Uint32Array(MAX_WORKLOADS);
+  WRNG = new Uint32Array(MAX_WORKLOADS * 2);
+  WFULL = new Uint32Array(MAX_WORKLOADS);
+  WPICKS = new Uint32Array(MAX_WORKLOADS);
+}
+export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength; }
+
+export function addWorkload(): number {
+  const w = nWorkloads++;
+  storeU64(WRNG, w, seedStream(runSeed, 0x30000n + BigInt(w)));
+  return w;
+}
+
+export function appsStart(): void {
+  for (let w = 0; w < nWorkloads; w++) {
+    WNEXT[w] = wp(w, WlParam.Start);
+    scheduleArrival(w);
+  }
+}
+
+function scheduleArrival(w: number): void {
+  const count = WCOUNT[w];
+  const cap = wp(w, WlParam.Count);
+  if (cap > 0 && count >= cap) return;
+  const rate = wp(w, WlParam.Rate);
+  if (rate <= 0) return;
+  let t = WNEXT[w];
+  if (i32(wp(w, WlParam.Arrival)) === Arrival.Poisson) {
+    t += -asLog(1.0 - nextUnit(WRNG, w)) * 1e6 / rate;
+    WNEXT[w] = t;
+  }
+  const stop = wp(w, WlParam.Stop);
+  if (stop > 0 && t >= stop) return;
+  schedule(Math.floor(t), EV_ARRIVAL, w, 0);
+}
+
+export function arrival(w: number): void {
+  WCOUNT[w] = WCOUNT[w] + 1;
+  if (i32(wp(w, WlParam.Arrival)) === Arrival.Constant) {
+    const count = WCOUNT[w];
+    WNEXT[w] = wp(w, WlParam.Start) + count * 1e6 / wp(w, WlParam.Rate);
+  }
+  connect(w);
+  scheduleArrival(w);
+}
+
+function connect(w: number): void {
+  bump(Stat.Attempted);
+  const id = nextConn;
+  nextConn = (nextConn + 1) >>> 0;
+  const ip = u32(wp(w, WlParam.SrcIp));
+  const da = u32(wp(w, WlParam.DstAddr));
+  const dp = u32(wp(w, WlParam.DstPort));
+  const la = ipAddr(ip);
+  let port = i32(wp(w, WlParam.LocalPort));
+  if (port > 0) {
+    const t = lookup(la, port, da, dp);
+    if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { failNoPort(); return; }
+    if (t >= 0) killTimeWait(t);
+  } else {
+    // After a failed search of the whole range, connect() fails in O(1) while this
+    // workload's takes keep up with the releases on the address (not under tw_reuse).
+    const known = WFULL[w];
+    if (known !== 0 && ((ipEpoch(ip) - (known - 1)) >>> 0) <= WPICKS[w] && !twReuseApplies(ipHost(ip), la, da)) {
+      failNoPort();
+      return;
+    }
+    port = pickPort(ip, la, da, dp);
+    if (port < 0) {
+      WFULL[w] = ipEpoch(ip) + 1;
+      WPICKS[w] = 0;
+      failNoPort();
+      return;
+    }
+    WPICKS[w] = WPICKS[w] + 1;
+  }
+  activeOpen(ip, port, da, dp, u32(wp(w, WlParam.Dir)), w, id);
+}
+
+function pickPort(ip: number, la: number, da: number, dp: number): number {
+  const h = ipHost(ip);
+  const lo = hostParam(h, HostParam.PortLo);
+  const n = (hostParam(h, HostParam.PortHi) - lo + 1) >>> 0;
+  let off = ipCursor(ip) % n;
+  for (let i = 0; i < n; i++) {
+    const p = (lo + off) >>> 0;
+    off = off + 1 === n ? 0 : off + 1;
+    const use = portUse(ip, p);
+    if (use === 0) { setIpCursor(ip, off); return p; }
+    if (use >= 0x8000) continue;
+    const t = lookup(la, p, da, dp);
+    if (t < 0) { setIpCursor(ip, off); return p; }
+    if (state(t) === State.TIME_WAIT && twReusable(t)) {
+      killTimeWait(t);
+      setIpCursor(ip, off);
+      return p;
+    }
+  }
+  return -1;
+}
+
+// ---- reactions ---------------------------------------------------------------------
+
+function closer(s: number): number { return i32(wp(wl(s), WlParam.Closer)); }
+function linger0(s: number): boolean { return wp(wl(s), WlParam.Linger0) !== 0; }
+
+export function appEstablished(s: number): void {
+  const w = wl(s);
+  if (hasFlag(s, F_SERVER)) {
+    if (wp(w, WlParam.Request) === 0) respond(s);
+    return;
+  }
+  setSndEnd(s, sndEnd(s) + u32(wp(w, WlParam.Request)));
+  if (wp(w, WlParam.HalfClose) !== 0) appClose(s, false);
+  if (wp(w, WlParam.Response) === 0) responseDone(s);
+}
+
+export function appReceived(s: number, total: number): void {
+  if (hasFlag(s, F_DONE)) return;
+  const w = wl(s);
+  if (hasFlag(s, F_SERVER)) {
+    if (total >= wp(w, WlParam.Request)) respond(s);
+  } else if (total >= wp(w, WlParam.Response)) {
+    responseDone(s);
+  }
+}
+
+export function appEof(s: number): void {
+  if (!hasFlag(s, F_DONE)) setFlag(s, F_DONE);
+  if (!hasFlag(s, F_FIN_QUEUED)) appClose(s, false);
+}
+
+function respond(s: number): void {
+  setFlag(s, F_DONE);
+  setSndEnd(s, sndEnd(s) + u32(wp(wl(s), WlParam.Response)));
+  if (closer(s) !== Closer.Client) appClose(s, linger0(s));
+}
+
+function responseDone(s: number): void {
+  if (hasFlag(s, F_DONE)) return;
+  setFlag(s, F_DONE);
+  bump(Stat.Completed);
+  if (closer(s) !== Closer.Server) appClose(s, linger0(s));
+}

@@ -1,0 +1,131 @@
+// The TypeScript kernel: a port of the WebAssembly engine (assembly/*.ts) to plain
+// TypeScript over typed arrays, for the "engine core" benchmark. It has the
+// engine's ABI (assembly/index.ts), so sdk/engine.ts `configure(e, plan)` loads a
+// plan into it exactly as into the WASM instance; only the sample and trace
+// buffers are read differently (views instead of pointers into linear memory).
+// Like the engine, the state is module-global: one kernel per module instance.
+
+import { Stat } from "../../assembly/abi.js";
+import { appsBytes, appsReset, appsStart, arrival, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps.js";
+import {
+  drainSamples as drainS, drainTrace as drainT, metricsBytes, metricsReset, samplesRows, samplesView as sView, setStat,
+  setTraceFirst, stat as readStat, takeSample, traceCount as tCount, traceView as tView, rowWords,
+} from "./metrics.js";
+import {
+  addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
+  freeSegment, netBytes, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
+  sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+} from "./net.js";
+import { capacity, gen, live, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
+import { EV_ARRIVAL, EV_SEGMENT, EV_TIMER, segmentArrives, timerFires } from "./tcp.js";
+import {
+  cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelBytes, wheelReset,
+} from "./wheel.js";
+
+/** A timer event is stale once its socket's generation moved on (cancelled or re-armed). */
+function staleTimer(kind: number, target: number, g: number): boolean {
+  return kind === EV_TIMER && gen(target) !== g;
+}
+
+let durationUs = 0;
+let sampleUs = 0;
+let sampleIndex = 0;
+let started = false;
+
+/** f64 -> u32 as the engine's `<u32>v` (truncating, saturating). */
+function u32(v: number): number { return v >= 4294967295 ? 4294967295 : v > 0 ? Math.trunc(v) : 0; }
+/** f64 -> u64 kept as a number (exact up to 2^53, far beyond the wheel's 2^42 horizon). */
+function u64(v: number): number { return v > 0 ? Math.trunc(v) : 0; }
+
+export function reset(seedHi: number, seedLo: number, socketCapacity: number): void {
+  const seed = (BigInt(seedHi >>> 0) << 32n) | BigInt(seedLo >>> 0);
+  const c = Math.max(socketCapacity >>> 0, 1024);
+  wheelReset(c);
+  setStaleCheck(staleTimer);
+  socketsReset(c);
+  netReset(seed, 1024);
+  metricsReset();
+  appsReset();
+  sampleIndex = 0;
+  started = false;
+}
+
+export function addHost(): number { return newHost(); }
+export function setHostParam(h: number, k: number, v: number): void { setHp(h, k, u32(v)); }
+export function addIp(h: number, addr: number): number { return newIp(h, addr >>> 0); }
+export function addListener(ip: number, port: number, backlog: number): number { return newListener(ip, port, backlog); }
+export function addLink(a: number, b: number, latAB: number, latBA: number): number { return newLink(a, b, u32(latAB), u32(latBA)); }
+export function setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void { setLossKernel(dir, kind, p0, p1, p2, p3); }
+export function addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number {
+  return newRule(dir, mask, value, senderState, conn, nth, action, u32(delay));
+}
+export function addWorkload(): number { return newWorkload(); }
+export function setWorkloadParam(w: number, k: number, v: number): void { setWp(w, k, v); }
+
+export function setRun(duration: number, sample: number, traceFirst: number): void {
+  durationUs = u64(duration);
+  sampleUs = u64(sample);
+  setTraceFirst(traceFirst >>> 0);
+}
+
+/**
+ * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
+ * is more to do, 0 when finished. A sample at time T sees every event before T.
+ */
+export function run(maxEvents: number): number {
+  if (!started) { started = true; appsStart(); }
+  let budget = maxEvents >>> 0;
+  while (true) {
+    const has = findNext();
+    const sampleAt = sampleIndex * sampleUs;
+    if (sampleAt <= durationUs && (!has || nextDeadline >= sampleAt)) {
+      takeSample(sampleIndex++);
+      continue;
+    }
+    if (!has || nextDeadline >= durationUs) return 0;
+    if (nextLevel > 0) { cascade(); continue; }
+    if (budget === 0) return 1;
+    while (budget > 0) {
+      const e = popDue();
+      if (e === 0) break;
+      budget--;
+      const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
+      release(e);
+      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+      if (kind === EV_SEGMENT) {
+        setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
+        const d = sgDir(target);
+        const sa = sgSrc(target); const sp = sgSport(target); const da = sgDst(target); const dp = sgDport(target);
+        const fl = sgFlags(target); const seq = sgSeq(target); const ack = sgAck(target); const len = sgLen(target);
+        const w = sgWl(target); const c = sgConn(target);
+        freeSegment(target);
+        segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+      } else if (kind === EV_TIMER) {
+        timerFires(target, g);
+      } else if (kind === EV_ARRIVAL) {
+        arrival(target);
+      }
+    }
+  }
+}
+
+export function nowUs(): number { return now; }
+/** Bytes of the kernel's tables right now (the engine reports its linear memory instead). */
+export function tableBytes(): number { return wheelBytes() + socketBytes() + netBytes() + metricsBytes() + appsBytes(); }
+export function stat(k: number): number {
+  if (k === Stat.LiveSockets) return live;
+  if (k === Stat.SocketCapacity) return capacity();
+  if (k === Stat.MemoryBytes) return tableBytes();
+  return readStat(k);
+}
+export function peakLiveSockets(): number { return peak; }
+export function socketSlotBytes(): number { return SLOT_BYTES; }
+export function sampleRowWords(): number { return rowWords(); }
+export function samplesCount(): number { return samplesRows(); }
+/** The sample rows since the last drain, u32 words (what samplesPtr() points at in the engine). */
+export function samplesView(): Uint32Array { return sView(); }
+export function drainSamples(): void { drainS(); }
+export function traceCount(): number { return tCount(); }
+/** The trace records since the last drain, TraceField layout (what tracePtr() points at). */
+export function traceView(): Uint8Array { return tView(); }
+export function drainTrace(): void { drainT(); }

@@ -1,0 +1,76 @@
+// Loading for the bench: bundles TypeScript with esbuild in memory and imports it
+// through a data: URL (everything, zod included, is bundled, so the bundle has no
+// bare imports to resolve), and instantiates the built WASM engine.
+
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+async function bundle(contents, resolveDir) {
+  const r = await esbuild.build({
+    stdin: { contents, resolveDir, loader: "ts", sourcefile: "bench-entry.ts" },
+    bundle: true, write: false, platform: "node", format: "esm", target: "node20", logLevel: "warning",
+  });
+  return import("data:text/javascript;base64," + Buffer.from(r.outputFiles[0].text).toString("base64"));
+}
+
+/** The TypeScript kernel (bench/ts-kernel/index.ts), plus its wheel and socket table for micro benchmarks. */
+export function loadTsKernel() {
+  return bundle(
+    `export * from "./index"; export * as wheel from "./wheel"; export * as sockets from "./sockets"; export * as rng from "./rng";`,
+    HERE);
+}
+
+/** The SDK's engine glue (configure, readSamples, readTrace, ...) and planScenario, from sdk/ sources. */
+export function loadSdkInternals() {
+  return bundle(
+    `export { configure, readSamples, readTrace, instantiateEngine, Stat } from "../sdk/engine"; export { planScenario } from "../sdk/scenario";`,
+    join(ROOT, "bench"));
+}
+
+const wasmModules = new Map();
+/** A fresh instance of build/engine.wasm (or .debug.wasm, or a given file), through the SDK's instantiateEngine. */
+export async function newWasmEngine(sdk, flavour = "release", file = undefined) {
+  const path = file ?? join(ROOT, "build", flavour === "debug" ? "engine.debug.wasm" : "engine.wasm");
+  if (!wasmModules.has(path)) wasmModules.set(path, readFile(path).then((b) => WebAssembly.compile(b)));
+  return sdk.instantiateEngine(await wasmModules.get(path));
+}
+
+/**
+ * The assembly/ sources this port was made from (git blob ids). The engine is being
+ * edited; when a file has changed since, the port may be behind: check.mjs says so.
+ */
+export const PORTED_FROM = {
+  "abi.ts": "6b34443150be33ec42f7506c606b935b22324b55",
+  "apps.ts": "bcda3cf8a34d31293ad189c4685b61c1051ed05c",
+  "index.ts": "6b2d3f14aee5ed5d8809942a88aabfcd4a2c242b",
+  "mem.ts": "51b4311fd5d8c0fcc6a399382ad60012b0ef32cd",
+  "metrics.ts": "144692f1fb1e860c7c7e577d7e8872af6813a0e7",
+  "net.ts": "e1d64f7ac289f73fcdcdbb210ad792f8c80e3438",
+  "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
+  "sockets.ts": "1bfb1689a600381bb7f492b2c21bafd66d829112",
+  "tcp.ts": "abe70ed66780a2426db0c33bdafd5f7e8b47ff1b",
+  "wheel.ts": "0c47a3131243cc2c19051e6ed787dc7ff7efd0ee",
+};
+
+/** Files of assembly/ that differ from the ones ported (added, removed or edited). */
+export async function engineDrift() {
+  const { createHash } = await import("node:crypto");
+  const { readdir } = await import("node:fs/promises");
+  const dir = join(ROOT, "assembly");
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".ts"));
+  const changed = [];
+  for (const f of new Set([...files, ...Object.keys(PORTED_FROM)])) {
+    let id = "(missing)";
+    if (files.includes(f)) {
+      const body = await readFile(join(dir, f));
+      id = createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
+    }
+    if (id !== PORTED_FROM[f]) changed.push(f);
+  }
+  return changed.sort();
+}

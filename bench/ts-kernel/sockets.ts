@@ -1,0 +1,184 @@
+// assembly/sockets.ts in TypeScript: the socket table, one typed array per column
+// (same widths: 55 bytes of columns + 8 bytes of hash table per slot), slots reused
+// through a free list linked by the IRS column, and the 4-tuple hash: open
+// addressing, linear probing over slot indices + 1, backward-shift deletion, the
+// table twice the capacity and rehashed when the capacity doubles.
+
+import { mix4 } from "./rng.js";
+
+export const F_SERVER = 1;
+export const F_FIN_QUEUED = 2;
+export const F_DONE = 4;
+export const F_ACK_NOW = 8;
+export const F_EVER_EST = 16;
+export const F_ERROR = 32;
+
+const NONE = 0xFFFFFFFF;
+
+let cap = 0;
+let top = 0;
+let freeHead = NONE;
+export let live = 0;
+/** Exact high-water mark of live sockets (the engine has no such counter; the bench reports it). */
+export let peakLive = 0;
+
+let LADDR = new Uint32Array(0); let RADDR = new Uint32Array(0);
+let LPORT = new Uint16Array(0); let RPORT = new Uint16Array(0);
+let STATE = new Uint8Array(0); let FLAGS = new Uint8Array(0); let RETRIES = new Uint8Array(0);
+let IPIDX = new Uint16Array(0); let WL = new Uint16Array(0); let DIR = new Uint16Array(0); let RTO = new Uint16Array(0);
+let ISS = new Uint32Array(0); let IRS = new Uint32Array(0); let SNDUNA = new Uint32Array(0); let SNDNXT = new Uint32Array(0);
+let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let GEN = new Uint32Array(0); let CONN = new Uint32Array(0);
+
+let HT = new Uint32Array(0);
+let htMask = 0;
+
+/** The engine's figure (56 with its pad byte, + 8 in the hash table). */
+export const SLOT_BYTES = 56 + 8;
+
+export function laddr(s: number): number { return LADDR[s]; }
+export function raddr(s: number): number { return RADDR[s]; }
+export function lport(s: number): number { return LPORT[s]; }
+export function rport(s: number): number { return RPORT[s]; }
+export function state(s: number): number { return STATE[s]; }
+export function setStateRaw(s: number, v: number): void { STATE[s] = v; }
+export function flags(s: number): number { return FLAGS[s]; }
+export function hasFlag(s: number, f: number): boolean { return (FLAGS[s] & f) !== 0; }
+export function setFlag(s: number, f: number): void { FLAGS[s] |= f; }
+export function clearFlag(s: number, f: number): void { FLAGS[s] &= ~f; }
+export function retries(s: number): number { return RETRIES[s]; }
+export function setRetries(s: number, v: number): void { RETRIES[s] = v; }
+export function ipIdx(s: number): number { return IPIDX[s]; }
+export function wl(s: number): number { return WL[s]; }
+export function dir(s: number): number { return DIR[s]; }
+export function rtoMs(s: number): number { return RTO[s]; }
+export function setRtoMs(s: number, v: number): void { RTO[s] = v < 65535 ? v : 65535; }
+export function iss(s: number): number { return ISS[s]; }
+export function setIss(s: number, v: number): void { ISS[s] = v; }
+export function irs(s: number): number { return IRS[s]; }
+export function setIrs(s: number, v: number): void { IRS[s] = v; }
+export function sndUna(s: number): number { return SNDUNA[s]; }
+export function setSndUna(s: number, v: number): void { SNDUNA[s] = v; }
+export function sndNxt(s: number): number { return SNDNXT[s]; }
+export function setSndNxt(s: number, v: number): void { SNDNXT[s] = v; }
+export function sndEnd(s: number): number { return SNDEND[s]; }
+export function setSndEnd(s: number, v: number): void { SNDEND[s] = v; }
+export function rcvNxt(s: number): number { return RCVNXT[s]; }
+export function setRcvNxt(s: number, v: number): void { RCVNXT[s] = v; }
+export function gen(s: number): number { return GEN[s]; }
+export function bumpGen(s: number): number { const g = (GEN[s] + 1) >>> 0; GEN[s] = g; return g; }
+export function conn(s: number): number { return CONN[s]; }
+
+export function socketsReset(capacity: number): void {
+  cap = capacity; top = 0; freeHead = NONE; live = 0; peakLive = 0;
+  LADDR = new Uint32Array(cap); RADDR = new Uint32Array(cap);
+  LPORT = new Uint16Array(cap); RPORT = new Uint16Array(cap);
+  STATE = new Uint8Array(cap); FLAGS = new Uint8Array(cap); RETRIES = new Uint8Array(cap);
+  IPIDX = new Uint16Array(cap); WL = new Uint16Array(cap);
+  DIR = new Uint16Array(cap); RTO = new Uint16Array(cap);
+  ISS = new Uint32Array(cap); IRS = new Uint32Array(cap);
+  SNDUNA = new Uint32Array(cap); SNDNXT = new Uint32Array(cap);
+  SNDEND = new Uint32Array(cap); RCVNXT = new Uint32Array(cap);
+  GEN = new Uint32Array(cap); CONN = new Uint32Array(cap);
+  htMask = cap * 2 - 1;
+  HT = new Uint32Array(htMask + 1);
+}
+
+export function capacity(): number { return cap; }
+export function socketBytes(): number {
+  return cap * 55 + HT.byteLength;
+}
+
+function regrow<T extends Uint32Array | Uint16Array | Uint8Array>(old: T, n: number): T {
+  const a = new (old.constructor as { new(n: number): T })(n);
+  a.set(old);
+  return a;
+}
+
+function growSockets(): void {
+  const n = cap * 2;
+  LADDR = regrow(LADDR, n); RADDR = regrow(RADDR, n);
+  LPORT = regrow(LPORT, n); RPORT = regrow(RPORT, n);
+  STATE = regrow(STATE, n); FLAGS = regrow(FLAGS, n); RETRIES = regrow(RETRIES, n);
+  IPIDX = regrow(IPIDX, n); WL = regrow(WL, n);
+  DIR = regrow(DIR, n); RTO = regrow(RTO, n);
+  ISS = regrow(ISS, n); IRS = regrow(IRS, n);
+  SNDUNA = regrow(SNDUNA, n); SNDNXT = regrow(SNDNXT, n);
+  SNDEND = regrow(SNDEND, n); RCVNXT = regrow(RCVNXT, n);
+  GEN = regrow(GEN, n); CONN = regrow(CONN, n);
+  cap = n;
+  const oldHT = HT; const oldSize = htMask + 1;
+  htMask = n * 2 - 1;
+  HT = new Uint32Array(htMask + 1);
+  for (let i = 0; i < oldSize; i++) {
+    const v = oldHT[i];
+    if (v !== 0) htPlace(v);
+  }
+}
+
+function hashOf(la: number, lp: number, ra: number, rp: number): number {
+  return mix4(la, ra, lp, rp);
+}
+
+function htPlace(v: number): void {
+  const s = v - 1;
+  let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
+  while (HT[i] !== 0) i = (i + 1) & htMask;
+  HT[i] = v;
+}
+
+/** The socket holding the 4-tuple, or -1. */
+export function lookup(la: number, lp: number, ra: number, rp: number): number {
+  let i = hashOf(la, lp, ra, rp) & htMask;
+  while (true) {
+    const v = HT[i];
+    if (v === 0) return -1;
+    const s = v - 1;
+    if (LPORT[s] === lp && RPORT[s] === rp && LADDR[s] === la && RADDR[s] === ra) return s;
+    i = (i + 1) & htMask;
+  }
+}
+
+/** A fresh slot holding the 4-tuple, entered in the hash table. The caller checked it is free. */
+export function open(la: number, lp: number, ra: number, rp: number, ip: number, w: number, d: number, id: number): number {
+  let s: number;
+  if (freeHead !== NONE) {
+    s = freeHead;
+    freeHead = IRS[s];
+  } else {
+    if (top >= cap) growSockets();
+    s = top++;
+  }
+  live++;
+  if (live > peakLive) peakLive = live;
+  LADDR[s] = la; RADDR[s] = ra;
+  LPORT[s] = lp; RPORT[s] = rp;
+  STATE[s] = 0; FLAGS[s] = 0; RETRIES[s] = 0;
+  IPIDX[s] = ip; WL[s] = w;
+  DIR[s] = d; RTO[s] = 0;
+  CONN[s] = id;
+  htPlace(s + 1);
+  return s;
+}
+
+/** Removes the socket from the hash table and returns its slot to the free list. */
+export function close(s: number): void {
+  let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
+  while (HT[i] !== s + 1) i = (i + 1) & htMask;
+  let j = i;
+  while (true) {
+    j = (j + 1) & htMask;
+    const v = HT[j];
+    if (v === 0) break;
+    const t = v - 1;
+    const home = hashOf(LADDR[t], LPORT[t], RADDR[t], RPORT[t]) & htMask;
+    if (((j - home) & htMask) >= ((j - i) & htMask)) {
+      HT[i] = v;
+      i = j;
+    }
+  }
+  HT[i] = 0;
+  bumpGen(s);
+  IRS[s] = freeHead;
+  freeHead = s;
+  live--;
+}

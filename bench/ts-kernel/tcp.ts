@@ -1,0 +1,464 @@
+// assembly/tcp.ts in TypeScript, function for function: segmentArrives by
+// (state, segment), timerFires, setState as the single place of transitions, the
+// same RTO rule, go-back-N window of 10 segments, ISN = secret hash + now/64ns.
+// u32 arithmetic is written out: sums and differences are brought back to u32
+// with `>>> 0` wherever the engine's wrap-around could matter to a comparison
+// (stores into Uint32Array columns wrap by themselves).
+
+import { Flag, HostParam, Stat, State } from "../../assembly/abi.js";
+import { now, schedule } from "./wheel.js";
+import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
+import {
+  addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
+  dirRev, DRNG, findListener, holdPort, hostParam, hostSecretHi, hostSecretLo, hostTw, ipAddr, ipHost, listenerFull,
+  listenerIp, newSegment, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+} from "./net.js";
+import { mix4, nextUnit } from "./rng.js";
+import {
+  bumpGen, clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
+  gen, hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
+  setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
+} from "./sockets.js";
+import * as sockets from "./sockets.js";
+import { appEof, appEstablished, appReceived } from "./apps.js";
+
+export const EV_SEGMENT = 0;
+export const EV_TIMER = 1;
+export const EV_ARRIVAL = 2;
+
+const WINDOW_SEGMENTS = 10;
+const ERR_EADDRNOTAVAIL = 0;
+const ERR_ECONNREFUSED = 1;
+const ERR_ETIMEDOUT = 2;
+const ERR_ECONNRESET = 3;
+
+function seqLt(a: number, b: number): boolean { return ((a - b) | 0) < 0; }
+function seqLe(a: number, b: number): boolean { return ((a - b) | 0) <= 0; }
+function seqGt(a: number, b: number): boolean { return ((a - b) | 0) > 0; }
+function seqGe(a: number, b: number): boolean { return ((a - b) | 0) >= 0; }
+
+export function hostOf(s: number): number { return ipHost(ipIdx(s)); }
+
+function setState(s: number, to: number, tracedFrom = -1): void {
+  const from = state(s);
+  const h = hostOf(s);
+  if (from !== State.CLOSED) addStateCount(h, from, -1);
+  if (to !== State.CLOSED && to !== State.LISTEN) addStateCount(h, to, 1);
+  if (from === State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ipIdx(s), lport(s), -1); }
+  if (to === State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ipIdx(s), lport(s), 1); }
+  if (from === State.SYN_RCVD && hasFlag(s, F_SERVER)) {
+    const l = findListener(laddr(s), lport(s));
+    if (l >= 0) addListenerQueue(l, -1);
+  }
+  if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom >= 0 ? tracedFrom : from, to);
+  setStateRaw(s, to);
+}
+
+function destroy(s: number, to: number = State.CLOSED): void {
+  setState(s, to);
+  releasePort(ipIdx(s), lport(s));
+  sockets.close(s);
+}
+
+function fail(s: number, errno: number): void {
+  if (!hasFlag(s, F_SERVER) && !hasFlag(s, F_DONE | F_ERROR)) {
+    countFailure(errno);
+    if (!hasFlag(s, F_EVER_EST)) bump(Stat.ConnectFailed);
+  }
+  setFlag(s, F_ERROR);
+  destroy(s);
+}
+
+function isn(s: number): number {
+  const h = hostOf(s);
+  const kHi = hostSecretHi(h), kLo = hostSecretLo(h);
+  const x = mix4(laddr(s) ^ kLo, raddr(s), (lport(s) << 16 | rport(s)) >>> 0, kHi);
+  return (x + Math.floor((now * 125) / 8)) >>> 0; // ns / 64, as Linux's secure_tcp_seq clock
+}
+
+// ---- sending ----------------------------------------------------------------------
+
+let retransmitting = false;
+
+export function send(d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number, ack: number,
+                     len: number, w: number, c: number, senderState: number): void {
+  bump(Stat.SegSent);
+  if (retransmitting) bump(Stat.SegRetransmitted);
+  let dropped = false;
+  let dupDelay = -1;
+  for (let r = dirFirstRule(d); r >= 0; r = ruleNext(r)) {
+    if (ruleFires(r, fl, senderState, c)) {
+      if (ruleAction(r) === 0) dropped = true; else dupDelay = ruleDelay(r);
+    }
+  }
+  if (!dropped) {
+    const kind = dirLoss(d);
+    if (kind === 1) {
+      dropped = nextUnit(DRNG, d) < dirP(d, 0);
+    } else if (kind === 2) {
+      const u = nextUnit(DRNG, d);
+      let bad = dirBad(d);
+      bad = bad ? u >= dirP(d, 1) : u < dirP(d, 0);
+      setDirBad(d, bad);
+      dropped = nextUnit(DRNG, d) >= (bad ? dirP(d, 3) : dirP(d, 2));
+    }
+  }
+  if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len);
+  if (dropped) { bump(Stat.SegDropped); return; }
+  const lat = dirLatency(d);
+  schedule(now + lat, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+  if (dupDelay >= 0) {
+    bump(Stat.SegDuplicated);
+    if (traced(c)) traceSegment(now + dupDelay, c, d, fl, false, seq, ack, len);
+    schedule(now + lat + dupDelay, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+  }
+}
+
+function emit(s: number, fl: number, seq: number, ack: number, len: number): void {
+  send(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+}
+
+const POW2 = new Float64Array(32).map((_, i) => 2 ** i);
+
+/** The current retransmission timeout with exponential backoff, in microseconds. */
+function rto(s: number): number {
+  const base = rtoMs(s) * 1000;
+  const cap = hostParam(hostOf(s), HostParam.RtoMax);
+  const r = retries(s);
+  if (r >= 32) return cap;
+  return Math.min(base * POW2[r], cap); // base < 2^26: base << r is exact as a double
+}
+
+function armTimer(s: number, delay: number): void {
+  schedule(now + delay, EV_TIMER, s, bumpGen(s));
+}
+
+function cancelTimer(s: number): void { bumpGen(s); }
+
+function output(s: number): void {
+  const mss = hostParam(hostOf(s), HostParam.Mss);
+  const win = (mss * WINDOW_SEGMENTS) >>> 0;
+  const end = sndEnd(s);
+  const finQueued = hasFlag(s, F_FIN_QUEUED);
+  let nxt = sndNxt(s);
+  let sent = false;
+  const wasIdle = sndUna(s) === nxt;
+  while (true) {
+    if (seqLt(nxt, end)) {
+      if (((nxt - sndUna(s)) >>> 0) >= win) break;
+      const len = Math.min(mss, (end - nxt) >>> 0);
+      const last = ((nxt + len) >>> 0) === end;
+      let fl = Flag.ACK;
+      if (last) fl |= Flag.PSH;
+      if (last && finQueued) fl |= Flag.FIN;
+      emit(s, fl, nxt, rcvNxt(s), len);
+      nxt = (nxt + len + (fl & Flag.FIN ? 1 : 0)) >>> 0;
+      sent = true;
+    } else if (finQueued && nxt === end) {
+      emit(s, Flag.FIN | Flag.ACK, nxt, rcvNxt(s), 0);
+      nxt = (nxt + 1) >>> 0;
+      sent = true;
+    } else break;
+  }
+  setSndNxt(s, nxt);
+  if (sent) {
+    clearFlag(s, F_ACK_NOW);
+    if (wasIdle || retransmitting) armTimer(s, rto(s));
+  }
+}
+
+function flush(s: number): void {
+  if (state(s) === State.CLOSED) return;
+  output(s);
+  if (hasFlag(s, F_ACK_NOW)) {
+    clearFlag(s, F_ACK_NOW);
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  }
+}
+
+function sendSyn(s: number): void {
+  emit(s, Flag.SYN, iss(s), 0, 0);
+}
+function sendSynAck(s: number): void {
+  emit(s, Flag.SYN | Flag.ACK, iss(s), rcvNxt(s), 0);
+}
+
+// ---- opening ------------------------------------------------------------------------
+
+export function activeOpen(ip: number, port: number, da: number, dp: number, d: number, w: number, id: number): number {
+  const s = sockets.open(ipAddr(ip), port, da, dp, ip, w, d, id);
+  holdPort(ip, port, 1);
+  const i = isn(s);
+  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
+  setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
+  if (traced(id)) traceOpen(now, id, hostOf(s), ipAddr(ip), port, da, dp);
+  setState(s, State.SYN_SENT);
+  sendSyn(s);
+  armTimer(s, rto(s));
+  return s;
+}
+
+function passiveOpen(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number): void {
+  if (listenerFull(l)) return;
+  const ip = listenerIp(l);
+  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
+  holdPort(ip, dp, 1);
+  setFlag(s, F_SERVER);
+  addListenerQueue(l, 1);
+  setIrs(s, seq); setRcvNxt(s, seq + 1);
+  const i = isn(s);
+  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
+  setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
+  setState(s, State.SYN_RCVD, State.LISTEN);
+  sendSynAck(s);
+  armTimer(s, rto(s));
+}
+
+function establish(s: number): void {
+  const d = dir(s);
+  const rtt = (dirLatency(d) + dirLatency(dirRev(d))) >>> 0;
+  const h = hostOf(s);
+  let r: number;
+  if (retries(s) === 0) r = (rtt + Math.max((2 * rtt) >>> 0, hostParam(h, HostParam.RtoMin))) >>> 0;
+  else r = 3000000;
+  r = Math.min(r, hostParam(h, HostParam.RtoMax));
+  setRtoMs(s, Math.floor(((r + 999) >>> 0) / 1000));
+  setRetries(s, 0);
+  cancelTimer(s);
+  setState(s, State.ESTABLISHED);
+  if (!hasFlag(s, F_EVER_EST)) {
+    setFlag(s, F_EVER_EST);
+    if (!hasFlag(s, F_SERVER)) bump(Stat.Established);
+  }
+}
+
+// ---- closing ------------------------------------------------------------------------
+
+export function appClose(s: number, linger0: boolean): void {
+  if (hasFlag(s, F_FIN_QUEUED)) return;
+  if (linger0) {
+    emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    destroy(s);
+    return;
+  }
+  setFlag(s, F_FIN_QUEUED);
+  const st = state(s);
+  if (st === State.ESTABLISHED) setState(s, State.FIN_WAIT_1);
+  else if (st === State.CLOSE_WAIT) setState(s, State.LAST_ACK);
+}
+
+function enterTimeWait(s: number, ackFin: boolean): void {
+  const h = hostOf(s);
+  const overflow = hostTw(h) >= hostParam(h, HostParam.MaxTwBuckets);
+  if (!overflow) setState(s, State.TIME_WAIT);
+  if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  clearFlag(s, F_ACK_NOW);
+  if (overflow) { destroy(s); return; }
+  setSndEnd(s, Math.floor(now / 1000));
+  armTimer(s, hostParam(h, HostParam.TimeWait));
+}
+
+export function twReusable(s: number): boolean {
+  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && ((Math.floor(now / 1000) - sndEnd(s)) >>> 0) >= 1000;
+}
+/** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default). */
+export function twReuseApplies(h: number, la: number, ra: number): boolean {
+  const mode = hostParam(h, HostParam.TwReuse);
+  return mode === 1 || (mode === 2 && la >>> 24 === 127 && ra >>> 24 === 127);
+}
+export function killTimeWait(s: number): void { destroy(s); }
+
+// ---- arrivals -------------------------------------------------------------------------
+
+export function segmentArrives(d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number,
+                               ack: number, len: number, w: number, c: number): void {
+  const found = lookup(da, dp, sa, sp);
+  if (found >= 0) {
+    const s = found;
+    const st = state(s);
+    if (st === State.SYN_SENT) { synSent(s, fl, seq, ack); return; }
+    if (st === State.SYN_RCVD) { synRcvd(s, fl, seq, ack, len); return; }
+    if (st === State.TIME_WAIT) {
+      if (!timeWait(s, fl, seq, len)) return;
+    } else {
+      synchronized(s, fl, seq, ack, len);
+      return;
+    }
+  }
+  if ((fl & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN) {
+    const l = findListener(da, dp);
+    if (l >= 0) { passiveOpen(l, d, sa, sp, da, dp, seq, w, c); return; }
+  }
+  if (fl & Flag.RST) return;
+  const back = dirRev(d);
+  if (fl & Flag.ACK) {
+    send(back, da, dp, sa, sp, Flag.RST, ack, 0, 0, w, c, State.CLOSED);
+  } else {
+    const segLen = len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
+    send(back, da, dp, sa, sp, Flag.RST | Flag.ACK, 0, (seq + segLen) >>> 0, 0, w, c, State.CLOSED);
+  }
+}
+
+function synSent(s: number, fl: number, seq: number, ack: number): void {
+  const ackOk = ack === ((iss(s) + 1) >>> 0);
+  if ((fl & Flag.ACK) && !ackOk) {
+    if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
+    return;
+  }
+  if (fl & Flag.RST) {
+    if (fl & Flag.ACK) fail(s, ERR_ECONNREFUSED);
+    return;
+  }
+  if (!(fl & Flag.SYN)) return;
+  setIrs(s, seq); setRcvNxt(s, seq + 1);
+  if (fl & Flag.ACK) {
+    setSndUna(s, ack);
+    establish(s);
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    appEstablished(s);
+    flush(s);
+  } else {
+    setState(s, State.SYN_RCVD);
+    sendSynAck(s);
+    armTimer(s, rto(s));
+  }
+}
+
+function synRcvd(s: number, fl: number, seq: number, ack: number, len: number): void {
+  if (fl & Flag.RST) {
+    if (hasFlag(s, F_SERVER)) destroy(s, State.LISTEN);
+    else fail(s, ERR_ECONNREFUSED);
+    return;
+  }
+  if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
+    if (seq === irs(s)) { retransmitting = true; sendSynAck(s); retransmitting = false; }
+    return;
+  }
+  if (!(fl & Flag.ACK)) return;
+  if (ack !== ((iss(s) + 1) >>> 0)) {
+    emit(s, Flag.RST, ack, 0, 0);
+    return;
+  }
+  setSndUna(s, ack);
+  establish(s);
+  if (fl & Flag.SYN) setFlag(s, F_ACK_NOW);
+  appEstablished(s);
+  if (state(s) === State.CLOSED) return;
+  if (len > 0 || (fl & Flag.FIN)) synchronized(s, fl, seq, ack, len);
+  else flush(s);
+}
+
+function timeWait(s: number, fl: number, seq: number, len: number): boolean {
+  if (fl & Flag.RST) { destroy(s); return false; }
+  if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
+    if (seqGt(seq, rcvNxt(s))) { destroy(s); return true; }
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    return false;
+  }
+  if (fl & Flag.FIN) {
+    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    armTimer(s, hostParam(hostOf(s), HostParam.TimeWait));
+    return false;
+  }
+  if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  return false;
+}
+
+function synchronized(s: number, fl: number, seq: number, ack: number, len: number): void {
+  if (fl & Flag.RST) {
+    if (seq === rcvNxt(s)) fail(s, ERR_ECONNRESET);
+    else emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    return;
+  }
+  if (fl & Flag.SYN) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  if (!(fl & Flag.ACK)) return;
+
+  if (seqGt(ack, sndUna(s)) && seqLe(ack, sndNxt(s))) {
+    setSndUna(s, ack);
+    setRetries(s, 0);
+    if (ack === sndNxt(s)) cancelTimer(s);
+    else armTimer(s, rto(s));
+  }
+  const finAcked = hasFlag(s, F_FIN_QUEUED) && sndUna(s) === ((sndEnd(s) + 1) >>> 0) && sndNxt(s) === sndUna(s);
+
+  let received = 0; // bytes newly delivered to the application
+  let total = 0;    // all data bytes received so far
+  let finNow = false;
+  if (len > 0 || (fl & Flag.FIN)) {
+    setFlag(s, F_ACK_NOW);
+    const nxt = rcvNxt(s);
+    const end = (seq + len) >>> 0;
+    if (seqLe(seq, nxt) && seqGe(end, nxt)) {
+      received = (end - nxt) >>> 0;
+      total = (end - irs(s) - 1) >>> 0;
+      finNow = (fl & Flag.FIN) !== 0;
+      setRcvNxt(s, end + (finNow ? 1 : 0));
+    }
+  }
+
+  const st = state(s);
+  if (finAcked) {
+    if (st === State.FIN_WAIT_1) {
+      if (finNow) { deliver(s, received, total); enterTimeWait(s, true); return; }
+      setState(s, State.FIN_WAIT_2);
+      const ft = hostParam(hostOf(s), HostParam.FinTimeout);
+      if (ft > 0) armTimer(s, ft); else cancelTimer(s);
+    } else if (st === State.CLOSING) {
+      enterTimeWait(s, false);
+      return;
+    } else if (st === State.LAST_ACK) {
+      destroy(s);
+      return;
+    }
+  }
+  if (finNow) {
+    const cur = state(s);
+    if (cur === State.ESTABLISHED) setState(s, State.CLOSE_WAIT);
+    else if (cur === State.FIN_WAIT_1) setState(s, State.CLOSING);
+    else if (cur === State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true); return; }
+  }
+
+  deliver(s, received, total);
+  if (finNow && state(s) !== State.CLOSED) appEof(s);
+  flush(s);
+}
+
+/** Hands newly arrived bytes to the application: `total` is all data received so far. */
+function deliver(s: number, received: number, total: number): void {
+  if (received > 0) appReceived(s, total);
+}
+
+// ---- timers -------------------------------------------------------------------------
+
+export function timerFires(s: number, g: number): void {
+  if (g !== gen(s)) return;
+  const st = state(s);
+  const h = hostOf(s);
+  if (st === State.TIME_WAIT || st === State.FIN_WAIT_2) { destroy(s); return; }
+  if (st === State.SYN_SENT || st === State.SYN_RCVD) {
+    const limit = hasFlag(s, F_SERVER) ? hostParam(h, HostParam.SynackRetries) : hostParam(h, HostParam.SynRetries);
+    if (retries(s) >= limit) {
+      if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, ERR_ETIMEDOUT);
+      return;
+    }
+    setRetries(s, retries(s) + 1);
+    retransmitting = true;
+    if (st === State.SYN_SENT) sendSyn(s); else sendSynAck(s);
+    retransmitting = false;
+    armTimer(s, rto(s));
+    return;
+  }
+  const limit = hasFlag(s, F_FIN_QUEUED) ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
+  if (retries(s) >= limit) { fail(s, ERR_ETIMEDOUT); return; }
+  setRetries(s, retries(s) + 1);
+  setSndNxt(s, sndUna(s));
+  retransmitting = true;
+  output(s);
+  retransmitting = false;
+}
+
+export function failNoPort(): void {
+  bump(Stat.ConnectFailed);
+  countFailure(ERR_EADDRNOTAVAIL);
+}

@@ -1,0 +1,211 @@
+// assembly/wheel.ts in TypeScript: the same hierarchical timing wheel (7 levels of
+// 64 slots, level L slots of 64^L us, FIFO level-0 slots, cascading, generation-
+// based cancellation with stale events dropped at a cascade), the same structure-of-arrays event pool with a free list.
+//
+// Differences of representation only:
+// - time is a JS number of integer microseconds (exact below 2^53; the wheel's
+//   horizon is 2^42), so `>> 6L` is a division by 64^L and `& 63` takes the low
+//   bits of the (exact) quotient;
+// - each level's 64-bit occupancy bitmap is two u32 words (slots 0-31, 32-63) and
+//   rotr + ctz becomes "first set bit at or after nowSlot, else the lowest".
+
+const LEVELS = 7;
+const SLOTS = 64;
+const NIL = 0;
+/** POW[l] = 64^l = 2^(6l), exact doubles. */
+const POW: Float64Array = new Float64Array(LEVELS + 1).map((_, l) => 2 ** (6 * l));
+const TWO32 = 4294967296;
+
+export let now = 0;
+
+/** Set by the owner of the events: true when an event no longer matters (dropped at a cascade). */
+let isStale: (kind: number, target: number, gen: number) => boolean = () => false;
+export function setStaleCheck(f: (kind: number, target: number, gen: number) => boolean): void { isStale = f; }
+
+let evCap = 0;
+let evFree = NIL;
+let evTop = 1;
+let evLive = 0;
+let EV_TIME = new Float64Array(0);
+let EV_NEXT = new Uint32Array(0);
+let EV_TARGET = new Uint32Array(0);
+let EV_GEN = new Uint32Array(0);
+let EV_KIND = new Uint8Array(0);
+let HEAD = new Uint32Array(0);
+let TAIL = new Uint32Array(0);
+let OCC = new Uint32Array(0); // [2l] slots 0-31 of level l, [2l+1] slots 32-63
+
+export let nextLevel = -1;
+let nextSlot = 0;
+export let nextDeadline = 0;
+
+export function evTarget(e: number): number { return EV_TARGET[e]; }
+export function evGen(e: number): number { return EV_GEN[e]; }
+export function evKind(e: number): number { return EV_KIND[e]; }
+
+export function wheelReset(capacity: number): void {
+  now = 0;
+  evCap = capacity;
+  evFree = NIL;
+  evTop = 1;
+  evLive = 0;
+  EV_TIME = new Float64Array(capacity);
+  EV_NEXT = new Uint32Array(capacity);
+  EV_TARGET = new Uint32Array(capacity);
+  EV_GEN = new Uint32Array(capacity);
+  EV_KIND = new Uint8Array(capacity);
+  HEAD = new Uint32Array(LEVELS * SLOTS);
+  TAIL = new Uint32Array(LEVELS * SLOTS);
+  OCC = new Uint32Array(LEVELS * 2);
+  nextLevel = -1; nextSlot = 0; nextDeadline = 0;
+}
+
+export function pendingEvents(): number { return evLive; }
+export function wheelBytes(): number {
+  return EV_TIME.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
+    + HEAD.byteLength + TAIL.byteLength + OCC.byteLength;
+}
+
+function grow<T extends Float64Array | Uint32Array | Uint8Array>(old: T, cap: number): T {
+  const a = new (old.constructor as { new(n: number): T })(cap);
+  a.set(old);
+  return a;
+}
+
+function growEvents(): void {
+  const cap = evCap * 2;
+  EV_TIME = grow(EV_TIME, cap);
+  EV_NEXT = grow(EV_NEXT, cap);
+  EV_TARGET = grow(EV_TARGET, cap);
+  EV_GEN = grow(EV_GEN, cap);
+  EV_KIND = grow(EV_KIND, cap);
+  evCap = cap;
+}
+
+/** Level of the highest differing bit b (b = 31 - clz32 of a u32 xor, at least 5): floor(b / 6). */
+const LEVEL_OF_CLZ = new Uint8Array(33).map((_, z) => Math.floor((31 - z) / 6));
+/** The fast paths below are for times under 2^31 us (35 minutes), where int32 ops are exact. */
+const INT_LIMIT = 2147483648;
+
+/** The level of the highest 6-bit digit in which `when` differs from `now`. */
+function levelFor(when: number): number {
+  if (when < INT_LIMIT) return LEVEL_OF_CLZ[Math.clz32((when ^ now) | 63)];
+  // ToInt32 of the quotient is its floor (both are under 2^21 here).
+  const hx = (when / TWO32) ^ (now / TWO32);
+  if (hx !== 0) return ((63 - Math.clz32(hx)) / 6) | 0;
+  return LEVEL_OF_CLZ[Math.clz32((when ^ now) | 63)];
+}
+
+function file(e: number, when: number): void {
+  const level = levelFor(when);
+  const slot = when < INT_LIMIT ? (when >>> (6 * level)) & 63 : (when / POW[level]) & 63;
+  const i = level * SLOTS + slot;
+  EV_NEXT[e] = NIL;
+  const tail = TAIL[i];
+  if (tail === NIL) {
+    HEAD[i] = e;
+    if (slot < 32) OCC[2 * level] |= 1 << slot; else OCC[2 * level + 1] |= 1 << (slot - 32);
+  } else {
+    EV_NEXT[tail] = e;
+  }
+  TAIL[i] = e;
+}
+
+/** Files an event at absolute time `when` (>= now). */
+export function schedule(when: number, kind: number, target: number, gen: number): void {
+  let e = evFree;
+  if (e !== NIL) {
+    evFree = EV_NEXT[e];
+  } else {
+    if (evTop >= evCap) growEvents();
+    e = evTop++;
+  }
+  evLive++;
+  EV_TIME[e] = when;
+  EV_TARGET[e] = target;
+  EV_GEN[e] = gen;
+  EV_KIND[e] = kind;
+  file(e, when);
+}
+
+function ctz(x: number): number { return 31 - Math.clz32(x & -x); }
+
+/** (k + ctz(rotr(occ, k))) & 63 for the 64-bit occupancy (hi:lo), which is not 0. */
+function firstFrom(lo: number, hi: number, k: number): number {
+  if (k < 32) {
+    const m = lo & (-1 << k);
+    if (m !== 0) return ctz(m);
+    if (hi !== 0) return 32 + ctz(hi);
+    return ctz(lo);
+  }
+  const m = hi & (-1 << (k - 32));
+  if (m !== 0) return 32 + ctz(m);
+  if (lo !== 0) return ctz(lo);
+  return 32 + ctz(hi);
+}
+
+/** Finds the earliest occupied slot; false when nothing is pending. */
+export function findNext(): boolean {
+  for (let l = 0; l < LEVELS; l++) {
+    const lo = OCC[2 * l], hi = OCC[2 * l + 1];
+    if ((lo | hi) === 0) continue;
+    nextLevel = l;
+    if (now < INT_LIMIT && l < 5) {
+      const shift = 6 * l;
+      const slot = firstFrom(lo, hi, (now >>> shift) & 63);
+      nextSlot = slot;
+      nextDeadline = (now & -(1 << (shift + 6))) + (slot << shift); // < 2^31 for l < 5
+      return true;
+    }
+    const unit = POW[l];
+    const span = POW[l + 1];
+    const slot = firstFrom(lo, hi, (now / unit) & 63);
+    nextSlot = slot;
+    nextDeadline = Math.floor(now / span) * span + slot * unit;
+    return true;
+  }
+  nextLevel = -1;
+  return false;
+}
+
+function clearOcc(level: number, slot: number): void {
+  if (slot < 32) OCC[2 * level] &= ~(1 << slot); else OCC[2 * level + 1] &= ~(1 << (slot - 32));
+}
+
+/** Moves the found slot (level > 0) down the wheel; `now` becomes its start. */
+export function cascade(): void {
+  const i = nextLevel * SLOTS + nextSlot;
+  let e = HEAD[i];
+  HEAD[i] = NIL;
+  TAIL[i] = NIL;
+  clearOcc(nextLevel, nextSlot);
+  now = nextDeadline;
+  while (e !== NIL) {
+    const n = EV_NEXT[e];
+    if (isStale(EV_KIND[e], EV_TARGET[e], EV_GEN[e])) release(e);
+    else file(e, EV_TIME[e]);
+    e = n;
+  }
+}
+
+/** Takes the next event of the found level-0 slot (now = its time), or NIL when empty. */
+export function popDue(): number {
+  const i = nextSlot;
+  const e = HEAD[i];
+  if (e === NIL) return NIL;
+  now = nextDeadline;
+  const n = EV_NEXT[e];
+  HEAD[i] = n;
+  if (n === NIL) {
+    TAIL[i] = NIL;
+    clearOcc(0, nextSlot);
+  }
+  return e;
+}
+
+/** Returns a fired event's record to the pool. */
+export function release(e: number): void {
+  EV_NEXT[e] = evFree;
+  evFree = e;
+  evLive--;
+}
