@@ -34,13 +34,13 @@ export enum RuleAction { Drop = 0, Duplicate = 1 }
 /** Counters read with stat(k). */
 export enum Stat {
   Events = 0, SegmentEvents, Attempted, Established, Completed,
-  EADDRNOTAVAIL, ECONNREFUSED, ETIMEDOUT, ECONNRESET,
+  EADDRNOTAVAIL, ECONNREFUSED, ETIMEDOUT, ECONNRESET, EADDRINUSE,
   SegSent, SegDropped, SegRetransmitted, SegDuplicated,
   LiveSockets, SocketCapacity, MemoryBytes, ConnectFailed,
   COUNT,
 }
 /** Failures per sample interval, in this order after the state and port columns. */
-export const ERRNO_COUNT = 4;
+export const ERRNO_COUNT = 5;
 
 /** Trace records: 32 bytes each. */
 export enum TraceField {

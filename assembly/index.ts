@@ -11,13 +11,12 @@ import {
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  freeSegment, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
+  freeSegment, setListenerLife as setLife, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
   sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net";
-import { capacity, live, SLOT_BYTES, socketsReset } from "./sockets";
-import { EV_ARRIVAL, EV_SEGMENT, EV_TIMER, segmentArrives, timerFires } from "./tcp";
+import { capacity, gen, live, SLOT_BYTES, socketsReset } from "./sockets";
+import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp";
 import { cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelReset } from "./wheel";
-import { gen } from "./sockets";
 
 /** A timer event is stale once its socket's generation moved on (cancelled or re-armed). */
 function staleTimer(kind: u32, target: u32, g: u32): bool {
@@ -45,6 +44,9 @@ export function addHost(): u32 { return newHost(); }
 export function setHostParam(h: u32, k: i32, v: f64): void { setHp(h, k, <u32>v); }
 export function addIp(h: u32, addr: u32): u32 { return newIp(h, addr); }
 export function addListener(ip: u32, port: u32, backlog: u32): u32 { return newListener(ip, port, backlog); }
+export function setListenerLife(l: u32, start: f64, stop: f64, retry: f64, reuseAddr: u32): void {
+  setLife(l, <u64>start, <u64>stop, <u32>retry, reuseAddr != 0);
+}
 export function addLink(a: u32, b: u32, latAB: f64, latBA: f64): u32 { return newLink(a, b, <u32>latAB, <u32>latBA); }
 export function setLoss(dir: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void { setLossKernel(dir, kind, p0, p1, p2, p3); }
 export function addRule(dir: u32, mask: u32, value: u32, senderState: i32, conn: i32, nth: u32, action: u32, delay: f64): u32 {
@@ -64,7 +66,7 @@ export function setRun(duration: f64, sample: f64, traceFirst: u32): void {
  * is more to do, 0 when finished. A sample at time T sees every event before T.
  */
 export function run(maxEvents: u32): i32 {
-  if (!started) { started = true; appsStart(); }
+  if (!started) { started = true; listenersStart(); appsStart(); }
   let budget = maxEvents;
   while (true) {
     const has = findNext();
@@ -95,6 +97,8 @@ export function run(maxEvents: u32): i32 {
         timerFires(target, g);
       } else if (kind == EV_ARRIVAL) {
         arrival(target);
+      } else if (kind == EV_LISTENER) {
+        listenerEvent(target, g);
       }
     }
   }

@@ -2,7 +2,7 @@
 // records for the connections chosen for tracing. Rows and records are appended to
 // buffers in linear memory that the SDK reads and drains after every run slice.
 //
-//   sample row (u32 words): index | states[host][11] | portsInUse[host] | failures[4]
+//   sample row (u32 words): index | states[host][11] | portsInUse[host] | failures[5]
 //   trace record: see TraceField in abi.ts (32 bytes)
 
 import { alloc, regrow } from "./mem";
@@ -29,7 +29,7 @@ export function setTraceFirst(n: u32): void { traceFirst = n; }
 @inline export function stat(k: i32): f64 { return load<f64>(STATS + (<usize>k << 3)); }
 @inline export function setStat(k: i32, v: f64): void { store<f64>(STATS + (<usize>k << 3), v); }
 
-/** Counts a failure of errno index e (0 EADDRNOTAVAIL .. 3 ECONNRESET). */
+/** Counts a failure of errno index e (0 EADDRNOTAVAIL .. 4 EADDRINUSE). */
 export function countFailure(e: i32): void {
   bump(Stat.EADDRNOTAVAIL + e);
   const p = FAILS + (<usize>e << 2);

@@ -71,10 +71,10 @@ export function holdPort(i: u32, p: u32, amount: u32): void {
   store<u16>(q, <u16>(v + amount));
 }
 @inline export function ipEpoch(i: u32): u32 { return load<u32>(IPEPOCH + (<usize>i << 2)); }
-export function releasePort(i: u32, p: u32): void {
+export function releasePort(i: u32, p: u32, amount: u32 = 1): void {
   store<u32>(IPEPOCH + (<usize>i << 2), ipEpoch(i) + 1);
   const q = portUsePtr(i, p);
-  const v = <u32>load<u16>(q) - 1;
+  const v = <u32>load<u16>(q) - amount;
   store<u16>(q, <u16>v);
   if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) - 1);
 }
@@ -93,28 +93,65 @@ export function addIp(h: u32, addr: u32): u32 {
 }
 
 // ---- listeners ---------------------------------------------------------------
+// A listener is bound from the start unless given a start time; a server process that
+// stops (at `stop`) and starts again (at `start`) unbinds and binds it again, and its
+// bind can fail with EADDRINUSE (tcp.ts listenerBind decides).
 let LSIP: usize = 0;        // u32 [listener] ip index
 let LSPORT: usize = 0;      // u32
 let LSBACKLOG: usize = 0;   // u32
 let LSQUEUE: usize = 0;     // u32 half-open children (SYN_RCVD) right now
+let LSBOUND: usize = 0;     // u8  1 while bound and listening
+let LSREUSE: usize = 0;     // u8  SO_REUSEADDR
+let LSSTART: usize = 0;     // u64 bind() time, us (0: bound from the start)
+let LSSTOP: usize = 0;      // u64 the server process exits, us (0: never)
+let LSRETRY: usize = 0;     // u32 delay before a failed bind() is tried again, us
 
 export function addListener(ip: u32, port: u32, backlog: u32): u32 {
   const l = nListeners++;
   store<u32>(LSIP + (<usize>l << 2), ip);
   store<u32>(LSPORT + (<usize>l << 2), port);
   store<u32>(LSBACKLOG + (<usize>l << 2), backlog);
-  holdPort(ip, port, LISTENER_BIT);
-  addStateCount(ipHost(ip), State.LISTEN, 1);
+  store<u32>(LSRETRY + (<usize>l << 2), 1000000);
+  bindListener(l);
   return l;
 }
-/** The listener bound to (address, port), or -1. */
+/** When the listener's server process stops and starts; a start time means unbound until then. */
+export function setListenerLife(l: u32, start: u64, stop: u64, retry: u32, reuse: bool): void {
+  store<u64>(LSSTART + (<usize>l << 3), start);
+  store<u64>(LSSTOP + (<usize>l << 3), stop);
+  store<u32>(LSRETRY + (<usize>l << 2), max(retry, 1));
+  store<u8>(LSREUSE + <usize>l, reuse ? 1 : 0);
+  // Not yet listening when it starts before it ever stops; a restart (stop, then start) is bound from the beginning.
+  if (start > 0 && (stop == 0 || start < stop) && listenerBound(l)) unbindListener(l);
+}
+export function bindListener(l: u32): void {
+  const ip = listenerIp(l);
+  store<u8>(LSBOUND + <usize>l, 1);
+  holdPort(ip, listenerPort(l), LISTENER_BIT);
+  addStateCount(ipHost(ip), State.LISTEN, 1);
+}
+export function unbindListener(l: u32): void {
+  const ip = listenerIp(l);
+  store<u8>(LSBOUND + <usize>l, 0);
+  store<u32>(LSQUEUE + (<usize>l << 2), 0);
+  releasePort(ip, listenerPort(l), LISTENER_BIT);
+  addStateCount(ipHost(ip), State.LISTEN, -1);
+}
+/** The bound listener on (address, port), or -1. */
 export function findListener(addr: u32, port: u32): i32 {
   for (let l: u32 = 0; l < nListeners; l++) {
-    if (load<u32>(LSPORT + (<usize>l << 2)) == port && ipAddr(load<u32>(LSIP + (<usize>l << 2))) == addr) return <i32>l;
+    if (load<u32>(LSPORT + (<usize>l << 2)) == port && ipAddr(load<u32>(LSIP + (<usize>l << 2))) == addr
+        && listenerBound(l)) return <i32>l;
   }
   return -1;
 }
 @inline export function listenerIp(l: u32): u32 { return load<u32>(LSIP + (<usize>l << 2)); }
+@inline export function listenerPort(l: u32): u32 { return load<u32>(LSPORT + (<usize>l << 2)); }
+@inline export function listenerBound(l: u32): bool { return load<u8>(LSBOUND + <usize>l) != 0; }
+@inline export function listenerReuse(l: u32): bool { return load<u8>(LSREUSE + <usize>l) != 0; }
+@inline export function listenerStartAt(l: u32): u64 { return load<u64>(LSSTART + (<usize>l << 3)); }
+@inline export function listenerStopAt(l: u32): u64 { return load<u64>(LSSTOP + (<usize>l << 3)); }
+@inline export function listenerRetry(l: u32): u32 { return load<u32>(LSRETRY + (<usize>l << 2)); }
 @inline export function listenerFull(l: u32): bool { return load<u32>(LSQUEUE + (<usize>l << 2)) >= load<u32>(LSBACKLOG + (<usize>l << 2)); }
 @inline export function addListenerQueue(l: u32, d: i32): void { store<u32>(LSQUEUE + (<usize>l << 2), load<u32>(LSQUEUE + (<usize>l << 2)) + d); }
 
@@ -270,6 +307,9 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   PORTUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); PORTTW = alloc(<usize>MAX_IPS * sizeof<usize>());
   LSIP = alloc(<usize>MAX_LISTENERS * 4); LSPORT = alloc(<usize>MAX_LISTENERS * 4);
   LSBACKLOG = alloc(<usize>MAX_LISTENERS * 4); LSQUEUE = alloc(<usize>MAX_LISTENERS * 4);
+  LSBOUND = alloc(<usize>MAX_LISTENERS); LSREUSE = alloc(<usize>MAX_LISTENERS);
+  LSSTART = alloc(<usize>MAX_LISTENERS * 8); LSSTOP = alloc(<usize>MAX_LISTENERS * 8);
+  LSRETRY = alloc(<usize>MAX_LISTENERS * 4);
   DSRC = alloc(<usize>MAX_DIRS * 2); DDST = alloc(<usize>MAX_DIRS * 2); DREV = alloc(<usize>MAX_DIRS * 2);
   DLAT = alloc(<usize>MAX_DIRS * 4); DLOSS = alloc(<usize>MAX_DIRS); DBAD = alloc(<usize>MAX_DIRS);
   DP = alloc(<usize>MAX_DIRS * 32); DRNG = alloc(<usize>MAX_DIRS * 8); DRULE = alloc(<usize>MAX_DIRS * 4);

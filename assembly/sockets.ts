@@ -104,6 +104,8 @@ export function socketsReset(capacity: u32): void {
 }
 
 export function capacity(): u32 { return cap; }
+/** Slots ever handed out: a scan of 0..slotsUsed() sees every live socket (free ones read CLOSED or LISTEN). */
+export function slotsUsed(): u32 { return top; }
 
 function growSockets(): void {
   const n = cap << 1;

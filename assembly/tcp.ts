@@ -22,6 +22,8 @@ import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
   listenerIp, newSegment, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
+  listenerStopAt, nListeners, portUse, unbindListener,
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
 import {
@@ -36,12 +38,16 @@ import { appEof, appEstablished, appReceived } from "./apps";
 export const EV_SEGMENT: u32 = 0;
 export const EV_TIMER: u32 = 1;
 export const EV_ARRIVAL: u32 = 2;
+export const EV_LISTENER: u32 = 3; // gen: LISTENER_STOP or LISTENER_BIND
+export const LISTENER_STOP: u32 = 0;
+export const LISTENER_BIND: u32 = 1;
 
 const WINDOW_SEGMENTS: u32 = 10;
 const ERR_EADDRNOTAVAIL = 0;
 const ERR_ECONNREFUSED = 1;
 const ERR_ETIMEDOUT = 2;
 const ERR_ECONNRESET = 3;
+const ERR_EADDRINUSE = 4;
 
 // Sequence-space comparisons (RFC 9293 3.4), modulo 2^32.
 @inline function seqLt(a: u32, b: u32): bool { return <i32>(a - b) < 0; }
@@ -499,6 +505,60 @@ export function timerFires(s: u32, g: u32): void {
   retransmitting = true;
   output(s);
   retransmitting = false;
+}
+
+// ---- a server process that stops and starts again ------------------------------------
+
+/** Files each listener's stop and (re)start; called once when the run begins. */
+export function listenersStart(): void {
+  for (let l: u32 = 0; l < nListeners; l++) {
+    if (listenerStopAt(l) > 0) schedule(listenerStopAt(l), EV_LISTENER, l, LISTENER_STOP);
+    if (listenerStartAt(l) > 0) schedule(listenerStartAt(l), EV_LISTENER, l, LISTENER_BIND);
+  }
+}
+
+export function listenerEvent(l: u32, what: u32): void {
+  if (what == LISTENER_STOP) serverStops(l); else listenerBind(l);
+}
+
+/**
+ * The server process exits: the kernel closes its sockets. Requests not yet accepted
+ * (SYN_RCVD) are dropped; every accepted connection on the port is closed (FIN after
+ * any queued data) and so goes through the active close to TIME_WAIT on the server.
+ * One scan of the socket table, once per stop.
+ */
+function serverStops(l: u32): void {
+  if (!listenerBound(l)) return;
+  const ip = listenerIp(l);
+  const port = listenerPort(l);
+  const n = sockets.slotsUsed();
+  for (let s: u32 = 0; s < n; s++) {
+    const st = state(s);
+    if (st == State.CLOSED || st == State.LISTEN || !hasFlag(s, F_SERVER) || ipIdx(s) != ip || lport(s) != port) continue;
+    if (st == State.SYN_RCVD) { destroy(s); continue; }
+    if (hasFlag(s, F_FIN_QUEUED)) continue; // already closing
+    appClose(s, false);
+    flush(s);
+  }
+  unbindListener(l);
+}
+
+/**
+ * bind() and listen() by the (re)started server. Without SO_REUSEADDR, bind fails with
+ * EADDRINUSE while any socket holds the port, TIME_WAIT included (Linux
+ * inet_csk_bind_conflict); with it only another listener blocks. The server tries
+ * again after the listener's retry interval, as a supervisor restarting it would.
+ */
+function listenerBind(l: u32): void {
+  if (listenerBound(l)) return;
+  const use = portUse(listenerIp(l), listenerPort(l));
+  const busy = listenerReuse(l) ? use >= LISTENER_BIT : use != 0;
+  if (busy) {
+    countFailure(ERR_EADDRINUSE);
+    schedule(now + <u64>listenerRetry(l), EV_LISTENER, l, LISTENER_BIND);
+    return;
+  }
+  bindListener(l);
 }
 
 export function failNoPort(): void {

@@ -164,7 +164,7 @@ export function summary(r: Result, jsonFile?: string): string {
   const lines = [
     `${r.name} (profile ${r.profile}, seed ${r.seed})`,
     `  connections  attempted ${fmt(r.totals.attempted)}, established ${fmt(r.totals.established)}, completed ${fmt(r.totals.completed)}, pending ${fmt(r.totals.pending)}`,
-    `  failed       EADDRNOTAVAIL ${fmt(f.EADDRNOTAVAIL)}, ECONNREFUSED ${fmt(f.ECONNREFUSED)}, ETIMEDOUT ${fmt(f.ETIMEDOUT)}, ECONNRESET ${fmt(f.ECONNRESET)}`,
+    `  failed       EADDRNOTAVAIL ${fmt(f.EADDRNOTAVAIL)}, ECONNREFUSED ${fmt(f.ECONNREFUSED)}, ETIMEDOUT ${fmt(f.ETIMEDOUT)}, ECONNRESET ${fmt(f.ECONNRESET)}${f.EADDRINUSE ? `, EADDRINUSE ${fmt(f.EADDRINUSE)} (server bind)` : ""}`,
     `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}`,
     `  peak         ${Object.entries(r.peak).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`,
   ];

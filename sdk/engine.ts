@@ -13,6 +13,7 @@ export interface EngineExports {
   setHostParam(h: number, k: number, v: number): void;
   addIp(h: number, addr: number): number;
   addListener(ip: number, port: number, backlog: number): number;
+  setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void;
   addLink(a: number, b: number, latAB: number, latBA: number): number;
   setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
@@ -33,7 +34,7 @@ export interface EngineExports {
 }
 
 export const STATE_NAMES = Object.keys(State).filter((k) => Number.isNaN(Number(k))) as (keyof typeof State)[];
-export const ERRNOS = ["EADDRNOTAVAIL", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET"] as const;
+export const ERRNOS = ["EADDRNOTAVAIL", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "EADDRINUSE"] as const;
 export type Errno = (typeof ERRNOS)[number];
 if (STATE_NAMES.length !== STATE_COUNT || ERRNOS.length !== ERRNO_COUNT) throw new Error("engine ABI mismatch");
 
@@ -105,7 +106,10 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     h.ips.forEach((addr, i) => {
       const ip = e.addIp(hi, addr);
       if (i === 0) firstIp.set(h.name, ip);
-      for (const l of h.listen) e.addListener(ip, l.port, l.backlog);
+      for (const l of h.listen) {
+        const li = e.addListener(ip, l.port, l.backlog);
+        if (l.start || l.stop || l.reuseAddr) e.setListenerLife(li, l.start, l.stop, l.bindRetry, l.reuseAddr ? 1 : 0);
+      }
     });
   }
   const dirs: { from: string; to: string }[] = [];

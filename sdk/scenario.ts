@@ -39,7 +39,17 @@ const tcpKnobs = z.strictObject({
   maxTwBuckets: count, mss: z.number().int().min(64).max(65495),
 }).partial();
 
-const listen = z.strictObject({ port, backlog: z.number().int().min(1).optional() });
+const listen = z.strictObject({
+  port,
+  backlog: z.number().int().min(1).optional(),
+  // A server process that stops and starts: at `stop` its sockets are closed; at `start`
+  // it binds (again, when after the stop; EADDRINUSE without reuseAddr while TIME_WAIT
+  // holds the port; when before any stop, nothing listens until then).
+  start: duration.optional(),
+  stop: duration.optional(),
+  reuseAddr: z.boolean().optional(),
+  bindRetry: duration.optional(),
+});
 
 const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
@@ -121,8 +131,10 @@ export interface PlannedHost {
   ips: number[];
   ports: [number, number];
   tcp: TcpKnobs;
-  listen: { port: number; backlog: number }[];
+  listen: PlannedListener[];
 }
+/** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
+export interface PlannedListener { port: number; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number }
 export interface PlannedLink { a: string; b: string; latencyAB: number; latencyBA: number; loss?: LossSpec }
 export interface PlannedWorkload {
   plugin: "tcp-churn";
@@ -186,7 +198,15 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
     if (tcp.timeWait > 4294e6 || tcp.rtoMax > 4294e6 || tcp.finTimeout > 4294e6 || tcp.rtoInit > 65e6) {
       throw new ScenarioError(`${field}.tcp`, "timers must stay under 4294s (rtoInit under 65s)");
     }
-    const listen = (h.listen ?? []).map((l) => ({ port: l.port, backlog: l.backlog ?? 4096 }));
+    const listen: PlannedListener[] = (h.listen ?? []).map((l, i) => {
+      const at = `${field}.listen.${i}`;
+      const start = l.start === undefined ? 0 : us(l.start);
+      const stop = l.stop === undefined ? 0 : us(l.stop);
+      const bindRetry = l.bindRetry === undefined ? 1e6 : us(l.bindRetry);
+      if (l.stop !== undefined && stop <= 0) throw new ScenarioError(`${at}.stop`, "must be more than zero (the server stops during the run)");
+      if (bindRetry < 1000) throw new ScenarioError(`${at}.bindRetry`, "must be at least 1ms");
+      return { port: l.port, backlog: l.backlog ?? 4096, start, stop, reuseAddr: l.reuseAddr ?? false, bindRetry };
+    });
     const seen = new Set<number>();
     listen.forEach((l, i) => {
       if (seen.has(l.port)) throw new ScenarioError(`${field}.listen.${i}.port`, `port ${l.port} is listed twice`);

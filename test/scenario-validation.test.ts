@@ -167,6 +167,24 @@ const cases: Case[] = [
     says: ["must be at most 65535, got number 70000"],
   },
   {
+    what: "misspelt listener field (SO_REUSEADDR)",
+    change: (s) => { s.hosts.server.listen[0].reuseaddr = true; },
+    field: "scenario.hosts.server.listen.0.reuseaddr",
+    says: ['unknown field; did you mean "reuseAddr"?', "Allowed: port, backlog, start, stop, reuseAddr, bindRetry"],
+  },
+  {
+    what: "listener stop at zero",
+    change: (s) => { s.hosts.server.listen[0].stop = 0; },
+    field: "scenario.hosts.server.listen.0.stop",
+    says: ["must be more than zero"],
+  },
+  {
+    what: "bind retry too short",
+    change: (s) => { s.hosts.server.listen[0].bindRetry = "10us"; },
+    field: "scenario.hosts.server.listen.0.bindRetry",
+    says: ["must be at least 1ms"],
+  },
+  {
     what: "workload port out of range",
     change: (s) => { s.workloads[0].to = "server:70000"; },
     field: "scenario.workloads.0.to",
@@ -404,7 +422,7 @@ describe("planScenario on a valid scenario", () => {
     expect(client.ports).toEqual([32768, 60999]);
     expect(client.tcp.timeWait).toBe(60_000_000);
     expect(client.ips).toEqual([0x0a000001]);
-    expect(server.listen).toEqual([{ port: 80, backlog: 4096 }]);
+    expect(server.listen).toEqual([{ port: 80, backlog: 4096, start: 0, stop: 0, reuseAddr: false, bindRetry: 1e6 }]);
     expect(plan.links).toEqual([{ a: "client", b: "server", latencyAB: 1000, latencyBA: 1000, loss: undefined }]);
     expect(plan.workloads).toHaveLength(1);
     expect(plan.workloads[0]).toMatchObject({

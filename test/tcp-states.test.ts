@@ -149,7 +149,7 @@ describe("opening edge cases", () => {
     expect(path(t, "server")).toEqual([]);
     expect(t.segments.map((s) => `${s.from}:${s.flags}`)).toEqual(["client:S", "server:R."]);
     expect(t.segments[1].ack).toBe((t.segments[0].seq + 1) >>> 0);
-    expect(r.totals.failed).toEqual({ EADDRNOTAVAIL: 0, ECONNREFUSED: 1, ETIMEDOUT: 0, ECONNRESET: 0 });
+    expect(r.totals.failed).toEqual({ EADDRNOTAVAIL: 0, ECONNREFUSED: 1, ETIMEDOUT: 0, ECONNRESET: 0, EADDRINUSE: 0 });
   });
 
   test.each([

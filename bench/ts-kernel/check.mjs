@@ -85,6 +85,22 @@ export const SCENARIOS = {
       { plugin: "tcp-churn", from: "a", to: "c:23", rate: 2, arrival: "constant", request: 10, response: 10 },
     ],
   },
+  // A server that stops and restarts twice (EADDRINUSE while its TIME_WAIT holds the
+  // port; then with SO_REUSEADDR on 443), clients refused meanwhile, accepted
+  // connections closed by the stop.
+  "server-restart": {
+    seed: 5, duration: "150s", sample: "1s", trace: 40,
+    hosts: {
+      client: { ip: "10.0.2.1", ports: "30000-39999" },
+      server: { ip: "10.0.2.2", listen: [{ port: 80, stop: "20s", start: "25s" },
+        { port: 443, stop: "30.0005s", start: "31s", reuseAddr: true, bindRetry: "250ms" }] },
+    },
+    links: [{ between: ["client", "server"], latency: "20ms", loss: { plugin: "bernoulli", p: 0.01 } }],
+    workloads: [
+      { plugin: "tcp-churn", from: "client", to: "server:80", rate: 50, request: 200, response: 30000, closer: "server" },
+      { plugin: "tcp-churn", from: "client", to: "server:443", rate: 30, request: 500, response: 500, closer: "client" },
+    ],
+  },
   // A clock past 2^31 and 2^32 us (the wheel's int32 fast paths end at 2^31 us = 35.8 min;
   // u64 times above 2^32 us = 71.6 min): arrivals from minute 70 to 76, long timers.
   "long-clock": {

@@ -13,11 +13,12 @@ import {
 } from "./metrics.js";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
+  setListenerLife as setLife,
   freeSegment, netBytes, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
   sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
 import { capacity, gen, live, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
-import { EV_ARRIVAL, EV_SEGMENT, EV_TIMER, segmentArrives, timerFires } from "./tcp.js";
+import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp.js";
 import {
   cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelBytes, wheelReset,
 } from "./wheel.js";
@@ -54,6 +55,9 @@ export function addHost(): number { return newHost(); }
 export function setHostParam(h: number, k: number, v: number): void { setHp(h, k, u32(v)); }
 export function addIp(h: number, addr: number): number { return newIp(h, addr >>> 0); }
 export function addListener(ip: number, port: number, backlog: number): number { return newListener(ip, port, backlog); }
+export function setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void {
+  setLife(l, u64(start), u64(stop), u32(retry), reuseAddr !== 0);
+}
 export function addLink(a: number, b: number, latAB: number, latBA: number): number { return newLink(a, b, u32(latAB), u32(latBA)); }
 export function setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void { setLossKernel(dir, kind, p0, p1, p2, p3); }
 export function addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number {
@@ -73,7 +77,7 @@ export function setRun(duration: number, sample: number, traceFirst: number): vo
  * is more to do, 0 when finished. A sample at time T sees every event before T.
  */
 export function run(maxEvents: number): number {
-  if (!started) { started = true; appsStart(); }
+  if (!started) { started = true; listenersStart(); appsStart(); }
   let budget = maxEvents >>> 0;
   while (true) {
     const has = findNext();
@@ -104,6 +108,8 @@ export function run(maxEvents: number): number {
         timerFires(target, g);
       } else if (kind === EV_ARRIVAL) {
         arrival(target);
+      } else if (kind === EV_LISTENER) {
+        listenerEvent(target, g);
       }
     }
   }

@@ -45,15 +45,15 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "6b34443150be33ec42f7506c606b935b22324b55",
+  "abi.ts": "3cea4c89c551dd537b796328118cdfbaf79d52d8",
   "apps.ts": "bcda3cf8a34d31293ad189c4685b61c1051ed05c",
-  "index.ts": "6b2d3f14aee5ed5d8809942a88aabfcd4a2c242b",
+  "index.ts": "058f6ddd33ccf141dd9da7f1a1637a6dabb0afa7",
   "mem.ts": "51b4311fd5d8c0fcc6a399382ad60012b0ef32cd",
-  "metrics.ts": "144692f1fb1e860c7c7e577d7e8872af6813a0e7",
-  "net.ts": "e1d64f7ac289f73fcdcdbb210ad792f8c80e3438",
+  "metrics.ts": "01d97ae2043eff8f9d4c55e2e6d6fac1a46f7853",
+  "net.ts": "481d08c936bb165e570e2d7ecb00309fcff32074",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "1bfb1689a600381bb7f492b2c21bafd66d829112",
-  "tcp.ts": "abe70ed66780a2426db0c33bdafd5f7e8b47ff1b",
+  "sockets.ts": "a952083b982c3d8ce694f319f0558987817228e6",
+  "tcp.ts": "47c2df68cabdd711b2a1e9562fe27ea1e8b7785c",
   "wheel.ts": "0c47a3131243cc2c19051e6ed787dc7ff7efd0ee",
 };
 

@@ -1,5 +1,5 @@
 // assembly/metrics.ts in TypeScript: counters (f64), sample rows (u32 words:
-// index | states[host][11] | portsInUse[host] | failures[4]) and 32-byte trace
+// index | states[host][11] | portsInUse[host] | failures[5]) and 32-byte trace
 // records laid out as TraceField says, in growable buffers drained by the caller.
 // The buffers have the engine's byte layout, so the check compares them bytewise.
 

@@ -66,10 +66,10 @@ export function holdPort(i: number, p: number, amount: number): void {
   t[p] = v + amount; // u16 store: wraps as the engine's does
 }
 export function ipEpoch(i: number): number { return IPEPOCH[i]; }
-export function releasePort(i: number, p: number): void {
+export function releasePort(i: number, p: number, amount = 1): void {
   IPEPOCH[i] = IPEPOCH[i] + 1;
   const t = PORTUSE[i];
-  const v = (t[p] - 1) >>> 0;
+  const v = (t[p] - amount) >>> 0;
   t[p] = v;
   if (v === 0) IPUSED[i] = IPUSED[i] - 1;
 }
@@ -91,24 +91,55 @@ let LSIP = new Uint32Array(0);
 let LSPORT = new Uint32Array(0);
 let LSBACKLOG = new Uint32Array(0);
 let LSQUEUE = new Uint32Array(0);
+let LSBOUND = new Uint8Array(0);
+let LSREUSE = new Uint8Array(0);
+let LSSTART = new Float64Array(0); // u64 us, exact as a number
+let LSSTOP = new Float64Array(0);
+let LSRETRY = new Uint32Array(0);
 
 export function addListener(ip: number, port: number, backlog: number): number {
   const l = nListeners++;
   LSIP[l] = ip;
   LSPORT[l] = port;
   LSBACKLOG[l] = backlog;
-  holdPort(ip, port, LISTENER_BIT);
-  addStateCount(ipHost(ip), State.LISTEN, 1);
+  LSRETRY[l] = 1000000;
+  bindListener(l);
   return l;
 }
-/** The listener bound to (address, port), or -1. */
+export function setListenerLife(l: number, start: number, stop: number, retry: number, reuse: boolean): void {
+  LSSTART[l] = start;
+  LSSTOP[l] = stop;
+  LSRETRY[l] = Math.max(retry, 1);
+  LSREUSE[l] = reuse ? 1 : 0;
+  if (start > 0 && (stop === 0 || start < stop) && listenerBound(l)) unbindListener(l);
+}
+export function bindListener(l: number): void {
+  const ip = LSIP[l];
+  LSBOUND[l] = 1;
+  holdPort(ip, LSPORT[l], LISTENER_BIT);
+  addStateCount(ipHost(ip), State.LISTEN, 1);
+}
+export function unbindListener(l: number): void {
+  const ip = LSIP[l];
+  LSBOUND[l] = 0;
+  LSQUEUE[l] = 0;
+  releasePort(ip, LSPORT[l], LISTENER_BIT);
+  addStateCount(ipHost(ip), State.LISTEN, -1);
+}
+/** The bound listener on (address, port), or -1. */
 export function findListener(addr: number, port: number): number {
   for (let l = 0; l < nListeners; l++) {
-    if (LSPORT[l] === port && IPADDR[LSIP[l]] === addr) return l;
+    if (LSPORT[l] === port && IPADDR[LSIP[l]] === addr && LSBOUND[l] !== 0) return l;
   }
   return -1;
 }
 export function listenerIp(l: number): number { return LSIP[l]; }
+export function listenerPort(l: number): number { return LSPORT[l]; }
+export function listenerBound(l: number): boolean { return LSBOUND[l] !== 0; }
+export function listenerReuse(l: number): boolean { return LSREUSE[l] !== 0; }
+export function listenerStartAt(l: number): number { return LSSTART[l]; }
+export function listenerStopAt(l: number): number { return LSSTOP[l]; }
+export function listenerRetry(l: number): number { return LSRETRY[l]; }
 export function listenerFull(l: number): boolean { return LSQUEUE[l] >= LSBACKLOG[l]; }
 export function addListenerQueue(l: number, d: number): void { LSQUEUE[l] += d; }
 
@@ -259,7 +290,7 @@ export function freeSegment(g: number): void {
 export function netBytes(): number {
   let b = HPARAM.byteLength + HTW.byteLength + HSTATES.byteLength + HSECRET.byteLength
     + IPADDR.byteLength + IPHOST.byteLength + IPUSED.byteLength + IPCURSOR.byteLength + IPEPOCH.byteLength
-    + LSIP.byteLength * 4 + DSRC.byteLength * 3 + DLAT.byteLength + DLOSS.byteLength * 2 + DP.byteLength
+    + LSIP.byteLength * 4 + LSBOUND.byteLength * 2 + LSSTART.byteLength * 2 + LSRETRY.byteLength + DSRC.byteLength * 3 + DLAT.byteLength + DLOSS.byteLength * 2 + DP.byteLength
     + DRNG.byteLength + DRULE.byteLength + ROUTE.byteLength
     + RNEXT.byteLength * 5 + RMASK.byteLength * 4
     + sgCap * 33;
@@ -280,6 +311,9 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   PORTUSE = []; PORTTW = [];
   LSIP = new Uint32Array(MAX_LISTENERS); LSPORT = new Uint32Array(MAX_LISTENERS);
   LSBACKLOG = new Uint32Array(MAX_LISTENERS); LSQUEUE = new Uint32Array(MAX_LISTENERS);
+  LSBOUND = new Uint8Array(MAX_LISTENERS); LSREUSE = new Uint8Array(MAX_LISTENERS);
+  LSSTART = new Float64Array(MAX_LISTENERS); LSSTOP = new Float64Array(MAX_LISTENERS);
+  LSRETRY = new Uint32Array(MAX_LISTENERS);
   DSRC = new Uint16Array(MAX_DIRS); DDST = new Uint16Array(MAX_DIRS); DREV = new Uint16Array(MAX_DIRS);
   DLAT = new Uint32Array(MAX_DIRS); DLOSS = new Uint8Array(MAX_DIRS); DBAD = new Uint8Array(MAX_DIRS);
   DP = new Float64Array(MAX_DIRS * 4); DRNG = new Uint32Array(MAX_DIRS * 2); DRULE = new Int32Array(MAX_DIRS);

@@ -84,6 +84,7 @@ export function socketsReset(capacity: number): void {
 }
 
 export function capacity(): number { return cap; }
+export function slotsUsed(): number { return top; }
 export function socketBytes(): number {
   return cap * 55 + HT.byteLength;
 }

@@ -12,6 +12,8 @@ import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, DRNG, findListener, holdPort, hostParam, hostSecretHi, hostSecretLo, hostTw, ipAddr, ipHost, listenerFull,
   listenerIp, newSegment, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
+  listenerStopAt, nListeners, portUse, unbindListener,
 } from "./net.js";
 import { mix4, nextUnit } from "./rng.js";
 import {
@@ -26,12 +28,16 @@ import { appEof, appEstablished, appReceived } from "./apps.js";
 export const EV_SEGMENT = 0;
 export const EV_TIMER = 1;
 export const EV_ARRIVAL = 2;
+export const EV_LISTENER = 3;
+const LISTENER_STOP = 0;
+const LISTENER_BIND = 1;
 
 const WINDOW_SEGMENTS = 10;
 const ERR_EADDRNOTAVAIL = 0;
 const ERR_ECONNREFUSED = 1;
 const ERR_ETIMEDOUT = 2;
 const ERR_ECONNRESET = 3;
+const ERR_EADDRINUSE = 4;
 
 function seqLt(a: number, b: number): boolean { return ((a - b) | 0) < 0; }
 function seqLe(a: number, b: number): boolean { return ((a - b) | 0) <= 0; }
@@ -456,6 +462,47 @@ export function timerFires(s: number, g: number): void {
   retransmitting = true;
   output(s);
   retransmitting = false;
+}
+
+// ---- a server process that stops and starts again ------------------------------------
+
+export function listenersStart(): void {
+  for (let l = 0; l < nListeners; l++) {
+    if (listenerStopAt(l) > 0) schedule(listenerStopAt(l), EV_LISTENER, l, LISTENER_STOP);
+    if (listenerStartAt(l) > 0) schedule(listenerStartAt(l), EV_LISTENER, l, LISTENER_BIND);
+  }
+}
+
+export function listenerEvent(l: number, what: number): void {
+  if (what === LISTENER_STOP) serverStops(l); else listenerBind(l);
+}
+
+function serverStops(l: number): void {
+  if (!listenerBound(l)) return;
+  const ip = listenerIp(l);
+  const port = listenerPort(l);
+  const n = sockets.slotsUsed();
+  for (let s = 0; s < n; s++) {
+    const st = state(s);
+    if (st === State.CLOSED || st === State.LISTEN || !hasFlag(s, F_SERVER) || ipIdx(s) !== ip || lport(s) !== port) continue;
+    if (st === State.SYN_RCVD) { destroy(s); continue; }
+    if (hasFlag(s, F_FIN_QUEUED)) continue;
+    appClose(s, false);
+    flush(s);
+  }
+  unbindListener(l);
+}
+
+function listenerBind(l: number): void {
+  if (listenerBound(l)) return;
+  const use = portUse(listenerIp(l), listenerPort(l));
+  const busy = listenerReuse(l) ? use >= LISTENER_BIT : use !== 0;
+  if (busy) {
+    countFailure(ERR_EADDRINUSE);
+    schedule(now + listenerRetry(l), EV_LISTENER, l, LISTENER_BIND);
+    return;
+  }
+  bindListener(l);
 }
 
 export function failNoPort(): void {
