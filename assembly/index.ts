@@ -11,8 +11,8 @@ import {
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  freeSegment, setListenerLife as setLife, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
-  sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  freeSegment, netReset, portTwTable, portUseTable, setHostParam as setHp, setListenerLife as setLife,
+  setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net";
 import { capacity, gen, live, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp";
@@ -117,6 +117,9 @@ export function sampleRowWords(): u32 { return rowWords(); }
 export function samplesPtr(): usize { return sPtr(); }
 export function samplesCount(): u32 { return samplesRows(); }
 export function drainSamples(): void { drainS(); }
+/** Per address, sockets holding each port (bit 15: a listener) and those in TIME_WAIT. */
+export function portsPtr(ip: u32): usize { return portUseTable(ip); }
+export function portsTwPtr(ip: u32): usize { return portTwTable(ip); }
 export function tracePtr(): usize { return tPtr(); }
 export function traceCount(): u32 { return tCount(); }
 export function drainTrace(): void { drainT(); }

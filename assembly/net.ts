@@ -60,8 +60,11 @@ export const LISTENER_BIT: u32 = 0x8000;
 @inline export function ipPortsUsed(i: u32): u32 { return load<u32>(IPUSED + (<usize>i << 2)); }
 @inline export function ipCursor(i: u32): u32 { return load<u32>(IPCURSOR + (<usize>i << 2)); }
 @inline export function setIpCursor(i: u32, v: u32): void { store<u32>(IPCURSOR + (<usize>i << 2), v); }
-@inline function portUsePtr(i: u32, p: u32): usize { return load<usize>(PORTUSE + (<usize>i << alignof<usize>())) + (<usize>p << 1); }
-@inline function portTwPtr(i: u32, p: u32): usize { return load<usize>(PORTTW + (<usize>i << alignof<usize>())) + (<usize>p << 1); }
+/** The address's port tables (u16[65536] each); the SDK reads them for a snapshot. */
+@inline export function portUseTable(i: u32): usize { return load<usize>(PORTUSE + (<usize>i << alignof<usize>())); }
+@inline export function portTwTable(i: u32): usize { return load<usize>(PORTTW + (<usize>i << alignof<usize>())); }
+@inline function portUsePtr(i: u32, p: u32): usize { return portUseTable(i) + (<usize>p << 1); }
+@inline function portTwPtr(i: u32, p: u32): usize { return portTwTable(i) + (<usize>p << 1); }
 @inline export function portUse(i: u32, p: u32): u32 { return load<u16>(portUsePtr(i, p)); }
 
 export function holdPort(i: u32, p: u32, amount: u32): void {

@@ -1,7 +1,7 @@
 // One build for every entry point: the engine (AssemblyScript -> WASM) and the
 // CLI bundle (esbuild). Runs on `npm install` (prepare) so a fresh clone works.
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -25,5 +25,20 @@ await esbuild.build({
   format: "esm",
   target: "node20",
   packages: "external",
+  logLevel: "warning",
+});
+
+// The HTML report's charts (web/report.ts): one browser script and its CSS (dist/report.css),
+// which sdk/report/html.ts inlines into each report. uPlot is MIT: keep its notice.
+const uplot = JSON.parse(readFileSync(require.resolve("uplot/package.json"), "utf8"));
+await esbuild.build({
+  entryPoints: [join(root, "web/report.ts")],
+  outfile: join(root, "dist/report.js"),
+  bundle: true,
+  platform: "browser",
+  format: "iife",
+  target: "es2020",
+  minify: true,
+  banner: { js: `/*! uPlot ${uplot.version} (c) Leon Sorokin, MIT License, https://github.com/leeoniya/uPlot */` },
   logLevel: "warning",
 });

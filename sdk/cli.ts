@@ -6,11 +6,20 @@ import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { runScenario, type Progress } from "./run.js";
-import type { Result } from "./result.js";
-import { ScenarioError } from "./scenario.js";
+import { htmlReport } from "./report/html.js";
+import { pcapBytes } from "./report/pcap.js";
+import { seriesCsv } from "./report/csv.js";
+import { summary } from "./report/summary.js";
+import { runPlan, type Progress } from "./run.js";
+import { planScenario, ScenarioError } from "./scenario.js";
+import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
-const USAGE = `usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--seed N] [--trace N] [--quiet]`;
+const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--seed N] [--trace N] [--quiet]";
+const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]";
+const HELP = `${USAGE}\n${USAGE_SNAPSHOT.replace("usage:", "      ")}\n`;
+
+/** Connections traced for --pcap when neither --trace nor the scenario asks for any. */
+const PCAP_DEFAULT_TRACE = 10;
 
 class UsageError extends Error {}
 
@@ -19,14 +28,15 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     const [command, ...rest] = argv;
     if (command === undefined || command === "--help" || command === "-h") {
       if (command === undefined) {
-        err.write(`${USAGE}\n`);
+        err.write(HELP);
         return 2;
       }
-      out.write(`${USAGE}\n`);
+      out.write(HELP);
       return 0;
     }
-    if (command !== "run") throw new UsageError(`unknown command "${command}"; ${USAGE}`);
-    return await run(rest, out, err);
+    if (command === "run") return await run(rest, out, err);
+    if (command === "snapshot") return await snapshot(rest, out);
+    throw new UsageError(`unknown command "${command}"; the commands are run and snapshot`);
   } catch (e) {
     if (e instanceof ScenarioError || e instanceof UsageError) {
       err.write(`connsim: ${e.message}\n`);
@@ -53,28 +63,76 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE}`);
-  for (const later of ["csv", "html", "pcap"] as const) {
-    if (values[later] !== undefined) throw new UsageError(`--${later} is not available in this version yet`);
-  }
   const seed = intOption("--seed", values.seed);
-  const trace = intOption("--trace", values.trace);
+  let trace = intOption("--trace", values.trace);
   const workers = intOption("--workers", values.workers);
   if (workers !== undefined && workers < 1) throw new UsageError("--workers must be 1 or more");
+  if (workers !== undefined && workers > 1) throw new UsageError("--workers above 1 is not available in this version yet");
 
   const scenario = await loadScenario(positionals[0]);
-  const showProgress = !values.quiet && (err as NodeJS.WriteStream).isTTY === true;
-  const result = await runScenario(scenario, {
-    seed, trace,
-    onProgress: showProgress ? (p) => progressLine(err, p) : undefined,
-  });
-  if (showProgress) err.write("\r\x1b[K");
-  if (values.json) await writeAtomically(values.json, JSON.stringify(result, null, 2) + "\n");
-  if (!values.quiet) out.write(summary(result, values.json));
+  let plan = planScenario(scenario, { seed, trace });
+  const notes: string[] = [];
+  if (values.pcap && plan.trace === 0) {
+    plan = { ...plan, trace: PCAP_DEFAULT_TRACE };
+    notes.push(`(the first ${PCAP_DEFAULT_TRACE} connections; --trace N for others)`);
+  }
+  const progress = values.quiet ? undefined : progressReporter(err);
+  const result = await runPlan(plan, { onProgress: progress?.update });
+  progress?.done();
+
+  // Every output is written even when the run stopped early: its samples are real.
+  const wrote: string[] = [];
+  if (values.json) { await writeAtomically(values.json, JSON.stringify(result, null, 2) + "\n"); wrote.push(values.json); }
+  if (values.csv) { await writeAtomically(values.csv, seriesCsv(result)); wrote.push(values.csv); }
+  if (values.html) {
+    const ranges = Object.fromEntries(plan.hosts.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
+    await writeAtomically(values.html, await htmlReport(result, scenario, ranges));
+    wrote.push(values.html);
+  }
+  if (values.pcap) {
+    await writeAtomically(values.pcap, pcapBytes(result.traces ?? []));
+    wrote.push(`${values.pcap} ${notes.join(" ")}`.trim());
+  }
+  if (!values.quiet) out.write(summary(result, plan, wrote));
   if (result.error) {
     err.write(`connsim: run stopped early: ${result.error}\n`);
     return 1;
   }
   return 0;
+}
+
+async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { at: { type: "string" }, seed: { type: "string" }, top: { type: "string" } } });
+  } catch (e) {
+    throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE_SNAPSHOT}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE_SNAPSHOT}`);
+  if (values.at === undefined) throw new UsageError(`snapshot needs --at TIME, e.g. --at 30s; ${USAGE_SNAPSHOT}`);
+  const at = /^\d+(\.\d+)?$/.test(values.at) ? Number(values.at) : values.at;
+  const snap = await snapshotScenario(await loadScenario(positionals[0]), {
+    at, seed: intOption("--seed", values.seed), top: intOption("--top", values.top),
+  });
+  out.write(snapshotText(snap));
+  return 0;
+}
+
+/** Like `ss -s`, per host: sockets by state, ports in use, the busiest local ports. */
+function snapshotText(s: Snapshot): string {
+  const lines = [`${s.name} at t=${s.t}s (seed ${s.seed})`];
+  for (const [host, h] of Object.entries(s.hosts)) {
+    const live = Object.entries(h.states).filter(([name, n]) => n > 0 && name !== "LISTEN");
+    const total = live.reduce((sum, [, n]) => sum + n, 0);
+    lines.push(`  ${host}: ${fmt(total)} sockets${h.states.LISTEN ? `, ${h.states.LISTEN} listening` : ""}, ${fmt(h.portsInUse)} local port${h.portsInUse === 1 ? "" : "s"} in use`);
+    if (live.length) lines.push(`    ${live.map(([name, n]) => `${name} ${fmt(n)}`).join(", ")}`);
+    for (const p of h.busiest) {
+      const tw = p.timeWait ? ` (${fmt(p.timeWait)} in TIME_WAIT)` : "";
+      lines.push(`    ${`${p.ip}:${p.port}`.padEnd(22)}${fmt(p.sockets).padStart(8)} socket${p.sockets === 1 ? "" : "s"}${tw}${p.listening ? ", listening" : ""}`);
+    }
+  }
+  return lines.join("\n") + "\n";
 }
 
 /** parseArgs' messages are long and end with advice about "--"; say the problem briefly. */
@@ -141,36 +199,45 @@ async function loadScenario(file: string): Promise<unknown> {
 }
 
 /** Write then rename, so a reader never sees half a file. */
-async function writeAtomically(file: string, text: string): Promise<void> {
+async function writeAtomically(file: string, text: string | Uint8Array): Promise<void> {
   await mkdir(dirname(resolve(file)), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, text);
   await rename(tmp, file);
 }
 
-function progressLine(err: NodeJS.WritableStream, p: Progress): void {
-  const frac = p.duration > 0 ? Math.min(1, p.t / p.duration) : 1;
-  const width = 30;
-  const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
-  err.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}%  t=${p.t.toFixed(1)}s  ${fmt(p.events)} events`);
+/**
+ * Progress for runs longer than a second: a bar redrawn in place on a terminal
+ * (simulated time done, events, time left), or a plain line every 5 s when stderr is
+ * a file or a pipe.
+ */
+function progressReporter(err: NodeJS.WritableStream) {
+  const tty = (err as NodeJS.WriteStream).isTTY === true;
+  const started = performance.now();
+  let lastLine = 0;
+  let drawn = false;
+  return {
+    update(p: Progress) {
+      const elapsed = (performance.now() - started) / 1000;
+      if (elapsed < 1) return;
+      const frac = p.duration > 0 ? Math.min(1, p.t / p.duration) : 1;
+      const eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+      const text = `${(frac * 100).toFixed(0).padStart(3)}%  t=${p.t.toFixed(1)}s of ${p.duration}s  ${fmt(p.events)} events  ${eta.toFixed(0)}s left`;
+      if (tty) {
+        const width = 30;
+        err.write(`\r[${"#".repeat(Math.round(frac * width)).padEnd(width, ".")}] ${text}\x1b[K`);
+        drawn = true;
+      } else if (elapsed - lastLine >= 5) {
+        err.write(`connsim: ${text}\n`);
+        lastLine = elapsed;
+      }
+    },
+    done() {
+      if (drawn) err.write("\r\x1b[K");
+    },
+  };
 }
 
 function fmt(n: number): string {
   return n.toLocaleString("en-US");
-}
-
-export function summary(r: Result, jsonFile?: string): string {
-  const f = r.totals.failed;
-  const lines = [
-    `${r.name} (profile ${r.profile}, seed ${r.seed})`,
-    `  connections  attempted ${fmt(r.totals.attempted)}, established ${fmt(r.totals.established)}, completed ${fmt(r.totals.completed)}, pending ${fmt(r.totals.pending)}`,
-    `  failed       EADDRNOTAVAIL ${fmt(f.EADDRNOTAVAIL)}, ECONNREFUSED ${fmt(f.ECONNREFUSED)}, ETIMEDOUT ${fmt(f.ETIMEDOUT)}, ECONNRESET ${fmt(f.ECONNRESET)}${f.EADDRINUSE ? `, EADDRINUSE ${fmt(f.EADDRINUSE)} (server bind)` : ""}`,
-    `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}`,
-    `  peak         ${Object.entries(r.peak).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`,
-  ];
-  const firstFail = r.series.failuresByErrno.EADDRNOTAVAIL.findIndex((v) => v > 0);
-  if (firstFail >= 0) lines.push(`  first EADDRNOTAVAIL in the sample ending at t=${r.series.t[firstFail]}s`);
-  lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
-  if (jsonFile) lines.push(`  wrote ${jsonFile}`);
-  return lines.join("\n") + "\n";
 }

@@ -28,6 +28,8 @@ export interface EngineExports {
   samplesPtr(): number;
   samplesCount(): number;
   drainSamples(): void;
+  portsPtr(ip: number): number;
+  portsTwPtr(ip: number): number;
   tracePtr(): number;
   traceCount(): number;
   drainTrace(): void;

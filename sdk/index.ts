@@ -6,3 +6,4 @@ export { planScenario, ScenarioError, type Scenario, type Plan } from "./scenari
 export type { Result, Trace, TraceState, TraceSegment, StateName } from "./result.js";
 export { PROFILES, PROFILE_NAMES, type Profile, type TcpKnobs } from "./profiles.js";
 export { parseDuration } from "./units.js";
+export { snapshotScenario, type Snapshot, type HostSnapshot, type PortUse, type SnapshotOptions } from "./snapshot.js";

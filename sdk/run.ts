@@ -35,7 +35,7 @@ export interface RunOptions {
   engineBytes?: (flavour: "release" | "debug") => Promise<BufferSource>;
 }
 
-async function defaultEngineBytes(flavour: "release" | "debug"): Promise<BufferSource> {
+export async function defaultEngineBytes(flavour: "release" | "debug"): Promise<BufferSource> {
   const url = new URL(`../build/engine${flavour === "debug" ? ".debug" : ""}.wasm`, import.meta.url);
   if (url.protocol === "file:") {
     const { readFile } = await import("node:fs/promises");

@@ -190,12 +190,53 @@ describe("connsim run: bad input exits 2 with one line", () => {
     const r = connsim();
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe("usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--seed N] [--trace N] [--quiet]\n");
+    expect(r.stderr).toBe(
+      "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--seed N] [--trace N] [--quiet]\n" +
+      "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n");
   });
 
   test("--help prints usage and succeeds", () => {
     const r = connsim("--help");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^usage: connsim run /);
+  });
+});
+
+describe("connsim run: report files and snapshot", () => {
+  test("--json --csv --html --pcap in one run: each written, the summary says where", () => {
+    const [json, csv, html, pcap] = ["r.json", "r.csv", "r.html", "r.pcap"].map((n) => file(n));
+    const r = connsim("run", "examples/default.json", "--json", json, "--csv", csv, "--html", html, "--pcap", pcap);
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of [json, csv, html]) expect(r.stdout).toContain(`  wrote ${f}\n`);
+    expect(r.stdout).toContain(`  wrote ${pcap} (the first 10 connections; --trace N for others)\n`);
+    const res = JSON.parse(readFileSync(json, "utf8"));
+    expect(res.traces).toHaveLength(10); // --pcap traced them
+    expect(readFileSync(csv, "utf8").trimEnd().split("\n")).toHaveLength(1 + res.series.t.length);
+    expect(readFileSync(html, "utf8")).toMatch(/^<!doctype html>/i);
+    const bytes = readFileSync(pcap);
+    expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4);
+    // 10 connections of 8 segments each, 16-byte record headers, 54-byte headers plus payload.
+    const payload = res.traces.flatMap((t: { segments: { len: number }[] }) => t.segments).reduce((a: number, s: { len: number }) => a + s.len, 0);
+    expect(bytes.length).toBe(24 + 80 * (16 + 54) + payload);
+  });
+
+  test("snapshot --at 30s: the ss -s view of the default study", () => {
+    const r = connsim("snapshot", "examples/default.json", "--at", "30s", "--top", "2");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe([
+      "port-exhaustion at t=30s (seed 1)",
+      "  client: 1,000 sockets, 1,000 local ports in use",
+      "    TIME_WAIT 1,000",
+      "    10.0.0.1:40000               1 socket (1 in TIME_WAIT)",
+      "    10.0.0.1:40001               1 socket (1 in TIME_WAIT)",
+      "  server: 0 sockets, 1 listening, 1 local port in use",
+      "    10.0.0.2:80                  0 sockets, listening",
+      "",
+    ].join("\n"));
+  });
+
+  test("snapshot without --at, and with a bad --at", () => {
+    expectUserError(connsim("snapshot", "examples/default.json"), "connsim: snapshot needs --at TIME");
+    expectUserError(connsim("snapshot", "examples/default.json", "--at", "soon"), 'connsim: --at: "soon" is not a duration');
   });
 });

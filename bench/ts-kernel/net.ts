@@ -58,6 +58,9 @@ export function ipPortsUsed(i: number): number { return IPUSED[i]; }
 export function ipCursor(i: number): number { return IPCURSOR[i]; }
 export function setIpCursor(i: number, v: number): void { IPCURSOR[i] = v; }
 export function portUse(i: number, p: number): number { return PORTUSE[i][p]; }
+/** The address's port tables (the engine hands the SDK pointers to them for a snapshot). */
+export function portUseTable(i: number): Uint16Array { return PORTUSE[i]; }
+export function portTwTable(i: number): Uint16Array { return PORTTW[i]; }
 
 export function holdPort(i: number, p: number, amount: number): void {
   const t = PORTUSE[i];

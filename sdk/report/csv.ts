@@ -1,0 +1,28 @@
+// The result's series as one CSV table: a row per sample, the columns named as the
+// JSON fields are, so a spreadsheet and a script reading the JSON see the same numbers.
+//
+//   t, <STATE> (all hosts) x 11, <host>.<STATE> per host, portsInUse.<host>,
+//   failures, failures.<ERRNO>
+
+import type { Result } from "../result.js";
+
+export function seriesCsv(result: Result): string {
+  const s = result.series;
+  const columns: [string, number[]][] = [["t", s.t]];
+  for (const [state, values] of Object.entries(s.states)) columns.push([state, values]);
+  for (const [host, states] of Object.entries(s.byHost)) {
+    for (const [state, values] of Object.entries(states)) columns.push([`${host}.${state}`, values]);
+  }
+  for (const [host, values] of Object.entries(s.portsInUse)) columns.push([`portsInUse.${host}`, values]);
+  columns.push(["failures", s.failures]);
+  for (const [errno, values] of Object.entries(s.failuresByErrno)) columns.push([`failures.${errno}`, values]);
+
+  const lines = [columns.map(([name]) => cell(name)).join(",")];
+  for (let i = 0; i < s.t.length; i++) lines.push(columns.map(([, v]) => String(v[i])).join(","));
+  return lines.join("\n") + "\n";
+}
+
+/** Host names are letters, digits, '_' and '-', but quote anything else a CSV reader might split on. */
+function cell(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

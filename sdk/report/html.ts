@@ -1,0 +1,135 @@
+// `--html FILE`: one self-contained page (data, chart code and CSS inlined; no network)
+// that shows a study. The charts are drawn in the browser by web/report.ts, bundled
+// to dist/report.js and dist/report.css by scripts/build.mjs.
+
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Result } from "../result.js";
+
+/**
+ * The HTML report of a run. `scenario` is shown as JSON as given; `hostRanges` maps a host
+ * name to the number of ephemeral ports it may use (the line its ports-in-use chart is
+ * drawn against).
+ */
+export async function htmlReport(result: Result, scenario: unknown, hostRanges: Record<string, number>): Promise<string> {
+  const [js, css] = await readBundle();
+  // Traces are not charted; they stay in --json and --pcap.
+  const { traces: _traces, ...charted } = result;
+  const data = { result: charted, scenario, ranges: hostRanges };
+  const name = result.name;
+  const description = scenario && typeof scenario === "object" && "description" in scenario
+    && typeof scenario.description === "string" ? scenario.description : "";
+  const t = result.series.t;
+  const duration = t.length ? t[t.length - 1] : 0;
+  const interval = t.length > 1 ? t[1] - t[0] : 0;
+  const e = result.engine;
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="connsim ${esc(e.version)}">
+<title>${esc(name)}</title>
+<style>
+${inlineText(css, "style")}
+</style>
+</head>
+<body>
+<h1>${esc(name)}</h1>
+${description ? `<p class="description">${esc(description)}</p>\n` : ""}<p class="meta">profile ${esc(result.profile)} · seed ${result.seed} · ${num(duration)} s simulated${interval ? `, sampled every ${num(interval)} s` : ""} · connsim ${esc(e.version)}, ${e.workers} worker${e.workers === 1 ? "" : "s"}, ${num(e.events)} events in ${e.wallSeconds.toFixed(2)} s</p>
+${result.error ? `<p class="error">The run stopped early: ${esc(result.error)}. The samples up to then are shown.</p>\n` : ""}
+<h2>TCP states per host</h2>
+<p class="explain">Sockets in each TCP state at every sample, stacked (the netstat view); only the states a host ever has are shown. The legend gives the count at the cursor.</p>
+<div id="states"></div>
+
+<h2>Ephemeral ports in use</h2>
+<p class="explain">Local ports held by a host's sockets (those in TIME_WAIT included) against the size of its ephemeral range (dashed line): connect() fails with EADDRNOTAVAIL once the range is used up.</p>
+<div id="ports"></div>
+
+<h2>Failures</h2>
+<p class="explain">Failed connection attempts in each sample interval, by errno; an errno that never occurred starts hidden (click its name to show it).</p>
+<div id="failures"></div>
+
+<h2>Totals and peaks</h2>
+<div class="tables">
+${totalsTable(result)}
+${peaksTable(result)}
+${portsTable(result, hostRanges)}
+</div>
+
+<h2>Scenario</h2>
+<pre>${esc(json(scenario, 2))}</pre>
+
+<script type="application/json" id="connsim-data">${inlineJson(data)}</script>
+<script>
+${inlineText(js, "script")}
+</script>
+</body>
+</html>
+`;
+}
+
+/** dist/report.js and dist/report.css: next to the bundled SDK, or under dist/ from the sources. */
+async function readBundle(): Promise<[string, string]> {
+  const candidates = [new URL("report.js", import.meta.url), new URL("../../dist/report.js", import.meta.url)];
+  const js = candidates.find((u) => existsSync(fileURLToPath(u)));
+  if (!js) throw new Error("dist/report.js is missing; run npm run build");
+  const css = new URL("report.css", js);
+  if (!existsSync(fileURLToPath(css))) throw new Error("dist/report.css is missing; run npm run build");
+  return Promise.all([readFile(js, "utf8"), readFile(css, "utf8")]);
+}
+
+function totalsTable(r: Result): string {
+  const { totals: t } = r;
+  const rows: [string, number][] = [
+    ["attempted", t.attempted], ["established", t.established], ["completed", t.completed], ["pending", t.pending],
+    ...Object.entries(t.failed).map(([errno, n]): [string, number] => [`failed ${errno}`, n]),
+    ["segments sent", t.segments.sent], ["segments dropped", t.segments.dropped],
+    ["segments retransmitted", t.segments.retransmitted], ["segments duplicated", t.segments.duplicated],
+  ];
+  return table("Connections and segments", rows);
+}
+
+function peaksTable(r: Result): string {
+  return table("Peak per state, all hosts", Object.entries(r.peak));
+}
+
+function portsTable(r: Result, ranges: Record<string, number>): string {
+  const rows = Object.entries(r.series.portsInUse).map(([host, xs]) => {
+    const peak = xs.reduce((a, b) => Math.max(a, b), 0); // no spread: series can be millions long
+    const range = ranges[host];
+    const share = range ? ` (${Math.round((100 * peak) / range)}% of ${num(range)})` : "";
+    return `<tr><th>${esc(host)}</th><td>${num(peak)}${share}</td></tr>`;
+  });
+  return `<table><caption>Peak ports in use</caption>\n${rows.join("\n")}\n</table>`;
+}
+
+function table(caption: string, rows: [string, number][]): string {
+  const body = rows.map(([k, v]) => `<tr${v === 0 ? ' class="zero"' : ""}><th>${esc(k)}</th><td>${num(v)}</td></tr>`);
+  return `<table><caption>${esc(caption)}</caption>\n${body.join("\n")}\n</table>`;
+}
+
+function num(n: number): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: 6 });
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function json(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent) ?? "null";
+}
+
+/** JSON that cannot end its <script> element or open a comment: every "<" is escaped. */
+function inlineJson(value: unknown): string {
+  return json(value).replace(/</g, "\\u003c");
+}
+
+/** Bundled code or CSS inside a raw-text element; it must not contain the closing tag. */
+function inlineText(text: string, tag: "script" | "style"): string {
+  if (new RegExp(`</${tag}`, "i").test(text)) throw new Error(`dist/report.* contains "</${tag}"; it cannot be inlined`);
+  return text;
+}

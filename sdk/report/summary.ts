@@ -1,0 +1,75 @@
+// The one-screen summary the CLI prints at the end of a run: totals, peaks, and for a
+// client that closes first (so TIME_WAIT sits on it) the study figures beside their
+// analytic values, so a newcomer sees what port exhaustion is in numbers:
+//   capacity = ports / TIME_WAIT          connections a second the client can sustain
+//   plateau  = min(rate, capacity) x TIME_WAIT   sockets in TIME_WAIT (Little's law)
+//   first EADDRNOTAVAIL at ports / rate   when the rate is above capacity
+
+import type { Result } from "../result.js";
+import type { Plan } from "../scenario.js";
+
+export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
+  const f = r.totals.failed;
+  const lines = [
+    `${r.name} (profile ${r.profile}, seed ${r.seed})`,
+    `  connections  attempted ${fmt(r.totals.attempted)}, established ${fmt(r.totals.established)}, completed ${fmt(r.totals.completed)}, pending ${fmt(r.totals.pending)}`,
+    `  failed       EADDRNOTAVAIL ${fmt(f.EADDRNOTAVAIL)}, ECONNREFUSED ${fmt(f.ECONNREFUSED)}, ETIMEDOUT ${fmt(f.ETIMEDOUT)}, ECONNRESET ${fmt(f.ECONNRESET)}${f.EADDRINUSE ? `, EADDRINUSE ${fmt(f.EADDRINUSE)} (server bind)` : ""}`,
+    `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}`,
+    `  peak         ${Object.entries(r.peak).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`,
+  ];
+  const study = plan ? portStudy(r, plan) : undefined;
+  if (study) lines.push(...study);
+  else {
+    const first = firstFailure(r);
+    if (first !== undefined) lines.push(`  first EADDRNOTAVAIL in the sample ending at t=${first}s`);
+  }
+  lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
+  for (const file of wrote) lines.push(`  wrote ${file}`);
+  return lines.join("\n") + "\n";
+}
+
+/** The end of the first sample interval with an EADDRNOTAVAIL, seconds. */
+function firstFailure(r: Result): number | undefined {
+  const i = r.series.failuresByErrno.EADDRNOTAVAIL.findIndex((v) => v > 0);
+  return i >= 0 ? r.series.t[i] : undefined;
+}
+
+/**
+ * The study lines when the model above applies: every workload comes from one client
+ * host, the client closes first (or both do), and tw_reuse is off for it (with it,
+ * TIME_WAIT tuples are taken over after 1 s and capacity is another formula).
+ */
+function portStudy(r: Result, plan: Plan): string[] | undefined {
+  const ws = plan.workloads;
+  if (ws.length === 0 || ws.some((w) => w.from !== ws[0].from || w.closer === "server" || w.localPort !== 0)) return undefined;
+  const host = plan.hosts.find((h) => h.name === ws[0].from)!;
+  if (host.tcp.twReuse === 1 || (host.tcp.twReuse === 2 && (host.ips[0] >>> 24) === 127)) return undefined;
+  const ports = host.ports[1] - host.ports[0] + 1;
+  const tw = host.tcp.timeWait / 1e6;
+  const duration = plan.duration / 1e6;
+  const rate = ws.reduce((sum, w) => sum + w.rate, 0);
+  const capacity = ports / tw;
+  const achieved = r.totals.established / duration;
+  const plateau = Math.max(...(r.series.byHost[host.name]?.TIME_WAIT ?? [0]));
+  const first = firstFailure(r);
+  const row = (what: string, simulated: string, analytic = "", why = "") =>
+    `    ${what.padEnd(21)}${simulated.padEnd(12)}${analytic.padEnd(10)}${why}`.trimEnd();
+  const lines = [
+    `  ${host.name.padEnd(12)} ${fmt(ports)} ephemeral ports, TIME_WAIT ${num(tw)} s, offered ${num(rate)} connections/s`,
+    row("", "simulated", "analytic"),
+    row("connections/s", num(achieved), num(Math.min(rate, capacity)), "min(rate, ports / TIME_WAIT)"),
+    row("TIME_WAIT plateau", fmt(plateau), fmt(Math.round(Math.min(rate, capacity) * tw)), "min(rate, ports / TIME_WAIT) x TIME_WAIT"),
+    row("first EADDRNOTAVAIL", first === undefined ? "none" : `by ${num(first)} s`,
+      rate > capacity ? `${num(ports / rate)} s` : "none", rate > capacity ? "ports / rate" : "rate below ports / TIME_WAIT"),
+  ];
+  return lines;
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** A rate or time with three significant digits at most. */
+function num(x: number): string {
+  return Number(x.toPrecision(3)).toLocaleString("en-US", { maximumFractionDigits: 2 });
+}

@@ -1,0 +1,56 @@
+// `connsim snapshot`: the `ss -s` view of one simulated instant. Runs the scenario up
+// to `at` and reads, beside the per-state counts of the last sample, the engine's
+// per-address port tables: how many sockets hold each local port and how many of
+// those sit in TIME_WAIT, so the busiest ports can be named.
+
+import { STATE_COUNT } from "../assembly/abi.js";
+import { compileEngine, configure, instantiateEngine, readSamples, STATE_NAMES } from "./engine.js";
+import type { StateName } from "./result.js";
+import { defaultEngineBytes } from "./run.js";
+import { planScenario, ScenarioError, type Scenario } from "./scenario.js";
+import { formatIPv4, parseDuration } from "./units.js";
+
+export interface PortUse { ip: string; port: number; sockets: number; timeWait: number; listening: boolean }
+export interface HostSnapshot { states: Record<StateName, number>; portsInUse: number; busiest: PortUse[] }
+export interface Snapshot { name: string; seed: number; t: number; hosts: Record<string, HostSnapshot> }
+
+export interface SnapshotOptions { at: string | number; seed?: number; top?: number }
+
+const LISTENER_BIT = 0x8000;
+
+export async function snapshotScenario(scenario: Scenario | unknown, options: SnapshotOptions): Promise<Snapshot> {
+  const at = parseDuration(options.at);
+  if (typeof at === "string") throw new ScenarioError("--at", at);
+  if (at <= 0) throw new ScenarioError("--at", "must be more than zero");
+  const plan = planScenario(scenario, { seed: options.seed });
+  if (at > plan.duration) throw new ScenarioError("--at", `is past the scenario's duration (${plan.duration / 1e6}s)`);
+  // Stop at `at` with a sample there: a sample at T counts every event before T.
+  const stopped = { ...plan, duration: at, sample: at, trace: 0 };
+  const module = await compileEngine("release", () => defaultEngineBytes("release"));
+  const e = await instantiateEngine(module);
+  configure(e, stopped);
+  let rows = readSamples(e, plan.hosts.length);
+  while (e.run(1_000_000)) rows = rows.concat(readSamples(e, plan.hosts.length));
+  rows = rows.concat(readSamples(e, plan.hosts.length));
+  const last = rows[rows.length - 1];
+
+  const hosts: Record<string, HostSnapshot> = {};
+  let ip = 0; // addresses are numbered in host order, as configure() adds them
+  plan.hosts.forEach((h, hi) => {
+    const states = Object.fromEntries(STATE_NAMES.map((n, s) => [n, last.states[hi * STATE_COUNT + s]])) as Record<StateName, number>;
+    const ports: PortUse[] = [];
+    for (const addr of h.ips) {
+      const use = new Uint16Array(e.memory.buffer, e.portsPtr(ip), 65536);
+      const tw = new Uint16Array(e.memory.buffer, e.portsTwPtr(ip), 65536);
+      for (let p = 1; p < 65536; p++) {
+        if (use[p] === 0) continue;
+        const listening = (use[p] & LISTENER_BIT) !== 0;
+        ports.push({ ip: formatIPv4(addr), port: p, sockets: use[p] & ~LISTENER_BIT, timeWait: tw[p], listening });
+      }
+      ip++;
+    }
+    ports.sort((a, b) => b.sockets - a.sockets || a.port - b.port);
+    hosts[h.name] = { states, portsInUse: last.ports[hi], busiest: ports.slice(0, options.top ?? 5) };
+  });
+  return { name: plan.name, seed: plan.seed, t: at / 1e6, hosts };
+}
