@@ -38,17 +38,30 @@ describe("summary", () => {
     const text = summary(await runPlan(plan), plan, ["out/report.html"]);
     // 1000 ports / 60 s = 16.7 a second; 100 a second offered; first failure at 1000 / 100 = 10 s.
     expect(text).toContain("  client       1,000 ephemeral ports, TIME_WAIT 60 s, offered 100 connections/s\n");
-    expect(text).toMatch(/\n {4}connections\/s {8}16\.7 {8}16\.7 {6}min\(rate, ports \/ TIME_WAIT\)\n/);
+    expect(text).toMatch(/\n {4}connections\/s {8}16\.7 {8}16\.7 {6}ports per TIME_WAIT, in bursts\n/);
     expect(text).toMatch(/\n {4}TIME_WAIT plateau {4}1,000 {7}1,000 {5}min\(rate, ports \/ TIME_WAIT\) x TIME_WAIT\n/);
     expect(text).toMatch(/\n {4}first EADDRNOTAVAIL  by 11 s {5}10 s {6}ports \/ rate\n/);
     expect(text.trimEnd().split("\n").pop()).toBe("  wrote out/report.html");
+  });
+
+  test("the rate counts the time connect() was called, and the burst the last TIME_WAIT window began with", async () => {
+    // 100 a second for 10,000 connections: calls end at 100 s of the 120 s run. Ports
+    // fill in 0-10 s and again in 60-70 s (as the first TIME_WAITs end): 2000 in 100 s.
+    const plan = planScenario({ ...DEFAULT, workloads: [{ ...DEFAULT.workloads[0], count: 10000 }] });
+    const r = await runPlan(plan);
+    expect(r.totals.established).toBe(2000);
+    expect(summary(r, plan)).toMatch(/\n {4}connections\/s {8}20 {10}20 {8}ports per TIME_WAIT, in bursts\n/);
   });
 
   test("below capacity no failure is expected, and none happens", async () => {
     const plan = planScenario({ ...DEFAULT, workloads: [{ ...DEFAULT.workloads[0], rate: 10 }] });
     const r = await runPlan(plan);
     expect(r.totals.failed.EADDRNOTAVAIL).toBe(0);
-    expect(summary(r, plan)).toMatch(/first EADDRNOTAVAIL  none {8}none {6}rate below ports \/ TIME_WAIT/);
+    const text = summary(r, plan);
+    expect(text).toMatch(/first EADDRNOTAVAIL  none {8}none {6}rate below ports \/ TIME_WAIT/);
+    const [, simulated, analytic] = /\n {4}connections\/s +([\d.]+) +([\d.]+) +the offered rate\n/.exec(text)!;
+    expect(Number(analytic)).toBe(10);
+    expect(Math.abs(Number(simulated) - 10)).toBeLessThan(0.3); // Poisson: 1200 expected, sd 35
   });
 
   test("when the server closes first the client-side formulas do not apply and are not printed", async () => {
