@@ -36,9 +36,10 @@ export function appsReset(): void {
   WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
 }
 
-export function addWorkload(): u32 {
+/** `stream` numbers the workload's random stream: its index in the whole scenario, so a shard draws what a single run would. */
+export function addWorkload(stream: u32): u32 {
   const w = nWorkloads++;
-  store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, 0x30000 + <u64>w));
+  store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, 0x30000 + <u64>stream));
   return w;
 }
 

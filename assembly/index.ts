@@ -40,19 +40,19 @@ export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   started = false;
 }
 
-export function addHost(): u32 { return newHost(); }
+export function addHost(stream: u32): u32 { return newHost(stream); }
 export function setHostParam(h: u32, k: i32, v: f64): void { setHp(h, k, <u32>v); }
 export function addIp(h: u32, addr: u32): u32 { return newIp(h, addr); }
 export function addListener(ip: u32, port: u32, backlog: u32): u32 { return newListener(ip, port, backlog); }
 export function setListenerLife(l: u32, start: f64, stop: f64, retry: f64, reuseAddr: u32): void {
   setLife(l, <u64>start, <u64>stop, <u32>retry, reuseAddr != 0);
 }
-export function addLink(a: u32, b: u32, latAB: f64, latBA: f64): u32 { return newLink(a, b, <u32>latAB, <u32>latBA); }
+export function addLink(a: u32, b: u32, latAB: f64, latBA: f64, stream: u32): u32 { return newLink(a, b, <u32>latAB, <u32>latBA, stream); }
 export function setLoss(dir: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void { setLossKernel(dir, kind, p0, p1, p2, p3); }
 export function addRule(dir: u32, mask: u32, value: u32, senderState: i32, conn: i32, nth: u32, action: u32, delay: f64): u32 {
   return newRule(dir, mask, value, senderState, conn, nth, action, <u32>delay);
 }
-export function addWorkload(): u32 { return newWorkload(); }
+export function addWorkload(stream: u32): u32 { return newWorkload(stream); }
 export function setWorkloadParam(w: u32, k: i32, v: f64): void { setWp(w, k, v); }
 
 export function setRun(duration: f64, sample: f64, traceFirst: u32): void {

@@ -37,9 +37,10 @@ export function setHostParam(h: u32, k: i32, v: u32): void { store<u32>(HPARAM +
   store<u32>(p, load<u32>(p) + d);
 }
 
-export function addHost(): u32 {
+/** `stream` numbers the host's ISN secret: its index in the whole scenario (shards keep it). */
+export function addHost(stream: u32): u32 {
   const h = nHosts++;
-  store<u64>(HSECRET + (<usize>h << 3), seedStream(runSeed, 0x10000 + <u64>h));
+  store<u64>(HSECRET + (<usize>h << 3), seedStream(runSeed, 0x10000 + <u64>stream));
   return h;
 }
 
@@ -184,14 +185,15 @@ let ROUTE: usize = 0;       // u16 [src host][dst host] dir + 1, 0 when unlinked
 @inline export function dirFirstRule(d: u32): i32 { return load<i32>(DRULE + (<usize>d << 2)); }
 
 /** Both directions of a link between hosts a and b; returns the a->b direction. */
-export function addLink(a: u32, b: u32, latAB: u32, latBA: u32): u32 {
+export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u32 {
   const ab = nDirs++; const ba = nDirs++;
   store<u16>(DSRC + (<usize>ab << 1), <u16>a); store<u16>(DDST + (<usize>ab << 1), <u16>b);
   store<u16>(DSRC + (<usize>ba << 1), <u16>b); store<u16>(DDST + (<usize>ba << 1), <u16>a);
   store<u16>(DREV + (<usize>ab << 1), <u16>ba); store<u16>(DREV + (<usize>ba << 1), <u16>ab);
   store<u32>(DLAT + (<usize>ab << 2), latAB); store<u32>(DLAT + (<usize>ba << 2), latBA);
-  store<u64>(DRNG + (<usize>ab << 3), seedStream(runSeed, 0x20000 + <u64>ab));
-  store<u64>(DRNG + (<usize>ba << 3), seedStream(runSeed, 0x20000 + <u64>ba));
+  // The link's index in the whole scenario numbers its streams, so a shard draws what a single run would.
+  store<u64>(DRNG + (<usize>ab << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream));
+  store<u64>(DRNG + (<usize>ba << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream + 1));
   store<i32>(DRULE + (<usize>ab << 2), -1); store<i32>(DRULE + (<usize>ba << 2), -1);
   store<u16>(ROUTE + ((<usize>a * MAX_HOSTS + b) << 1), <u16>(ab + 1));
   store<u16>(ROUTE + ((<usize>b * MAX_HOSTS + a) << 1), <u16>(ba + 1));

@@ -9,15 +9,15 @@ import type { Plan, RuleSpec } from "./scenario.js";
 export interface EngineExports {
   memory: WebAssembly.Memory;
   reset(seedHi: number, seedLo: number, socketCapacity: number): void;
-  addHost(): number;
+  addHost(stream: number): number;
   setHostParam(h: number, k: number, v: number): void;
   addIp(h: number, addr: number): number;
   addListener(ip: number, port: number, backlog: number): number;
   setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void;
-  addLink(a: number, b: number, latAB: number, latBA: number): number;
+  addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number;
   setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
-  addWorkload(): number;
+  addWorkload(stream: number): number;
   setWorkloadParam(w: number, k: number, v: number): void;
   setRun(duration: number, sample: number, traceFirst: number): void;
   run(maxEvents: number): number;
@@ -94,7 +94,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
   const hostIndex = new Map<string, number>();
   const firstIp = new Map<string, number>();
   for (const h of plan.hosts) {
-    const hi = e.addHost();
+    const hi = e.addHost(h.stream);
     hostIndex.set(h.name, hi);
     const knobs: [HostParam, number][] = [
       [HostParam.TimeWait, h.tcp.timeWait], [HostParam.RtoInit, h.tcp.rtoInit], [HostParam.RtoMin, h.tcp.rtoMin],
@@ -117,7 +117,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
   const dirs: { from: string; to: string }[] = [];
   const route = new Map<string, number>();
   for (const l of plan.links) {
-    const ab = e.addLink(hostIndex.get(l.a)!, hostIndex.get(l.b)!, l.latencyAB, l.latencyBA);
+    const ab = e.addLink(hostIndex.get(l.a)!, hostIndex.get(l.b)!, l.latencyAB, l.latencyBA, l.stream);
     dirs[ab] = { from: l.a, to: l.b };
     dirs[ab + 1] = { from: l.b, to: l.a };
     route.set(`${l.a}>${l.b}`, ab);
@@ -140,7 +140,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     }
   }
   for (const w of plan.workloads) {
-    const wi = e.addWorkload();
+    const wi = e.addWorkload(w.stream);
     const dst = plan.hosts.find((h) => h.name === w.to)!;
     const params: [WlParam, number][] = [
       [WlParam.SrcHost, hostIndex.get(w.from)!], [WlParam.SrcIp, firstIp.get(w.from)!],

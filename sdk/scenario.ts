@@ -126,8 +126,12 @@ export type RuleSpec = z.infer<typeof rule>;
 
 // ---- the plan the engine is configured from ---------------------------------------------
 
+// `stream` is an item's index in the whole scenario: it numbers the item's random
+// stream in the engine, so a shard that holds some of the items draws what one
+// instance holding all of them would.
 export interface PlannedHost {
   name: string;
+  stream: number;
   ips: number[];
   ports: [number, number];
   tcp: TcpKnobs;
@@ -135,9 +139,10 @@ export interface PlannedHost {
 }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener { port: number; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number }
-export interface PlannedLink { a: string; b: string; latencyAB: number; latencyBA: number; loss?: LossSpec }
+export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: LossSpec }
 export interface PlannedWorkload {
   plugin: "tcp-churn";
+  stream: number;
   from: string; to: string; dstPort: number;
   rate: number; arrival: "constant" | "poisson";
   request: number; response: number; closer: "client" | "server" | "both";
@@ -212,7 +217,7 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
       if (seen.has(l.port)) throw new ScenarioError(`${field}.listen.${i}.port`, `port ${l.port} is listed twice`);
       seen.add(l.port);
     });
-    hosts.push({ name, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports, tcp, listen });
+    hosts.push({ name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports, tcp, listen });
   }
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const hostField = (field: string, name: string) => {
@@ -242,7 +247,7 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
         }
       });
     }
-    links.push({ a, b, latencyAB: ab, latencyBA: ba, loss: l.loss });
+    links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: l.loss });
   });
 
   const workloads: PlannedWorkload[] = sc.workloads.map((w, i) => {
@@ -256,7 +261,7 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
       throw new ScenarioError(`${field}.to`, `no link joins "${from}" and "${to}"; add { "between": ["${from}", "${to}"], "latency": "1ms" } to links`);
     }
     return {
-      plugin: "tcp-churn", from, to, dstPort, rate: w.rate, arrival: w.arrival ?? "poisson",
+      plugin: "tcp-churn", stream: i, from, to, dstPort, rate: w.rate, arrival: w.arrival ?? "poisson",
       request: w.request ?? 100, response: w.response ?? 1000, closer: w.closer ?? "client",
       halfClose: w.halfClose ?? false, linger0: w.linger0 ?? false,
       start: w.start === undefined ? 0 : us(w.start), stop: w.stop === undefined ? 0 : us(w.stop),

@@ -423,7 +423,7 @@ describe("planScenario on a valid scenario", () => {
     expect(client.tcp.timeWait).toBe(60_000_000);
     expect(client.ips).toEqual([0x0a000001]);
     expect(server.listen).toEqual([{ port: 80, backlog: 4096, start: 0, stop: 0, reuseAddr: false, bindRetry: 1e6 }]);
-    expect(plan.links).toEqual([{ a: "client", b: "server", latencyAB: 1000, latencyBA: 1000, loss: undefined }]);
+    expect(plan.links).toEqual([{ a: "client", b: "server", stream: 0, latencyAB: 1000, latencyBA: 1000, loss: undefined }]);
     expect(plan.workloads).toHaveLength(1);
     expect(plan.workloads[0]).toMatchObject({
       from: "client", to: "server", dstPort: 80, rate: 10, arrival: "poisson",

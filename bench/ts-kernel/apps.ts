@@ -43,9 +43,9 @@ export function appsReset(): void {
 }
 export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength; }
 
-export function addWorkload(): number {
+export function addWorkload(stream: number): number {
   const w = nWorkloads++;
-  storeU64(WRNG, w, seedStream(runSeed, 0x30000n + BigInt(w)));
+  storeU64(WRNG, w, seedStream(runSeed, 0x30000n + BigInt(stream)));
   return w;
 }
 

@@ -51,19 +51,19 @@ export function reset(seedHi: number, seedLo: number, socketCapacity: number): v
   started = false;
 }
 
-export function addHost(): number { return newHost(); }
+export function addHost(stream: number): number { return newHost(stream >>> 0); }
 export function setHostParam(h: number, k: number, v: number): void { setHp(h, k, u32(v)); }
 export function addIp(h: number, addr: number): number { return newIp(h, addr >>> 0); }
 export function addListener(ip: number, port: number, backlog: number): number { return newListener(ip, port, backlog); }
 export function setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void {
   setLife(l, u64(start), u64(stop), u32(retry), reuseAddr !== 0);
 }
-export function addLink(a: number, b: number, latAB: number, latBA: number): number { return newLink(a, b, u32(latAB), u32(latBA)); }
+export function addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number { return newLink(a, b, u32(latAB), u32(latBA), stream >>> 0); }
 export function setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void { setLossKernel(dir, kind, p0, p1, p2, p3); }
 export function addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number {
   return newRule(dir, mask, value, senderState, conn, nth, action, u32(delay));
 }
-export function addWorkload(): number { return newWorkload(); }
+export function addWorkload(stream: number): number { return newWorkload(stream >>> 0); }
 export function setWorkloadParam(w: number, k: number, v: number): void { setWp(w, k, v); }
 
 export function setRun(duration: number, sample: number, traceFirst: number): void {

@@ -46,11 +46,11 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  */
 export const PORTED_FROM = {
   "abi.ts": "3cea4c89c551dd537b796328118cdfbaf79d52d8",
-  "apps.ts": "bcda3cf8a34d31293ad189c4685b61c1051ed05c",
-  "index.ts": "94eb73dd3b1f7de6531f4bd955ad16b75f51c39f",
+  "apps.ts": "a7c5caeafd5a906a8a5dad37e5d036e6028ca4fd",
+  "index.ts": "0389049741d7b6cb0c5967a3c16184836f8b039e",
   "mem.ts": "51b4311fd5d8c0fcc6a399382ad60012b0ef32cd",
   "metrics.ts": "01d97ae2043eff8f9d4c55e2e6d6fac1a46f7853",
-  "net.ts": "f46c7b732b523bc8de5ca07cde95c8365e0ba547",
+  "net.ts": "d89989965a7b886cc957056bdf532d17a1fba787",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "a952083b982c3d8ce694f319f0558987817228e6",
   "tcp.ts": "47c2df68cabdd711b2a1e9562fe27ea1e8b7785c",

@@ -36,9 +36,9 @@ export function hostSecretLo(h: number): number { return HSECRET[2 * h + 1]; }
 export function stateCount(h: number, st: number): number { return HSTATES[h * STATE_COUNT + st]; }
 export function addStateCount(h: number, st: number, d: number): void { HSTATES[h * STATE_COUNT + st] += d; }
 
-export function addHost(): number {
+export function addHost(stream: number): number {
   const h = nHosts++;
-  storeU64(HSECRET, h, seedStream(runSeed, 0x10000n + BigInt(h)));
+  storeU64(HSECRET, h, seedStream(runSeed, 0x10000n + BigInt(stream)));
   return h;
 }
 
@@ -169,14 +169,14 @@ export function setDirBad(d: number, b: boolean): void { DBAD[d] = b ? 1 : 0; }
 export function dirP(d: number, k: number): number { return DP[d * 4 + k]; }
 export function dirFirstRule(d: number): number { return DRULE[d]; }
 
-export function addLink(a: number, b: number, latAB: number, latBA: number): number {
+export function addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number {
   const ab = nDirs++; const ba = nDirs++;
   DSRC[ab] = a; DDST[ab] = b;
   DSRC[ba] = b; DDST[ba] = a;
   DREV[ab] = ba; DREV[ba] = ab;
   DLAT[ab] = latAB; DLAT[ba] = latBA;
-  storeU64(DRNG, ab, seedStream(runSeed, 0x20000n + BigInt(ab)));
-  storeU64(DRNG, ba, seedStream(runSeed, 0x20000n + BigInt(ba)));
+  storeU64(DRNG, ab, seedStream(runSeed, 0x20000n + 2n * BigInt(stream)));
+  storeU64(DRNG, ba, seedStream(runSeed, 0x20000n + 2n * BigInt(stream) + 1n));
   DRULE[ab] = -1; DRULE[ba] = -1;
   ROUTE[a * MAX_HOSTS + b] = ab + 1;
   ROUTE[b * MAX_HOSTS + a] = ba + 1;
