@@ -18,7 +18,7 @@ for (const target of ["release", "debug"]) {
 
 const esbuild = await import("esbuild");
 await esbuild.build({
-  entryPoints: { cli: join(root, "sdk/cli.ts"), index: join(root, "sdk/index.ts") },
+  entryPoints: { cli: join(root, "sdk/cli.ts"), index: join(root, "sdk/index.ts"), "node-worker": join(root, "sdk/workers/node-worker.ts") },
   outdir: join(root, "dist"),
   bundle: true,
   platform: "node",

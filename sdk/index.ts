@@ -1,7 +1,9 @@
 // connsim's public API. Everything a user or a plugin may import is exported here;
 // the other modules of sdk/ are internals.
 
-export { runScenario, runPlan, VERSION, type RunOptions, type Progress } from "./run.js";
+export { runScenario, runPlan, VERSION, type RunOptions, type Progress, type SamplePoint } from "./run.js";
+export { WorkerPool, type PoolOptions, type PoolRunOptions } from "./workers/pool.js";
+export { runOnPool } from "./workers/parallel.js";
 export { planScenario, ScenarioError, type Scenario, type Plan } from "./scenario.js";
 export type { Result, Trace, TraceState, TraceSegment, StateName } from "./result.js";
 export { PROFILES, PROFILE_NAMES, type Profile, type TcpKnobs } from "./profiles.js";

@@ -19,6 +19,16 @@ export interface Progress {
   t: number;
   duration: number;
   events: number;
+  /** The samples taken since the previous report, in time order (live charts draw these). */
+  samples: SamplePoint[];
+}
+
+/** One sample as it is taken: the counts of every state (all hosts), ports in use per host, failures in its interval. */
+export interface SamplePoint {
+  t: number;
+  states: Record<StateName, number>;
+  portsInUse: Record<string, number>;
+  failures: number;
 }
 
 export interface RunOptions {
@@ -33,6 +43,14 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Supplies the engine binary; defaults to build/engine.wasm beside the package. */
   engineBytes?: (flavour: "release" | "debug") => Promise<BufferSource>;
+  /** An engine already compiled (a worker receives it from the main thread); overrides engineBytes. */
+  engineModule?: WebAssembly.Module;
+  /**
+   * Worker threads (Node) for a scenario that splits into independent host groups:
+   * each group runs in its own worker and the results are merged (equal to one
+   * worker's, engine timings aside). A scenario that does not split runs here.
+   */
+  workers?: number;
 }
 
 export async function defaultEngineBytes(flavour: "release" | "debug"): Promise<BufferSource> {
@@ -46,12 +64,25 @@ export async function defaultEngineBytes(flavour: "release" | "debug"): Promise<
 
 export async function runScenario(scenario: Scenario | unknown, options: RunOptions = {}): Promise<Result> {
   const plan = planScenario(scenario, { seed: options.seed, trace: options.trace });
+  if ((options.workers ?? 1) > 1 && (options.flavour ?? "release") === "release") {
+    const { planShards } = await import("./workers/shard.js");
+    if (planShards(plan, options.workers!)) {
+      const { WorkerPool } = await import("./workers/pool.js");
+      const { runOnPool } = await import("./workers/parallel.js");
+      const pool = new WorkerPool({ workers: options.workers });
+      try {
+        return await runOnPool(plan, pool, { onProgress: options.onProgress, signal: options.signal });
+      } finally {
+        await pool.close();
+      }
+    }
+  }
   return runPlan(plan, options);
 }
 
 export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Result> {
   const flavour = options.flavour ?? "release";
-  const module = await compileEngine(flavour, () => (options.engineBytes ?? defaultEngineBytes)(flavour));
+  const module = options.engineModule ?? await compileEngine(flavour, () => (options.engineBytes ?? defaultEngineBytes)(flavour));
   const e = await instantiateEngine(module);
   const started = performance.now();
   const { dirs } = configure(e, plan);
@@ -68,12 +99,17 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Res
       error = (err as Error).message;
       more = 0;
     }
-    rows.push(...readSamples(e, hostNames.length));
-    if (plan.trace > 0) records.push(...readTrace(e));
-    options.onProgress?.({ t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events) });
+    const fresh = readSamples(e, hostNames.length);
+    for (const row of fresh) rows.push(row);
+    if (plan.trace > 0) for (const rec of readTrace(e)) records.push(rec);
+    options.onProgress?.({
+      t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events),
+      samples: fresh.map((row) => samplePoint(row, plan.sample, hostNames)),
+    });
     if (!more) break;
     if (options.signal?.aborted) { error = "cancelled"; break; }
-    if (options.onProgress) await new Promise((r) => setTimeout(r, 0)); // let the caller's UI breathe
+    // Let the caller's UI breathe, and a cancel message reach a worker.
+    if (options.onProgress || options.signal) await new Promise((r) => setTimeout(r, 0));
   }
   return assemble(e, plan, rows, records, dirs, (performance.now() - started) / 1000, error);
 }
@@ -129,6 +165,19 @@ function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: Trac
   if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs);
   if (error) result.error = error;
   return result;
+}
+
+function samplePoint(row: SampleRow, sampleUs: number, hostNames: string[]): SamplePoint {
+  const states = Object.fromEntries(STATE_NAMES.map((name, s) => {
+    let sum = 0;
+    for (let h = 0; h < hostNames.length; h++) sum += row.states[h * STATE_COUNT + s];
+    return [name, sum];
+  })) as Record<StateName, number>;
+  return {
+    t: round6((row.index * sampleUs) / 1e6), states,
+    portsInUse: Object.fromEntries(hostNames.map((h, i) => [h, row.ports[i]])),
+    failures: row.failures.reduce((a, b) => a + b, 0),
+  };
 }
 
 function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: string; to: string }[]): Trace[] {

@@ -1,0 +1,39 @@
+// A plan on a worker pool: split into shards when it partitions (shard.ts), else one
+// worker. Progress from the shards is combined: the slowest shard's simulated time,
+// the events of all, and each sample once every shard has taken it.
+
+import type { Result, StateName } from "../result.js";
+import type { Progress, SamplePoint } from "../run.js";
+import type { Plan } from "../scenario.js";
+import type { PoolRunOptions, WorkerPool } from "./pool.js";
+import { mergeShards, planShards } from "./shard.js";
+
+export async function runOnPool(plan: Plan, pool: WorkerPool, options: PoolRunOptions = {}): Promise<Result> {
+  const shards = planShards(plan, pool.size);
+  if (!shards) return pool.run(plan, options);
+  const latest: Progress[] = [];
+  const pending: SamplePoint[][] = shards.map(() => []);
+  const onShardProgress = (i: number) => (p: Progress) => {
+    latest[i] = p;
+    pending[i].push(...p.samples);
+    const ready = Math.min(...pending.map((q) => q.length));
+    if (!options.onProgress || latest.filter(Boolean).length < shards.length) return;
+    options.onProgress({
+      t: Math.min(...latest.map((x) => x.t)), duration: p.duration,
+      events: latest.reduce((a, x) => a + x.events, 0),
+      samples: Array.from({ length: ready }, () => sumPoints(pending.map((q) => q.shift()!))),
+    });
+  };
+  const results = await Promise.all(shards.map((s, i) => pool.run(s, { signal: options.signal, sliceEvents: options.sliceEvents, onProgress: onShardProgress(i) })));
+  return mergeShards(plan, shards, results);
+}
+
+function sumPoints(points: SamplePoint[]): SamplePoint {
+  const states = { ...points[0].states };
+  for (const p of points.slice(1)) for (const k of Object.keys(states) as StateName[]) states[k] += p.states[k];
+  return {
+    t: points[0].t, states,
+    portsInUse: Object.assign({}, ...points.map((p) => p.portsInUse)),
+    failures: points.reduce((a, p) => a + p.failures, 0),
+  };
+}

@@ -1,0 +1,95 @@
+// One large scenario over several workers: hosts that no chain of links joins never
+// exchange a segment, so each group (a connected component of the link graph) is a
+// shard that runs alone. Random streams are numbered by the scenario's own indices
+// (Plan's `stream` fields), so every shard draws what the whole run would, and the
+// merged result equals the single-worker one apart from engine.{workers, wallSeconds,
+// memoryBytes}. Connection ids are per engine instance, so runs that trace
+// connections or stage rules for a given `conn` are not split.
+
+import type { Result, StateName } from "../result.js";
+import type { Plan } from "../scenario.js";
+
+/** The plan split into independent shards, or undefined when it does not split. */
+export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
+  if (maxShards < 2 || plan.trace > 0) return undefined;
+  const byConn = plan.links.some((l) => l.loss && "rules" in l.loss && l.loss.rules.some((r) => r.conn !== undefined));
+  if (byConn) return undefined;
+
+  // Union-find over host names, joined by links.
+  const parent = new Map(plan.hosts.map((h) => [h.name, h.name]));
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  for (const l of plan.links) parent.set(find(l.a), find(l.b));
+  const groups = new Map<string, string[]>();
+  for (const h of plan.hosts) {
+    const root = find(h.name);
+    if (!groups.has(root)) groups.set(root, []);
+    groups.get(root)!.push(h.name);
+  }
+  // Hosts with no workload between them do nothing: leave them with the first shard.
+  const busy = [...groups.values()].filter((g) => plan.workloads.some((w) => g.includes(w.from)));
+  if (busy.length < 2) return undefined;
+
+  // Deal the groups round-robin into at most maxShards shards, in plan order.
+  const shardOf = new Map<string, number>();
+  busy.forEach((g, i) => g.forEach((h) => shardOf.set(h, i % maxShards)));
+  const count = Math.min(busy.length, maxShards);
+  for (const h of plan.hosts) if (!shardOf.has(h.name)) shardOf.set(h.name, 0);
+  return Array.from({ length: count }, (_, s) => ({
+    ...plan,
+    hosts: plan.hosts.filter((h) => shardOf.get(h.name) === s),
+    links: plan.links.filter((l) => shardOf.get(l.a) === s),
+    workloads: plan.workloads.filter((w) => shardOf.get(w.from) === s),
+  }));
+}
+
+/** The shards' results as one, hosts in the plan's order. */
+export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Result {
+  const first = results[0];
+  // A run stopped early (cancelled) has as many samples as its slowest shard.
+  const n = Math.min(...results.map((r) => r.series.t.length));
+  const sum = (get: (r: Result) => number) => results.reduce((a, r) => a + get(r), 0);
+  const addSeries = (get: (r: Result) => number[]) => {
+    const out = get(first).slice(0, n);
+    for (const r of results.slice(1)) for (let i = 0; i < n; i++) out[i] += get(r)[i];
+    return out;
+  };
+  const holder = (host: string) => results[shards.findIndex((s) => s.hosts.some((h) => h.name === host))];
+  const states = Object.fromEntries(Object.keys(first.series.states).map((n) => [n, addSeries((r) => r.series.states[n as StateName])])) as Record<StateName, number[]>;
+  const errnos = Object.keys(first.totals.failed) as (keyof Result["totals"]["failed"])[];
+
+  const merged: Result = {
+    name: first.name, seed: first.seed, profile: first.profile,
+    engine: {
+      version: first.engine.version, workers: results.length,
+      events: sum((r) => r.engine.events), segmentEvents: sum((r) => r.engine.segmentEvents),
+      wallSeconds: Math.max(...results.map((r) => r.engine.wallSeconds)), memoryBytes: sum((r) => r.engine.memoryBytes),
+    },
+    totals: {
+      attempted: sum((r) => r.totals.attempted), established: sum((r) => r.totals.established),
+      completed: sum((r) => r.totals.completed), pending: sum((r) => r.totals.pending),
+      failed: Object.fromEntries(errnos.map((k) => [k, sum((r) => r.totals.failed[k])])) as Result["totals"]["failed"],
+      segments: {
+        sent: sum((r) => r.totals.segments.sent), dropped: sum((r) => r.totals.segments.dropped),
+        retransmitted: sum((r) => r.totals.segments.retransmitted), duplicated: sum((r) => r.totals.segments.duplicated),
+      },
+    },
+    peak: Object.fromEntries(Object.entries(states).map(([n, v]) => [n, v.reduce((m, x) => Math.max(m, x), 0)])) as Record<StateName, number>,
+    series: {
+      t: first.series.t.slice(0, n),
+      states,
+      byHost: Object.fromEntries(plan.hosts.map((h) => {
+        const own = holder(h.name).series.byHost[h.name];
+        return [h.name, Object.fromEntries(Object.entries(own).map(([k, v]) => [k, v.slice(0, n)])) as Record<StateName, number[]>];
+      })),
+      portsInUse: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.portsInUse[h.name].slice(0, n)])),
+      failures: addSeries((r) => r.series.failures),
+      failuresByErrno: Object.fromEntries(errnos.map((k) => [k, addSeries((r) => r.series.failuresByErrno[k])])) as Result["series"]["failuresByErrno"],
+    },
+  };
+  const failed = results.findIndex((r) => r.error);
+  if (failed >= 0) merged.error = `shard ${failed} (hosts ${shards[failed].hosts.map((h) => h.name).join(", ")}): ${results[failed].error}`;
+  return merged;
+}
