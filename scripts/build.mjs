@@ -42,3 +42,25 @@ await esbuild.build({
   banner: { js: `/*! uPlot ${uplot.version} (c) Leon Sorokin, MIT License, https://github.com/leeoniya/uPlot */` },
   logLevel: "warning",
 });
+
+// The browser: the module Web Worker that hosts the engine, and the module a page
+// imports (BrowserPool and friends, web/connsim.ts). sdk/run.ts names Node modules on
+// paths a browser never takes (node:fs for a file: engine URL; worker_threads behind
+// runScenario({ workers }), which tree shaking drops): they stay external, and a static
+// import of one, which would stop the bundle loading at all, fails the build instead.
+const browser = await esbuild.build({
+  entryPoints: { worker: join(root, "web/worker.ts"), connsim: join(root, "web/connsim.ts") },
+  outdir: join(root, "dist/browser"),
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "es2022",
+  external: ["node:*"],
+  minify: true,
+  metafile: true,
+  logLevel: "warning",
+});
+for (const [file, output] of Object.entries(browser.metafile.outputs)) {
+  const bad = output.imports.filter((i) => i.external && i.kind !== "dynamic-import");
+  if (bad.length) throw new Error(`${file} imports ${bad.map((i) => i.path).join(", ")}, which a browser cannot load`);
+}

@@ -8,15 +8,21 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { htmlReport } from "./report/html.js";
 import { pcapBytes } from "./report/pcap.js";
-import { seriesCsv } from "./report/csv.js";
+import { csvCell, seriesCsv } from "./report/csv.js";
 import { summary } from "./report/summary.js";
 import { runPlan, type Progress } from "./run.js";
+import { runOnPool } from "./workers/parallel.js";
+import { WorkerPool } from "./workers/pool.js";
+import { planShards } from "./workers/shard.js";
+import { parseVary, runSweep, sweepTable } from "./workers/sweep.js";
+import { availableParallelism } from "node:os";
 import { planScenario, ScenarioError } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
 const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--seed N] [--trace N] [--quiet]";
 const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]";
-const HELP = `${USAGE}\n${USAGE_SNAPSHOT.replace("usage:", "      ")}\n`;
+const USAGE_SWEEP = "usage: connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]";
+const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP].map((u, i) => (i ? u.replace("usage:", "      ") : u)).join("\n") + "\n";
 
 /** Connections traced for --pcap when neither --trace nor the scenario asks for any. */
 const PCAP_DEFAULT_TRACE = 10;
@@ -36,7 +42,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     }
     if (command === "run") return await run(rest, out, err);
     if (command === "snapshot") return await snapshot(rest, out);
-    throw new UsageError(`unknown command "${command}"; the commands are run and snapshot`);
+    if (command === "sweep") return await sweep(rest, out, err);
+    throw new UsageError(`unknown command "${command}"; the commands are run, snapshot and sweep`);
   } catch (e) {
     if (e instanceof ScenarioError || e instanceof UsageError) {
       err.write(`connsim: ${e.message}\n`);
@@ -65,9 +72,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE}`);
   const seed = intOption("--seed", values.seed);
   let trace = intOption("--trace", values.trace);
-  const workers = intOption("--workers", values.workers);
-  if (workers !== undefined && workers < 1) throw new UsageError("--workers must be 1 or more");
-  if (workers !== undefined && workers > 1) throw new UsageError("--workers above 1 is not available in this version yet");
+  const workers = workersOption(values.workers);
 
   const scenario = await loadScenario(positionals[0]);
   let plan = planScenario(scenario, { seed, trace });
@@ -77,7 +82,18 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     notes.push(`(the first ${PCAP_DEFAULT_TRACE} connections; --trace N for others)`);
   }
   const progress = values.quiet ? undefined : progressReporter(err);
-  const result = await runPlan(plan, { onProgress: progress?.update });
+  // Independent host groups run in parallel workers; anything else runs here.
+  let result;
+  if (workers > 1 && planShards(plan, workers)) {
+    const pool = new WorkerPool({ workers });
+    try {
+      result = await runOnPool(plan, pool, { onProgress: progress?.update });
+    } finally {
+      await pool.close();
+    }
+  } else {
+    result = await runPlan(plan, { onProgress: progress?.update });
+  }
   progress?.done();
 
   // Every output is written even when the run stopped early: its samples are real.
@@ -99,6 +115,61 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     return 1;
   }
   return 0;
+}
+
+async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args, allowPositionals: true,
+      options: {
+        vary: { type: "string", multiple: true }, workers: { type: "string" }, seed: { type: "string" },
+        csv: { type: "string" }, json: { type: "string" }, quiet: { type: "boolean" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE_SWEEP}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE_SWEEP}`);
+  if (!values.vary?.length) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200; ${USAGE_SWEEP}`);
+  const varies = values.vary.map(parseVary);
+  const workers = workersOption(values.workers);
+  const scenario = await loadScenario(positionals[0]);
+  const tty = !values.quiet && (err as NodeJS.WriteStream).isTTY === true;
+  const pool = new WorkerPool({ workers });
+  let rows;
+  try {
+    rows = await runSweep(scenario, varies, pool, {
+      seed: intOption("--seed", values.seed),
+      onRun: tty ? (done, total) => err.write(`\r${done}/${total} runs done on ${workers} worker${workers === 1 ? "" : "s"}\x1b[K`) : undefined,
+    });
+  } finally {
+    await pool.close();
+  }
+  if (tty) err.write("\r\x1b[K");
+  const table = sweepTable(varies, rows);
+  if (values.csv) await writeAtomically(values.csv, table.map((r) => r.map(csvCell).join(",")).join("\n") + "\n");
+  if (values.json) {
+    const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
+    await writeAtomically(values.json, JSON.stringify(json, null, 2) + "\n");
+  }
+  if (!values.quiet) {
+    const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+    const lastUsed = rows.some((r) => r.error) ? widths.length : widths.length - 1; // no error column when none failed
+    out.write(table.map((r) => r.slice(0, lastUsed).map((cell, c) => (c < varies.length ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd()).join("\n") + "\n");
+    for (const f of [values.csv, values.json]) if (f) out.write(`wrote ${f}\n`);
+  }
+  const failed = rows.filter((r) => r.error).length;
+  if (failed) err.write(`connsim: ${failed} of ${rows.length} runs failed; their rows say why\n`);
+  return failed ? 1 : 0;
+}
+
+/** --workers N, default the number of cores. */
+function workersOption(v: string | undefined): number {
+  const n = intOption("--workers", v) ?? availableParallelism();
+  if (n < 1) throw new UsageError("--workers must be 1 or more");
+  return n;
 }
 
 async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -192,7 +192,8 @@ describe("connsim run: bad input exits 2 with one line", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--seed N] [--trace N] [--quiet]\n" +
-      "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n");
+      "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n" +
+      "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n");
   });
 
   test("--help prints usage and succeeds", () => {
@@ -238,5 +239,25 @@ describe("connsim run: report files and snapshot", () => {
   test("snapshot without --at, and with a bad --at", () => {
     expectUserError(connsim("snapshot", "examples/default.json"), "connsim: snapshot needs --at TIME");
     expectUserError(connsim("snapshot", "examples/default.json", "--at", "soon"), 'connsim: --at: "soon" is not a duration');
+  });
+});
+
+describe("connsim sweep", () => {
+  test("a grid over two workers: one row per run, the varied values first; --csv has the same rows", () => {
+    const csv = file("sweep.csv");
+    const r = connsim("sweep", "examples/default.json", "--vary", "workloads.0.rate=10,100", "--workers", "2", "--csv", csv);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^workloads\.0\.rate +attempted +established +completed +EADDRNOTAVAIL /);
+    expect(lines[1]).toMatch(/^10 +1197 +1197 +1197 +0 /);
+    expect(lines[2]).toMatch(/^100 +12108 +2000 +2000 +10108 /);
+    expect(lines[3]).toBe(`wrote ${csv}`);
+    expect(readFileSync(csv, "utf8").split("\n")[2]).toMatch(/^100,12108,2000,2000,10108,/);
+  });
+
+  test("a bad --vary is a one-line error naming it", () => {
+    expectUserError(connsim("sweep", "examples/default.json", "--vary", "workloads.0.rat=1,2"),
+      'connsim: --vary workloads.0.rat=1: scenario.workloads.0.rat: unknown field; did you mean "rate"?');
+    expectUserError(connsim("sweep", "examples/default.json"), "connsim: sweep needs at least one --vary");
   });
 });

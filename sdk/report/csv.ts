@@ -17,12 +17,12 @@ export function seriesCsv(result: Result): string {
   columns.push(["failures", s.failures]);
   for (const [errno, values] of Object.entries(s.failuresByErrno)) columns.push([`failures.${errno}`, values]);
 
-  const lines = [columns.map(([name]) => cell(name)).join(",")];
+  const lines = [columns.map(([name]) => csvCell(name)).join(",")];
   for (let i = 0; i < s.t.length; i++) lines.push(columns.map(([, v]) => String(v[i])).join(","));
   return lines.join("\n") + "\n";
 }
 
-/** Host names are letters, digits, '_' and '-', but quote anything else a CSV reader might split on. */
-function cell(text: string): string {
+/** Quotes a cell a CSV reader might split (host names cannot hold such characters; messages can). */
+export function csvCell(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

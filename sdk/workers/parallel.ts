@@ -1,14 +1,21 @@
-// A plan on a worker pool: split into shards when it partitions (shard.ts), else one
-// worker. Progress from the shards is combined: the slowest shard's simulated time,
-// the events of all, and each sample once every shard has taken it.
+// A plan on a worker pool (Node's WorkerPool, or sdk/workers/browser-pool.ts): split into
+// shards when it partitions (shard.ts), else one worker. Progress from the shards is
+// combined: the slowest shard's simulated time, the events of all, and each sample
+// once every shard has taken it.
 
 import type { Result, StateName } from "../result.js";
 import type { Progress, SamplePoint } from "../run.js";
 import type { Plan } from "../scenario.js";
-import type { PoolRunOptions, WorkerPool } from "./pool.js";
+import type { PoolRunOptions } from "./pool.js";
 import { mergeShards, planShards } from "./shard.js";
 
-export async function runOnPool(plan: Plan, pool: WorkerPool, options: PoolRunOptions = {}): Promise<Result> {
+/** What sharding needs of a pool: how many plans it runs at once, and a way to run one. */
+export interface PlanPool {
+  readonly size: number;
+  run(plan: Plan, options?: PoolRunOptions): Promise<Result>;
+}
+
+export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOptions = {}): Promise<Result> {
   const shards = planShards(plan, pool.size);
   if (!shards) return pool.run(plan, options);
   const latest: Progress[] = [];

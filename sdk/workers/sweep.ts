@@ -1,0 +1,121 @@
+// Sweeps: one scenario run over a grid of values (`--vary path=values`), every run
+// checked before any starts, fanned out over a worker pool, and gathered into one
+// table in grid order whatever order the runs finish in. A run that fails keeps its
+// row with the reason; the others are reported.
+
+import type { Result } from "../result.js";
+import { planScenario, ScenarioError, type Plan } from "../scenario.js";
+import { closest } from "../units.js";
+
+export type Value = number | string | boolean;
+export interface Vary { path: string; values: Value[] }
+export interface SweepRow { values: Record<string, Value>; result?: Result; error?: string }
+
+/** A pool as the sweep needs it: Node's WorkerPool and the browser's have this shape. */
+export interface RunPool { run(plan: Plan): Promise<Result> }
+
+/**
+ * `path=v1,v2,v3` or `path=from:to:count` (count values evenly spaced, both ends
+ * included). Numbers and true/false are read as such; anything else stays a string.
+ */
+export function parseVary(spec: string): Vary {
+  const eq = spec.indexOf("=");
+  if (eq <= 0 || eq === spec.length - 1) {
+    throw new ScenarioError(`--vary ${spec}`, 'expected path=values, e.g. "workloads.0.rate=100,200" or "workloads.0.rate=100:2000:5"');
+  }
+  const path = spec.slice(0, eq);
+  const text = spec.slice(eq + 1);
+  const range = /^(-?[\d.]+):(-?[\d.]+):(\d+)$/.exec(text);
+  if (range) {
+    const [from, to, count] = [Number(range[1]), Number(range[2]), Number(range[3])];
+    if (!Number.isFinite(from) || !Number.isFinite(to) || count < 2) {
+      throw new ScenarioError(`--vary ${spec}`, "a range is from:to:count with numbers and a count of 2 or more");
+    }
+    const step = (to - from) / (count - 1);
+    return { path, values: Array.from({ length: count }, (_, i) => Number((from + i * step).toPrecision(12))) };
+  }
+  const values = text.split(",").map((v): Value => {
+    const s = v.trim();
+    if (s === "true" || s === "false") return s === "true";
+    return s !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
+  });
+  return { path, values };
+}
+
+/** Every combination, the first --vary outermost. */
+export function sweepGrid(varies: Vary[]): Record<string, Value>[] {
+  let grid: Record<string, Value>[] = [{}];
+  for (const v of varies) grid = grid.flatMap((g) => v.values.map((x) => ({ ...g, [v.path]: x })));
+  return grid;
+}
+
+/** A copy of the scenario with `path` set; a misspelt step names the key it meant. */
+export function applyVary(scenario: unknown, path: string, value: Value): unknown {
+  const copy = structuredClone(scenario) as Record<string, unknown>;
+  const keys = path.split(".");
+  let node: Record<string, unknown> = copy;
+  keys.forEach((k, i) => {
+    if (i === keys.length - 1) { node[k] = value; return; }
+    let next = node[k];
+    if (next === undefined) {
+      const hint = closest(k, Object.keys(node));
+      if (hint || Array.isArray(node)) {
+        throw new ScenarioError(`--vary ${path}`, `no ${JSON.stringify(k)} in ${keys.slice(0, i).join(".") || "the scenario"}${hint ? `; did you mean "${hint}"?` : ""}`);
+      }
+      next = node[k] = {};
+    }
+    if (next === null || typeof next !== "object") {
+      throw new ScenarioError(`--vary ${path}`, `${keys.slice(0, i + 1).join(".")} is ${JSON.stringify(next)}, not an object or list`);
+    }
+    node = next as Record<string, unknown>;
+  });
+  return copy;
+}
+
+/** Checks every combination, then runs them all on the pool. */
+export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool,
+                               options: { seed?: number; onRun?: (done: number, total: number) => void } = {}): Promise<SweepRow[]> {
+  const grid = sweepGrid(varies);
+  const plans = grid.map((values) => {
+    let s = scenario;
+    for (const [path, v] of Object.entries(values)) s = applyVary(s, path, v);
+    try {
+      return planScenario(s, { seed: options.seed });
+    } catch (e) {
+      if (e instanceof ScenarioError) {
+        const which = Object.entries(values).map(([p, v]) => `${p}=${v}`).join(" ");
+        throw new ScenarioError(`--vary ${which}`, e.message);
+      }
+      throw e;
+    }
+  });
+  let done = 0;
+  return Promise.all(plans.map(async (plan, i): Promise<SweepRow> => {
+    const row: SweepRow = { values: grid[i] };
+    try {
+      row.result = await pool.run(plan);
+      if (row.result.error) row.error = row.result.error;
+    } catch (e) {
+      row.error = (e as Error).message;
+    }
+    options.onRun?.(++done, plans.length);
+    return row;
+  }));
+}
+
+/** The headline figures of each run, as a table: the varied values first. */
+export function sweepTable(varies: Vary[], rows: SweepRow[]): string[][] {
+  const figures: [string, (r: Result) => number][] = [
+    ["attempted", (r) => r.totals.attempted], ["established", (r) => r.totals.established],
+    ["completed", (r) => r.totals.completed],
+    ["EADDRNOTAVAIL", (r) => r.totals.failed.EADDRNOTAVAIL], ["ECONNREFUSED", (r) => r.totals.failed.ECONNREFUSED],
+    ["ETIMEDOUT", (r) => r.totals.failed.ETIMEDOUT], ["ECONNRESET", (r) => r.totals.failed.ECONNRESET],
+    ["peak TIME_WAIT", (r) => r.peak.TIME_WAIT], ["retransmitted", (r) => r.totals.segments.retransmitted],
+  ];
+  const header = [...varies.map((v) => v.path), ...figures.map(([name]) => name), "error"];
+  return [header, ...rows.map((row) => [
+    ...varies.map((v) => String(row.values[v.path])),
+    ...figures.map(([, get]) => (row.result ? String(get(row.result)) : "")),
+    row.error ?? "",
+  ])];
+}
