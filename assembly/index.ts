@@ -4,7 +4,8 @@
 
 import { Stat } from "./abi";
 import { appsReset, appsStart, arrival, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps";
-import { memoryBytes } from "./mem";
+import { memoryBytes, setMemoryLimit as setLimit } from "./mem";
+import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsReset, samplesPtr as sPtr, samplesRows, setStat,
   setTraceFirst, stat as readStat, takeSample, traceCount as tCount, tracePtr as tPtr, rowWords,
@@ -106,6 +107,10 @@ export function run(maxEvents: u32): i32 {
 }
 
 export function nowUs(): f64 { return <f64>now; }
+export function setMemoryLimit(bytes: f64): void { setLimit(<usize>min(bytes, 4294967295.0)); }
+/** 0, or the number of the first broken invariant (invariants.ts); invariantDetail(0..2) says where and what. */
+export function checkInvariants(): i32 { return check(); }
+export function invariantDetail(k: i32): u32 { return k == 0 ? brokenAt : k == 1 ? expected : found; }
 export function stat(k: i32): f64 {
   if (k == Stat.LiveSockets) return <f64>live;
   if (k == Stat.SocketCapacity) return <f64>capacity();

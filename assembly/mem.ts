@@ -3,8 +3,13 @@
 // doubling: a grown column is copied into a new block and the old one abandoned,
 // which keeps total memory under twice the high-water mark with no GC anywhere.
 
-/** A zeroed block of `bytes`. */
+/** Bytes of linear memory the engine may grow to (0: WebAssembly's own 4 GiB). */
+let limit: usize = 0;
+export function setMemoryLimit(bytes: usize): void { limit = bytes; }
+
+/** A zeroed block of `bytes`. Past the limit the run stops with a message the SDK recognises. */
 export function alloc(bytes: usize): usize {
+  if (limit != 0 && (<u64>memory.size() << 16) + <u64>bytes > <u64>limit) abort("engine memory limit");
   const p = heap.alloc(bytes);
   memory.fill(p, 0, bytes);
   return p;

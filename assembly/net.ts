@@ -156,6 +156,7 @@ export function findListener(addr: u32, port: u32): i32 {
 @inline export function listenerStartAt(l: u32): u64 { return load<u64>(LSSTART + (<usize>l << 3)); }
 @inline export function listenerStopAt(l: u32): u64 { return load<u64>(LSSTOP + (<usize>l << 3)); }
 @inline export function listenerRetry(l: u32): u32 { return load<u32>(LSRETRY + (<usize>l << 2)); }
+@inline export function listenerBacklogUsed(l: u32): u32 { return load<u32>(LSQUEUE + (<usize>l << 2)); }
 @inline export function listenerFull(l: u32): bool { return load<u32>(LSQUEUE + (<usize>l << 2)) >= load<u32>(LSBACKLOG + (<usize>l << 2)); }
 @inline export function addListenerQueue(l: u32, d: i32): void { store<u32>(LSQUEUE + (<usize>l << 2), load<u32>(LSQUEUE + (<usize>l << 2)) + d); }
 

@@ -104,6 +104,9 @@ export function socketsReset(capacity: u32): void {
 }
 
 export function capacity(): u32 { return cap; }
+/** The hash table, read by the invariant checks: entry i holds a live slot + 1, or 0. */
+export function htSize(): u32 { return htMask + 1; }
+export function htEntry(i: u32): u32 { return load<u32>(HT + (<usize>i << 2)); }
 /** Slots ever handed out: a scan of 0..slotsUsed() sees every live socket (free ones read CLOSED or LISTEN). */
 export function slotsUsed(): u32 { return top; }
 

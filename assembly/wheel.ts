@@ -165,6 +165,11 @@ export function cascade(): void {
   }
 }
 
+/** Every filed event, for the invariant checks: the head of list i (level * 64 + slot) and the next of an event. */
+export const WHEEL_LISTS: u32 = LEVELS * SLOTS;
+export function listHead(i: u32): u32 { return load<u32>(HEAD + (<usize>i << 2)); }
+export function nextEvent(e: u32): u32 { return evNext(e); }
+
 /** Takes the next event of the found level-0 slot (now = its time), or NIL when empty. */
 export function popDue(): u32 {
   const i = <usize>nextSlot << 2;

@@ -31,6 +31,9 @@ export interface EngineExports {
   portsPtr(ip: number): number;
   portsTwPtr(ip: number): number;
   tracePtr(): number;
+  checkInvariants(): number;
+  invariantDetail(k: number): number;
+  setMemoryLimit(bytes: number): void;
   traceCount(): number;
   drainTrace(): void;
 }
@@ -39,6 +42,32 @@ export const STATE_NAMES = Object.keys(State).filter((k) => Number.isNaN(Number(
 export const ERRNOS = ["EADDRNOTAVAIL", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "EADDRINUSE"] as const;
 export type Errno = (typeof ERRNOS)[number];
 if (STATE_NAMES.length !== STATE_COUNT || ERRNOS.length !== ERRNO_COUNT) throw new Error("engine ABI mismatch");
+
+/** The engine needed more memory than its limit (RunOptions.memoryLimit, or WebAssembly's 4 GiB). */
+export class EngineMemoryError extends Error {
+  constructor() { super("engine memory limit"); this.name = "EngineMemoryError"; }
+}
+
+/** What each invariant number of assembly/invariants.ts means, for the error message. */
+export const INVARIANTS = [
+  "",
+  "the hash table holds as many sockets as the live count",
+  "each socket is found by its own 4-tuple (one socket per tuple)",
+  "live sockets per host and state equal the reported counts",
+  "holders of each port equal the port table",
+  "TIME_WAIT holders of each port equal the TIME_WAIT port table",
+  "ports with a holder equal the ports-in-use count",
+  "TIME_WAIT sockets per host equal the host's TIME_WAIT count",
+  "a socket that only a timer can move on has exactly one live timer",
+  "a listener's half-open count equals its SYN_RCVD children",
+];
+
+/** Runs the engine's invariant checks; throws naming the broken one. */
+export function checkEngine(e: EngineExports): void {
+  const code = e.checkInvariants();
+  if (code === 0) return;
+  throw new Error(`engine invariant ${code} broken (${INVARIANTS[code]}): at ${e.invariantDetail(0)}, expected ${e.invariantDetail(1)}, found ${e.invariantDetail(2)}`);
+}
 
 const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
 
@@ -62,6 +91,7 @@ export async function instantiateEngine(module: WebAssembly.Module): Promise<Eng
           const len = new Uint32Array(exports.memory.buffer, p - 4, 1)[0];
           return String.fromCharCode(...new Uint16Array(exports.memory.buffer, p, len >>> 1));
         };
+        if (text(msg) === "engine memory limit") throw new EngineMemoryError();
         throw new Error(`engine invariant broken: ${text(msg)} at ${text(file)}:${line}:${col}`);
       },
     },

@@ -5,7 +5,7 @@
 
 import { STATE_COUNT, State, Stat } from "../assembly/abi.js";
 import {
-  compileEngine, configure, ERRNOS, flagText, instantiateEngine, readSamples, readTrace, STATE_NAMES,
+  checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readSamples, readTrace, STATE_NAMES,
   type EngineExports, type SampleRow, type TraceRecord,
 } from "./engine.js";
 import type { Result, StateName, Trace } from "./result.js";
@@ -45,6 +45,10 @@ export interface RunOptions {
   engineBytes?: (flavour: "release" | "debug") => Promise<BufferSource>;
   /** An engine already compiled (a worker receives it from the main thread); overrides engineBytes. */
   engineModule?: WebAssembly.Module;
+  /** Check the engine's invariants after every slice (tests; a full scan of its tables each time). */
+  checkInvariants?: boolean;
+  /** Bytes of memory the engine may grow to; past it the run stops with the samples so far. Default: 4 GiB. */
+  memoryLimit?: number;
   /**
    * Worker threads (Node) for a scenario that splits into independent host groups:
    * each group runs in its own worker and the results are merged (equal to one
@@ -86,6 +90,8 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Res
   const e = await instantiateEngine(module);
   const started = performance.now();
   const { dirs } = configure(e, plan);
+  if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
+  let lastNow = 0;
   const hostNames = plan.hosts.map((h) => h.name);
   const rows: SampleRow[] = [];
   const records: TraceRecord[] = [];
@@ -95,8 +101,11 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Res
     let more: number;
     try {
       more = e.run(slice);
+      if (e.nowUs() < lastNow) throw new Error(`engine invariant broken: time went back from ${lastNow} to ${e.nowUs()} us`);
+      lastNow = e.nowUs();
+      if (options.checkInvariants) checkEngine(e);
     } catch (err) {
-      error = (err as Error).message;
+      error = engineFailure(err, e);
       more = 0;
     }
     const fresh = readSamples(e, hostNames.length);
@@ -165,6 +174,18 @@ function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: Trac
   if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs);
   if (error) result.error = error;
   return result;
+}
+
+/** One line for why the engine stopped. */
+function engineFailure(err: unknown, e: EngineExports): string {
+  const at = `at t=${round6(e.nowUs() / 1e6)}s`;
+  if (err instanceof EngineMemoryError) {
+    return `the engine reached its memory limit (${(e.stat(Stat.MemoryBytes) / 2 ** 20).toFixed(0)} MB) ${at}; the samples so far are kept. Fewer live connections (a lower rate or a shorter TIME_WAIT) need less`;
+  }
+  if (err instanceof WebAssembly.RuntimeError && /unreachable/.test(err.message)) {
+    return `the engine ran out of WebAssembly memory (4 GiB) ${at}; the samples so far are kept`;
+  }
+  return (err as Error).message;
 }
 
 function samplePoint(row: SampleRow, sampleUs: number, hostNames: string[]): SamplePoint {

@@ -1,0 +1,165 @@
+// The engine's invariants, recomputed from scratch and compared with its books: called
+// by tests (RunOptions.checkInvariants) between slices, never on the hot path. Returns
+// 0 or the number of the first broken invariant; `brokenAt` says where (a socket, host,
+// address or port) and `expected`/`found` the two numbers that disagree.
+//
+//   1  the hash table holds exactly `live` sockets
+//   2  each socket is found by its own 4-tuple (a tuple is held by one socket only)
+//   3  per host and state, the live sockets equal the counts samples report
+//   4  per address and port, holders (bit 15: a bound listener) equal the port table
+//   5  per address and port, TIME_WAIT holders equal the TIME_WAIT port table
+//   6  per address, ports with a holder equal the ports-in-use count
+//   7  per host, TIME_WAIT sockets equal the host's TIME_WAIT count
+//   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT,
+//      FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
+//      exactly one timer filed that is not cancelled
+//   9  a listener's half-open count equals its SYN_RCVD children
+
+import { State, STATE_COUNT } from "./abi";
+import { alloc } from "./mem";
+import {
+  hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
+  listenerPort, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount,
+} from "./net";
+import { HostParam } from "./abi";
+import { F_SERVER, gen, hasFlag, htEntry, htSize, ipIdx, laddr, live, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import * as sockets from "./sockets";
+import { EV_TIMER } from "./tcp";
+import { evGen, evKind, evTarget, listHead, nextEvent, WHEEL_LISTS } from "./wheel";
+
+export let brokenAt: u32 = 0;
+export let expected: u32 = 0;
+export let found: u32 = 0;
+
+// Scratch tables, allocated once and grown as needed (the bump allocator never frees).
+let PORTS: usize = 0;       // u32 [65536] holders of one address's ports
+let TWS: usize = 0;         // u32 [65536] TIME_WAIT holders of one address's ports
+let COUNTS: usize = 0;      // u32 [host][state]
+let TIMERS: usize = 0;      // u8 [slot] live timers filed
+let timersCap: u32 = 0;
+
+function fail(code: i32, at: u32, want: u32, got: u32): i32 {
+  brokenAt = at; expected = want; found = got;
+  return code;
+}
+
+export function checkInvariants(): i32 {
+  if (PORTS == 0) { PORTS = alloc(65536 * 4); TWS = alloc(65536 * 4); COUNTS = alloc(1024 * STATE_COUNT * 4); }
+  const slots = sockets.slotsUsed();
+  if (timersCap < slots) { timersCap = max(slots, 1024) * 2; TIMERS = alloc(<usize>timersCap); }
+
+  // 1, 2: the hash table against `live`, each socket reached by its own tuple.
+  let n: u32 = 0;
+  const size = htSize();
+  for (let i: u32 = 0; i < size; i++) {
+    const v = htEntry(i);
+    if (v == 0) continue;
+    n++;
+    const s = v - 1;
+    const at = lookup(laddr(s), lport(s), raddr(s), rport(s));
+    if (at != <i32>s) return fail(2, s, s, <u32>at);
+  }
+  if (n != live) return fail(1, 0, live, n);
+
+  // 3, 7: state counts per host.
+  memory.fill(COUNTS, 0, <usize>nHosts * STATE_COUNT * 4);
+  forEachLive((s: u32): void => {
+    const p = COUNTS + ((<usize>ipHost(ipIdx(s)) * STATE_COUNT + state(s)) << 2);
+    store<u32>(p, load<u32>(p) + 1);
+  });
+  for (let l: u32 = 0; l < nListeners; l++) {
+    if (!listenerBound(l)) continue;
+    const p = COUNTS + ((<usize>ipHost(listenerIp(l)) * STATE_COUNT + State.LISTEN) << 2);
+    store<u32>(p, load<u32>(p) + 1);
+  }
+  for (let h: u32 = 0; h < nHosts; h++) {
+    for (let st: u32 = 1; st < <u32>STATE_COUNT; st++) {
+      const c = load<u32>(COUNTS + ((<usize>h * STATE_COUNT + st) << 2));
+      if (c != stateCount(h, st)) return fail(3, h * 16 + st, c, stateCount(h, st));
+    }
+    const tw = load<u32>(COUNTS + ((<usize>h * STATE_COUNT + State.TIME_WAIT) << 2));
+    if (tw != hostTw(h)) return fail(7, h, tw, hostTw(h));
+  }
+
+  // 4, 5, 6: port tables, one address at a time.
+  for (let ip: u32 = 0; ip < nIps; ip++) {
+    memory.fill(PORTS, 0, 65536 * 4);
+    memory.fill(TWS, 0, 65536 * 4);
+    scanIp = ip;
+    forEachLive((s: u32): void => {
+      if (ipIdx(s) != scanIp) return;
+      const p = PORTS + (<usize>lport(s) << 2);
+      store<u32>(p, load<u32>(p) + 1);
+      if (state(s) == State.TIME_WAIT) { const q = TWS + (<usize>lport(s) << 2); store<u32>(q, load<u32>(q) + 1); }
+    });
+    for (let l: u32 = 0; l < nListeners; l++) {
+      if (listenerBound(l) && listenerIp(l) == ip) {
+        const p = PORTS + (<usize>listenerPort(l) << 2);
+        store<u32>(p, load<u32>(p) + LISTENER_BIT);
+      }
+    }
+    let used: u32 = 0;
+    const use = portUseTable(ip);
+    const tws = portTwTable(ip);
+    for (let port: u32 = 0; port < 65536; port++) {
+      const holders = load<u32>(PORTS + (<usize>port << 2));
+      if (holders != 0) used++;
+      if (holders != <u32>load<u16>(use + (<usize>port << 1))) return fail(4, ip << 16 | port, holders, load<u16>(use + (<usize>port << 1)));
+      const tw = load<u32>(TWS + (<usize>port << 2));
+      if (tw != <u32>load<u16>(tws + (<usize>port << 1))) return fail(5, ip << 16 | port, tw, load<u16>(tws + (<usize>port << 1)));
+    }
+    if (used != ipPortsUsed(ip)) return fail(6, ip, used, ipPortsUsed(ip));
+  }
+
+  // 8: live timers per socket.
+  memory.fill(TIMERS, 0, <usize>slots);
+  for (let i: u32 = 0; i < WHEEL_LISTS; i++) {
+    for (let e = listHead(i); e != 0; e = nextEvent(e)) {
+      if (evKind(e) != EV_TIMER) continue;
+      const s = evTarget(e);
+      if (gen(s) != evGen(e)) continue; // cancelled or re-armed: dropped when touched
+      store<u8>(TIMERS + <usize>s, load<u8>(TIMERS + <usize>s) + 1);
+    }
+  }
+  badSocket = -1;
+  forEachLive((s: u32): void => {
+    if (badSocket >= 0) return;
+    const timers = <u32>load<u8>(TIMERS + <usize>s);
+    if (timers > 1 || (timers == 0 && needsTimer(s))) { badSocket = <i32>s; badTimers = timers; }
+  });
+  if (badSocket >= 0) return fail(8, <u32>badSocket, needsTimer(<u32>badSocket) ? 1 : 0, badTimers);
+
+  // 9: each listener's half-open children.
+  for (let l: u32 = 0; l < nListeners; l++) {
+    if (!listenerBound(l)) continue;
+    halfOpen = 0; scanListener = l;
+    forEachLive((s: u32): void => {
+      if (state(s) == State.SYN_RCVD && hasFlag(s, F_SERVER) && ipIdx(s) == listenerIp(scanListener) && lport(s) == listenerPort(scanListener)) halfOpen++;
+    });
+    if (halfOpen != listenerBacklogUsed(l)) return fail(9, l, halfOpen, listenerBacklogUsed(l));
+  }
+  return 0;
+}
+
+// State for the scans above (AssemblyScript closures cannot capture locals).
+let scanIp: u32 = 0;
+let scanListener: u32 = 0;
+let halfOpen: u32 = 0;
+let badSocket: i32 = -1;
+let badTimers: u32 = 0;
+
+function forEachLive(f: (s: u32) => void): void {
+  const size = htSize();
+  for (let i: u32 = 0; i < size; i++) {
+    const v = htEntry(i);
+    if (v != 0) f(v - 1);
+  }
+}
+
+/** States that only a timer ends, or that wait on a retransmission timer. */
+function needsTimer(s: u32): bool {
+  const st = state(s);
+  if (st == State.SYN_SENT || st == State.SYN_RCVD || st == State.TIME_WAIT) return true;
+  if (st == State.FIN_WAIT_2) return sndUna(s) != sndNxt(s) || hostParam(ipHost(ipIdx(s)), HostParam.FinTimeout) > 0;
+  return sndUna(s) != sndNxt(s);
+}
