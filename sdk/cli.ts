@@ -2,15 +2,16 @@
 // end with one line on stderr and exit code 2; engine failures with exit code 1.
 // Arguments are parsed by node:util's parseArgs (built in, strict, no dependency).
 
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
-import { dirname, extname, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { htmlReport } from "./report/html.js";
 import { pcapBytes } from "./report/pcap.js";
 import { csvCell, seriesCsv } from "./report/csv.js";
 import { summary } from "./report/summary.js";
-import { runPlan, type Progress } from "./run.js";
+import { runPlan, VERSION, type Progress } from "./run.js";
 import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
@@ -19,7 +20,7 @@ import { availableParallelism } from "node:os";
 import { planScenario, ScenarioError } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
-const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--seed N] [--trace N] [--quiet]";
+const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]";
 const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]";
 const USAGE_SWEEP = "usage: connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]";
 const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP].map((u, i) => (i ? u.replace("usage:", "      ") : u)).join("\n") + "\n";
@@ -63,6 +64,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
       options: {
         workers: { type: "string" }, json: { type: "string" }, csv: { type: "string" }, html: { type: "string" },
         pcap: { type: "string" }, seed: { type: "string" }, trace: { type: "string" }, quiet: { type: "boolean" },
+        out: { type: "string" },
       },
     });
   } catch (e) {
@@ -82,22 +84,40 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     notes.push(`(the first ${PCAP_DEFAULT_TRACE} connections; --trace N for others)`);
   }
   const progress = values.quiet ? undefined : progressReporter(err);
-  // Independent host groups run in parallel workers; anything else runs here.
+  // --out DIR: samples go to DIR/samples.jsonl as they are taken, so a killed run
+  // leaves every finished slice readable; the other files are written at the end.
+  const sink = values.out ? outDir(values.out, plan) : undefined;
+  if (sink) Object.assign(values, { json: values.json ?? sink.file("result.json"), csv: values.csv ?? sink.file("series.csv"), html: values.html ?? sink.file("report.html") });
+  const onProgress = progress || sink ? (p: Progress) => { sink?.samples(p); progress?.update(p); } : undefined;
+  // Ctrl-C stops the run at the next slice and still writes what it has; a second one quits.
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    err.write("\nconnsim: stopping at the next slice (Ctrl-C again to quit now)\n");
+    interrupt.abort();
+  };
+  process.on("SIGINT", onSigint);
   let result;
-  if (workers > 1 && planShards(plan, workers)) {
-    const pool = new WorkerPool({ workers });
-    try {
-      result = await runOnPool(plan, pool, { onProgress: progress?.update });
-    } finally {
-      await pool.close();
+  try {
+    // Independent host groups run in parallel workers; anything else runs here.
+    if (workers > 1 && planShards(plan, workers)) {
+      const pool = new WorkerPool({ workers });
+      try {
+        result = await runOnPool(plan, pool, { onProgress, signal: interrupt.signal });
+      } finally {
+        await pool.close();
+      }
+    } else {
+      result = await runPlan(plan, { onProgress, signal: interrupt.signal });
     }
-  } else {
-    result = await runPlan(plan, { onProgress: progress?.update });
+  } finally {
+    process.off("SIGINT", onSigint);
+    sink?.close();
   }
   progress?.done();
 
   // Every output is written even when the run stopped early: its samples are real.
-  const wrote: string[] = [];
+  const wrote: string[] = sink ? [sink.file("samples.jsonl")] : [];
   if (values.json) { await writeAtomically(values.json, JSON.stringify(result, null, 2) + "\n"); wrote.push(values.json); }
   if (values.csv) { await writeAtomically(values.csv, seriesCsv(result)); wrote.push(values.csv); }
   if (values.html) {
@@ -267,6 +287,25 @@ async function loadScenario(file: string): Promise<unknown> {
     return mod.default;
   }
   throw new UsageError(`scenario file must end in .json, .js or .ts, got "${file}"`);
+}
+
+/** DIR/samples.jsonl, appended with one JSON line per sample as each slice ends. */
+function outDir(dir: string, plan: { name: string; seed: number }) {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`--out ${dir}: cannot make the directory: ${(e as Error).message}`);
+  }
+  const file = (name: string) => join(dir, name);
+  const fd = openSync(file("samples.jsonl"), "w");
+  writeSync(fd, JSON.stringify({ name: plan.name, seed: plan.seed, connsim: VERSION }) + "\n");
+  return {
+    file,
+    samples(p: Progress) {
+      if (p.samples.length) writeSync(fd, p.samples.map((s) => JSON.stringify(s)).join("\n") + "\n");
+    },
+    close() { closeSync(fd); },
+  };
 }
 
 /** Write then rename, so a reader never sees half a file. */
