@@ -17,13 +17,16 @@ import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
 import { parseVary, runSweep, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
-import { planScenario, ScenarioError } from "./scenario.js";
+import { estimateEvents, planScenario, ScenarioError } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
 const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]";
 const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]";
 const USAGE_SWEEP = "usage: connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]";
 const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP].map((u, i) => (i ? u.replace("usage:", "      ") : u)).join("\n") + "\n";
+
+/** Runs estimated above this many events (about 15 minutes) are announced. */
+const LONG_RUN_EVENTS = 3.6e9;
 
 /** Connections traced for --pcap when neither --trace nor the scenario asks for any. */
 const PCAP_DEFAULT_TRACE = 10;
@@ -82,6 +85,11 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (values.pcap && plan.trace === 0) {
     plan = { ...plan, trace: PCAP_DEFAULT_TRACE };
     notes.push(`(the first ${PCAP_DEFAULT_TRACE} connections; --trace N for others)`);
+  }
+  // A run of hours deserves a word before it starts (at about 4 million events a second).
+  const events = estimateEvents(plan);
+  if (!values.quiet && events > LONG_RUN_EVENTS) {
+    err.write(`connsim: about ${(events / 1e9).toFixed(1)} billion events, roughly ${(events / 4e6 / 3600).toFixed(1)} hours; Ctrl-C stops it and keeps what was simulated\n`);
   }
   const progress = values.quiet ? undefined : progressReporter(err);
   // --out DIR: samples go to DIR/samples.jsonl as they are taken, so a killed run

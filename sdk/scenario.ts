@@ -164,6 +164,7 @@ export interface Plan {
 const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout"]);
 const TOP_FIELDS = Object.keys(scenarioSchema.shape);
 const MAX_DURATION_US = 2 ** 42 - 1; // the timing wheel's horizon, about 50 days
+const MAX_RESULT_NUMBERS = 200e6;
 
 /** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
 export function planScenario(input: unknown, overrides: { seed?: number; trace?: number } = {}): Plan {
@@ -183,6 +184,11 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
   const sample = sc.sample === undefined ? Math.max(1, Math.round(duration / 100)) : us(sc.sample);
   if (sample <= 0) throw new ScenarioError("scenario.sample", "must be more than zero");
   if (duration / sample > 1e6) throw new ScenarioError("scenario.sample", `gives ${Math.ceil(duration / sample)} samples; at most 1000000 are kept, use a longer sample`);
+  // The result holds about 12 numbers per host and sample; past ~200 million it would not fit in a JS heap.
+  const numbers = (Math.floor(duration / sample) + 1) * (Object.keys(sc.hosts).length * 12 + 6);
+  if (numbers > MAX_RESULT_NUMBERS) {
+    throw new ScenarioError("scenario.sample", `${Math.floor(duration / sample) + 1} samples of ${Object.keys(sc.hosts).length} hosts make a result of ${(numbers / 1e6).toFixed(0)} million numbers (at most ${MAX_RESULT_NUMBERS / 1e6} million); use a longer sample`);
+  }
 
   const hosts: PlannedHost[] = [];
   const ipOwner = new Map<number, string>();
@@ -274,6 +280,19 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
     name: sc.name ?? "scenario", seed, profile, duration, sample,
     trace: overrides.trace ?? sc.trace ?? 0, hosts, links, workloads,
   };
+}
+
+/**
+ * A rough count of the events a plan simulates: each connection a workload opens costs
+ * about 10 (8 segments, its arrival, its TIME_WAIT timer; more under loss). For a
+ * warning before a run that would take hours, not for billing.
+ */
+export function estimateEvents(plan: Plan): number {
+  return plan.workloads.reduce((sum, w) => {
+    const end = Math.min(plan.duration, w.stop || Infinity);
+    const opened = Math.max(0, end - w.start) / 1e6 * w.rate;
+    return sum + 10 * (w.count ? Math.min(w.count, opened) : opened);
+  }, 0);
 }
 
 /** One zod issue as one line: the field path, what is wrong, what is allowed. An unknown

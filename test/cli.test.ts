@@ -319,3 +319,29 @@ describe("connsim run --out DIR: long runs lose nothing", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("limits named before the run", () => {
+  test("a run of hours is announced on stderr before it starts", async () => {
+    const huge = file("huge.json", JSON.stringify({
+      duration: "10h", sample: "1m",
+      hosts: { c: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "1s" } }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+      links: [{ between: ["c", "s"], latency: "1ms" }],
+      workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 20000 }],
+    }));
+    const child = spawn(process.execPath, ["bin/connsim.mjs", "run", huge], { cwd: ROOT });
+    let stderr = "";
+    await new Promise<void>((resolve) => child.stderr.on("data", (d) => { stderr += d; if (stderr.includes("\n")) resolve(); }));
+    child.kill("SIGKILL");
+    // 20,000/s for 36,000 s, about 10 events each.
+    expect(stderr.split("\n")[0]).toBe("connsim: about 7.2 billion events, roughly 0.5 hours; Ctrl-C stops it and keeps what was simulated");
+  });
+
+  test("a result too large for memory is refused, naming the sample", () => {
+    const many = JSON.parse(DEFAULT);
+    for (let i = 0; i < 30; i++) many.hosts[`h${i}`] = { ip: `10.1.0.${i + 1}` };
+    many.duration = "264h"; many.sample = "1s";
+    // 950,401 samples x (32 hosts x 12 + 6) numbers.
+    expectUserError(connsim("run", file("many.json", JSON.stringify(many))),
+      "connsim: scenario.sample: 950401 samples of 32 hosts make a result of 371 million numbers (at most 200 million); use a longer sample");
+  });
+});
