@@ -28,7 +28,21 @@ export enum WlParam {
 export enum Arrival { Constant = 0, Poisson = 1 }
 export enum Closer { Client = 0, Server = 1, Both = 2 }
 
-export enum LossKind { None = 0, Bernoulli = 1, GilbertElliott = 2 }
+export enum LossKind { None = 0, Bernoulli = 1, GilbertElliott = 2, Hook = 3 }
+
+/** run() returns: 0 finished, 1 the event budget ran out, 2 a batch of hook decisions is due. */
+export enum RunStatus { Done = 0, More = 1, HookBatch = 2 }
+
+/** A decision deferred to a TypeScript hook: 32-byte records at hookPtr(). */
+export enum HookField {
+  Time = 0,     // u64 microseconds, when the segment was sent
+  Segment = 8,  // u32 the segment in flight
+  Dir = 12,     // u16 link direction
+  Flags = 14,   // u8
+  State = 15,   // u8 the sender's state
+  Seq = 16, Ack = 20, Len = 24, Conn = 28,
+  SIZE = 32,
+}
 export enum RuleAction { Drop = 0, Duplicate = 1 }
 
 /** Counters read with stat(k). */

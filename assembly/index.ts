@@ -2,9 +2,10 @@
 // pointers to the sample and trace buffers. Only numbers cross this boundary; the
 // SDK (sdk/engine.ts) is the one caller. One instance simulates one shard.
 
-import { Stat } from "./abi";
+import { RunStatus, Stat } from "./abi";
+import { applyVerdicts as apply, hookDue, hookPtr as hPtr, hooksReset, pendingHooks, setHookEpoch as setEpoch, verdictPtr as vPtr } from "./hooks";
 import { appsReset, appsStart, arrival, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps";
-import { memoryBytes, setMemoryLimit as setLimit } from "./mem";
+import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsReset, samplesPtr as sPtr, samplesRows, setStat,
@@ -13,7 +14,7 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   freeSegment, netReset, portTwTable, portUseTable, setHostParam as setHp, setListenerLife as setLife,
-  setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  setLoss as setLossKernel, sgAck, sgConn, sgFate, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net";
 import { capacity, gen, live, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp";
@@ -36,6 +37,7 @@ export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   socketsReset(max(socketCapacity, 1024));
   netReset(seed, 1024);
   metricsReset();
+  hooksReset();
   appsReset();
   sampleIndex = 0;
   started = false;
@@ -76,15 +78,22 @@ export function run(maxEvents: u32): i32 {
       takeSample(sampleIndex++);
       continue;
     }
-    if (!has || nextDeadline >= durationUs) return 0;
+    // Undecided segments are decided before any of them could arrive (hooks.ts).
+    if (pendingHooks > 0 && (!has || nextDeadline >= durationUs || nextDeadline >= hookDue())) return RunStatus.HookBatch;
+    if (!has || nextDeadline >= durationUs) return RunStatus.Done;
     if (nextLevel > 0) { cascade(); continue; }
-    if (budget == 0) return 1;
+    if (budget == 0) return RunStatus.More;
     while (budget > 0) {
       const e = popDue();
       if (e == 0) break;
       budget--;
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       release(e);
+      if (kind == EV_SEGMENT && sgFate(target) != 0) {
+        if (DEBUG) assert(sgFate(target) == 2, "a segment arrived before its hook decided");
+        freeSegment(target); // a hook dropped it
+        continue;
+      }
       setStat(Stat.Events, readStat(Stat.Events) + 1.0);
       if (kind == EV_SEGMENT) {
         setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
@@ -107,6 +116,11 @@ export function run(maxEvents: u32): i32 {
 }
 
 export function nowUs(): f64 { return <f64>now; }
+export function setHookEpoch(us: f64): void { setEpoch(<u64>us); }
+export function hookCount(): u32 { return pendingHooks; }
+export function hookPtr(): usize { return hPtr(); }
+export function verdictPtr(): usize { return vPtr(); }
+export function applyVerdicts(): void { apply(); }
 export function setMemoryLimit(bytes: f64): void { setLimit(<usize>min(bytes, 4294967295.0)); }
 /** 0, or the number of the first broken invariant (invariants.ts); invariantDetail(0..2) says where and what. */
 export function checkInvariants(): i32 { return check(); }

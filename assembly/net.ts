@@ -263,7 +263,9 @@ export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool 
 // arrival, so it is laid out as one 32-byte record rather than in columns:
 //
 //   0 src u32 | 4 dst u32 | 8 sport u16 | 10 dport u16 | 12 seq u32 | 16 ack u32 (free-list link)
-//   20 len u16 | 22 flags u8 | 23 pad | 24 dir u16 | 26 wl u16 | 28 conn u32
+//   20 len u16 | 22 flags u8 | 23 fate u8 | 24 dir u16 | 26 wl u16 | 28 conn u32
+//
+// fate: 0 deliver, 1 a hook has not decided yet, 2 a hook dropped it (freed on arrival).
 const SG_SIZE: usize = 32;
 let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = 0xFFFFFFFF;
 let SG: usize = 0;
@@ -280,6 +282,8 @@ let SG: usize = 0;
 @inline export function sgDir(g: u32): u32 { return load<u16>(sg(g), 24); }
 @inline export function sgWl(g: u32): u32 { return load<u16>(sg(g), 26); }
 @inline export function sgConn(g: u32): u32 { return load<u32>(sg(g), 28); }
+@inline export function sgFate(g: u32): u32 { return load<u8>(sg(g), 23); }
+@inline export function setSgFate(g: u32, v: u32): void { store<u8>(sg(g), <u8>v, 23); }
 
 export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
   let g: u32;
@@ -290,7 +294,7 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   }
   const p = sg(g);
   store<u32>(p, sa, 0); store<u32>(p, da, 4); store<u16>(p, <u16>sp, 8); store<u16>(p, <u16>dp, 10);
-  store<u32>(p, seq, 12); store<u32>(p, ack, 16); store<u16>(p, <u16>len, 20); store<u8>(p, <u8>fl, 22);
+  store<u32>(p, seq, 12); store<u32>(p, ack, 16); store<u16>(p, <u16>len, 20); store<u8>(p, <u8>fl, 22); store<u8>(p, 0, 23);
   store<u16>(p, <u16>d, 24); store<u16>(p, <u16>w, 26); store<u32>(p, c, 28);
   return g;
 }

@@ -15,7 +15,8 @@
 //   as Linux does, so a new SYN for a tuple in TIME_WAIT is normally "after" the old
 //   connection and may take the tuple over.
 
-import { Flag, HostParam, Stat, State } from "./abi";
+import { Flag, HostParam, LossKind, Stat, State } from "./abi";
+import { deferLoss } from "./hooks";
 import { now, schedule } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
@@ -105,6 +106,7 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   let dropped = false;
+  let deferred = false; // a TypeScript hook decides, in its next batch
   let dupDelay: i64 = -1;
   for (let r = dirFirstRule(d); r >= 0; r = ruleNext(r)) {
     if (ruleFires(r, fl, senderState, c)) {
@@ -123,12 +125,16 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
       bad = bad ? u >= dirP(d, 1) : u < dirP(d, 0);
       setDirBad(d, bad);
       dropped = nextUnit(dirRng(d)) >= (bad ? dirP(d, 3) : dirP(d, 2));
+    } else if (kind == LossKind.Hook) {
+      deferred = true;
     }
   }
-  if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len);
+  if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, ack, len);
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = <u64>dirLatency(d);
-  schedule(now + lat, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+  const g = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  schedule(now + lat, EV_SEGMENT, g, 0);
+  if (deferred) deferLoss(now, g, d, fl, senderState, seq, ack, len, c);
   if (dupDelay >= 0) {
     bump(Stat.SegDuplicated);
     if (traced(c)) traceSegment(now + <u64>dupDelay, c, d, fl, false, seq, ack, len);

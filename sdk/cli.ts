@@ -3,7 +3,7 @@
 // Arguments are parsed by node:util's parseArgs (built in, strict, no dependency).
 
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -11,7 +11,7 @@ import { htmlReport } from "./report/html.js";
 import { pcapBytes } from "./report/pcap.js";
 import { csvCell, seriesCsv } from "./report/csv.js";
 import { summary } from "./report/summary.js";
-import { runPlan, VERSION, type Progress } from "./run.js";
+import { loadPlugins, runPlan, VERSION, type Progress } from "./run.js";
 import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
@@ -80,7 +80,8 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   const workers = workersOption(values.workers);
 
   const scenario = await loadScenario(positionals[0]);
-  let plan = planScenario(scenario, { seed, trace });
+  const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
+  let plan = planScenario(scenario, { seed, trace, plugins });
   const notes: string[] = [];
   if (values.pcap && plan.trace === 0) {
     plan = { ...plan, trace: PCAP_DEFAULT_TRACE };
@@ -318,6 +319,16 @@ function outDir(dir: string, plan: { name: string; seed: number }) {
 
 /** Write then rename, so a reader never sees half a file. */
 async function writeAtomically(file: string, text: string | Uint8Array): Promise<void> {
+  if (file === "-") {
+    await new Promise<void>((done, fail) => process.stdout.write(text, (e) => (e ? fail(e) : done())));
+    return;
+  }
+  // A device or a pipe (/dev/stdout, a FIFO) is written to, never replaced.
+  const existing = await stat(file).catch(() => undefined);
+  if (existing && !existing.isFile()) {
+    await writeFile(file, text);
+    return;
+  }
   await mkdir(dirname(resolve(file)), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, text);

@@ -4,7 +4,8 @@
 // and browsers; only `loadEngineBytes` knows about the file system.
 
 import { Flag, HostParam, LossKind, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
-import type { Plan, RuleSpec } from "./scenario.js";
+import type { PlannedLink, Plan, RuleSpec } from "./scenario.js";
+import type { LossKernel } from "./plugins.js";
 
 export interface EngineExports {
   memory: WebAssembly.Memory;
@@ -34,6 +35,11 @@ export interface EngineExports {
   checkInvariants(): number;
   invariantDetail(k: number): number;
   setMemoryLimit(bytes: number): void;
+  setHookEpoch(us: number): void;
+  hookCount(): number;
+  hookPtr(): number;
+  verdictPtr(): number;
+  applyVerdicts(): void;
   traceCount(): number;
   drainTrace(): void;
 }
@@ -118,8 +124,9 @@ export interface Configured {
   hostIndex: Map<string, number>;
 }
 
-/** Loads the plan into a freshly reset engine instance. */
-export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14): Configured {
+/** Loads the plan into a freshly reset engine instance; `pluginLoss` resolves a plugin's loss on a link. */
+export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14,
+                          pluginLoss?: (link: PlannedLink) => LossKernel | "hook"): Configured {
   e.reset(Math.floor(plan.seed / 2 ** 32), plan.seed >>> 0, socketCapacity);
   const hostIndex = new Map<string, number>();
   const firstIp = new Map<string, number>();
@@ -152,12 +159,20 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     dirs[ab + 1] = { from: l.b, to: l.a };
     route.set(`${l.a}>${l.b}`, ab);
     route.set(`${l.b}>${l.a}`, ab + 1);
-    const loss = l.loss ?? { plugin: "none" };
+    // A plugin's loss arrives resolved: the kernel it asked for, or a hook.
+    const given = l.loss ?? { plugin: "none" };
+    const loss = "options" in given ? pluginLoss?.(l) ?? { model: "none" } : given;
     for (const d of [ab, ab + 1]) {
-      if (loss.plugin === "bernoulli") e.setLoss(d, LossKind.Bernoulli, loss.p, 0, 0, 0);
-      if (loss.plugin === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, loss.p, loss.r, loss.k ?? 1, loss.h ?? 0);
+      if (loss === "hook") e.setLoss(d, LossKind.Hook, 0, 0, 0, 0);
+      else if ("model" in loss) {
+        if (loss.model === "bernoulli") e.setLoss(d, LossKind.Bernoulli, loss.p, 0, 0, 0);
+        if (loss.model === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, loss.p, loss.r, loss.k ?? 1, loss.h ?? 0);
+      } else {
+        if (loss.plugin === "bernoulli") e.setLoss(d, LossKind.Bernoulli, loss.p, 0, 0, 0);
+        if (loss.plugin === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, loss.p, loss.r, loss.k ?? 1, loss.h ?? 0);
+      }
     }
-    if (loss.plugin === "drop" || loss.plugin === "delay-duplicate") {
+    if (loss !== "hook" && "plugin" in loss && (loss.plugin === "drop" || loss.plugin === "delay-duplicate")) {
       const action = loss.plugin === "drop" ? RuleAction.Drop : RuleAction.Duplicate;
       for (const r of loss.rules as RuleSpec[]) {
         const [mask, value] = parseFlags(r.flags);

@@ -1,7 +1,11 @@
 // connsim's public API. Everything a user or a plugin may import is exported here;
 // the other modules of sdk/ are internals.
 
-export { runScenario, runPlan, VERSION, type RunOptions, type Progress, type SamplePoint } from "./run.js";
+export { runScenario, runPlan, loadPlugins, VERSION, type RunOptions, type Progress, type SamplePoint } from "./run.js";
+export {
+  definePlugin, PluginError, z,
+  type LossPlugin, type LossHook, type LossBatch, type LossKernel, type PluginContext, type Plugin,
+} from "./plugins.js";
 export { WorkerPool, type PoolOptions, type PoolRunOptions } from "./workers/pool.js";
 export { runOnPool } from "./workers/parallel.js";
 export { planScenario, ScenarioError, type Scenario, type Plan } from "./scenario.js";

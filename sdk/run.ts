@@ -3,13 +3,15 @@
 // calls, and slices are where progress and cancellation happen), and assembles the
 // result from the samples, counters and trace records the engine wrote.
 
-import { STATE_COUNT, State, Stat } from "../assembly/abi.js";
+import { RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
+import { hostPlugins } from "./plugin-host.js";
+import { isModuleRef, PluginError, type Plugin } from "./plugins.js";
 import {
   checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readSamples, readTrace, STATE_NAMES,
   type EngineExports, type SampleRow, type TraceRecord,
 } from "./engine.js";
 import type { Result, StateName, Trace } from "./result.js";
-import { planScenario, type Plan, type Scenario } from "./scenario.js";
+import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
 
 export const VERSION = "0.1.0";
@@ -45,6 +47,10 @@ export interface RunOptions {
   engineBytes?: (flavour: "release" | "debug") => Promise<BufferSource>;
   /** An engine already compiled (a worker receives it from the main thread); overrides engineBytes. */
   engineModule?: WebAssembly.Module;
+  /** Plugin objects a scenario names (`"loss": { "plugin": "<name>", ... }`); modules named by path load themselves. */
+  plugins?: Plugin[];
+  /** Milliseconds an async plugin hook may take per batch (default 10,000). */
+  hookTimeout?: number;
   /** Check the engine's invariants after every slice (tests; a full scan of its tables each time). */
   checkInvariants?: boolean;
   /** Bytes of memory the engine may grow to; past it the run stops with the samples so far. Default: 4 GiB. */
@@ -67,7 +73,8 @@ export async function defaultEngineBytes(flavour: "release" | "debug"): Promise<
 }
 
 export async function runScenario(scenario: Scenario | unknown, options: RunOptions = {}): Promise<Result> {
-  const plan = planScenario(scenario, { seed: options.seed, trace: options.trace });
+  const plugins = await loadPlugins(scenario, options.plugins);
+  const plan = planScenario(scenario, { seed: options.seed, trace: options.trace, plugins });
   if ((options.workers ?? 1) > 1 && (options.flavour ?? "release") === "release") {
     const { planShards } = await import("./workers/shard.js");
     if (planShards(plan, options.workers!)) {
@@ -89,7 +96,15 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Res
   const module = options.engineModule ?? await compileEngine(flavour, () => (options.engineBytes ?? defaultEngineBytes)(flavour));
   const e = await instantiateEngine(module);
   const started = performance.now();
-  const { dirs } = configure(e, plan);
+  let host;
+  try {
+    host = await hostPlugins(plan, options.plugins && new Map(options.plugins.map((p) => [p.name, p])), options.hookTimeout ?? 10_000);
+  } catch (err) {
+    if (err instanceof PluginError) throw new ScenarioError("scenario.links", err.message);
+    throw err;
+  }
+  const { dirs } = configure(e, plan, undefined, host?.pluginLoss);
+  host?.attach(e);
   if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
   let lastNow = 0;
   const hostNames = plan.hosts.map((h) => h.name);
@@ -97,10 +112,16 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Res
   const records: TraceRecord[] = [];
   const slice = options.sliceEvents ?? 1_000_000;
   let error: string | undefined;
+  let sliceStart = 0;
   while (true) {
     let more: number;
     try {
-      more = e.run(slice);
+      more = e.run(Math.max(1, slice - (e.stat(Stat.Events) - sliceStart)));
+      if (more === RunStatus.HookBatch) {
+        await host!.serve(e); // a plugin's batch, not the end of a slice
+        if (e.stat(Stat.Events) - sliceStart < slice) continue;
+        more = RunStatus.More;
+      }
       if (e.nowUs() < lastNow) throw new Error(`engine invariant broken: time went back from ${lastNow} to ${e.nowUs()} us`);
       lastNow = e.nowUs();
       if (options.checkInvariants) checkEngine(e);
@@ -115,6 +136,7 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Res
       t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events),
       samples: fresh.map((row) => samplePoint(row, plan.sample, hostNames)),
     });
+    sliceStart = e.stat(Stat.Events);
     if (!more) break;
     if (options.signal?.aborted) { error = "cancelled"; break; }
     // Let the caller's UI breathe, and a cancel message reach a worker.
@@ -176,9 +198,41 @@ function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: Trac
   return result;
 }
 
+/**
+ * The plugins a scenario names: those given by object (by name), and modules named by a
+ * path or URL (relative paths from `baseDir`), imported here. Keyed by what the
+ * scenario writes.
+ */
+export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseDir?: string): Promise<Map<string, Plugin & { module?: string }>> {
+  const out = new Map<string, Plugin & { module?: string }>(given.map((p) => [p.name, p]));
+  const links = (scenario as { links?: unknown } | null)?.links;
+  if (!Array.isArray(links)) return out;
+  for (const [i, l] of links.entries()) {
+    const ref = (l as { loss?: { plugin?: unknown } } | null)?.loss?.plugin;
+    if (typeof ref !== "string" || !isModuleRef(ref) || out.has(ref)) continue;
+    const field = `scenario.links.${i}.loss.plugin`;
+    let url: string;
+    if (/^(file|https?):/.test(ref)) url = ref;
+    else {
+      const { pathToFileURL } = await import("node:url");
+      const { resolve } = await import("node:path");
+      url = pathToFileURL(resolve(baseDir ?? process.cwd(), ref)).href;
+    }
+    if (/\.(ts|mts)$/.test(ref)) throw new ScenarioError(field, `${JSON.stringify(ref)}: a plugin module is JavaScript (.js or .mjs); compile a TypeScript plugin first`);
+    const mod = await import(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
+    const plugin = mod.default as Plugin | undefined;
+    if (!plugin || typeof plugin !== "object" || typeof plugin.name !== "string") {
+      throw new ScenarioError(field, `${JSON.stringify(ref)} has no plugin as its default export (export default definePlugin({...}))`);
+    }
+    out.set(ref, { ...plugin, module: url });
+  }
+  return out;
+}
+
 /** One line for why the engine stopped. */
 function engineFailure(err: unknown, e: EngineExports): string {
   const at = `at t=${round6(e.nowUs() / 1e6)}s`;
+  if (err instanceof PluginError) return `${err.message}; the samples so far are kept`;
   if (err instanceof EngineMemoryError) {
     return `the engine reached its memory limit (${(e.stat(Stat.MemoryBytes) / 2 ** 20).toFixed(0)} MB) ${at}; the samples so far are kept. Fewer live connections (a lower rate or a shorter TIME_WAIT) need less`;
   }

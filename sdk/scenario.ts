@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
+import { isModuleRef, type Plugin } from "./plugins.js";
 
 export class ScenarioError extends Error {
   constructor(public readonly field: string, detail: string) {
@@ -139,7 +140,9 @@ export interface PlannedHost {
 }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener { port: number; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number }
-export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: LossSpec }
+/** A loss model from a plugin (not built in): its name, the module it came from if any, its checked options. */
+export interface CustomLoss { plugin: string; module?: string; options: Record<string, unknown> }
+export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: LossSpec | CustomLoss }
 export interface PlannedWorkload {
   plugin: "tcp-churn";
   stream: number;
@@ -166,12 +169,39 @@ const TOP_FIELDS = Object.keys(scenarioSchema.shape);
 const MAX_DURATION_US = 2 ** 42 - 1; // the timing wheel's horizon, about 50 days
 const MAX_RESULT_NUMBERS = 200e6;
 
+export interface PlanOptions {
+  seed?: number;
+  trace?: number;
+  /** Plugins the scenario may name, by name or by the module path it gives (loadPlugins). */
+  plugins?: Map<string, Plugin & { module?: string }>;
+}
+
+const BUILT_IN_LOSS = new Set(["none", "bernoulli", "gilbert-elliott", "drop", "delay-duplicate"]);
+
 /** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
-export function planScenario(input: unknown, overrides: { seed?: number; trace?: number } = {}): Plan {
+export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     throw new ScenarioError("scenario", `expected an object with ${TOP_FIELDS.join(", ")}, got ${typeName(input)}`);
   }
-  const parsed = scenarioSchema.safeParse(input);
+  // Plugin losses are checked by their plugin's schema; the rest of the scenario by ours.
+  const custom = new Map<number, CustomLoss>();
+  const givenLinks = (input as { links?: unknown }).links;
+  if (Array.isArray(givenLinks)) {
+    givenLinks.forEach((l, i) => {
+      const loss = (l as { loss?: unknown } | null)?.loss as { plugin?: unknown } | undefined;
+      if (!loss || typeof loss !== "object" || typeof loss.plugin !== "string" || BUILT_IN_LOSS.has(loss.plugin)) return;
+      const field = `scenario.links.${i}.loss`;
+      const plugin = overrides.plugins?.get(loss.plugin);
+      if (!plugin) {
+        if (isModuleRef(loss.plugin)) throw new ScenarioError(`${field}.plugin`, `plugin module ${JSON.stringify(loss.plugin)} is not loaded (runScenario and the CLI load it; planScenario needs it in plugins)`);
+        return; // not a plugin: the schema names it and the built-ins
+      }
+      custom.set(i, { plugin: plugin.name, module: plugin.module, options: checkPluginOptions(plugin, loss, field) });
+    });
+  }
+  const parsed = scenarioSchema.safeParse(custom.size === 0 ? input : {
+    ...input, links: (givenLinks as object[]).map((l, i) => (custom.has(i) ? { ...l, loss: { plugin: "none" } } : l)),
+  });
   if (!parsed.success) throw fromZod(parsed.error, input);
   const sc = parsed.data;
   const us = (v: string | number) => parseDuration(v) as number;
@@ -253,7 +283,7 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
         }
       });
     }
-    links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: l.loss });
+    links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: custom.get(i) ?? l.loss });
   });
 
   const workloads: PlannedWorkload[] = sc.workloads.map((w, i) => {
@@ -280,6 +310,19 @@ export function planScenario(input: unknown, overrides: { seed?: number; trace?:
     name: sc.name ?? "scenario", seed, profile, duration, sample,
     trace: overrides.trace ?? sc.trace ?? 0, hosts, links, workloads,
   };
+}
+
+/** The plugin's options, checked by its schema; a problem is one line naming the plugin and the field. */
+function checkPluginOptions(plugin: Plugin, loss: object, field: string): Record<string, unknown> {
+  const { plugin: _name, ...options } = loss as Record<string, unknown>;
+  if (!plugin.options) return options;
+  const r = plugin.options.safeParse(options);
+  if (r.success) return r.data as Record<string, unknown>;
+  const issue = r.error.issues.find((i) => i.code === "unrecognized_keys") ?? r.error.issues[0];
+  const at = [field, ...issue.path.map(String)].join(".");
+  const why = issue.code === "unrecognized_keys" ? `unknown field ${JSON.stringify(issue.keys[0])}`
+    : issue.message.replace(/^Invalid input: /, "");
+  throw new ScenarioError(at, `${why} (plugin "${plugin.name}" ${plugin.version})`);
 }
 
 /**

@@ -4,7 +4,7 @@
 // Needs the build (dist/cli.js, build/engine.wasm): `node scripts/build.mjs`, as `npm test` does.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -344,4 +344,10 @@ describe("limits named before the run", () => {
     expectUserError(connsim("run", file("many.json", JSON.stringify(many))),
       "connsim: scenario.sample: 950401 samples of 32 hosts make a result of 371 million numbers (at most 200 million); use a longer sample");
   });
+});
+
+test("--json to a device writes to it and leaves it a device (/dev/null)", () => {
+  const r = connsim("run", "examples/default.json", "--quiet", "--json", "/dev/null");
+  expect(r.code, r.stderr).toBe(0);
+  expect(statSync("/dev/null").isCharacterDevice()).toBe(true);
 });

@@ -14,7 +14,7 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   setListenerLife as setLife,
-  freeSegment, netBytes, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
+  freeSegment, netBytes, sgFate, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
   sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
 import { capacity, gen, live, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
@@ -95,6 +95,7 @@ export function run(maxEvents: number): number {
       budget--;
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       release(e);
+      if (kind === EV_SEGMENT && sgFate(target) !== 0) { freeSegment(target); continue; }
       setStat(Stat.Events, readStat(Stat.Events) + 1.0);
       if (kind === EV_SEGMENT) {
         setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);

@@ -241,7 +241,7 @@ let SGSRC = new Uint32Array(0); let SGDST = new Uint32Array(0);
 let SGSPORT = new Uint16Array(0); let SGDPORT = new Uint16Array(0);
 let SGSEQ = new Uint32Array(0); let SGACK = new Uint32Array(0); let SGLEN = new Uint32Array(0);
 let SGFLAGS = new Uint8Array(0); let SGDIR = new Uint16Array(0); let SGWL = new Uint16Array(0);
-let SGCONN = new Uint32Array(0);
+let SGCONN = new Uint32Array(0); let SGFATE = new Uint8Array(0); // 0 deliver (hooks are not ported)
 
 export function sgSrc(g: number): number { return SGSRC[g]; }
 export function sgDst(g: number): number { return SGDST[g]; }
@@ -254,6 +254,7 @@ export function sgFlags(g: number): number { return SGFLAGS[g]; }
 export function sgDir(g: number): number { return SGDIR[g]; }
 export function sgWl(g: number): number { return SGWL[g]; }
 export function sgConn(g: number): number { return SGCONN[g]; }
+export function sgFate(g: number): number { return SGFATE[g]; }
 
 function regrow<T extends Uint32Array | Uint16Array | Uint8Array>(old: T, n: number): T {
   const a = new (old.constructor as { new(n: number): T })(n);
@@ -268,7 +269,7 @@ function growSegments(): void {
   SGSEQ = regrow(SGSEQ, n); SGACK = regrow(SGACK, n);
   SGLEN = regrow(SGLEN, n); SGFLAGS = regrow(SGFLAGS, n);
   SGDIR = regrow(SGDIR, n); SGWL = regrow(SGWL, n);
-  SGCONN = regrow(SGCONN, n);
+  SGCONN = regrow(SGCONN, n); SGFATE = regrow(SGFATE, n);
   sgCap = n;
 }
 
@@ -282,7 +283,7 @@ export function newSegment(d: number, sa: number, sp: number, da: number, dp: nu
   SGSEQ[g] = seq; SGACK[g] = ack;
   SGLEN[g] = len; SGFLAGS[g] = fl;
   SGDIR[g] = d; SGWL[g] = w;
-  SGCONN[g] = c;
+  SGCONN[g] = c; SGFATE[g] = 0;
   return g;
 }
 export function freeSegment(g: number): void {
@@ -329,5 +330,5 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   SGSPORT = new Uint16Array(sgCap); SGDPORT = new Uint16Array(sgCap);
   SGSEQ = new Uint32Array(sgCap); SGACK = new Uint32Array(sgCap); SGLEN = new Uint32Array(sgCap);
   SGFLAGS = new Uint8Array(sgCap); SGDIR = new Uint16Array(sgCap); SGWL = new Uint16Array(sgCap);
-  SGCONN = new Uint32Array(sgCap);
+  SGCONN = new Uint32Array(sgCap); SGFATE = new Uint8Array(sgCap);
 }

@@ -108,6 +108,8 @@ export function send(d: number, sa: number, sp: number, da: number, dp: number, 
       bad = bad ? u >= dirP(d, 1) : u < dirP(d, 0);
       setDirBad(d, bad);
       dropped = nextUnit(DRNG, d) >= (bad ? dirP(d, 3) : dirP(d, 2));
+    } else if (kind === 3) {
+      throw new Error("the TypeScript kernel has no plugin hooks (assembly/hooks.ts is not ported)");
     }
   }
   if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len);

@@ -67,7 +67,8 @@ function portStudy(r: Result, plan: Plan): string[] | undefined {
     `  ${host.name.padEnd(12)} ${fmt(ports)} ephemeral ports, TIME_WAIT ${num(tw)} s, offered ${num(rate)} connections/s`,
     row("", "simulated", "analytic"),
     row("connections/s", num(achieved), num(expected / calling), rate > capacity ? "ports per TIME_WAIT, in bursts" : "the offered rate"),
-    row("TIME_WAIT plateau", fmt(plateau), fmt(Math.round(Math.min(rate, capacity) * tw)), "min(rate, ports / TIME_WAIT) x TIME_WAIT"),
+    // Sockets closed within the last TIME_WAIT are in it: at most `ports`, fewer when calls stopped sooner.
+    row("TIME_WAIT plateau", fmt(plateau), fmt(Math.round(Math.min(ports, rate * Math.min(tw, calling)))), "min(ports, rate x TIME_WAIT)"),
     row("first EADDRNOTAVAIL", first === undefined ? "none" : `by ${num(first)} s`,
       rate > capacity ? `${num(ports / rate)} s` : "none", rate > capacity ? "ports / rate" : "rate below ports / TIME_WAIT"),
   ];

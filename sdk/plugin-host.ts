@@ -1,0 +1,133 @@
+// The host side of plugins for one run: finds each link's plugin (passed in, or
+// imported from the module the plan names, in a worker as in the main thread), turns
+// kernels into engine settings, makes one hook per link direction with its own seeded
+// random stream, and serves the engine's batches (assembly/hooks.ts): one call per
+// hooked direction per epoch, verdicts written back, a time limit per batch.
+
+import { HookField, State } from "../assembly/abi.js";
+import { flagText, type EngineExports } from "./engine.js";
+import { pluginRandom, PluginError, type LossBatch, type LossHook, type LossKernel, type Plugin } from "./plugins.js";
+import type { CustomLoss, Plan, PlannedLink } from "./scenario.js";
+
+export interface PluginHost {
+  /** What configure() sets on a link whose loss is a plugin's. */
+  pluginLoss(link: PlannedLink): LossKernel | "hook";
+  /** After configure(): the engine's epoch, from the hooked directions' latencies. */
+  attach(e: EngineExports): void;
+  /** Serves the batch the engine returned with RunStatus.HookBatch. */
+  serve(e: EngineExports): Promise<void>;
+}
+
+interface HookedDir { plugin: Plugin; hook: LossHook; from: string; to: string }
+
+export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undefined, hookTimeoutMs: number): Promise<PluginHost | undefined> {
+  const custom = plan.links.map((l) => (l.loss && "options" in l.loss ? l.loss : undefined));
+  if (custom.every((c) => c === undefined)) return undefined;
+
+  const defs = new Map<PlannedLink, Plugin>();
+  for (const [i, c] of custom.entries()) if (c) defs.set(plan.links[i], await findPlugin(c, given));
+
+  const hooked = new Map<number, HookedDir>(); // engine direction -> its hook
+  let epoch = Infinity;
+  plan.links.forEach((l, i) => {
+    const plugin = defs.get(l);
+    if (!plugin || plugin.kernel) return; // a kernel runs in the engine; the hook tier is for the rest
+    const options = (l.loss as CustomLoss).options;
+    // Directions are added in link order, two per link (engine.ts configure).
+    for (const [k, from, to, latency] of [[0, l.a, l.b, l.latencyAB], [1, l.b, l.a, l.latencyBA]] as const) {
+      const random = pluginRandom(plan.seed, plugin.name, 2 * l.stream + k);
+      const hook = guard(plugin, () => plugin.hook!(options, { random, seed: plan.seed, from, to }));
+      if (!hook || typeof hook.decide !== "function") throw new PluginError(plugin.name, "hook() must return an object with decide(batch, drop)");
+      hooked.set(2 * i + k, { plugin, hook, from, to });
+      epoch = Math.min(epoch, latency);
+    }
+  });
+
+  return {
+    pluginLoss(link) {
+      const plugin = defs.get(link)!;
+      if (!plugin.kernel) return "hook";
+      return guard(plugin, () => plugin.kernel!((link.loss as CustomLoss).options));
+    },
+    attach(e) {
+      if (hooked.size > 0) e.setHookEpoch(epoch);
+    },
+    async serve(e) {
+      const n = e.hookCount();
+      const view = new DataView(e.memory.buffer, e.hookPtr(), n * HookField.SIZE);
+      const byDir = new Map<number, number[]>();
+      for (let i = 0; i < n; i++) {
+        const d = view.getUint16(i * HookField.SIZE + HookField.Dir, true);
+        if (!byDir.has(d)) byDir.set(d, []);
+        byDir.get(d)!.push(i);
+      }
+      const verdicts = new Uint8Array(n);
+      for (const [d, records] of byDir) {
+        const h = hooked.get(d);
+        if (!h) continue;
+        const batch = readBatch(view, records, h.from, h.to);
+        const drop = new Uint8Array(records.length);
+        await withTimeout(h.plugin, guard(h.plugin, () => h.hook.decide(batch, drop)), hookTimeoutMs);
+        records.forEach((r, j) => { verdicts[r] = drop[j] ? 1 : 0; });
+      }
+      new Uint8Array(e.memory.buffer, e.verdictPtr(), n).set(verdicts);
+      e.applyVerdicts();
+    },
+  };
+}
+
+async function findPlugin(c: CustomLoss, given: Map<string, Plugin> | undefined): Promise<Plugin> {
+  const known = given?.get(c.plugin) ?? (c.module ? given?.get(c.module) : undefined);
+  if (known) return known;
+  if (!c.module) throw new PluginError(c.plugin, "is not available here; load it from a module path so workers can import it too");
+  const mod = await import(c.module).catch((e: Error) => { throw new PluginError(c.plugin, `cannot load ${c.module}: ${e.message.split("\n")[0]}`); });
+  return mod.default as Plugin;
+}
+
+function readBatch(view: DataView, records: number[], from: string, to: string): LossBatch {
+  const k = records.length;
+  const b: LossBatch = {
+    from, to, size: k,
+    t: new Float64Array(k), flags: new Uint8Array(k), flagText: [], seq: new Uint32Array(k), ack: new Uint32Array(k),
+    len: new Uint32Array(k), conn: new Uint32Array(k), state: [],
+  };
+  records.forEach((r, j) => {
+    const o = r * HookField.SIZE;
+    b.t[j] = Number(view.getBigUint64(o + HookField.Time, true)) / 1e6;
+    b.flags[j] = view.getUint8(o + HookField.Flags);
+    b.flagText.push(flagText(b.flags[j]));
+    b.seq[j] = view.getUint32(o + HookField.Seq, true);
+    b.ack[j] = view.getUint32(o + HookField.Ack, true);
+    b.len[j] = view.getUint32(o + HookField.Len, true);
+    b.conn[j] = view.getUint32(o + HookField.Conn, true);
+    b.state.push(State[view.getUint8(o + HookField.State)]);
+  });
+  return b;
+}
+
+/** A plugin's own exception becomes one that names it. */
+function guard<T>(plugin: Plugin, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof PluginError) throw e;
+    throw new PluginError(plugin.name, `threw: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
+/**
+ * An async hook gets `ms` per batch. A synchronous hook that never returns cannot be
+ * stopped in its own thread; in a worker, ending the worker stops it (RunOptions.workers).
+ */
+async function withTimeout(plugin: Plugin, work: void | Promise<void>, ms: number): Promise<void> {
+  if (!(work instanceof Promise)) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PluginError(plugin.name, `a batch took longer than ${ms} ms (hookTimeout)`)), ms);
+  });
+  try {
+    await Promise.race([work.catch((e: Error) => { throw e instanceof PluginError ? e : new PluginError(plugin.name, `threw: ${e?.message ?? String(e)}`); }), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
