@@ -1,0 +1,83 @@
+// The plugin bench: `npm run bench` runs it last.
+//
+// The churn workload (150,000 connections) on one link, in this thread, medians of 4
+// runs per configuration:
+// 1. The cost of the hook tier: Bernoulli loss (p = 1%) as the engine's kernel and as a
+//    TypeScript hook through the batch buffer. Same model, so the difference is the
+//    boundary: reported as decisions per second and nanoseconds per decision.
+// 2. The cost of the kernel tier: a plugin whose kernel asks for Bernoulli p = 0 against
+//    the built-in Bernoulli p = 0 (the plugin machinery; the goal: within 5%) and
+//    against no loss model at all.
+// Results: a table on stdout and bench/results/plugins.json.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ROOT } from "./ts-kernel/load.mjs";
+
+const sdk = await import(pathToFileURL(join(ROOT, "dist", "index.js")).href);
+const N = 150_000;
+const scenario = (loss) => ({
+  name: "plugins", seed: 1, duration: `${N / 20000 + 3}s`, sample: "100ms",
+  hosts: { c: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "2s" } }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+  links: [{ between: ["c", "s"], latency: "500us", ...(loss ? { loss } : {}) }],
+  workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 20000, count: N }],
+});
+
+const coin = sdk.definePlugin({
+  kind: "loss", name: "coin", version: "1.0.0",
+  options: sdk.z.strictObject({ p: sdk.z.number() }),
+  hook: ({ p }, ctx) => ({ decide(batch, drop) { for (let i = 0; i < batch.size; i++) drop[i] = ctx.random() < p ? 1 : 0; } }),
+});
+const kernelCoin = sdk.definePlugin({
+  kind: "loss", name: "kernel-coin", version: "1.0.0",
+  options: sdk.z.strictObject({ p: sdk.z.number() }),
+  kernel: ({ p }) => ({ model: "bernoulli", p }),
+});
+const plugins = [coin, kernelCoin];
+
+// The four configurations in turn, five rounds (the first warms V8): medians, so that
+// drift on a shared machine falls on all of them alike.
+const configs = {
+  kernel: { plugin: "bernoulli", p: 0.01 }, hook: { plugin: "coin", p: 0.01 },
+  builtinZero: { plugin: "bernoulli", p: 0 }, kernelPlugin: { plugin: "kernel-coin", p: 0 }, none: undefined,
+};
+const walls = Object.fromEntries(Object.keys(configs).map((k) => [k, []]));
+const last = {};
+for (let round = 0; round < 5; round++) {
+  for (const [k, loss] of Object.entries(configs)) {
+    const t0 = performance.now();
+    const r = await sdk.runScenario(scenario(loss), { plugins });
+    if (r.error) throw new Error(r.error);
+    if (round > 0) walls[k].push((performance.now() - t0) / 1000);
+    last[k] = r;
+  }
+}
+const summary = (k) => {
+  const w = walls[k].sort((a, b) => a - b);
+  return { wall: (w[1] + w[2]) / 2, sent: last[k].totals.segments.sent, dropped: last[k].totals.segments.dropped, events: last[k].engine.events };
+};
+const [kernel, hook, builtinZero, kernelPlugin, none] = ["kernel", "hook", "builtinZero", "kernelPlugin", "none"].map(summary);
+
+const perDecisionNs = ((hook.wall - kernel.wall) / hook.sent) * 1e9;
+const rows = [
+  ["Bernoulli 1% as the engine's kernel", kernel],
+  ["Bernoulli 1% as a TypeScript hook", hook],
+  ["built-in Bernoulli p = 0", builtinZero],
+  ["a kernel plugin asking for p = 0", kernelPlugin],
+  ["no loss model", none],
+];
+console.log(`\nconnsim plugin bench: ${N.toLocaleString("en-US")} connections, medians of 4 runs`);
+for (const [name, r] of rows) {
+  console.log(`${name.padEnd(38)}${r.wall.toFixed(3).padStart(8)} s  ${(r.sent / r.wall / 1e6).toFixed(2)} M segments/s  (${r.dropped.toLocaleString("en-US")} dropped)`);
+}
+console.log(`hook decisions per second:            ${(hook.sent / hook.wall / 1e6).toFixed(2)} M (the whole run's segments / its wall time)`);
+console.log(`a hook's cost per decision:           ${perDecisionNs.toFixed(0)} ns over the kernel`);
+console.log(`kernel plugin vs the same built-in:   ${((kernelPlugin.wall / builtinZero.wall - 1) * 100).toFixed(1)}% wall time (the plugin machinery)`);
+console.log(`kernel plugin vs no loss model:       ${((kernelPlugin.wall / none.wall - 1) * 100).toFixed(1)}% wall time (plus a random draw per segment)`);
+
+mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+writeFileSync(join(ROOT, "bench", "results", "plugins.json"), JSON.stringify({
+  date: new Date().toISOString(), connections: N, kernel, hook, builtinZero, kernelPlugin, none,
+  hookNsPerDecision: perDecisionNs, kernelPluginOverBuiltin: kernelPlugin.wall / builtinZero.wall, kernelPluginOverNone: kernelPlugin.wall / none.wall,
+}, null, 2) + "\n");
