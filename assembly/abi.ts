@@ -15,9 +15,11 @@ export enum Flag { FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16 }
 /** Per-host knobs (setHostParam). Times in microseconds. */
 export enum HostParam {
   TimeWait = 0, RtoInit, RtoMin, RtoMax, SynRetries, SynackRetries, Retries2, OrphanRetries,
-  FinTimeout, TwReuse, MaxTwBuckets, PortLo, PortHi, Mss,
+  FinTimeout, TwReuse, MaxTwBuckets, PortLo, PortHi, Mss, PortAllocator,
   COUNT,
 }
+/** How connect() picks an ephemeral port (HostParam.PortAllocator). */
+export enum PortAllocator { Sequential = 0, Random = 1, Linux = 2 }
 
 /** Per-workload settings (setWorkloadParam). Times in microseconds. */
 export enum WlParam {

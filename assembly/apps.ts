@@ -3,11 +3,11 @@
 // and closes; the server answers each request and closes as the workload says.
 // Everything here is a reaction to a TCP event or an arrival: no JS is called.
 
-import { Arrival, Closer, HostParam, Stat, State, WlParam } from "./abi";
+import { Arrival, Closer, HostParam, PortAllocator, Stat, State, WlParam } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump } from "./metrics";
-import { hostParam, ipAddr, ipCursor, ipEpoch, ipHost, portUse, runSeed, setIpCursor } from "./net";
-import { nextUnit, seedStream } from "./rng";
+import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net";
+import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc } from "./mem";
 import { F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
@@ -117,31 +117,72 @@ function connect(w: u32): void {
 }
 
 /**
- * Ephemeral port selection, sequential from a per-address cursor (as ns-3 does). A
- * port already held is still usable for a destination it has no socket to (Linux
- * shares connect()-only ports across destinations); a listener's port never is.
- * With tw_reuse a TIME_WAIT tuple older than one second is taken over.
+ * Ephemeral port selection (RFC 6056), by the host's allocator:
+ * - sequential: on from a per-address cursor, as ns-3 and INET do;
+ * - random: RFC 6056 algorithm 1, a random start and then one port after another;
+ * - linux: algorithm 3 as Linux's connect path does it (__inet_hash_connect): the
+ *   start is a secret hash of (local address, remote address, remote port) plus a
+ *   perturbation from a 256-entry table picked by another hash; ports of the range's
+ *   own parity first, two at a time, then the others (bind() does the opposite, so the
+ *   two rarely collide); after a success the table entry moves on by the ports tried
+ *   plus two, or a random 0-14 when that is more, so the next connection to the same
+ *   destination starts further on. Linux searches an even number of ports: an odd
+ *   range loses its last port to connect().
+ * A port already held is still usable for a destination it has no socket to (Linux
+ * shares connect()-only ports across destinations); a listener's port never is. With
+ * tw_reuse a TIME_WAIT tuple older than one second is taken over.
  */
 function pickPort(ip: u32, la: u32, da: u32, dp: u32): i32 {
   const h = ipHost(ip);
   const lo = hostParam(h, HostParam.PortLo);
   const n = hostParam(h, HostParam.PortHi) - lo + 1;
-  let off = ipCursor(ip) % n;
+  const kind = hostParam(h, HostParam.PortAllocator);
+  if (kind == PortAllocator.Linux) return pickLinux(ip, h, lo, n, la, da, dp);
+  let off = kind == PortAllocator.Random ? <u32>(nextUnit(hostRng(h)) * <f64>n) : ipCursor(ip) % n;
   for (let i: u32 = 0; i < n; i++) {
     const p = lo + off;
     off = off + 1 == n ? 0 : off + 1;
-    const use = portUse(ip, p);
-    if (use == 0) { setIpCursor(ip, off); return <i32>p; }
-    if (use >= 0x8000) continue; // a listener's port
-    const t = lookup(la, p, da, dp);
-    if (t < 0) { setIpCursor(ip, off); return <i32>p; }
-    if (state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t)) {
-      killTimeWait(<u32>t);
-      setIpCursor(ip, off);
-      return <i32>p;
-    }
+    if (portFree(ip, p, la, da, dp)) { setIpCursor(ip, off); return <i32>p; }
   }
   return -1;
+}
+
+function pickLinux(ip: u32, h: u32, lo: u32, n: u32, la: u32, da: u32, dp: u32): i32 {
+  const remaining = n > 1 ? n & ~1 : n;
+  const secret = hostSecret(h);
+  const portOffset = mix4(la ^ <u32>(secret >> 32), da, dp, <u32>secret ^ 0x5BD1E995);
+  const slot = perturbPtr(h, mix4(la, da ^ <u32>secret, dp, 0x27D4EB2F) & (PERTURB_SIZE - 1));
+  let offset = (load<u32>(slot) + (portOffset >> 16)) % remaining;
+  offset &= ~1;
+  const step: u32 = remaining > 1 ? 2 : 1;
+  for (let pass = 0; pass < 2; pass++) {
+    let p = lo + offset;
+    for (let i: u32 = 0; i < remaining; i += step, p += step) {
+      if (p >= lo + remaining) p -= remaining;
+      if (portFree(ip, p, la, da, dp)) {
+        const nudge = max(i, <u32>(nextUnit(hostRng(h)) * 8) * step);
+        store<u32>(slot, load<u32>(slot) + nudge + step);
+        return <i32>p;
+      }
+    }
+    offset++;
+    if (!(offset & 1) || remaining <= 1) break;
+  }
+  return -1;
+}
+
+/** Can connect() from (la, p) reach (da, dp)? Takes over a reusable TIME_WAIT tuple. */
+function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
+  const use = portUse(ip, p);
+  if (use == 0) return true;
+  if (use >= 0x8000) return false; // a listener's port
+  const t = lookup(la, p, da, dp);
+  if (t < 0) return true;
+  if (state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t)) {
+    killTimeWait(<u32>t);
+    return true;
+  }
+  return false;
 }
 
 // ---- reactions ---------------------------------------------------------------------

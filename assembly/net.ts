@@ -25,6 +25,9 @@ let HPARAM: usize = 0;      // u32 [host][HostParam]
 let HTW: usize = 0;         // u32 [host] sockets in TIME_WAIT
 let HSTATES: usize = 0;     // u32 [host][state] live sockets per state
 let HSECRET: usize = 0;     // u64 [host] ISN secret
+let HRNG: usize = 0;        // u64 [host] random stream for port selection
+let HPERTURB: usize = 0;    // usize [host] -> u32[256], Linux's table_perturb (RFC 6056 algorithm 3)
+export const PERTURB_SIZE: u32 = 256;
 
 @inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
 export function setHostParam(h: u32, k: i32, v: u32): void { store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v); }
@@ -41,8 +44,12 @@ export function setHostParam(h: u32, k: i32, v: u32): void { store<u32>(HPARAM +
 export function addHost(stream: u32): u32 {
   const h = nHosts++;
   store<u64>(HSECRET + (<usize>h << 3), seedStream(runSeed, 0x10000 + <u64>stream));
+  store<u64>(HRNG + (<usize>h << 3), seedStream(runSeed, 0x40000 + <u64>stream));
+  store<usize>(HPERTURB + (<usize>h << alignof<usize>()), alloc(<usize>PERTURB_SIZE * 4));
   return h;
 }
+@inline export function hostRng(h: u32): usize { return HRNG + (<usize>h << 3); }
+@inline export function perturbPtr(h: u32, i: u32): usize { return load<usize>(HPERTURB + (<usize>h << alignof<usize>())) + (<usize>i << 2); }
 
 // ---- addresses and their port tables ---------------------------------------
 // For every port of every address: how many sockets hold it (bit 15 set when a
@@ -311,6 +318,8 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HTW = alloc(<usize>MAX_HOSTS * 4);
   HSTATES = alloc(<usize>MAX_HOSTS * STATE_COUNT * 4);
   HSECRET = alloc(<usize>MAX_HOSTS * 8);
+  HRNG = alloc(<usize>MAX_HOSTS * 8);
+  HPERTURB = alloc(<usize>MAX_HOSTS * sizeof<usize>());
   IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2);
   IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
   IPEPOCH = alloc(<usize>MAX_IPS * 4);

@@ -3,7 +3,7 @@
 // the sample and trace buffers. Loading takes bytes, so the same code serves Node
 // and browsers; only `loadEngineBytes` knows about the file system.
 
-import { Flag, HostParam, LossKind, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
+import { Flag, HostParam, LossKind, PortAllocator, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
 import type { PlannedLink, Plan, RuleSpec } from "./scenario.js";
 import type { LossKernel } from "./plugins.js";
 
@@ -140,6 +140,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.OrphanRetries, h.tcp.orphanRetries], [HostParam.FinTimeout, h.tcp.finTimeout],
       [HostParam.TwReuse, h.tcp.twReuse], [HostParam.MaxTwBuckets, h.tcp.maxTwBuckets],
       [HostParam.PortLo, h.ports[0]], [HostParam.PortHi, h.ports[1]], [HostParam.Mss, h.tcp.mss],
+      [HostParam.PortAllocator, PortAllocator[h.portAllocator === "linux" ? "Linux" : h.portAllocator === "random" ? "Random" : "Sequential"]],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     h.ips.forEach((addr, i) => {

@@ -55,7 +55,7 @@ const listen = z.strictObject({
 const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
   ports: portRange.optional(),
-  portAllocator: z.enum(["sequential"]).optional(),
+  portAllocator: z.enum(["sequential", "random", "linux"]).optional(),
   tcp: tcpKnobs.optional(),
   listen: z.array(listen).optional(),
 });
@@ -135,6 +135,7 @@ export interface PlannedHost {
   stream: number;
   ips: number[];
   ports: [number, number];
+  portAllocator: "sequential" | "random" | "linux";
   tcp: TcpKnobs;
   listen: PlannedListener[];
 }
@@ -253,7 +254,10 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       if (seen.has(l.port)) throw new ScenarioError(`${field}.listen.${i}.port`, `port ${l.port} is listed twice`);
       seen.add(l.port);
     });
-    hosts.push({ name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports, tcp, listen });
+    hosts.push({
+      name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports,
+      portAllocator: h.portAllocator ?? "sequential", tcp, listen,
+    });
   }
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const hostField = (field: string, name: string) => {

@@ -3,11 +3,11 @@
 // AssemblyScript's log), connect() with the sequential per-address port cursor,
 // and the application's reactions to TCP events.
 
-import { Arrival, Closer, HostParam, Stat, State, WlParam } from "../../assembly/abi.js";
+import { Arrival, Closer, HostParam, PortAllocator, Stat, State, WlParam } from "../../assembly/abi.js";
 import { schedule } from "./wheel.js";
 import { bump } from "./metrics.js";
-import { hostParam, ipAddr, ipCursor, ipEpoch, ipHost, portUse, runSeed, setIpCursor } from "./net.js";
-import { nextUnit, seedStream, storeU64 } from "./rng.js";
+import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net.js";
+import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
 import { asLog } from "./aslog.js";
 import { F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
@@ -119,22 +119,53 @@ function pickPort(ip: number, la: number, da: number, dp: number): number {
   const h = ipHost(ip);
   const lo = hostParam(h, HostParam.PortLo);
   const n = (hostParam(h, HostParam.PortHi) - lo + 1) >>> 0;
-  let off = ipCursor(ip) % n;
+  const kind = hostParam(h, HostParam.PortAllocator);
+  if (kind === PortAllocator.Linux) return pickLinux(ip, h, lo, n, la, da, dp);
+  let off = kind === PortAllocator.Random ? Math.trunc(nextUnit(HRNG, h) * n) >>> 0 : ipCursor(ip) % n;
   for (let i = 0; i < n; i++) {
     const p = (lo + off) >>> 0;
     off = off + 1 === n ? 0 : off + 1;
-    const use = portUse(ip, p);
-    if (use === 0) { setIpCursor(ip, off); return p; }
-    if (use >= 0x8000) continue;
-    const t = lookup(la, p, da, dp);
-    if (t < 0) { setIpCursor(ip, off); return p; }
-    if (state(t) === State.TIME_WAIT && twReusable(t)) {
-      killTimeWait(t);
-      setIpCursor(ip, off);
-      return p;
-    }
+    if (portFree(ip, p, la, da, dp)) { setIpCursor(ip, off); return p; }
   }
   return -1;
+}
+
+function pickLinux(ip: number, h: number, lo: number, n: number, la: number, da: number, dp: number): number {
+  const remaining = n > 1 ? (n & ~1) >>> 0 : n;
+  const hi = hostSecretHi(h), lo32 = hostSecretLo(h);
+  const portOffset = mix4((la ^ hi) >>> 0, da, dp, (lo32 ^ 0x5BD1E995) >>> 0);
+  const table = perturb(h);
+  const slot = mix4(la, (da ^ lo32) >>> 0, dp, 0x27D4EB2F) & (PERTURB_SIZE - 1);
+  let offset = ((table[slot] + (portOffset >>> 16)) >>> 0) % remaining;
+  offset = (offset & ~1) >>> 0;
+  const step = remaining > 1 ? 2 : 1;
+  for (let pass = 0; pass < 2; pass++) {
+    let p = lo + offset;
+    for (let i = 0; i < remaining; i += step, p += step) {
+      if (p >= lo + remaining) p -= remaining;
+      if (portFree(ip, p, la, da, dp)) {
+        const nudge = Math.max(i, Math.trunc(nextUnit(HRNG, h) * 8) * step);
+        table[slot] = table[slot] + nudge + step;
+        return p;
+      }
+    }
+    offset++;
+    if (!(offset & 1) || remaining <= 1) break;
+  }
+  return -1;
+}
+
+function portFree(ip: number, p: number, la: number, da: number, dp: number): boolean {
+  const use = portUse(ip, p);
+  if (use === 0) return true;
+  if (use >= 0x8000) return false;
+  const t = lookup(la, p, da, dp);
+  if (t < 0) return true;
+  if (state(t) === State.TIME_WAIT && twReusable(t)) {
+    killTimeWait(t);
+    return true;
+  }
+  return false;
 }
 
 // ---- reactions ---------------------------------------------------------------------

@@ -101,6 +101,22 @@ export const SCENARIOS = {
       { plugin: "tcp-churn", from: "client", to: "server:443", rate: 30, request: 500, response: 500, closer: "client" },
     ],
   },
+  // The RFC 6056 allocators: random (algorithm 1) and Linux's double hash (algorithm 3)
+  // over small ranges with tw_reuse, so ports are searched, collide and are taken over.
+  "port-allocators": {
+    seed: 8, duration: "30s", sample: "500ms", trace: 30,
+    hosts: {
+      r: { ip: "10.0.3.1", ports: "40000-40299", portAllocator: "random", tcp: { timeWait: "5s" } },
+      l: { ip: "10.0.3.2", ports: "40000-40301", portAllocator: "linux", tcp: { timeWait: "5s", twReuse: 1 } },
+      s: { ip: "10.0.3.9", listen: [{ port: 80 }, { port: 443 }] },
+    },
+    links: [{ between: ["r", "s"], latency: "2ms" }, { between: ["l", "s"], latency: "3ms", loss: { plugin: "bernoulli", p: 0.02 } }],
+    workloads: [
+      { plugin: "tcp-churn", from: "r", to: "s:80", rate: 80 },
+      { plugin: "tcp-churn", from: "l", to: "s:80", rate: 90 },
+      { plugin: "tcp-churn", from: "l", to: "s:443", rate: 40, closer: "server" },
+    ],
+  },
   // A clock past 2^31 and 2^32 us (the wheel's int32 fast paths end at 2^31 us = 35.8 min;
   // u64 times above 2^32 us = 71.6 min): arrivals from minute 70 to 76, long timers.
   "long-clock": {

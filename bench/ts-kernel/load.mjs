@@ -45,14 +45,14 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "b6d58dad2724593b3a8994beb699039e7c693609",
-  "apps.ts": "a7c5caeafd5a906a8a5dad37e5d036e6028ca4fd",
+  "abi.ts": "5fb75a3b312bc9bbad984975a81337eed3807ee0",
+  "apps.ts": "40c61631de8f45e2459e7d3dd4ae529f11d2a814",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "9dd6392aa11a2dbdcbb6b221b73c459cb8d196ba",
   "invariants.ts": "9c8483c3452f763a04926ec24e0847139044032b", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "01d97ae2043eff8f9d4c55e2e6d6fac1a46f7853",
-  "net.ts": "e376dbf89b6311d999e186df26fff950a4812784",
+  "net.ts": "d08cac72ba9f96c520ec23cc27d222700186afe8",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "fbd7c2c58d9e215d5188a3b10f13c55efa0abfb5",
   "tcp.ts": "9f9e44663bec62e964ae4b2aafa7b616bf0eabc3",

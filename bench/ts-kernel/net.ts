@@ -39,8 +39,14 @@ export function addStateCount(h: number, st: number, d: number): void { HSTATES[
 export function addHost(stream: number): number {
   const h = nHosts++;
   storeU64(HSECRET, h, seedStream(runSeed, 0x10000n + BigInt(stream)));
+  storeU64(HRNG, h, seedStream(runSeed, 0x40000n + BigInt(stream)));
+  HPERTURB[h] = new Uint32Array(PERTURB_SIZE);
   return h;
 }
+export const PERTURB_SIZE = 256;
+export let HRNG = new Uint32Array(0);               // [2h] random stream for port selection
+let HPERTURB: Uint32Array[] = [];                    // [h] Linux's table_perturb
+export function perturb(h: number): Uint32Array { return HPERTURB[h]; }
 
 // ---- addresses and their port tables ---------------------------------------
 let IPADDR = new Uint32Array(0);
@@ -309,6 +315,7 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   HTW = new Uint32Array(MAX_HOSTS);
   HSTATES = new Uint32Array(MAX_HOSTS * STATE_COUNT);
   HSECRET = new Uint32Array(MAX_HOSTS * 2);
+  HRNG = new Uint32Array(MAX_HOSTS * 2); HPERTURB = [];
   IPADDR = new Uint32Array(MAX_IPS); IPHOST = new Uint16Array(MAX_IPS);
   IPUSED = new Uint32Array(MAX_IPS); IPCURSOR = new Uint32Array(MAX_IPS);
   IPEPOCH = new Uint32Array(MAX_IPS);

@@ -1,0 +1,79 @@
+// Ephemeral port allocators (RFC 6056): the order each hands out ports, and how soon
+// each re-picks a port still in TIME_WAIT, seen in the client ports of the traces.
+
+import { describe, expect, test } from "vitest";
+import { runScenario, type Result } from "../sdk/index.js";
+import { pair } from "./helpers.js";
+
+type Allocator = "sequential" | "random" | "linux";
+
+/** One connection a second from a 1000-port range, each traced: the client ports in connect() order. */
+async function ports(portAllocator: Allocator, opts: { count?: number; twReuse?: 0 | 1; seed?: number; to?: string } = {}) {
+  const count = opts.count ?? 20;
+  const s = pair({
+    duration: `${count + 5}s`, trace: count,
+    client: { ports: "40000-40999", portAllocator, tcp: { twReuse: opts.twReuse ?? 0, timeWait: "60s" } },
+    workload: { rate: 1, count, arrival: "constant", ...(opts.to ? { to: opts.to } : {}) },
+  });
+  const r: Result = await runScenario({ ...s, seed: opts.seed ?? 1 });
+  return r.traces!.map((t) => Number(t.client.split(":")[1]));
+}
+
+/** For each connection, how many connections later its port is picked again (Infinity: not again). */
+function reuseDistance(p: number[]): number[] {
+  return p.map((port, i) => { const j = p.indexOf(port, i + 1); return j < 0 ? Infinity : j - i; });
+}
+
+describe("the order ports are handed out", () => {
+  test("sequential: one after another from the bottom of the range", async () => {
+    expect(await ports("sequential", { count: 6 })).toEqual([40000, 40001, 40002, 40003, 40004, 40005]);
+  });
+
+  test("random (RFC 6056 algorithm 1): anywhere in the range, the same for a seed, another for another seed", async () => {
+    const a = await ports("random");
+    expect(a.every((p) => p >= 40000 && p <= 40999)).toBe(true);
+    const steps = a.slice(1).map((p, i) => p - a[i]);
+    expect(steps.filter((d) => d === 1).length).toBeLessThan(3); // not sequential
+    expect(await ports("random")).toEqual(a);
+    expect(await ports("random", { seed: 2 })).not.toEqual(a);
+  });
+
+  test("linux (RFC 6056 algorithm 3): even ports first, moving on by at least 2 per connection to a destination", async () => {
+    const a = await ports("linux");
+    expect(a.every((p) => p % 2 === 0)).toBe(true);       // the range's own parity first
+    const steps = a.slice(1).map((p, i) => (p - a[i] + 1000) % 1000);
+    expect(steps.every((d) => d >= 2 && d % 2 === 0 && d <= 16)).toBe(true); // i + 2, or a random nudge up to 16
+    // Another destination starts elsewhere: the offset is a secret hash of it.
+    const b = await ports("linux", { to: "server:81" });
+    expect(Math.abs(b[0] - a[0])).toBeGreaterThan(2);
+    // The secret differs with the seed, so does the start.
+    expect((await ports("linux", { seed: 2 }))[0]).not.toBe(a[0]);
+  });
+});
+
+describe("how soon a port in TIME_WAIT is picked again (tw_reuse on: older than 1 s may be taken over)", () => {
+  test("sequential walks the whole range; linux comes back after about range / 9.5; random any time", async () => {
+    const count = 200;
+    const seq = reuseDistance(await ports("sequential", { count, twReuse: 1 }));
+    const lin = reuseDistance(await ports("linux", { count, twReuse: 1 }));
+    const rnd = reuseDistance(await ports("random", { count, twReuse: 1 }));
+    const repeats = (d: number[]) => d.filter((x) => x !== Infinity);
+    expect(repeats(seq)).toEqual([]); // 200 < 1000 ports
+    // Linux moves its start by max(ports tried, a random 0-14) + 2: about 9.5 ports per
+    // connection, so 1000 ports come round after about 105 connections, and the TIME_WAIT
+    // tuples met there (older than 1 s) are taken over.
+    expect(repeats(lin).length).toBeGreaterThan(10);
+    for (const d of repeats(lin)) expect(d).toBeGreaterThan(80), expect(d).toBeLessThan(135);
+    // 200 random starts in 1000 ports: about 200^2 / 2000 = 20 land on a port used before, at any distance.
+    expect(repeats(rnd).length).toBeGreaterThan(5);
+    expect(repeats(rnd).length).toBeLessThan(45);
+    expect(Math.min(...repeats(rnd))).toBeLessThan(60);
+  });
+
+  test("without tw_reuse no allocator hands out a port still in TIME_WAIT", async () => {
+    for (const a of ["sequential", "random", "linux"] as const) {
+      const d = reuseDistance(await ports(a, { count: 50 }));
+      expect(d.every((x) => x === Infinity), a).toBe(true); // 50 s < 60 s of TIME_WAIT
+    }
+  });
+});
