@@ -25,8 +25,11 @@ export enum PortAllocator { Sequential = 0, Random = 1, Linux = 2 }
 export enum WlParam {
   SrcHost = 0, SrcIp, DstAddr, DstPort, Dir, Rate, Arrival, Start, Stop, Count,
   Request, Response, Closer, HalfClose, Linger0, LocalPort,
+  Clients, Think, Stream, ReqDist, ReqA, ReqB, RespDist, RespA, RespB,
   COUNT,
 }
+/** Request and response sizes: fixed (Request/Response), or drawn per connection. */
+export enum SizeDist { Fixed = 0, Uniform = 1, Exponential = 2, Lognormal = 3 }
 export enum Arrival { Constant = 0, Poisson = 1 }
 export enum Closer { Client = 0, Server = 1, Both = 2 }
 

@@ -1,15 +1,17 @@
-// The applications on the hosts, as the built-in workload kernel `tcp-churn` drives
-// them: a client connects at each arrival, writes its request, reads the response
-// and closes; the server answers each request and closes as the workload says.
+// The applications on the hosts, as the built-in workload kernels drive them: a client
+// connects at each arrival, writes its request, reads the response and closes; the
+// server answers each request and closes as the workload says. Open loop (tcp-churn):
+// arrivals at a rate. Closed loop: `Clients` clients, each connecting again `Think`
+// after its previous exchange ended (completed, failed or cut short).
 // Everything here is a reaction to a TCP event or an arrival: no JS is called.
 
-import { Arrival, Closer, HostParam, PortAllocator, Stat, State, WlParam } from "./abi";
+import { Arrival, Closer, HostParam, PortAllocator, SizeDist, Stat, State, WlParam } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc } from "./mem";
-import { F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
+import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 
 export const MAX_WORKLOADS: u32 = 1024;
@@ -47,8 +49,18 @@ export function addWorkload(stream: u32): u32 {
 export function appsStart(): void {
   for (let w: u32 = 0; w < nWorkloads; w++) {
     store<f64>(WNEXT + (<usize>w << 3), wp(w, WlParam.Start));
-    scheduleArrival(w);
+    const clients = <u32>wp(w, WlParam.Clients);
+    if (clients > 0) {
+      for (let c: u32 = 0; c < clients; c++) schedule(<u64>wp(w, WlParam.Start), EV_ARRIVAL, w, 0);
+    } else {
+      scheduleArrival(w);
+    }
   }
+}
+
+/** A closed-loop client's exchange ended: it connects again after its think time. */
+function loopNext(w: u32): void {
+  if (wp(w, WlParam.Clients) > 0) schedule(now + <u64>wp(w, WlParam.Think), EV_ARRIVAL, w, 0);
 }
 
 function scheduleArrival(w: u32): void {
@@ -69,6 +81,15 @@ function scheduleArrival(w: u32): void {
 }
 
 export function arrival(w: u32): void {
+  if (wp(w, WlParam.Clients) > 0) {
+    // A closed-loop client stops at the workload's count or stop time.
+    const cap = wp(w, WlParam.Count);
+    const stop = wp(w, WlParam.Stop);
+    if ((cap > 0 && <f64>load<u32>(WCOUNT + (<usize>w << 2)) >= cap) || (stop > 0 && <f64>now >= stop)) return;
+    store<u32>(WCOUNT + (<usize>w << 2), load<u32>(WCOUNT + (<usize>w << 2)) + 1);
+    connect(w);
+    return;
+  }
   store<u32>(WCOUNT + (<usize>w << 2), load<u32>(WCOUNT + (<usize>w << 2)) + 1);
   if (<i32>wp(w, WlParam.Arrival) == Arrival.Constant) {
     const count = <f64>load<u32>(WCOUNT + (<usize>w << 2));
@@ -90,7 +111,7 @@ function connect(w: u32): void {
   if (port > 0) {
     // bind() to a fixed port first: connect fails when the 4-tuple is taken.
     const t = lookup(la, port, da, dp);
-    if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); return; }
+    if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); loopNext(w); return; }
     if (t >= 0) killTimeWait(<u32>t);
   } else {
     // After a search of the whole range failed, each port released on the address can
@@ -102,6 +123,7 @@ function connect(w: u32): void {
     const known = load<u32>(full);
     if (known != 0 && ipEpoch(ip) - (known - 1) <= load<u32>(picks) && !twReuseApplies(ipHost(ip), la, da)) {
       failNoPort();
+      loopNext(w);
       return;
     }
     port = pickPort(ip, la, da, dp);
@@ -109,6 +131,7 @@ function connect(w: u32): void {
       store<u32>(full, ipEpoch(ip) + 1);
       store<u32>(picks, 0);
       failNoPort();
+      loopNext(w);
       return;
     }
     store<u32>(picks, load<u32>(picks) + 1);
@@ -190,38 +213,64 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
 @inline function closer(s: u32): i32 { return <i32>wp(wl(s), WlParam.Closer); }
 @inline function linger0(s: u32): bool { return wp(wl(s), WlParam.Linger0) != 0; }
 
+/**
+ * A connection's request or response size. Drawn sizes come from a hash of the
+ * connection id, so both ends know it without storing it, and the draw is the same
+ * whatever else happens in the run.
+ */
+function size(s: u32, response: bool): u32 {
+  const w = wl(s);
+  const dist = <i32>wp(w, response ? WlParam.RespDist : WlParam.ReqDist);
+  if (dist == SizeDist.Fixed) return <u32>wp(w, response ? WlParam.Response : WlParam.Request);
+  const a = wp(w, response ? WlParam.RespA : WlParam.ReqA);
+  const b = wp(w, response ? WlParam.RespB : WlParam.ReqB);
+  const key = <u32>wp(w, WlParam.Stream) * 2 + (response ? 1 : 0);
+  const u = (<f64>mix4(conn(s), key, <u32>runSeed, <u32>(runSeed >> 32)) + 0.5) / 4294967296.0;
+  let x: f64;
+  if (dist == SizeDist.Uniform) x = a + u * (b - a + 1.0);          // whole bytes a..b
+  else if (dist == SizeDist.Exponential) x = -Math.log(1.0 - u) * a; // mean a
+  else {
+    // Lognormal with median a and shape b: the normal quantile by Box-Muller on two hashed uniforms.
+    const u2 = (<f64>mix4(conn(s), key ^ 0x9E3779B9, <u32>runSeed, 0x85EBCA6B) + 0.5) / 4294967296.0;
+    x = a * Math.exp(b * Math.sqrt(-2.0 * Math.log(u)) * Math.cos(6.283185307179586 * u2));
+  }
+  return <u32>min(Math.floor(x), 1073741824.0);
+}
+
 /** The handshake completed: the client writes its request; a server with nothing to read answers. */
 export function appEstablished(s: u32): void {
   const w = wl(s);
   if (hasFlag(s, F_SERVER)) {
-    if (wp(w, WlParam.Request) == 0) respond(s);
+    if (size(s, false) == 0) respond(s);
     return;
   }
-  setSndEnd(s, sndEnd(s) + <u32>wp(w, WlParam.Request));
+  setSndEnd(s, sndEnd(s) + size(s, false));
   if (wp(w, WlParam.HalfClose) != 0) appClose(s, false); // shutdown(SHUT_WR) after the request
-  if (wp(w, WlParam.Response) == 0) responseDone(s);
+  if (size(s, true) == 0) responseDone(s);
 }
 
 /** `total` bytes have arrived so far on this end. */
 export function appReceived(s: u32, total: u32): void {
   if (hasFlag(s, F_DONE)) return;
-  const w = wl(s);
   if (hasFlag(s, F_SERVER)) {
-    if (<f64>total >= wp(w, WlParam.Request)) respond(s);
-  } else if (<f64>total >= wp(w, WlParam.Response)) {
+    if (total >= size(s, false)) respond(s);
+  } else if (total >= size(s, true)) {
     responseDone(s);
   }
 }
 
 /** The peer closed its sending side: the application reads EOF and closes. */
 export function appEof(s: u32): void {
-  if (!hasFlag(s, F_DONE)) setFlag(s, F_DONE); // EOF before the whole exchange: nothing more will come
+  if (!hasFlag(s, F_DONE)) {
+    setFlag(s, F_DONE); // EOF before the whole exchange: nothing more will come
+    if (!hasFlag(s, F_SERVER)) loopNext(wl(s));
+  }
   if (!hasFlag(s, F_FIN_QUEUED)) appClose(s, false);
 }
 
 function respond(s: u32): void {
   setFlag(s, F_DONE);
-  setSndEnd(s, sndEnd(s) + <u32>wp(wl(s), WlParam.Response));
+  setSndEnd(s, sndEnd(s) + size(s, true));
   if (closer(s) != Closer.Client) appClose(s, linger0(s));
 }
 
@@ -229,6 +278,12 @@ function responseDone(s: u32): void {
   if (hasFlag(s, F_DONE)) return;
   setFlag(s, F_DONE);
   bump(Stat.Completed);
+  loopNext(wl(s));
   if (closer(s) != Closer.Server) appClose(s, linger0(s));
+}
+
+/** A client connection failed before its exchange ended. */
+export function appFailed(s: u32): void {
+  loopNext(wl(s));
 }
 

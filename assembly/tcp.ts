@@ -34,7 +34,7 @@ import {
   setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets";
 import * as sockets from "./sockets";
-import { appEof, appEstablished, appReceived } from "./apps";
+import { appEof, appEstablished, appFailed, appReceived } from "./apps";
 
 export const EV_SEGMENT: u32 = 0;
 export const EV_TIMER: u32 = 1;
@@ -85,6 +85,7 @@ function fail(s: u32, errno: i32): void {
   if (!hasFlag(s, F_SERVER) && !hasFlag(s, F_DONE | F_ERROR)) {
     countFailure(errno);
     if (!hasFlag(s, F_EVER_EST)) bump(Stat.ConnectFailed);
+    appFailed(s);
   }
   setFlag(s, F_ERROR);
   destroy(s);

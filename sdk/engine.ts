@@ -3,8 +3,8 @@
 // the sample and trace buffers. Loading takes bytes, so the same code serves Node
 // and browsers; only `loadEngineBytes` knows about the file system.
 
-import { Flag, HostParam, LossKind, PortAllocator, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
-import type { PlannedLink, Plan, RuleSpec } from "./scenario.js";
+import { Flag, HostParam, LossKind, PortAllocator, SizeDist, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
+import type { PlannedLink, Plan, RuleSpec, SizeSpec } from "./scenario.js";
 import type { LossKernel } from "./plugins.js";
 
 export interface EngineExports {
@@ -193,14 +193,24 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.DstAddr, dst.ips[0]], [WlParam.DstPort, w.dstPort], [WlParam.Dir, route.get(`${w.from}>${w.to}`)!],
       [WlParam.Rate, w.rate], [WlParam.Arrival, w.arrival === "poisson" ? Arrival.Poisson : Arrival.Constant],
       [WlParam.Start, w.start], [WlParam.Stop, w.stop], [WlParam.Count, w.count],
-      [WlParam.Request, w.request], [WlParam.Response, w.response],
       [WlParam.Closer, w.closer === "client" ? Closer.Client : w.closer === "server" ? Closer.Server : Closer.Both],
       [WlParam.HalfClose, w.halfClose ? 1 : 0], [WlParam.Linger0, w.linger0 ? 1 : 0], [WlParam.LocalPort, w.localPort],
+      [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream],
+      ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
+      ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];
     for (const [k, v] of params) e.setWorkloadParam(wi, k, v);
   }
   e.setRun(plan.duration, plan.sample, plan.trace);
   return { dirs, hostIndex };
+}
+
+/** A size as engine parameters: the fixed value, or the distribution and its two numbers. */
+function sizeParams(s: SizeSpec, fixed: WlParam, dist: WlParam, a: WlParam, b: WlParam): [WlParam, number][] {
+  if (typeof s === "number") return [[fixed, s], [dist, SizeDist.Fixed]];
+  if (s.dist === "uniform") return [[dist, SizeDist.Uniform], [a, s.min], [b, s.max]];
+  if (s.dist === "exponential") return [[dist, SizeDist.Exponential], [a, s.mean]];
+  return [[dist, SizeDist.Lognormal], [a, s.median], [b, s.sigma]];
 }
 
 function durationUs(v: string | number): number {

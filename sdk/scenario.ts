@@ -88,14 +88,43 @@ const link = z.strictObject({
   loss: loss.optional(),
 });
 
+/** A size in bytes, fixed or drawn per connection. */
+const size = z.union([
+  bytes,
+  z.strictObject({ dist: z.literal("uniform"), min: bytes, max: bytes }),
+  z.strictObject({ dist: z.literal("exponential"), mean: z.number().positive() }),
+  z.strictObject({ dist: z.literal("lognormal"), median: z.number().positive(), sigma: z.number().min(0).max(5) }),
+]).describe('bytes, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean" } | { "dist": "lognormal", "median", "sigma" }');
+
+const exchange = {
+  from: z.string(),
+  to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
+  request: size.optional(),
+  response: size.optional(),
+  closer: z.enum(["client", "server", "both"]).optional(),
+  halfClose: z.boolean().optional(),
+  linger0: z.boolean().optional(),
+  start: duration.optional(),
+  stop: duration.optional(),
+  count: count.optional(),
+};
+
+/** N clients, each: connect, request, response, close, think, again. */
+const closedLoop = z.strictObject({
+  plugin: z.literal("closed-loop"),
+  clients: z.number().int().min(1).max(1_000_000),
+  think: duration.optional(),
+  ...exchange,
+});
+
 const tcpChurn = z.strictObject({
   plugin: z.literal("tcp-churn"),
   from: z.string(),
   to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
   rate: z.number().min(0),
   arrival: z.enum(["constant", "poisson"]).optional(),
-  request: bytes.optional(),
-  response: bytes.optional(),
+  request: size.optional(),
+  response: size.optional(),
   closer: z.enum(["client", "server", "both"]).optional(),
   halfClose: z.boolean().optional(),
   linger0: z.boolean().optional(),
@@ -105,7 +134,7 @@ const tcpChurn = z.strictObject({
   localPort: port.optional(),
 });
 
-const workload = z.discriminatedUnion("plugin", [tcpChurn]);
+const workload = z.discriminatedUnion("plugin", [tcpChurn, closedLoop]);
 
 const scenarioSchema = z.strictObject({
   name: z.string().optional(),
@@ -144,12 +173,15 @@ export interface PlannedListener { port: number; backlog: number; start: number;
 /** A loss model from a plugin (not built in): its name, the module it came from if any, its checked options. */
 export interface CustomLoss { plugin: string; module?: string; options: Record<string, unknown> }
 export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: LossSpec | CustomLoss }
+export type SizeSpec = z.infer<typeof size>;
 export interface PlannedWorkload {
-  plugin: "tcp-churn";
+  plugin: "tcp-churn" | "closed-loop";
   stream: number;
   from: string; to: string; dstPort: number;
+  /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
   rate: number; arrival: "constant" | "poisson";
-  request: number; response: number; closer: "client" | "server" | "both";
+  clients: number; think: number;
+  request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
   start: number; stop: number; count: number; localPort: number;
 }
@@ -300,12 +332,19 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     if (!linked.has([from, to].sort().join("\u0000"))) {
       throw new ScenarioError(`${field}.to`, `no link joins "${from}" and "${to}"; add { "between": ["${from}", "${to}"], "latency": "1ms" } to links`);
     }
+    for (const which of ["request", "response"] as const) {
+      const sz = w[which];
+      if (typeof sz === "object" && sz.dist === "uniform" && sz.min > sz.max) throw new ScenarioError(`${field}.${which}.min`, `is above max (${sz.max})`);
+    }
+    const closed = w.plugin === "closed-loop";
     return {
-      plugin: "tcp-churn", stream: i, from, to, dstPort, rate: w.rate, arrival: w.arrival ?? "poisson",
+      plugin: w.plugin, stream: i, from, to, dstPort,
+      rate: closed ? 0 : w.rate, arrival: closed ? "constant" : w.arrival ?? "poisson",
+      clients: closed ? w.clients : 0, think: closed && w.think !== undefined ? us(w.think) : 0,
       request: w.request ?? 100, response: w.response ?? 1000, closer: w.closer ?? "client",
       halfClose: w.halfClose ?? false, linger0: w.linger0 ?? false,
       start: w.start === undefined ? 0 : us(w.start), stop: w.stop === undefined ? 0 : us(w.stop),
-      count: w.count ?? 0, localPort: w.localPort ?? 0,
+      count: w.count ?? 0, localPort: closed ? 0 : w.localPort ?? 0,
     };
   });
 
@@ -337,7 +376,8 @@ function checkPluginOptions(plugin: Plugin, loss: object, field: string): Record
 export function estimateEvents(plan: Plan): number {
   return plan.workloads.reduce((sum, w) => {
     const end = Math.min(plan.duration, w.stop || Infinity);
-    const opened = Math.max(0, end - w.start) / 1e6 * w.rate;
+    const rate = w.clients ? w.clients / Math.max(w.think / 1e6, 0.001) : w.rate; // a closed loop: at most clients per think time
+    const opened = Math.max(0, end - w.start) / 1e6 * rate;
     return sum + 10 * (w.count ? Math.min(w.count, opened) : opened);
   }, 0);
 }

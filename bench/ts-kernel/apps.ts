@@ -3,13 +3,13 @@
 // AssemblyScript's log), connect() with the sequential per-address port cursor,
 // and the application's reactions to TCP events.
 
-import { Arrival, Closer, HostParam, PortAllocator, Stat, State, WlParam } from "../../assembly/abi.js";
-import { schedule } from "./wheel.js";
+import { Arrival, Closer, HostParam, PortAllocator, SizeDist, Stat, State, WlParam } from "../../assembly/abi.js";
+import { now, schedule } from "./wheel.js";
 import { bump } from "./metrics.js";
 import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net.js";
 import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
 import { asLog } from "./aslog.js";
-import { F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
+import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
 
 export const MAX_WORKLOADS = 1024;
@@ -52,8 +52,17 @@ export function addWorkload(stream: number): number {
 export function appsStart(): void {
   for (let w = 0; w < nWorkloads; w++) {
     WNEXT[w] = wp(w, WlParam.Start);
-    scheduleArrival(w);
+    const clients = u32(wp(w, WlParam.Clients));
+    if (clients > 0) {
+      for (let c = 0; c < clients; c++) schedule(Math.trunc(wp(w, WlParam.Start)), EV_ARRIVAL, w, 0);
+    } else {
+      scheduleArrival(w);
+    }
   }
+}
+
+function loopNext(w: number): void {
+  if (wp(w, WlParam.Clients) > 0) schedule(now + Math.trunc(wp(w, WlParam.Think)), EV_ARRIVAL, w, 0);
 }
 
 function scheduleArrival(w: number): void {
@@ -73,6 +82,14 @@ function scheduleArrival(w: number): void {
 }
 
 export function arrival(w: number): void {
+  if (wp(w, WlParam.Clients) > 0) {
+    const cap = wp(w, WlParam.Count);
+    const stop = wp(w, WlParam.Stop);
+    if ((cap > 0 && WCOUNT[w] >= cap) || (stop > 0 && now >= stop)) return;
+    WCOUNT[w] = WCOUNT[w] + 1;
+    connect(w);
+    return;
+  }
   WCOUNT[w] = WCOUNT[w] + 1;
   if (i32(wp(w, WlParam.Arrival)) === Arrival.Constant) {
     const count = WCOUNT[w];
@@ -93,7 +110,7 @@ function connect(w: number): void {
   let port = i32(wp(w, WlParam.LocalPort));
   if (port > 0) {
     const t = lookup(la, port, da, dp);
-    if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { failNoPort(); return; }
+    if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { failNoPort(); loopNext(w); return; }
     if (t >= 0) killTimeWait(t);
   } else {
     // After a failed search of the whole range, connect() fails in O(1) while this
@@ -101,6 +118,7 @@ function connect(w: number): void {
     const known = WFULL[w];
     if (known !== 0 && ((ipEpoch(ip) - (known - 1)) >>> 0) <= WPICKS[w] && !twReuseApplies(ipHost(ip), la, da)) {
       failNoPort();
+      loopNext(w);
       return;
     }
     port = pickPort(ip, la, da, dp);
@@ -108,6 +126,7 @@ function connect(w: number): void {
       WFULL[w] = ipEpoch(ip) + 1;
       WPICKS[w] = 0;
       failNoPort();
+      loopNext(w);
       return;
     }
     WPICKS[w] = WPICKS[w] + 1;
@@ -173,35 +192,57 @@ function portFree(ip: number, p: number, la: number, da: number, dp: number): bo
 function closer(s: number): number { return i32(wp(wl(s), WlParam.Closer)); }
 function linger0(s: number): boolean { return wp(wl(s), WlParam.Linger0) !== 0; }
 
+/** Lognormal uses V8's Math.exp and Math.cos, not AssemblyScript's: not bit-exact (check.mjs has none). */
+function size(s: number, response: boolean): number {
+  const w = wl(s);
+  const dist = i32(wp(w, response ? WlParam.RespDist : WlParam.ReqDist));
+  if (dist === SizeDist.Fixed) return u32(wp(w, response ? WlParam.Response : WlParam.Request));
+  const a = wp(w, response ? WlParam.RespA : WlParam.ReqA);
+  const b = wp(w, response ? WlParam.RespB : WlParam.ReqB);
+  const key = (u32(wp(w, WlParam.Stream)) * 2 + (response ? 1 : 0)) >>> 0;
+  const seedLo = Number(BigInt.asUintN(32, runSeed)), seedHi = Number(BigInt.asUintN(32, runSeed >> 32n));
+  const u = (mix4(conn(s), key, seedLo, seedHi) + 0.5) / 4294967296.0;
+  let x: number;
+  if (dist === SizeDist.Uniform) x = a + u * (b - a + 1.0);
+  else if (dist === SizeDist.Exponential) x = -asLog(1.0 - u) * a;
+  else {
+    const u2 = (mix4(conn(s), (key ^ 0x9E3779B9) >>> 0, seedLo, 0x85EBCA6B) + 0.5) / 4294967296.0;
+    x = a * Math.exp(b * Math.sqrt(-2.0 * asLog(u)) * Math.cos(6.283185307179586 * u2));
+  }
+  return u32(Math.min(Math.floor(x), 1073741824.0));
+}
+
 export function appEstablished(s: number): void {
   const w = wl(s);
   if (hasFlag(s, F_SERVER)) {
-    if (wp(w, WlParam.Request) === 0) respond(s);
+    if (size(s, false) === 0) respond(s);
     return;
   }
-  setSndEnd(s, sndEnd(s) + u32(wp(w, WlParam.Request)));
+  setSndEnd(s, sndEnd(s) + size(s, false));
   if (wp(w, WlParam.HalfClose) !== 0) appClose(s, false);
-  if (wp(w, WlParam.Response) === 0) responseDone(s);
+  if (size(s, true) === 0) responseDone(s);
 }
 
 export function appReceived(s: number, total: number): void {
   if (hasFlag(s, F_DONE)) return;
-  const w = wl(s);
   if (hasFlag(s, F_SERVER)) {
-    if (total >= wp(w, WlParam.Request)) respond(s);
-  } else if (total >= wp(w, WlParam.Response)) {
+    if (total >= size(s, false)) respond(s);
+  } else if (total >= size(s, true)) {
     responseDone(s);
   }
 }
 
 export function appEof(s: number): void {
-  if (!hasFlag(s, F_DONE)) setFlag(s, F_DONE);
+  if (!hasFlag(s, F_DONE)) {
+    setFlag(s, F_DONE);
+    if (!hasFlag(s, F_SERVER)) loopNext(wl(s));
+  }
   if (!hasFlag(s, F_FIN_QUEUED)) appClose(s, false);
 }
 
 function respond(s: number): void {
   setFlag(s, F_DONE);
-  setSndEnd(s, sndEnd(s) + u32(wp(wl(s), WlParam.Response)));
+  setSndEnd(s, sndEnd(s) + size(s, true));
   if (closer(s) !== Closer.Client) appClose(s, linger0(s));
 }
 
@@ -209,5 +250,10 @@ function responseDone(s: number): void {
   if (hasFlag(s, F_DONE)) return;
   setFlag(s, F_DONE);
   bump(Stat.Completed);
+  loopNext(wl(s));
   if (closer(s) !== Closer.Server) appClose(s, linger0(s));
+}
+
+export function appFailed(s: number): void {
+  loopNext(wl(s));
 }

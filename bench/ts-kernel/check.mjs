@@ -117,6 +117,20 @@ export const SCENARIOS = {
       { plugin: "tcp-churn", from: "l", to: "s:443", rate: 40, closer: "server" },
     ],
   },
+  // Closed-loop clients and sizes drawn per connection (uniform, exponential).
+  "closed-loop-sizes": {
+    seed: 21, duration: "20s", sample: "250ms", trace: 20,
+    hosts: {
+      c: { ip: "10.0.4.1", ports: "20000-20999", tcp: { timeWait: "3s" } },
+      s: { ip: "10.0.4.2", listen: [{ port: 80, backlog: 16 }] },
+    },
+    links: [{ between: ["c", "s"], latency: "4ms", loss: { plugin: "bernoulli", p: 0.03 } }],
+    workloads: [
+      { plugin: "closed-loop", from: "c", to: "s:80", clients: 40, think: "50ms",
+        request: { dist: "uniform", min: 100, max: 5000 }, response: { dist: "exponential", mean: 20000 } },
+      { plugin: "tcp-churn", from: "c", to: "s:80", rate: 30, response: { dist: "uniform", min: 0, max: 3000 }, closer: "server" },
+    ],
+  },
   // A clock past 2^31 and 2^32 us (the wheel's int32 fast paths end at 2^31 us = 35.8 min;
   // u64 times above 2^32 us = 71.6 min): arrivals from minute 70 to 76, long timers.
   "long-clock": {

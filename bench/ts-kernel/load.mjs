@@ -45,8 +45,8 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "5fb75a3b312bc9bbad984975a81337eed3807ee0",
-  "apps.ts": "40c61631de8f45e2459e7d3dd4ae529f11d2a814",
+  "abi.ts": "84bf63ca6bb3453165f0a93e316205b8c613d99f",
+  "apps.ts": "29a04d098993b0d497ce49d7bd419ae799138b87",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "9dd6392aa11a2dbdcbb6b221b73c459cb8d196ba",
   "invariants.ts": "9c8483c3452f763a04926ec24e0847139044032b", // not ported: test-only checks, no part of the measured kernel
@@ -55,7 +55,7 @@ export const PORTED_FROM = {
   "net.ts": "d08cac72ba9f96c520ec23cc27d222700186afe8",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "fbd7c2c58d9e215d5188a3b10f13c55efa0abfb5",
-  "tcp.ts": "9f9e44663bec62e964ae4b2aafa7b616bf0eabc3",
+  "tcp.ts": "5afd330519b398dd1852ce61f33a4725d6e8b173",
   "wheel.ts": "00701dabbed8f4a250ead94eb7bb6e90418aa94c",
 };
 

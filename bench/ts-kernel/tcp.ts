@@ -23,7 +23,7 @@ import {
   setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets.js";
 import * as sockets from "./sockets.js";
-import { appEof, appEstablished, appReceived } from "./apps.js";
+import { appEof, appEstablished, appFailed, appReceived } from "./apps.js";
 
 export const EV_SEGMENT = 0;
 export const EV_TIMER = 1;
@@ -71,6 +71,7 @@ function fail(s: number, errno: number): void {
   if (!hasFlag(s, F_SERVER) && !hasFlag(s, F_DONE | F_ERROR)) {
     countFailure(errno);
     if (!hasFlag(s, F_EVER_EST)) bump(Stat.ConnectFailed);
+    appFailed(s);
   }
   setFlag(s, F_ERROR);
   destroy(s);

@@ -1,0 +1,103 @@
+// Workload kernels beyond the open-loop churn: closed-loop clients (throughput against
+// N / (cycle + think)), and request/response sizes drawn per connection from a
+// distribution (means and spread against theory, within 3 standard errors).
+
+import { describe, expect, test } from "vitest";
+import { planScenario, runScenario, ScenarioError, type Scenario } from "../sdk/index.js";
+import { mean } from "./helpers.js";
+
+function closedLoop(extra: Record<string, unknown> = {}, to = "server:80"): Scenario {
+  return {
+    name: "closed", seed: 3, duration: "60s", sample: "1s",
+    hosts: { client: { ip: "10.0.0.1" }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["client", "server"], latency: "1ms" }],
+    workloads: [{ plugin: "closed-loop", from: "client", to, clients: 10, think: "100ms", ...extra } as never],
+  };
+}
+
+describe("closed loop", () => {
+  test("throughput = N / (cycle + think): 10 clients, a 4 ms exchange (2 round trips), 100 ms think", async () => {
+    const r = await runScenario(closedLoop());
+    const expected = 10 * 60 / (0.004 + 0.1);
+    expect(Math.abs(r.totals.completed - expected) / expected).toBeLessThan(0.02);
+    expect(r.totals.attempted - r.totals.completed).toBeLessThanOrEqual(10); // the last exchanges in flight
+    expect(r.peak.ESTABLISHED).toBeLessThanOrEqual(20);                       // both ends of at most 10
+  });
+
+  test("a shorter think: throughput grows as 1 / (cycle + think), until the ports run out", async () => {
+    const fast = await runScenario(closedLoop({ think: "10ms" }));
+    const slow = await runScenario(closedLoop({ think: "100ms" }));
+    // 10 / 14 ms = 714 a second would need 42,857 ports in 60 s of TIME_WAIT; the client has
+    // 28,232 (32768-60999): the closed loop meets EADDRNOTAVAIL and completes no more than that.
+    expect(fast.totals.completed).toBe(28232);
+    expect(fast.totals.failed.EADDRNOTAVAIL).toBeGreaterThan(0);
+    const served = await runScenario(closedLoop({ think: "10ms", closer: "server" })); // TIME_WAIT on the server instead
+    expect(served.totals.completed / slow.totals.completed).toBeCloseTo(104 / 14, 1);
+  });
+
+  test("a refused connection ends a client's exchange too: it tries again after its think time", async () => {
+    const r = await runScenario(closedLoop({}, "server:81"));
+    // Each try: SYN out, RST back (2 ms), then 100 ms of thought.
+    const expected = 10 * 60 / (0.002 + 0.1);
+    expect(Math.abs(r.totals.failed.ECONNREFUSED - expected) / expected).toBeLessThan(0.02);
+  });
+
+  test("count caps the whole workload; clients stop at it", async () => {
+    const r = await runScenario(closedLoop({ count: 25 }));
+    expect(r.totals.attempted).toBe(25);
+    expect(r.totals.completed).toBe(25);
+  });
+});
+
+/** Request bytes of each traced connection, read off the client's data segments. */
+async function requestSizes(request: unknown, connections = 400): Promise<number[]> {
+  const r = await runScenario({
+    name: "sizes", seed: 5, duration: `${connections / 50 + 5}s`, sample: "1s", trace: connections,
+    hosts: { client: { ip: "10.0.0.1" }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["client", "server"], latency: "1ms" }],
+    workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: 50, count: connections, request: request as number, response: 0 }],
+  });
+  return r.traces!.map((t) => t.segments.filter((s) => s.from === "client").reduce((a, s) => a + s.len, 0));
+}
+
+describe("sizes drawn per connection", () => {
+  test("uniform: every size in [min, max], the mean (min + max) / 2", async () => {
+    const xs = await requestSizes({ dist: "uniform", min: 1000, max: 9000 });
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...xs)).toBeLessThanOrEqual(9000);
+    const sd = (9000 - 1000) / Math.sqrt(12);
+    expect(Math.abs(mean(xs) - 5000)).toBeLessThan(3 * sd / Math.sqrt(xs.length));
+    expect(new Set(xs).size).toBeGreaterThan(300);
+  });
+
+  test("exponential: the mean, and a coefficient of variation near 1", async () => {
+    const xs = await requestSizes({ dist: "exponential", mean: 4000 });
+    expect(Math.abs(mean(xs) - 4000)).toBeLessThan(3 * 4000 / Math.sqrt(xs.length));
+    const sd = Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+    expect(sd / mean(xs)).toBeGreaterThan(0.85);
+    expect(sd / mean(xs)).toBeLessThan(1.15);
+  });
+
+  test("lognormal: the median, and the spread of log sizes sigma", async () => {
+    const xs = await requestSizes({ dist: "lognormal", median: 3000, sigma: 0.8 });
+    const sorted = [...xs].sort((a, b) => a - b);
+    const median = sorted[sorted.length >> 1];
+    expect(Math.abs(Math.log(median / 3000))).toBeLessThan(0.15);
+    const logs = xs.filter((x) => x > 0).map(Math.log);
+    const sdLog = Math.sqrt(mean(logs.map((l) => (l - mean(logs)) ** 2)));
+    expect(Math.abs(sdLog - 0.8)).toBeLessThan(0.1);
+  });
+
+  test("the same connection draws the same size in every run, and both ends agree (the exchange completes)", async () => {
+    const a = await requestSizes({ dist: "exponential", mean: 2000 }, 50);
+    expect(await requestSizes({ dist: "exponential", mean: 2000 }, 50)).toEqual(a);
+  });
+
+  test("checks: min above max, a closed loop without clients", () => {
+    const s = closedLoop({ request: { dist: "uniform", min: 10, max: 5 } });
+    expect(() => planScenario(s)).toThrow(new ScenarioError("scenario.workloads.0.request.min", "is above max (5)"));
+    const noClients = closedLoop();
+    delete (noClients.workloads[0] as Record<string, unknown>).clients;
+    expect(() => planScenario(noClients)).toThrow(/^scenario\.workloads\.0\.clients: is required/);
+  });
+});
