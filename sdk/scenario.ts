@@ -117,11 +117,14 @@ const closedLoop = z.strictObject({
   ...exchange,
 });
 
+const rateStep = z.strictObject({ at: duration, rate: z.number().min(0) });
+
 const tcpChurn = z.strictObject({
   plugin: z.literal("tcp-churn"),
   from: z.string(),
   to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
-  rate: z.number().min(0),
+  rate: z.union([z.number().min(0), z.array(rateStep).min(1).max(64)])
+    .describe('connections a second, or steps like [{ "at": "0s", "rate": 100 }, { "at": "30s", "rate": 500 }]'),
   arrival: z.enum(["constant", "poisson"]).optional(),
   request: size.optional(),
   response: size.optional(),
@@ -180,6 +183,8 @@ export interface PlannedWorkload {
   from: string; to: string; dstPort: number;
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
   rate: number; arrival: "constant" | "poisson";
+  /** Which step of a stepped rate this is (0: the first, or no steps). */
+  step: number;
   clients: number; think: number;
   request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
@@ -322,7 +327,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: custom.get(i) ?? l.loss });
   });
 
-  const workloads: PlannedWorkload[] = sc.workloads.map((w, i) => {
+  const workloads: PlannedWorkload[] = sc.workloads.flatMap((w, i): PlannedWorkload[] => {
     const field = `scenario.workloads.${i}`;
     const from = hostField(`${field}.from`, w.from);
     const [toName, toPort] = w.to.split(":");
@@ -337,15 +342,27 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       if (typeof sz === "object" && sz.dist === "uniform" && sz.min > sz.max) throw new ScenarioError(`${field}.${which}.min`, `is above max (${sz.max})`);
     }
     const closed = w.plugin === "closed-loop";
-    return {
-      plugin: w.plugin, stream: i, from, to, dstPort,
-      rate: closed ? 0 : w.rate, arrival: closed ? "constant" : w.arrival ?? "poisson",
+    const planned: PlannedWorkload = {
+      plugin: w.plugin, stream: i, from, to, dstPort, step: 0,
+      rate: closed || Array.isArray(w.rate) ? 0 : w.rate, arrival: closed ? "constant" : w.arrival ?? "poisson",
       clients: closed ? w.clients : 0, think: closed && w.think !== undefined ? us(w.think) : 0,
       request: w.request ?? 100, response: w.response ?? 1000, closer: w.closer ?? "client",
       halfClose: w.halfClose ?? false, linger0: w.linger0 ?? false,
       start: w.start === undefined ? 0 : us(w.start), stop: w.stop === undefined ? 0 : us(w.stop),
       count: w.count ?? 0, localPort: closed ? 0 : w.localPort ?? 0,
     };
+    if (closed || !Array.isArray(w.rate)) return [planned];
+    // A rate in steps: one open-loop stream per step, from its `at` to the next one's.
+    // Each step draws its own random stream, numbered past every workload's index.
+    if (w.count !== undefined || w.start !== undefined) throw new ScenarioError(`${field}.rate`, "steps set their own start; leave out count and start");
+    const steps = w.rate.map((s) => ({ at: us(s.at), rate: s.rate }));
+    steps.forEach((s, k) => {
+      if (k > 0 && s.at <= steps[k - 1].at) throw new ScenarioError(`${field}.rate.${k}.at`, `must be after the step before (${steps[k - 1].at / 1e6}s)`);
+    });
+    return steps.map((s, k) => ({
+      ...planned, stream: k === 0 ? i : sc.workloads.length + 64 * i + k, step: k, rate: s.rate, start: s.at,
+      stop: k + 1 < steps.length ? Math.min(steps[k + 1].at, planned.stop || Infinity) : planned.stop,
+    }));
   });
 
   const seed = overrides.seed ?? sc.seed ?? 1;

@@ -101,3 +101,69 @@ describe("sizes drawn per connection", () => {
     expect(() => planScenario(noClients)).toThrow(/^scenario\.workloads\.0\.clients: is required/);
   });
 });
+
+describe("open-loop arrivals and loss against theory", () => {
+  /** connect() times of every traced connection, in order. */
+  async function arrivals(rate: unknown, arrival: "poisson" | "constant", duration = "60s", trace = 3000) {
+    const r = await runScenario({
+      name: "arrivals", seed: 9, duration, sample: "1s", trace,
+      hosts: { client: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "1s" } }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+      links: [{ between: ["client", "server"], latency: "1ms" }],
+      workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: rate as number, arrival }],
+    });
+    return { r, t: r.traces!.map((t) => t.states.find((s) => s.from === "CLOSED" && s.to === "SYN_SENT")!.t) };
+  }
+
+  test("Poisson arrivals: gaps with mean 1 / rate and a coefficient of variation near 1; constant ones near 0", async () => {
+    const { t } = await arrivals(50, "poisson");
+    const gaps = t.slice(1).map((x, i) => x - t[i]);
+    const m = mean(gaps);
+    const cv = Math.sqrt(mean(gaps.map((g) => (g - m) ** 2))) / m;
+    expect(Math.abs(m - 0.02)).toBeLessThan(3 * 0.02 / Math.sqrt(gaps.length));
+    expect(cv).toBeGreaterThan(0.92);
+    expect(cv).toBeLessThan(1.08);
+    const c = (await arrivals(50, "constant")).t;
+    const cgaps = c.slice(1).map((x, i) => x - c[i]);
+    expect(Math.max(...cgaps) - Math.min(...cgaps)).toBeLessThan(2e-6); // whole microseconds
+  });
+
+  test("a rate in steps: each step's arrivals at its own rate, from its own time", async () => {
+    const { r, t } = await arrivals([{ at: "0s", rate: 20 }, { at: "20s", rate: 100 }, { at: "40s", rate: 0 }], "constant", "60s", 5000);
+    const between = (a: number, b: number) => t.filter((x) => x >= a && x < b).length;
+    expect(between(0, 20)).toBe(400);
+    expect(between(20, 40)).toBe(2000);
+    expect(between(40, 60)).toBe(0);
+    expect(r.totals.attempted).toBe(2400);
+  });
+
+  test("Gilbert-Elliott loss: drops come in bursts of mean length 1 / r", async () => {
+    const r = 0.25;
+    const res = await runScenario({
+      name: "ge", seed: 4, duration: "300s", sample: "1s", trace: 1,
+      hosts: { client: { ip: "10.0.0.1" }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+      links: [{ between: ["client", "server"], latency: "1ms", loss: { plugin: "gilbert-elliott", p: 0.02, r, k: 1, h: 0 } }],
+      workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: 1, count: 1, request: 100, response: 10_000_000 }],
+    });
+    // Every segment the server sent, in order: k = 1 and h = 0, so drops are exactly the bad state.
+    const fates = res.traces![0].segments.filter((s) => s.from === "server").map((s) => s.fate === "dropped");
+    const bursts: number[] = [];
+    let run = 0;
+    for (const dropped of [...fates, false]) {
+      if (dropped) run++;
+      else if (run > 0) { bursts.push(run); run = 0; }
+    }
+    expect(bursts.length).toBeGreaterThan(50);
+    const sd = Math.sqrt(1 - r) / r; // geometric with success r
+    expect(Math.abs(mean(bursts) - 1 / r)).toBeLessThan(3 * sd / Math.sqrt(bursts.length));
+  });
+
+  test("steps are checked: in order, and without count or start", () => {
+    const s = (rate: unknown, extra = {}) => ({
+      duration: "10s", hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+      links: [{ between: ["c", "s"], latency: "1ms" }],
+      workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate, ...extra }],
+    });
+    expect(() => planScenario(s([{ at: "5s", rate: 1 }, { at: "2s", rate: 2 }]))).toThrow("scenario.workloads.0.rate.1.at: must be after the step before (5s)");
+    expect(() => planScenario(s([{ at: "0s", rate: 1 }], { count: 5 }))).toThrow("scenario.workloads.0.rate: steps set their own start; leave out count and start");
+  });
+});
