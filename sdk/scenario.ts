@@ -124,7 +124,7 @@ const tcpChurn = z.strictObject({
   from: z.string(),
   to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
   rate: z.union([z.number().min(0), z.array(rateStep).min(1).max(64)])
-    .describe('connections a second, or steps like [{ "at": "0s", "rate": 100 }, { "at": "30s", "rate": 500 }]'),
+    .describe('a number of connections a second, or steps like [{ "at": "0s", "rate": 100 }, { "at": "30s", "rate": 500 }]'),
   arrival: z.enum(["constant", "poisson"]).optional(),
   request: size.optional(),
   response: size.optional(),

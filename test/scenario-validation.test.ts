@@ -230,7 +230,7 @@ const cases: Case[] = [
     what: "rate of the wrong type",
     change: (s) => { s.workloads[0].rate = "fast"; },
     field: "scenario.workloads.0.rate",
-    says: ['expected a number, got string "fast"'],
+    says: ['expected a number of connections a second, or steps like [{ "at": "0s", "rate": 100 }', 'got string "fast"'],
   },
   {
     what: "count that is not whole",
