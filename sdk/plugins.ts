@@ -68,7 +68,7 @@ export type Plugin = LossPlugin<any>; // eslint-disable-line @typescript-eslint/
 
 export class PluginError extends Error {
   constructor(public readonly plugin: string, detail: string) {
-    super(`plugin "${plugin}": ${detail}`);
+    super(`plugin ${JSON.stringify(plugin)}: ${detail}`); // quoted and escaped: one line whatever the name
     this.name = "PluginError";
   }
 }

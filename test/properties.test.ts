@@ -159,3 +159,45 @@ describe("the scenario parser on malformed input", () => {
     }), { numRuns: RUNS * 20, seed: SEED });
   });
 });
+
+describe("plugins on malformed input", () => {
+  test("definePlugin on anything: a plugin, or a PluginError naming what is missing", async () => {
+    const { definePlugin, PluginError } = await import("../sdk/index.js");
+    fc.assert(fc.property(fc.record({
+      name: fc.oneof(fc.string(), fc.anything()), version: fc.oneof(fc.string(), fc.anything()),
+      kind: fc.oneof(fc.constant("loss"), fc.anything()),
+      kernel: fc.oneof(fc.constant(() => ({ model: "none" })), fc.anything()),
+      hook: fc.oneof(fc.constant(() => ({ decide() {} })), fc.anything()),
+    }, { requiredKeys: [] }), (p) => {
+      try {
+        definePlugin(p as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PluginError);
+        expect((e as Error).message).toMatch(/^plugin "([^"\\\n]|\\.)*": [^\n]+$/);
+      }
+    }), { numRuns: RUNS * 20, seed: SEED });
+  });
+
+  test("a plugin's options fuzzed: a plan, or one line naming the field and the plugin", async () => {
+    const { definePlugin, z } = await import("../sdk/index.js");
+    const plugin = definePlugin({
+      kind: "loss", name: "fuzzed", version: "0.0.1",
+      options: z.strictObject({ p: z.number().min(0).max(1), every: z.number().int().min(1).optional(), mode: z.enum(["a", "b"]).optional() }),
+      hook: () => ({ decide() {} }),
+    });
+    const plugins = new Map([["fuzzed", plugin]]);
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom("p", "every", "mode", "extra", ""), fc.anything()), (options) => {
+      const s = {
+        duration: "1s", hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+        links: [{ between: ["c", "s"], latency: "1ms", loss: { ...options, plugin: "fuzzed" } }],
+        workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 1 }],
+      };
+      try {
+        planScenario(s, { plugins });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ScenarioError);
+        expect((e as Error).message).toMatch(/^scenario\.links\.0\.loss[^\n]* \(plugin "fuzzed" 0\.0\.1\)$/);
+      }
+    }), { numRuns: RUNS * 20, seed: SEED });
+  });
+});
