@@ -11,6 +11,7 @@
 // (`"plugin": "./my-loss.js"`), whose default export is the plugin.
 
 import { z } from "zod";
+import { typeName } from "./units.js";
 
 export { z };
 
@@ -77,9 +78,9 @@ export class PluginError extends Error {
 export function definePlugin<O>(plugin: LossPlugin<O>): LossPlugin<O> {
   const name = typeof plugin?.name === "string" && plugin.name ? plugin.name : "(unnamed)";
   if (plugin === null || typeof plugin !== "object") throw new PluginError(name, "a plugin is an object made with definePlugin({...})");
-  if (!/^[a-z0-9][\w.-]*$/i.test(plugin.name ?? "")) throw new PluginError(name, "needs a name: letters, digits, '-', '_' or '.'");
+  if (typeof plugin.name !== "string" || !/^[a-z0-9][\w.-]*$/i.test(plugin.name)) throw new PluginError(name, "needs a name: letters, digits, '-', '_' or '.'");
   if (typeof plugin.version !== "string" || !plugin.version) throw new PluginError(name, 'needs a version, e.g. "1.0.0"');
-  if (plugin.kind !== "loss") throw new PluginError(name, `kind ${JSON.stringify(plugin.kind)} is not supported; allowed: "loss"`);
+  if (plugin.kind !== "loss") throw new PluginError(name, `kind ${typeof plugin.kind === "string" ? JSON.stringify(plugin.kind) : typeName(plugin.kind)} is not supported; allowed: "loss"`);
   if (typeof plugin.kernel !== "function" && typeof plugin.hook !== "function") {
     throw new PluginError(name, "needs a kernel(options) or a hook(options, context), or both");
   }

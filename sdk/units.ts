@@ -47,7 +47,9 @@ export function typeName(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "undefined";
   if (Array.isArray(v)) return "a list";
-  return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`;
+  if (typeof v === "object") return "an object";
+  if (typeof v === "bigint" || typeof v === "symbol" || typeof v === "function") return `a ${typeof v}`;
+  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 /** The closest allowed word, for "did you mean" hints; undefined when nothing is close. */
