@@ -11,7 +11,7 @@ import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc } from "./mem";
-import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
+import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 
 export const MAX_WORKLOADS: u32 = 1024;
@@ -252,11 +252,38 @@ export function appEstablished(s: u32): void {
 /** `total` bytes have arrived so far on this end. */
 export function appReceived(s: u32, total: u32): void {
   if (hasFlag(s, F_DONE)) return;
+  const k = <u32>wp(wl(s), WlParam.Requests);
+  if (k > 1) { keepAlive(s, total, k); return; }
   if (hasFlag(s, F_SERVER)) {
     if (total >= size(s, false)) respond(s);
   } else if (total >= size(s, true)) {
     responseDone(s);
   }
+}
+
+/**
+ * A kept-alive connection (a pool's) carries k exchanges of fixed sizes back to back.
+ * How far each end is follows from its byte counts, so no state is kept: the server
+ * answers every whole request it has read, the client sends the next request once the
+ * previous response is in, and the connection is done after the k-th.
+ */
+function keepAlive(s: u32, total: u32, k: u32): void {
+  const req = size(s, false);
+  const resp = size(s, true);
+  const queued = sndEnd(s) - iss(s) - 1; // bytes this end has written so far
+  if (hasFlag(s, F_SERVER)) {
+    const asked = min(total / req, k);
+    const answered = queued / resp;
+    if (asked > answered) setSndEnd(s, sndEnd(s) + (asked - answered) * resp);
+    if (asked == k) {
+      setFlag(s, F_DONE);
+      if (closer(s) != Closer.Client) appClose(s, linger0(s));
+    }
+    return;
+  }
+  const answered = total / resp;
+  if (answered >= k) { responseDone(s); return; }
+  if (queued / req <= answered) setSndEnd(s, sndEnd(s) + req); // the next request
 }
 
 /** The peer closed its sending side: the application reads EOF and closes. */

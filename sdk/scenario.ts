@@ -117,6 +117,23 @@ const closedLoop = z.strictObject({
   ...exchange,
 });
 
+/** M connections kept open for K exchanges each, then closed and opened again (a client's pool). */
+const keepalivePool = z.strictObject({
+  plugin: z.literal("keepalive-pool"),
+  from: z.string(),
+  to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
+  connections: z.number().int().min(1).max(1_000_000),
+  requests: z.number().int().min(1).max(1_000_000),
+  request: z.number().int().min(1).optional(),
+  response: z.number().int().min(1).optional(),
+  think: duration.optional(),
+  closer: z.enum(["client", "server", "both"]).optional(),
+  linger0: z.boolean().optional(),
+  start: duration.optional(),
+  stop: duration.optional(),
+  count: count.optional(),
+});
+
 const rateStep = z.strictObject({ at: duration, rate: z.number().min(0) });
 
 const tcpChurn = z.strictObject({
@@ -137,7 +154,7 @@ const tcpChurn = z.strictObject({
   localPort: port.optional(),
 });
 
-const workload = z.discriminatedUnion("plugin", [tcpChurn, closedLoop]);
+const workload = z.discriminatedUnion("plugin", [tcpChurn, closedLoop, keepalivePool]);
 
 const scenarioSchema = z.strictObject({
   name: z.string().optional(),
@@ -178,7 +195,7 @@ export interface CustomLoss { plugin: string; module?: string; options: Record<s
 export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: LossSpec | CustomLoss }
 export type SizeSpec = z.infer<typeof size>;
 export interface PlannedWorkload {
-  plugin: "tcp-churn" | "closed-loop";
+  plugin: "tcp-churn" | "closed-loop" | "keepalive-pool";
   stream: number;
   from: string; to: string; dstPort: number;
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
@@ -186,6 +203,8 @@ export interface PlannedWorkload {
   /** Which step of a stepped rate this is (0: the first, or no steps). */
   step: number;
   clients: number; think: number;
+  /** Exchanges per connection (keepalive-pool; 1 otherwise). */
+  requests: number;
   request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
   start: number; stop: number; count: number; localPort: number;
@@ -341,17 +360,25 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       const sz = w[which];
       if (typeof sz === "object" && sz.dist === "uniform" && sz.min > sz.max) throw new ScenarioError(`${field}.${which}.min`, `is above max (${sz.max})`);
     }
-    const closed = w.plugin === "closed-loop";
-    const planned: PlannedWorkload = {
+    const common = {
       plugin: w.plugin, stream: i, from, to, dstPort, step: 0,
-      rate: closed || Array.isArray(w.rate) ? 0 : w.rate, arrival: closed ? "constant" : w.arrival ?? "poisson",
-      clients: closed ? w.clients : 0, think: closed && w.think !== undefined ? us(w.think) : 0,
       request: w.request ?? 100, response: w.response ?? 1000, closer: w.closer ?? "client",
-      halfClose: w.halfClose ?? false, linger0: w.linger0 ?? false,
+      linger0: w.linger0 ?? false, count: w.count ?? 0,
       start: w.start === undefined ? 0 : us(w.start), stop: w.stop === undefined ? 0 : us(w.stop),
-      count: w.count ?? 0, localPort: closed ? 0 : w.localPort ?? 0,
+    } as const;
+    if (w.plugin === "closed-loop" || w.plugin === "keepalive-pool") {
+      const pool = w.plugin === "keepalive-pool";
+      return [{
+        ...common, rate: 0, arrival: "constant", clients: pool ? w.connections : w.clients,
+        think: w.think !== undefined ? us(w.think) : 0, requests: pool ? w.requests : 1,
+        halfClose: !pool && (w.halfClose ?? false), localPort: 0,
+      }];
+    }
+    const planned: PlannedWorkload = {
+      ...common, rate: Array.isArray(w.rate) ? 0 : w.rate, arrival: w.arrival ?? "poisson",
+      clients: 0, think: 0, requests: 1, halfClose: w.halfClose ?? false, localPort: w.localPort ?? 0,
     };
-    if (closed || !Array.isArray(w.rate)) return [planned];
+    if (!Array.isArray(w.rate)) return [planned];
     // A rate in steps: one open-loop stream per step, from its `at` to the next one's.
     // Each step draws its own random stream, numbered past every workload's index.
     if (w.count !== undefined || w.start !== undefined) throw new ScenarioError(`${field}.rate`, "steps set their own start; leave out count and start");

@@ -167,3 +167,34 @@ describe("open-loop arrivals and loss against theory", () => {
     expect(() => planScenario(s([{ at: "0s", rate: 1 }], { count: 5 }))).toThrow("scenario.workloads.0.rate: steps set their own start; leave out count and start");
   });
 });
+
+describe("keep-alive pool", () => {
+  const pool = (requests: number, extra: Record<string, unknown> = {}): Scenario => ({
+    name: "pool", seed: 2, duration: "60s", sample: "1s",
+    hosts: { client: { ip: "10.0.0.1", tcp: { timeWait: "10s" } }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["client", "server"], latency: "1ms" }],
+    workloads: [{ plugin: "keepalive-pool", from: "client", to: "server:80", connections: 5, requests, request: 100, response: 1000, ...extra } as never],
+  });
+
+  test("K exchanges per connection, one round trip each: connections = M x time / ((K + 1) x RTT)", async () => {
+    const r = await runScenario(pool(100));
+    // A connection: the handshake, then 100 exchanges of one 2 ms round trip each: 202 ms.
+    const expected = 5 * 60 / (101 * 0.002);
+    expect(Math.abs(r.totals.completed - expected) / expected).toBeLessThan(0.02);
+    expect(r.totals.attempted - r.totals.completed).toBeLessThanOrEqual(5);
+    expect(r.totals.segments.retransmitted).toBe(0);
+  });
+
+  test("pooling divides TIME_WAIT by the requests per connection (Little's law on the client)", async () => {
+    const one = await runScenario(pool(1));
+    const hundred = await runScenario(pool(100));
+    // Connections a second x 10 s of TIME_WAIT: 5 / 4 ms x 10 = 12,500 against 5 / 202 ms x 10 = 248.
+    expect(Math.abs(one.peak.TIME_WAIT - 12_500) / 12_500).toBeLessThan(0.02);
+    expect(Math.abs(hundred.peak.TIME_WAIT - 248) / 248).toBeLessThan(0.05);
+  });
+
+  test("a pool's sizes are fixed and whole: drawn sizes and zero bytes are refused", () => {
+    expect(() => planScenario(pool(10, { request: { dist: "exponential", mean: 10 } }))).toThrow(/^scenario\.workloads\.0\.request: /);
+    expect(() => planScenario(pool(10, { response: 0 }))).toThrow("scenario.workloads.0.response: must be at least 1, got number 0");
+  });
+});

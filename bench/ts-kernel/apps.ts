@@ -9,7 +9,7 @@ import { bump } from "./metrics.js";
 import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net.js";
 import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
 import { asLog } from "./aslog.js";
-import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
+import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
 
 export const MAX_WORKLOADS = 1024;
@@ -225,11 +225,32 @@ export function appEstablished(s: number): void {
 
 export function appReceived(s: number, total: number): void {
   if (hasFlag(s, F_DONE)) return;
+  const k = u32(wp(wl(s), WlParam.Requests));
+  if (k > 1) { keepAlive(s, total, k); return; }
   if (hasFlag(s, F_SERVER)) {
     if (total >= size(s, false)) respond(s);
   } else if (total >= size(s, true)) {
     responseDone(s);
   }
+}
+
+function keepAlive(s: number, total: number, k: number): void {
+  const req = size(s, false);
+  const resp = size(s, true);
+  const queued = (sndEnd(s) - iss(s) - 1) >>> 0;
+  if (hasFlag(s, F_SERVER)) {
+    const asked = Math.min(Math.floor(total / req), k);
+    const answered = Math.floor(queued / resp);
+    if (asked > answered) setSndEnd(s, (sndEnd(s) + (asked - answered) * resp) >>> 0);
+    if (asked === k) {
+      setFlag(s, F_DONE);
+      if (closer(s) !== Closer.Client) appClose(s, linger0(s));
+    }
+    return;
+  }
+  const answered = Math.floor(total / resp);
+  if (answered >= k) { responseDone(s); return; }
+  if (Math.floor(queued / req) <= answered) setSndEnd(s, (sndEnd(s) + req) >>> 0);
 }
 
 export function appEof(s: number): void {

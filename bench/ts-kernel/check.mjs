@@ -129,6 +129,7 @@ export const SCENARIOS = {
       { plugin: "closed-loop", from: "c", to: "s:80", clients: 40, think: "50ms",
         request: { dist: "uniform", min: 100, max: 5000 }, response: { dist: "exponential", mean: 20000 } },
       { plugin: "tcp-churn", from: "c", to: "s:80", rate: 30, response: { dist: "uniform", min: 0, max: 3000 }, closer: "server" },
+      { plugin: "keepalive-pool", from: "c", to: "s:80", connections: 8, requests: 40, request: 300, response: 9000, think: "20ms", closer: "both" },
     ],
   },
   // A clock past 2^31 and 2^32 us (the wheel's int32 fast paths end at 2^31 us = 35.8 min;

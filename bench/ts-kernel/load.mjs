@@ -45,8 +45,8 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "84bf63ca6bb3453165f0a93e316205b8c613d99f",
-  "apps.ts": "29a04d098993b0d497ce49d7bd419ae799138b87",
+  "abi.ts": "c5cb69388c08dadf005230fadff6235403ccccb7",
+  "apps.ts": "94fc55ec94f4f697c4da6b23a130ab3e4940a0a2",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "9dd6392aa11a2dbdcbb6b221b73c459cb8d196ba",
   "invariants.ts": "9c8483c3452f763a04926ec24e0847139044032b", // not ported: test-only checks, no part of the measured kernel
