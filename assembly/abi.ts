@@ -25,7 +25,7 @@ export enum PortAllocator { Sequential = 0, Random = 1, Linux = 2 }
 export enum WlParam {
   SrcHost = 0, SrcIp, DstAddr, DstPort, Dir, Rate, Arrival, Start, Stop, Count,
   Request, Response, Closer, HalfClose, Linger0, LocalPort,
-  Clients, Think, Stream, ReqDist, ReqA, ReqB, RespDist, RespA, RespB, Requests,
+  Clients, Think, Stream, ReqDist, ReqA, ReqB, RespDist, RespA, RespB, Requests, Backoff, BackoffMax,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */

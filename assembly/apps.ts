@@ -11,7 +11,7 @@ import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc } from "./mem";
-import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets";
+import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 
 export const MAX_WORKLOADS: u32 = 1024;
@@ -63,6 +63,22 @@ function loopNext(w: u32): void {
   if (wp(w, WlParam.Clients) > 0) schedule(now + <u64>wp(w, WlParam.Think), EV_ARRIVAL, w, 0);
 }
 
+/**
+ * A closed-loop client's try failed (`failed` in a row now). With a backoff it waits a
+ * random time up to min(max, backoff x 2^(failed-1)) ("full jitter"), so a restarted
+ * server meets a spread-out storm; without one, its think time, as after a success.
+ * The count rides in the arrival event's generation, then in the socket.
+ */
+function loopRetry(w: u32, failed: u32): void {
+  if (wp(w, WlParam.Clients) == 0) return;
+  const base = wp(w, WlParam.Backoff);
+  if (base <= 0) { loopNext(w); return; }
+  const f = min(failed, 63);
+  const ceiling = Math.min(wp(w, WlParam.BackoffMax), base * Math.pow(2.0, <f64>(f - 1)));
+  const wait = nextUnit(WRNG + (<usize>w << 3)) * ceiling;
+  schedule(now + <u64>Math.floor(wait), EV_ARRIVAL, w, f);
+}
+
 function scheduleArrival(w: u32): void {
   const count = load<u32>(WCOUNT + (<usize>w << 2));
   const cap = wp(w, WlParam.Count);
@@ -80,14 +96,14 @@ function scheduleArrival(w: u32): void {
   schedule(<u64>Math.floor(t), EV_ARRIVAL, w, 0);
 }
 
-export function arrival(w: u32): void {
+export function arrival(w: u32, failed: u32): void {
   if (wp(w, WlParam.Clients) > 0) {
     // A closed-loop client stops at the workload's count or stop time.
     const cap = wp(w, WlParam.Count);
     const stop = wp(w, WlParam.Stop);
     if ((cap > 0 && <f64>load<u32>(WCOUNT + (<usize>w << 2)) >= cap) || (stop > 0 && <f64>now >= stop)) return;
     store<u32>(WCOUNT + (<usize>w << 2), load<u32>(WCOUNT + (<usize>w << 2)) + 1);
-    connect(w);
+    connect(w, failed);
     return;
   }
   store<u32>(WCOUNT + (<usize>w << 2), load<u32>(WCOUNT + (<usize>w << 2)) + 1);
@@ -95,12 +111,12 @@ export function arrival(w: u32): void {
     const count = <f64>load<u32>(WCOUNT + (<usize>w << 2));
     store<f64>(WNEXT + (<usize>w << 3), wp(w, WlParam.Start) + count * 1e6 / wp(w, WlParam.Rate));
   }
-  connect(w);
+  connect(w, 0);
   scheduleArrival(w);
 }
 
 /** connect() from the workload's source address to its destination. */
-function connect(w: u32): void {
+function connect(w: u32, failed: u32): void {
   bump(Stat.Attempted);
   const id = nextConn++;
   const ip = <u32>wp(w, WlParam.SrcIp);
@@ -111,7 +127,7 @@ function connect(w: u32): void {
   if (port > 0) {
     // bind() to a fixed port first: connect fails when the 4-tuple is taken.
     const t = lookup(la, port, da, dp);
-    if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); loopNext(w); return; }
+    if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); loopRetry(w, failed + 1); return; }
     if (t >= 0) killTimeWait(<u32>t);
   } else {
     // After a search of the whole range failed, each port released on the address can
@@ -123,7 +139,7 @@ function connect(w: u32): void {
     const known = load<u32>(full);
     if (known != 0 && ipEpoch(ip) - (known - 1) <= load<u32>(picks) && !twReuseApplies(ipHost(ip), la, da)) {
       failNoPort();
-      loopNext(w);
+      loopRetry(w, failed + 1);
       return;
     }
     port = pickPort(ip, la, da, dp);
@@ -131,12 +147,12 @@ function connect(w: u32): void {
       store<u32>(full, ipEpoch(ip) + 1);
       store<u32>(picks, 0);
       failNoPort();
-      loopNext(w);
+      loopRetry(w, failed + 1);
       return;
     }
     store<u32>(picks, load<u32>(picks) + 1);
   }
-  activeOpen(ip, <u32>port, da, dp, <u32>wp(w, WlParam.Dir), w, id);
+  activeOpen(ip, <u32>port, da, dp, <u32>wp(w, WlParam.Dir), w | min(failed, 63) << 10, id);
 }
 
 /**
@@ -311,6 +327,6 @@ function responseDone(s: u32): void {
 
 /** A client connection failed before its exchange ended. */
 export function appFailed(s: u32): void {
-  loopNext(wl(s));
+  loopRetry(wl(s), tries(s) + 1);
 }
 

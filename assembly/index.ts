@@ -106,7 +106,7 @@ export function run(maxEvents: u32): i32 {
       } else if (kind == EV_TIMER) {
         timerFires(target, g);
       } else if (kind == EV_ARRIVAL) {
-        arrival(target);
+        arrival(target, g);
       } else if (kind == EV_LISTENER) {
         listenerEvent(target, g);
       }

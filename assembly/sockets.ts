@@ -11,7 +11,8 @@
 //   RETRIES    1      retransmissions of the current unacked data
 //   (pad)      1
 //   IPIDX      2      index of the local address in the IP table (its port table)
-//   WL         2      workload that owns the connection (sizes, closer)
+//   WL         2      workload that owns the connection (sizes, closer): 10 bits;
+//                     the top 6: a closed-loop client's failed tries before it
 //   DIR        2      link direction toward the peer
 //   RTO        2      base retransmission timeout, milliseconds (before backoff)
 //   ISS        4      initial send sequence number
@@ -68,7 +69,9 @@ export const SLOT_BYTES: u32 = 56 + 8;
 @inline export function retries(s: u32): u32 { return load<u8>(RETRIES + <usize>s); }
 @inline export function setRetries(s: u32, v: u32): void { store<u8>(RETRIES + <usize>s, <u8>v); }
 @inline export function ipIdx(s: u32): u32 { return load<u16>(IPIDX + (<usize>s << 1)); }
-@inline export function wl(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)); }
+@inline export function wl(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)) & 0x3FF; }
+/** How many tries in a row failed before this connection (closed-loop backoff). */
+@inline export function tries(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)) >> 10; }
 @inline export function dir(s: u32): u32 { return load<u16>(DIR + (<usize>s << 1)); }
 @inline export function rtoMs(s: u32): u32 { return load<u16>(RTO + (<usize>s << 1)); }
 @inline export function setRtoMs(s: u32, v: u32): void { store<u16>(RTO + (<usize>s << 1), <u16>min(v, 65535)); }

@@ -196,6 +196,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Closer, w.closer === "client" ? Closer.Client : w.closer === "server" ? Closer.Server : Closer.Both],
       [WlParam.HalfClose, w.halfClose ? 1 : 0], [WlParam.Linger0, w.linger0 ? 1 : 0], [WlParam.LocalPort, w.localPort],
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
+      [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];

@@ -114,6 +114,9 @@ const closedLoop = z.strictObject({
   plugin: z.literal("closed-loop"),
   clients: z.number().int().min(1).max(1_000_000),
   think: duration.optional(),
+  // After a failed try: wait a random time up to min(backoffMax, backoff x 2^(tries-1)).
+  backoff: duration.optional(),
+  backoffMax: duration.optional(),
   ...exchange,
 });
 
@@ -124,6 +127,8 @@ const keepalivePool = z.strictObject({
   to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
   connections: z.number().int().min(1).max(1_000_000),
   requests: z.number().int().min(1).max(1_000_000),
+  backoff: duration.optional(),
+  backoffMax: duration.optional(),
   request: z.number().int().min(1).optional(),
   response: z.number().int().min(1).optional(),
   think: duration.optional(),
@@ -205,6 +210,8 @@ export interface PlannedWorkload {
   clients: number; think: number;
   /** Exchanges per connection (keepalive-pool; 1 otherwise). */
   requests: number;
+  /** Closed loops: the first wait after a failed try, and the most any wait may be (us; 0 = think time). */
+  backoff: number; backoffMax: number;
   request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
   start: number; stop: number; count: number; localPort: number;
@@ -371,12 +378,13 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       return [{
         ...common, rate: 0, arrival: "constant", clients: pool ? w.connections : w.clients,
         think: w.think !== undefined ? us(w.think) : 0, requests: pool ? w.requests : 1,
+        backoff: w.backoff !== undefined ? us(w.backoff) : 0, backoffMax: w.backoffMax !== undefined ? us(w.backoffMax) : 30e6,
         halfClose: !pool && (w.halfClose ?? false), localPort: 0,
       }];
     }
     const planned: PlannedWorkload = {
       ...common, rate: Array.isArray(w.rate) ? 0 : w.rate, arrival: w.arrival ?? "poisson",
-      clients: 0, think: 0, requests: 1, halfClose: w.halfClose ?? false, localPort: w.localPort ?? 0,
+      clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, halfClose: w.halfClose ?? false, localPort: w.localPort ?? 0,
     };
     if (!Array.isArray(w.rate)) return [planned];
     // A rate in steps: one open-loop stream per step, from its `at` to the next one's.

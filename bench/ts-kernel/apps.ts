@@ -9,7 +9,7 @@ import { bump } from "./metrics.js";
 import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net.js";
 import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
 import { asLog } from "./aslog.js";
-import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
+import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, tries, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
 
 export const MAX_WORKLOADS = 1024;
@@ -65,6 +65,16 @@ function loopNext(w: number): void {
   if (wp(w, WlParam.Clients) > 0) schedule(now + Math.trunc(wp(w, WlParam.Think)), EV_ARRIVAL, w, 0);
 }
 
+function loopRetry(w: number, failed: number): void {
+  if (wp(w, WlParam.Clients) === 0) return;
+  const base = wp(w, WlParam.Backoff);
+  if (base <= 0) { loopNext(w); return; }
+  const f = Math.min(failed, 63);
+  const ceiling = Math.min(wp(w, WlParam.BackoffMax), base * Math.pow(2.0, f - 1));
+  const wait = nextUnit(WRNG, w) * ceiling;
+  schedule(now + Math.floor(wait), EV_ARRIVAL, w, f);
+}
+
 function scheduleArrival(w: number): void {
   const count = WCOUNT[w];
   const cap = wp(w, WlParam.Count);
@@ -81,13 +91,13 @@ function scheduleArrival(w: number): void {
   schedule(Math.floor(t), EV_ARRIVAL, w, 0);
 }
 
-export function arrival(w: number): void {
+export function arrival(w: number, failed: number): void {
   if (wp(w, WlParam.Clients) > 0) {
     const cap = wp(w, WlParam.Count);
     const stop = wp(w, WlParam.Stop);
     if ((cap > 0 && WCOUNT[w] >= cap) || (stop > 0 && now >= stop)) return;
     WCOUNT[w] = WCOUNT[w] + 1;
-    connect(w);
+    connect(w, failed);
     return;
   }
   WCOUNT[w] = WCOUNT[w] + 1;
@@ -95,11 +105,11 @@ export function arrival(w: number): void {
     const count = WCOUNT[w];
     WNEXT[w] = wp(w, WlParam.Start) + count * 1e6 / wp(w, WlParam.Rate);
   }
-  connect(w);
+  connect(w, 0);
   scheduleArrival(w);
 }
 
-function connect(w: number): void {
+function connect(w: number, failed: number): void {
   bump(Stat.Attempted);
   const id = nextConn;
   nextConn = (nextConn + 1) >>> 0;
@@ -110,7 +120,7 @@ function connect(w: number): void {
   let port = i32(wp(w, WlParam.LocalPort));
   if (port > 0) {
     const t = lookup(la, port, da, dp);
-    if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { failNoPort(); loopNext(w); return; }
+    if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { failNoPort(); loopRetry(w, failed + 1); return; }
     if (t >= 0) killTimeWait(t);
   } else {
     // After a failed search of the whole range, connect() fails in O(1) while this
@@ -118,7 +128,7 @@ function connect(w: number): void {
     const known = WFULL[w];
     if (known !== 0 && ((ipEpoch(ip) - (known - 1)) >>> 0) <= WPICKS[w] && !twReuseApplies(ipHost(ip), la, da)) {
       failNoPort();
-      loopNext(w);
+      loopRetry(w, failed + 1);
       return;
     }
     port = pickPort(ip, la, da, dp);
@@ -126,12 +136,12 @@ function connect(w: number): void {
       WFULL[w] = ipEpoch(ip) + 1;
       WPICKS[w] = 0;
       failNoPort();
-      loopNext(w);
+      loopRetry(w, failed + 1);
       return;
     }
     WPICKS[w] = WPICKS[w] + 1;
   }
-  activeOpen(ip, port, da, dp, u32(wp(w, WlParam.Dir)), w, id);
+  activeOpen(ip, port, da, dp, u32(wp(w, WlParam.Dir)), w | (Math.min(failed, 63) << 10), id);
 }
 
 function pickPort(ip: number, la: number, da: number, dp: number): number {
@@ -276,5 +286,5 @@ function responseDone(s: number): void {
 }
 
 export function appFailed(s: number): void {
-  loopNext(wl(s));
+  loopRetry(wl(s), tries(s) + 1);
 }

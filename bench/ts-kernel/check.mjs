@@ -126,6 +126,7 @@ export const SCENARIOS = {
     },
     links: [{ between: ["c", "s"], latency: "4ms", loss: { plugin: "bernoulli", p: 0.03 } }],
     workloads: [
+      { plugin: "closed-loop", from: "c", to: "s:81", clients: 30, think: "20ms", backoff: "10ms", backoffMax: "2s" },
       { plugin: "closed-loop", from: "c", to: "s:80", clients: 40, think: "50ms",
         request: { dist: "uniform", min: 100, max: 5000 }, response: { dist: "exponential", mean: 20000 } },
       { plugin: "tcp-churn", from: "c", to: "s:80", rate: 30, response: { dist: "uniform", min: 0, max: 3000 }, closer: "server" },

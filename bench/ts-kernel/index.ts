@@ -108,7 +108,7 @@ export function run(maxEvents: number): number {
       } else if (kind === EV_TIMER) {
         timerFires(target, g);
       } else if (kind === EV_ARRIVAL) {
-        arrival(target);
+        arrival(target, g);
       } else if (kind === EV_LISTENER) {
         listenerEvent(target, g);
       }

@@ -45,16 +45,16 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "c5cb69388c08dadf005230fadff6235403ccccb7",
-  "apps.ts": "94fc55ec94f4f697c4da6b23a130ab3e4940a0a2",
+  "abi.ts": "b53b2ced40478092b2b18fed6c8d0bc0f98b7245",
+  "apps.ts": "11863c118953eac8f868e1b3980ecb19faac5a2d",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "9dd6392aa11a2dbdcbb6b221b73c459cb8d196ba",
+  "index.ts": "23b05b4865a67eaac6cbe27d69b2b901b7812126",
   "invariants.ts": "9c8483c3452f763a04926ec24e0847139044032b", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "01d97ae2043eff8f9d4c55e2e6d6fac1a46f7853",
   "net.ts": "d08cac72ba9f96c520ec23cc27d222700186afe8",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "fbd7c2c58d9e215d5188a3b10f13c55efa0abfb5",
+  "sockets.ts": "ea1f350b79679cc84e3966b09045946304e99188",
   "tcp.ts": "5afd330519b398dd1852ce61f33a4725d6e8b173",
   "wheel.ts": "00701dabbed8f4a250ead94eb7bb6e90418aa94c",
 };

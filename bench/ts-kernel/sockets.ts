@@ -48,7 +48,8 @@ export function clearFlag(s: number, f: number): void { FLAGS[s] &= ~f; }
 export function retries(s: number): number { return RETRIES[s]; }
 export function setRetries(s: number, v: number): void { RETRIES[s] = v; }
 export function ipIdx(s: number): number { return IPIDX[s]; }
-export function wl(s: number): number { return WL[s]; }
+export function wl(s: number): number { return WL[s] & 0x3FF; }
+export function tries(s: number): number { return WL[s] >>> 10; }
 export function dir(s: number): number { return DIR[s]; }
 export function rtoMs(s: number): number { return RTO[s]; }
 export function setRtoMs(s: number, v: number): void { RTO[s] = v < 65535 ? v : 65535; }
