@@ -96,66 +96,53 @@ const size = z.union([
   z.strictObject({ dist: z.literal("lognormal"), median: z.number().positive(), sigma: z.number().min(0).max(5) }),
 ]).describe('bytes, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean" } | { "dist": "lognormal", "median", "sigma" }');
 
-const exchange = {
+// The fields the workload kernels share: who talks to whom, how much, who closes, when.
+const endpoints = {
   from: z.string(),
   to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
-  request: size.optional(),
-  response: size.optional(),
+};
+const staging = {
   closer: z.enum(["client", "server", "both"]).optional(),
-  halfClose: z.boolean().optional(),
   linger0: z.boolean().optional(),
   start: duration.optional(),
   stop: duration.optional(),
   count: count.optional(),
 };
+const exchange = { ...endpoints, request: size.optional(), response: size.optional(), halfClose: z.boolean().optional(), ...staging };
+// After a failed try a closed-loop client waits a random time up to min(backoffMax, backoff x 2^(tries-1)).
+const backoff = { backoff: duration.optional(), backoffMax: duration.optional() };
 
 /** N clients, each: connect, request, response, close, think, again. */
 const closedLoop = z.strictObject({
   plugin: z.literal("closed-loop"),
   clients: z.number().int().min(1).max(1_000_000),
   think: duration.optional(),
-  // After a failed try: wait a random time up to min(backoffMax, backoff x 2^(tries-1)).
-  backoff: duration.optional(),
-  backoffMax: duration.optional(),
+  ...backoff,
   ...exchange,
 });
 
 /** M connections kept open for K exchanges each, then closed and opened again (a client's pool). */
 const keepalivePool = z.strictObject({
   plugin: z.literal("keepalive-pool"),
-  from: z.string(),
-  to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
+  ...endpoints,
   connections: z.number().int().min(1).max(1_000_000),
   requests: z.number().int().min(1).max(1_000_000),
-  backoff: duration.optional(),
-  backoffMax: duration.optional(),
   request: z.number().int().min(1).optional(),
   response: z.number().int().min(1).optional(),
   think: duration.optional(),
-  closer: z.enum(["client", "server", "both"]).optional(),
-  linger0: z.boolean().optional(),
-  start: duration.optional(),
-  stop: duration.optional(),
-  count: count.optional(),
+  ...backoff,
+  ...staging,
 });
 
 const rateStep = z.strictObject({ at: duration, rate: z.number().min(0) });
 
 const tcpChurn = z.strictObject({
   plugin: z.literal("tcp-churn"),
-  from: z.string(),
-  to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
+  ...endpoints,
   rate: z.union([z.number().min(0), z.array(rateStep).min(1).max(64)])
     .describe('a number of connections a second, or steps like [{ "at": "0s", "rate": 100 }, { "at": "30s", "rate": 500 }]'),
   arrival: z.enum(["constant", "poisson"]).optional(),
-  request: size.optional(),
-  response: size.optional(),
-  closer: z.enum(["client", "server", "both"]).optional(),
-  halfClose: z.boolean().optional(),
-  linger0: z.boolean().optional(),
-  start: duration.optional(),
-  stop: duration.optional(),
-  count: count.optional(),
+  ...exchange,
   localPort: port.optional(),
 });
 

@@ -6,7 +6,7 @@
 import type { Result, StateName } from "../result.js";
 import type { Progress, SamplePoint } from "../run.js";
 import type { Plan } from "../scenario.js";
-import type { PoolRunOptions } from "./pool.js";
+import type { PoolRunOptions } from "./pool-base.js";
 import { mergeShards, planShards } from "./shard.js";
 
 /** What sharding needs of a pool: how many plans it runs at once, and a way to run one. */

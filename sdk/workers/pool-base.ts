@@ -1,0 +1,115 @@
+// What every worker pool does, whatever the platform: runs queued and handed to idle
+// workers (started on demand, up to `size`), the engine compiled once and posted to
+// each, cancellation passed on, results unpacked. A worker that dies fails only the
+// run it held, with an error naming it, and is replaced on demand; the pool never
+// waits on a dead worker. pool.ts (Node worker_threads) and browser-pool.ts (Web
+// Workers) say how to start a worker, how to end one, and how its death shows.
+
+import * as Comlink from "comlink";
+import type { Result } from "../result.js";
+import type { Progress } from "../run.js";
+import type { Plan } from "../scenario.js";
+import type { WorkerApi } from "./api.js";
+import { unpackResult } from "./transfer.js";
+
+export interface PoolRunOptions {
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** Events per engine call in the worker (progress comes between calls). */
+  sliceEvents?: number;
+}
+
+export interface PoolSlot { id: number; api: Comlink.Remote<WorkerApi>; dead?: Error }
+interface Job { plan: Plan; options: PoolRunOptions; resolve(r: Result): void; reject(e: Error): void }
+
+export abstract class PoolBase<S extends PoolSlot> {
+  readonly size: number;
+  private readonly idle: S[] = [];
+  private readonly queue: Job[] = [];
+  private module?: Promise<WebAssembly.Module>;
+  private started = 0;
+  private nextId = 0;
+  private closed = false;
+
+  constructor(size: number) {
+    this.size = Math.max(1, size);
+  }
+
+  /** The engine, compiled once for every worker of the pool. */
+  protected abstract compile(): Promise<WebAssembly.Module>;
+  protected abstract spawn(id: number): S;
+  protected abstract end(slot: S): void;
+  /** Calls `died` when the slot's worker dies; returns how to stop watching. */
+  protected abstract watch(slot: S, died: () => void): () => void;
+  /** The word for a worker's death in errors. */
+  protected abstract readonly death: string;
+  /** A busy worker may need to hold the process open (Node), an idle one not. */
+  protected setBusy(_slot: S, _busy: boolean): void {}
+
+  /** Runs one plan on the next free worker. Rejects (naming the worker) if that worker dies. */
+  run(plan: Plan, options: PoolRunOptions = {}): Promise<Result> {
+    if (this.closed) return Promise.reject(new Error("the worker pool is closed"));
+    this.module ??= this.compile();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ plan, options, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Ends the idle workers now and the busy ones when their run settles; queued runs are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new Error("the worker pool was closed"));
+    for (const slot of this.idle.splice(0)) this.end(slot);
+  }
+
+  /** A worker that died while idle: forget it (a new one starts on demand). */
+  protected forget(slot: S): void {
+    const i = this.idle.indexOf(slot);
+    if (i >= 0) { this.idle.splice(i, 1); this.started--; }
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.idle.pop();
+      if (!slot) {
+        if (this.started >= this.size) return;
+        this.started++;
+        slot = this.spawn(this.nextId++);
+      }
+      void this.execute(slot, this.queue.shift()!);
+    }
+  }
+
+  private async execute(slot: S, job: Job): Promise<void> {
+    const { plan, options } = job;
+    const cancel = () => { void slot.api.cancel(); };
+    options.signal?.addEventListener("abort", cancel);
+    // comlink never settles a call whose worker died: race the call with the death.
+    let unwatch = () => {};
+    const died = new Promise<never>((_, reject) => {
+      const fail = () => reject(new Error(`worker ${slot.id} ${this.death} while running "${plan.name}": ${slot.dead?.message ?? "it stopped"}`));
+      if (slot.dead) fail();
+      else unwatch = this.watch(slot, fail);
+    });
+    died.catch(() => {});
+    this.setBusy(slot, true);
+    try {
+      if (options.signal?.aborted) throw new Error("cancelled before it started");
+      const module = await this.module!;
+      const progress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
+      const packed = await Promise.race([slot.api.run(plan, module, progress, options.sliceEvents), died]);
+      job.resolve(unpackResult(packed));
+    } catch (e) {
+      job.reject(e as Error);
+    } finally {
+      options.signal?.removeEventListener("abort", cancel);
+      unwatch();
+      this.setBusy(slot, false);
+      if (slot.dead) this.started--; // dispatch() starts a replacement when there is work
+      else if (this.closed) this.end(slot);
+      else this.idle.push(slot);
+      this.dispatch();
+    }
+  }
+}
