@@ -108,3 +108,18 @@ describe("faults", () => {
     expect((await p.run(good(5))).totals.attempted).toBeGreaterThan(0);
   });
 });
+
+describe("a worker that stops answering", () => {
+  test("a hook that never returns: the worker is ended after stallTimeout and the run fails naming it; the pool goes on", async () => {
+    const { loadPlugins } = await import("../sdk/index.js");
+    const s = pair({ duration: "10s", workload: { rate: 10, count: 0 }, loss: { plugin: "./test/fixtures/forever-loss.mjs" } as never });
+    const plan = planScenario(s, { plugins: await loadPlugins(s, [], ROOT) });
+    const p = pool(1);
+    const started = Date.now();
+    await expect(p.run(plan, { stallTimeout: 1000 })).rejects.toThrow(
+      /^worker 0 stopped answering for 1 s \(a plugin hook that never returns\?\); ended while running "pair"$/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const ok = await p.run(planScenario(pair({ workload: { rate: 10, count: 0 } })));
+    expect(ok.totals.attempted).toBeGreaterThan(0);
+  });
+});

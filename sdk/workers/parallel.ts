@@ -31,7 +31,7 @@ export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOpti
       samples: Array.from({ length: ready }, () => sumPoints(pending.map((q) => q.shift()!))),
     });
   };
-  const results = await Promise.all(shards.map((s, i) => pool.run(s, { signal: options.signal, sliceEvents: options.sliceEvents, onProgress: onShardProgress(i) })));
+  const results = await Promise.all(shards.map((s, i) => pool.run(s, { signal: options.signal, sliceEvents: options.sliceEvents, stallTimeout: options.stallTimeout, onProgress: onShardProgress(i) })));
   return mergeShards(plan, shards, results);
 }
 

@@ -17,6 +17,11 @@ export interface PoolRunOptions {
   signal?: AbortSignal;
   /** Events per engine call in the worker (progress comes between calls). */
   sliceEvents?: number;
+  /**
+   * Milliseconds a worker may go without reporting a slice before it is ended and its
+   * run fails (a plugin hook that never returns, say). Default 60,000; 0: never.
+   */
+  stallTimeout?: number;
 }
 
 export interface PoolSlot { id: number; api: Comlink.Remote<WorkerApi>; dead?: Error }
@@ -93,16 +98,33 @@ export abstract class PoolBase<S extends PoolSlot> {
       else unwatch = this.watch(slot, fail);
     });
     died.catch(() => {});
+    // A worker reports every slice; one that falls silent is stuck (a synchronous hook
+    // that never returns cannot be stopped from inside its thread): end it.
+    const stallMs = options.stallTimeout ?? 60_000;
+    let beat = Date.now();
+    let stopWatchdog = () => {};
+    const stalled = new Promise<never>((_, reject) => {
+      if (stallMs <= 0) return;
+      const check = setInterval(() => {
+        if (Date.now() - beat < stallMs) return;
+        slot.dead = new Error(`stopped answering for ${stallMs / 1000} s (a plugin hook that never returns?); ended`);
+        this.end(slot);
+        reject(new Error(`worker ${slot.id} ${slot.dead.message} while running "${plan.name}"`));
+      }, Math.min(1000, Math.max(50, stallMs / 4)));
+      stopWatchdog = () => clearInterval(check);
+    });
+    stalled.catch(() => {});
     this.setBusy(slot, true);
     try {
       if (options.signal?.aborted) throw new Error("cancelled before it started");
       const module = await this.module!;
-      const progress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
-      const packed = await Promise.race([slot.api.run(plan, module, progress, options.sliceEvents), died]);
+      const progress = Comlink.proxy((p: Progress) => { beat = Date.now(); options.onProgress?.(p); });
+      const packed = await Promise.race([slot.api.run(plan, module, progress, options.sliceEvents), died, stalled]);
       job.resolve(unpackResult(packed));
     } catch (e) {
       job.reject(e as Error);
     } finally {
+      stopWatchdog();
       options.signal?.removeEventListener("abort", cancel);
       unwatch();
       this.setBusy(slot, false);
