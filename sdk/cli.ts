@@ -130,7 +130,9 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (values.json) { await writeAtomically(values.json, JSON.stringify(result, null, 2) + "\n"); wrote.push(values.json); }
   if (values.csv) { await writeAtomically(values.csv, seriesCsv(result)); wrote.push(values.csv); }
   if (values.html) {
-    const ranges = Object.fromEntries(plan.hosts.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
+    // The ephemeral range matters where connect() picks ports: hosts that open connections.
+    const connecting = plan.hosts.filter((h) => plan.workloads.some((w) => w.from === h.name));
+    const ranges = Object.fromEntries(connecting.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
     await writeAtomically(values.html, await htmlReport(result, scenario, ranges));
     wrote.push(values.html);
   }
