@@ -10,7 +10,9 @@ export enum State {
 export const STATE_COUNT = 11;
 
 /** TCP header flag bits as on the wire. */
-export enum Flag { FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16 }
+export enum Flag { FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16, UDP = 128 }
+// A UDP datagram is a segment with Flag.UDP: a query; with ACK too, its reply; with
+// RST, the ICMP port unreachable that answers a query nobody listens for.
 
 /** Per-host knobs (setHostParam). Times in microseconds. */
 export enum HostParam {
@@ -25,7 +27,7 @@ export enum PortAllocator { Sequential = 0, Random = 1, Linux = 2 }
 export enum WlParam {
   SrcHost = 0, SrcIp, DstAddr, DstPort, Dir, Rate, Arrival, Start, Stop, Count,
   Request, Response, Closer, HalfClose, Linger0, LocalPort,
-  Clients, Think, Stream, ReqDist, ReqA, ReqB, RespDist, RespA, RespB, Requests, Backoff, BackoffMax,
+  Clients, Think, Stream, ReqDist, ReqA, ReqB, RespDist, RespA, RespB, Requests, Backoff, BackoffMax, Udp, UdpTimeout,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */

@@ -13,6 +13,7 @@ import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc } from "./mem";
 import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
+import { udpQuery } from "./udp";
 
 export const MAX_WORKLOADS: u32 = 1024;
 export let nWorkloads: u32 = 0;
@@ -122,6 +123,10 @@ function connect(w: u32, failed: u32): void {
   const ip = <u32>wp(w, WlParam.SrcIp);
   const da = <u32>wp(w, WlParam.DstAddr);
   const dp = <u32>wp(w, WlParam.DstPort);
+  if (wp(w, WlParam.Udp) != 0) {
+    if (!udpQuery(ip, da, dp, <u32>wp(w, WlParam.Dir), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) loopRetry(w, failed + 1);
+    return;
+  }
   const la = ipAddr(ip);
   let port = <i32>wp(w, WlParam.LocalPort);
   if (port > 0) {
@@ -234,20 +239,22 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
  * connection id, so both ends know it without storing it, and the draw is the same
  * whatever else happens in the run.
  */
-function size(s: u32, response: bool): u32 {
-  const w = wl(s);
+@inline function size(s: u32, response: bool): u32 { return sizeOf(wl(s), conn(s), response); }
+
+/** A connection's request or response size, from its workload and number (both ends agree). */
+export function sizeOf(w: u32, c: u32, response: bool): u32 {
   const dist = <i32>wp(w, response ? WlParam.RespDist : WlParam.ReqDist);
   if (dist == SizeDist.Fixed) return <u32>wp(w, response ? WlParam.Response : WlParam.Request);
   const a = wp(w, response ? WlParam.RespA : WlParam.ReqA);
   const b = wp(w, response ? WlParam.RespB : WlParam.ReqB);
   const key = <u32>wp(w, WlParam.Stream) * 2 + (response ? 1 : 0);
-  const u = (<f64>mix4(conn(s), key, <u32>runSeed, <u32>(runSeed >> 32)) + 0.5) / 4294967296.0;
+  const u = (<f64>mix4(c, key, <u32>runSeed, <u32>(runSeed >> 32)) + 0.5) / 4294967296.0;
   let x: f64;
   if (dist == SizeDist.Uniform) x = a + u * (b - a + 1.0);          // whole bytes a..b
   else if (dist == SizeDist.Exponential) x = -Math.log(1.0 - u) * a; // mean a
   else {
     // Lognormal with median a and shape b: the normal quantile by Box-Muller on two hashed uniforms.
-    const u2 = (<f64>mix4(conn(s), key ^ 0x9E3779B9, <u32>runSeed, 0x85EBCA6B) + 0.5) / 4294967296.0;
+    const u2 = (<f64>mix4(c, key ^ 0x9E3779B9, <u32>runSeed, 0x85EBCA6B) + 0.5) / 4294967296.0;
     x = a * Math.exp(b * Math.sqrt(-2.0 * Math.log(u)) * Math.cos(6.283185307179586 * u2));
   }
   return <u32>min(Math.floor(x), 1073741824.0);

@@ -14,15 +14,18 @@
 //      FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
 //      exactly one timer filed that is not cancelled
 //   9  a listener's half-open count equals its SYN_RCVD children
+//  10  per address, each UDP port is held by one UDP socket or bound UDP listener at
+//      most, exactly when the UDP port table says so; per host, UDP sockets equal
+//      the count samples report
 
 import { State, STATE_COUNT } from "./abi";
 import { alloc } from "./mem";
 import {
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
-  listenerPort, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount,
+  listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
 import { HostParam } from "./abi";
-import { F_SERVER, gen, hasFlag, htEntry, htSize, ipIdx, laddr, live, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import { F_SERVER, F_UDP, gen, hasFlag, htEntry, htSize, ipIdx, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { evGen, evKind, evTarget, listHead, nextEvent, WHEEL_LISTS } from "./wheel";
@@ -59,7 +62,7 @@ export function checkInvariants(): i32 {
     const at = lookup(laddr(s), lport(s), raddr(s), rport(s));
     if (at != <i32>s) return fail(2, s, s, <u32>at);
   }
-  if (n != live) return fail(1, 0, live, n);
+  if (n != live - udpLive) return fail(1, 0, live - udpLive, n); // UDP sockets are not in the hash
 
   // 3, 7: state counts per host.
   memory.fill(COUNTS, 0, <usize>nHosts * STATE_COUNT * 4);
@@ -68,7 +71,7 @@ export function checkInvariants(): i32 {
     store<u32>(p, load<u32>(p) + 1);
   });
   for (let l: u32 = 0; l < nListeners; l++) {
-    if (!listenerBound(l)) continue;
+    if (!listenerBound(l) || listenerUdp(l)) continue; // a UDP listener is no TCP socket
     const p = COUNTS + ((<usize>ipHost(listenerIp(l)) * STATE_COUNT + State.LISTEN) << 2);
     store<u32>(p, load<u32>(p) + 1);
   }
@@ -93,7 +96,7 @@ export function checkInvariants(): i32 {
       if (state(s) == State.TIME_WAIT) { const q = TWS + (<usize>lport(s) << 2); store<u32>(q, load<u32>(q) + 1); }
     });
     for (let l: u32 = 0; l < nListeners; l++) {
-      if (listenerBound(l) && listenerIp(l) == ip) {
+      if (listenerBound(l) && !listenerUdp(l) && listenerIp(l) == ip) {
         const p = PORTS + (<usize>listenerPort(l) << 2);
         store<u32>(p, load<u32>(p) + LISTENER_BIT);
       }
@@ -131,12 +134,39 @@ export function checkInvariants(): i32 {
 
   // 9: each listener's half-open children.
   for (let l: u32 = 0; l < nListeners; l++) {
-    if (!listenerBound(l)) continue;
+    if (!listenerBound(l) || listenerUdp(l)) continue; // a UDP listener is no TCP socket
     halfOpen = 0; scanListener = l;
     forEachLive((s: u32): void => {
       if (state(s) == State.SYN_RCVD && hasFlag(s, F_SERVER) && ipIdx(s) == listenerIp(scanListener) && lport(s) == listenerPort(scanListener)) halfOpen++;
     });
     if (halfOpen != listenerBacklogUsed(l)) return fail(9, l, halfOpen, listenerBacklogUsed(l));
+  }
+
+  // 10: UDP sockets are not in the hash: find them by their flag in the slots.
+  memory.fill(COUNTS, 0, <usize>nHosts * 4);
+  for (let ip: u32 = 0; ip < nIps; ip++) {
+    memory.fill(PORTS, 0, 65536 * 4);
+    for (let s: u32 = 0; s < slots; s++) {
+      if (!hasFlag(s, F_UDP) || ipIdx(s) != ip) continue;
+      const p = PORTS + (<usize>lport(s) << 2);
+      store<u32>(p, load<u32>(p) + 1);
+      const c = COUNTS + (<usize>ipHost(ip) << 2);
+      store<u32>(c, load<u32>(c) + 1);
+    }
+    for (let l: u32 = 0; l < nListeners; l++) {
+      if (listenerBound(l) && listenerUdp(l) && listenerIp(l) == ip) {
+        const p = PORTS + (<usize>listenerPort(l) << 2);
+        store<u32>(p, load<u32>(p) + 1);
+      }
+    }
+    for (let port: u32 = 0; port < 65536; port++) {
+      const holders = load<u32>(PORTS + (<usize>port << 2));
+      if (holders > 1 || (holders == 1) != udpPortHeld(ip, port)) return fail(10, ip << 16 | port, holders, udpPortHeld(ip, port) ? 1 : 0);
+    }
+  }
+  for (let h: u32 = 0; h < nHosts; h++) {
+    const n = load<u32>(COUNTS + (<usize>h << 2));
+    if (n != hostUdp(h)) return fail(10, h, n, hostUdp(h));
   }
   return 0;
 }

@@ -23,6 +23,7 @@ export let runSeed: u64 = 0;
 // ---- hosts ---------------------------------------------------------------
 let HPARAM: usize = 0;      // u32 [host][HostParam]
 let HTW: usize = 0;         // u32 [host] sockets in TIME_WAIT
+let HUDP: usize = 0;        // u32 [host] UDP sockets open
 let HSTATES: usize = 0;     // u32 [host][state] live sockets per state
 let HSECRET: usize = 0;     // u64 [host] ISN secret
 let HRNG: usize = 0;        // u64 [host] random stream for port selection
@@ -31,6 +32,8 @@ export const PERTURB_SIZE: u32 = 256;
 
 @inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
 export function setHostParam(h: u32, k: i32, v: u32): void { store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v); }
+@inline export function hostUdp(h: u32): u32 { return load<u32>(HUDP + (<usize>h << 2)); }
+@inline export function addHostUdp(h: u32, d: i32): void { store<u32>(HUDP + (<usize>h << 2), load<u32>(HUDP + (<usize>h << 2)) + d); }
 @inline export function hostTw(h: u32): u32 { return load<u32>(HTW + (<usize>h << 2)); }
 @inline export function addHostTw(h: u32, d: i32): void { store<u32>(HTW + (<usize>h << 2), load<u32>(HTW + (<usize>h << 2)) + d); }
 @inline export function hostSecret(h: u32): u64 { return load<u64>(HSECRET + (<usize>h << 3)); }
@@ -59,6 +62,8 @@ let IPHOST: usize = 0;      // u16 [ip]
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
 let IPEPOCH: usize = 0;     // u32 [ip] bumped whenever a socket on the address lets go of a port
+let UDPUSE: usize = 0;      // usize [ip] -> u8[65536]: UDP ports are a space of their own (1 = held)
+let IPUDPCURSOR: usize = 0; // u32 [ip] next UDP ephemeral offset to try
 let PORTUSE: usize = 0;     // usize [ip] -> u16[65536]
 let PORTTW: usize = 0;      // usize [ip] -> u16[65536]
 export const LISTENER_BIT: u32 = 0x8000;
@@ -94,8 +99,14 @@ export function releasePort(i: u32, p: u32, amount: u32 = 1): void {
   store<u16>(q, <u16>(<i32>load<u16>(q) + d));
 }
 
+@inline export function udpPortHeld(i: u32, p: u32): bool { return load<u8>(load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + <usize>p) != 0; }
+@inline export function setUdpPort(i: u32, p: u32, held: bool): void { store<u8>(load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + <usize>p, held ? 1 : 0); }
+@inline export function udpCursor(i: u32): u32 { return load<u32>(IPUDPCURSOR + (<usize>i << 2)); }
+@inline export function setUdpCursor(i: u32, v: u32): void { store<u32>(IPUDPCURSOR + (<usize>i << 2), v); }
+
 export function addIp(h: u32, addr: u32): u32 {
   const i = nIps++;
+  store<usize>(UDPUSE + (<usize>i << alignof<usize>()), alloc(65536));
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
   store<usize>(PORTUSE + (<usize>i << alignof<usize>()), alloc(65536 * 2));
@@ -113,6 +124,7 @@ let LSBACKLOG: usize = 0;   // u32
 let LSQUEUE: usize = 0;     // u32 half-open children (SYN_RCVD) right now
 let LSBOUND: usize = 0;     // u8  1 while bound and listening
 let LSREUSE: usize = 0;     // u8  SO_REUSEADDR
+let LSUDP: usize = 0;       // u8  1: a UDP socket bound to the port (answers each datagram)
 let LSSTART: usize = 0;     // u64 bind() time, us (0: bound from the start)
 let LSSTOP: usize = 0;      // u64 the server process exits, us (0: never)
 let LSRETRY: usize = 0;     // u32 delay before a failed bind() is tried again, us
@@ -138,6 +150,7 @@ export function setListenerLife(l: u32, start: u64, stop: u64, retry: u32, reuse
 export function bindListener(l: u32): void {
   const ip = listenerIp(l);
   store<u8>(LSBOUND + <usize>l, 1);
+  if (listenerUdp(l)) { setUdpPort(ip, listenerPort(l), true); return; }
   holdPort(ip, listenerPort(l), LISTENER_BIT);
   addStateCount(ipHost(ip), State.LISTEN, 1);
 }
@@ -145,14 +158,23 @@ export function unbindListener(l: u32): void {
   const ip = listenerIp(l);
   store<u8>(LSBOUND + <usize>l, 0);
   store<u32>(LSQUEUE + (<usize>l << 2), 0);
+  if (listenerUdp(l)) { setUdpPort(ip, listenerPort(l), false); return; }
   releasePort(ip, listenerPort(l), LISTENER_BIT);
   addStateCount(ipHost(ip), State.LISTEN, -1);
 }
-/** The bound listener on (address, port), or -1. */
-export function findListener(addr: u32, port: u32): i32 {
+/** Makes a freshly added listener a UDP one (bound in the UDP port space). */
+export function setListenerUdp(l: u32): void {
+  const bound = listenerBound(l);
+  if (bound) unbindListener(l);
+  store<u8>(LSUDP + <usize>l, 1);
+  if (bound) bindListener(l);
+}
+@inline export function listenerUdp(l: u32): bool { return load<u8>(LSUDP + <usize>l) != 0; }
+/** The bound listener on (address, port) of the protocol, or -1. */
+export function findListener(addr: u32, port: u32, udp: bool = false): i32 {
   for (let l: u32 = 0; l < nListeners; l++) {
     if (load<u32>(LSPORT + (<usize>l << 2)) == port && ipAddr(load<u32>(LSIP + (<usize>l << 2))) == addr
-        && listenerBound(l)) return <i32>l;
+        && listenerBound(l) && listenerUdp(l) == udp) return <i32>l;
   }
   return -1;
 }
@@ -316,6 +338,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
   HPARAM = alloc(<usize>MAX_HOSTS * HostParam.COUNT * 4);
   HTW = alloc(<usize>MAX_HOSTS * 4);
+  HUDP = alloc(<usize>MAX_HOSTS * 4);
   HSTATES = alloc(<usize>MAX_HOSTS * STATE_COUNT * 4);
   HSECRET = alloc(<usize>MAX_HOSTS * 8);
   HRNG = alloc(<usize>MAX_HOSTS * 8);
@@ -323,10 +346,11 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2);
   IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
   IPEPOCH = alloc(<usize>MAX_IPS * 4);
+  UDPUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>MAX_IPS * 4);
   PORTUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); PORTTW = alloc(<usize>MAX_IPS * sizeof<usize>());
   LSIP = alloc(<usize>MAX_LISTENERS * 4); LSPORT = alloc(<usize>MAX_LISTENERS * 4);
   LSBACKLOG = alloc(<usize>MAX_LISTENERS * 4); LSQUEUE = alloc(<usize>MAX_LISTENERS * 4);
-  LSBOUND = alloc(<usize>MAX_LISTENERS); LSREUSE = alloc(<usize>MAX_LISTENERS);
+  LSBOUND = alloc(<usize>MAX_LISTENERS); LSREUSE = alloc(<usize>MAX_LISTENERS); LSUDP = alloc(<usize>MAX_LISTENERS);
   LSSTART = alloc(<usize>MAX_LISTENERS * 8); LSSTOP = alloc(<usize>MAX_LISTENERS * 8);
   LSRETRY = alloc(<usize>MAX_LISTENERS * 4);
   DSRC = alloc(<usize>MAX_DIRS * 2); DDST = alloc(<usize>MAX_DIRS * 2); DREV = alloc(<usize>MAX_DIRS * 2);

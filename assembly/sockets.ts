@@ -39,11 +39,13 @@ export const F_DONE: u8 = 4;       // the workload's exchange finished on this e
 export const F_ACK_NOW: u8 = 8;    // an ACK is owed
 export const F_EVER_EST: u8 = 16;  // reached ESTABLISHED at least once
 export const F_ERROR: u8 = 32;     // the connection failed (errno already counted)
+export const F_UDP: u8 = 64;       // a UDP socket: not in the 4-tuple hash (replies find it by slot)
 
 let cap: u32 = 0;
 let top: u32 = 0;
 let freeHead: u32 = 0xFFFFFFFF;
 export let live: u32 = 0;
+export let udpLive: u32 = 0;
 
 let LADDR: usize = 0; let RADDR: usize = 0; let LPORT: usize = 0; let RPORT: usize = 0;
 let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0;
@@ -92,7 +94,7 @@ export const SLOT_BYTES: u32 = 56 + 8;
 @inline export function conn(s: u32): u32 { return load<u32>(CONN + (<usize>s << 2)); }
 
 export function socketsReset(capacity: u32): void {
-  cap = capacity; top = 0; freeHead = 0xFFFFFFFF; live = 0;
+  cap = capacity; top = 0; freeHead = 0xFFFFFFFF; live = 0; udpLive = 0;
   LADDR = alloc(<usize>cap << 2); RADDR = alloc(<usize>cap << 2);
   LPORT = alloc(<usize>cap << 1); RPORT = alloc(<usize>cap << 1);
   STATE = alloc(<usize>cap); FLAGS = alloc(<usize>cap); RETRIES = alloc(<usize>cap);
@@ -161,7 +163,7 @@ export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
 }
 
 /** A fresh slot holding the 4-tuple, entered in the hash table. The caller checked it is free. */
-export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32): u32 {
+export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, udp: bool = false): u32 {
   let s: u32;
   if (freeHead != 0xFFFFFFFF) {
     s = freeHead;
@@ -177,12 +179,22 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w);
   store<u16>(DIR + (<usize>s << 1), <u16>d); store<u16>(RTO + (<usize>s << 1), 0);
   store<u32>(CONN + (<usize>s << 2), id);
-  htPlace(s + 1);
+  if (udp) { store<u8>(FLAGS + <usize>s, F_UDP); udpLive++; } else htPlace(s + 1);
   return s;
 }
 
 /** Removes the socket from the hash table and returns its slot to the free list. */
 export function close(s: u32): void {
+  if (hasFlag(s, F_UDP)) {
+    // Not in the hash; clearing the flag makes a late reply to this slot miss it.
+    store<u8>(FLAGS + <usize>s, 0);
+    udpLive--;
+    bumpGen(s);
+    setIrs(s, freeHead);
+    freeHead = s;
+    live--;
+    return;
+  }
   // Backward-shift deletion keeps every probe chain unbroken without tombstones.
   let i = hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask;
   while (load<u32>(HT + (<usize>i << 2)) != s + 1) i = (i + 1) & htMask;

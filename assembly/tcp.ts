@@ -24,17 +24,18 @@ import {
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
   listenerIp, newSegment, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
-  listenerStopAt, nListeners, portUse, unbindListener,
+  listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
 import {
-  bumpGen, clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
+  bumpGen, clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW, F_UDP,
   gen, hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets";
 import * as sockets from "./sockets";
-import { appEof, appEstablished, appFailed, appReceived } from "./apps";
+import { appEof, appEstablished, appFailed, appReceived, sizeOf } from "./apps";
+import { udpArrives, udpTimeout } from "./udp";
 
 export const EV_SEGMENT: u32 = 0;
 export const EV_TIMER: u32 = 1;
@@ -310,6 +311,7 @@ export function killTimeWait(s: u32): void { destroy(s); }
 /** A segment arrives at its destination address over direction d. */
 export function segmentArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
                                w: u32, c: u32): void {
+  if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c, sizeOf(w, c, true)); return; }
   const found = lookup(da, dp, sa, sp);
   if (found >= 0) {
     const s = <u32>found;
@@ -488,6 +490,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 
 export function timerFires(s: u32, g: u32): void {
   if (g != gen(s)) return; // cancelled or re-armed since it was filed
+  if (hasFlag(s, F_UDP)) { udpTimeout(s); return; }
   const st = state(s);
   const h = hostOf(s);
   if (st == State.TIME_WAIT || st == State.FIN_WAIT_2) { destroy(s); return; }
@@ -559,7 +562,7 @@ function serverStops(l: u32): void {
 function listenerBind(l: u32): void {
   if (listenerBound(l)) return;
   const use = portUse(listenerIp(l), listenerPort(l));
-  const busy = listenerReuse(l) ? use >= LISTENER_BIT : use != 0;
+  const busy = listenerUdp(l) ? udpPortHeld(listenerIp(l), listenerPort(l)) : listenerReuse(l) ? use >= LISTENER_BIT : use != 0;
   if (busy) {
     countFailure(ERR_EADDRINUSE);
     schedule(now + <u64>listenerRetry(l), EV_LISTENER, l, LISTENER_BIND);

@@ -15,6 +15,7 @@ export interface EngineExports {
   addIp(h: number, addr: number): number;
   addListener(ip: number, port: number, backlog: number): number;
   setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void;
+  setListenerUdp(l: number): void;
   addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number;
   setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
@@ -66,6 +67,7 @@ export const INVARIANTS = [
   "TIME_WAIT sockets per host equal the host's TIME_WAIT count",
   "a socket that only a timer can move on has exactly one live timer",
   "a listener's half-open count equals its SYN_RCVD children",
+  "each UDP port has at most one holder, as the UDP port table says; UDP sockets per host equal the reported counts",
 ];
 
 /** Runs the engine's invariant checks; throws naming the broken one. */
@@ -108,6 +110,7 @@ export async function instantiateEngine(module: WebAssembly.Module): Promise<Eng
 
 /** Tcpdump's way of writing flags: F S R P, then "." for ACK. */
 export function flagText(fl: number): string {
+  if (fl & Flag.UDP) return fl & Flag.RST ? "udp unreachable" : fl & Flag.ACK ? "udp reply" : "udp";
   return (fl & Flag.FIN ? "F" : "") + (fl & Flag.SYN ? "S" : "") + (fl & Flag.RST ? "R" : "")
     + (fl & Flag.PSH ? "P" : "") + (fl & Flag.ACK ? "." : "");
 }
@@ -116,7 +119,7 @@ function parseFlags(text: string | undefined): [mask: number, value: number] {
   if (text === undefined || text === "any") return [0, 0];
   let v = 0;
   for (const c of text) v |= c === "F" ? Flag.FIN : c === "S" ? Flag.SYN : c === "R" ? Flag.RST : c === "P" ? Flag.PSH : Flag.ACK;
-  return [Flag.FIN | Flag.SYN | Flag.RST | Flag.PSH | Flag.ACK, v];
+  return [Flag.FIN | Flag.SYN | Flag.RST | Flag.PSH | Flag.ACK | Flag.UDP, v]; // TCP flags never match a datagram
 }
 
 export interface Configured {
@@ -148,6 +151,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       if (i === 0) firstIp.set(h.name, ip);
       for (const l of h.listen) {
         const li = e.addListener(ip, l.port, l.backlog);
+        if (l.protocol === "udp") e.setListenerUdp(li);
         if (l.start || l.stop || l.reuseAddr) e.setListenerLife(li, l.start, l.stop, l.bindRetry, l.reuseAddr ? 1 : 0);
       }
     });
@@ -197,6 +201,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.HalfClose, w.halfClose ? 1 : 0], [WlParam.Linger0, w.linger0 ? 1 : 0], [WlParam.LocalPort, w.localPort],
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
+      [WlParam.Udp, w.plugin === "udp-request" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout],
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];
@@ -221,7 +226,7 @@ function durationUs(v: string | number): number {
   return Math.round(Number(m[1]) * { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 }[m[2] as "us"]);
 }
 
-export interface SampleRow { index: number; states: Uint32Array; ports: Uint32Array; failures: Uint32Array }
+export interface SampleRow { index: number; states: Uint32Array; ports: Uint32Array; udp: Uint32Array; failures: Uint32Array }
 
 /** Copies the rows written since the last drain and drains the buffer. */
 export function readSamples(e: EngineExports, nHosts: number): SampleRow[] {
@@ -236,7 +241,8 @@ export function readSamples(e: EngineExports, nHosts: number): SampleRow[] {
       index: all[o],
       states: all.subarray(o + 1, o + 1 + nHosts * STATE_COUNT),
       ports: all.subarray(o + 1 + nHosts * STATE_COUNT, o + 1 + nHosts * STATE_COUNT + nHosts),
-      failures: all.subarray(o + 1 + nHosts * STATE_COUNT + nHosts, o + words),
+      udp: all.subarray(o + 1 + nHosts * STATE_COUNT + nHosts, o + 1 + nHosts * STATE_COUNT + 2 * nHosts),
+      failures: all.subarray(o + 1 + nHosts * STATE_COUNT + 2 * nHosts, o + words),
     });
   }
   return rows;

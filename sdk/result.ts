@@ -32,6 +32,8 @@ export interface Result {
     states: Record<StateName, number[]>;
     byHost: Record<string, Record<StateName, number[]>>;
     portsInUse: Record<string, number[]>;
+    /** UDP sockets open per host (each holds one UDP port; TCP ports are portsInUse). */
+    udpSockets: Record<string, number[]>;
     failures: number[];
     failuresByErrno: Record<Errno, number[]>;
   };

@@ -155,6 +155,7 @@ function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: Trac
     t: [], states: emptyStates(),
     byHost: Object.fromEntries(hostNames.map((h) => [h, emptyStates()])),
     portsInUse: Object.fromEntries(hostNames.map((h) => [h, [] as number[]])),
+    udpSockets: Object.fromEntries(hostNames.map((h) => [h, [] as number[]])),
     failures: [],
     failuresByErrno: Object.fromEntries(ERRNOS.map((n) => [n, [] as number[]])) as Result["series"]["failuresByErrno"],
   };
@@ -169,7 +170,7 @@ function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: Trac
       });
       series.states[name].push(sum);
     });
-    hostNames.forEach((h, hi) => series.portsInUse[h].push(r.ports[hi]));
+    hostNames.forEach((h, hi) => { series.portsInUse[h].push(r.ports[hi]); series.udpSockets[h].push(r.udp[hi]); });
     let total = 0;
     ERRNOS.forEach((n, i) => { series.failuresByErrno[n].push(r.failures[i]); total += r.failures[i]; });
     series.failures.push(total);

@@ -42,6 +42,7 @@ const tcpKnobs = z.strictObject({
 
 const listen = z.strictObject({
   port,
+  protocol: z.enum(["tcp", "udp"]).optional(),
   backlog: z.number().int().min(1).optional(),
   // A server process that stops and starts: at `stop` its sockets are closed; at `start`
   // it binds (again, when after the stop; EADDRINUSE without reuseAddr while TIME_WAIT
@@ -134,6 +135,20 @@ const keepalivePool = z.strictObject({
   ...staging,
 });
 
+/** A new UDP socket per query: its port is held until the reply comes, or `timeout`. */
+const udpRequest = z.strictObject({
+  plugin: z.literal("udp-request"),
+  ...endpoints,
+  rate: z.number().min(0),
+  arrival: z.enum(["constant", "poisson"]).optional(),
+  request: size.optional(),
+  response: size.optional(),
+  timeout: duration.optional(),
+  start: duration.optional(),
+  stop: duration.optional(),
+  count: count.optional(),
+});
+
 const rateStep = z.strictObject({ at: duration, rate: z.number().min(0) });
 
 const tcpChurn = z.strictObject({
@@ -146,7 +161,7 @@ const tcpChurn = z.strictObject({
   localPort: port.optional(),
 });
 
-const workload = z.discriminatedUnion("plugin", [tcpChurn, closedLoop, keepalivePool]);
+const workload = z.discriminatedUnion("plugin", [tcpChurn, closedLoop, keepalivePool, udpRequest]);
 
 const scenarioSchema = z.strictObject({
   name: z.string().optional(),
@@ -181,13 +196,13 @@ export interface PlannedHost {
   listen: PlannedListener[];
 }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
-export interface PlannedListener { port: number; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number }
+export interface PlannedListener { port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number }
 /** A loss model from a plugin (not built in): its name, the module it came from if any, its checked options. */
 export interface CustomLoss { plugin: string; module?: string; options: Record<string, unknown> }
 export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: LossSpec | CustomLoss }
 export type SizeSpec = z.infer<typeof size>;
 export interface PlannedWorkload {
-  plugin: "tcp-churn" | "closed-loop" | "keepalive-pool";
+  plugin: "tcp-churn" | "closed-loop" | "keepalive-pool" | "udp-request";
   stream: number;
   from: string; to: string; dstPort: number;
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
@@ -199,6 +214,8 @@ export interface PlannedWorkload {
   requests: number;
   /** Closed loops: the first wait after a failed try, and the most any wait may be (us; 0 = think time). */
   backoff: number; backoffMax: number;
+  /** udp-request: how long a query waits for its reply, us. */
+  udpTimeout: number;
   request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
   start: number; stop: number; count: number; localPort: number;
@@ -297,12 +314,12 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       const bindRetry = l.bindRetry === undefined ? 1e6 : us(l.bindRetry);
       if (l.stop !== undefined && stop <= 0) throw new ScenarioError(`${at}.stop`, "must be more than zero (the server stops during the run)");
       if (bindRetry < 1000) throw new ScenarioError(`${at}.bindRetry`, "must be at least 1ms");
-      return { port: l.port, backlog: l.backlog ?? 4096, start, stop, reuseAddr: l.reuseAddr ?? false, bindRetry };
+      return { port: l.port, protocol: l.protocol ?? "tcp", backlog: l.backlog ?? 4096, start, stop, reuseAddr: l.reuseAddr ?? false, bindRetry };
     });
-    const seen = new Set<number>();
+    const seen = new Set<string>();
     listen.forEach((l, i) => {
-      if (seen.has(l.port)) throw new ScenarioError(`${field}.listen.${i}.port`, `port ${l.port} is listed twice`);
-      seen.add(l.port);
+      if (seen.has(`${l.protocol}/${l.port}`)) throw new ScenarioError(`${field}.listen.${i}.port`, `${l.protocol} port ${l.port} is listed twice`);
+      seen.add(`${l.protocol}/${l.port}`);
     });
     hosts.push({
       name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports,
@@ -355,9 +372,9 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       if (typeof sz === "object" && sz.dist === "uniform" && sz.min > sz.max) throw new ScenarioError(`${field}.${which}.min`, `is above max (${sz.max})`);
     }
     const common = {
-      plugin: w.plugin, stream: i, from, to, dstPort, step: 0,
-      request: w.request ?? 100, response: w.response ?? 1000, closer: w.closer ?? "client",
-      linger0: w.linger0 ?? false, count: w.count ?? 0,
+      plugin: w.plugin, stream: i, from, to, dstPort, step: 0, udpTimeout: 0,
+      request: w.request ?? 100, response: w.response ?? 1000, closer: "closer" in w ? w.closer ?? "client" : "client",
+      linger0: "linger0" in w ? w.linger0 ?? false : false, count: w.count ?? 0,
       start: w.start === undefined ? 0 : us(w.start), stop: w.stop === undefined ? 0 : us(w.stop),
     } as const;
     if (w.plugin === "closed-loop" || w.plugin === "keepalive-pool") {
@@ -367,6 +384,12 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
         think: w.think !== undefined ? us(w.think) : 0, requests: pool ? w.requests : 1,
         backoff: w.backoff !== undefined ? us(w.backoff) : 0, backoffMax: w.backoffMax !== undefined ? us(w.backoffMax) : 30e6,
         halfClose: !pool && (w.halfClose ?? false), localPort: 0,
+      }];
+    }
+    if (w.plugin === "udp-request") {
+      return [{
+        ...common, rate: w.rate, arrival: w.arrival ?? "poisson", clients: 0, think: 0, requests: 1,
+        backoff: 0, backoffMax: 0, halfClose: false, localPort: 0, udpTimeout: w.timeout !== undefined ? us(w.timeout) : 5e6,
       }];
     }
     const planned: PlannedWorkload = {

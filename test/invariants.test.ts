@@ -102,3 +102,31 @@ test("a run past its memory limit stops with a clear message and keeps its sampl
   expect(r.series.t.length).toBeLessThan(300);
   expect(r.series.states.TIME_WAIT.at(-1)).toBeGreaterThan(10_000);
 });
+
+test("UDP: invariant 10 holds through queries, losses and timeouts, and catches a UDP port table entry cleared", async () => {
+  const s = {
+    duration: "20s", sample: "1s",
+    hosts: { c: { ip: "10.0.0.1", ports: "40000-40099" }, s: { ip: "10.0.0.2", listen: [{ port: 53, protocol: "udp" as const }] } },
+    links: [{ between: ["c", "s"], latency: "20ms", loss: { plugin: "bernoulli" as const, p: 0.3 } }],
+    workloads: [{ plugin: "udp-request" as const, from: "c", to: "s:53", rate: 80, timeout: "500ms" }],
+  };
+  const r = await runScenario(s, { flavour: "debug", checkInvariants: true, sliceEvents: 500 });
+  expect(r.error).toBeUndefined();
+  expect(r.totals.failed.ETIMEDOUT).toBeGreaterThan(100);
+  const e = await instantiateEngine(await WebAssembly.compile(await readFile(join(ROOT, "build/engine.wasm"))));
+  configure(e, planScenario({ ...s, duration: "3s" }));
+  while (e.run(1000)) readSamples(e, 2);
+  checkEngine(e);
+  // The UDP listener's port (53) is held in the server's UDP table: clear it behind the engine's back.
+  const mem = new Uint8Array(e.memory.buffer);
+  let found = false;
+  for (let i = 0; i + 65536 <= mem.length && !found; i += 8) {
+    // A UDP table is 65536 bytes of 0/1; find the server's by its lone 1 at offset 53.
+    if (mem[i + 53] === 1 && mem.subarray(i, i + 53).every((b) => b === 0) && mem.subarray(i + 54, i + 200).every((b) => b === 0)) {
+      mem[i + 53] = 0;
+      found = true;
+    }
+  }
+  expect(found).toBe(true);
+  expect(() => checkEngine(e)).toThrow(/^engine invariant 10 broken/);
+});

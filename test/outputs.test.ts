@@ -26,8 +26,8 @@ describe("CSV", () => {
     expect(column("portsInUse.client")).toEqual(r.series.portsInUse.client);
     expect(column("failures")).toEqual(r.series.failures);
     expect(column("failures.ECONNRESET")).toEqual(r.series.failuresByErrno.ECONNRESET);
-    // One column per state (all hosts), per host and state, per host's ports, failures by errno.
-    expect(names).toHaveLength(1 + 11 + 2 * 11 + 2 + 1 + 5);
+    // One column per state (all hosts), per host and state, per host's ports and UDP sockets, failures by errno.
+    expect(names).toHaveLength(1 + 11 + 2 * 11 + 2 + 2 + 1 + 5);
     expect(Math.max(...column("TIME_WAIT"))).toBeGreaterThan(0);
   });
 });

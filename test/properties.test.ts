@@ -61,6 +61,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   lossA: loss(["a", "server"]), lossB: loss(["b", "server"]),
   workloadsA: fc.array(workload("a"), { minLength: 1, maxLength: 3 }),
   workloadsB: fc.array(workload("b"), { minLength: 0, maxLength: 2 }),
+  udp: fc.option(fc.record({ rate: fc.integer({ min: 1, max: 100 }), port: fc.constantFrom(53, 54), timeout: ms(50, 3000) }), { nil: undefined }),
 }).map((g) => {
   const clients = g.clients === 2 ? ["a", "b"] : ["a"];
   const hosts: Scenario["hosts"] = {
@@ -68,6 +69,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
       ip: "10.0.0.100", tcp: g.serverTcp,
       listen: [
         { port: 80, backlog: 16 },
+        { port: 53, protocol: "udp" as const },
         { port: 443, ...(g.restart ? { stop: g.restart.stop, start: `${parseInt(g.restart.stop) + parseInt(g.restart.after)}ms`, reuseAddr: g.restart.reuseAddr } : {}) },
       ],
     },
@@ -76,7 +78,8 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   return {
     name: "property", seed: g.seed, profile: g.profile as "linux", duration: "40s", sample: "500ms", hosts,
     links: clients.map((c) => ({ between: [c, "server"] as [string, string], latency: g.latency, ...((c === "a" ? g.lossA : g.lossB) ? { loss: (c === "a" ? g.lossA : g.lossB)! } : {}) })),
-    workloads: [...g.workloadsA, ...(g.clients === 2 ? g.workloadsB : [])],
+    workloads: [...g.workloadsA, ...(g.clients === 2 ? g.workloadsB : []),
+      ...(g.udp ? [{ plugin: "udp-request" as const, from: "a", to: `server:${g.udp.port}`, rate: g.udp.rate, timeout: g.udp.timeout, stop: "8s" }] : [])],
   } as Scenario;
 });
 
@@ -97,6 +100,7 @@ describe("random scenarios", () => {
         // Arrivals stop at 8 s; 32 s later every connection has closed or been given up.
         const open = Object.entries(r.series.states).filter(([n]) => n !== "LISTEN").map(([, v]) => v.at(-1)!);
         expect(open.reduce((a, b) => a + b, 0)).toBe(0);
+        expect(Object.values(r.series.udpSockets).map((v) => v.at(-1))).toEqual(Object.keys(r.series.udpSockets).map(() => 0));
         expect(t.pending).toBe(0);
       }
     }), { numRuns: RUNS, seed: SEED, verbose: true });

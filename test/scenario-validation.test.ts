@@ -170,7 +170,7 @@ const cases: Case[] = [
     what: "misspelt listener field (SO_REUSEADDR)",
     change: (s) => { s.hosts.server.listen[0].reuseaddr = true; },
     field: "scenario.hosts.server.listen.0.reuseaddr",
-    says: ['unknown field; did you mean "reuseAddr"?', "Allowed: port, backlog, start, stop, reuseAddr, bindRetry"],
+    says: ['unknown field; did you mean "reuseAddr"?', "Allowed: port, protocol, backlog, start, stop, reuseAddr, bindRetry"],
   },
   {
     what: "listener stop at zero",
@@ -422,7 +422,7 @@ describe("planScenario on a valid scenario", () => {
     expect(client.ports).toEqual([32768, 60999]);
     expect(client.tcp.timeWait).toBe(60_000_000);
     expect(client.ips).toEqual([0x0a000001]);
-    expect(server.listen).toEqual([{ port: 80, backlog: 4096, start: 0, stop: 0, reuseAddr: false, bindRetry: 1e6 }]);
+    expect(server.listen).toEqual([{ port: 80, protocol: "tcp", backlog: 4096, start: 0, stop: 0, reuseAddr: false, bindRetry: 1e6 }]);
     expect(plan.links).toEqual([{ a: "client", b: "server", stream: 0, latencyAB: 1000, latencyBA: 1000, loss: undefined }]);
     expect(plan.workloads).toHaveLength(1);
     expect(plan.workloads[0]).toMatchObject({

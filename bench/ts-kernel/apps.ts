@@ -116,6 +116,7 @@ function connect(w: number, failed: number): void {
   const ip = u32(wp(w, WlParam.SrcIp));
   const da = u32(wp(w, WlParam.DstAddr));
   const dp = u32(wp(w, WlParam.DstPort));
+  if (wp(w, WlParam.Udp) !== 0) throw new Error("the TypeScript kernel has no UDP (assembly/udp.ts is not ported)");
   const la = ipAddr(ip);
   let port = i32(wp(w, WlParam.LocalPort));
   if (port > 0) {

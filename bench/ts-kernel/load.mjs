@@ -45,17 +45,18 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "b53b2ced40478092b2b18fed6c8d0bc0f98b7245",
-  "apps.ts": "11863c118953eac8f868e1b3980ecb19faac5a2d",
+  "abi.ts": "bf20c995f3933c86b7008cccaa860fbb491fddee",
+  "apps.ts": "ef08b3226ed37fa2475b72a61d429c2c081c3b73",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "23b05b4865a67eaac6cbe27d69b2b901b7812126",
-  "invariants.ts": "9c8483c3452f763a04926ec24e0847139044032b", // not ported: test-only checks, no part of the measured kernel
+  "index.ts": "95e4bdf6fd0c928edd01597fff2e69de2b676026",
+  "invariants.ts": "047c4f7ab9477774b4769242ba262bb17cffb9a0", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
-  "metrics.ts": "01d97ae2043eff8f9d4c55e2e6d6fac1a46f7853",
-  "net.ts": "d08cac72ba9f96c520ec23cc27d222700186afe8",
+  "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
+  "net.ts": "0470679f690c8f86a038a2ece3672b4b71813135",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "ea1f350b79679cc84e3966b09045946304e99188",
-  "tcp.ts": "5afd330519b398dd1852ce61f33a4725d6e8b173",
+  "sockets.ts": "f5fe528531c407940eabbcc012fa8b2b0004ceb4",
+  "tcp.ts": "e5f9cef6bbac9da68cc97dc65becf0f4083fc38f",
+  "udp.ts": "f363779dd47ce6e0530d6e3ccc3ee6c715a68990", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "00701dabbed8f4a250ead94eb7bb6e90418aa94c",
 };
 

@@ -1,5 +1,5 @@
 // assembly/metrics.ts in TypeScript: counters (f64), sample rows (u32 words:
-// index | states[host][11] | portsInUse[host] | failures[5]) and 32-byte trace
+// index | states[host][11] | portsInUse[host] | udpSockets[host] | failures[5]) and 32-byte trace
 // records laid out as TraceField says, in growable buffers drained by the caller.
 // The buffers have the engine's byte layout, so the check compares them bytewise.
 
@@ -35,7 +35,7 @@ export function countFailure(e: number): void {
   FAILS[e] += 1;
 }
 
-export function rowWords(): number { return 1 + nHosts * STATE_COUNT + nHosts + ERRNO_COUNT; }
+export function rowWords(): number { return 1 + nHosts * STATE_COUNT + nHosts + nHosts + ERRNO_COUNT; }
 
 export function takeSample(index: number): void {
   const bytes = rowWords() << 2;
@@ -53,6 +53,8 @@ export function takeSample(index: number): void {
   const ports = p;
   SAMPLES.fill(0, ports, ports + nHosts);
   for (let i = 0; i < nIps; i++) SAMPLES[ports + ipHost(i)] += ipPortsUsed(i);
+  p += nHosts;
+  SAMPLES.fill(0, p, p + nHosts); // UDP sockets per host: UDP is not ported (udp-request is not benchmarked)
   p += nHosts;
   SAMPLES.set(FAILS, p);
   FAILS.fill(0);

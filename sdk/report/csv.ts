@@ -2,7 +2,7 @@
 // JSON fields are, so a spreadsheet and a script reading the JSON see the same numbers.
 //
 //   t, <STATE> (all hosts) x 11, <host>.<STATE> per host, portsInUse.<host>,
-//   failures, failures.<ERRNO>
+//   udpSockets.<host>, failures, failures.<ERRNO>
 
 import type { Result } from "../result.js";
 
@@ -14,6 +14,7 @@ export function seriesCsv(result: Result): string {
     for (const [state, values] of Object.entries(states)) columns.push([`${host}.${state}`, values]);
   }
   for (const [host, values] of Object.entries(s.portsInUse)) columns.push([`portsInUse.${host}`, values]);
+  for (const [host, values] of Object.entries(s.udpSockets)) columns.push([`udpSockets.${host}`, values]);
   columns.push(["failures", s.failures]);
   for (const [errno, values] of Object.entries(s.failuresByErrno)) columns.push([`failures.${errno}`, values]);
 

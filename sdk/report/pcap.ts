@@ -3,7 +3,8 @@
 // frame its sender would have put on its interface, which is why dropped segments
 // are included (a sender's capture sees what it sent, not what arrived). The engine
 // counts payload bytes but never stores them, so payloads are zeros: lengths, sequence
-// numbers and checksums stay true.
+// numbers and checksums stay true. UDP datagrams get UDP headers; an ICMP port
+// unreachable (a UDP query nobody listens for) is left out.
 
 import type { Trace, TraceSegment } from "../result.js";
 
@@ -12,6 +13,7 @@ const RECORD_HEADER = 16;
 const ETH = 14;
 const IPV4 = 20;
 const TCP = 20;
+const UDP = 8;
 const SNAPLEN = 65535;
 const LINKTYPE_ETHERNET = 1;
 
@@ -28,13 +30,14 @@ export function pcapBytes(traces: Trace[]): Uint8Array {
     const server = endpoint(tr.server);
     const clientHost = tr.segments[0].from; // every trace starts with the client's SYN
     for (const seg of tr.segments) {
+      if (seg.flags === "udp unreachable") continue; // an ICMP message: not written
       const fromClient = seg.from === clientHost;
       packets.push({ seg, src: fromClient ? client : server, dst: fromClient ? server : client });
     }
   }
   packets.sort((a, b) => a.seg.t - b.seg.t); // stable: ties keep trace order
 
-  const frameLength = (p: Packet) => ETH + IPV4 + TCP + p.seg.len;
+  const frameLength = (p: Packet) => ETH + IPV4 + (isUdp(p) ? UDP : TCP) + p.seg.len;
   const size = packets.reduce((n, p) => n + RECORD_HEADER + frameLength(p), GLOBAL_HEADER);
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
@@ -67,7 +70,9 @@ export function pcapBytes(traces: Trace[]): Uint8Array {
   return bytes;
 }
 
-/** Ethernet II + IPv4 + TCP headers; the payload is left as zeros. */
+const isUdp = (p: Packet) => p.seg.flags.startsWith("udp");
+
+/** Ethernet II + IPv4 + TCP or UDP headers; the payload is left as zeros. */
 function writeFrame(frame: Uint8Array, p: Packet, id: number): void {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const { seg, src, dst } = p;
@@ -79,14 +84,30 @@ function writeFrame(frame: Uint8Array, p: Packet, id: number): void {
   const ip = frame.subarray(ETH, ETH + IPV4);
   const ipView = new DataView(ip.buffer, ip.byteOffset, IPV4);
   ipView.setUint8(0, 0x45); // version 4, IHL 5
-  ipView.setUint16(2, IPV4 + TCP + seg.len);
+  const udp = isUdp(p);
+  ipView.setUint16(2, IPV4 + (udp ? UDP : TCP) + seg.len);
   ipView.setUint16(4, id);
   ipView.setUint16(6, 0x4000); // DF, no fragments
   ipView.setUint8(8, 64);
-  ipView.setUint8(9, 6);
+  ipView.setUint8(9, udp ? 17 : 6);
   ip.set(src.ip, 12);
   ip.set(dst.ip, 16);
   ipView.setUint16(10, checksum(ip));
+
+  const pseudo = new Uint8Array(12);
+  pseudo.set(src.ip, 0);
+  pseudo.set(dst.ip, 4);
+  pseudo[9] = udp ? 17 : 6;
+  const l4 = frame.subarray(ETH + IPV4);
+  new DataView(pseudo.buffer).setUint16(10, l4.length);
+  if (udp) {
+    const v = new DataView(l4.buffer, l4.byteOffset, l4.byteLength);
+    v.setUint16(0, src.port);
+    v.setUint16(2, dst.port);
+    v.setUint16(4, l4.length);
+    v.setUint16(6, checksum(l4, sum16(pseudo)) || 0xffff); // 0 would mean "no checksum"
+    return;
+  }
 
   const flags = tcpFlags(seg.flags);
   const tcp = frame.subarray(ETH + IPV4);
@@ -98,11 +119,6 @@ function writeFrame(frame: Uint8Array, p: Packet, id: number): void {
   tcpView.setUint8(12, (TCP / 4) << 4); // data offset, no options
   tcpView.setUint8(13, flags);
   tcpView.setUint16(14, 65535);
-  const pseudo = new Uint8Array(12);
-  pseudo.set(src.ip, 0);
-  pseudo.set(dst.ip, 4);
-  pseudo[9] = 6;
-  new DataView(pseudo.buffer).setUint16(10, tcp.length);
   tcpView.setUint16(16, checksum(tcp, sum16(pseudo)));
 }
 

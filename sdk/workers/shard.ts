@@ -85,6 +85,7 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
         return [h.name, Object.fromEntries(Object.entries(own).map(([k, v]) => [k, v.slice(0, n)])) as Record<StateName, number[]>];
       })),
       portsInUse: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.portsInUse[h.name].slice(0, n)])),
+      udpSockets: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.udpSockets[h.name].slice(0, n)])),
       failures: addSeries((r) => r.series.failures),
       failuresByErrno: Object.fromEntries(errnos.map((k) => [k, addSeries((r) => r.series.failuresByErrno[k])])) as Result["series"]["failuresByErrno"],
     },
