@@ -8,7 +8,7 @@
 import { Arrival, Closer, HostParam, PortAllocator, SizeDist, Stat, State, WlParam } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump } from "./metrics";
-import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net";
+import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc } from "./mem";
 import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
@@ -217,6 +217,7 @@ function pickLinux(ip: u32, h: u32, lo: u32, n: u32, la: u32, da: u32, dp: u32):
 
 /** Can connect() from (la, p) reach (da, dp)? Takes over a reusable TIME_WAIT tuple. */
 function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
+  if (portReserved(ipHost(ip), p)) return false;
   const use = portUse(ip, p);
   if (use == 0) return true;
   if (use >= 0x8000) return false; // a listener's port

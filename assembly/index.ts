@@ -13,7 +13,7 @@ import {
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  freeSegment, netReset, portTwTable, portUseTable, setListenerUdp as setUdp, setHostParam as setHp, setListenerLife as setLife,
+  freeSegment, netReset, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
   setLoss as setLossKernel, sgAck, sgConn, sgFate, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net";
 import { capacity, gen, live, SLOT_BYTES, socketsReset } from "./sockets";
@@ -48,6 +48,7 @@ export function setHostParam(h: u32, k: i32, v: f64): void { setHp(h, k, <u32>v)
 export function addIp(h: u32, addr: u32): u32 { return newIp(h, addr); }
 export function addListener(ip: u32, port: u32, backlog: u32): u32 { return newListener(ip, port, backlog); }
 export function setListenerUdp(l: u32): void { setUdp(l); }
+export function reservePorts(h: u32, lo: u32, hi: u32): void { reserve(h, lo, hi); }
 export function setListenerLife(l: u32, start: f64, stop: f64, retry: f64, reuseAddr: u32): void {
   setLife(l, <u64>start, <u64>stop, <u32>retry, reuseAddr != 0);
 }

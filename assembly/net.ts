@@ -28,6 +28,7 @@ let HSTATES: usize = 0;     // u32 [host][state] live sockets per state
 let HSECRET: usize = 0;     // u64 [host] ISN secret
 let HRNG: usize = 0;        // u64 [host] random stream for port selection
 let HPERTURB: usize = 0;    // usize [host] -> u32[256], Linux's table_perturb (RFC 6056 algorithm 3)
+let HRESERVED: usize = 0;   // usize [host] -> u8[8192]: a bit per port that connect() must not pick
 export const PERTURB_SIZE: u32 = 256;
 
 @inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
@@ -49,7 +50,19 @@ export function addHost(stream: u32): u32 {
   store<u64>(HSECRET + (<usize>h << 3), seedStream(runSeed, 0x10000 + <u64>stream));
   store<u64>(HRNG + (<usize>h << 3), seedStream(runSeed, 0x40000 + <u64>stream));
   store<usize>(HPERTURB + (<usize>h << alignof<usize>()), alloc(<usize>PERTURB_SIZE * 4));
+  store<usize>(HRESERVED + (<usize>h << alignof<usize>()), alloc(8192));
   return h;
+}
+/** ip_local_reserved_ports: ephemeral selection skips these (bind() to them still works). */
+@inline export function portReserved(h: u32, p: u32): bool {
+  return (load<u8>(load<usize>(HRESERVED + (<usize>h << alignof<usize>())) + (<usize>p >> 3)) & (1 << (p & 7))) != 0;
+}
+export function reservePorts(h: u32, lo: u32, hi: u32): void {
+  const t = load<usize>(HRESERVED + (<usize>h << alignof<usize>()));
+  for (let p = lo; p <= hi && p < 65536; p++) {
+    const q = t + (<usize>p >> 3);
+    store<u8>(q, <u8>(<u32>load<u8>(q) | (<u32>1 << (p & 7))));
+  }
 }
 @inline export function hostRng(h: u32): usize { return HRNG + (<usize>h << 3); }
 @inline export function perturbPtr(h: u32, i: u32): usize { return load<usize>(HPERTURB + (<usize>h << alignof<usize>())) + (<usize>i << 2); }
@@ -343,6 +356,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HSECRET = alloc(<usize>MAX_HOSTS * 8);
   HRNG = alloc(<usize>MAX_HOSTS * 8);
   HPERTURB = alloc(<usize>MAX_HOSTS * sizeof<usize>());
+  HRESERVED = alloc(<usize>MAX_HOSTS * sizeof<usize>());
   IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2);
   IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
   IPEPOCH = alloc(<usize>MAX_IPS * 4);

@@ -10,7 +10,7 @@ import { Flag, HostParam, Stat, State } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump, countFailure, traced, traceOpen } from "./metrics";
 import {
-  addHostUdp, dirRev, findListener, hostParam, ipAddr, ipHost, setUdpCursor, setUdpPort, udpCursor, udpPortHeld,
+  addHostUdp, dirRev, findListener, hostParam, ipAddr, ipHost, portReserved, setUdpCursor, setUdpPort, udpCursor, udpPortHeld,
 } from "./net";
 import { bumpGen, conn, F_UDP, hasFlag, ipIdx, laddr, lport, slotsUsed } from "./sockets";
 import * as sockets from "./sockets";
@@ -29,7 +29,7 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
   for (let i: u32 = 0; i < n; i++) {
     const p = lo + off;
     off = off + 1 == n ? 0 : off + 1;
-    if (!udpPortHeld(ip, p)) { port = <i32>p; break; }
+    if (!udpPortHeld(ip, p) && !portReserved(h, p)) { port = <i32>p; break; }
   }
   if (port < 0) { failNoPort(); return false; }
   setUdpCursor(ip, off);

@@ -16,6 +16,7 @@ export interface EngineExports {
   addListener(ip: number, port: number, backlog: number): number;
   setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void;
   setListenerUdp(l: number): void;
+  reservePorts(h: number, lo: number, hi: number): void;
   addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number;
   setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
@@ -146,6 +147,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.PortAllocator, PortAllocator[h.portAllocator === "linux" ? "Linux" : h.portAllocator === "random" ? "Random" : "Sequential"]],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
+    for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
     h.ips.forEach((addr, i) => {
       const ip = e.addIp(hi, addr);
       if (i === 0) firstIp.set(h.name, ip);

@@ -57,6 +57,13 @@ const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
   ports: portRange.optional(),
   portAllocator: z.enum(["sequential", "random", "linux"]).optional(),
+  // ip_local_reserved_ports: "40010-40019,40500"; connect() and UDP queries skip them.
+  reservedPorts: z.string().superRefine((v, ctx) => {
+    for (const part of v.split(",")) {
+      const r = parsePortRange(part);
+      if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+    }
+  }).optional(),
   tcp: tcpKnobs.optional(),
   listen: z.array(listen).optional(),
 });
@@ -192,6 +199,7 @@ export interface PlannedHost {
   ips: number[];
   ports: [number, number];
   portAllocator: "sequential" | "random" | "linux";
+  reservedPorts: [number, number][];
   tcp: TcpKnobs;
   listen: PlannedListener[];
 }
@@ -324,6 +332,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     hosts.push({
       name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports,
       portAllocator: h.portAllocator ?? "sequential", tcp, listen,
+      reservedPorts: h.reservedPorts ? h.reservedPorts.split(",").map((r) => parsePortRange(r) as [number, number]) : [],
     });
   }
   const byName = new Map(hosts.map((h) => [h.name, h]));

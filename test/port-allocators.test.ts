@@ -2,7 +2,7 @@
 // each re-picks a port still in TIME_WAIT, seen in the client ports of the traces.
 
 import { describe, expect, test } from "vitest";
-import { runScenario, type Result } from "../sdk/index.js";
+import { planScenario, runScenario, type Result } from "../sdk/index.js";
 import { pair } from "./helpers.js";
 
 type Allocator = "sequential" | "random" | "linux";
@@ -75,5 +75,28 @@ describe("how soon a port in TIME_WAIT is picked again (tw_reuse on: older than 
       const d = reuseDistance(await ports(a, { count: 50 }));
       expect(d.every((x) => x === Infinity), a).toBe(true); // 50 s < 60 s of TIME_WAIT
     }
+  });
+});
+
+describe("reserved ports (ip_local_reserved_ports)", () => {
+  test("no allocator hands out a reserved port; the range shrinks by them and capacity with it", async () => {
+    for (const a of ["sequential", "random", "linux"] as const) {
+      const r = await runScenario({
+        ...pair({
+          duration: "30s", trace: 300,
+          client: { ports: "40000-40099", portAllocator: a, reservedPorts: "40000-40009,40050", tcp: { timeWait: "60s" } },
+          workload: { rate: 10, count: 0, arrival: "constant" },
+        }), seed: 3,
+      });
+      const used = r.traces!.filter((t) => t.client).map((t) => Number(t.client.split(":")[1]));
+      expect(used.some((p) => p < 40010 || p === 40050), a).toBe(false);
+      // 100 ports less 11 reserved, held 60 s each: 89 connections, then EADDRNOTAVAIL.
+      expect(r.totals.established, a).toBe(89);
+    }
+  });
+
+  test("reservedPorts is checked: a bad range names the field", () => {
+    expect(() => planScenario(pair({ client: { reservedPorts: "40000-39999" } }))).toThrow(
+      /^scenario\.hosts\.client\.reservedPorts: "40000-39999" is inverted/);
   });
 });

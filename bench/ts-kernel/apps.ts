@@ -6,7 +6,7 @@
 import { Arrival, Closer, HostParam, PortAllocator, SizeDist, Stat, State, WlParam } from "../../assembly/abi.js";
 import { now, schedule } from "./wheel.js";
 import { bump } from "./metrics.js";
-import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portUse, runSeed, setIpCursor } from "./net.js";
+import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net.js";
 import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
 import { asLog } from "./aslog.js";
 import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, tries, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
@@ -186,6 +186,7 @@ function pickLinux(ip: number, h: number, lo: number, n: number, la: number, da:
 }
 
 function portFree(ip: number, p: number, la: number, da: number, dp: number): boolean {
+  if (portReserved(ipHost(ip), p)) return false;
   const use = portUse(ip, p);
   if (use === 0) return true;
   if (use >= 0x8000) return false;

@@ -107,7 +107,7 @@ export const SCENARIOS = {
     seed: 8, duration: "30s", sample: "500ms", trace: 30,
     hosts: {
       r: { ip: "10.0.3.1", ports: "40000-40299", portAllocator: "random", tcp: { timeWait: "5s" } },
-      l: { ip: "10.0.3.2", ports: "40000-40301", portAllocator: "linux", tcp: { timeWait: "5s", twReuse: 1 } },
+      l: { ip: "10.0.3.2", ports: "40000-40301", portAllocator: "linux", reservedPorts: "40010-40029,40100", tcp: { timeWait: "5s", twReuse: 1 } },
       s: { ip: "10.0.3.9", listen: [{ port: 80 }, { port: 443 }] },
     },
     links: [{ between: ["r", "s"], latency: "2ms" }, { between: ["l", "s"], latency: "3ms", loss: { plugin: "bernoulli", p: 0.02 } }],

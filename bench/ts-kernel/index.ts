@@ -13,7 +13,7 @@ import {
 } from "./metrics.js";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  setListenerLife as setLife,
+  setListenerLife as setLife, reservePorts as reserve,
   freeSegment, netBytes, sgFate, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
   sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
@@ -55,6 +55,7 @@ export function addHost(stream: number): number { return newHost(stream >>> 0); 
 export function setHostParam(h: number, k: number, v: number): void { setHp(h, k, u32(v)); }
 export function addIp(h: number, addr: number): number { return newIp(h, addr >>> 0); }
 export function addListener(ip: number, port: number, backlog: number): number { return newListener(ip, port, backlog); }
+export function reservePorts(h: number, lo: number, hi: number): void { reserve(h, lo >>> 0, hi >>> 0); }
 export function setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void {
   setLife(l, u64(start), u64(stop), u32(retry), reuseAddr !== 0);
 }

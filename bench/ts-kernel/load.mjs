@@ -46,17 +46,17 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  */
 export const PORTED_FROM = {
   "abi.ts": "bf20c995f3933c86b7008cccaa860fbb491fddee",
-  "apps.ts": "ef08b3226ed37fa2475b72a61d429c2c081c3b73",
+  "apps.ts": "cea9fe205245114b5c79d347877f7141a684d7f7",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "95e4bdf6fd0c928edd01597fff2e69de2b676026",
+  "index.ts": "fd8c3073725411330f4da88dcc091ff3b77d62f3",
   "invariants.ts": "047c4f7ab9477774b4769242ba262bb17cffb9a0", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "0470679f690c8f86a038a2ece3672b4b71813135",
+  "net.ts": "50ae3fde5daa7ceca352ef8be05a7883154f0611",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "f5fe528531c407940eabbcc012fa8b2b0004ceb4",
   "tcp.ts": "e5f9cef6bbac9da68cc97dc65becf0f4083fc38f",
-  "udp.ts": "f363779dd47ce6e0530d6e3ccc3ee6c715a68990", // not ported: UDP, which the bench workload does not use
+  "udp.ts": "46f02695321fe219c9c87dd5968c2c09d02b4391", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "00701dabbed8f4a250ead94eb7bb6e90418aa94c",
 };
 

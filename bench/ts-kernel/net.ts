@@ -41,11 +41,17 @@ export function addHost(stream: number): number {
   storeU64(HSECRET, h, seedStream(runSeed, 0x10000n + BigInt(stream)));
   storeU64(HRNG, h, seedStream(runSeed, 0x40000n + BigInt(stream)));
   HPERTURB[h] = new Uint32Array(PERTURB_SIZE);
+  HRESERVED[h] = new Uint8Array(8192);
   return h;
 }
 export const PERTURB_SIZE = 256;
 export let HRNG = new Uint32Array(0);               // [2h] random stream for port selection
 let HPERTURB: Uint32Array[] = [];                    // [h] Linux's table_perturb
+let HRESERVED: Uint8Array[] = [];                    // [h] a bit per reserved port
+export function portReserved(h: number, p: number): boolean { return (HRESERVED[h][p >>> 3] & (1 << (p & 7))) !== 0; }
+export function reservePorts(h: number, lo: number, hi: number): void {
+  for (let p = lo; p <= hi && p < 65536; p++) HRESERVED[h][p >>> 3] |= 1 << (p & 7);
+}
 export function perturb(h: number): Uint32Array { return HPERTURB[h]; }
 
 // ---- addresses and their port tables ---------------------------------------
@@ -315,7 +321,7 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   HTW = new Uint32Array(MAX_HOSTS);
   HSTATES = new Uint32Array(MAX_HOSTS * STATE_COUNT);
   HSECRET = new Uint32Array(MAX_HOSTS * 2);
-  HRNG = new Uint32Array(MAX_HOSTS * 2); HPERTURB = [];
+  HRNG = new Uint32Array(MAX_HOSTS * 2); HPERTURB = []; HRESERVED = [];
   IPADDR = new Uint32Array(MAX_IPS); IPHOST = new Uint16Array(MAX_IPS);
   IPUSED = new Uint32Array(MAX_IPS); IPCURSOR = new Uint32Array(MAX_IPS);
   IPEPOCH = new Uint32Array(MAX_IPS);
