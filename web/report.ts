@@ -48,8 +48,8 @@ function main(): void {
   const hosts = Object.keys(series.byHost);
 
   for (const host of hosts) {
-    stateChart(figure("states", host), series.t, series.byHost[host]);
-    portsChart(figure("ports", host), series.t, series.portsInUse[host] ?? [], data.ranges[host]);
+    if (Object.values(series.byHost[host]).some((v) => v.some((x) => x > 0))) stateChart(figure("states", host), series.t, series.byHost[host]);
+    portsChart(figure("ports", host), series.t, series.portsInUse[host] ?? [], data.ranges[host], series.udpSockets?.[host]);
   }
   failuresChart(figure("failures"), series.t, series.failuresByErrno);
 
@@ -119,13 +119,20 @@ function stateChart(el: HTMLElement, t: number[], states: Record<StateName, numb
   }, [t, ...stacked()]);
 }
 
-function portsChart(el: HTMLElement, t: number[], inUse: number[], range: number | undefined): void {
-  const peak = inUse.reduce((a, b) => Math.max(a, b), 0); // no spread: series can be millions long
+function portsChart(el: HTMLElement, t: number[], inUse: number[], range: number | undefined, udp?: number[]): void {
+  let peak = inUse.reduce((a, b) => Math.max(a, b), 0); // no spread: series can be millions long
+  const udpPeak = (udp ?? []).reduce((a, b) => Math.max(a, b), 0);
   const series: uPlot.Series[] = [
     { label: "t (s)" },
     { label: "ports in use", stroke: "#1f77b4", fill: "rgba(31,119,180,0.15)", width: 2, points: { show: false } },
   ];
   const data: [number[], ...number[][]] = [t, inUse];
+  if (udpPeak > 0) {
+    // UDP ports are a space of their own: one line more, not stacked on TCP's.
+    series.push({ label: "UDP sockets (ports)", stroke: "#2ca02c", width: 2, points: { show: false } });
+    data.push(udp!);
+    peak = Math.max(peak, udpPeak);
+  }
   if (range != null) {
     series.push({ label: `ephemeral range (${range})`, stroke: "#d62728", dash: [6, 4], width: 1.5, points: { show: false } });
     data.push(t.map(() => range));

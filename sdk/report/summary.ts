@@ -15,8 +15,10 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
     `  connections  attempted ${fmt(r.totals.attempted)}, established ${fmt(r.totals.established)}, completed ${fmt(r.totals.completed)}, pending ${fmt(r.totals.pending)}`,
     `  failed       EADDRNOTAVAIL ${fmt(f.EADDRNOTAVAIL)}, ECONNREFUSED ${fmt(f.ECONNREFUSED)}, ETIMEDOUT ${fmt(f.ETIMEDOUT)}, ECONNRESET ${fmt(f.ECONNRESET)}${f.EADDRINUSE ? `, EADDRINUSE ${fmt(f.EADDRINUSE)} (server bind)` : ""}`,
     `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}`,
-    `  peak         ${Object.entries(r.peak).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`,
+    `  peak         ${Object.entries(r.peak).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "no TCP sockets"}`,
   ];
+  const udp = Object.entries(r.series.udpSockets).map(([h, v]) => [h, v.reduce((m, x) => Math.max(m, x), 0)] as const).filter(([, m]) => m > 0);
+  if (udp.length) lines.push(`  udp          sockets open at most: ${udp.map(([h, m]) => `${h} ${fmt(m)}`).join(", ")}`);
   const study = plan ? portStudy(r, plan) : undefined;
   if (study) lines.push(...study);
   else {
