@@ -43,6 +43,20 @@ await esbuild.build({
   logLevel: "warning",
 });
 
+// Built-in plugins (plugins/*.ts), written against the public API like any third
+// party's: one module each in dist/plugins/, found by name (sdk/run.ts loadPlugins).
+const { readdirSync } = await import("node:fs");
+await esbuild.build({
+  entryPoints: readdirSync(join(root, "plugins")).filter((f) => f.endsWith(".ts")).map((f) => join(root, "plugins", f)),
+  outdir: join(root, "dist/plugins"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: ["connsim"],
+  logLevel: "warning",
+});
+
 // The browser: the module Web Worker that hosts the engine, and the module a page
 // imports (BrowserPool and friends, web/connsim.ts). sdk/run.ts names Node modules on
 // paths a browser never takes (node:fs for a file: engine URL; worker_threads behind

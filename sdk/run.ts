@@ -11,7 +11,7 @@ import {
   type EngineExports, type SampleRow, type TraceRecord,
 } from "./engine.js";
 import type { Result, StateName, Trace } from "./result.js";
-import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
+import { BUILT_IN_LOSS, planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
 
 export const VERSION = "0.1.0";
@@ -210,10 +210,16 @@ export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseD
   if (!Array.isArray(links)) return out;
   for (const [i, l] of links.entries()) {
     const ref = (l as { loss?: { plugin?: unknown } } | null)?.loss?.plugin;
-    if (typeof ref !== "string" || !isModuleRef(ref) || out.has(ref)) continue;
+    if (typeof ref !== "string" || out.has(ref) || BUILT_IN_LOSS.has(ref)) continue;
     const field = `scenario.links.${i}.loss.plugin`;
     let url: string;
-    if (/^(file|https?):/.test(ref)) url = ref;
+    if (!isModuleRef(ref)) {
+      // A name: a built-in plugin of plugins/ if there is one by that name (else the
+      // scenario check names the choices).
+      const found = await builtInPlugin(ref);
+      if (!found) continue;
+      url = found;
+    } else if (/^(file|https?):/.test(ref)) url = ref;
     else {
       const { pathToFileURL } = await import("node:url");
       const { resolve } = await import("node:path");
@@ -228,6 +234,19 @@ export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseD
     out.set(ref, { ...plugin, module: url });
   }
   return out;
+}
+
+/** dist/plugins/<name>.js beside the bundle this module is part of (or ../dist from the sources), if it exists. */
+async function builtInPlugin(name: string): Promise<string | undefined> {
+  if (!/^[a-z0-9][\w.-]*$/i.test(name)) return undefined;
+  for (const rel of [`./plugins/${name}.js`, `../dist/plugins/${name}.js`]) {
+    const url = new URL(rel, import.meta.url);
+    if (url.protocol !== "file:") continue;
+    const { existsSync } = await import("node:fs");
+    const { fileURLToPath } = await import("node:url");
+    if (existsSync(fileURLToPath(url))) return url.href;
+  }
+  return undefined;
 }
 
 /** One line for why the engine stopped. */

@@ -252,7 +252,8 @@ export interface PlanOptions {
   plugins?: Map<string, Plugin & { module?: string }>;
 }
 
-const BUILT_IN_LOSS = new Set(["none", "bernoulli", "gilbert-elliott", "drop", "delay-duplicate"]);
+/** Loss models the engine runs itself, named by the scenario schema below. */
+export const BUILT_IN_LOSS = new Set(["none", "bernoulli", "gilbert-elliott", "drop", "delay-duplicate"]);
 
 /** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
 export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan {

@@ -162,3 +162,30 @@ describe("a third-party plugin by path (examples/plugins/tail-drop.mjs)", () => 
     }
   });
 });
+
+describe("built-in plugins by name (plugins/, written against the public API)", () => {
+  const through = (rate: number) => ({
+    name: "policed", seed: 1, duration: "30s", sample: "1s", trace: 100,
+    hosts: { client: { ip: "10.0.0.1" }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["client", "server"], latency: "5ms", loss: { plugin: "policer", rate, burst: 30000 } }],
+    workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: 2, arrival: "constant", request: 100, response: 500_000 }],
+  });
+  const delivered = (r: Awaited<ReturnType<typeof runScenario>>) =>
+    r.traces!.flatMap((t) => t.segments).filter((s) => s.from === "server" && s.fate === "delivered").reduce((a, s) => a + s.len + 40, 0);
+
+  test("policer: below its rate nothing is dropped; above it, what passes stays under rate x time + burst", async () => {
+    const free = await runScenario(through(10_000_000));
+    expect(free.error).toBeUndefined();
+    expect(free.totals.segments.dropped).toBe(0);
+    const policed = await runScenario(through(400_000)); // 1 MB/s offered, 400 kB/s allowed
+    expect(policed.totals.segments.dropped).toBeGreaterThan(100);
+    // Both directions share nothing: the server's bucket alone bounds what reaches the client.
+    expect(delivered(policed)).toBeLessThanOrEqual(400_000 * 30 + 30_000);
+    expect(delivered(policed)).toBeGreaterThan(0.5 * 400_000 * 30); // and TCP still gets a fair share through
+  });
+
+  test("an unknown name is still refused with the built-in models listed", async () => {
+    await expect(runScenario({ ...through(1), links: [{ between: ["client", "server"], latency: "5ms", loss: { plugin: "polcer" } }] } as never))
+      .rejects.toThrow(/^scenario\.links\.0\.loss\.plugin: unknown plugin "polcer"/);
+  });
+});
