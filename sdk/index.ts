@@ -1,7 +1,8 @@
 // connsim's public API. Everything a user or a plugin may import is exported here;
 // the other modules of sdk/ are internals.
 
-export { runScenario, runPlan, loadPlugins, VERSION, type RunOptions, type Progress, type SamplePoint } from "./run.js";
+export { loadPlugins } from "./plugin-loader.js";
+export { runScenario, runPlan, VERSION, type RunOptions, type Progress, type SamplePoint } from "./run.js";
 export {
   definePlugin, PluginError, z,
   type LossPlugin, type LossHook, type LossBatch, type LossKernel, type PluginContext, type Plugin,

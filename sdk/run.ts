@@ -5,13 +5,14 @@
 
 import { RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
 import { hostPlugins } from "./plugin-host.js";
-import { isModuleRef, PluginError, type Plugin } from "./plugins.js";
+import { loadPlugins } from "./plugin-loader.js";
+import { PluginError, type Plugin } from "./plugins.js";
 import {
   checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readSamples, readTrace, STATE_NAMES,
   type EngineExports, type SampleRow, type TraceRecord,
 } from "./engine.js";
 import type { Result, StateName, Trace } from "./result.js";
-import { BUILT_IN_LOSS, planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
+import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
 
 export const VERSION = "0.1.0";
@@ -197,56 +198,6 @@ function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: Trac
   if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs);
   if (error) result.error = error;
   return result;
-}
-
-/**
- * The plugins a scenario names: those given by object (by name), and modules named by a
- * path or URL (relative paths from `baseDir`), imported here. Keyed by what the
- * scenario writes.
- */
-export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseDir?: string): Promise<Map<string, Plugin & { module?: string }>> {
-  const out = new Map<string, Plugin & { module?: string }>(given.map((p) => [p.name, p]));
-  const links = (scenario as { links?: unknown } | null)?.links;
-  if (!Array.isArray(links)) return out;
-  for (const [i, l] of links.entries()) {
-    const ref = (l as { loss?: { plugin?: unknown } } | null)?.loss?.plugin;
-    if (typeof ref !== "string" || out.has(ref) || BUILT_IN_LOSS.has(ref)) continue;
-    const field = `scenario.links.${i}.loss.plugin`;
-    let url: string;
-    if (!isModuleRef(ref)) {
-      // A name: a built-in plugin of plugins/ if there is one by that name (else the
-      // scenario check names the choices).
-      const found = await builtInPlugin(ref);
-      if (!found) continue;
-      url = found;
-    } else if (/^(file|https?):/.test(ref)) url = ref;
-    else {
-      const { pathToFileURL } = await import("node:url");
-      const { resolve } = await import("node:path");
-      url = pathToFileURL(resolve(baseDir ?? process.cwd(), ref)).href;
-    }
-    if (/\.(ts|mts)$/.test(ref)) throw new ScenarioError(field, `${JSON.stringify(ref)}: a plugin module is JavaScript (.js or .mjs); compile a TypeScript plugin first`);
-    const mod = await import(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
-    const plugin = mod.default as Plugin | undefined;
-    if (!plugin || typeof plugin !== "object" || typeof plugin.name !== "string") {
-      throw new ScenarioError(field, `${JSON.stringify(ref)} has no plugin as its default export (export default definePlugin({...}))`);
-    }
-    out.set(ref, { ...plugin, module: url });
-  }
-  return out;
-}
-
-/** dist/plugins/<name>.js beside the bundle this module is part of (or ../dist from the sources), if it exists. */
-async function builtInPlugin(name: string): Promise<string | undefined> {
-  if (!/^[a-z0-9][\w.-]*$/i.test(name)) return undefined;
-  for (const rel of [`./plugins/${name}.js`, `../dist/plugins/${name}.js`]) {
-    const url = new URL(rel, import.meta.url);
-    if (url.protocol !== "file:") continue;
-    const { existsSync } = await import("node:fs");
-    const { fileURLToPath } = await import("node:url");
-    if (existsSync(fileURLToPath(url))) return url.href;
-  }
-  return undefined;
 }
 
 /** One line for why the engine stopped. */
