@@ -228,8 +228,9 @@ function snapshotText(s: Snapshot): string {
   for (const [host, h] of Object.entries(s.hosts)) {
     const live = Object.entries(h.states).filter(([name, n]) => n > 0 && name !== "LISTEN");
     const total = live.reduce((sum, [, n]) => sum + n, 0);
-    lines.push(`  ${host}: ${fmt(total)} sockets${h.states.LISTEN ? `, ${h.states.LISTEN} listening` : ""}, ${fmt(h.portsInUse)} local port${h.portsInUse === 1 ? "" : "s"} in use`);
+    lines.push(`  ${host}: ${fmt(total)} TCP sockets${h.states.LISTEN ? `, ${h.states.LISTEN} listening` : ""}, ${fmt(h.portsInUse)} local port${h.portsInUse === 1 ? "" : "s"} in use`);
     if (live.length) lines.push(`    ${live.map(([name, n]) => `${name} ${fmt(n)}`).join(", ")}`);
+    if (h.udpSockets) lines.push(`    UDP ${fmt(h.udpSockets)} socket${h.udpSockets === 1 ? "" : "s"} waiting for replies`);
     for (const p of h.busiest) {
       const tw = p.timeWait ? ` (${fmt(p.timeWait)} in TIME_WAIT)` : "";
       lines.push(`    ${`${p.ip}:${p.port}`.padEnd(22)}${fmt(p.sockets).padStart(8)} socket${p.sockets === 1 ? "" : "s"}${tw}${p.listening ? ", listening" : ""}`);

@@ -11,7 +11,7 @@ import { planScenario, ScenarioError, type Scenario } from "./scenario.js";
 import { formatIPv4, parseDuration } from "./units.js";
 
 export interface PortUse { ip: string; port: number; sockets: number; timeWait: number; listening: boolean }
-export interface HostSnapshot { states: Record<StateName, number>; portsInUse: number; busiest: PortUse[] }
+export interface HostSnapshot { states: Record<StateName, number>; portsInUse: number; udpSockets: number; busiest: PortUse[] }
 export interface Snapshot { name: string; seed: number; t: number; hosts: Record<string, HostSnapshot> }
 
 export interface SnapshotOptions { at: string | number; seed?: number; top?: number }
@@ -50,7 +50,7 @@ export async function snapshotScenario(scenario: Scenario | unknown, options: Sn
       ip++;
     }
     ports.sort((a, b) => b.sockets - a.sockets || a.port - b.port);
-    hosts[h.name] = { states, portsInUse: last.ports[hi], busiest: ports.slice(0, options.top ?? 5) };
+    hosts[h.name] = { states, portsInUse: last.ports[hi], udpSockets: last.udp[hi], busiest: ports.slice(0, options.top ?? 5) };
   });
   return { name: plan.name, seed: plan.seed, t: at / 1e6, hosts };
 }

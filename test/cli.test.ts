@@ -226,11 +226,11 @@ describe("connsim run: report files and snapshot", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe([
       "port-exhaustion at t=30s (seed 1)",
-      "  client: 1,000 sockets, 1,000 local ports in use",
+      "  client: 1,000 TCP sockets, 1,000 local ports in use",
       "    TIME_WAIT 1,000",
       "    10.0.0.1:40000               1 socket (1 in TIME_WAIT)",
       "    10.0.0.1:40001               1 socket (1 in TIME_WAIT)",
-      "  server: 0 sockets, 1 listening, 1 local port in use",
+      "  server: 0 TCP sockets, 1 listening, 1 local port in use",
       "    10.0.0.2:80                  0 sockets, listening",
       "",
     ].join("\n"));
