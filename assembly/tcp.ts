@@ -34,7 +34,7 @@ import {
   setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets";
 import * as sockets from "./sockets";
-import { appEof, appEstablished, appFailed, appReceived, sizeOf } from "./apps";
+import { appEof, appEstablished, appFailed, appReceived } from "./apps";
 import { udpArrives, udpTimeout } from "./udp";
 
 export const EV_SEGMENT: u32 = 0;
@@ -311,7 +311,7 @@ export function killTimeWait(s: u32): void { destroy(s); }
 /** A segment arrives at its destination address over direction d. */
 export function segmentArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
                                w: u32, c: u32): void {
-  if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c, sizeOf(w, c, true)); return; }
+  if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c); return; }
   const found = lookup(da, dp, sa, sp);
   if (found >= 0) {
     const s = <u32>found;

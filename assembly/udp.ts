@@ -15,6 +15,7 @@ import {
 import { bumpGen, conn, F_UDP, hasFlag, ipIdx, laddr, lport, slotsUsed } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER, failNoPort, send } from "./tcp";
+import { sizeOf } from "./apps";
 
 const ERR_ECONNREFUSED = 1;
 const ERR_ETIMEDOUT = 2;
@@ -45,7 +46,7 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
 }
 
 /** A datagram arrives: a query at a server, or a reply (or unreachable) at a client. */
-export function udpArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, ack: u32, w: u32, c: u32, response: u32): void {
+export function udpArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, ack: u32, w: u32, c: u32): void {
   if (fl & (Flag.ACK | Flag.RST)) {
     // To a client socket, by slot; a slot freed since (timed out) no longer matches.
     const s = ack;
@@ -57,7 +58,7 @@ export function udpArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   }
   const back = dirRev(d);
   if (findListener(da, dp, true) >= 0) {
-    send(back, da, dp, sa, sp, Flag.UDP | Flag.ACK, 0, ack, response, w, c, State.CLOSED);
+    send(back, da, dp, sa, sp, Flag.UDP | Flag.ACK, 0, ack, sizeOf(w, c, true), w, c, State.CLOSED);
   } else {
     send(back, da, dp, sa, sp, Flag.UDP | Flag.RST, 0, ack, 0, w, c, State.CLOSED);
   }

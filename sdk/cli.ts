@@ -97,7 +97,9 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   // --out DIR: samples go to DIR/samples.jsonl as they are taken, so a killed run
   // leaves every finished slice readable; the other files are written at the end.
   const sink = values.out ? outDir(values.out, plan) : undefined;
-  if (sink) Object.assign(values, { json: values.json ?? sink.file("result.json"), csv: values.csv ?? sink.file("series.csv"), html: values.html ?? sink.file("report.html") });
+  const jsonFile = values.json ?? sink?.file("result.json");
+  const csvFile = values.csv ?? sink?.file("series.csv");
+  const htmlFile = values.html ?? sink?.file("report.html");
   const onProgress = progress || sink ? (p: Progress) => { sink?.samples(p); progress?.update(p); } : undefined;
   // Ctrl-C stops the run at the next slice and still writes what it has; a second one quits.
   const interrupt = new AbortController();
@@ -128,14 +130,14 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
 
   // Every output is written even when the run stopped early: its samples are real.
   const wrote: string[] = sink ? [sink.file("samples.jsonl")] : [];
-  if (values.json) { await writeAtomically(values.json, JSON.stringify(result, null, 2) + "\n"); wrote.push(values.json); }
-  if (values.csv) { await writeAtomically(values.csv, seriesCsv(result)); wrote.push(values.csv); }
-  if (values.html) {
+  if (jsonFile) { await writeAtomically(jsonFile, JSON.stringify(result, null, 2) + "\n"); wrote.push(jsonFile); }
+  if (csvFile) { await writeAtomically(csvFile, seriesCsv(result)); wrote.push(csvFile); }
+  if (htmlFile) {
     // The ephemeral range matters where connect() picks ports: hosts that open connections.
     const connecting = plan.hosts.filter((h) => plan.workloads.some((w) => w.from === h.name));
     const ranges = Object.fromEntries(connecting.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
-    await writeAtomically(values.html, await htmlReport(result, scenario, ranges));
-    wrote.push(values.html);
+    await writeAtomically(htmlFile, await htmlReport(result, scenario, ranges));
+    wrote.push(htmlFile);
   }
   if (values.pcap) {
     await writeAtomically(values.pcap, pcapBytes(result.traces ?? []));
@@ -216,7 +218,7 @@ async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<num
   if (values.at === undefined) throw new UsageError(`snapshot needs --at TIME, e.g. --at 30s; ${USAGE_SNAPSHOT}`);
   const at = /^\d+(\.\d+)?$/.test(values.at) ? Number(values.at) : values.at;
   const snap = await snapshotScenario(await loadScenario(positionals[0]), {
-    at, seed: intOption("--seed", values.seed), top: intOption("--top", values.top),
+    at, seed: intOption("--seed", values.seed), top: intOption("--top", values.top), baseDir: dirname(resolve(positionals[0])),
   });
   out.write(snapshotText(snap));
   return 0;

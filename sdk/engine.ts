@@ -166,22 +166,20 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     dirs[ab + 1] = { from: l.b, to: l.a };
     route.set(`${l.a}>${l.b}`, ab);
     route.set(`${l.b}>${l.a}`, ab + 1);
-    // A plugin's loss arrives resolved: the kernel it asked for, or a hook.
+    // A built-in model and a plugin's kernel are one engine setting; a plugin's hook is another.
     const given = l.loss ?? { plugin: "none" };
-    const loss = "options" in given ? pluginLoss?.(l) ?? { model: "none" } : given;
+    const model: LossKernel | "hook" = "options" in given ? pluginLoss?.(l) ?? { model: "none" }
+      : given.plugin === "bernoulli" ? { model: "bernoulli", p: given.p }
+      : given.plugin === "gilbert-elliott" ? { model: "gilbert-elliott", p: given.p, r: given.r, k: given.k, h: given.h }
+      : { model: "none" };
     for (const d of [ab, ab + 1]) {
-      if (loss === "hook") e.setLoss(d, LossKind.Hook, 0, 0, 0, 0);
-      else if ("model" in loss) {
-        if (loss.model === "bernoulli") e.setLoss(d, LossKind.Bernoulli, loss.p, 0, 0, 0);
-        if (loss.model === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, loss.p, loss.r, loss.k ?? 1, loss.h ?? 0);
-      } else {
-        if (loss.plugin === "bernoulli") e.setLoss(d, LossKind.Bernoulli, loss.p, 0, 0, 0);
-        if (loss.plugin === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, loss.p, loss.r, loss.k ?? 1, loss.h ?? 0);
-      }
+      if (model === "hook") e.setLoss(d, LossKind.Hook, 0, 0, 0, 0);
+      else if (model.model === "bernoulli") e.setLoss(d, LossKind.Bernoulli, model.p, 0, 0, 0);
+      else if (model.model === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, model.p, model.r, model.k ?? 1, model.h ?? 0);
     }
-    if (loss !== "hook" && "plugin" in loss && (loss.plugin === "drop" || loss.plugin === "delay-duplicate")) {
-      const action = loss.plugin === "drop" ? RuleAction.Drop : RuleAction.Duplicate;
-      for (const r of loss.rules as RuleSpec[]) {
+    if (!("options" in given) && (given.plugin === "drop" || given.plugin === "delay-duplicate")) {
+      const action = given.plugin === "drop" ? RuleAction.Drop : RuleAction.Duplicate;
+      for (const r of given.rules as RuleSpec[]) {
         const [mask, value] = parseFlags(r.flags);
         const from = r.from === undefined ? [ab, ab + 1] : [r.from === l.a ? ab : ab + 1];
         for (const d of from) {

@@ -110,9 +110,12 @@ function guard<T>(plugin: Plugin, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof PluginError) throw e;
-    throw new PluginError(plugin.name, `threw: ${(e as Error)?.message ?? String(e)}`);
+    throw named(plugin, e);
   }
+}
+
+function named(plugin: Plugin, e: unknown): PluginError {
+  return e instanceof PluginError ? e : new PluginError(plugin.name, `threw: ${(e as Error)?.message ?? String(e)}`);
 }
 
 /**
@@ -126,7 +129,7 @@ async function withTimeout(plugin: Plugin, work: void | Promise<void>, ms: numbe
     timer = setTimeout(() => reject(new PluginError(plugin.name, `a batch took longer than ${ms} ms (hookTimeout)`)), ms);
   });
   try {
-    await Promise.race([work.catch((e: Error) => { throw e instanceof PluginError ? e : new PluginError(plugin.name, `threw: ${e?.message ?? String(e)}`); }), late]);
+    await Promise.race([work.catch((e: unknown) => { throw named(plugin, e); }), late]);
   } finally {
     clearTimeout(timer);
   }

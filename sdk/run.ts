@@ -43,6 +43,8 @@ export interface RunOptions {
   /** Events per engine call; progress is reported between calls. */
   sliceEvents?: number;
   onProgress?: (p: Progress) => void;
+  /** Called after every slice with nothing built for it: a liveness beat (worker pools). */
+  onSlice?: () => void;
   signal?: AbortSignal;
   /** Supplies the engine binary; defaults to build/engine.wasm beside the package. */
   engineBytes?: (flavour: "release" | "debug") => Promise<BufferSource>;
@@ -93,6 +95,22 @@ export async function runScenario(scenario: Scenario | unknown, options: RunOpti
 }
 
 export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Result> {
+  const sim = await simulate(plan, options);
+  return assemble(sim.e, plan, sim.rows, sim.records, sim.dirs, sim.wallSeconds, sim.error);
+}
+
+/** What a run leaves: the engine instance (its tables readable), the samples and trace records. */
+export interface Simulation {
+  e: EngineExports;
+  rows: SampleRow[];
+  records: TraceRecord[];
+  dirs: { from: string; to: string }[];
+  wallSeconds: number;
+  error?: string;
+}
+
+/** Runs a plan in slices: plugins hosted, progress reported, cancellation and failures caught. */
+export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Simulation> {
   const flavour = options.flavour ?? "release";
   const module = options.engineModule ?? await compileEngine(flavour, () => (options.engineBytes ?? defaultEngineBytes)(flavour));
   const e = await instantiateEngine(module);
@@ -141,9 +159,10 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Res
     if (!more) break;
     if (options.signal?.aborted) { error = "cancelled"; break; }
     // Let the caller's UI breathe, and a cancel message reach a worker.
-    if (options.onProgress || options.signal) await new Promise((r) => setTimeout(r, 0));
+    options.onSlice?.();
+    if (options.onProgress || options.onSlice || options.signal) await new Promise((r) => setTimeout(r, 0));
   }
-  return assemble(e, plan, rows, records, dirs, (performance.now() - started) / 1000, error);
+  return { e, rows, records, dirs, wallSeconds: (performance.now() - started) / 1000, error };
 }
 
 function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: TraceRecord[],

@@ -4,9 +4,10 @@
 // those sit in TIME_WAIT, so the busiest ports can be named.
 
 import { STATE_COUNT } from "../assembly/abi.js";
-import { compileEngine, configure, instantiateEngine, readSamples, STATE_NAMES } from "./engine.js";
+import { STATE_NAMES } from "./engine.js";
+import { loadPlugins } from "./plugin-loader.js";
 import type { StateName } from "./result.js";
-import { defaultEngineBytes } from "./run.js";
+import { simulate } from "./run.js";
 import { planScenario, ScenarioError, type Scenario } from "./scenario.js";
 import { formatIPv4, parseDuration } from "./units.js";
 
@@ -14,7 +15,11 @@ export interface PortUse { ip: string; port: number; sockets: number; timeWait: 
 export interface HostSnapshot { states: Record<StateName, number>; portsInUse: number; udpSockets: number; busiest: PortUse[] }
 export interface Snapshot { name: string; seed: number; t: number; hosts: Record<string, HostSnapshot> }
 
-export interface SnapshotOptions { at: string | number; seed?: number; top?: number }
+export interface SnapshotOptions {
+  at: string | number; seed?: number; top?: number;
+  /** Where plugin paths in the scenario are relative to (default: the working directory). */
+  baseDir?: string;
+}
 
 const LISTENER_BIT = 0x8000;
 
@@ -22,16 +27,11 @@ export async function snapshotScenario(scenario: Scenario | unknown, options: Sn
   const at = parseDuration(options.at);
   if (typeof at === "string") throw new ScenarioError("--at", at);
   if (at <= 0) throw new ScenarioError("--at", "must be more than zero");
-  const plan = planScenario(scenario, { seed: options.seed });
+  const plan = planScenario(scenario, { seed: options.seed, plugins: await loadPlugins(scenario, [], options.baseDir) });
   if (at > plan.duration) throw new ScenarioError("--at", `is past the scenario's duration (${plan.duration / 1e6}s)`);
   // Stop at `at` with a sample there: a sample at T counts every event before T.
-  const stopped = { ...plan, duration: at, sample: at, trace: 0 };
-  const module = await compileEngine("release", () => defaultEngineBytes("release"));
-  const e = await instantiateEngine(module);
-  configure(e, stopped);
-  let rows = readSamples(e, plan.hosts.length);
-  while (e.run(1_000_000)) rows = rows.concat(readSamples(e, plan.hosts.length));
-  rows = rows.concat(readSamples(e, plan.hosts.length));
+  const { e, rows, error } = await simulate({ ...plan, duration: at, sample: at, trace: 0 });
+  if (error) throw new Error(`the run stopped before ${at / 1e6}s: ${error}`);
   const last = rows[rows.length - 1];
 
   const hosts: Record<string, HostSnapshot> = {};

@@ -55,8 +55,8 @@ export const PORTED_FROM = {
   "net.ts": "50ae3fde5daa7ceca352ef8be05a7883154f0611",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "f5fe528531c407940eabbcc012fa8b2b0004ceb4",
-  "tcp.ts": "e5f9cef6bbac9da68cc97dc65becf0f4083fc38f",
-  "udp.ts": "46f02695321fe219c9c87dd5968c2c09d02b4391", // not ported: UDP, which the bench workload does not use
+  "tcp.ts": "9524157ce6fddef3ac58c80fe593472af3590916",
+  "udp.ts": "bd77f572264ba96c841dc8740466b4e15c127063", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "00701dabbed8f4a250ead94eb7bb6e90418aa94c",
 };
 

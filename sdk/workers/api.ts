@@ -9,20 +9,21 @@ import type { Plan } from "../scenario.js";
 import { packResult, type PackedResult } from "./transfer.js";
 
 export interface WorkerApi {
-  run(plan: Plan, module: WebAssembly.Module, onProgress?: (p: Progress) => void, sliceEvents?: number): Promise<PackedResult>;
+  run(plan: Plan, module: WebAssembly.Module, onProgress?: (p: Progress) => void, sliceEvents?: number,
+      heartbeat?: () => void): Promise<PackedResult>;
   cancel(): void;
 }
 
 export function workerApi(): WorkerApi {
   let abort = new AbortController();
   return {
-    async run(plan, module, onProgress, sliceEvents) {
+    async run(plan, module, onProgress, sliceEvents, heartbeat) {
       abort = new AbortController();
       // A proxied callback answers on its own port: wait for the last report to be
       // taken before the result goes back, so no sample arrives after the result.
       let delivered: unknown = undefined;
       const report = onProgress && ((p: Progress) => { delivered = onProgress(p); });
-      const result = await runPlan(plan, { engineModule: module, onProgress: report, signal: abort.signal, sliceEvents });
+      const result = await runPlan(plan, { engineModule: module, onProgress: report, onSlice: heartbeat, signal: abort.signal, sliceEvents });
       await delivered;
       const packed = packResult(result);
       return Comlink.transfer(packed, [packed.columns.buffer]);

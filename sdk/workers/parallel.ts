@@ -24,14 +24,17 @@ export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOpti
     latest[i] = p;
     pending[i].push(...p.samples);
     const ready = Math.min(...pending.map((q) => q.length));
-    if (!options.onProgress || latest.filter(Boolean).length < shards.length) return;
-    options.onProgress({
+    if (latest.filter(Boolean).length < shards.length) return;
+    options.onProgress!({
       t: Math.min(...latest.map((x) => x.t)), duration: p.duration,
       events: latest.reduce((a, x) => a + x.events, 0),
       samples: Array.from({ length: ready }, () => sumPoints(pending.map((q) => q.shift()!))),
     });
   };
-  const results = await Promise.all(shards.map((s, i) => pool.run(s, { signal: options.signal, sliceEvents: options.sliceEvents, stallTimeout: options.stallTimeout, onProgress: onShardProgress(i) })));
+  const results = await Promise.all(shards.map((s, i) => pool.run(s, {
+    signal: options.signal, sliceEvents: options.sliceEvents, stallTimeout: options.stallTimeout,
+    onProgress: options.onProgress && onShardProgress(i),
+  })));
   return mergeShards(plan, shards, results);
 }
 

@@ -118,8 +118,10 @@ export abstract class PoolBase<S extends PoolSlot> {
     try {
       if (options.signal?.aborted) throw new Error("cancelled before it started");
       const module = await this.module!;
-      const progress = Comlink.proxy((p: Progress) => { beat = Date.now(); options.onProgress?.(p); });
-      const packed = await Promise.race([slot.api.run(plan, module, progress, options.sliceEvents), died, stalled]);
+      // Samples cross only for a caller who asked for progress; the beat always does.
+      const progress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
+      const heartbeat = Comlink.proxy(() => { beat = Date.now(); });
+      const packed = await Promise.race([slot.api.run(plan, module, progress, options.sliceEvents, heartbeat), died, stalled]);
       job.resolve(unpackResult(packed));
     } catch (e) {
       job.reject(e as Error);
