@@ -20,8 +20,8 @@ export enum HostParam {
   FinTimeout, TwReuse, MaxTwBuckets, PortLo, PortHi, Mss, PortAllocator,
   COUNT,
 }
-/** How connect() picks an ephemeral port (HostParam.PortAllocator). */
-export enum PortAllocator { Sequential = 0, Random = 1, Linux = 2 }
+/** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */
+export enum PortAllocator { Sequential = 0, Random = 1, Linux = 2, SequentialShared = 3 }
 
 /** Per-workload settings (setWorkloadParam). Times in microseconds. */
 export enum WlParam {

@@ -6,11 +6,12 @@
 // state per client. A reply names the client's socket slot (in the ack field) and its
 // connection id, so client sockets stay out of the 4-tuple hash.
 
-import { Flag, HostParam, Stat, State } from "./abi";
+import { Flag, HostParam, PortAllocator, Stat, State } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump, countFailure, traced, traceOpen } from "./metrics";
 import {
-  addHostUdp, dirRev, findListener, hostParam, ipAddr, ipHost, portReserved, setUdpCursor, setUdpPort, udpCursor, udpPortHeld,
+  addHostUdp, dirRev, findListener, hostParam, ipAddr, ipCursor, ipHost, portReserved, setIpCursor, setUdpCursor, setUdpPort, udpCursor,
+  udpPortHeld,
 } from "./net";
 import { bumpGen, conn, F_UDP, hasFlag, ipIdx, laddr, lport, slotsUsed } from "./sockets";
 import * as sockets from "./sockets";
@@ -25,7 +26,9 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
   const h = ipHost(ip);
   const lo = hostParam(h, HostParam.PortLo);
   const n = hostParam(h, HostParam.PortHi) - lo + 1;
-  let off = udpCursor(ip) % n;
+  // Windows hands out TCP and UDP ports from one incremental cursor.
+  const shared = hostParam(h, HostParam.PortAllocator) == PortAllocator.SequentialShared;
+  let off = (shared ? ipCursor(ip) : udpCursor(ip)) % n;
   let port: i32 = -1;
   for (let i: u32 = 0; i < n; i++) {
     const p = lo + off;
@@ -33,7 +36,8 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
     if (!udpPortHeld(ip, p) && !portReserved(h, p)) { port = <i32>p; break; }
   }
   if (port < 0) { failNoPort(); return false; }
-  setUdpCursor(ip, off);
+  if (shared) setIpCursor(ip, off);
+  else setUdpCursor(ip, off);
   const la = ipAddr(ip);
   const s = sockets.open(la, <u32>port, da, dp, ip, w, d, id, true);
   setUdpPort(ip, <u32>port, true);

@@ -5,7 +5,7 @@
 //
 //   "loss": { "plugin": "policer", "rate": 1000000, "burst": 30000 }
 
-import { definePlugin, z } from "connsim";
+import { definePlugin, z } from "connsim/plugin";
 
 /** IPv4 + TCP headers, counted against the bucket with the payload. */
 const HEADERS = 40;

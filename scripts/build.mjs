@@ -17,16 +17,25 @@ for (const target of ["release", "debug"]) {
 }
 
 const esbuild = await import("esbuild");
-await esbuild.build({
-  entryPoints: { cli: join(root, "sdk/cli.ts"), index: join(root, "sdk/index.ts"), "node-worker": join(root, "sdk/workers/node-worker.ts") },
-  outdir: join(root, "dist"),
+// Plugins import the plugin API as "connsim/plugin"; inside a bundle that is
+// sdk/plugins.ts, so a bundle holds one SDK and one registry. Each entry registers the
+// built-ins (plugins/index.ts) first.
+const alias = { "connsim/plugin": join(root, "sdk/plugins.ts") };
+const entry = (name, body) => esbuild.build({
+  stdin: { contents: `import "./plugins/index.ts";\n${body}`, resolveDir: root, loader: "ts", sourcefile: `${name}-entry.ts` },
+  outfile: join(root, "dist", `${name}.js`),
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
   packages: "external",
+  alias,
   logLevel: "warning",
 });
+await entry("index", `export * from "./sdk/index.ts";`);
+await entry("cli", `export * from "./sdk/cli.ts";`);
+await entry("node-worker", `import "./sdk/workers/node-worker.ts";`);
+await entry("plugin", `export * from "./sdk/plugins.ts";`); // "connsim/plugin" for plugins loaded from a path
 
 // The HTML report's charts (web/report.ts): one browser script and its CSS (dist/report.css),
 // which sdk/report/html.ts inlines into each report. uPlot is MIT: keep its notice.
@@ -43,20 +52,6 @@ await esbuild.build({
   logLevel: "warning",
 });
 
-// Built-in plugins (plugins/*.ts), written against the public API like any third
-// party's: one module each in dist/plugins/, found by name (sdk/run.ts loadPlugins).
-const { readdirSync } = await import("node:fs");
-await esbuild.build({
-  entryPoints: readdirSync(join(root, "plugins")).filter((f) => f.endsWith(".ts")).map((f) => join(root, "plugins", f)),
-  outdir: join(root, "dist/plugins"),
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  external: ["connsim"],
-  logLevel: "warning",
-});
-
 // The browser: the module Web Worker that hosts the engine, and the module a page
 // imports (BrowserPool and friends, web/connsim.ts). sdk/run.ts names Node modules on
 // paths a browser never takes (node:fs for a file: engine URL; worker_threads behind
@@ -70,6 +65,7 @@ const browser = await esbuild.build({
   format: "esm",
   target: "es2022",
   external: ["node:*"],
+  alias,
   minify: true,
   metafile: true,
   logLevel: "warning",

@@ -4,8 +4,8 @@
 // and browsers; only `loadEngineBytes` knows about the file system.
 
 import { Flag, HostParam, LossKind, PortAllocator, SizeDist, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
-import type { PlannedLink, Plan, RuleSpec, SizeSpec } from "./scenario.js";
-import type { LossKernel } from "./plugins.js";
+import type { Plan } from "./scenario.js";
+import type { AllocatorKernel, SizeSpec } from "./kernels.js";
 
 export interface EngineExports {
   memory: WebAssembly.Memory;
@@ -128,9 +128,15 @@ export interface Configured {
   hostIndex: Map<string, number>;
 }
 
-/** Loads the plan into a freshly reset engine instance; `pluginLoss` resolves a plugin's loss on a link. */
-export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14,
-                          pluginLoss?: (link: PlannedLink) => LossKernel | "hook"): Configured {
+/** The engine's allocator for a kernel (kernels.ts). */
+function allocatorKind(k: AllocatorKernel): PortAllocator {
+  if (k.model === "double-hash") return PortAllocator.Linux;
+  if (k.model === "random") return PortAllocator.Random;
+  return k.shared ? PortAllocator.SequentialShared : PortAllocator.Sequential;
+}
+
+/** Loads the plan into a freshly reset engine instance: every kernel it names; hooked links wait for their hooks. */
+export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14): Configured {
   e.reset(Math.floor(plan.seed / 2 ** 32), plan.seed >>> 0, socketCapacity);
   const hostIndex = new Map<string, number>();
   const firstIp = new Map<string, number>();
@@ -144,7 +150,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.OrphanRetries, h.tcp.orphanRetries], [HostParam.FinTimeout, h.tcp.finTimeout],
       [HostParam.TwReuse, h.tcp.twReuse], [HostParam.MaxTwBuckets, h.tcp.maxTwBuckets],
       [HostParam.PortLo, h.ports[0]], [HostParam.PortHi, h.ports[1]], [HostParam.Mss, h.tcp.mss],
-      [HostParam.PortAllocator, PortAllocator[h.portAllocator === "linux" ? "Linux" : h.portAllocator === "random" ? "Random" : "Sequential"]],
+      [HostParam.PortAllocator, allocatorKind(h.portAllocator.kernel)],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
@@ -166,25 +172,20 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     dirs[ab + 1] = { from: l.b, to: l.a };
     route.set(`${l.a}>${l.b}`, ab);
     route.set(`${l.b}>${l.a}`, ab + 1);
-    // A built-in model and a plugin's kernel are one engine setting; a plugin's hook is another.
-    const given = l.loss ?? { plugin: "none" };
-    const model: LossKernel | "hook" = "options" in given ? pluginLoss?.(l) ?? { model: "none" }
-      : given.plugin === "bernoulli" ? { model: "bernoulli", p: given.p }
-      : given.plugin === "gilbert-elliott" ? { model: "gilbert-elliott", p: given.p, r: given.r, k: given.k, h: given.h }
-      : { model: "none" };
+    // A loss plugin's kernel is an engine setting; a plugin without one is hooked.
+    const model = l.loss ? l.loss.kernel ?? "hook" : { model: "none" as const };
     for (const d of [ab, ab + 1]) {
       if (model === "hook") e.setLoss(d, LossKind.Hook, 0, 0, 0, 0);
       else if (model.model === "bernoulli") e.setLoss(d, LossKind.Bernoulli, model.p, 0, 0, 0);
       else if (model.model === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, model.p, model.r, model.k ?? 1, model.h ?? 0);
     }
-    if (!("options" in given) && (given.plugin === "drop" || given.plugin === "delay-duplicate")) {
-      const action = given.plugin === "drop" ? RuleAction.Drop : RuleAction.Duplicate;
-      for (const r of given.rules as RuleSpec[]) {
+    if (model !== "hook" && model.model === "rules") {
+      const action = model.action === "drop" ? RuleAction.Drop : RuleAction.Duplicate;
+      for (const r of model.rules) {
         const [mask, value] = parseFlags(r.flags);
         const from = r.from === undefined ? [ab, ab + 1] : [r.from === l.a ? ab : ab + 1];
         for (const d of from) {
-          e.addRule(d, mask, value, r.state === undefined ? -1 : State[r.state], r.conn ?? -1, r.nth ?? 0,
-            action, r.delay === undefined ? 0 : durationUs(r.delay));
+          e.addRule(d, mask, value, r.state === undefined ? -1 : State[r.state], r.conn ?? -1, r.nth ?? 0, action, r.delay ?? 0);
         }
       }
     }
@@ -201,7 +202,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.HalfClose, w.halfClose ? 1 : 0], [WlParam.Linger0, w.linger0 ? 1 : 0], [WlParam.LocalPort, w.localPort],
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
-      [WlParam.Udp, w.plugin === "udp-request" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout],
+      [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout],
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];
@@ -217,13 +218,6 @@ function sizeParams(s: SizeSpec, fixed: WlParam, dist: WlParam, a: WlParam, b: W
   if (s.dist === "uniform") return [[dist, SizeDist.Uniform], [a, s.min], [b, s.max]];
   if (s.dist === "exponential") return [[dist, SizeDist.Exponential], [a, s.mean]];
   return [[dist, SizeDist.Lognormal], [a, s.median], [b, s.sigma]];
-}
-
-function durationUs(v: string | number): number {
-  // Already validated by planScenario; parse again only for the number.
-  if (typeof v === "number") return Math.round(v * 1e6);
-  const m = /^\s*([\d.]+)\s*(us|ms|s|m|h)\s*$/.exec(v)!;
-  return Math.round(Number(m[1]) * { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 }[m[2] as "us"]);
 }
 
 export interface SampleRow { index: number; states: Uint32Array; ports: Uint32Array; udp: Uint32Array; failures: Uint32Array }

@@ -4,8 +4,10 @@
 export { loadPlugins } from "./plugin-loader.js";
 export { runScenario, runPlan, VERSION, type RunOptions, type Progress, type SamplePoint } from "./run.js";
 export {
-  definePlugin, PluginError, z,
-  type LossPlugin, type LossHook, type LossBatch, type LossKernel, type PluginContext, type Plugin,
+  definePlugin, registerPlugins, registeredPlugin, PluginError, z,
+  type Plugin, type PluginKind, type LossPlugin, type PortAllocatorPlugin, type WorkloadPlugin,
+  type LossHook, type LossBatch, type PluginContext,
+  type LossKernel, type LossRule, type AllocatorKernel, type WorkloadKernel, type SizeSpec, fields,
 } from "./plugins.js";
 export { WorkerPool, type PoolOptions, type PoolRunOptions } from "./workers/pool.js";
 export { runOnPool } from "./workers/parallel.js";

@@ -1,38 +1,33 @@
-// The host side of plugins for one run: finds each link's plugin (passed in, or
-// imported from the module the plan names, in a worker as in the main thread), turns
-// kernels into engine settings, makes one hook per link direction with its own seeded
-// random stream, and serves the engine's batches (assembly/hooks.ts): one call per
-// hooked direction per epoch, verdicts written back, a time limit per batch.
+// The host side of the hook tier for one run: finds each hooked link's plugin (passed
+// in, registered by name, or imported from the module the plan names, in a worker as in
+// the main thread), makes one hook per link direction with its own seeded random
+// stream, and serves the engine's batches (assembly/hooks.ts): one call per hooked
+// direction per epoch, verdicts written back, a time limit per batch. Kernels need
+// none of this: the plan carries them as data.
 
 import { HookField, State } from "../assembly/abi.js";
 import { flagText, type EngineExports } from "./engine.js";
-import { pluginRandom, PluginError, type LossBatch, type LossHook, type LossKernel, type Plugin } from "./plugins.js";
-import type { CustomLoss, Plan, PlannedLink } from "./scenario.js";
+import { pluginRandom, PluginError, registeredPlugin, type LossBatch, type LossHook, type LossPlugin, type Plugin } from "./plugins.js";
+import type { Plan, PlannedLoss } from "./scenario.js";
 
 export interface PluginHost {
-  /** What configure() sets on a link whose loss is a plugin's. */
-  pluginLoss(link: PlannedLink): LossKernel | "hook";
   /** After configure(): the engine's epoch, from the hooked directions' latencies. */
   attach(e: EngineExports): void;
   /** Serves the batch the engine returned with RunStatus.HookBatch. */
   serve(e: EngineExports): Promise<void>;
 }
 
-interface HookedDir { plugin: Plugin; hook: LossHook; from: string; to: string }
+interface HookedDir { plugin: LossPlugin; hook: LossHook; from: string; to: string }
 
 export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undefined, hookTimeoutMs: number): Promise<PluginHost | undefined> {
-  const custom = plan.links.map((l) => (l.loss && "options" in l.loss ? l.loss : undefined));
-  if (custom.every((c) => c === undefined)) return undefined;
-
-  const defs = new Map<PlannedLink, Plugin>();
-  for (const [i, c] of custom.entries()) if (c) defs.set(plan.links[i], await findPlugin(c, given));
+  if (plan.links.every((l) => !l.loss || l.loss.kernel)) return undefined;
 
   const hooked = new Map<number, HookedDir>(); // engine direction -> its hook
   let epoch = Infinity;
-  plan.links.forEach((l, i) => {
-    const plugin = defs.get(l);
-    if (!plugin || plugin.kernel) return; // a kernel runs in the engine; the hook tier is for the rest
-    const options = (l.loss as CustomLoss).options;
+  for (const [i, l] of plan.links.entries()) {
+    if (!l.loss || l.loss.kernel) continue; // a kernel runs in the engine; the hook tier is for the rest
+    const plugin = await findPlugin(l.loss, given);
+    const options = l.loss.options;
     // Directions are added in link order, two per link (engine.ts configure).
     for (const [k, from, to, latency] of [[0, l.a, l.b, l.latencyAB], [1, l.b, l.a, l.latencyBA]] as const) {
       const random = pluginRandom(plan.seed, plugin.name, 2 * l.stream + k);
@@ -41,14 +36,9 @@ export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undef
       hooked.set(2 * i + k, { plugin, hook, from, to });
       epoch = Math.min(epoch, latency);
     }
-  });
+  }
 
   return {
-    pluginLoss(link) {
-      const plugin = defs.get(link)!;
-      if (!plugin.kernel) return "hook";
-      return guard(plugin, () => plugin.kernel!((link.loss as CustomLoss).options));
-    },
     attach(e) {
       if (hooked.size > 0) e.setHookEpoch(epoch);
     },
@@ -76,12 +66,16 @@ export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undef
   };
 }
 
-async function findPlugin(c: CustomLoss, given: Map<string, Plugin> | undefined): Promise<Plugin> {
-  const known = given?.get(c.plugin) ?? (c.module ? given?.get(c.module) : undefined);
-  if (known) return known;
-  if (!c.module) throw new PluginError(c.plugin, "is not available here; load it from a module path so workers can import it too");
-  const mod = await import(c.module).catch((e: Error) => { throw new PluginError(c.plugin, `cannot load ${c.module}: ${e.message.split("\n")[0]}`); });
-  return mod.default as Plugin;
+async function findPlugin(c: PlannedLoss, given: Map<string, Plugin> | undefined): Promise<LossPlugin> {
+  const known = given?.get(c.plugin) ?? (c.module ? given?.get(c.module) : undefined) ?? (c.module ? undefined : registeredPlugin(c.plugin));
+  let plugin = known;
+  if (!plugin) {
+    if (!c.module) throw new PluginError(c.plugin, "is not available here; load it from a module path so workers can import it too");
+    const mod = await import(c.module).catch((e: Error) => { throw new PluginError(c.plugin, `cannot load ${c.module}: ${e.message.split("\n")[0]}`); });
+    plugin = mod.default as Plugin;
+  }
+  if (plugin?.kind !== "loss" || typeof plugin.hook !== "function") throw new PluginError(c.plugin, "has neither a kernel nor a hook(options, context) here");
+  return plugin;
 }
 
 function readBatch(view: DataView, records: number[], from: string, to: string): LossBatch {

@@ -1,9 +1,36 @@
-// Finding the plugins a scenario names before it is checked (checking needs their
-// option schemas): objects passed in, built-ins of plugins/ by name, and modules by
-// path or URL, imported here and again, by the same URL, in each worker.
+// Finding the plugins a scenario names by module path or URL, before it is checked
+// (checking needs their option schemas): imported here, and again, by the same URL,
+// in each worker that hosts one's hook. Plugins named by name are registered ones
+// (plugins.ts registerPlugins) or passed in.
 
 import { isModuleRef, type Plugin } from "./plugins.js";
-import { BUILT_IN_LOSS, ScenarioError } from "./scenario.js";
+import { ScenarioError } from "./scenario.js";
+
+/** Where a scenario names plugins: each field and the reference written there. */
+function pluginRefs(scenario: unknown): [field: string, ref: string][] {
+  const s = scenario as { hosts?: unknown; links?: unknown; workloads?: unknown } | null;
+  const out: [string, string][] = [];
+  const ref = (v: unknown) => (typeof v === "string" ? v : (v as { plugin?: unknown } | null)?.plugin);
+  if (s?.hosts && typeof s.hosts === "object") {
+    for (const [name, h] of Object.entries(s.hosts)) {
+      const r = ref((h as { portAllocator?: unknown } | null)?.portAllocator);
+      if (typeof r === "string") out.push([`scenario.hosts.${name}.portAllocator${typeof (h as { portAllocator?: unknown }).portAllocator === "string" ? "" : ".plugin"}`, r]);
+    }
+  }
+  if (Array.isArray(s?.links)) {
+    s.links.forEach((l, i) => {
+      const r = ref((l as { loss?: unknown } | null)?.loss ?? null);
+      if (typeof r === "string") out.push([`scenario.links.${i}.loss.plugin`, r]);
+    });
+  }
+  if (Array.isArray(s?.workloads)) {
+    s.workloads.forEach((w, i) => {
+      const r = ref(w ?? null);
+      if (typeof r === "string") out.push([`scenario.workloads.${i}.plugin`, r]);
+    });
+  }
+  return out;
+}
 
 /**
  * The plugins a scenario names: those given by object (by name), and modules named by a
@@ -12,20 +39,10 @@ import { BUILT_IN_LOSS, ScenarioError } from "./scenario.js";
  */
 export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseDir?: string): Promise<Map<string, Plugin & { module?: string }>> {
   const out = new Map<string, Plugin & { module?: string }>(given.map((p) => [p.name, p]));
-  const links = (scenario as { links?: unknown } | null)?.links;
-  if (!Array.isArray(links)) return out;
-  for (const [i, l] of links.entries()) {
-    const ref = (l as { loss?: { plugin?: unknown } } | null)?.loss?.plugin;
-    if (typeof ref !== "string" || out.has(ref) || BUILT_IN_LOSS.has(ref)) continue;
-    const field = `scenario.links.${i}.loss.plugin`;
+  for (const [field, ref] of pluginRefs(scenario)) {
+    if (out.has(ref) || !isModuleRef(ref)) continue;
     let url: string;
-    if (!isModuleRef(ref)) {
-      // A name: a built-in plugin of plugins/ if there is one by that name (else the
-      // scenario check names the choices).
-      const found = await builtInPlugin(ref);
-      if (!found) continue;
-      url = found;
-    } else if (/^(file|https?):/.test(ref)) url = ref;
+    if (/^(file|https?):/.test(ref)) url = ref;
     else {
       const { pathToFileURL } = await import("node:url");
       const { resolve } = await import("node:path");
@@ -40,17 +57,4 @@ export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseD
     out.set(ref, { ...plugin, module: url });
   }
   return out;
-}
-
-/** dist/plugins/<name>.js beside the bundle this module is part of (or ../dist from the sources), if it exists. */
-async function builtInPlugin(name: string): Promise<string | undefined> {
-  if (!/^[a-z0-9][\w.-]*$/i.test(name)) return undefined;
-  for (const rel of [`./plugins/${name}.js`, `../dist/plugins/${name}.js`]) {
-    const url = new URL(rel, import.meta.url);
-    if (url.protocol !== "file:") continue;
-    const { existsSync } = await import("node:fs");
-    const { fileURLToPath } = await import("node:url");
-    if (existsSync(fileURLToPath(url))) return url.href;
-  }
-  return undefined;
 }

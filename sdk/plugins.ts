@@ -1,25 +1,24 @@
 // The plugin API (DESIGN "The JS/WASM boundary"). A plugin is a plain object made with
-// definePlugin: a kind, a name, a version, an options schema (zod, checked before the
-// run, errors name the plugin and the field), and one or both tiers:
-//   kernel(options)       a declarative model the engine runs itself (no JS per segment);
+// definePlugin: a kind (loss, portAllocator, workload), a name, a version, an options
+// schema (zod, checked before the run; errors name the plugin and the field), and one
+// or both tiers:
+//   kernel(options)       data in the engine's vocabulary (kernels.ts): the engine runs
+//                         it itself, no JS per segment;
 //   hook(options, ctx)    TypeScript the engine calls once per epoch with a batch of
-//                         decisions, never once per segment.
-// Loss plugins exist today; port allocators and workloads come next.
+//                         decisions, never once per segment (loss plugins).
 //
-// Plugins are found by the name a scenario gives (`"loss": { "plugin": "my-loss", ...}`)
-// among those passed in RunOptions.plugins, or loaded from a module path or URL
-// (`"plugin": "./my-loss.js"`), whose default export is the plugin.
+// This module is the plugin API ("connsim/plugin": what a plugin imports; no Node APIs,
+// so plugins bundle for browsers too). A scenario names plugins (`"loss": { "plugin": "bernoulli", "p": 0.01 }`) among those
+// registered (the built-ins of plugins/ are), those passed in RunOptions.plugins, or a
+// module path or URL (`"plugin": "./my-loss.js"`) whose default export is the plugin.
 
 import { z } from "zod";
+import { allocatorKernel, lossKernel, workloadKernel, type AllocatorKernel, type LossKernel, type WorkloadKernel } from "./kernels.js";
 import { typeName } from "./units.js";
 
 export { z };
-
-/** What a kernel asks the engine to run. */
-export type LossKernel =
-  | { model: "none" }
-  | { model: "bernoulli"; p: number }
-  | { model: "gilbert-elliott"; p: number; r: number; k?: number; h?: number };
+export { fields } from "./fields.js";
+export type { AllocatorKernel, LossKernel, LossRule, WorkloadKernel, SizeSpec } from "./kernels.js";
 
 /** The segments of one epoch on one link direction, as columns (index i is one segment). */
 export interface LossBatch {
@@ -55,17 +54,35 @@ export interface PluginContext {
   to: string;
 }
 
-export interface LossPlugin<O = Record<string, unknown>> {
-  kind: "loss";
+interface PluginBase<O> {
   name: string;
   version: string;
-  /** The plugin's options (the scenario's loss object without "plugin"). */
+  /** The plugin's options: the scenario's object without "plugin" (and, for workloads, "from" and "to"). */
   options?: z.ZodType<O>;
+}
+
+/** Decides which segments a link loses, per direction. */
+export interface LossPlugin<O = Record<string, unknown>> extends PluginBase<O> {
+  kind: "loss";
   kernel?(options: O): LossKernel;
   hook?(options: O, context: PluginContext): LossHook;
 }
 
-export type Plugin = LossPlugin<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** Picks a host's ephemeral ports (`hosts.X.portAllocator`). */
+export interface PortAllocatorPlugin<O = Record<string, unknown>> extends PluginBase<O> {
+  kind: "portAllocator";
+  kernel(options: O): AllocatorKernel;
+}
+
+/** Opens connections from `from` to `to` ("host:port"), the scenario's `workloads`. */
+export interface WorkloadPlugin<O = Record<string, unknown>> extends PluginBase<O> {
+  kind: "workload";
+  kernel(options: O): WorkloadKernel;
+}
+
+export type Plugin = LossPlugin<any> | PortAllocatorPlugin<any> | WorkloadPlugin<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type PluginKind = Plugin["kind"];
+export const PLUGIN_KINDS: readonly PluginKind[] = ["loss", "portAllocator", "workload"];
 
 export class PluginError extends Error {
   constructor(public readonly plugin: string, detail: string) {
@@ -75,16 +92,59 @@ export class PluginError extends Error {
 }
 
 /** Checks a plugin's shape once, when it is defined, so mistakes surface at import time. */
-export function definePlugin<O>(plugin: LossPlugin<O>): LossPlugin<O> {
+export function definePlugin<O>(plugin: LossPlugin<O>): LossPlugin<O>;
+export function definePlugin<O>(plugin: PortAllocatorPlugin<O>): PortAllocatorPlugin<O>;
+export function definePlugin<O>(plugin: WorkloadPlugin<O>): WorkloadPlugin<O>;
+export function definePlugin(plugin: Plugin): Plugin {
   const name = typeof plugin?.name === "string" && plugin.name ? plugin.name : "(unnamed)";
   if (plugin === null || typeof plugin !== "object") throw new PluginError(name, "a plugin is an object made with definePlugin({...})");
   if (typeof plugin.name !== "string" || !/^[a-z0-9][\w.-]*$/i.test(plugin.name)) throw new PluginError(name, "needs a name: letters, digits, '-', '_' or '.'");
   if (typeof plugin.version !== "string" || !plugin.version) throw new PluginError(name, 'needs a version, e.g. "1.0.0"');
-  if (plugin.kind !== "loss") throw new PluginError(name, `kind ${typeof plugin.kind === "string" ? JSON.stringify(plugin.kind) : typeName(plugin.kind)} is not supported; allowed: "loss"`);
-  if (typeof plugin.kernel !== "function" && typeof plugin.hook !== "function") {
-    throw new PluginError(name, "needs a kernel(options) or a hook(options, context), or both");
+  if (!PLUGIN_KINDS.includes(plugin.kind)) {
+    const kind = (plugin as { kind?: unknown }).kind;
+    throw new PluginError(name, `kind ${typeof kind === "string" ? JSON.stringify(kind) : typeName(kind)} is not supported; allowed: ${PLUGIN_KINDS.map((k) => JSON.stringify(k)).join(", ")}`);
+  }
+  if (plugin.kind === "loss") {
+    if (typeof plugin.kernel !== "function" && typeof plugin.hook !== "function") {
+      throw new PluginError(name, "needs a kernel(options) or a hook(options, context), or both");
+    }
+  } else if (typeof plugin.kernel !== "function") {
+    throw new PluginError(name, `needs a kernel(options): a ${plugin.kind} plugin runs in the engine`);
   }
   return Object.freeze({ ...plugin });
+}
+
+/** A kernel's answer, checked against the engine's vocabulary; a mistake names the plugin and the field. */
+export function checkKernel(plugin: Plugin, value: unknown): LossKernel | AllocatorKernel | WorkloadKernel {
+  const schema = plugin.kind === "loss" ? lossKernel : plugin.kind === "portAllocator" ? allocatorKernel : workloadKernel;
+  const r = (schema as z.ZodType).safeParse(value);
+  if (r.success) return r.data as LossKernel;
+  const issue = r.error.issues[0];
+  const at = issue.path.length ? ` at ${issue.path.map(String).join(".")}` : "";
+  throw new PluginError(plugin.name, `kernel() returned a bad ${plugin.kind} kernel${at}: ${issue.message.replace(/^Invalid input: /, "")}`);
+}
+
+// ---- plugins known by name --------------------------------------------------------------
+// The built-ins of plugins/ are registered by each entry point (the package, the CLI,
+// the workers); a program may register its own. RunOptions.plugins wins over these.
+const registry = new Map<string, Plugin>();
+
+/** Makes plugins known by name to every scenario in this thread (a later one replaces an earlier one of its name). */
+export function registerPlugins(...plugins: Plugin[]): void {
+  for (const p of plugins) {
+    definePlugin(p as LossPlugin); // the same checks as at definition, for objects made without it
+    registry.set(p.name, p);
+  }
+}
+
+/** A registered plugin, by name. */
+export function registeredPlugin(name: string): Plugin | undefined {
+  return registry.get(name);
+}
+
+/** The names of the registered plugins of one kind, in the order they were registered. */
+export function registeredNames(kind: PluginKind): string[] {
+  return [...registry.values()].filter((p) => p.kind === kind).map((p) => p.name);
 }
 
 /** Is this plugin reference a module to load (a path or URL) rather than a name? */

@@ -122,7 +122,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     if (err instanceof PluginError) throw new ScenarioError("scenario.links", err.message);
     throw err;
   }
-  const { dirs } = configure(e, plan, undefined, host?.pluginLoss);
+  const { dirs } = configure(e, plan);
   host?.attach(e);
   if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
   let lastNow = 0;

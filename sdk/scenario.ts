@@ -5,9 +5,11 @@
 // Every problem becomes one ScenarioError line: the field, what is wrong, what is allowed.
 
 import { z } from "zod";
+import { count, durationText as duration, port } from "./fields.js";
+import { checkKernel, isModuleRef, PluginError, registeredNames, registeredPlugin, type Plugin, type PluginKind } from "./plugins.js";
+import type { AllocatorKernel, LossKernel, SizeSpec, WorkloadKernel } from "./kernels.js";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
-import { isModuleRef, type Plugin } from "./plugins.js";
 
 export class ScenarioError extends Error {
   constructor(public readonly field: string, detail: string) {
@@ -16,13 +18,6 @@ export class ScenarioError extends Error {
   }
 }
 
-const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
-  const r = parseDuration(v);
-  if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-}).describe('a duration like "60s", "500us", "2ms" or a number of seconds');
-const count = z.number().int().min(0);
-const bytes = z.number().int().min(0);
-const prob = z.number().min(0).max(1);
 const ipv4 = z.string().superRefine((v, ctx) => {
   const r = parseIPv4(v);
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
@@ -31,7 +26,6 @@ const portRange = z.string().superRefine((v, ctx) => {
   const r = parsePortRange(v);
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
 });
-const port = z.number().int().min(1).max(65535);
 
 const tcpKnobs = z.strictObject({
   timeWait: duration, rtoInit: duration, rtoMin: duration, rtoMax: duration,
@@ -56,7 +50,8 @@ const listen = z.strictObject({
 const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
   ports: portRange.optional(),
-  portAllocator: z.enum(["sequential", "random", "linux"]).optional(),
+  // A port allocator plugin: its name, or { "plugin": name, ...its options }.
+  portAllocator: z.union([z.string(), z.looseObject({})]).optional(),
   // ip_local_reserved_ports: "40010-40019,40500"; connect() and UDP queries skip them.
   reservedPorts: z.string().superRefine((v, ctx) => {
     for (const part of v.split(",")) {
@@ -68,107 +63,22 @@ const host = z.strictObject({
   listen: z.array(listen).optional(),
 });
 
-/** tcpdump's flag letters: S F R P and "." for ACK, e.g. "S", "S.", ".", "F.", "R". */
-const flagsText = z.string().regex(/^(any|[SFRP]*\.?)$/, 'expected tcpdump flags like "S", "S.", ".", "P.", "F.", "R" or "any"');
-
-const rule = z.strictObject({
-  from: z.string().optional(),
-  flags: flagsText.optional(),
-  state: z.enum(["CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
-    "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"]).optional(),
-  conn: count.optional(),
-  nth: z.number().int().min(1).optional(),
-  delay: duration.optional(),
-});
-
-const loss = z.discriminatedUnion("plugin", [
-  z.strictObject({ plugin: z.literal("none") }),
-  z.strictObject({ plugin: z.literal("bernoulli"), p: prob }),
-  z.strictObject({ plugin: z.literal("gilbert-elliott"), p: prob, r: prob, k: prob.optional(), h: prob.optional() }),
-  z.strictObject({ plugin: z.literal("drop"), rules: z.array(rule).min(1) }),
-  z.strictObject({ plugin: z.literal("delay-duplicate"), rules: z.array(rule).min(1) }),
-]);
+// Loss models and workloads are plugins: "plugin" names one, and its own schema checks
+// the rest of the object (planScenario, resolvePlugin).
+const pluginUse = z.looseObject({});
 
 const link = z.strictObject({
   between: z.tuple([z.string(), z.string()]),
   latency: z.union([duration, z.tuple([duration, duration])])
     .describe('a duration like "500us", or ["a-to-b", "b-to-a"] durations'),
-  loss: loss.optional(),
+  loss: pluginUse.optional(),
 });
 
-/** A size in bytes, fixed or drawn per connection. */
-const size = z.union([
-  bytes,
-  z.strictObject({ dist: z.literal("uniform"), min: bytes, max: bytes }),
-  z.strictObject({ dist: z.literal("exponential"), mean: z.number().positive() }),
-  z.strictObject({ dist: z.literal("lognormal"), median: z.number().positive(), sigma: z.number().min(0).max(5) }),
-]).describe('bytes, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean" } | { "dist": "lognormal", "median", "sigma" }');
-
-// The fields the workload kernels share: who talks to whom, how much, who closes, when.
-const endpoints = {
+/** A workload: a plugin's options besides where it runs, from one host to a port of another. */
+const workload = z.looseObject({
   from: z.string(),
   to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
-};
-const staging = {
-  closer: z.enum(["client", "server", "both"]).optional(),
-  linger0: z.boolean().optional(),
-  start: duration.optional(),
-  stop: duration.optional(),
-  count: count.optional(),
-};
-const exchange = { ...endpoints, request: size.optional(), response: size.optional(), halfClose: z.boolean().optional(), ...staging };
-// After a failed try a closed-loop client waits a random time up to min(backoffMax, backoff x 2^(tries-1)).
-const backoff = { backoff: duration.optional(), backoffMax: duration.optional() };
-
-/** N clients, each: connect, request, response, close, think, again. */
-const closedLoop = z.strictObject({
-  plugin: z.literal("closed-loop"),
-  clients: z.number().int().min(1).max(1_000_000),
-  think: duration.optional(),
-  ...backoff,
-  ...exchange,
 });
-
-/** M connections kept open for K exchanges each, then closed and opened again (a client's pool). */
-const keepalivePool = z.strictObject({
-  plugin: z.literal("keepalive-pool"),
-  ...endpoints,
-  connections: z.number().int().min(1).max(1_000_000),
-  requests: z.number().int().min(1).max(1_000_000),
-  request: z.number().int().min(1).optional(),
-  response: z.number().int().min(1).optional(),
-  think: duration.optional(),
-  ...backoff,
-  ...staging,
-});
-
-/** A new UDP socket per query: its port is held until the reply comes, or `timeout`. */
-const udpRequest = z.strictObject({
-  plugin: z.literal("udp-request"),
-  ...endpoints,
-  rate: z.number().min(0),
-  arrival: z.enum(["constant", "poisson"]).optional(),
-  request: size.optional(),
-  response: size.optional(),
-  timeout: duration.optional(),
-  start: duration.optional(),
-  stop: duration.optional(),
-  count: count.optional(),
-});
-
-const rateStep = z.strictObject({ at: duration, rate: z.number().min(0) });
-
-const tcpChurn = z.strictObject({
-  plugin: z.literal("tcp-churn"),
-  ...endpoints,
-  rate: z.union([z.number().min(0), z.array(rateStep).min(1).max(64)])
-    .describe('a number of connections a second, or steps like [{ "at": "0s", "rate": 100 }, { "at": "30s", "rate": 500 }]'),
-  arrival: z.enum(["constant", "poisson"]).optional(),
-  ...exchange,
-  localPort: port.optional(),
-});
-
-const workload = z.discriminatedUnion("plugin", [tcpChurn, closedLoop, keepalivePool, udpRequest]);
 
 const scenarioSchema = z.strictObject({
   name: z.string().optional(),
@@ -185,8 +95,6 @@ const scenarioSchema = z.strictObject({
 });
 
 export type Scenario = z.input<typeof scenarioSchema>;
-export type LossSpec = z.infer<typeof loss>;
-export type RuleSpec = z.infer<typeof rule>;
 
 // ---- the plan the engine is configured from ---------------------------------------------
 
@@ -198,19 +106,23 @@ export interface PlannedHost {
   stream: number;
   ips: number[];
   ports: [number, number];
-  portAllocator: "sequential" | "random" | "linux";
+  portAllocator: { plugin: string; kernel: AllocatorKernel };
   reservedPorts: [number, number][];
   tcp: TcpKnobs;
   listen: PlannedListener[];
 }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener { port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number }
-/** A loss model from a plugin (not built in): its name, the module it came from if any, its checked options. */
-export interface CustomLoss { plugin: string; module?: string; options: Record<string, unknown> }
-export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: LossSpec | CustomLoss }
-export type SizeSpec = z.infer<typeof size>;
+/**
+ * A link's loss plugin: its name, the module it came from if any, its checked options,
+ * and its kernel, or none when its hook decides (plugin-host.ts).
+ */
+export interface PlannedLoss { plugin: string; module?: string; options: Record<string, unknown>; kernel?: LossKernel }
+export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: PlannedLoss }
 export interface PlannedWorkload {
-  plugin: "tcp-churn" | "closed-loop" | "keepalive-pool" | "udp-request";
+  /** The plugin that made it, and the engine model its kernel chose. */
+  plugin: string;
+  model: WorkloadKernel["model"];
   stream: number;
   from: string; to: string; dstPort: number;
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
@@ -252,33 +164,12 @@ export interface PlanOptions {
   plugins?: Map<string, Plugin & { module?: string }>;
 }
 
-/** Loss models the engine runs itself, named by the scenario schema below. */
-export const BUILT_IN_LOSS = new Set(["none", "bernoulli", "gilbert-elliott", "drop", "delay-duplicate"]);
-
 /** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
 export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     throw new ScenarioError("scenario", `expected an object with ${TOP_FIELDS.join(", ")}, got ${typeName(input)}`);
   }
-  // Plugin losses are checked by their plugin's schema; the rest of the scenario by ours.
-  const custom = new Map<number, CustomLoss>();
-  const givenLinks = (input as { links?: unknown }).links;
-  if (Array.isArray(givenLinks)) {
-    givenLinks.forEach((l, i) => {
-      const loss = (l as { loss?: unknown } | null)?.loss as { plugin?: unknown } | undefined;
-      if (!loss || typeof loss !== "object" || typeof loss.plugin !== "string" || BUILT_IN_LOSS.has(loss.plugin)) return;
-      const field = `scenario.links.${i}.loss`;
-      const plugin = overrides.plugins?.get(loss.plugin);
-      if (!plugin) {
-        if (isModuleRef(loss.plugin)) throw new ScenarioError(`${field}.plugin`, `plugin module ${JSON.stringify(loss.plugin)} is not loaded (runScenario and the CLI load it; planScenario needs it in plugins)`);
-        return; // not a plugin: the schema names it and the built-ins
-      }
-      custom.set(i, { plugin: plugin.name, module: plugin.module, options: checkPluginOptions(plugin, loss, field) });
-    });
-  }
-  const parsed = scenarioSchema.safeParse(custom.size === 0 ? input : {
-    ...input, links: (givenLinks as object[]).map((l, i) => (custom.has(i) ? { ...l, loss: { plugin: "none" } } : l)),
-  });
+  const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) throw fromZod(parsed.error, input);
   const sc = parsed.data;
   const us = (v: string | number) => parseDuration(v) as number;
@@ -330,9 +221,11 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       if (seen.has(`${l.protocol}/${l.port}`)) throw new ScenarioError(`${field}.listen.${i}.port`, `${l.protocol} port ${l.port} is listed twice`);
       seen.add(`${l.protocol}/${l.port}`);
     });
+    const allocator = h.portAllocator === undefined ? { plugin: "sequential", kernel: { model: "sequential" } as AllocatorKernel }
+      : resolvePlugin<AllocatorKernel>(h.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]);
     hosts.push({
-      name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : base.ports,
-      portAllocator: h.portAllocator ?? "sequential", tcp, listen,
+      name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports,
+      portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp, listen,
       reservedPorts: h.reservedPorts ? h.reservedPorts.split(",").map((r) => parsePortRange(r) as [number, number]) : [],
     });
   }
@@ -357,18 +250,25 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     linked.add(key);
     const [ab, ba] = Array.isArray(l.latency) ? l.latency.map(us) : [us(l.latency), us(l.latency)];
     if (ab < 1 || ba < 1) throw new ScenarioError(`${field}.latency`, "must be at least 1us");
-    if (l.loss && (l.loss.plugin === "drop" || l.loss.plugin === "delay-duplicate")) {
-      l.loss.rules.forEach((r, j) => {
-        if (r.from !== undefined && r.from !== a && r.from !== b) {
-          throw new ScenarioError(`${field}.loss.rules.${j}.from`, `must be one end of the link: "${a}" or "${b}"`);
-        }
-      });
+    let loss: PlannedLoss | undefined;
+    if (l.loss) {
+      loss = resolvePlugin<LossKernel>(l.loss, "loss", `${field}.loss`, overrides.plugins, ["plugin"]);
+      // A rule's `from` is an end of this link (the plugin cannot know the link).
+      if (loss.kernel?.model === "rules") {
+        loss.kernel.rules.forEach((r, j) => {
+          if (r.from !== undefined && r.from !== a && r.from !== b) {
+            throw new ScenarioError(`${field}.loss.rules.${j}.from`, `must be one end of the link: "${a}" or "${b}"`);
+          }
+        });
+      }
     }
-    links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: custom.get(i) ?? l.loss });
+    links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss });
   });
 
+  const restarted = new Map<PlannedListener, number>();
   const workloads: PlannedWorkload[] = sc.workloads.flatMap((w, i): PlannedWorkload[] => {
     const field = `scenario.workloads.${i}`;
+    const { plugin, kernel: k } = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, ["plugin", "from", "to"]);
     const from = hostField(`${field}.from`, w.from);
     const [toName, toPort] = w.to.split(":");
     const to = hostField(`${field}.to`, toName);
@@ -377,46 +277,48 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     if (!linked.has([from, to].sort().join("\u0000"))) {
       throw new ScenarioError(`${field}.to`, `no link joins "${from}" and "${to}"; add { "between": ["${from}", "${to}"], "latency": "1ms" } to links`);
     }
-    for (const which of ["request", "response"] as const) {
-      const sz = w[which];
-      if (typeof sz === "object" && sz.dist === "uniform" && sz.min > sz.max) throw new ScenarioError(`${field}.${which}.min`, `is above max (${sz.max})`);
+    if (k.restart) {
+      // The server behind `to` stops and starts again: its listener's life, set here.
+      const protocol = k.model === "udp" ? "udp" : "tcp";
+      const l = byName.get(to)!.listen.find((x) => x.port === dstPort && x.protocol === protocol);
+      if (!l) throw new ScenarioError(`${field}.to`, `nothing listens on ${protocol} port ${dstPort} of "${to}", so there is no server to restart; add it to hosts.${to}.listen`);
+      if (restarted.has(l)) throw new ScenarioError(`${field}.to`, `the server on "${w.to}" is already restarted by scenario.workloads.${restarted.get(l)}`);
+      if (l.start || l.stop) throw new ScenarioError(`${field}.to`, `the listener on "${w.to}" already has its own start/stop; give the restart in one place`);
+      if (k.restart.at <= 0 || k.restart.down <= 0) throw new ScenarioError(field, `a restart needs a time after the start and a downtime above zero (plugin "${plugin}")`);
+      restarted.set(l, i);
+      l.stop = k.restart.at;
+      l.start = k.restart.at + k.restart.down;
+      l.reuseAddr = k.restart.reuseAddr ?? l.reuseAddr;
     }
-    const common = {
-      plugin: w.plugin, stream: i, from, to, dstPort, step: 0, udpTimeout: 0,
-      request: w.request ?? 100, response: w.response ?? 1000, closer: "closer" in w ? w.closer ?? "client" : "client",
-      linger0: "linger0" in w ? w.linger0 ?? false : false, count: w.count ?? 0,
-      start: w.start === undefined ? 0 : us(w.start), stop: w.stop === undefined ? 0 : us(w.stop),
-    } as const;
-    if (w.plugin === "closed-loop" || w.plugin === "keepalive-pool") {
-      const pool = w.plugin === "keepalive-pool";
-      return [{
-        ...common, rate: 0, arrival: "constant", clients: pool ? w.connections : w.clients,
-        think: w.think !== undefined ? us(w.think) : 0, requests: pool ? w.requests : 1,
-        backoff: w.backoff !== undefined ? us(w.backoff) : 0, backoffMax: w.backoffMax !== undefined ? us(w.backoffMax) : 30e6,
-        halfClose: !pool && (w.halfClose ?? false), localPort: 0,
-      }];
-    }
-    if (w.plugin === "udp-request") {
-      return [{
-        ...common, rate: w.rate, arrival: w.arrival ?? "poisson", clients: 0, think: 0, requests: 1,
-        backoff: 0, backoffMax: 0, halfClose: false, localPort: 0, udpTimeout: w.timeout !== undefined ? us(w.timeout) : 5e6,
-      }];
-    }
-    const planned: PlannedWorkload = {
-      ...common, rate: Array.isArray(w.rate) ? 0 : w.rate, arrival: w.arrival ?? "poisson",
-      clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, halfClose: w.halfClose ?? false, localPort: w.localPort ?? 0,
+    const common: PlannedWorkload = {
+      plugin, model: k.model, stream: i, from, to, dstPort, step: 0,
+      rate: 0, arrival: "constant", clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, udpTimeout: 0,
+      request: k.request ?? 100, response: k.response ?? 1000,
+      closer: k.model !== "udp" ? k.closer ?? "client" : "client",
+      halfClose: k.model !== "udp" && (k.halfClose ?? false), linger0: k.model !== "udp" && (k.linger0 ?? false),
+      start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0,
     };
-    if (!Array.isArray(w.rate)) return [planned];
+    if (k.model === "closed-loop") {
+      return [{
+        ...common, clients: k.clients, think: k.think ?? 0, requests: k.requests ?? 1,
+        backoff: k.backoff ?? 0, backoffMax: k.backoffMax ?? 30e6,
+      }];
+    }
+    if (k.model === "udp") return [{ ...common, rate: k.rate, arrival: k.arrival ?? "poisson", udpTimeout: k.timeout ?? 5e6 }];
+    const planned: PlannedWorkload = {
+      ...common, rate: Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0,
+    };
+    if (!Array.isArray(k.rate)) return [planned];
     // A rate in steps: one open-loop stream per step, from its `at` to the next one's.
     // Each step draws its own random stream, numbered past every workload's index.
-    if (w.count !== undefined || w.start !== undefined) throw new ScenarioError(`${field}.rate`, "steps set their own start; leave out count and start");
-    const steps = w.rate.map((s) => ({ at: us(s.at), rate: s.rate }));
-    steps.forEach((s, k) => {
-      if (k > 0 && s.at <= steps[k - 1].at) throw new ScenarioError(`${field}.rate.${k}.at`, `must be after the step before (${steps[k - 1].at / 1e6}s)`);
+    if (k.count !== undefined || k.start !== undefined) throw new ScenarioError(`${field}.rate`, "steps set their own start; leave out count and start");
+    const steps = k.rate;
+    steps.forEach((s, j) => {
+      if (j > 0 && s.at <= steps[j - 1].at) throw new ScenarioError(`${field}.rate.${j}.at`, `must be after the step before (${steps[j - 1].at / 1e6}s)`);
     });
-    return steps.map((s, k) => ({
-      ...planned, stream: k === 0 ? i : sc.workloads.length + 64 * i + k, step: k, rate: s.rate, start: s.at,
-      stop: k + 1 < steps.length ? Math.min(steps[k + 1].at, planned.stop || Infinity) : planned.stop,
+    return steps.map((s, j) => ({
+      ...planned, stream: j === 0 ? i : sc.workloads.length + 64 * i + j, step: j, rate: s.rate, start: s.at,
+      stop: j + 1 < steps.length ? Math.min(steps[j + 1].at, planned.stop || Infinity) : planned.stop,
     }));
   });
 
@@ -427,17 +329,48 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   };
 }
 
-/** The plugin's options, checked by its schema; a problem is one line naming the plugin and the field. */
-function checkPluginOptions(plugin: Plugin, loss: object, field: string): Record<string, unknown> {
-  const { plugin: _name, ...options } = loss as Record<string, unknown>;
-  if (!plugin.options) return options;
-  const r = plugin.options.safeParse(options);
-  if (r.success) return r.data as Record<string, unknown>;
-  const issue = r.error.issues.find((i) => i.code === "unrecognized_keys") ?? r.error.issues[0];
-  const at = [field, ...issue.path.map(String)].join(".");
-  const why = issue.code === "unrecognized_keys" ? `unknown field ${JSON.stringify(issue.keys[0])}`
-    : issue.message.replace(/^Invalid input: /, "");
-  throw new ScenarioError(at, `${why} (plugin "${plugin.name}" ${plugin.version})`);
+/**
+ * The plugin a scenario object names (`{ "plugin": name, ...options }`, or just the name),
+ * its options checked by its schema, and its kernel, checked against the engine's
+ * vocabulary. `own` are the keys the scenario keeps for itself, not the plugin's options.
+ */
+function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: PlanOptions["plugins"], own: string[]):
+    { plugin: string; module?: string; options: Record<string, unknown>; kernel?: K } & (K extends LossKernel ? unknown : { kernel: K }) {
+  const named = typeof use === "string";
+  const ref = named ? use : (use as { plugin?: unknown }).plugin;
+  const at = named ? field : `${field}.plugin`;
+  const known = () => [...new Set([...registeredNames(kind), ...[...(given?.values() ?? [])].filter((p) => p.kind === kind).map((p) => p.name)])];
+  if (typeof ref !== "string") {
+    throw new ScenarioError(at, `${ref === undefined ? "is required" : `expected a plugin's name, got ${typeName(ref)}`}. Allowed: ${known().join(", ")}`);
+  }
+  const plugin = given?.get(ref) ?? registeredPlugin(ref);
+  if (!plugin) {
+    if (isModuleRef(ref)) throw new ScenarioError(at, `plugin module ${JSON.stringify(ref)} is not loaded (runScenario and the CLI load it; planScenario needs it in plugins)`);
+    const hint = closest(ref, known());
+    throw new ScenarioError(at, `unknown plugin ${JSON.stringify(ref)}${hint ? `; did you mean "${hint}"?` : "."} Allowed: ${known().join(", ")}`);
+  }
+  if (plugin.kind !== kind) {
+    throw new ScenarioError(at, `${JSON.stringify(ref)} is a ${plugin.kind} plugin, not a ${kind} plugin. Allowed: ${known().join(", ")}`);
+  }
+  const given_ = named ? {} : Object.fromEntries(Object.entries(use as object).filter(([key]) => !own.includes(key)));
+  let options = given_;
+  if (plugin.options) {
+    const r = plugin.options.safeParse(given_);
+    if (!r.success) throw fromZod(r.error, given_, { root: plugin.options, at: field, own, plugin });
+    options = r.data as Record<string, unknown>;
+  }
+  let kernel: K | undefined;
+  if (plugin.kernel) {
+    let value: unknown;
+    try {
+      value = (plugin.kernel as (o: unknown) => unknown)(options);
+    } catch (e) {
+      throw e instanceof PluginError ? e : new PluginError(plugin.name, `threw: ${(e as Error)?.message ?? String(e)}`);
+    }
+    kernel = checkKernel(plugin, value) as K;
+  }
+  const module = (plugin as { module?: string }).module;
+  return { plugin: plugin.name, ...(module ? { module } : {}), options, kernel } as never;
 }
 
 /**
@@ -457,16 +390,27 @@ export function estimateEvents(plan: Plan): number {
 /** One zod issue as one line: the field path, what is wrong, what is allowed. An unknown
  *  field is reported before anything else, since a misspelt key also makes the real one
  *  look missing ("durration" leaves "duration" required). */
-function fromZod(err: z.ZodError, input: unknown): ScenarioError {
+function fromZod(err: z.ZodError, input: unknown, where?: PluginWhere): ScenarioError {
+  const error = fromZodIssue(err, input, where?.root ?? scenarioSchema, where?.at ?? "scenario", where?.own ?? []);
+  if (!where) return error;
+  // A plugin's options: say whose schema it was.
+  return new ScenarioError(error.field, `${error.message.slice(error.field.length + 2)} (plugin "${where.plugin.name}" ${where.plugin.version})`);
+}
+
+/** Where a plugin's options sit: its schema, the scenario field of its object, the keys the scenario keeps. */
+interface PluginWhere { root: z.ZodType; at: string; own: string[]; plugin: Plugin }
+
+function fromZodIssue(err: z.ZodError, input: unknown, root: z.ZodType, at: string, own: string[]): ScenarioError {
   const issue = err.issues.find((i) => i.code === "unrecognized_keys") ?? err.issues[0];
-  const field = (p: PropertyKey[]) => ["scenario", ...p.map(pathPart)].join(".");
+  const field = (p: PropertyKey[]) => [at, ...p.map(pathPart)].join(".");
   const got = valueAt(input, issue.path);
-  const schema = schemaAt(input, issue.path);
+  const schema = schemaAt(root, issue.path);
   const wanted = schema?.description;
   switch (issue.code) {
     case "unrecognized_keys": {
       const key = issue.keys[0];
-      const allowed = allowedKeys(input, issue.path);
+      const keys = schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+      const allowed = keys && (issue.path.length === 0 ? [...own, ...keys] : keys);
       const hint = allowed ? closest(key, allowed) : undefined;
       return new ScenarioError(field([...issue.path, key]),
         `unknown field${hint ? `; did you mean "${hint}"?` : allowed ? "." : ""}${allowed ? ` Allowed: ${allowed.join(", ")}` : ""}`);
@@ -476,7 +420,7 @@ function fromZod(err: z.ZodError, input: unknown): ScenarioError {
         const options = ((issue as { options?: unknown[] }).options ?? []).map(String);
         const hint = typeof got === "string" ? closest(got, options) : undefined;
         return new ScenarioError(field(issue.path),
-          `${got === undefined ? "is required" : `unknown plugin ${JSON.stringify(got)}`}${hint ? `; did you mean "${hint}"?` : "."} Allowed: ${options.join(", ")}`);
+          `${got === undefined ? "is required" : `${JSON.stringify(got)} is not allowed`}${hint ? `; did you mean "${hint}"?` : "."} Allowed: ${options.join(", ")}`);
       }
       if (got === undefined) return new ScenarioError(field(issue.path), `is required: ${wanted ?? "a value"}`);
       if (wanted) return new ScenarioError(field(issue.path), `expected ${wanted}, got ${typeName(got)}`);
@@ -543,16 +487,11 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-/** The schema that checks the value at a path (a plugin's fields follow its "plugin"). */
-function schemaAt(input: unknown, path: PropertyKey[]): z.ZodType | undefined {
-  let schema: z.ZodType | undefined = scenarioSchema;
+/** The schema that checks the value at a path below `root`. */
+function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
+  let schema: z.ZodType | undefined = root;
   for (let i = 0; i <= path.length && schema; i++) {
     schema = unwrap(schema);
-    if (schema instanceof z.ZodDiscriminatedUnion) {
-      const plugin = valueAt(input, [...path.slice(0, i), "plugin"]);
-      schema = (schema.options as z.ZodObject[]).find((o) => (o.shape.plugin as z.ZodLiteral).value === plugin);
-      if (!schema) return undefined;
-    }
     if (i === path.length) break;
     const k = path[i];
     if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(k)];
@@ -564,13 +503,10 @@ function schemaAt(input: unknown, path: PropertyKey[]): z.ZodType | undefined {
   return schema;
 }
 
-/** The fields the schema allows at a path, for "did you mean" on unknown keys. */
-function allowedKeys(input: unknown, path: PropertyKey[]): string[] | undefined {
-  const schema = schemaAt(input, path);
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
-}
-
 function unwrap(s: z.ZodType): z.ZodType {
-  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
-  return s;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType; // a parsed field (fields.duration): its input's schema
+    else return s;
+  }
 }

@@ -95,7 +95,7 @@ describe("sizes drawn per connection", () => {
 
   test("checks: min above max, a closed loop without clients", () => {
     const s = closedLoop({ request: { dist: "uniform", min: 10, max: 5 } });
-    expect(() => planScenario(s)).toThrow(new ScenarioError("scenario.workloads.0.request.min", "is above max (5)"));
+    expect(() => planScenario(s)).toThrow(new ScenarioError("scenario.workloads.0.request.min", 'is above max (5) (plugin "closed-loop" 1.0.0)'));
     const noClients = closedLoop();
     delete (noClients.workloads[0] as Record<string, unknown>).clients;
     expect(() => planScenario(noClients)).toThrow(/^scenario\.workloads\.0\.clients: is required/);

@@ -14,6 +14,7 @@ async function bundle(contents, resolveDir) {
   const r = await esbuild.build({
     stdin: { contents, resolveDir, loader: "ts", sourcefile: "bench-entry.ts" },
     bundle: true, write: false, platform: "node", format: "esm", target: "node20", logLevel: "warning",
+    alias: { "connsim/plugin": join(ROOT, "sdk/plugins.ts") },
   });
   return import("data:text/javascript;base64," + Buffer.from(r.outputFiles[0].text).toString("base64"));
 }
@@ -25,10 +26,10 @@ export function loadTsKernel() {
     HERE);
 }
 
-/** The SDK's engine glue (configure, readSamples, readTrace, ...) and planScenario, from sdk/ sources. */
+/** The SDK's engine glue (configure, readSamples, readTrace, ...) and planScenario, from sdk/ sources, with the built-in plugins. */
 export function loadSdkInternals() {
   return bundle(
-    `export { configure, readSamples, readTrace, instantiateEngine, Stat } from "../sdk/engine"; export { planScenario } from "../sdk/scenario";`,
+    `import "../plugins/index"; export { configure, readSamples, readTrace, instantiateEngine, Stat } from "../sdk/engine"; export { planScenario } from "../sdk/scenario";`,
     join(ROOT, "bench"));
 }
 
@@ -45,7 +46,7 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "bf20c995f3933c86b7008cccaa860fbb491fddee",
+  "abi.ts": "53f764905f54e6c3eae7fa2183f68fee551e75fb",
   "apps.ts": "cea9fe205245114b5c79d347877f7141a684d7f7",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "fd8c3073725411330f4da88dcc091ff3b77d62f3",
@@ -56,7 +57,7 @@ export const PORTED_FROM = {
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "f5fe528531c407940eabbcc012fa8b2b0004ceb4",
   "tcp.ts": "9524157ce6fddef3ac58c80fe593472af3590916",
-  "udp.ts": "bd77f572264ba96c841dc8740466b4e15c127063", // not ported: UDP, which the bench workload does not use
+  "udp.ts": "fd62d4b59e81be87dd0de967cdf8649b4eb31e7f", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "00701dabbed8f4a250ead94eb7bb6e90418aa94c",
 };
 

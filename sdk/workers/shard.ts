@@ -12,7 +12,7 @@ import type { Plan } from "../scenario.js";
 /** The plan split into independent shards, or undefined when it does not split. */
 export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
   if (maxShards < 2 || plan.trace > 0) return undefined;
-  const byConn = plan.links.some((l) => l.loss && "rules" in l.loss && l.loss.rules.some((r) => r.conn !== undefined));
+  const byConn = plan.links.some((l) => l.loss?.kernel?.model === "rules" && l.loss.kernel.rules.some((r) => r.conn !== undefined));
   if (byConn) return undefined;
 
   // Union-find over host names, joined by links.

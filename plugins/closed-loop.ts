@@ -1,0 +1,31 @@
+// Workload "closed-loop": `clients` clients, each: connect, request, response, close,
+// think, and again. Throughput is clients / (cycle + think). A failed connect() is
+// retried after a random wait up to min(backoffMax, backoff x 2^(tries-1)) ("full
+// jitter"); with no backoff, after the think time.
+//
+//   { "plugin": "closed-loop", "from": "client", "to": "server:80", "clients": 50, "think": "100ms" }
+
+import { definePlugin, fields, z } from "connsim/plugin";
+
+const { duration, size } = fields;
+
+export default definePlugin({
+  kind: "workload",
+  name: "closed-loop",
+  version: "1.0.0",
+  options: z.strictObject({
+    clients: z.number().int().min(1).max(1_000_000),
+    think: duration.optional(),
+    backoff: duration.optional(),
+    backoffMax: duration.optional(),
+    request: size.optional(),
+    response: size.optional(),
+    halfClose: z.boolean().optional(),
+    closer: z.enum(["client", "server", "both"]).optional(),
+    linger0: z.boolean().optional(),
+    start: duration.optional(),
+    stop: duration.optional(),
+    count: fields.count.optional(),
+  }),
+  kernel: (o) => ({ model: "closed-loop", ...o }),
+});

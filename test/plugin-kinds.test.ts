@@ -1,0 +1,154 @@
+// The three plugin kinds (loss, portAllocator, workload): the built-ins are plugins/
+// files that use only the plugin API, third-party allocators and workloads run as
+// kernels, and mistakes in a plugin or in its use are named. Also the two built-ins
+// that exist only as plugins: the windows allocator and the server-restart workload.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import {
+  definePlugin, fields, planScenario, PluginError, registeredPlugin, runScenario, ScenarioError, z, type Result, type Scenario,
+} from "../sdk/index.js";
+import { builtIns } from "../plugins/index.js";
+import { pair, runDebug } from "./helpers.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const stable = (r: Result) => JSON.stringify({ ...r, engine: { ...r.engine, wallSeconds: 0 } });
+
+describe("the built-ins are plugins like any other", () => {
+  test("each file of plugins/ imports only the plugin API (or its siblings) and is registered by its name", () => {
+    const files = readdirSync(join(ROOT, "plugins")).filter((f) => f.endsWith(".ts") && f !== "index.ts");
+    for (const f of files) {
+      const imports = [...readFileSync(join(ROOT, "plugins", f), "utf8").matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
+      expect(imports.filter((i) => i !== "connsim/plugin"), f).toEqual([]);
+    }
+    expect(builtIns.map((p) => `${p.name}.ts`).sort()).toEqual(files.sort());
+    for (const p of builtIns) expect(registeredPlugin(p.name)).toBe(p);
+    expect(new Set(builtIns.map((p) => p.kind))).toEqual(new Set(["loss", "portAllocator", "workload"]));
+  });
+
+  test("a built-in's options are checked by its own schema, errors naming it", () => {
+    const s = pair({ client: { portAllocator: { plugin: "linux", seed: 3 } as never } });
+    expect(() => planScenario(s)).toThrow('scenario.hosts.client.portAllocator.seed: unknown field. Allowed: plugin (plugin "linux" 1.0.0)');
+    expect(() => planScenario(pair({ client: { portAllocator: "linus" as never } })))
+      .toThrow('scenario.hosts.client.portAllocator: unknown plugin "linus"; did you mean "linux"? Allowed: sequential, random, linux, windows');
+  });
+});
+
+describe("port allocator plugins", () => {
+  /** Client ports of the traced connections and queries, in the order they were opened. */
+  async function opened(portAllocator: string): Promise<string[]> {
+    const r = await runScenario({
+      name: "shared-cursor", duration: "10s", trace: 8,
+      hosts: {
+        client: { ip: "10.0.0.1", portAllocator },
+        server: { ip: "10.0.0.2", listen: [{ port: 80 }, { port: 53, protocol: "udp" }] },
+      },
+      links: [{ between: ["client", "server"], latency: "1ms" }],
+      workloads: [
+        { plugin: "tcp-churn", from: "client", to: "server:80", rate: 1, arrival: "constant", count: 4 },
+        { plugin: "udp-request", from: "client", to: "server:53", rate: 1, arrival: "constant", count: 4, start: "0.5s" },
+      ],
+    });
+    return r.traces!.map((t) => ({ t: t.segments[0].t, kind: t.segments[0].flags.startsWith("udp") ? "udp" : "tcp", port: t.client.split(":")[1] }))
+      .sort((a, b) => a.t - b.t).map((x) => `${x.kind}:${x.port}`);
+  }
+
+  test("windows: the dynamic range 49152-65535, one incremental cursor for TCP and UDP", async () => {
+    expect(await opened("windows")).toEqual([
+      "tcp:49152", "udp:49153", "tcp:49154", "udp:49155", "tcp:49156", "udp:49157", "tcp:49158", "udp:49159"]);
+  });
+
+  test("sequential: the profile's range, TCP and UDP each on their own cursor", async () => {
+    expect(await opened("sequential")).toEqual([
+      "tcp:32768", "udp:32768", "tcp:32769", "udp:32769", "tcp:32770", "udp:32770", "tcp:32771", "udp:32771"]);
+  });
+
+  test("a third-party allocator: a kernel with its own default range, which a host's ports still override", async () => {
+    const bsd = definePlugin({
+      kind: "portAllocator", name: "old-bsd", version: "0.1.0",
+      options: z.strictObject({ top: fields.port.optional() }),
+      kernel: ({ top }) => ({ model: "sequential", ports: [1024, top ?? 5000] }),
+    });
+    const s = (client: object) => pair({ trace: 3, client, workload: { count: 3 } });
+    const ports = (r: Result) => r.traces!.map((t) => t.client.split(":")[1]);
+    expect(ports(await runScenario(s({ portAllocator: "old-bsd" }), { plugins: [bsd] }))).toEqual(["1024", "1025", "1026"]);
+    expect(planScenario(s({ portAllocator: { plugin: "old-bsd", top: 2000 } }), { plugins: new Map([["old-bsd", bsd]]) }).hosts[0].ports).toEqual([1024, 2000]);
+    expect(ports(await runScenario(s({ portAllocator: "old-bsd", ports: "40000-40100" }), { plugins: [bsd] }))).toEqual(["40000", "40001", "40002"]);
+  });
+});
+
+describe("workload plugins", () => {
+  // A health checker: one connection every `every`, a tiny request and response.
+  const healthCheck = definePlugin({
+    kind: "workload", name: "health-check", version: "2.0.0",
+    options: z.strictObject({ every: fields.duration }),
+    kernel: ({ every }) => ({ model: "open-loop", rate: 1e6 / every, arrival: "constant", request: 16, response: 2 }),
+  });
+  const checks = (extra: object = {}): Scenario => ({
+    ...pair({ duration: "60s" }),
+    workloads: [{ plugin: "health-check", from: "client", to: "server:80", every: "5s", ...extra }],
+  });
+
+  test("its options are checked, its kernel runs: one check every 5 s is 12 in a minute", async () => {
+    const r = await runScenario(checks(), { plugins: [healthCheck] });
+    expect(r.totals.attempted).toBe(12);
+    expect(r.totals.completed).toBe(12);
+    await expect(runScenario(checks({ every: "soon" }), { plugins: [healthCheck] })).rejects.toThrow(
+      /^scenario\.workloads\.0\.every: "soon" is not a duration.* \(plugin "health-check" 2\.0\.0\)$/);
+    await expect(runScenario(checks({ rate: 3 }), { plugins: [healthCheck] })).rejects.toThrow(
+      'scenario.workloads.0.rate: unknown field. Allowed: plugin, from, to, every (plugin "health-check" 2.0.0)');
+  });
+
+  test("a kernel outside the engine's vocabulary is refused, naming the plugin and the field", async () => {
+    const bad = definePlugin({
+      kind: "workload", name: "bad-kernel", version: "1.0.0",
+      kernel: () => ({ model: "closed-loop", clients: 0 }),
+    });
+    await expect(runScenario(pair({ workload: { plugin: "bad-kernel" } as never }), { plugins: [bad] })).rejects.toThrow(
+      /^plugin "bad-kernel": kernel\(\) returned a bad workload kernel at clients: /);
+    await expect(runScenario(pair({ workload: { plugin: "bad-kernel" } as never }), { plugins: [bad] })).rejects.toBeInstanceOf(PluginError);
+  });
+
+  test("a plugin used as another kind, or a kind that does not exist, is refused", () => {
+    expect(() => planScenario(pair({ workload: { plugin: "policer" } as never }))).toThrow(
+      'scenario.workloads.0.plugin: "policer" is a loss plugin, not a workload plugin. Allowed: tcp-churn, closed-loop, keepalive-pool, udp-request, server-restart');
+    expect(() => definePlugin({ kind: "workload", name: "w", version: "1" } as never)).toThrow(
+      'plugin "w": needs a kernel(options): a workload plugin runs in the engine');
+    expect(() => definePlugin({ kind: "nat", name: "n", version: "1", kernel: () => ({}) } as never)).toThrow(
+      'plugin "n": kind "nat" is not supported; allowed: "loss", "portAllocator", "workload"');
+  });
+});
+
+describe("server-restart: the reconnect storm as one workload", () => {
+  const storm = (workload: object, listen: object = {}): Scenario => ({
+    name: "storm", seed: 3, duration: "40s", sample: "500ms",
+    hosts: {
+      client: { ip: "10.0.0.1", tcp: { timeWait: "5s" } },
+      server: { ip: "10.0.0.2", listen: [{ port: 80, ...listen }] },
+    },
+    links: [{ between: ["client", "server"], latency: "2ms" }],
+    workloads: [{ from: "client", to: "server:80", clients: 50, think: "50ms", backoff: "100ms", backoffMax: "5s", closer: "server", ...workload } as never],
+  });
+
+  test("is a closed loop against a listener that stops at `at` and binds again `down` later", async () => {
+    const a = await runDebug(storm({ plugin: "server-restart", at: "10s", down: "2s" }));
+    const b = await runDebug(storm({ plugin: "closed-loop" }, { stop: "10s", start: "12s" }));
+    expect(stable(a).replace('"name":"storm"', "")).toBe(stable(b).replace('"name":"storm"', ""));
+    // The storm itself: refusals while down, and EADDRINUSE until the server's TIME_WAITs (5 s) end.
+    expect(a.totals.failed.ECONNREFUSED).toBeGreaterThan(50);
+    expect(a.totals.failed.EADDRINUSE).toBeGreaterThan(0);
+    const withReuse = await runScenario(storm({ plugin: "server-restart", at: "10s", down: "2s", reuseAddr: true }));
+    expect(withReuse.totals.failed.EADDRINUSE).toBe(0);
+    expect(withReuse.totals.failed.ECONNREFUSED).toBeLessThan(a.totals.failed.ECONNREFUSED);
+  });
+
+  test("needs a listener to restart, and one place that says when", () => {
+    const noServer = storm({ plugin: "server-restart", at: "10s", down: "2s", to: "server:81" });
+    expect(() => planScenario(noServer)).toThrow(
+      'scenario.workloads.0.to: nothing listens on tcp port 81 of "server", so there is no server to restart; add it to hosts.server.listen');
+    expect(() => planScenario(storm({ plugin: "server-restart", at: "10s", down: "2s" }, { stop: "5s" }))).toThrow(ScenarioError);
+    expect(() => planScenario(storm({ plugin: "server-restart", at: "10s" }))).toThrow(
+      'scenario.workloads.0.down: is required: a duration like "60s", "500us", "2ms" or a number of seconds (plugin "server-restart" 1.0.0)');
+  });
+});
