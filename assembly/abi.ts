@@ -28,6 +28,8 @@ export enum WlParam {
   SrcHost = 0, SrcIp, DstAddr, DstPort, Dir, Rate, Arrival, Start, Stop, Count,
   Request, Response, Closer, HalfClose, Linger0, LocalPort,
   Clients, Think, Stream, ReqDist, ReqA, ReqB, RespDist, RespA, RespB, Requests, Backoff, BackoffMax, Udp, UdpTimeout,
+  /** 1: arrivals come from a TypeScript hook, a window at a time (addArrivals), not from Rate. */
+  Hooked,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */
@@ -38,7 +40,8 @@ export enum Closer { Client = 0, Server = 1, Both = 2 }
 export enum LossKind { None = 0, Bernoulli = 1, GilbertElliott = 2, Hook = 3 }
 
 /** run() returns: 0 finished, 1 the event budget ran out, 2 a batch of hook decisions is due. */
-export enum RunStatus { Done = 0, More = 1, HookBatch = 2 }
+/** HookBatch: loss verdicts are due (hooks.ts); WorkloadBatch: hooked workloads' arrivals for the next window are. */
+export enum RunStatus { Done = 0, More = 1, HookBatch = 2, WorkloadBatch = 3 }
 
 /** A decision deferred to a TypeScript hook: 32-byte records at hookPtr(). */
 export enum HookField {

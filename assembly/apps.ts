@@ -37,6 +37,7 @@ export function appsReset(): void {
   WRNG = alloc(<usize>MAX_WORKLOADS * 8);
   WFULL = alloc(<usize>MAX_WORKLOADS * 4);
   WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
+  arrivalsCap = 0;
 }
 
 /** `stream` numbers the workload's random stream: its index in the whole scenario, so a shard draws what a single run would. */
@@ -97,7 +98,30 @@ function scheduleArrival(w: u32): void {
   schedule(<u64>Math.floor(t), EV_ARRIVAL, w, 0);
 }
 
+// Arrival times a hook chose (WlParam.Hooked), written here by the SDK: f64 us.
+let ARRIVALS: usize = 0;
+let arrivalsCap: u32 = 0;
+
+/** Room for n arrival times; where the SDK writes them. */
+export function arrivalsBuffer(n: u32): usize {
+  if (n > arrivalsCap) { arrivalsCap = max(n, arrivalsCap * 2); ARRIVALS = alloc(<usize>arrivalsCap << 3); }
+  return ARRIVALS;
+}
+
+/** Files the n arrivals written at arrivalsBuffer() for workload w (times >= now, checked by the SDK). */
+export function addArrivals(w: u32, n: u32): void {
+  for (let i: u32 = 0; i < n; i++) schedule(max(<u64>load<f64>(ARRIVALS + (<usize>i << 3)), now), EV_ARRIVAL, w, 0);
+}
+
 export function arrival(w: u32, failed: u32): void {
+  if (wp(w, WlParam.Hooked) != 0) {
+    const cap = wp(w, WlParam.Count);
+    const stop = wp(w, WlParam.Stop);
+    if ((cap > 0 && <f64>load<u32>(WCOUNT + (<usize>w << 2)) >= cap) || (stop > 0 && <f64>now >= stop)) return;
+    store<u32>(WCOUNT + (<usize>w << 2), load<u32>(WCOUNT + (<usize>w << 2)) + 1);
+    connect(w, 0);
+    return;
+  }
   if (wp(w, WlParam.Clients) > 0) {
     // A closed-loop client stops at the workload's count or stop time.
     const cap = wp(w, WlParam.Count);

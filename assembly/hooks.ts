@@ -8,6 +8,12 @@
 // none per segment.
 //
 //   record: see HookField in abi.ts (32 bytes); verdicts: u8 per record
+//
+// Workloads whose arrivals a hook chooses work in windows of `workloadEpoch` us:
+// before the clock reaches a window's start, run() returns RunStatus.WorkloadBatch and
+// the SDK files that window's arrivals (apps.ts addArrivals), one call per hooked
+// workload per window. Windows are fixed in simulated time, so the result does not
+// depend on how the run is sliced.
 
 import { HookField, Stat } from "./abi";
 import { alloc, regrow } from "./mem";
@@ -30,8 +36,18 @@ export function hooksReset(): void {
   VERDICTS = alloc(<usize>cap);
   pendingHooks = 0;
   epochUs = 0;
+  workloadEpoch = 0;
+  workloadDue = 0;
 }
 export function setHookEpoch(us: u64): void { epochUs = max(us, 1); }
+
+let workloadEpoch: u64 = 0;
+/** The start of the next window whose arrivals are not filed yet. */
+export let workloadDue: u64 = 0;
+export function setWorkloadEpoch(us: u64): void { workloadEpoch = us; workloadDue = 0; }
+@inline export function workloadHooked(): bool { return workloadEpoch > 0; }
+/** The SDK filed the window's arrivals: the next window is due. */
+export function workloadBatchDone(): void { workloadDue += workloadEpoch; }
 
 /** The time by which the pending batch must be decided. */
 @inline export function hookDue(): u64 { return firstAt + epochUs; }

@@ -3,8 +3,13 @@
 // SDK (sdk/engine.ts) is the one caller. One instance simulates one shard.
 
 import { RunStatus, Stat } from "./abi";
-import { applyVerdicts as apply, hookDue, hookPtr as hPtr, hooksReset, pendingHooks, setHookEpoch as setEpoch, verdictPtr as vPtr } from "./hooks";
-import { appsReset, appsStart, arrival, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps";
+import {
+  applyVerdicts as apply, hookDue, hookPtr as hPtr, hooksReset, pendingHooks, setHookEpoch as setEpoch, verdictPtr as vPtr,
+  setWorkloadEpoch as setWlEpoch, workloadBatchDone as wlDone, workloadDue, workloadHooked,
+} from "./hooks";
+import {
+  addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalsBuffer, addWorkload as newWorkload, setWorkloadParam as setWp,
+} from "./apps";
 import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
@@ -75,13 +80,16 @@ export function run(maxEvents: u32): i32 {
   let budget = maxEvents;
   while (true) {
     const has = findNext();
+    // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
+    const windowDue = workloadHooked() && workloadDue < durationUs;
     const sampleAt = <u64>sampleIndex * sampleUs;
-    if (sampleAt <= durationUs && (!has || nextDeadline >= sampleAt)) {
+    if (sampleAt <= durationUs && (!has || nextDeadline >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
       takeSample(sampleIndex++);
       continue;
     }
     // Undecided segments are decided before any of them could arrive (hooks.ts).
     if (pendingHooks > 0 && (!has || nextDeadline >= durationUs || nextDeadline >= hookDue())) return RunStatus.HookBatch;
+    if (windowDue && (!has || nextDeadline >= workloadDue)) return RunStatus.WorkloadBatch;
     if (!has || nextDeadline >= durationUs) return RunStatus.Done;
     if (nextLevel > 0) { cascade(); continue; }
     if (budget == 0) return RunStatus.More;
@@ -119,6 +127,12 @@ export function run(maxEvents: u32): i32 {
 
 export function nowUs(): f64 { return <f64>now; }
 export function setHookEpoch(us: f64): void { setEpoch(<u64>us); }
+export function setWorkloadEpoch(us: f64): void { setWlEpoch(<u64>us); }
+/** The start of the window whose arrivals RunStatus.WorkloadBatch asks for, us. */
+export function workloadWindow(): f64 { return <f64>workloadDue; }
+export function arrivalsPtr(n: u32): usize { return arrivalsBuffer(n); }
+export function addArrivals(w: u32, n: u32): void { fileArrivals(w, n); }
+export function workloadBatchDone(): void { wlDone(); }
 export function hookCount(): u32 { return pendingHooks; }
 export function hookPtr(): usize { return hPtr(); }
 export function verdictPtr(): usize { return vPtr(); }

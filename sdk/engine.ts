@@ -38,6 +38,11 @@ export interface EngineExports {
   invariantDetail(k: number): number;
   setMemoryLimit(bytes: number): void;
   setHookEpoch(us: number): void;
+  setWorkloadEpoch(us: number): void;
+  workloadWindow(): number;
+  arrivalsPtr(n: number): number;
+  addArrivals(w: number, n: number): void;
+  workloadBatchDone(): void;
   hookCount(): number;
   hookPtr(): number;
   verdictPtr(): number;
@@ -202,7 +207,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.HalfClose, w.halfClose ? 1 : 0], [WlParam.Linger0, w.linger0 ? 1 : 0], [WlParam.LocalPort, w.localPort],
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
-      [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout],
+      [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];

@@ -1,32 +1,36 @@
-// The host side of the hook tier for one run: finds each hooked link's plugin (passed
-// in, registered by name, or imported from the module the plan names, in a worker as in
-// the main thread), makes one hook per link direction with its own seeded random
-// stream, and serves the engine's batches (assembly/hooks.ts): one call per hooked
-// direction per epoch, verdicts written back, a time limit per batch. Kernels need
-// none of this: the plan carries them as data.
+// The host side of the hook tier for one run: finds each hooked plugin (passed in,
+// registered by name, or imported from the module the plan names, in a worker as in
+// the main thread), makes one hook per link direction or workload with its own seeded
+// random stream, and serves the engine's batches (assembly/hooks.ts): loss verdicts,
+// one call per hooked direction per epoch; arrivals, one call per hooked workload per
+// window. A time limit per call. Kernels need none of this: the plan carries them as data.
 
-import { HookField, State } from "../assembly/abi.js";
+import { HookField, RunStatus, State } from "../assembly/abi.js";
 import { flagText, type EngineExports } from "./engine.js";
-import { pluginRandom, PluginError, registeredPlugin, type LossBatch, type LossHook, type LossPlugin, type Plugin } from "./plugins.js";
-import type { Plan, PlannedLoss } from "./scenario.js";
+import {
+  pluginRandom, PluginError, registeredPlugin, type LossBatch, type LossHook, type LossPlugin, type Plugin, type PluginKind,
+  type WorkloadHook, type WorkloadPlugin,
+} from "./plugins.js";
+import { ScenarioError, type Plan } from "./scenario.js";
 
 export interface PluginHost {
   /** After configure(): the engine's epoch, from the hooked directions' latencies. */
   attach(e: EngineExports): void;
-  /** Serves the batch the engine returned with RunStatus.HookBatch. */
-  serve(e: EngineExports): Promise<void>;
+  /** Serves the batch the engine returned with RunStatus.HookBatch or RunStatus.WorkloadBatch. */
+  serve(e: EngineExports, status: RunStatus): Promise<void>;
 }
 
 interface HookedDir { plugin: LossPlugin; hook: LossHook; from: string; to: string }
+interface HookedWorkload { plugin: WorkloadPlugin; hook: WorkloadHook }
 
 export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undefined, hookTimeoutMs: number): Promise<PluginHost | undefined> {
-  if (plan.links.every((l) => !l.loss || l.loss.kernel)) return undefined;
+  if (plan.links.every((l) => !l.loss || l.loss.kernel) && plan.workloads.every((w) => !w.hook)) return undefined;
 
   const hooked = new Map<number, HookedDir>(); // engine direction -> its hook
   let epoch = Infinity;
   for (const [i, l] of plan.links.entries()) {
     if (!l.loss || l.loss.kernel) continue; // a kernel runs in the engine; the hook tier is for the rest
-    const plugin = await findPlugin(l.loss, given);
+    const plugin = await findPlugin(l.loss, "loss", given) as LossPlugin;
     const options = l.loss.options;
     // Directions are added in link order, two per link (engine.ts configure).
     for (const [k, from, to, latency] of [[0, l.a, l.b, l.latencyAB], [1, l.b, l.a, l.latencyBA]] as const) {
@@ -38,11 +42,49 @@ export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undef
     }
   }
 
+  const workloads = new Map<number, HookedWorkload>(); // engine workload -> its hook
+  for (const [i, w] of plan.workloads.entries()) {
+    if (!w.hook) continue;
+    const options = w.hook.options;
+    try {
+      const plugin = await findPlugin({ plugin: w.plugin, module: w.hook.module }, "workload", given) as WorkloadPlugin;
+      const random = pluginRandom(plan.seed, plugin.name, 0x10000 + w.stream);
+      const hook = guard(plugin, () => plugin.hook!(options, { random, seed: plan.seed, from: w.from, to: `${w.to}:${w.dstPort}` }));
+      if (!hook || typeof hook.arrivals !== "function") throw new PluginError(plugin.name, "hook() must return an object with arrivals(window)");
+      workloads.set(i, { plugin, hook });
+    } catch (err) {
+      throw err instanceof PluginError ? new ScenarioError(`scenario.workloads.${w.stream}`, err.message) : err;
+    }
+  }
+
+  /** Each hooked workload's arrivals in the window the engine asks for, filed in it. */
+  async function serveArrivals(e: EngineExports): Promise<void> {
+    const from = e.workloadWindow();
+    const to = Math.min(from + plan.sample, plan.duration);
+    for (const [wi, { plugin, hook }] of workloads) {
+      const got = await withTimeout(plugin, guard(plugin, () => hook.arrivals({ from: from / 1e6, to: to / 1e6 })), hookTimeoutMs);
+      if (!got || typeof (got as ArrayLike<number>).length !== "number") throw new PluginError(plugin.name, "arrivals() must return a list of times in seconds");
+      const times = Float64Array.from(got as ArrayLike<number>, (t) => Math.round(t * 1e6));
+      for (const [j, t] of times.entries()) {
+        if (!(t >= from && t < to)) {
+          throw new PluginError(plugin.name, `arrivals() gave ${(got as ArrayLike<number>)[j]} for the window [${from / 1e6}, ${to / 1e6}) s; each time must be inside it`);
+        }
+      }
+      times.sort();
+      const ptr = e.arrivalsPtr(times.length);
+      new Float64Array(e.memory.buffer, ptr, times.length).set(times);
+      e.addArrivals(wi, times.length);
+    }
+    e.workloadBatchDone();
+  }
+
   return {
     attach(e) {
       if (hooked.size > 0) e.setHookEpoch(epoch);
+      if (workloads.size > 0) e.setWorkloadEpoch(plan.sample);
     },
-    async serve(e) {
+    async serve(e, status) {
+      if (status === RunStatus.WorkloadBatch) return serveArrivals(e);
       const n = e.hookCount();
       const view = new DataView(e.memory.buffer, e.hookPtr(), n * HookField.SIZE);
       const byDir = new Map<number, number[]>();
@@ -66,7 +108,7 @@ export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undef
   };
 }
 
-async function findPlugin(c: PlannedLoss, given: Map<string, Plugin> | undefined): Promise<LossPlugin> {
+async function findPlugin(c: { plugin: string; module?: string }, kind: PluginKind, given: Map<string, Plugin> | undefined): Promise<Plugin> {
   const known = given?.get(c.plugin) ?? (c.module ? given?.get(c.module) : undefined) ?? (c.module ? undefined : registeredPlugin(c.plugin));
   let plugin = known;
   if (!plugin) {
@@ -74,7 +116,7 @@ async function findPlugin(c: PlannedLoss, given: Map<string, Plugin> | undefined
     const mod = await import(c.module).catch((e: Error) => { throw new PluginError(c.plugin, `cannot load ${c.module}: ${e.message.split("\n")[0]}`); });
     plugin = mod.default as Plugin;
   }
-  if (plugin?.kind !== "loss" || typeof plugin.hook !== "function") throw new PluginError(c.plugin, "has neither a kernel nor a hook(options, context) here");
+  if (plugin?.kind !== kind || !("hook" in plugin) || typeof plugin.hook !== "function") throw new PluginError(c.plugin, "has neither a kernel nor a hook(options, context) here");
   return plugin;
 }
 
@@ -116,14 +158,14 @@ function named(plugin: Plugin, e: unknown): PluginError {
  * An async hook gets `ms` per batch. A synchronous hook that never returns cannot be
  * stopped in its own thread; in a worker, ending the worker stops it (RunOptions.workers).
  */
-async function withTimeout(plugin: Plugin, work: void | Promise<void>, ms: number): Promise<void> {
-  if (!(work instanceof Promise)) return;
+async function withTimeout<T>(plugin: Plugin, work: T | Promise<T>, ms: number): Promise<T> {
+  if (!(work instanceof Promise)) return work;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new PluginError(plugin.name, `a batch took longer than ${ms} ms (hookTimeout)`)), ms);
   });
   try {
-    await Promise.race([work.catch((e: unknown) => { throw named(plugin, e); }), late]);
+    return await Promise.race([work.catch((e: unknown) => { throw named(plugin, e); }), late]);
   } finally {
     clearTimeout(timer);
   }

@@ -47,9 +47,10 @@ export interface LossHook {
 
 /** What a hook gets besides its options: its own seeded random stream, and where it sits. */
 export interface PluginContext {
-  /** Uniform in [0, 1), from a stream seeded by the run's seed, the plugin and the direction. */
+  /** Uniform in [0, 1), from a stream seeded by the run's seed, the plugin and where it sits. */
   random(): number;
   seed: number;
+  /** A loss hook: the direction's hosts. A workload hook: the client host, and "host:port". */
   from: string;
   to: string;
 }
@@ -74,10 +75,24 @@ export interface PortAllocatorPlugin<O = Record<string, unknown>> extends Plugin
   kernel(options: O): AllocatorKernel;
 }
 
-/** Opens connections from `from` to `to` ("host:port"), the scenario's `workloads`. */
+/** A workload's arrivals from TypeScript: called once per window (the scenario's `sample`), ahead of the clock. */
+export interface WorkloadHook {
+  /**
+   * The times, in seconds, of the connections to open in [from, to): any order, each
+   * inside the window. May be async; it has `hookTimeout` ms per window.
+   */
+  arrivals(window: { from: number; to: number }): ArrayLike<number> | Promise<ArrayLike<number>>;
+}
+
+/**
+ * Opens connections from `from` to `to` ("host:port"), the scenario's `workloads`. With
+ * a hook, the hook says when each connection opens and the kernel (open-loop, its rate
+ * left out) says what each one does; without one, the kernel says everything.
+ */
 export interface WorkloadPlugin<O = Record<string, unknown>> extends PluginBase<O> {
   kind: "workload";
-  kernel(options: O): WorkloadKernel;
+  kernel?(options: O): WorkloadKernel;
+  hook?(options: O, context: PluginContext): WorkloadHook;
 }
 
 export type Plugin = LossPlugin<any> | PortAllocatorPlugin<any> | WorkloadPlugin<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -104,12 +119,11 @@ export function definePlugin(plugin: Plugin): Plugin {
     const kind = (plugin as { kind?: unknown }).kind;
     throw new PluginError(name, `kind ${typeof kind === "string" ? JSON.stringify(kind) : typeName(kind)} is not supported; allowed: ${PLUGIN_KINDS.map((k) => JSON.stringify(k)).join(", ")}`);
   }
-  if (plugin.kind === "loss") {
-    if (typeof plugin.kernel !== "function" && typeof plugin.hook !== "function") {
-      throw new PluginError(name, "needs a kernel(options) or a hook(options, context), or both");
-    }
-  } else if (typeof plugin.kernel !== "function") {
-    throw new PluginError(name, `needs a kernel(options): a ${plugin.kind} plugin runs in the engine`);
+  if (plugin.kind === "portAllocator") {
+    // A port is chosen inside an event, where the engine cannot wait for JavaScript.
+    if (typeof plugin.kernel !== "function") throw new PluginError(name, "needs a kernel(options): a portAllocator plugin runs in the engine");
+  } else if (typeof plugin.kernel !== "function" && typeof plugin.hook !== "function") {
+    throw new PluginError(name, "needs a kernel(options) or a hook(options, context), or both");
   }
   return Object.freeze({ ...plugin });
 }

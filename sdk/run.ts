@@ -136,8 +136,8 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     let more: number;
     try {
       more = e.run(Math.max(1, slice - (e.stat(Stat.Events) - sliceStart)));
-      if (more === RunStatus.HookBatch) {
-        await host!.serve(e); // a plugin's batch, not the end of a slice
+      if (more === RunStatus.HookBatch || more === RunStatus.WorkloadBatch) {
+        await host!.serve(e, more); // a plugin's batch, not the end of a slice
         if (e.stat(Stat.Events) - sliceStart < slice) continue;
         more = RunStatus.More;
       }

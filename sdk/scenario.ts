@@ -123,6 +123,8 @@ export interface PlannedWorkload {
   /** The plugin that made it, and the engine model its kernel chose. */
   plugin: string;
   model: WorkloadKernel["model"];
+  /** Arrivals from the plugin's hook (plugin-host.ts), found again by name or module in a worker. */
+  hook?: { module?: string; options: Record<string, unknown> };
   stream: number;
   from: string; to: string; dstPort: number;
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
@@ -268,7 +270,15 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   const restarted = new Map<PlannedListener, number>();
   const workloads: PlannedWorkload[] = sc.workloads.flatMap((w, i): PlannedWorkload[] => {
     const field = `scenario.workloads.${i}`;
-    const { plugin, kernel: k } = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, ["plugin", "from", "to"]);
+    const used = resolvePlugin<WorkloadKernel | undefined>(w, "workload", field, overrides.plugins, ["plugin", "from", "to"]);
+    const { plugin } = used;
+    const def = overrides.plugins?.get(String((w as { plugin?: unknown }).plugin)) ?? registeredPlugin(plugin);
+    const hooked = def?.kind === "workload" && typeof def.hook === "function";
+    // A hooked workload's kernel says what each connection does; the hook says when.
+    const k: WorkloadKernel = used.kernel ?? { model: "open-loop", rate: 0 };
+    if (hooked && (k.model !== "open-loop" || Array.isArray(k.rate))) {
+      throw new PluginError(plugin, "has a hook for its arrivals, so its kernel must be open-loop without rate steps");
+    }
     const from = hostField(`${field}.from`, w.from);
     const [toName, toPort] = w.to.split(":");
     const to = hostField(`${field}.to`, toName);
@@ -306,7 +316,8 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     }
     if (k.model === "udp") return [{ ...common, rate: k.rate, arrival: k.arrival ?? "poisson", udpTimeout: k.timeout ?? 5e6 }];
     const planned: PlannedWorkload = {
-      ...common, rate: Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0,
+      ...common, rate: hooked || Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0,
+      ...(hooked ? { hook: { ...(used.module ? { module: used.module } : {}), options: used.options } } : {}),
     };
     if (!Array.isArray(k.rate)) return [planned];
     // A rate in steps: one open-loop stream per step, from its `at` to the next one's.

@@ -113,10 +113,87 @@ describe("workload plugins", () => {
   test("a plugin used as another kind, or a kind that does not exist, is refused", () => {
     expect(() => planScenario(pair({ workload: { plugin: "policer" } as never }))).toThrow(
       'scenario.workloads.0.plugin: "policer" is a loss plugin, not a workload plugin. Allowed: tcp-churn, closed-loop, keepalive-pool, udp-request, server-restart');
+    expect(() => definePlugin({ kind: "portAllocator", name: "p", version: "1", hook: () => ({}) } as never)).toThrow(
+      'plugin "p": needs a kernel(options): a portAllocator plugin runs in the engine');
     expect(() => definePlugin({ kind: "workload", name: "w", version: "1" } as never)).toThrow(
-      'plugin "w": needs a kernel(options): a workload plugin runs in the engine');
+      'plugin "w": needs a kernel(options) or a hook(options, context), or both');
     expect(() => definePlugin({ kind: "nat", name: "n", version: "1", kernel: () => ({}) } as never)).toThrow(
       'plugin "n": kind "nat" is not supported; allowed: "loss", "portAllocator", "workload"');
+  });
+});
+
+describe("workload hooks: arrivals from TypeScript, one window (sample) at a time", () => {
+  const replay = definePlugin({
+    kind: "workload", name: "replay", version: "1.0.0",
+    options: z.strictObject({ at: z.array(z.number().min(0)), closer: z.enum(["client", "server"]).optional() }),
+    kernel: ({ closer }) => ({ model: "open-loop", rate: 0, closer }),
+    hook: ({ at }) => ({ arrivals: ({ from, to }) => at.filter((t) => t >= from && t < to) }),
+  });
+  const replaying = (extra: object, over: object = {}): Scenario => ({
+    ...pair({ duration: "10s", sample: "1s", trace: 10 }), ...over,
+    workloads: [{ plugin: "replay", from: "client", to: "server:80", ...extra }],
+  });
+  const opens = (r: Result) => r.traces!.map((t) => t.states.find((s) => s.host === "client" && s.to === "SYN_SENT")!.t);
+
+  test("each connection opens exactly when the hook said, across windows; the kernel says who closes", async () => {
+    const at = [0, 0.25, 1.5, 1.5, 2.999999, 7.125, 9.5];
+    const r = await runScenario(replaying({ at, closer: "server" }), { plugins: [replay], flavour: "debug" });
+    expect(opens(r)).toEqual(at);
+    expect(r.totals.attempted).toBe(7);
+    expect(r.totals.completed).toBe(7);
+    expect(r.peak.TIME_WAIT).toBe(7);
+    expect(r.series.byHost.server.TIME_WAIT.at(-1)).toBe(7); // the server closed first
+    expect(r.error).toBeUndefined();
+  });
+
+  test("the hook is asked once per window, ahead of the clock, with the window's bounds", async () => {
+    const windows: [number, number][] = [];
+    const spy = definePlugin({
+      kind: "workload", name: "spy", version: "1.0.0",
+      hook: () => ({ arrivals: ({ from, to }) => { windows.push([from, to]); return []; } }),
+    });
+    await runScenario(replaying({}, { duration: "3.5s" }) as Scenario, { plugins: [{ ...spy, name: "replay" }] });
+    expect(windows).toEqual([[0, 1], [1, 2], [2, 3], [3, 3.5]]);
+  });
+
+  test("a time outside its window stops the run, naming the plugin; the samples so far are kept", async () => {
+    const late = definePlugin({
+      kind: "workload", name: "late", version: "1.0.0",
+      hook: () => ({ arrivals: ({ from }) => (from < 3 ? [from] : [from + 5]) }),
+    });
+    const r = await runScenario({ ...replaying({}), workloads: [{ plugin: "late", from: "client", to: "server:80" }] }, { plugins: [late] });
+    expect(r.error).toBe('plugin "late": arrivals() gave 8 for the window [3, 4) s; each time must be inside it; the samples so far are kept');
+    expect(r.totals.attempted).toBe(3);
+    expect(r.series.t.at(-1)).toBe(3);
+  });
+
+  test("a third-party hook by path: a flash crowd's count is the integral of its rate, the same in workers", async () => {
+    const crowd = (seed: number): Scenario => ({
+      name: "crowd", seed, duration: "20s", sample: "1s",
+      hosts: {
+        client: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "1s" } }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] },
+        c2: { ip: "10.0.1.1", tcp: { timeWait: "1s" } }, s2: { ip: "10.0.1.2", listen: [{ port: 80 }] },
+      },
+      links: [{ between: ["client", "server"], latency: "1ms" }, { between: ["c2", "s2"], latency: "1ms" }],
+      workloads: ["client", "c2"].map((from) => ({
+        plugin: "./plugins/flash-crowd.mjs", from, to: from === "client" ? "server:80" : "s2:80", rate: 100, surge: 10, at: "5s", for: "5s",
+      })),
+    });
+    const { loadPlugins, WorkerPool, runOnPool, runPlan } = await import("../sdk/index.js");
+    const plan = planScenario(crowd(1), { plugins: await loadPlugins(crowd(1), [], join(ROOT, "examples")) });
+    const r = await runPlan(plan);
+    // Per workload: 100/s for 15 s and 1000/s for 5 s = 6500; two workloads, Poisson: within 3 SD.
+    expect(Math.abs(r.totals.attempted - 13_000)).toBeLessThan(3 * Math.sqrt(13_000));
+    expect(r.totals.failed.EADDRNOTAVAIL).toBe(0);
+    const pool = new WorkerPool({ workers: 2 });
+    try {
+      const sharded = await runOnPool(plan, pool);
+      expect(sharded.engine.workers).toBe(2);
+      const same = (x: Result) => stable({ ...x, engine: { ...x.engine, workers: 0, memoryBytes: 0 } });
+      expect(same(sharded)).toBe(same(r));
+    } finally {
+      await pool.close();
+    }
   });
 });
 

@@ -43,7 +43,7 @@ function firstFailure(r: Result): number | undefined {
  */
 function portStudy(r: Result, plan: Plan): string[] | undefined {
   const ws = plan.workloads;
-  if (ws.length === 0 || ws.some((w) => w.from !== ws[0].from || w.closer === "server" || w.localPort !== 0 || w.clients > 0 || w.step > 0 || w.model === "udp")) return undefined;
+  if (ws.length === 0 || ws.some((w) => w.from !== ws[0].from || w.closer === "server" || w.localPort !== 0 || w.clients > 0 || w.step > 0 || w.model === "udp" || w.hook)) return undefined;
   const host = plan.hosts.find((h) => h.name === ws[0].from)!;
   if (host.tcp.twReuse === 1 || (host.tcp.twReuse === 2 && (host.ips[0] >>> 24) === 127)) return undefined;
   const ports = host.ports[1] - host.ports[0] + 1;
