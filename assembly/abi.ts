@@ -61,6 +61,8 @@ export enum Stat {
   EADDRNOTAVAIL, ECONNREFUSED, ETIMEDOUT, ECONNRESET, EADDRINUSE,
   SegSent, SegDropped, SegRetransmitted, SegDuplicated,
   LiveSockets, SocketCapacity, MemoryBytes, ConnectFailed,
+  /** connect()s that took over a TIME_WAIT tuple (tw_reuse): how soon an allocator comes back to a port. */
+  TwReused,
   COUNT,
 }
 /** Failures per sample interval, in this order after the state and port columns. */

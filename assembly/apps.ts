@@ -157,7 +157,7 @@ function connect(w: u32, failed: u32): void {
     // bind() to a fixed port first: connect fails when the 4-tuple is taken.
     const t = lookup(la, port, da, dp);
     if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); loopRetry(w, failed + 1); return; }
-    if (t >= 0) killTimeWait(<u32>t);
+    if (t >= 0) { killTimeWait(<u32>t); bump(Stat.TwReused); }
   } else {
     // After a search of the whole range failed, each port released on the address can
     // make at most one tuple usable, and each port this workload took since used one up:
@@ -249,6 +249,7 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
   if (t < 0) return true;
   if (state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t)) {
     killTimeWait(<u32>t);
+    bump(Stat.TwReused);
     return true;
   }
   return false;

@@ -25,6 +25,8 @@ export interface Result {
     attempted: number; established: number; completed: number; pending: number;
     failed: Record<Errno, number>;
     segments: { sent: number; dropped: number; retransmitted: number; duplicated: number };
+    /** connect()s that took over a tuple in TIME_WAIT (tw_reuse, or a bind to a fixed port): the allocator came back to it. */
+    timeWaitReused: number;
   };
   peak: Record<StateName, number>;
   series: {

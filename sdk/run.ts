@@ -210,6 +210,7 @@ function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: Trac
       pending: attempted - st(Stat.Established) - st(Stat.ConnectFailed),
       failed,
       segments: { sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated) },
+      timeWaitReused: st(Stat.TwReused),
     },
     peak,
     series,

@@ -60,14 +60,35 @@ describe("how soon a port in TIME_WAIT is picked again (tw_reuse on: older than 
     const repeats = (d: number[]) => d.filter((x) => x !== Infinity);
     expect(repeats(seq)).toEqual([]); // 200 < 1000 ports
     // Linux moves its start by max(ports tried, a random 0-14) + 2: about 9.5 ports per
-    // connection, so 1000 ports come round after about 105 connections, and the TIME_WAIT
-    // tuples met there (older than 1 s) are taken over.
+    // connection, so 1000 ports come round after about 105 connections (whether the tuple is
+    // still in TIME_WAIT then depends on the rate: the test below counts takeovers).
     expect(repeats(lin).length).toBeGreaterThan(10);
     for (const d of repeats(lin)) expect(d).toBeGreaterThan(80), expect(d).toBeLessThan(135);
     // 200 random starts in 1000 ports: about 200^2 / 2000 = 20 land on a port used before, at any distance.
     expect(repeats(rnd).length).toBeGreaterThan(5);
     expect(repeats(rnd).length).toBeLessThan(45);
     expect(Math.min(...repeats(rnd))).toBeLessThan(60);
+  });
+
+  test("the result counts the takeovers: totals.timeWaitReused is the re-picks the traces show", async () => {
+    const counted: Record<string, number> = {};
+    for (const a of ["sequential", "random", "linux"] as const) {
+      const s = pair({
+        duration: "205s", trace: 200,
+        client: { ports: "40000-40999", portAllocator: a, tcp: { twReuse: 1, timeWait: "60s" } },
+        workload: { rate: 1, count: 200, arrival: "constant" },
+      });
+      const r = await runScenario(s);
+      // Connection i opens at i s and its TIME_WAIT ends just after i + 60 s: a port picked
+      // again within 60 connections took over the tuple; later, the tuple was gone.
+      const p = r.traces!.map((t) => Number(t.client.split(":")[1]));
+      const takeovers = p.filter((port, j) => p.slice(Math.max(0, j - 60), j).includes(port)).length;
+      expect(r.totals.timeWaitReused, a).toBe(takeovers);
+      counted[a] = takeovers;
+    }
+    expect(counted.sequential).toBe(0); // 200 < 1000 ports
+    expect(counted.linux).toBe(0);      // it comes back after 80-135 connections, when TIME_WAIT is over
+    expect(counted.random).toBeGreaterThan(3); // any distance: some within the 60 s
   });
 
   test("without tw_reuse no allocator hands out a port still in TIME_WAIT", async () => {

@@ -122,7 +122,7 @@ function connect(w: number, failed: number): void {
   if (port > 0) {
     const t = lookup(la, port, da, dp);
     if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { failNoPort(); loopRetry(w, failed + 1); return; }
-    if (t >= 0) killTimeWait(t);
+    if (t >= 0) { killTimeWait(t); bump(Stat.TwReused); }
   } else {
     // After a failed search of the whole range, connect() fails in O(1) while this
     // workload's takes keep up with the releases on the address (not under tw_reuse).
@@ -194,6 +194,7 @@ function portFree(ip: number, p: number, la: number, da: number, dp: number): bo
   if (t < 0) return true;
   if (state(t) === State.TIME_WAIT && twReusable(t)) {
     killTimeWait(t);
+    bump(Stat.TwReused);
     return true;
   }
   return false;

@@ -46,8 +46,8 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "8c46783c2e9ee6cd583fcfd19e6b7022e928f56b",
-  "apps.ts": "8efd159feccfd745a3af10eb9c5d8c9a978b96e8", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none
+  "abi.ts": "90fa005180626a80ef675bfdebefa48171834f1f",
+  "apps.ts": "e1c75ec75f7a8552a10982c814e78cff4c44d543", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "a804be018541b8d6316fac9abee72f29dfe27fda", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "047c4f7ab9477774b4769242ba262bb17cffb9a0", // not ported: test-only checks, no part of the measured kernel

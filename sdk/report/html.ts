@@ -88,6 +88,7 @@ function totalsTable(r: Result): string {
     ...Object.entries(t.failed).map(([errno, n]): [string, number] => [`failed ${errno}`, n]),
     ["segments sent", t.segments.sent], ["segments dropped", t.segments.dropped],
     ["segments retransmitted", t.segments.retransmitted], ["segments duplicated", t.segments.duplicated],
+    ["connects that took over a TIME_WAIT tuple", t.timeWaitReused],
   ];
   return table("Connections and segments", rows);
 }

@@ -75,6 +75,7 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
         sent: sum((r) => r.totals.segments.sent), dropped: sum((r) => r.totals.segments.dropped),
         retransmitted: sum((r) => r.totals.segments.retransmitted), duplicated: sum((r) => r.totals.segments.duplicated),
       },
+      timeWaitReused: sum((r) => r.totals.timeWaitReused),
     },
     peak: Object.fromEntries(Object.entries(states).map(([n, v]) => [n, v.reduce((m, x) => Math.max(m, x), 0)])) as Record<StateName, number>,
     series: {
