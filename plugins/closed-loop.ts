@@ -7,7 +7,7 @@
 
 import { definePlugin, fields, z } from "connsim/plugin";
 
-const { duration, size } = fields;
+const { duration } = fields;
 
 export default definePlugin({
   kind: "workload",
@@ -18,14 +18,7 @@ export default definePlugin({
     think: duration.optional(),
     backoff: duration.optional(),
     backoffMax: duration.optional(),
-    request: size.optional(),
-    response: size.optional(),
-    halfClose: z.boolean().optional(),
-    closer: z.enum(["client", "server", "both"]).optional(),
-    linger0: z.boolean().optional(),
-    start: duration.optional(),
-    stop: duration.optional(),
-    count: fields.count.optional(),
+    ...fields.exchange,
   }),
   kernel: (o) => ({ model: "closed-loop", ...o }),
 });

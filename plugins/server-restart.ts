@@ -9,7 +9,7 @@
 
 import { definePlugin, fields, z } from "connsim/plugin";
 
-const { duration, size } = fields;
+const { duration } = fields;
 
 export default definePlugin({
   kind: "workload",
@@ -23,11 +23,7 @@ export default definePlugin({
     think: duration.optional(),
     backoff: duration.optional(),
     backoffMax: duration.optional(),
-    request: size.optional(),
-    response: size.optional(),
-    closer: z.enum(["client", "server", "both"]).optional(),
-    start: duration.optional(),
-    stop: duration.optional(),
+    ...fields.exchange,
   }),
   kernel: ({ at, down, reuseAddr, ...o }) => ({ model: "closed-loop", ...o, restart: { at, down, reuseAddr } }),
 });

@@ -7,7 +7,7 @@
 
 import { definePlugin, fields, z } from "connsim/plugin";
 
-const { duration, size } = fields;
+const { duration } = fields;
 
 export default definePlugin({
   kind: "workload",
@@ -17,15 +17,8 @@ export default definePlugin({
     rate: z.union([z.number().min(0), z.array(z.strictObject({ at: duration, rate: z.number().min(0) })).min(1).max(64)])
       .describe('a number of connections a second, or steps like [{ "at": "0s", "rate": 100 }, { "at": "30s", "rate": 500 }]'),
     arrival: z.enum(["constant", "poisson"]).optional(),
-    request: size.optional(),
-    response: size.optional(),
-    halfClose: z.boolean().optional(),
-    closer: z.enum(["client", "server", "both"]).optional(),
-    linger0: z.boolean().optional(),
-    start: duration.optional(),
-    stop: duration.optional(),
-    count: fields.count.optional(),
-    localPort: fields.port.optional(),
+    localPort: fields.port.optional().describe("bind() to this port before connect()"),
+    ...fields.exchange,
   }),
   kernel: (o) => ({ model: "open-loop", ...o }),
 });

@@ -50,4 +50,20 @@ export const rule = z.strictObject({
   delay: duration.optional(),
 });
 
-export const fields = { duration, durationText, count, bytes, probability, port, size, flags, rule };
+/**
+ * What a TCP workload's connections do, for a workload's options (spread it into
+ * z.strictObject): sizes, who closes first and how, and when the workload runs.
+ * The names are the open- and closed-loop kernels' own.
+ */
+export const exchange = {
+  request: size.optional(),
+  response: size.optional(),
+  halfClose: z.boolean().optional().describe("shutdown(SHUT_WR) after the request"),
+  closer: z.enum(["client", "server", "both"]).optional(),
+  linger0: z.boolean().optional().describe("SO_LINGER 0: the closer sends RST"),
+  start: duration.optional(),
+  stop: duration.optional(),
+  count: count.optional(),
+};
+
+export const fields = { duration, durationText, count, bytes, probability, port, size, flags, rule, exchange };
