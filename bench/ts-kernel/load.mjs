@@ -48,16 +48,16 @@ export const PORTED_FROM = {
   "abi.ts": "bf20c995f3933c86b7008cccaa860fbb491fddee",
   "apps.ts": "cea9fe205245114b5c79d347877f7141a684d7f7",
   "hooks.ts": "f26307a7a937c8c2b565085f3579ac85b2ec2c88", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "fd8c3073725411330f4da88dcc091ff3b77d62f3",
-  "invariants.ts": "047c4f7ab9477774b4769242ba262bb17cffb9a0", // not ported: test-only checks, no part of the measured kernel
+  "index.ts": "8bbbc347b359245b6f71fc555b770808bdb5c57f",
+  "invariants.ts": "bf47a646ac81e161689747871385fcfe175bde4a", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "50ae3fde5daa7ceca352ef8be05a7883154f0611",
+  "net.ts": "d1bad9a02a5c26617713b44d2eafba54b7fb43b4",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "f5fe528531c407940eabbcc012fa8b2b0004ceb4",
-  "tcp.ts": "9524157ce6fddef3ac58c80fe593472af3590916",
+  "tcp.ts": "d148e06473fbc58450792e92bd544e210bed81d0",
   "udp.ts": "bd77f572264ba96c841dc8740466b4e15c127063", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "00701dabbed8f4a250ead94eb7bb6e90418aa94c",
+  "wheel.ts": "3c074d7b8cfa9336f2e7816f0ab07a0802e1c541",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */
