@@ -18,12 +18,14 @@ import {
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  freeSegment, netReset, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
+  flightAt, flightOrder, freeSegment, netReset, takeArrival, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
   setLoss as setLossKernel, sgAck, sgConn, sgFate, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net";
 import { capacity, gen, live, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp";
-import { cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelReset } from "./wheel";
+import {
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelReset,
+} from "./wheel";
 
 /** A timer event is stale once its socket's generation moved on (cancelled or re-armed). */
 function staleTimer(kind: u32, target: u32, g: u32): bool {
@@ -71,55 +73,81 @@ export function setRun(duration: f64, sample: f64, traceFirst: u32): void {
   setTraceFirst(traceFirst);
 }
 
+/** A segment arrives (or, dropped by a hook, is freed without being an event). */
+@inline function deliver(g: u32): void {
+  if (sgFate(g) != 0) {
+    if (DEBUG) assert(sgFate(g) == 2, "a segment arrived before its hook decided");
+    freeSegment(g); // a hook dropped it
+    return;
+  }
+  setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+  setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
+  const d = sgDir(g);
+  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
+  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
+  const w = sgWl(g); const c = sgConn(g);
+  freeSegment(g);
+  segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+}
+
 /**
  * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
  * is more to do, 0 when finished. A sample at time T sees every event before T.
+ *
+ * Two sources are merged: the wheel's events and the segments in flight (net.ts), by
+ * time and, at one time, by filing number, so events fire exactly as if every segment
+ * had been a wheel event. A wheel slot above level 0 that starts at the time of the
+ * first arrival is cascaded first (it may hold events filed before the segment).
  */
 export function run(maxEvents: u32): i32 {
   if (!started) { started = true; listenersStart(); appsStart(); }
   let budget = maxEvents;
   while (true) {
     const has = findNext();
+    const segAt = flightAt;
+    const seg = has
+      ? segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && flightOrder < dueSeq())
+      : segAt != u64.MAX_VALUE;
+    const any = has || seg;
+    const at = seg ? segAt : nextDeadline;
     // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
     const windowDue = workloadHooked() && workloadDue < durationUs;
     const sampleAt = <u64>sampleIndex * sampleUs;
-    if (sampleAt <= durationUs && (!has || nextDeadline >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
+    if (sampleAt <= durationUs && (!any || at >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
       takeSample(sampleIndex++);
       continue;
     }
     // Undecided segments are decided before any of them could arrive (hooks.ts).
-    if (pendingHooks > 0 && (!has || nextDeadline >= durationUs || nextDeadline >= hookDue())) return RunStatus.HookBatch;
-    if (windowDue && (!has || nextDeadline >= workloadDue)) return RunStatus.WorkloadBatch;
-    if (!has || nextDeadline >= durationUs) return RunStatus.Done;
-    if (nextLevel > 0) { cascade(); continue; }
+    if (pendingHooks > 0 && (!any || at >= durationUs || at >= hookDue())) return RunStatus.HookBatch;
+    if (windowDue && (!any || at >= workloadDue)) return RunStatus.WorkloadBatch;
+    if (!any || at >= durationUs) return RunStatus.Done;
+    if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget == 0) return RunStatus.More;
+    if (seg) {
+      budget--;
+      advance(segAt);
+      deliver(takeArrival());
+      continue;
+    }
     while (budget > 0) {
       const e = popDue();
       if (e == 0) break;
       budget--;
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       release(e);
-      if (kind == EV_SEGMENT && sgFate(target) != 0) {
-        if (DEBUG) assert(sgFate(target) == 2, "a segment arrived before its hook decided");
-        freeSegment(target); // a hook dropped it
-        continue;
-      }
-      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
       if (kind == EV_SEGMENT) {
-        setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
-        const d = sgDir(target);
-        const sa = sgSrc(target); const sp = sgSport(target); const da = sgDst(target); const dp = sgDport(target);
-        const fl = sgFlags(target); const seq = sgSeq(target); const ack = sgAck(target); const len = sgLen(target);
-        const w = sgWl(target); const c = sgConn(target);
-        freeSegment(target);
-        segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
-      } else if (kind == EV_TIMER) {
-        timerFires(target, g);
-      } else if (kind == EV_ARRIVAL) {
-        arrival(target, g);
-      } else if (kind == EV_LISTENER) {
-        listenerEvent(target, g);
+        deliver(target); // a delayed duplicate
+      } else {
+        setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+        if (kind == EV_TIMER) {
+          timerFires(target, g);
+        } else if (kind == EV_ARRIVAL) {
+          arrival(target, g);
+        } else if (kind == EV_LISTENER) {
+          listenerEvent(target, g);
+        }
       }
+      if (flightAt == now) break; // an arrival now: which comes first is decided above
     }
   }
   return 0;

@@ -17,10 +17,14 @@
 //  10  per address, each UDP port is held by one UDP socket or bound UDP listener at
 //      most, exactly when the UDP port table says so; per host, UDP sockets equal
 //      the count samples report
+//  11  segments in flight: each direction's queue arrives in order, and the first
+//      arrival the run loop sees (net.ts flightAt) is the earliest queue head, with
+//      one heap entry per direction that has segments in flight
 
 import { State, STATE_COUNT } from "./abi";
 import { alloc } from "./mem";
 import {
+  FLIGHT_END, flightArrival, flightAt, flightDirections, flightHead, flightNext, nDirs,
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
@@ -168,6 +172,23 @@ export function checkInvariants(): i32 {
     const n = load<u32>(COUNTS + (<usize>h << 2));
     if (n != hostUdp(h)) return fail(10, h, n, hostUdp(h));
   }
+
+  // 11: segments in flight.
+  let first: u64 = u64.MAX_VALUE;
+  let busy: u32 = 0;
+  for (let d: u32 = 0; d < nDirs; d++) {
+    let g = flightHead(d);
+    if (g == FLIGHT_END) continue;
+    busy++;
+    if (flightArrival(g) < first) first = flightArrival(g);
+    let last = flightArrival(g);
+    for (g = flightNext(g); g != FLIGHT_END; g = flightNext(g)) {
+      if (flightArrival(g) < last) return fail(11, d, <u32>last, <u32>flightArrival(g));
+      last = flightArrival(g);
+    }
+  }
+  if (busy != flightDirections()) return fail(11, 0xFFFFFFFF, busy, flightDirections());
+  if (first != flightAt) return fail(11, 0xFFFFFFFE, <u32>first, <u32>flightAt);
   return 0;
 }
 

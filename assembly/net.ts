@@ -3,7 +3,7 @@
 // and the pool of segments in flight. Everything here is configured before the run
 // and read on the hot path; tables are fixed-size and small.
 
-import { alloc, regrow } from "./mem";
+import { alloc, DEBUG, regrow } from "./mem";
 import { HostParam, LossKind, State, STATE_COUNT } from "./abi";
 import { seedStream } from "./rng";
 
@@ -302,17 +302,27 @@ export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool 
 
 // ---- segments in flight ----------------------------------------------------------------
 // A segment is a small record (payload bytes are counted, never stored), read whole on
-// arrival, so it is laid out as one 32-byte record rather than in columns:
+// arrival, so it is laid out as one 64-byte record rather than in columns:
 //
 //   0 src u32 | 4 dst u32 | 8 sport u16 | 10 dport u16 | 12 seq u32 | 16 ack u32 (free-list link)
 //   20 len u16 | 22 flags u8 | 23 fate u8 | 24 dir u16 | 26 wl u16 | 28 conn u32
+//   32 next u32 (its direction's queue) | 40 at u64 (arrival, us) | 48 order u64 (filing number, wheel.ts)
 //
 // fate: 0 deliver, 1 a hook has not decided yet, 2 a hook dropped it (freed on arrival).
-const SG_SIZE: usize = 32;
-let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = 0xFFFFFFFF;
+//
+// A direction has one fixed latency and no queueing, so it delivers in the order it
+// sends: its segments wait in a FIFO queue (head and tail per direction, linked through
+// `next`) instead of one wheel event each, and only each queue's head is ordered, in a
+// binary min-heap of the directions by (arrival, order). The run loop (index.ts) merges
+// the heap's first arrival with the wheel's events by time, then by filing number, which
+// is the order in which the wheel alone would fire them. (A delayed duplicate copy,
+// which does not keep the direction's order, still goes through the wheel.)
+const SG_SIZE: usize = 64;
+const SG_NONE: u32 = 0xFFFFFFFF;
+let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = SG_NONE;
 let SG: usize = 0;
 
-@inline function sg(g: u32): usize { return SG + (<usize>g << 5); }
+@inline function sg(g: u32): usize { return SG + (<usize>g << 6); }
 @inline export function sgSrc(g: u32): u32 { return load<u32>(sg(g), 0); }
 @inline export function sgDst(g: u32): u32 { return load<u32>(sg(g), 4); }
 @inline export function sgSport(g: u32): u32 { return load<u16>(sg(g), 8); }
@@ -329,7 +339,7 @@ let SG: usize = 0;
 
 export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
   let g: u32;
-  if (sgFree != 0xFFFFFFFF) { g = sgFree; sgFree = sgAck(g); }
+  if (sgFree != SG_NONE) { g = sgFree; sgFree = sgAck(g); }
   else {
     if (sgTop >= sgCap) { SG = regrow(SG, <usize>sgCap * SG_SIZE, <usize>sgCap * 2 * SG_SIZE); sgCap <<= 1; }
     g = sgTop++;
@@ -345,6 +355,96 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   store<u32>(sg(g), sgFree, 16);
   sgFree = g;
 }
+
+let QHEAD: usize = 0;       // u32 [dir] first segment in flight, SG_NONE when none
+let QTAIL: usize = 0;       // u32 [dir] last segment in flight
+// The directions with segments in flight, a binary min-heap on their first segment's
+// (at, order): 24-byte entries  0 at u64 | 8 order u64 | 16 dir u32.
+const HE_SIZE: usize = 24;
+let HEAP: usize = 0;
+let heapSize: u32 = 0;
+/** The first arrival of all directions (u64.MAX_VALUE when nothing is in flight) and its filing number. */
+export let flightAt: u64 = u64.MAX_VALUE;
+export let flightOrder: u64 = 0;
+
+@inline function he(i: u32): usize { return HEAP + <usize>i * HE_SIZE; }
+@inline function heBefore(a: usize, b: usize): bool {
+  const ta = load<u64>(a); const tb = load<u64>(b);
+  return ta < tb || (ta == tb && load<u64>(a, 8) < load<u64>(b, 8));
+}
+@inline function heCopy(to: usize, from: usize): void {
+  store<u64>(to, load<u64>(from)); store<u64>(to, load<u64>(from, 8), 8); store<u32>(to, load<u32>(from, 16), 16);
+}
+/** Puts (at, order, d) at heap position i (a hole) and moves it down to its place. */
+function siftDown(at: u64, order: u64, d: u32): void {
+  let i: u32 = 0;
+  while (true) {
+    let c: u32 = 2 * i + 1;
+    if (c >= heapSize) break;
+    let pc = he(c);
+    if (c + 1 < heapSize && heBefore(pc + HE_SIZE, pc)) { c++; pc += HE_SIZE; }
+    const tc = load<u64>(pc);
+    if (tc > at || (tc == at && load<u64>(pc, 8) > order)) break;
+    heCopy(he(i), pc);
+    i = c;
+  }
+  const p = he(i);
+  store<u64>(p, at); store<u64>(p, order, 8); store<u32>(p, d, 16);
+}
+
+/** Puts segment g in flight on direction d, to arrive at `at` (no earlier than the direction's last), filed as number `order`. */
+export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
+  const p = sg(g);
+  store<u32>(p, SG_NONE, 32); store<u64>(p, at, 40); store<u64>(p, order, 48);
+  const q = QHEAD + (<usize>d << 2);
+  const t = QTAIL + (<usize>d << 2);
+  if (load<u32>(q) != SG_NONE) {
+    if (DEBUG) assert(load<u64>(sg(load<u32>(t)), 40) <= at, "a direction delivers in order");
+    store<u32>(sg(load<u32>(t)), g, 32);
+    store<u32>(t, g);
+    return;
+  }
+  store<u32>(q, g); store<u32>(t, g);
+  // Its first segment: the direction enters the heap (orders are increasing, so on a tie of times it goes after).
+  let i = heapSize++;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const pp = he(parent);
+    if (load<u64>(pp) <= at) break;
+    heCopy(he(i), pp);
+    i = parent;
+  }
+  const pi = he(i);
+  store<u64>(pi, at); store<u64>(pi, order, 8); store<u32>(pi, d, 16);
+  if (i == 0) { flightAt = at; flightOrder = order; }
+}
+
+/** Takes the first arrival (flightAt) off its direction's queue; the direction's next segment takes its place. */
+export function takeArrival(): u32 {
+  const d = load<u32>(HEAP, 16);
+  const q = QHEAD + (<usize>d << 2);
+  const g = load<u32>(q);
+  const n = load<u32>(sg(g), 32);
+  store<u32>(q, n);
+  if (n != SG_NONE) {
+    const pn = sg(n);
+    const at = load<u64>(pn, 40); const order = load<u64>(pn, 48);
+    if (heapSize == 1) { store<u64>(HEAP, at); store<u64>(HEAP, order, 8); }
+    else siftDown(at, order, d);
+  } else if (--heapSize > 0) {
+    const pl = he(heapSize);
+    siftDown(load<u64>(pl), load<u64>(pl, 8), load<u32>(pl, 16));
+  }
+  if (heapSize == 0) { flightAt = u64.MAX_VALUE; } else { flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8); }
+  return g;
+}
+
+/** Segments in flight, for the invariant checks: the first of direction d and the next of a segment (SG_NONE ends). */
+export function flightHead(d: u32): u32 { return load<u32>(QHEAD + (<usize>d << 2)); }
+export function flightNext(g: u32): u32 { return load<u32>(sg(g), 32); }
+export function flightArrival(g: u32): u64 { return load<u64>(sg(g), 40); }
+export function flightDirections(): u32 { return heapSize; }
+export const FLIGHT_END: u32 = SG_NONE;
 
 export function netReset(seed: u64, segmentCapacity: u32): void {
   runSeed = seed;
@@ -374,6 +474,10 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   RNEXT = alloc(<usize>MAX_RULES * 4); RMASK = alloc(<usize>MAX_RULES); RVALUE = alloc(<usize>MAX_RULES);
   RSTATE = alloc(<usize>MAX_RULES); RCONN = alloc(<usize>MAX_RULES * 4); RNTH = alloc(<usize>MAX_RULES * 4);
   RSEEN = alloc(<usize>MAX_RULES * 4); RACTION = alloc(<usize>MAX_RULES); RDELAY = alloc(<usize>MAX_RULES * 4);
-  sgCap = segmentCapacity; sgTop = 0; sgFree = 0xFFFFFFFF;
+  sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
+  QHEAD = alloc(<usize>MAX_DIRS * 4); QTAIL = alloc(<usize>MAX_DIRS * 4);
+  memory.fill(QHEAD, 0xFF, <usize>MAX_DIRS * 4);
+  HEAP = alloc(<usize>MAX_DIRS * HE_SIZE); heapSize = 0;
+  flightAt = u64.MAX_VALUE; flightOrder = 0;
 }

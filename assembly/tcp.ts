@@ -17,12 +17,12 @@
 
 import { Flag, HostParam, LossKind, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
-import { now, schedule } from "./wheel";
+import { now, schedule, takeSeq } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
-  listenerIp, newSegment, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  listenerIp, newSegment, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
 } from "./net";
@@ -37,7 +37,7 @@ import * as sockets from "./sockets";
 import { appEof, appEstablished, appFailed, appReceived } from "./apps";
 import { udpArrives, udpTimeout } from "./udp";
 
-export const EV_SEGMENT: u32 = 0;
+export const EV_SEGMENT: u32 = 0; // a delayed duplicate (other segments wait in their direction's queue, net.ts)
 export const EV_TIMER: u32 = 1;
 export const EV_ARRIVAL: u32 = 2;
 export const EV_LISTENER: u32 = 3; // gen: LISTENER_STOP or LISTENER_BIND
@@ -135,7 +135,7 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = <u64>dirLatency(d);
   const g = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
-  schedule(now + lat, EV_SEGMENT, g, 0);
+  putInFlight(g, d, now + lat, takeSeq());
   if (deferred) deferLoss(now, g, d, fl, senderState, seq, ack, len, c);
   if (dupDelay >= 0) {
     bump(Stat.SegDuplicated);

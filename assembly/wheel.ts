@@ -21,8 +21,14 @@
 // Nothing is ever searched: a timer is cancelled by bumping its owner's generation,
 // and a stale event is dropped when it fires.
 //
+// Events of the same time fire in the order they were filed, whatever levels they went
+// through (all pending events of one time always share one slot list, which a cascade
+// re-files in order). Each event carries its filing number `seq`, from a counter that
+// segments in flight (net.ts, which do not go through the wheel) draw from too, so the
+// run loop can merge the two in exactly that order.
+//
 //   slot lists:  head[level*64+slot] -> ev -> ev -> ... (tail[...] for O(1) append)
-//   event pool:  time u64 | next u32 | target u32 | gen u32 | kind u8
+//   event pool:  time u64 | seq u64 | next u32 | target u32 | gen u32 | kind u8
 
 import { alloc, DEBUG, regrow } from "./mem";
 
@@ -31,6 +37,11 @@ const SLOTS = 64;
 const NIL: u32 = 0;
 
 export let now: u64 = 0;
+
+/** The filing number the next event (or segment put in flight) gets. */
+let seqNext: u64 = 0;
+/** Takes a filing number for something ordered with the wheel's events (a segment in flight). */
+@inline export function takeSeq(): u64 { return seqNext++; }
 
 /** Set by the owner of the events: true when an event no longer matters. */
 export let isStale: (kind: u32, target: u32, gen: u32) => bool = (kind: u32, target: u32, gen: u32): bool => false;
@@ -41,6 +52,7 @@ let evFree: u32 = NIL;
 let evTop: u32 = 1;       // next never-used index
 let evLive: u32 = 0;
 let EV_TIME: usize = 0;
+let EV_SEQ: usize = 0;
 let EV_NEXT: usize = 0;
 let EV_TARGET: usize = 0;
 let EV_GEN: usize = 0;
@@ -49,10 +61,12 @@ let HEAD: usize = 0;
 let TAIL: usize = 0;
 let OCC: usize = 0;
 
-// The slot found by findNext().
+// The slot found by findNext(), kept until an event is filed before it or the slot is
+// cascaded or emptied (`now` moving up to nextDeadline does not change which slot it is).
 export let nextLevel: i32 = -1;
 let nextSlot: i32 = 0;
-export let nextDeadline: u64 = 0;
+export let nextDeadline: u64 = u64.MAX_VALUE;
+let found = false;
 
 @inline export function evTarget(e: u32): u32 { return load<u32>(EV_TARGET + (<usize>e << 2)); }
 @inline export function evGen(e: u32): u32 { return load<u32>(EV_GEN + (<usize>e << 2)); }
@@ -63,11 +77,14 @@ export let nextDeadline: u64 = 0;
 
 export function wheelReset(capacity: u32): void {
   now = 0;
+  seqNext = 0;
+  nextLevel = -1; nextDeadline = u64.MAX_VALUE; found = false;
   evCap = capacity;
   evFree = NIL;
   evTop = 1;
   evLive = 0;
   EV_TIME = alloc(<usize>capacity << 3);
+  EV_SEQ = alloc(<usize>capacity << 3);
   EV_NEXT = alloc(<usize>capacity << 2);
   EV_TARGET = alloc(<usize>capacity << 2);
   EV_GEN = alloc(<usize>capacity << 2);
@@ -78,11 +95,12 @@ export function wheelReset(capacity: u32): void {
 }
 
 export function pendingEvents(): u32 { return evLive; }
-export function eventBytes(): f64 { return <f64>evCap * 21.0; }
+export function eventBytes(): f64 { return <f64>evCap * 29.0; }
 
 function growEvents(): void {
   const cap = evCap << 1;
   EV_TIME = regrow(EV_TIME, <usize>evCap << 3, <usize>cap << 3);
+  EV_SEQ = regrow(EV_SEQ, <usize>evCap << 3, <usize>cap << 3);
   EV_NEXT = regrow(EV_NEXT, <usize>evCap << 2, <usize>cap << 2);
   EV_TARGET = regrow(EV_TARGET, <usize>evCap << 2, <usize>cap << 2);
   EV_GEN = regrow(EV_GEN, <usize>evCap << 2, <usize>cap << 2);
@@ -123,14 +141,18 @@ export function schedule(when: u64, kind: u32, target: u32, gen: u32): void {
   }
   evLive++;
   store<u64>(EV_TIME + (<usize>e << 3), when);
+  store<u64>(EV_SEQ + (<usize>e << 3), seqNext++);
   store<u32>(EV_TARGET + (<usize>e << 2), target);
   store<u32>(EV_GEN + (<usize>e << 2), gen);
   store<u8>(EV_KIND + <usize>e, <u8>kind);
   file(e, when);
+  if (when < nextDeadline) found = false; // before the found slot: in an earlier one
 }
 
 /** Finds the earliest occupied slot; false when nothing is pending. */
 export function findNext(): bool {
+  if (found) return nextLevel >= 0;
+  found = true;
   for (let l = 0; l < LEVELS; l++) {
     const occ = load<u64>(OCC + (<usize>l << 3));
     if (occ == 0) continue;
@@ -145,6 +167,7 @@ export function findNext(): bool {
     return true;
   }
   nextLevel = -1;
+  nextDeadline = u64.MAX_VALUE;
   return false;
 }
 
@@ -157,6 +180,7 @@ export function cascade(): void {
   const o = OCC + (<usize>nextLevel << 3);
   store<u64>(o, load<u64>(o) & ~(<u64>1 << nextSlot));
   now = nextDeadline;
+  found = false;
   while (e != NIL) {
     const n = evNext(e);
     if (isStale(evKind(e), evTarget(e), evGen(e))) release(e);
@@ -170,6 +194,18 @@ export const WHEEL_LISTS: u32 = LEVELS * SLOTS;
 export function listHead(i: u32): u32 { return load<u32>(HEAD + (<usize>i << 2)); }
 export function nextEvent(e: u32): u32 { return evNext(e); }
 
+/** Moves the clock to `t`, which comes before every filed event (an arrival the run loop takes from net.ts). */
+@inline export function advance(t: u64): void {
+  if (DEBUG) assert(t >= now && (!found || t <= nextDeadline), "time went back or skipped an event");
+  now = t;
+}
+
+/** The filing number of the next event of the found level-0 slot (u64.MAX_VALUE when it is empty). */
+export function dueSeq(): u64 {
+  const e = load<u32>(HEAD + (<usize>nextSlot << 2));
+  return e == NIL ? u64.MAX_VALUE : load<u64>(EV_SEQ + (<usize>e << 3));
+}
+
 /** Takes the next event of the found level-0 slot (now = its time), or NIL when empty. */
 export function popDue(): u32 {
   const i = <usize>nextSlot << 2;
@@ -181,6 +217,7 @@ export function popDue(): u32 {
   if (n == NIL) {
     store<u32>(TAIL + i, NIL);
     store<u64>(OCC, load<u64>(OCC) & ~(<u64>1 << nextSlot));
+    found = false;
   }
   return e;
 }

@@ -74,6 +74,7 @@ export const INVARIANTS = [
   "a socket that only a timer can move on has exactly one live timer",
   "a listener's half-open count equals its SYN_RCVD children",
   "each UDP port has at most one holder, as the UDP port table says; UDP sockets per host equal the reported counts",
+  "each direction's segments in flight arrive in order, and the first arrival is the earliest queue head",
 ];
 
 /** Runs the engine's invariant checks; throws naming the broken one. */

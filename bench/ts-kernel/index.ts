@@ -14,13 +14,13 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   setListenerLife as setLife, reservePorts as reserve,
-  freeSegment, netBytes, sgFate, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
+  flightAt, flightOrder, freeSegment, netBytes, sgFate, takeArrival, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
   sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
 import { capacity, gen, live, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp.js";
 import {
-  cascade, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelBytes, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelBytes, wheelReset,
 } from "./wheel.js";
 
 /** A timer event is stale once its socket's generation moved on (cancelled or re-armed). */
@@ -73,46 +73,68 @@ export function setRun(duration: number, sample: number, traceFirst: number): vo
   setTraceFirst(traceFirst >>> 0);
 }
 
+/** A segment arrives. */
+function deliver(g: number): void {
+  if (sgFate(g) !== 0) { freeSegment(g); return; }
+  setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+  setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
+  const d = sgDir(g);
+  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
+  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
+  const w = sgWl(g); const c = sgConn(g);
+  freeSegment(g);
+  segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+}
+
 /**
  * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
  * is more to do, 0 when finished. A sample at time T sees every event before T.
+ * The wheel's events and the segments in flight are merged by time, then filing number.
  */
 export function run(maxEvents: number): number {
   if (!started) { started = true; listenersStart(); appsStart(); }
   let budget = maxEvents >>> 0;
   while (true) {
     const has = findNext();
+    const segAt = flightAt;
+    const seg = has
+      ? segAt < nextDeadline || (segAt === nextDeadline && nextLevel === 0 && flightOrder < dueSeq())
+      : segAt !== Infinity;
+    const any = has || seg;
+    const at = seg ? segAt : nextDeadline;
     const sampleAt = sampleIndex * sampleUs;
-    if (sampleAt <= durationUs && (!has || nextDeadline >= sampleAt)) {
+    if (sampleAt <= durationUs && (!any || at >= sampleAt)) {
       takeSample(sampleIndex++);
       continue;
     }
-    if (!has || nextDeadline >= durationUs) return 0;
-    if (nextLevel > 0) { cascade(); continue; }
+    if (!any || at >= durationUs) return 0;
+    if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget === 0) return 1;
+    if (seg) {
+      budget--;
+      advance(segAt);
+      deliver(takeArrival());
+      continue;
+    }
     while (budget > 0) {
       const e = popDue();
       if (e === 0) break;
       budget--;
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       release(e);
-      if (kind === EV_SEGMENT && sgFate(target) !== 0) { freeSegment(target); continue; }
-      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
       if (kind === EV_SEGMENT) {
-        setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
-        const d = sgDir(target);
-        const sa = sgSrc(target); const sp = sgSport(target); const da = sgDst(target); const dp = sgDport(target);
-        const fl = sgFlags(target); const seq = sgSeq(target); const ack = sgAck(target); const len = sgLen(target);
-        const w = sgWl(target); const c = sgConn(target);
-        freeSegment(target);
-        segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
-      } else if (kind === EV_TIMER) {
-        timerFires(target, g);
-      } else if (kind === EV_ARRIVAL) {
-        arrival(target, g);
-      } else if (kind === EV_LISTENER) {
-        listenerEvent(target, g);
+        deliver(target); // a delayed duplicate
+      } else {
+        setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+        if (kind === EV_TIMER) {
+          timerFires(target, g);
+        } else if (kind === EV_ARRIVAL) {
+          arrival(target, g);
+        } else if (kind === EV_LISTENER) {
+          listenerEvent(target, g);
+        }
       }
+      if (flightAt === now) break; // an arrival now: which comes first is decided above
     }
   }
 }

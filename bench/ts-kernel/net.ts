@@ -254,6 +254,8 @@ let SGSPORT = new Uint16Array(0); let SGDPORT = new Uint16Array(0);
 let SGSEQ = new Uint32Array(0); let SGACK = new Uint32Array(0); let SGLEN = new Uint32Array(0);
 let SGFLAGS = new Uint8Array(0); let SGDIR = new Uint16Array(0); let SGWL = new Uint16Array(0);
 let SGCONN = new Uint32Array(0); let SGFATE = new Uint8Array(0); // 0 deliver (hooks are not ported)
+// Its direction's queue: the next segment, the arrival time and the filing number (wheel.ts).
+let SGNEXT = new Uint32Array(0); let SGAT = new Float64Array(0); let SGORDER = new Float64Array(0);
 
 export function sgSrc(g: number): number { return SGSRC[g]; }
 export function sgDst(g: number): number { return SGDST[g]; }
@@ -268,7 +270,7 @@ export function sgWl(g: number): number { return SGWL[g]; }
 export function sgConn(g: number): number { return SGCONN[g]; }
 export function sgFate(g: number): number { return SGFATE[g]; }
 
-function regrow<T extends Uint32Array | Uint16Array | Uint8Array>(old: T, n: number): T {
+function regrow<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(old: T, n: number): T {
   const a = new (old.constructor as { new(n: number): T })(n);
   a.set(old);
   return a;
@@ -282,6 +284,7 @@ function growSegments(): void {
   SGLEN = regrow(SGLEN, n); SGFLAGS = regrow(SGFLAGS, n);
   SGDIR = regrow(SGDIR, n); SGWL = regrow(SGWL, n);
   SGCONN = regrow(SGCONN, n); SGFATE = regrow(SGFATE, n);
+  SGNEXT = regrow(SGNEXT, n); SGAT = regrow(SGAT, n); SGORDER = regrow(SGORDER, n);
   sgCap = n;
 }
 
@@ -303,13 +306,74 @@ export function freeSegment(g: number): void {
   sgFree = g;
 }
 
+// Each direction delivers in the order it sends: a FIFO queue per direction, and the
+// directions with segments in flight in a binary min-heap on their first segment's
+// (at, order), as in assembly/net.ts (there 24-byte entries, here three columns).
+let QHEAD = new Uint32Array(0); let QTAIL = new Uint32Array(0);
+let HAT = new Float64Array(0); let HORDER = new Float64Array(0); let HDIR = new Uint32Array(0);
+let heapSize = 0;
+/** The first arrival of all directions (Infinity when nothing is in flight) and its filing number. */
+export let flightAt = Infinity;
+export let flightOrder = 0;
+
+/** Puts (at, order, d) at heap position 0 (a hole) and moves it down to its place. */
+function siftDown(at: number, order: number, d: number): void {
+  let i = 0;
+  while (true) {
+    let c = 2 * i + 1;
+    if (c >= heapSize) break;
+    if (c + 1 < heapSize && (HAT[c + 1] < HAT[c] || (HAT[c + 1] === HAT[c] && HORDER[c + 1] < HORDER[c]))) c++;
+    const tc = HAT[c];
+    if (tc > at || (tc === at && HORDER[c] > order)) break;
+    HAT[i] = tc; HORDER[i] = HORDER[c]; HDIR[i] = HDIR[c];
+    i = c;
+  }
+  HAT[i] = at; HORDER[i] = order; HDIR[i] = d;
+}
+
+/** Puts segment g in flight on direction d, to arrive at `at`, filed as number `order`. */
+export function putInFlight(g: number, d: number, at: number, order: number): void {
+  SGNEXT[g] = NONE; SGAT[g] = at; SGORDER[g] = order;
+  if (QHEAD[d] !== NONE) {
+    SGNEXT[QTAIL[d]] = g;
+    QTAIL[d] = g;
+    return;
+  }
+  QHEAD[d] = g; QTAIL[d] = g;
+  let i = heapSize++;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (HAT[parent] <= at) break;
+    HAT[i] = HAT[parent]; HORDER[i] = HORDER[parent]; HDIR[i] = HDIR[parent];
+    i = parent;
+  }
+  HAT[i] = at; HORDER[i] = order; HDIR[i] = d;
+  if (i === 0) { flightAt = at; flightOrder = order; }
+}
+
+/** Takes the first arrival (flightAt) off its direction's queue; the direction's next segment takes its place. */
+export function takeArrival(): number {
+  const d = HDIR[0];
+  const g = QHEAD[d];
+  const n = SGNEXT[g];
+  QHEAD[d] = n;
+  if (n !== NONE) {
+    if (heapSize === 1) { HAT[0] = SGAT[n]; HORDER[0] = SGORDER[n]; }
+    else siftDown(SGAT[n], SGORDER[n], d);
+  } else if (--heapSize > 0) {
+    siftDown(HAT[heapSize], HORDER[heapSize], HDIR[heapSize]);
+  }
+  if (heapSize === 0) flightAt = Infinity; else { flightAt = HAT[0]; flightOrder = HORDER[0]; }
+  return g;
+}
+
 export function netBytes(): number {
   let b = HPARAM.byteLength + HTW.byteLength + HSTATES.byteLength + HSECRET.byteLength
     + IPADDR.byteLength + IPHOST.byteLength + IPUSED.byteLength + IPCURSOR.byteLength + IPEPOCH.byteLength
     + LSIP.byteLength * 4 + LSBOUND.byteLength * 2 + LSSTART.byteLength * 2 + LSRETRY.byteLength + DSRC.byteLength * 3 + DLAT.byteLength + DLOSS.byteLength * 2 + DP.byteLength
     + DRNG.byteLength + DRULE.byteLength + ROUTE.byteLength
     + RNEXT.byteLength * 5 + RMASK.byteLength * 4
-    + sgCap * 33;
+    + sgCap * 53 + QHEAD.byteLength * 2 + HAT.byteLength * 2 + HDIR.byteLength;
   for (let i = 0; i < nIps; i++) b += PORTUSE[i].byteLength + PORTTW[i].byteLength;
   return b;
 }
@@ -344,4 +408,8 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   SGSEQ = new Uint32Array(sgCap); SGACK = new Uint32Array(sgCap); SGLEN = new Uint32Array(sgCap);
   SGFLAGS = new Uint8Array(sgCap); SGDIR = new Uint16Array(sgCap); SGWL = new Uint16Array(sgCap);
   SGCONN = new Uint32Array(sgCap); SGFATE = new Uint8Array(sgCap);
+  SGNEXT = new Uint32Array(sgCap); SGAT = new Float64Array(sgCap); SGORDER = new Float64Array(sgCap);
+  QHEAD = new Uint32Array(MAX_DIRS).fill(NONE); QTAIL = new Uint32Array(MAX_DIRS);
+  HAT = new Float64Array(MAX_DIRS); HORDER = new Float64Array(MAX_DIRS); HDIR = new Uint32Array(MAX_DIRS);
+  heapSize = 0; flightAt = Infinity; flightOrder = 0;
 }

@@ -6,12 +6,12 @@
 // (stores into Uint32Array columns wrap by themselves).
 
 import { Flag, HostParam, Stat, State } from "../../assembly/abi.js";
-import { now, schedule } from "./wheel.js";
+import { now, schedule, takeSeq } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, DRNG, findListener, holdPort, hostParam, hostSecretHi, hostSecretLo, hostTw, ipAddr, ipHost, listenerFull,
-  listenerIp, newSegment, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  listenerIp, newSegment, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, nListeners, portUse, unbindListener,
 } from "./net.js";
@@ -116,7 +116,7 @@ export function send(d: number, sa: number, sp: number, da: number, dp: number, 
   if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len);
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = dirLatency(d);
-  schedule(now + lat, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+  putInFlight(newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), d, now + lat, takeSeq());
   if (dupDelay >= 0) {
     bump(Stat.SegDuplicated);
     if (traced(c)) traceSegment(now + dupDelay, c, d, fl, false, seq, ack, len);

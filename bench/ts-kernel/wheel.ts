@@ -1,6 +1,7 @@
 // assembly/wheel.ts in TypeScript: the same hierarchical timing wheel (7 levels of
 // 64 slots, level L slots of 64^L us, FIFO level-0 slots, cascading, generation-
-// based cancellation with stale events dropped at a cascade), the same structure-of-arrays event pool with a free list.
+// based cancellation with stale events dropped at a cascade), the same structure-of-arrays event pool with a free list,
+// the same filing numbers (`seq`, shared with the segments in flight) and the same cached found slot.
 //
 // Differences of representation only:
 // - time is a JS number of integer microseconds (exact below 2^53; the wheel's
@@ -18,6 +19,11 @@ const TWO32 = 4294967296;
 
 export let now = 0;
 
+/** The filing number the next event (or segment put in flight) gets. */
+let seqNext = 0;
+/** Takes a filing number for something ordered with the wheel's events (a segment in flight). */
+export function takeSeq(): number { return seqNext++; }
+
 /** Set by the owner of the events: true when an event no longer matters (dropped at a cascade). */
 let isStale: (kind: number, target: number, gen: number) => boolean = () => false;
 export function setStaleCheck(f: (kind: number, target: number, gen: number) => boolean): void { isStale = f; }
@@ -27,6 +33,7 @@ let evFree = NIL;
 let evTop = 1;
 let evLive = 0;
 let EV_TIME = new Float64Array(0);
+let EV_SEQ = new Float64Array(0);
 let EV_NEXT = new Uint32Array(0);
 let EV_TARGET = new Uint32Array(0);
 let EV_GEN = new Uint32Array(0);
@@ -37,7 +44,8 @@ let OCC = new Uint32Array(0); // [2l] slots 0-31 of level l, [2l+1] slots 32-63
 
 export let nextLevel = -1;
 let nextSlot = 0;
-export let nextDeadline = 0;
+export let nextDeadline = Infinity;
+let found = false;
 
 export function evTarget(e: number): number { return EV_TARGET[e]; }
 export function evGen(e: number): number { return EV_GEN[e]; }
@@ -50,6 +58,7 @@ export function wheelReset(capacity: number): void {
   evTop = 1;
   evLive = 0;
   EV_TIME = new Float64Array(capacity);
+  EV_SEQ = new Float64Array(capacity);
   EV_NEXT = new Uint32Array(capacity);
   EV_TARGET = new Uint32Array(capacity);
   EV_GEN = new Uint32Array(capacity);
@@ -57,12 +66,13 @@ export function wheelReset(capacity: number): void {
   HEAD = new Uint32Array(LEVELS * SLOTS);
   TAIL = new Uint32Array(LEVELS * SLOTS);
   OCC = new Uint32Array(LEVELS * 2);
-  nextLevel = -1; nextSlot = 0; nextDeadline = 0;
+  seqNext = 0;
+  nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false;
 }
 
 export function pendingEvents(): number { return evLive; }
 export function wheelBytes(): number {
-  return EV_TIME.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
+  return EV_TIME.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
     + HEAD.byteLength + TAIL.byteLength + OCC.byteLength;
 }
 
@@ -75,6 +85,7 @@ function grow<T extends Float64Array | Uint32Array | Uint8Array>(old: T, cap: nu
 function growEvents(): void {
   const cap = evCap * 2;
   EV_TIME = grow(EV_TIME, cap);
+  EV_SEQ = grow(EV_SEQ, cap);
   EV_NEXT = grow(EV_NEXT, cap);
   EV_TARGET = grow(EV_TARGET, cap);
   EV_GEN = grow(EV_GEN, cap);
@@ -122,10 +133,12 @@ export function schedule(when: number, kind: number, target: number, gen: number
   }
   evLive++;
   EV_TIME[e] = when;
+  EV_SEQ[e] = seqNext++;
   EV_TARGET[e] = target;
   EV_GEN[e] = gen;
   EV_KIND[e] = kind;
   file(e, when);
+  if (when < nextDeadline) found = false; // before the found slot: in an earlier one
 }
 
 function ctz(x: number): number { return 31 - Math.clz32(x & -x); }
@@ -146,6 +159,8 @@ function firstFrom(lo: number, hi: number, k: number): number {
 
 /** Finds the earliest occupied slot; false when nothing is pending. */
 export function findNext(): boolean {
+  if (found) return nextLevel >= 0;
+  found = true;
   for (let l = 0; l < LEVELS; l++) {
     const lo = OCC[2 * l], hi = OCC[2 * l + 1];
     if ((lo | hi) === 0) continue;
@@ -165,6 +180,7 @@ export function findNext(): boolean {
     return true;
   }
   nextLevel = -1;
+  nextDeadline = Infinity;
   return false;
 }
 
@@ -180,12 +196,22 @@ export function cascade(): void {
   TAIL[i] = NIL;
   clearOcc(nextLevel, nextSlot);
   now = nextDeadline;
+  found = false;
   while (e !== NIL) {
     const n = EV_NEXT[e];
     if (isStale(EV_KIND[e], EV_TARGET[e], EV_GEN[e])) release(e);
     else file(e, EV_TIME[e]);
     e = n;
   }
+}
+
+/** Moves the clock to `t`, which comes before every filed event (an arrival the run loop takes from net.ts). */
+export function advance(t: number): void { now = t; }
+
+/** The filing number of the next event of the found level-0 slot (Infinity when it is empty). */
+export function dueSeq(): number {
+  const e = HEAD[nextSlot];
+  return e === NIL ? Infinity : EV_SEQ[e];
 }
 
 /** Takes the next event of the found level-0 slot (now = its time), or NIL when empty. */
@@ -199,6 +225,7 @@ export function popDue(): number {
   if (n === NIL) {
     TAIL[i] = NIL;
     clearOcc(0, nextSlot);
+    found = false;
   }
   return e;
 }
