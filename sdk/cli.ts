@@ -170,12 +170,13 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   const varies = values.vary.map(parseVary);
   const workers = workersOption(values.workers);
   const scenario = await loadScenario(positionals[0]);
+  const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
   const tty = !values.quiet && (err as NodeJS.WriteStream).isTTY === true;
   const pool = new WorkerPool({ workers });
   let rows;
   try {
     rows = await runSweep(scenario, varies, pool, {
-      seed: intOption("--seed", values.seed),
+      seed: intOption("--seed", values.seed), plugins,
       onRun: tty ? (done, total) => err.write(`\r${done}/${total} runs done on ${workers} worker${workers === 1 ? "" : "s"}\x1b[K`) : undefined,
     });
   } finally {

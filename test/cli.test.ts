@@ -255,6 +255,17 @@ describe("connsim sweep", () => {
     expect(readFileSync(csv, "utf8").split("\n")[2]).toMatch(/^100,12108,2000,2000,10108,/);
   });
 
+  test("plugins named by path load for a sweep too, and their hooks run in the workers", () => {
+    const r = connsim("sweep", "examples/flash-crowd.json", "--vary", "workloads.0.surge=1,10", "--workers", "2");
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trimEnd().split("\n").slice(1).map((l) => l.trim().split(/ +/).map(Number));
+    // No surge: 200/s for 120 s, no failures. A 10x surge for 10 s: 18,000 more tries, some refused a port.
+    expect(Math.abs(rows[0][1] - 24_000)).toBeLessThan(3 * Math.sqrt(24_000));
+    expect(rows[0][4]).toBe(0);
+    expect(Math.abs(rows[1][1] - 42_000)).toBeLessThan(3 * Math.sqrt(42_000));
+    expect(rows[1][4]).toBeGreaterThan(0);
+  });
+
   test("a bad --vary is a one-line error naming it", () => {
     expectUserError(connsim("sweep", "examples/default.json", "--vary", "workloads.0.rat=1,2"),
       'connsim: --vary workloads.0.rat=1: scenario.workloads.0.rat: unknown field; did you mean "rate"?');

@@ -3,6 +3,7 @@
 // table in grid order whatever order the runs finish in. A run that fails keeps its
 // row with the reason; the others are reported.
 
+import type { Plugin } from "../plugins.js";
 import type { Result } from "../result.js";
 import { planScenario, ScenarioError, type Plan } from "../scenario.js";
 import { closest } from "../units.js";
@@ -74,13 +75,17 @@ export function applyVary(scenario: unknown, path: string, value: Value): unknow
 
 /** Checks every combination, then runs them all on the pool. */
 export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool,
-                               options: { seed?: number; onRun?: (done: number, total: number) => void } = {}): Promise<SweepRow[]> {
+                               options: {
+                                 seed?: number; onRun?: (done: number, total: number) => void;
+                                 /** Plugins the scenario names by module path (loadPlugins); workers import them again. */
+                                 plugins?: Map<string, Plugin & { module?: string }>;
+                               } = {}): Promise<SweepRow[]> {
   const grid = sweepGrid(varies);
   const plans = grid.map((values) => {
     let s = scenario;
     for (const [path, v] of Object.entries(values)) s = applyVary(s, path, v);
     try {
-      return planScenario(s, { seed: options.seed });
+      return planScenario(s, { seed: options.seed, plugins: options.plugins });
     } catch (e) {
       if (e instanceof ScenarioError) {
         const which = Object.entries(values).map(([p, v]) => `${p}=${v}`).join(" ");
