@@ -6,7 +6,9 @@
 
 import { z } from "zod";
 import { count, durationText as duration, port } from "./fields.js";
-import { checkKernel, isModuleRef, PluginError, registeredNames, registeredPlugin, type Plugin, type PluginKind } from "./plugins.js";
+import {
+  checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind,
+} from "./plugins.js";
 import type { AllocatorKernel, LossKernel, SizeSpec, WorkloadKernel } from "./kernels.js";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
@@ -224,7 +226,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       seen.add(`${l.protocol}/${l.port}`);
     });
     const allocator = h.portAllocator === undefined ? { plugin: "sequential", kernel: { model: "sequential" } as AllocatorKernel }
-      : resolvePlugin<AllocatorKernel>(h.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]);
+      : resolvePlugin<AllocatorKernel>(h.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
     hosts.push({
       name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports,
       portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp, listen,
@@ -254,7 +256,8 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     if (ab < 1 || ba < 1) throw new ScenarioError(`${field}.latency`, "must be at least 1us");
     let loss: PlannedLoss | undefined;
     if (l.loss) {
-      loss = resolvePlugin<LossKernel>(l.loss, "loss", `${field}.loss`, overrides.plugins, ["plugin"]);
+      const { hook: _hook, ...used } = resolvePlugin<LossKernel>(l.loss, "loss", `${field}.loss`, overrides.plugins, ["plugin"]);
+      loss = used;
       // A rule's `from` is an end of this link (the plugin cannot know the link).
       if (loss.kernel?.model === "rules") {
         loss.kernel.rules.forEach((r, j) => {
@@ -270,10 +273,8 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   const restarted = new Map<PlannedListener, number>();
   const workloads: PlannedWorkload[] = sc.workloads.flatMap((w, i): PlannedWorkload[] => {
     const field = `scenario.workloads.${i}`;
-    const used = resolvePlugin<WorkloadKernel | undefined>(w, "workload", field, overrides.plugins, ["plugin", "from", "to"]);
-    const { plugin } = used;
-    const def = overrides.plugins?.get(String((w as { plugin?: unknown }).plugin)) ?? registeredPlugin(plugin);
-    const hooked = def?.kind === "workload" && typeof def.hook === "function";
+    const used = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, ["plugin", "from", "to"]);
+    const { plugin, hook: hooked } = used;
     // A hooked workload's kernel says what each connection does; the hook says when.
     const k: WorkloadKernel = used.kernel ?? { model: "open-loop", rate: 0 };
     if (hooked && (k.model !== "open-loop" || Array.isArray(k.rate))) {
@@ -345,8 +346,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
  * its options checked by its schema, and its kernel, checked against the engine's
  * vocabulary. `own` are the keys the scenario keeps for itself, not the plugin's options.
  */
-function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: PlanOptions["plugins"], own: string[]):
-    { plugin: string; module?: string; options: Record<string, unknown>; kernel?: K } & (K extends LossKernel ? unknown : { kernel: K }) {
+function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: PlanOptions["plugins"], own: string[]): Resolved<K> {
   const named = typeof use === "string";
   const ref = named ? use : (use as { plugin?: unknown }).plugin;
   const at = named ? field : `${field}.plugin`;
@@ -363,6 +363,7 @@ function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: 
   if (plugin.kind !== kind) {
     throw new ScenarioError(at, `${JSON.stringify(ref)} is a ${plugin.kind} plugin, not a ${kind} plugin. Allowed: ${known().join(", ")}`);
   }
+  definePlugin(plugin as LossPlugin); // objects passed in or loaded from a module may not have been made with it
   const given_ = named ? {} : Object.fromEntries(Object.entries(use as object).filter(([key]) => !own.includes(key)));
   let options = given_;
   if (plugin.options) {
@@ -381,8 +382,12 @@ function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: 
     kernel = checkKernel(plugin, value) as K;
   }
   const module = (plugin as { module?: string }).module;
-  return { plugin: plugin.name, ...(module ? { module } : {}), options, kernel } as never;
+  const hook = "hook" in plugin && typeof plugin.hook === "function";
+  return { plugin: plugin.name, ...(module ? { module } : {}), options, kernel, hook };
 }
+
+/** A plugin as a scenario uses it: its name, module, checked options, kernel if it has one, and whether it has a hook. */
+interface Resolved<K> { plugin: string; module?: string; options: Record<string, unknown>; kernel?: K; hook: boolean }
 
 /**
  * A rough count of the events a plan simulates: each connection a workload opens costs
