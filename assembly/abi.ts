@@ -65,6 +65,10 @@ export enum Stat {
   TwReused,
   COUNT,
 }
+/** The failures counted, as the errno an application would see; EADDRINUSE is a server's bind(). */
+export enum Errno { EADDRNOTAVAIL = 0, ECONNREFUSED, ETIMEDOUT, ECONNRESET, EADDRINUSE }
+/** What each workload's connections came to (outcomesPtr(): u32 [workload][Outcome.COUNT]); a failure is Failed + its errno. */
+export enum Outcome { Attempted = 0, Established, Completed, Failed, COUNT = Failed + 4 }
 /** Failures per sample interval, in this order after the state and port columns. */
 export const ERRNO_COUNT = 5;
 

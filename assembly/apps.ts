@@ -5,7 +5,7 @@
 // after its previous exchange ended (completed, failed or cut short).
 // Everything here is a reaction to a TCP event or an arrival: no JS is called.
 
-import { Arrival, Closer, HostParam, PortAllocator, SizeDist, Stat, State, WlParam } from "./abi";
+import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, Stat, State, WlParam } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
@@ -25,6 +25,7 @@ let WCOUNT: usize = 0;   // u32 [workload] arrivals so far
 let WRNG: usize = 0;     // u64 [workload] random stream
 let WFULL: usize = 0;    // u32 [workload] 1 + the address's epoch when a port search last failed, 0 = none
 let WPICKS: usize = 0;   // u32 [workload] ports taken since then
+let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to (workload hooks read it)
 
 @inline export function wp(w: u32, k: i32): f64 { return load<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3)); }
 export function setWorkloadParam(w: u32, k: i32, v: f64): void { store<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3), v); }
@@ -37,7 +38,22 @@ export function appsReset(): void {
   WRNG = alloc(<usize>MAX_WORKLOADS * 8);
   WFULL = alloc(<usize>MAX_WORKLOADS * 4);
   WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
+  WOUT = alloc(<usize>MAX_WORKLOADS * Outcome.COUNT * 4);
   arrivalsCap = 0;
+}
+
+/** Counts an outcome of one of workload w's connections. */
+@inline export function outcome(w: u32, k: i32): void {
+  const p = WOUT + ((<usize>w * Outcome.COUNT + k) << 2);
+  store<u32>(p, load<u32>(p) + 1);
+}
+export function outcomesPtr(): usize { return WOUT; }
+
+/** connect() found no port: EADDRNOTAVAIL, and a closed-loop client tries again later. */
+function noPort(w: u32, failed: u32): void {
+  failNoPort();
+  outcome(w, Outcome.Failed + Errno.EADDRNOTAVAIL);
+  loopRetry(w, failed + 1);
 }
 
 /** `stream` numbers the workload's random stream: its index in the whole scenario, so a shard draws what a single run would. */
@@ -143,12 +159,16 @@ export function arrival(w: u32, failed: u32): void {
 /** connect() from the workload's source address to its destination. */
 function connect(w: u32, failed: u32): void {
   bump(Stat.Attempted);
+  outcome(w, Outcome.Attempted);
   const id = nextConn++;
   const ip = <u32>wp(w, WlParam.SrcIp);
   const da = <u32>wp(w, WlParam.DstAddr);
   const dp = <u32>wp(w, WlParam.DstPort);
   if (wp(w, WlParam.Udp) != 0) {
-    if (!udpQuery(ip, da, dp, <u32>wp(w, WlParam.Dir), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) loopRetry(w, failed + 1);
+    if (!udpQuery(ip, da, dp, <u32>wp(w, WlParam.Dir), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) {
+      outcome(w, Outcome.Failed + Errno.EADDRNOTAVAIL);
+      loopRetry(w, failed + 1);
+    }
     return;
   }
   const la = ipAddr(ip);
@@ -156,7 +176,7 @@ function connect(w: u32, failed: u32): void {
   if (port > 0) {
     // bind() to a fixed port first: connect fails when the 4-tuple is taken.
     const t = lookup(la, port, da, dp);
-    if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { failNoPort(); loopRetry(w, failed + 1); return; }
+    if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { noPort(w, failed); return; }
     if (t >= 0) { killTimeWait(<u32>t); bump(Stat.TwReused); }
   } else {
     // After a search of the whole range failed, each port released on the address can
@@ -167,16 +187,14 @@ function connect(w: u32, failed: u32): void {
     const picks = WPICKS + (<usize>w << 2);
     const known = load<u32>(full);
     if (known != 0 && ipEpoch(ip) - (known - 1) <= load<u32>(picks) && !twReuseApplies(ipHost(ip), la, da)) {
-      failNoPort();
-      loopRetry(w, failed + 1);
+      noPort(w, failed);
       return;
     }
     port = pickPort(ip, la, da, dp);
     if (port < 0) {
       store<u32>(full, ipEpoch(ip) + 1);
       store<u32>(picks, 0);
-      failNoPort();
-      loopRetry(w, failed + 1);
+      noPort(w, failed);
       return;
     }
     store<u32>(picks, load<u32>(picks) + 1);
@@ -354,12 +372,14 @@ function responseDone(s: u32): void {
   if (hasFlag(s, F_DONE)) return;
   setFlag(s, F_DONE);
   bump(Stat.Completed);
+  outcome(wl(s), Outcome.Completed);
   loopNext(wl(s));
   if (closer(s) != Closer.Server) appClose(s, linger0(s));
 }
 
-/** A client connection failed before its exchange ended. */
-export function appFailed(s: u32): void {
+/** A client connection failed before its exchange ended, with `errno`. */
+export function appFailed(s: u32, errno: i32): void {
+  outcome(wl(s), Outcome.Failed + errno);
   loopRetry(wl(s), tries(s) + 1);
 }
 

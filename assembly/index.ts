@@ -8,7 +8,8 @@ import {
   setWorkloadEpoch as setWlEpoch, workloadBatchDone as wlDone, workloadDue, workloadHooked,
 } from "./hooks";
 import {
-  addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalsBuffer, addWorkload as newWorkload, setWorkloadParam as setWp,
+  addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
+  setWorkloadParam as setWp,
 } from "./apps";
 import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
@@ -161,6 +162,8 @@ export function workloadWindow(): f64 { return <f64>workloadDue; }
 export function arrivalsPtr(n: u32): usize { return arrivalsBuffer(n); }
 export function addArrivals(w: u32, n: u32): void { fileArrivals(w, n); }
 export function workloadBatchDone(): void { wlDone(); }
+/** u32 [workload][Outcome]: what each workload's connections came to so far. */
+export function outcomesPtr(): usize { return outcomesTable(); }
 export function hookCount(): u32 { return pendingHooks; }
 export function hookPtr(): usize { return hPtr(); }
 export function verdictPtr(): usize { return vPtr(); }

@@ -15,7 +15,7 @@
 //   as Linux does, so a new SYN for a tuple in TIME_WAIT is normally "after" the old
 //   connection and may take the tuple over.
 
-import { Flag, HostParam, LossKind, Stat, State } from "./abi";
+import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
 import { now, schedule, takeSeq } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
@@ -34,7 +34,7 @@ import {
   setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets";
 import * as sockets from "./sockets";
-import { appEof, appEstablished, appFailed, appReceived } from "./apps";
+import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps";
 import { udpArrives, udpTimeout } from "./udp";
 
 export const EV_SEGMENT: u32 = 0; // a delayed duplicate (other segments wait in their direction's queue, net.ts)
@@ -45,11 +45,6 @@ export const LISTENER_STOP: u32 = 0;
 export const LISTENER_BIND: u32 = 1;
 
 const WINDOW_SEGMENTS: u32 = 10;
-const ERR_EADDRNOTAVAIL = 0;
-const ERR_ECONNREFUSED = 1;
-const ERR_ETIMEDOUT = 2;
-const ERR_ECONNRESET = 3;
-const ERR_EADDRINUSE = 4;
 
 // Sequence-space comparisons (RFC 9293 3.4), modulo 2^32.
 @inline function seqLt(a: u32, b: u32): bool { return <i32>(a - b) < 0; }
@@ -86,7 +81,7 @@ function fail(s: u32, errno: i32): void {
   if (!hasFlag(s, F_SERVER) && !hasFlag(s, F_DONE | F_ERROR)) {
     countFailure(errno);
     if (!hasFlag(s, F_EVER_EST)) bump(Stat.ConnectFailed);
-    appFailed(s);
+    appFailed(s, errno);
   }
   setFlag(s, F_ERROR);
   destroy(s);
@@ -262,7 +257,7 @@ function establish(s: u32): void {
   setState(s, State.ESTABLISHED);
   if (!hasFlag(s, F_EVER_EST)) {
     setFlag(s, F_EVER_EST);
-    if (!hasFlag(s, F_SERVER)) bump(Stat.Established);
+    if (!hasFlag(s, F_SERVER)) { bump(Stat.Established); outcome(wl(s), Outcome.Established); }
   }
 }
 
@@ -349,7 +344,7 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     return;
   }
   if (fl & Flag.RST) {
-    if (fl & Flag.ACK) fail(s, ERR_ECONNREFUSED); // a RST without an ACK is ignored here
+    if (fl & Flag.ACK) fail(s, Errno.ECONNREFUSED); // a RST without an ACK is ignored here
     return;
   }
   if (!(fl & Flag.SYN)) return;
@@ -373,7 +368,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     // A passive open returns to LISTEN (the half-open child is freed); an active one
     // (simultaneous open) is refused.
     if (hasFlag(s, F_SERVER)) destroy(s, State.LISTEN);
-    else fail(s, ERR_ECONNREFUSED);
+    else fail(s, Errno.ECONNREFUSED);
     return;
   }
   if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
@@ -418,7 +413,7 @@ function timeWait(s: u32, fl: u32, seq: u32, len: u32): bool {
 /** ESTABLISHED, FIN_WAIT_1/2, CLOSE_WAIT, CLOSING, LAST_ACK. */
 function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (fl & Flag.RST) {
-    if (seq == rcvNxt(s)) fail(s, ERR_ECONNRESET);
+    if (seq == rcvNxt(s)) fail(s, Errno.ECONNRESET);
     else emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // RFC 5961 challenge ACK
     return;
   }
@@ -497,7 +492,7 @@ export function timerFires(s: u32, g: u32): void {
   if (st == State.SYN_SENT || st == State.SYN_RCVD) {
     const limit = hasFlag(s, F_SERVER) ? hostParam(h, HostParam.SynackRetries) : hostParam(h, HostParam.SynRetries);
     if (retries(s) >= limit) {
-      if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, ERR_ETIMEDOUT);
+      if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, Errno.ETIMEDOUT);
       return;
     }
     setRetries(s, retries(s) + 1);
@@ -509,7 +504,7 @@ export function timerFires(s: u32, g: u32): void {
   }
   // Data or FIN unacknowledged.
   const limit = hasFlag(s, F_FIN_QUEUED) ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
-  if (retries(s) >= limit) { fail(s, ERR_ETIMEDOUT); return; }
+  if (retries(s) >= limit) { fail(s, Errno.ETIMEDOUT); return; }
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s)); // go-back-N: the whole window again
   retransmitting = true;
@@ -564,7 +559,7 @@ function listenerBind(l: u32): void {
   const use = portUse(listenerIp(l), listenerPort(l));
   const busy = listenerUdp(l) ? udpPortHeld(listenerIp(l), listenerPort(l)) : listenerReuse(l) ? use >= LISTENER_BIT : use != 0;
   if (busy) {
-    countFailure(ERR_EADDRINUSE);
+    countFailure(Errno.EADDRINUSE);
     schedule(now + <u64>listenerRetry(l), EV_LISTENER, l, LISTENER_BIND);
     return;
   }
@@ -573,5 +568,5 @@ function listenerBind(l: u32): void {
 
 export function failNoPort(): void {
   bump(Stat.ConnectFailed);
-  countFailure(ERR_EADDRNOTAVAIL);
+  countFailure(Errno.EADDRNOTAVAIL);
 }

@@ -6,7 +6,7 @@
 // state per client. A reply names the client's socket slot (in the ack field) and its
 // connection id, so client sockets stay out of the 4-tuple hash.
 
-import { Flag, HostParam, PortAllocator, Stat, State } from "./abi";
+import { Errno, Flag, HostParam, Outcome, PortAllocator, Stat, State } from "./abi";
 import { now, schedule } from "./wheel";
 import { bump, countFailure, traced, traceOpen } from "./metrics";
 import {
@@ -16,10 +16,8 @@ import {
 import { bumpGen, conn, F_UDP, hasFlag, ipIdx, laddr, lport, slotsUsed } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER, failNoPort, send } from "./tcp";
-import { sizeOf } from "./apps";
+import { outcome, sizeOf } from "./apps";
 
-const ERR_ECONNREFUSED = 1;
-const ERR_ETIMEDOUT = 2;
 
 /** Sends a workload's query from a new socket; false when no UDP port is free. */
 export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, request: u32, timeoutUs: u64): bool {
@@ -43,6 +41,7 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
   setUdpPort(ip, <u32>port, true);
   addHostUdp(h, 1);
   bump(Stat.Established); // the query is out: in UDP there is nothing more to establish
+  outcome(w, Outcome.Established);
   if (traced(id)) traceOpen(now, id, h, la, <u32>port, da, dp);
   send(d, la, <u32>port, da, dp, Flag.UDP, 0, s, request, w, id, State.CLOSED);
   schedule(now + timeoutUs, EV_TIMER, s, bumpGen(s));
@@ -55,8 +54,8 @@ export function udpArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
     // To a client socket, by slot; a slot freed since (timed out) no longer matches.
     const s = ack;
     if (s >= slotsUsed() || !hasFlag(s, F_UDP) || conn(s) != c || lport(s) != dp || laddr(s) != da) return;
-    if (fl & Flag.RST) countFailure(ERR_ECONNREFUSED); // ICMP port unreachable, read as ECONNREFUSED
-    else bump(Stat.Completed);
+    if (fl & Flag.RST) { countFailure(Errno.ECONNREFUSED); outcome(w, Outcome.Failed + Errno.ECONNREFUSED); } // ICMP port unreachable
+    else { bump(Stat.Completed); outcome(w, Outcome.Completed); }
     udpClose(s);
     return;
   }
@@ -70,7 +69,8 @@ export function udpArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
 
 /** No reply within the workload's timeout: the application gives up (ETIMEDOUT). */
 export function udpTimeout(s: u32): void {
-  countFailure(ERR_ETIMEDOUT);
+  countFailure(Errno.ETIMEDOUT);
+  outcome(sockets.wl(s), Outcome.Failed + Errno.ETIMEDOUT);
   udpClose(s);
 }
 

@@ -43,6 +43,7 @@ export interface EngineExports {
   arrivalsPtr(n: number): number;
   addArrivals(w: number, n: number): void;
   workloadBatchDone(): void;
+  outcomesPtr(): number;
   hookCount(): number;
   hookPtr(): number;
   verdictPtr(): number;

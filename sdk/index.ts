@@ -6,7 +6,7 @@ export { runScenario, runPlan, VERSION, type RunOptions, type Progress, type Sam
 export {
   definePlugin, registerPlugins, registeredPlugin, PluginError, z,
   type Plugin, type PluginKind, type LossPlugin, type PortAllocatorPlugin, type WorkloadPlugin,
-  type LossHook, type LossBatch, type WorkloadHook, type PluginContext,
+  type LossHook, type LossBatch, type WorkloadHook, type WorkloadWindow, type WorkloadOutcomes, type PluginContext,
   type LossKernel, type LossRule, type AllocatorKernel, type WorkloadKernel, type SizeSpec, fields,
 } from "./plugins.js";
 export { WorkerPool, type PoolOptions, type PoolRunOptions } from "./workers/pool.js";

@@ -5,11 +5,11 @@
 // one call per hooked direction per epoch; arrivals, one call per hooked workload per
 // window. A time limit per call. Kernels need none of this: the plan carries them as data.
 
-import { HookField, RunStatus, State } from "../assembly/abi.js";
+import { Errno, HookField, Outcome, RunStatus, State } from "../assembly/abi.js";
 import { flagText, type EngineExports } from "./engine.js";
 import {
   pluginRandom, PluginError, registeredPlugin, type LossBatch, type LossHook, type LossPlugin, type Plugin, type PluginKind,
-  type WorkloadHook, type WorkloadPlugin,
+  type WorkloadHook, type WorkloadOutcomes, type WorkloadPlugin,
 } from "./plugins.js";
 import { ScenarioError, type Plan } from "./scenario.js";
 
@@ -21,7 +21,7 @@ export interface PluginHost {
 }
 
 interface HookedDir { plugin: LossPlugin; hook: LossHook; from: string; to: string }
-interface HookedWorkload { plugin: WorkloadPlugin; hook: WorkloadHook }
+interface HookedWorkload { plugin: WorkloadPlugin; hook: WorkloadHook; seen: Uint32Array }
 
 export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undefined, hookTimeoutMs: number): Promise<PluginHost | undefined> {
   if (plan.links.every((l) => !l.loss || l.loss.kernel) && plan.workloads.every((w) => !w.hook)) return undefined;
@@ -51,7 +51,7 @@ export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undef
       const random = pluginRandom(plan.seed, plugin.name, 0x10000 + w.stream);
       const hook = guard(plugin, () => plugin.hook!(options, { random, seed: plan.seed, from: w.from, to: `${w.to}:${w.dstPort}` }));
       if (!hook || typeof hook.arrivals !== "function") throw new PluginError(plugin.name, "hook() must return an object with arrivals(window)");
-      workloads.set(i, { plugin, hook });
+      workloads.set(i, { plugin, hook, seen: new Uint32Array(Outcome.COUNT) });
     } catch (err) {
       throw err instanceof PluginError ? new ScenarioError(`scenario.workloads.${w.stream}`, err.message) : err;
     }
@@ -61,8 +61,19 @@ export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undef
   async function serveArrivals(e: EngineExports): Promise<void> {
     const from = e.workloadWindow();
     const to = Math.min(from + plan.sample, plan.duration);
-    for (const [wi, { plugin, hook }] of workloads) {
-      const got = await withTimeout(plugin, guard(plugin, () => hook.arrivals({ from: from / 1e6, to: to / 1e6 })), hookTimeoutMs);
+    for (const [wi, { plugin, hook, seen }] of workloads) {
+      // The engine's running counts (assembly/apps.ts outcome()); the hook gets what changed since it last asked.
+      const now = new Uint32Array(e.memory.buffer, e.outcomesPtr() + wi * Outcome.COUNT * 4, Outcome.COUNT).slice();
+      const d = (k: number) => now[k] - seen[k];
+      const outcomes: WorkloadOutcomes = {
+        attempted: d(Outcome.Attempted), established: d(Outcome.Established), completed: d(Outcome.Completed),
+        failed: {
+          EADDRNOTAVAIL: d(Outcome.Failed + Errno.EADDRNOTAVAIL), ECONNREFUSED: d(Outcome.Failed + Errno.ECONNREFUSED),
+          ETIMEDOUT: d(Outcome.Failed + Errno.ETIMEDOUT), ECONNRESET: d(Outcome.Failed + Errno.ECONNRESET),
+        },
+      };
+      seen.set(now);
+      const got = await withTimeout(plugin, guard(plugin, () => hook.arrivals({ from: from / 1e6, to: to / 1e6, outcomes })), hookTimeoutMs);
       if (!got || typeof (got as ArrayLike<number>).length !== "number") throw new PluginError(plugin.name, "arrivals() must return a list of times in seconds");
       const times = Float64Array.from(got as ArrayLike<number>, (t) => Math.round(t * 1e6));
       for (const [j, t] of times.entries()) {

@@ -75,13 +75,30 @@ export interface PortAllocatorPlugin<O = Record<string, unknown>> extends Plugin
   kernel(options: O): AllocatorKernel;
 }
 
+/** What a workload's connections came to in one window: counts of connect()s and of how they ended. */
+export interface WorkloadOutcomes {
+  attempted: number;
+  established: number;
+  completed: number;
+  failed: { EADDRNOTAVAIL: number; ECONNREFUSED: number; ETIMEDOUT: number; ECONNRESET: number };
+}
+
+/** The window a workload hook is asked about, and what happened in the one before. */
+export interface WorkloadWindow {
+  /** Seconds: the window is [from, to). */
+  from: number;
+  to: number;
+  /** This workload's outcomes since the last call (the previous window), so a hook can react: back off, surge, retry. */
+  outcomes: WorkloadOutcomes;
+}
+
 /** A workload's arrivals from TypeScript: called once per window (the scenario's `sample`), ahead of the clock. */
 export interface WorkloadHook {
   /**
    * The times, in seconds, of the connections to open in [from, to): any order, each
    * inside the window. May be async; it has `hookTimeout` ms per window.
    */
-  arrivals(window: { from: number; to: number }): ArrayLike<number> | Promise<ArrayLike<number>>;
+  arrivals(window: WorkloadWindow): ArrayLike<number> | Promise<ArrayLike<number>>;
 }
 
 /**

@@ -167,6 +167,58 @@ describe("workload hooks: arrivals from TypeScript, one window (sample) at a tim
     expect(r.series.t.at(-1)).toBe(3);
   });
 
+  test("each window the hook is told what its connections came to in the window before", async () => {
+    const told: { from: number; attempted: number; established: number; noPort: number }[] = [];
+    const steady = definePlugin({
+      kind: "workload", name: "steady", version: "1.0.0",
+      hook: () => ({
+        arrivals: ({ from, to, outcomes }) => {
+          told.push({ from, attempted: outcomes.attempted, established: outcomes.established, noPort: outcomes.failed.EADDRNOTAVAIL });
+          return Array.from({ length: Math.round((to - from) * 100) }, (_, i) => from + i / 100); // 100/s
+        },
+      }),
+    });
+    // 1000 ports, 60 s of TIME_WAIT: the first 10 s succeed, then every connect() finds no port.
+    const r = await runScenario({
+      ...pair({ duration: "20s", sample: "1s", client: { ports: "40000-40999" } }),
+      workloads: [{ plugin: "steady", from: "client", to: "server:80" }],
+    }, { plugins: [steady] });
+    expect(told[0]).toEqual({ from: 0, attempted: 0, established: 0, noPort: 0 });
+    expect(told[5]).toEqual({ from: 5, attempted: 100, established: 100, noPort: 0 });
+    expect(told[15]).toEqual({ from: 15, attempted: 100, established: 0, noPort: 100 });
+    expect(told.reduce((a, t) => a + t.attempted, 0) + 100).toBe(r.totals.attempted); // the last window is never reported
+  });
+
+  test("a hook that reacts: a client that halves its rate on EADDRNOTAVAIL settles near ports / TIME_WAIT", async () => {
+    // Additive increase, multiplicative decrease on the outcome of the window before.
+    const aimd = definePlugin({
+      kind: "workload", name: "aimd", version: "1.0.0",
+      options: z.strictObject({ start: z.number(), react: z.boolean() }),
+      hook: ({ start, react }) => {
+        let rate = start;
+        return {
+          arrivals: ({ from, to, outcomes }) => {
+            if (react) rate = outcomes.failed.EADDRNOTAVAIL > 0 ? rate / 2 : rate + 10;
+            const n = Math.round((to - from) * rate);
+            return Array.from({ length: n }, (_, i) => from + (i * (to - from)) / n);
+          },
+        };
+      },
+    });
+    // 1000 ports held 10 s each: 100 connections a second is all the client can sustain.
+    const run = (react: boolean) => runScenario({
+      ...pair({ duration: "120s", sample: "1s", client: { ports: "40000-40999", tcp: { timeWait: "10s" } } }),
+      workloads: [{ plugin: "aimd", from: "client", to: "server:80", start: 400, react }],
+    }, { plugins: [aimd] });
+    const blind = await run(false);
+    const adaptive = await run(true);
+    expect(blind.totals.failed.EADDRNOTAVAIL).toBeGreaterThan(30_000); // 400/s offered, 100/s possible
+    expect(adaptive.totals.failed.EADDRNOTAVAIL).toBeLessThan(blind.totals.failed.EADDRNOTAVAIL / 5);
+    // It still uses most of the capacity: 100/s over 120 s, less the first TIME_WAIT.
+    expect(adaptive.totals.completed).toBeGreaterThan(0.75 * 100 * 120);
+    expect(adaptive.totals.completed).toBeLessThanOrEqual(1000 + 100 * 120);
+  });
+
   test("a third-party hook by path: a flash crowd's count is the integral of its rate, the same in workers", async () => {
     const crowd = (seed: number): Scenario => ({
       name: "crowd", seed, duration: "20s", sample: "1s",

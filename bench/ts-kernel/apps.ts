@@ -3,7 +3,7 @@
 // AssemblyScript's log), connect() with the sequential per-address port cursor,
 // and the application's reactions to TCP events.
 
-import { Arrival, Closer, HostParam, PortAllocator, SizeDist, Stat, State, WlParam } from "../../assembly/abi.js";
+import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, Stat, State, WlParam } from "../../assembly/abi.js";
 import { now, schedule } from "./wheel.js";
 import { bump } from "./metrics.js";
 import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net.js";
@@ -23,6 +23,7 @@ let WCOUNT = new Uint32Array(0);
 let WRNG = new Uint32Array(0);
 let WFULL = new Uint32Array(0);  // 1 + the address's epoch when a port search last failed, 0 = none
 let WPICKS = new Uint32Array(0); // ports taken since then
+let WOUT = new Uint32Array(0);   // [workload][Outcome] what its connections came to
 
 function wp(w: number, k: number): number { return WPARAM[w * WP + k]; }
 export function setWorkloadParam(w: number, k: number, v: number): void { WPARAM[w * WP + k] = v; }
@@ -40,8 +41,17 @@ export function appsReset(): void {
   WRNG = new Uint32Array(MAX_WORKLOADS * 2);
   WFULL = new Uint32Array(MAX_WORKLOADS);
   WPICKS = new Uint32Array(MAX_WORKLOADS);
+  WOUT = new Uint32Array(MAX_WORKLOADS * Outcome.COUNT);
 }
-export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength; }
+
+export function outcome(w: number, k: number): void { WOUT[w * Outcome.COUNT + k]++; }
+
+function noPort(w: number, failed: number): void {
+  failNoPort();
+  outcome(w, Outcome.Failed + Errno.EADDRNOTAVAIL);
+  loopRetry(w, failed + 1);
+}
+export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength + WOUT.byteLength; }
 
 export function addWorkload(stream: number): number {
   const w = nWorkloads++;
@@ -111,6 +121,7 @@ export function arrival(w: number, failed: number): void {
 
 function connect(w: number, failed: number): void {
   bump(Stat.Attempted);
+  outcome(w, Outcome.Attempted);
   const id = nextConn;
   nextConn = (nextConn + 1) >>> 0;
   const ip = u32(wp(w, WlParam.SrcIp));
@@ -121,23 +132,21 @@ function connect(w: number, failed: number): void {
   let port = i32(wp(w, WlParam.LocalPort));
   if (port > 0) {
     const t = lookup(la, port, da, dp);
-    if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { failNoPort(); loopRetry(w, failed + 1); return; }
+    if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { noPort(w, failed); return; }
     if (t >= 0) { killTimeWait(t); bump(Stat.TwReused); }
   } else {
     // After a failed search of the whole range, connect() fails in O(1) while this
     // workload's takes keep up with the releases on the address (not under tw_reuse).
     const known = WFULL[w];
     if (known !== 0 && ((ipEpoch(ip) - (known - 1)) >>> 0) <= WPICKS[w] && !twReuseApplies(ipHost(ip), la, da)) {
-      failNoPort();
-      loopRetry(w, failed + 1);
+      noPort(w, failed);
       return;
     }
     port = pickPort(ip, la, da, dp);
     if (port < 0) {
       WFULL[w] = ipEpoch(ip) + 1;
       WPICKS[w] = 0;
-      failNoPort();
-      loopRetry(w, failed + 1);
+      noPort(w, failed);
       return;
     }
     WPICKS[w] = WPICKS[w] + 1;
@@ -284,10 +293,12 @@ function responseDone(s: number): void {
   if (hasFlag(s, F_DONE)) return;
   setFlag(s, F_DONE);
   bump(Stat.Completed);
+  outcome(wl(s), Outcome.Completed);
   loopNext(wl(s));
   if (closer(s) !== Closer.Server) appClose(s, linger0(s));
 }
 
-export function appFailed(s: number): void {
+export function appFailed(s: number, errno: number): void {
+  outcome(wl(s), Outcome.Failed + errno);
   loopRetry(wl(s), tries(s) + 1);
 }

@@ -46,18 +46,18 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "90fa005180626a80ef675bfdebefa48171834f1f",
-  "apps.ts": "e1c75ec75f7a8552a10982c814e78cff4c44d543", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none
+  "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
+  "apps.ts": "0c64cc7eb9b0ee2b00c16fbe5c4b1c15e55e6be1", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "a4d961aad1016627ec7f0b9371ba324eb83a7f1e", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "48f14b14fc633c440f4aeb0cb70f761d27bd97bd", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "bf47a646ac81e161689747871385fcfe175bde4a", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "d1bad9a02a5c26617713b44d2eafba54b7fb43b4",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "f5fe528531c407940eabbcc012fa8b2b0004ceb4",
-  "tcp.ts": "d148e06473fbc58450792e92bd544e210bed81d0",
-  "udp.ts": "fd62d4b59e81be87dd0de967cdf8649b4eb31e7f", // not ported: UDP, which the bench workload does not use
+  "tcp.ts": "f669008204128778583662e4e04e3e36efda5751",
+  "udp.ts": "6b12f48d096fb20dfdbe723b3b50d59f2617e022", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "3c074d7b8cfa9336f2e7816f0ab07a0802e1c541",
 };
 

@@ -5,7 +5,7 @@
 // with `>>> 0` wherever the engine's wrap-around could matter to a comparison
 // (stores into Uint32Array columns wrap by themselves).
 
-import { Flag, HostParam, Stat, State } from "../../assembly/abi.js";
+import { Flag, HostParam, Outcome, Stat, State } from "../../assembly/abi.js";
 import { now, schedule, takeSeq } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
@@ -23,7 +23,7 @@ import {
   setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets.js";
 import * as sockets from "./sockets.js";
-import { appEof, appEstablished, appFailed, appReceived } from "./apps.js";
+import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps.js";
 
 export const EV_SEGMENT = 0;
 export const EV_TIMER = 1;
@@ -71,7 +71,7 @@ function fail(s: number, errno: number): void {
   if (!hasFlag(s, F_SERVER) && !hasFlag(s, F_DONE | F_ERROR)) {
     countFailure(errno);
     if (!hasFlag(s, F_EVER_EST)) bump(Stat.ConnectFailed);
-    appFailed(s);
+    appFailed(s, errno);
   }
   setFlag(s, F_ERROR);
   destroy(s);
@@ -238,7 +238,7 @@ function establish(s: number): void {
   setState(s, State.ESTABLISHED);
   if (!hasFlag(s, F_EVER_EST)) {
     setFlag(s, F_EVER_EST);
-    if (!hasFlag(s, F_SERVER)) bump(Stat.Established);
+    if (!hasFlag(s, F_SERVER)) { bump(Stat.Established); outcome(wl(s), Outcome.Established); }
   }
 }
 
