@@ -12,6 +12,9 @@ import { pcapBytes } from "./report/pcap.js";
 import { csvCell, seriesCsv } from "./report/csv.js";
 import { summary } from "./report/summary.js";
 import { loadPlugins } from "./plugin-loader.js";
+import { pluginDetail, pluginList } from "./plugin-docs.js";
+import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
+import { closest } from "./units.js";
 import { runPlan, VERSION, type Progress } from "./run.js";
 import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
@@ -24,7 +27,8 @@ import { snapshotScenario, type Snapshot } from "./snapshot.js";
 const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]";
 const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]";
 const USAGE_SWEEP = "usage: connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]";
-const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP].map((u, i) => (i ? u.replace("usage:", "      ") : u)).join("\n") + "\n";
+const USAGE_PLUGINS = "usage: connsim plugins [NAME | ./module.js]";
+const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP, USAGE_PLUGINS].map((u, i) => (i ? u.replace("usage:", "      ") : u)).join("\n") + "\n";
 
 /** Runs estimated above this many events (about 15 minutes) are announced. */
 const LONG_RUN_EVENTS = 3.6e9;
@@ -48,7 +52,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     if (command === "run") return await run(rest, out, err);
     if (command === "snapshot") return await snapshot(rest, out);
     if (command === "sweep") return await sweep(rest, out, err);
-    throw new UsageError(`unknown command "${command}"; the commands are run, snapshot and sweep`);
+    if (command === "plugins") return await plugins(rest, out);
+    throw new UsageError(`unknown command "${command}"; the commands are run, snapshot, sweep and plugins`);
   } catch (e) {
     if (e instanceof ScenarioError || e instanceof UsageError) {
       err.write(`connsim: ${e.message}\n`);
@@ -148,6 +153,28 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     err.write(`connsim: run stopped early: ${result.error}\n`);
     return 1;
   }
+  return 0;
+}
+
+/** `connsim plugins`: the registered plugins and their options; one plugin, by name or module, in detail. */
+async function plugins(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  if (args.length > 1 || args[0]?.startsWith("-")) throw new UsageError(USAGE_PLUGINS);
+  const all = PLUGIN_KINDS.flatMap((k) => registeredNames(k)).map((n) => registeredPlugin(n)!);
+  if (!args.length) {
+    out.write(pluginList(all));
+    return 0;
+  }
+  const ref = args[0];
+  let plugin: Plugin | undefined = registeredPlugin(ref);
+  if (!plugin && isModuleRef(ref)) {
+    // Loaded as a scenario would load it, from the working directory.
+    plugin = (await loadPlugins({ links: [{ loss: { plugin: ref } }] }, [], process.cwd())).get(ref);
+  }
+  if (!plugin) {
+    const hint = closest(ref, all.map((p) => p.name));
+    throw new UsageError(`no plugin named "${ref}"${hint ? `; did you mean "${hint}"?` : "."} connsim plugins lists them`);
+  }
+  out.write(pluginDetail(plugin));
   return 0;
 }
 

@@ -193,7 +193,8 @@ describe("connsim run: bad input exits 2 with one line", () => {
     expect(r.stderr).toBe(
       "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]\n" +
       "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n" +
-      "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n");
+      "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n" +
+      "       connsim plugins [NAME | ./module.js]\n");
   });
 
   test("--help prints usage and succeeds", () => {
@@ -239,6 +240,28 @@ describe("connsim run: report files and snapshot", () => {
   test("snapshot without --at, and with a bad --at", () => {
     expectUserError(connsim("snapshot", "examples/default.json"), "connsim: snapshot needs --at TIME");
     expectUserError(connsim("snapshot", "examples/default.json", "--at", "soon"), 'connsim: --at: "soon" is not a duration');
+  });
+});
+
+describe("connsim plugins", () => {
+  test("lists every built-in by kind with its options, each read from the plugin's own schema", () => {
+    const r = connsim("plugins");
+    expect(r.code, r.stderr).toBe(0);
+    const line = (name: string) => r.stdout.split("\n").find((l) => l.trim().startsWith(`${name} `));
+    for (const name of ["none", "bernoulli", "gilbert-elliott", "drop", "delay-duplicate", "policer", "sequential", "random", "linux",
+      "windows", "tcp-churn", "closed-loop", "keepalive-pool", "udp-request", "server-restart"]) expect(line(name), name).toBeDefined();
+    expect(line("gilbert-elliott")).toMatch(/kernel +p, r, k\?, h\?$/);
+    expect(line("policer")).toMatch(/hook +rate, burst$/);
+    expect(line("server-restart")).toMatch(/kernel +clients, at, down, reuseAddr\?/);
+  });
+
+  test("one plugin in detail, by name or by module path; a typo is a one-line error", () => {
+    const r = connsim("plugins", "bernoulli");
+    expect(r.stdout).toBe('bernoulli 1.0.0: a loss plugin (kernel)\n  "loss": { "plugin": "bernoulli", ... }\n  p  required  the chance each segment is lost, 0 to 1\n');
+    const crowd = connsim("plugins", "./examples/plugins/flash-crowd.mjs");
+    expect(crowd.stdout.split("\n")[0]).toBe("flash-crowd 1.0.0: a workload plugin (kernel + hook)");
+    expect(crowd.stdout).toMatch(/\n  surge +required +a number >= 1\n/);
+    expectUserError(connsim("plugins", "bernouli"), 'connsim: no plugin named "bernouli"; did you mean "bernoulli"?');
   });
 });
 
