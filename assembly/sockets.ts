@@ -22,7 +22,8 @@
 //   SNDEND     4      end of queued data (FIN takes SNDEND when queued);
 //                     in TIME_WAIT: the entry time in milliseconds (for tw_reuse)
 //   RCVNXT     4      next sequence number expected
-//   GEN        4      timer generation: a fired timer whose gen differs is stale
+//   TIMER      4      the socket's timer event (wheel.ts), 0 when none is filed; its
+//                     due time is the socket's deadline (NEVER: no timer running)
 //   CONN       4      connection id (order of connect() calls), for traces
 //                ---
 //                56   + 8 in the hash table at <= 50% load = 64 bytes per slot
@@ -32,6 +33,7 @@
 
 import { alloc, regrow } from "./mem";
 import { mix4 } from "./rng";
+import { orphan } from "./wheel";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
 export const F_FIN_QUEUED: u8 = 2; // the application closed its sending side
@@ -51,7 +53,7 @@ let LADDR: usize = 0; let RADDR: usize = 0; let LPORT: usize = 0; let RPORT: usi
 let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0;
 let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
 let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
-let SNDEND: usize = 0; let RCVNXT: usize = 0; let GEN: usize = 0; let CONN: usize = 0;
+let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0;
 
 let HT: usize = 0;
 let htMask: u32 = 0;
@@ -89,8 +91,13 @@ export const SLOT_BYTES: u32 = 56 + 8;
 @inline export function setSndEnd(s: u32, v: u32): void { store<u32>(SNDEND + (<usize>s << 2), v); }
 @inline export function rcvNxt(s: u32): u32 { return load<u32>(RCVNXT + (<usize>s << 2)); }
 @inline export function setRcvNxt(s: u32, v: u32): void { store<u32>(RCVNXT + (<usize>s << 2), v); }
-@inline export function gen(s: u32): u32 { return load<u32>(GEN + (<usize>s << 2)); }
-@inline export function bumpGen(s: u32): u32 { const g = load<u32>(GEN + (<usize>s << 2)) + 1; store<u32>(GEN + (<usize>s << 2), g); return g; }
+@inline export function timerEvent(s: u32): u32 { return load<u32>(TIMER + (<usize>s << 2)); }
+@inline export function setTimerEvent(s: u32, e: u32): void { store<u32>(TIMER + (<usize>s << 2), e); }
+/** Lets go of the socket's timer event, if any: it is dropped when its slot is reached. */
+@inline function dropTimer(s: u32): void {
+  const e = timerEvent(s);
+  if (e != 0) { orphan(e); setTimerEvent(s, 0); }
+}
 @inline export function conn(s: u32): u32 { return load<u32>(CONN + (<usize>s << 2)); }
 
 export function socketsReset(capacity: u32): void {
@@ -103,7 +110,7 @@ export function socketsReset(capacity: u32): void {
   ISS = alloc(<usize>cap << 2); IRS = alloc(<usize>cap << 2);
   SNDUNA = alloc(<usize>cap << 2); SNDNXT = alloc(<usize>cap << 2);
   SNDEND = alloc(<usize>cap << 2); RCVNXT = alloc(<usize>cap << 2);
-  GEN = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2);
+  TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2);
   htMask = cap * 2 - 1;
   HT = alloc(<usize>(htMask + 1) << 2);
 }
@@ -126,7 +133,7 @@ function growSockets(): void {
   ISS = regrow(ISS, c << 2, m << 2); IRS = regrow(IRS, c << 2, m << 2);
   SNDUNA = regrow(SNDUNA, c << 2, m << 2); SNDNXT = regrow(SNDNXT, c << 2, m << 2);
   SNDEND = regrow(SNDEND, c << 2, m << 2); RCVNXT = regrow(RCVNXT, c << 2, m << 2);
-  GEN = regrow(GEN, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2);
+  TIMER = regrow(TIMER, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2);
   cap = n;
   // Rehash into a table twice the new capacity.
   const oldHT = HT; const oldSize = htMask + 1;
@@ -189,7 +196,7 @@ export function close(s: u32): void {
     // Not in the hash; clearing the flag makes a late reply to this slot miss it.
     store<u8>(FLAGS + <usize>s, 0);
     udpLive--;
-    bumpGen(s);
+    dropTimer(s);
     setIrs(s, freeHead);
     freeHead = s;
     live--;
@@ -212,7 +219,7 @@ export function close(s: u32): void {
     }
   }
   store<u32>(HT + (<usize>i << 2), 0);
-  bumpGen(s); // any timer still filed for this slot is now stale
+  dropTimer(s); // a timer still filed for this slot is dropped when reached
   setIrs(s, freeHead);
   freeHead = s;
   live--;

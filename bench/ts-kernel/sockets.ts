@@ -5,6 +5,7 @@
 // table twice the capacity and rehashed when the capacity doubles.
 
 import { mix4 } from "./rng.js";
+import { orphan } from "./wheel.js";
 
 export const F_SERVER = 1;
 export const F_FIN_QUEUED = 2;
@@ -27,7 +28,7 @@ let LPORT = new Uint16Array(0); let RPORT = new Uint16Array(0);
 let STATE = new Uint8Array(0); let FLAGS = new Uint8Array(0); let RETRIES = new Uint8Array(0);
 let IPIDX = new Uint16Array(0); let WL = new Uint16Array(0); let DIR = new Uint16Array(0); let RTO = new Uint16Array(0);
 let ISS = new Uint32Array(0); let IRS = new Uint32Array(0); let SNDUNA = new Uint32Array(0); let SNDNXT = new Uint32Array(0);
-let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let GEN = new Uint32Array(0); let CONN = new Uint32Array(0);
+let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let TIMER = new Uint32Array(0); let CONN = new Uint32Array(0);
 
 let HT = new Uint32Array(0);
 let htMask = 0;
@@ -65,8 +66,14 @@ export function sndEnd(s: number): number { return SNDEND[s]; }
 export function setSndEnd(s: number, v: number): void { SNDEND[s] = v; }
 export function rcvNxt(s: number): number { return RCVNXT[s]; }
 export function setRcvNxt(s: number, v: number): void { RCVNXT[s] = v; }
-export function gen(s: number): number { return GEN[s]; }
-export function bumpGen(s: number): number { const g = (GEN[s] + 1) >>> 0; GEN[s] = g; return g; }
+/** The socket's timer event (wheel.ts), 0 when none is filed; its due time is the socket's deadline. */
+export function timerEvent(s: number): number { return TIMER[s]; }
+export function setTimerEvent(s: number, e: number): void { TIMER[s] = e; }
+/** Lets go of the socket's timer event, if any: it is dropped when its slot is reached. */
+function dropTimer(s: number): void {
+  const e = TIMER[s];
+  if (e !== 0) { orphan(e); TIMER[s] = 0; }
+}
 export function conn(s: number): number { return CONN[s]; }
 
 export function socketsReset(capacity: number): void {
@@ -79,7 +86,7 @@ export function socketsReset(capacity: number): void {
   ISS = new Uint32Array(cap); IRS = new Uint32Array(cap);
   SNDUNA = new Uint32Array(cap); SNDNXT = new Uint32Array(cap);
   SNDEND = new Uint32Array(cap); RCVNXT = new Uint32Array(cap);
-  GEN = new Uint32Array(cap); CONN = new Uint32Array(cap);
+  TIMER = new Uint32Array(cap); CONN = new Uint32Array(cap);
   htMask = cap * 2 - 1;
   HT = new Uint32Array(htMask + 1);
 }
@@ -106,7 +113,7 @@ function growSockets(): void {
   ISS = regrow(ISS, n); IRS = regrow(IRS, n);
   SNDUNA = regrow(SNDUNA, n); SNDNXT = regrow(SNDNXT, n);
   SNDEND = regrow(SNDEND, n); RCVNXT = regrow(RCVNXT, n);
-  GEN = regrow(GEN, n); CONN = regrow(CONN, n);
+  TIMER = regrow(TIMER, n); CONN = regrow(CONN, n);
   cap = n;
   const oldHT = HT; const oldSize = htMask + 1;
   htMask = n * 2 - 1;
@@ -179,7 +186,7 @@ export function close(s: number): void {
     }
   }
   HT[i] = 0;
-  bumpGen(s);
+  dropTimer(s);
   IRS[s] = freeHead;
   freeHead = s;
   live--;
