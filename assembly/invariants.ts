@@ -29,7 +29,7 @@ import {
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
 import { HostParam } from "./abi";
-import { F_SERVER, F_UDP, hasFlag, timerEvent, htEntry, htSize, ipIdx, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import { F_SERVER, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, WHEEL_LISTS } from "./wheel";
@@ -65,6 +65,7 @@ export function checkInvariants(): i32 {
     const s = v - 1;
     const at = lookup(laddr(s), lport(s), raddr(s), rport(s));
     if (at != <i32>s) return fail(2, s, s, <u32>at);
+    if (!htDistanceOk(i)) return fail(2, s, s, i); // the entry's recorded distance from its home
   }
   if (n != live - udpLive) return fail(1, 0, live - udpLive, n); // UDP sockets are not in the hash
 

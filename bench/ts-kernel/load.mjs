@@ -50,12 +50,12 @@ export const PORTED_FROM = {
   "apps.ts": "e1c75ec75f7a8552a10982c814e78cff4c44d543", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "f0d92f2ce535a8efd050898e1aeb26811f692c7a", // RunStatus.WorkloadBatch not ported, as above
-  "invariants.ts": "f17a29e35e30ce4a3ae021b61437444aaccc7ad9", // not ported: test-only checks, no part of the measured kernel
+  "invariants.ts": "fdbc7f0b2f555fea2abe6c5357aac736c5e3d747", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "d1bad9a02a5c26617713b44d2eafba54b7fb43b4",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "d673eb7aa7569641b88d4bfb4a36b72b64f62303",
+  "sockets.ts": "b48a452fe95e43ef1ea58069d8688b7ab5a889e2",
   "tcp.ts": "d59757c4dcf6d5dc2ff886e00b4662a44b743a4c",
   "udp.ts": "bf09f9f44ce279e2fe34a48af24080be5d5e6cc3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "3d64b676320ed4af8ff2e18bc3ce5ccaa14f1570",

@@ -32,6 +32,15 @@ let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let TIMER = ne
 
 let HT = new Uint32Array(0);
 let htMask = 0;
+/** As in the engine: an entry is slot + 1 in the low htBits bits, its distance from home (saturated) above. */
+let htBits = 0;
+let htMaxDist = 0;
+function htSizeFor(size: number): void {
+  htMask = size - 1;
+  htBits = 31 - Math.clz32(size);
+  htMaxDist = 0xFFFFFFFF >>> htBits;
+}
+function htMake(v: number, d: number): number { return ((d < htMaxDist ? d : htMaxDist) << htBits | v) >>> 0; }
 
 /** The engine's figure (56 with its pad byte, + 8 in the hash table). */
 export const SLOT_BYTES = 56 + 8;
@@ -87,7 +96,7 @@ export function socketsReset(capacity: number): void {
   SNDUNA = new Uint32Array(cap); SNDNXT = new Uint32Array(cap);
   SNDEND = new Uint32Array(cap); RCVNXT = new Uint32Array(cap);
   TIMER = new Uint32Array(cap); CONN = new Uint32Array(cap);
-  htMask = cap * 2 - 1;
+  htSizeFor(cap * 2);
   HT = new Uint32Array(htMask + 1);
 }
 
@@ -115,12 +124,12 @@ function growSockets(): void {
   SNDEND = regrow(SNDEND, n); RCVNXT = regrow(RCVNXT, n);
   TIMER = regrow(TIMER, n); CONN = regrow(CONN, n);
   cap = n;
-  const oldHT = HT; const oldSize = htMask + 1;
-  htMask = n * 2 - 1;
+  const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
+  htSizeFor(n * 2);
   HT = new Uint32Array(htMask + 1);
   for (let i = 0; i < oldSize; i++) {
     const v = oldHT[i];
-    if (v !== 0) htPlace(v);
+    if (v !== 0) htPlace(v & oldMask);
   }
 }
 
@@ -131,19 +140,24 @@ function hashOf(la: number, lp: number, ra: number, rp: number): number {
 function htPlace(v: number): void {
   const s = v - 1;
   let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
-  while (HT[i] !== 0) i = (i + 1) & htMask;
-  HT[i] = v;
+  let d = 0;
+  while (HT[i] !== 0) { i = (i + 1) & htMask; d++; }
+  HT[i] = htMake(v, d);
 }
 
 /** The socket holding the 4-tuple, or -1. */
 export function lookup(la: number, lp: number, ra: number, rp: number): number {
   let i = hashOf(la, lp, ra, rp) & htMask;
+  let d = 0;
   while (true) {
     const v = HT[i];
     if (v === 0) return -1;
-    const s = v - 1;
-    if (LPORT[s] === lp && RPORT[s] === rp && LADDR[s] === la && RADDR[s] === ra) return s;
+    if (v >>> htBits === (d < htMaxDist ? d : htMaxDist)) {
+      const s = (v & htMask) - 1;
+      if (LPORT[s] === lp && RPORT[s] === rp && LADDR[s] === la && RADDR[s] === ra) return s;
+    }
     i = (i + 1) & htMask;
+    d++;
   }
 }
 
@@ -172,16 +186,18 @@ export function open(la: number, lp: number, ra: number, rp: number, ip: number,
 /** Removes the socket from the hash table and returns its slot to the free list. */
 export function close(s: number): void {
   let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
-  while (HT[i] !== s + 1) i = (i + 1) & htMask;
+  while ((HT[i] & htMask) !== s + 1) i = (i + 1) & htMask;
   let j = i;
   while (true) {
     j = (j + 1) & htMask;
     const v = HT[j];
     if (v === 0) break;
-    const t = v - 1;
-    const home = hashOf(LADDR[t], LPORT[t], RADDR[t], RPORT[t]) & htMask;
+    const vd = v >>> htBits;
+    let home: number;
+    if (vd < htMaxDist) home = (j - vd) & htMask;
+    else { const t = (v & htMask) - 1; home = hashOf(LADDR[t], LPORT[t], RADDR[t], RPORT[t]) & htMask; }
     if (((j - home) & htMask) >= ((j - i) & htMask)) {
-      HT[i] = v;
+      HT[i] = htMake(v & htMask, (i - home) & htMask);
       i = j;
     }
   }
