@@ -24,7 +24,7 @@ import {
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelReset,
 } from "./wheel";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -124,9 +124,19 @@ export function run(maxEvents: u32): i32 {
     if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget == 0) return RunStatus.More;
     if (seg) {
-      budget--;
-      advance(segAt);
-      deliver(takeArrival());
+      // Arrivals in a row: while the next one still comes before the wheel's next event
+      // and before whatever else above would stop for (a sample, the end, a hook or
+      // workload batch), it is delivered without going round the checks again.
+      let limit = durationUs;
+      if (sampleAt <= durationUs) limit = min(limit, sampleAt);
+      if (windowDue) limit = min(limit, workloadDue);
+      let t = segAt;
+      do {
+        budget--;
+        advance(t);
+        deliver(takeArrival());
+        t = flightAt;
+      } while (budget > 0 && t < limit && pendingHooks == 0 && isFound() && t < nextDeadline);
       continue;
     }
     while (budget > 0) {

@@ -237,6 +237,9 @@ function settle(i: usize): bool {
   return false;
 }
 
+/** Whether the found slot (nextLevel, nextDeadline) is still the earliest: nothing was filed before it since. */
+@inline export function isFound(): bool { return found; }
+
 /** Finds the earliest occupied slot; false when nothing is pending. */
 export function findNext(): bool {
   if (found) return nextLevel >= 0;

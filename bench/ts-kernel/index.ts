@@ -20,7 +20,7 @@ import {
 import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp.js";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelBytes, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelBytes, wheelReset,
 } from "./wheel.js";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -111,9 +111,15 @@ export function run(maxEvents: number): number {
     if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget === 0) return 1;
     if (seg) {
-      budget--;
-      advance(segAt);
-      deliver(takeArrival());
+      // Arrivals in a row, while the next still comes before the wheel's next event, the next sample and the end.
+      const limit = sampleAt <= durationUs ? Math.min(durationUs, sampleAt) : durationUs;
+      let t = segAt;
+      do {
+        budget--;
+        advance(t);
+        deliver(takeArrival());
+        t = flightAt;
+      } while (budget > 0 && t < limit && isFound() && t < nextDeadline);
       continue;
     }
     while (budget > 0) {

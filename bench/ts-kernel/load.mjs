@@ -49,7 +49,7 @@ export const PORTED_FROM = {
   "abi.ts": "90fa005180626a80ef675bfdebefa48171834f1f",
   "apps.ts": "e1c75ec75f7a8552a10982c814e78cff4c44d543", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "f0d92f2ce535a8efd050898e1aeb26811f692c7a", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "83e7b44116b540be43857beb18d0a4623f5ef289", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "fdbc7f0b2f555fea2abe6c5357aac736c5e3d747", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
@@ -58,7 +58,7 @@ export const PORTED_FROM = {
   "sockets.ts": "b48a452fe95e43ef1ea58069d8688b7ab5a889e2",
   "tcp.ts": "d59757c4dcf6d5dc2ff886e00b4662a44b743a4c",
   "udp.ts": "bf09f9f44ce279e2fe34a48af24080be5d5e6cc3", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "3d64b676320ed4af8ff2e18bc3ce5ccaa14f1570",
+  "wheel.ts": "39dfd6c9446f11b22d2ad49adcc6db26c4800056",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */

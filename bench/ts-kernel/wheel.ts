@@ -221,6 +221,9 @@ function firstFrom(lo: number, hi: number, k: number): number {
   return 32 + ctz(hi);
 }
 
+/** Whether the found slot is still the earliest: nothing was filed before it since. */
+export function isFound(): boolean { return found; }
+
 /** Finds the earliest occupied slot; false when nothing is pending. */
 export function findNext(): boolean {
   if (found) return nextLevel >= 0;
