@@ -22,15 +22,15 @@ import {
   flightAt, flightOrder, freeSegment, netReset, takeArrival, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
   setLoss as setLossKernel, sgAck, sgConn, sgFate, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net";
-import { capacity, gen, live, SLOT_BYTES, socketsReset } from "./sockets";
+import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelReset,
 } from "./wheel";
 
-/** A timer event is stale once its socket's generation moved on (cancelled or re-armed). */
-function staleTimer(kind: u32, target: u32, g: u32): bool {
-  return kind == EV_TIMER && gen(target) != g;
+/** A cancelled timer was dropped: its socket has no event filed any more. */
+function timerDropped(kind: u32, target: u32): void {
+  setTimerEvent(target, 0);
 }
 
 let durationUs: u64 = 0;
@@ -41,7 +41,7 @@ let started = false;
 export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   const seed = (<u64>seedHi << 32) | <u64>seedLo;
   wheelReset(max(socketCapacity, 1024));
-  setStaleCheck(staleTimer);
+  setDropHook(timerDropped);
   socketsReset(max(socketCapacity, 1024));
   netReset(seed, 1024);
   metricsReset();
@@ -125,9 +125,19 @@ export function run(maxEvents: u32): i32 {
     if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget == 0) return RunStatus.More;
     if (seg) {
-      budget--;
-      advance(segAt);
-      deliver(takeArrival());
+      // Arrivals in a row: while the next one still comes before the wheel's next event
+      // and before whatever else above would stop for (a sample, the end, a hook or
+      // workload batch), it is delivered without going round the checks again.
+      let limit = durationUs;
+      if (sampleAt <= durationUs) limit = min(limit, sampleAt);
+      if (windowDue) limit = min(limit, workloadDue);
+      let t = segAt;
+      do {
+        budget--;
+        advance(t);
+        deliver(takeArrival());
+        t = flightAt;
+      } while (budget > 0 && t < limit && pendingHooks == 0 && isFound() && t < nextDeadline);
       continue;
     }
     while (budget > 0) {
@@ -141,7 +151,7 @@ export function run(maxEvents: u32): i32 {
       } else {
         setStat(Stat.Events, readStat(Stat.Events) + 1.0);
         if (kind == EV_TIMER) {
-          timerFires(target, g);
+          timerFires(target);
         } else if (kind == EV_ARRIVAL) {
           arrival(target, g);
         } else if (kind == EV_LISTENER) {

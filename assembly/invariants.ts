@@ -29,10 +29,10 @@ import {
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
 import { HostParam } from "./abi";
-import { F_SERVER, F_UDP, gen, hasFlag, htEntry, htSize, ipIdx, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import { F_SERVER, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
-import { evGen, evKind, evTarget, listHead, nextEvent, WHEEL_LISTS } from "./wheel";
+import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, WHEEL_LISTS } from "./wheel";
 
 export let brokenAt: u32 = 0;
 export let expected: u32 = 0;
@@ -65,6 +65,7 @@ export function checkInvariants(): i32 {
     const s = v - 1;
     const at = lookup(laddr(s), lport(s), raddr(s), rport(s));
     if (at != <i32>s) return fail(2, s, s, <u32>at);
+    if (!htDistanceOk(i)) return fail(2, s, s, i); // the entry's recorded distance from its home
   }
   if (n != live - udpLive) return fail(1, 0, live - udpLive, n); // UDP sockets are not in the hash
 
@@ -124,7 +125,8 @@ export function checkInvariants(): i32 {
     for (let e = listHead(i); e != 0; e = nextEvent(e)) {
       if (evKind(e) != EV_TIMER) continue;
       const s = evTarget(e);
-      if (gen(s) != evGen(e)) continue; // cancelled or re-armed: dropped when touched
+      if (evDue(e) == NEVER) continue; // cancelled: dropped when reached
+      if (timerEvent(s) != e) return fail(8, s, timerEvent(s), e); // a socket knows its timer event
       store<u8>(TIMERS + <usize>s, load<u8>(TIMERS + <usize>s) + 1);
     }
   }

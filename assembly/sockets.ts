@@ -22,16 +22,24 @@
 //   SNDEND     4      end of queued data (FIN takes SNDEND when queued);
 //                     in TIME_WAIT: the entry time in milliseconds (for tw_reuse)
 //   RCVNXT     4      next sequence number expected
-//   GEN        4      timer generation: a fired timer whose gen differs is stale
+//   TIMER      4      the socket's timer event (wheel.ts), 0 when none is filed; its
+//                     due time is the socket's deadline (NEVER: no timer running)
 //   CONN       4      connection id (order of connect() calls), for traces
 //                ---
 //                56   + 8 in the hash table at <= 50% load = 64 bytes per slot
 //
 // The hash table is open addressing with linear probing over slot indices + 1
 // (0 = empty); deletion shifts later entries back, so there are no tombstones.
+// A table of 2^b entries holds slot + 1 in the low b bits of an entry and, in the
+// high 32 - b bits, the entry's distance from its home position (saturated: the
+// largest value means "as far or further"). A probe compares the 4-tuple only of an
+// entry at its own distance (one with the same home), and a deletion finds a moved
+// entry's home without reading its socket: neither touches the sockets (mostly
+// TIME_WAIT ones, long out of the cache) the probe passes over.
 
 import { alloc, regrow } from "./mem";
 import { mix4 } from "./rng";
+import { orphan } from "./wheel";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
 export const F_FIN_QUEUED: u8 = 2; // the application closed its sending side
@@ -51,10 +59,22 @@ let LADDR: usize = 0; let RADDR: usize = 0; let LPORT: usize = 0; let RPORT: usi
 let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0;
 let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
 let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
-let SNDEND: usize = 0; let RCVNXT: usize = 0; let GEN: usize = 0; let CONN: usize = 0;
+let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0;
 
 let HT: usize = 0;
 let htMask: u32 = 0;
+let htBits: u32 = 0;   // log2 of the table size
+let htMaxDist: u32 = 0; // the saturated distance: 2^(32 - htBits) - 1
+
+@inline function htAt(i: u32): u32 { return load<u32>(HT + (<usize>i << 2)); }
+@inline function htSet(i: u32, v: u32): void { store<u32>(HT + (<usize>i << 2), v); }
+/** An entry for slot + 1 `v` at distance `d` from its home. */
+@inline function htMake(v: u32, d: u32): u32 { return (min(d, htMaxDist) << htBits) | v; }
+function htSizeFor(size: u32): void {
+  htMask = size - 1;
+  htBits = 31 - <u32>clz(size);
+  htMaxDist = <u32>0xFFFFFFFF >> htBits;
+}
 
 export const SLOT_BYTES: u32 = 56 + 8;
 
@@ -89,8 +109,13 @@ export const SLOT_BYTES: u32 = 56 + 8;
 @inline export function setSndEnd(s: u32, v: u32): void { store<u32>(SNDEND + (<usize>s << 2), v); }
 @inline export function rcvNxt(s: u32): u32 { return load<u32>(RCVNXT + (<usize>s << 2)); }
 @inline export function setRcvNxt(s: u32, v: u32): void { store<u32>(RCVNXT + (<usize>s << 2), v); }
-@inline export function gen(s: u32): u32 { return load<u32>(GEN + (<usize>s << 2)); }
-@inline export function bumpGen(s: u32): u32 { const g = load<u32>(GEN + (<usize>s << 2)) + 1; store<u32>(GEN + (<usize>s << 2), g); return g; }
+@inline export function timerEvent(s: u32): u32 { return load<u32>(TIMER + (<usize>s << 2)); }
+@inline export function setTimerEvent(s: u32, e: u32): void { store<u32>(TIMER + (<usize>s << 2), e); }
+/** Lets go of the socket's timer event, if any: it is dropped when its slot is reached. */
+@inline function dropTimer(s: u32): void {
+  const e = timerEvent(s);
+  if (e != 0) { orphan(e); setTimerEvent(s, 0); }
+}
 @inline export function conn(s: u32): u32 { return load<u32>(CONN + (<usize>s << 2)); }
 
 export function socketsReset(capacity: u32): void {
@@ -103,15 +128,22 @@ export function socketsReset(capacity: u32): void {
   ISS = alloc(<usize>cap << 2); IRS = alloc(<usize>cap << 2);
   SNDUNA = alloc(<usize>cap << 2); SNDNXT = alloc(<usize>cap << 2);
   SNDEND = alloc(<usize>cap << 2); RCVNXT = alloc(<usize>cap << 2);
-  GEN = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2);
-  htMask = cap * 2 - 1;
+  TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2);
+  htSizeFor(cap * 2);
   HT = alloc(<usize>(htMask + 1) << 2);
 }
 
 export function capacity(): u32 { return cap; }
 /** The hash table, read by the invariant checks: entry i holds a live slot + 1, or 0. */
 export function htSize(): u32 { return htMask + 1; }
-export function htEntry(i: u32): u32 { return load<u32>(HT + (<usize>i << 2)); }
+export function htEntry(i: u32): u32 { return htAt(i) & htMask; }
+/** Whether entry i (not empty) records its distance from its home right. */
+export function htDistanceOk(i: u32): bool {
+  const v = htAt(i);
+  const s = (v & htMask) - 1;
+  const d = (i - (hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask)) & htMask;
+  return v >> htBits == min(d, htMaxDist);
+}
 /** Slots ever handed out: a scan of 0..slotsUsed() sees every live socket (free ones read CLOSED or LISTEN). */
 export function slotsUsed(): u32 { return top; }
 
@@ -126,15 +158,15 @@ function growSockets(): void {
   ISS = regrow(ISS, c << 2, m << 2); IRS = regrow(IRS, c << 2, m << 2);
   SNDUNA = regrow(SNDUNA, c << 2, m << 2); SNDNXT = regrow(SNDNXT, c << 2, m << 2);
   SNDEND = regrow(SNDEND, c << 2, m << 2); RCVNXT = regrow(RCVNXT, c << 2, m << 2);
-  GEN = regrow(GEN, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2);
+  TIMER = regrow(TIMER, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2);
   cap = n;
   // Rehash into a table twice the new capacity.
-  const oldHT = HT; const oldSize = htMask + 1;
-  htMask = n * 2 - 1;
+  const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
+  htSizeFor(n * 2);
   HT = alloc(<usize>(htMask + 1) << 2);
   for (let i: u32 = 0; i < oldSize; i++) {
     const v = load<u32>(oldHT + (<usize>i << 2));
-    if (v != 0) htPlace(v);
+    if (v != 0) htPlace(v & oldMask);
   }
 }
 
@@ -145,19 +177,24 @@ function growSockets(): void {
 function htPlace(v: u32): void {
   const s = v - 1;
   let i = hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask;
-  while (load<u32>(HT + (<usize>i << 2)) != 0) i = (i + 1) & htMask;
-  store<u32>(HT + (<usize>i << 2), v);
+  let d: u32 = 0;
+  while (htAt(i) != 0) { i = (i + 1) & htMask; d++; }
+  htSet(i, htMake(v, d));
 }
 
 /** The socket holding the 4-tuple, or -1. */
 export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
   let i = hashOf(la, lp, ra, rp) & htMask;
+  let d: u32 = 0;
   while (true) {
-    const v = load<u32>(HT + (<usize>i << 2));
+    const v = htAt(i);
     if (v == 0) return -1;
-    const s = v - 1;
-    if (lport(s) == lp && rport(s) == rp && laddr(s) == la && raddr(s) == ra) return <i32>s;
+    if (v >> htBits == min(d, htMaxDist)) {
+      const s = (v & htMask) - 1;
+      if (lport(s) == lp && rport(s) == rp && laddr(s) == la && raddr(s) == ra) return <i32>s;
+    }
     i = (i + 1) & htMask;
+    d++;
   }
   return -1;
 }
@@ -189,7 +226,7 @@ export function close(s: u32): void {
     // Not in the hash; clearing the flag makes a late reply to this slot miss it.
     store<u8>(FLAGS + <usize>s, 0);
     udpLive--;
-    bumpGen(s);
+    dropTimer(s);
     setIrs(s, freeHead);
     freeHead = s;
     live--;
@@ -197,22 +234,24 @@ export function close(s: u32): void {
   }
   // Backward-shift deletion keeps every probe chain unbroken without tombstones.
   let i = hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask;
-  while (load<u32>(HT + (<usize>i << 2)) != s + 1) i = (i + 1) & htMask;
+  while ((htAt(i) & htMask) != s + 1) i = (i + 1) & htMask;
   let j = i;
   while (true) {
     j = (j + 1) & htMask;
-    const v = load<u32>(HT + (<usize>j << 2));
+    const v = htAt(j);
     if (v == 0) break;
-    const t = v - 1;
-    const home = hashOf(laddr(t), lport(t), raddr(t), rport(t)) & htMask;
+    const vd = v >> htBits;
+    let home: u32;
+    if (vd < htMaxDist) home = (j - vd) & htMask;
+    else { const t = (v & htMask) - 1; home = hashOf(laddr(t), lport(t), raddr(t), rport(t)) & htMask; }
     // Move v back to i unless its home lies cyclically in (i, j].
     if (((j - home) & htMask) >= ((j - i) & htMask)) {
-      store<u32>(HT + (<usize>i << 2), v);
+      htSet(i, htMake(v & htMask, (i - home) & htMask));
       i = j;
     }
   }
-  store<u32>(HT + (<usize>i << 2), 0);
-  bumpGen(s); // any timer still filed for this slot is now stale
+  htSet(i, 0);
+  dropTimer(s); // a timer still filed for this slot is dropped when reached
   setIrs(s, freeHead);
   freeHead = s;
   live--;

@@ -17,7 +17,7 @@
 
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
-import { now, schedule, takeSeq } from "./wheel";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -28,10 +28,10 @@ import {
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
 import {
-  bumpGen, clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW, F_UDP,
-  gen, hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW, F_UDP,
+  hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
-  setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
+  setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl,
 } from "./sockets";
 import * as sockets from "./sockets";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps";
@@ -152,12 +152,29 @@ function rto(s: u32): u64 {
   return min(base << r, cap);
 }
 
+/**
+ * (Re)starts the socket's timer to fire `delay` from now. The socket keeps one timer
+ * event (wheel.ts): a deadline at or after the event's slot time only moves its due
+ * time on; an earlier one files a new event, the old one orphaned. A new event is
+ * filed no later than rto_min from now, so the deadlines that usually follow (the
+ * first RTO after the handshake's, a FIN's after the data's) are later than it.
+ */
 function armTimer(s: u32, delay: u64): void {
-  schedule(now + delay, EV_TIMER, s, bumpGen(s));
+  const due = now + delay;
+  const e = timerEvent(s);
+  if (e != 0) {
+    if (evTime(e) < due) { setDue(e, due); return; }
+    orphan(e);
+  }
+  const at = min(due, now + <u64>hostParam(hostOf(s), HostParam.RtoMin));
+  setTimerEvent(s, scheduleLazy(at, due, EV_TIMER, s, 0));
 }
 
-/** Cancels the socket's timer: the filed event is now stale. */
-@inline function cancelTimer(s: u32): void { bumpGen(s); }
+/** Cancels the socket's timer: its event stays filed (dropped when reached, unless re-armed first). */
+@inline function cancelTimer(s: u32): void {
+  const e = timerEvent(s);
+  if (e != 0) cancelDue(e);
+}
 
 /** Sends queued data and a queued FIN within the window; owed ACKs ride along. */
 function output(s: u32): void {
@@ -483,8 +500,9 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 
 // ---- timers -------------------------------------------------------------------------
 
-export function timerFires(s: u32, g: u32): void {
-  if (g != gen(s)) return; // cancelled or re-armed since it was filed
+/** The socket's timer fired (its event is released: the socket has none filed now). */
+export function timerFires(s: u32): void {
+  setTimerEvent(s, 0);
   if (hasFlag(s, F_UDP)) { udpTimeout(s); return; }
   const st = state(s);
   const h = hostOf(s);

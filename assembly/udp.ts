@@ -13,7 +13,7 @@ import {
   addHostUdp, dirRev, findListener, hostParam, ipAddr, ipCursor, ipHost, portReserved, setIpCursor, setUdpCursor, setUdpPort, udpCursor,
   udpPortHeld,
 } from "./net";
-import { bumpGen, conn, F_UDP, hasFlag, ipIdx, laddr, lport, slotsUsed } from "./sockets";
+import { conn, setTimerEvent, F_UDP, hasFlag, ipIdx, laddr, lport, slotsUsed } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER, failNoPort, send } from "./tcp";
 import { outcome, sizeOf } from "./apps";
@@ -44,7 +44,7 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
   outcome(w, Outcome.Established);
   if (traced(id)) traceOpen(now, id, h, la, <u32>port, da, dp);
   send(d, la, <u32>port, da, dp, Flag.UDP, 0, s, request, w, id, State.CLOSED);
-  schedule(now + timeoutUs, EV_TIMER, s, bumpGen(s));
+  setTimerEvent(s, schedule(now + timeoutUs, EV_TIMER, s, 0));
   return true;
 }
 

@@ -12,23 +12,32 @@
 // jumps to its start and its events are re-filed lower. A level-0 slot holds events
 // of one exact time and fires them in the order they were filed (FIFO).
 //
-// A cancelled timer is not searched for: its owner bumps a generation, and the event is
-// dropped when it is next touched, at a cascade (so it never works its way down the
-// levels) or when it fires. The owner says which events are stale through `isStale`.
+// Timers are lazy (as Linux's and tokio's are not, but as many DES kernels do): an
+// event has the slot time it is filed at (`time`) and the time its owner wants it
+// (`due`, >= time). When its slot is reached (a cascade, or the level-0 slot) an event
+// whose due time is later is filed again at its due time instead of firing, and one
+// cancelled (due = NEVER) is dropped there. So an owner that keeps one event (a
+// socket's retransmission timer) re-arms it by moving `due` on, with no filing, as
+// long as the new due time is not before the event's slot time; it only files a new
+// event (and orphans the old one) when the deadline moves earlier. The owner hears of
+// a cancelled event it still owns being dropped through `onDrop`.
 //
 // Events live in a structure-of-arrays pool with a free list; lists are singly
 // linked through `next` with head and tail per slot. Index 0 is the nil event.
-// Nothing is ever searched: a timer is cancelled by bumping its owner's generation,
-// and a stale event is dropped when it fires.
+// Nothing is ever searched: a timer is cancelled by setting its due time to NEVER,
+// and a cancelled event is dropped when its slot is reached.
 //
 // Events of the same time fire in the order they were filed, whatever levels they went
 // through (all pending events of one time always share one slot list, which a cascade
 // re-files in order). Each event carries its filing number `seq`, from a counter that
 // segments in flight (net.ts, which do not go through the wheel) draw from too, so the
-// run loop can merge the two in exactly that order.
+// run loop can merge the two in exactly that order. Moving an event's due time on takes
+// a new filing number, as filing a new event would; an event filed again (lazily) into
+// a level-0 slot is put in its place by filing number rather than appended, so the
+// order stays the one of filing.
 //
 //   slot lists:  head[level*64+slot] -> ev -> ev -> ... (tail[...] for O(1) append)
-//   event pool:  time u64 | seq u64 | next u32 | target u32 | gen u32 | kind u8
+//   event pool:  time u64 | due u64 | seq u64 | next u32 | target u32 | gen u32 | kind u8
 
 import { alloc, DEBUG, regrow } from "./mem";
 
@@ -43,15 +52,21 @@ let seqNext: u64 = 0;
 /** Takes a filing number for something ordered with the wheel's events (a segment in flight). */
 @inline export function takeSeq(): u64 { return seqNext++; }
 
-/** Set by the owner of the events: true when an event no longer matters. */
-export let isStale: (kind: u32, target: u32, gen: u32) => bool = (kind: u32, target: u32, gen: u32): bool => false;
-export function setStaleCheck(f: (kind: u32, target: u32, gen: u32) => bool): void { isStale = f; }
+/** The due time of a cancelled event. */
+export const NEVER: u64 = u64.MAX_VALUE;
+/** The target of an orphaned event: cancelled, and no owner refers to it any more. */
+export const NO_TARGET: u32 = 0xFFFFFFFF;
+
+/** Called when a cancelled event that still has a target is dropped (its owner forgets it). */
+let onDrop: (kind: u32, target: u32) => void = (kind: u32, target: u32): void => {};
+export function setDropHook(f: (kind: u32, target: u32) => void): void { onDrop = f; }
 
 let evCap: u32 = 0;
 let evFree: u32 = NIL;
 let evTop: u32 = 1;       // next never-used index
 let evLive: u32 = 0;
 let EV_TIME: usize = 0;
+let EV_DUE: usize = 0;
 let EV_SEQ: usize = 0;
 let EV_NEXT: usize = 0;
 let EV_TARGET: usize = 0;
@@ -73,7 +88,10 @@ let found = false;
 @inline export function evKind(e: u32): u32 { return load<u8>(EV_KIND + <usize>e); }
 @inline function evNext(e: u32): u32 { return load<u32>(EV_NEXT + (<usize>e << 2)); }
 @inline function setEvNext(e: u32, n: u32): void { store<u32>(EV_NEXT + (<usize>e << 2), n); }
-@inline function evTime(e: u32): u64 { return load<u64>(EV_TIME + (<usize>e << 3)); }
+/** The slot time an event is filed at (its due time is this or later). */
+@inline export function evTime(e: u32): u64 { return load<u64>(EV_TIME + (<usize>e << 3)); }
+@inline export function evDue(e: u32): u64 { return load<u64>(EV_DUE + (<usize>e << 3)); }
+@inline function evSeq(e: u32): u64 { return load<u64>(EV_SEQ + (<usize>e << 3)); }
 
 export function wheelReset(capacity: u32): void {
   now = 0;
@@ -84,6 +102,7 @@ export function wheelReset(capacity: u32): void {
   evTop = 1;
   evLive = 0;
   EV_TIME = alloc(<usize>capacity << 3);
+  EV_DUE = alloc(<usize>capacity << 3);
   EV_SEQ = alloc(<usize>capacity << 3);
   EV_NEXT = alloc(<usize>capacity << 2);
   EV_TARGET = alloc(<usize>capacity << 2);
@@ -95,11 +114,12 @@ export function wheelReset(capacity: u32): void {
 }
 
 export function pendingEvents(): u32 { return evLive; }
-export function eventBytes(): f64 { return <f64>evCap * 29.0; }
+export function eventBytes(): f64 { return <f64>evCap * 37.0; }
 
 function growEvents(): void {
   const cap = evCap << 1;
   EV_TIME = regrow(EV_TIME, <usize>evCap << 3, <usize>cap << 3);
+  EV_DUE = regrow(EV_DUE, <usize>evCap << 3, <usize>cap << 3);
   EV_SEQ = regrow(EV_SEQ, <usize>evCap << 3, <usize>cap << 3);
   EV_NEXT = regrow(EV_NEXT, <usize>evCap << 2, <usize>cap << 2);
   EV_TARGET = regrow(EV_TARGET, <usize>evCap << 2, <usize>cap << 2);
@@ -113,13 +133,27 @@ function growEvents(): void {
   return (63 - <i32>clz(masked)) / 6;
 }
 
-function file(e: u32, when: u64): void {
+/**
+ * Appends e to the list of its slot. With `ordered` (an event filed again, whose filing
+ * number may be older than those already there) a level-0 list keeps filing order.
+ */
+function file(e: u32, when: u64, ordered: bool): void {
   const level = levelFor(when);
   if (DEBUG) assert(level < LEVELS, "event beyond the wheel's horizon");
   const slot = <i32>(when >> (<u64>level * 6)) & 63;
   const i = <usize>(level * SLOTS + slot) << 2;
-  setEvNext(e, NIL);
   const tail = load<u32>(TAIL + i);
+  if (ordered && level == 0 && tail != NIL && evSeq(tail) > evSeq(e)) {
+    // All of one time: goes before the first with a later filing number (never the tail's place).
+    const seq = evSeq(e);
+    let prev = NIL;
+    let x = load<u32>(HEAD + i);
+    while (evSeq(x) < seq) { prev = x; x = evNext(x); }
+    setEvNext(e, x);
+    if (prev == NIL) store<u32>(HEAD + i, e); else setEvNext(prev, e);
+    return;
+  }
+  setEvNext(e, NIL);
   if (tail == NIL) {
     store<u32>(HEAD + i, e);
     store<u64>(OCC + (<usize>level << 3), load<u64>(OCC + (<usize>level << 3)) | (<u64>1 << slot));
@@ -129,9 +163,14 @@ function file(e: u32, when: u64): void {
   store<u32>(TAIL + i, e);
 }
 
-/** Files an event at absolute time `when` (>= now). */
-export function schedule(when: u64, kind: u32, target: u32, gen: u32): void {
-  if (DEBUG) assert(when >= now, "event scheduled in the past");
+/** Files an event at absolute time `when` (>= now); returns it. */
+export function schedule(when: u64, kind: u32, target: u32, gen: u32): u32 {
+  return scheduleLazy(when, when, kind, target, gen);
+}
+
+/** Files an event at slot time `at` (>= now) that fires at `due` (>= at); returns it. */
+export function scheduleLazy(at: u64, due: u64, kind: u32, target: u32, gen: u32): u32 {
+  if (DEBUG) assert(at >= now && due >= at, "event scheduled in the past");
   let e = evFree;
   if (e != NIL) {
     evFree = evNext(e);
@@ -140,14 +179,66 @@ export function schedule(when: u64, kind: u32, target: u32, gen: u32): void {
     e = evTop++;
   }
   evLive++;
-  store<u64>(EV_TIME + (<usize>e << 3), when);
+  store<u64>(EV_TIME + (<usize>e << 3), at);
+  store<u64>(EV_DUE + (<usize>e << 3), due);
   store<u64>(EV_SEQ + (<usize>e << 3), seqNext++);
   store<u32>(EV_TARGET + (<usize>e << 2), target);
   store<u32>(EV_GEN + (<usize>e << 2), gen);
   store<u8>(EV_KIND + <usize>e, <u8>kind);
-  file(e, when);
-  if (when < nextDeadline) found = false; // before the found slot: in an earlier one
+  file(e, at, false);
+  if (at < nextDeadline) found = false; // before the found slot: in an earlier one
+  return e;
 }
+
+/** Moves a filed event's due time to `due`, later than its slot time; it takes a new filing number. */
+@inline export function setDue(e: u32, due: u64): void {
+  if (DEBUG) assert(due > evTime(e) && evTarget(e) != NO_TARGET, "due before the slot");
+  store<u64>(EV_DUE + (<usize>e << 3), due);
+  store<u64>(EV_SEQ + (<usize>e << 3), seqNext++);
+}
+/** Cancels a filed event; its owner may still move its due time on again. */
+@inline export function cancelDue(e: u32): void { store<u64>(EV_DUE + (<usize>e << 3), NEVER); }
+/** Cancels a filed event its owner lets go of. */
+@inline export function orphan(e: u32): void {
+  store<u64>(EV_DUE + (<usize>e << 3), NEVER);
+  store<u32>(EV_TARGET + (<usize>e << 2), NO_TARGET);
+}
+
+/** An event taken off its slot list at its slot time but not due then: filed again at its due time, or dropped. */
+function refile(e: u32): void {
+  const due = evDue(e);
+  if (due == NEVER) {
+    const t = evTarget(e);
+    if (t != NO_TARGET) onDrop(evKind(e), t);
+    release(e);
+    return;
+  }
+  store<u64>(EV_TIME + (<usize>e << 3), due);
+  file(e, due, true);
+}
+
+/**
+ * Takes the events of level-0 list i that are not due at its time off its head
+ * (filing them again later, or dropping them); false, with the slot emptied, when none is left.
+ */
+function settle(i: usize): bool {
+  while (true) {
+    const e = load<u32>(HEAD + i);
+    if (e == NIL) return false;
+    if (evDue(e) == evTime(e)) return true;
+    const n = evNext(e);
+    store<u32>(HEAD + i, n);
+    if (n == NIL) {
+      store<u32>(TAIL + i, NIL);
+      store<u64>(OCC, load<u64>(OCC) & ~(<u64>1 << (<u64>(i >> 2))));
+    }
+    refile(e);
+  }
+  return false;
+}
+
+/** Whether the found slot (nextLevel, nextDeadline) is still the earliest: nothing was filed before it since. */
+@inline export function isFound(): bool { return found; }
 
 /** Finds the earliest occupied slot; false when nothing is pending. */
 export function findNext(): bool {
@@ -159,6 +250,8 @@ export function findNext(): bool {
     const shift = <u64>l * 6;
     const nowSlot = <i32>(now >> shift) & 63;
     const slot = (nowSlot + <i32>ctz(rotr<u64>(occ, <u64>nowSlot))) & 63;
+    // A found level-0 slot starts with a due event (dueSeq and popDue rely on it).
+    if (l == 0 && !settle(<usize>slot << 2)) { l = -1; continue; }
     if (DEBUG) assert(l == 0 ? slot >= nowSlot : slot > nowSlot, "wheel invariant");
     const levelStart = now & ~((<u64>1 << (shift + 6)) - 1);
     nextLevel = l;
@@ -183,8 +276,7 @@ export function cascade(): void {
   found = false;
   while (e != NIL) {
     const n = evNext(e);
-    if (isStale(evKind(e), evTarget(e), evGen(e))) release(e);
-    else file(e, evTime(e));
+    refile(e);
     e = n;
   }
 }
@@ -200,17 +292,19 @@ export function nextEvent(e: u32): u32 { return evNext(e); }
   now = t;
 }
 
-/** The filing number of the next event of the found level-0 slot (u64.MAX_VALUE when it is empty). */
+/** The filing number of the next due event of the found level-0 slot (u64.MAX_VALUE when there is none). */
 export function dueSeq(): u64 {
-  const e = load<u32>(HEAD + (<usize>nextSlot << 2));
-  return e == NIL ? u64.MAX_VALUE : load<u64>(EV_SEQ + (<usize>e << 3));
+  const i = <usize>nextSlot << 2;
+  if (!settle(i)) { found = false; return u64.MAX_VALUE; }
+  return evSeq(load<u32>(HEAD + i));
 }
 
-/** Takes the next event of the found level-0 slot (now = its time), or NIL when empty. */
+/** Takes the next due event of the found level-0 slot (now = its time), or NIL when there is none. */
 export function popDue(): u32 {
   const i = <usize>nextSlot << 2;
+  // Events moved on or cancelled since the slot was found are filed again or dropped first.
+  if (!settle(i)) { found = false; return NIL; }
   const e = load<u32>(HEAD + i);
-  if (e == NIL) return NIL;
   now = nextDeadline;
   const n = evNext(e);
   store<u32>(HEAD + i, n);

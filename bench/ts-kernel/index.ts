@@ -17,15 +17,15 @@ import {
   flightAt, flightOrder, freeSegment, netBytes, sgFate, takeArrival, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
   sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
-import { capacity, gen, live, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
+import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp.js";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, nextDeadline, nextLevel, now, popDue, release, setStaleCheck, wheelBytes, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelBytes, wheelReset,
 } from "./wheel.js";
 
-/** A timer event is stale once its socket's generation moved on (cancelled or re-armed). */
-function staleTimer(kind: number, target: number, g: number): boolean {
-  return kind === EV_TIMER && gen(target) !== g;
+/** A cancelled timer was dropped: its socket has no event filed any more. */
+function timerDropped(kind: number, target: number): void {
+  setTimerEvent(target, 0);
 }
 
 let durationUs = 0;
@@ -42,7 +42,7 @@ export function reset(seedHi: number, seedLo: number, socketCapacity: number): v
   const seed = (BigInt(seedHi >>> 0) << 32n) | BigInt(seedLo >>> 0);
   const c = Math.max(socketCapacity >>> 0, 1024);
   wheelReset(c);
-  setStaleCheck(staleTimer);
+  setDropHook(timerDropped);
   socketsReset(c);
   netReset(seed, 1024);
   metricsReset();
@@ -111,9 +111,15 @@ export function run(maxEvents: number): number {
     if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget === 0) return 1;
     if (seg) {
-      budget--;
-      advance(segAt);
-      deliver(takeArrival());
+      // Arrivals in a row, while the next still comes before the wheel's next event, the next sample and the end.
+      const limit = sampleAt <= durationUs ? Math.min(durationUs, sampleAt) : durationUs;
+      let t = segAt;
+      do {
+        budget--;
+        advance(t);
+        deliver(takeArrival());
+        t = flightAt;
+      } while (budget > 0 && t < limit && isFound() && t < nextDeadline);
       continue;
     }
     while (budget > 0) {
@@ -127,7 +133,7 @@ export function run(maxEvents: number): number {
       } else {
         setStat(Stat.Events, readStat(Stat.Events) + 1.0);
         if (kind === EV_TIMER) {
-          timerFires(target, g);
+          timerFires(target);
         } else if (kind === EV_ARRIVAL) {
           arrival(target, g);
         } else if (kind === EV_LISTENER) {

@@ -49,16 +49,16 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "0c64cc7eb9b0ee2b00c16fbe5c4b1c15e55e6be1", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "48f14b14fc633c440f4aeb0cb70f761d27bd97bd", // RunStatus.WorkloadBatch not ported, as above
-  "invariants.ts": "bf47a646ac81e161689747871385fcfe175bde4a", // not ported: test-only checks, no part of the measured kernel
+  "index.ts": "f1a134c2ac214b15ea9167d887b8339627a503ee", // RunStatus.WorkloadBatch not ported, as above
+  "invariants.ts": "fdbc7f0b2f555fea2abe6c5357aac736c5e3d747", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "d1bad9a02a5c26617713b44d2eafba54b7fb43b4",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "f5fe528531c407940eabbcc012fa8b2b0004ceb4",
-  "tcp.ts": "f669008204128778583662e4e04e3e36efda5751",
-  "udp.ts": "6b12f48d096fb20dfdbe723b3b50d59f2617e022", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "3c074d7b8cfa9336f2e7816f0ab07a0802e1c541",
+  "sockets.ts": "b48a452fe95e43ef1ea58069d8688b7ab5a889e2",
+  "tcp.ts": "97e53786a7568b49e61fa90b57ed1c5e9ac7d804",
+  "udp.ts": "791102a5e6ce1941bd4ba0910df83d516f64bf8d", // not ported: UDP, which the bench workload does not use
+  "wheel.ts": "39dfd6c9446f11b22d2ad49adcc6db26c4800056",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */

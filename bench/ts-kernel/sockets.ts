@@ -5,6 +5,7 @@
 // table twice the capacity and rehashed when the capacity doubles.
 
 import { mix4 } from "./rng.js";
+import { orphan } from "./wheel.js";
 
 export const F_SERVER = 1;
 export const F_FIN_QUEUED = 2;
@@ -27,10 +28,19 @@ let LPORT = new Uint16Array(0); let RPORT = new Uint16Array(0);
 let STATE = new Uint8Array(0); let FLAGS = new Uint8Array(0); let RETRIES = new Uint8Array(0);
 let IPIDX = new Uint16Array(0); let WL = new Uint16Array(0); let DIR = new Uint16Array(0); let RTO = new Uint16Array(0);
 let ISS = new Uint32Array(0); let IRS = new Uint32Array(0); let SNDUNA = new Uint32Array(0); let SNDNXT = new Uint32Array(0);
-let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let GEN = new Uint32Array(0); let CONN = new Uint32Array(0);
+let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let TIMER = new Uint32Array(0); let CONN = new Uint32Array(0);
 
 let HT = new Uint32Array(0);
 let htMask = 0;
+/** As in the engine: an entry is slot + 1 in the low htBits bits, its distance from home (saturated) above. */
+let htBits = 0;
+let htMaxDist = 0;
+function htSizeFor(size: number): void {
+  htMask = size - 1;
+  htBits = 31 - Math.clz32(size);
+  htMaxDist = 0xFFFFFFFF >>> htBits;
+}
+function htMake(v: number, d: number): number { return ((d < htMaxDist ? d : htMaxDist) << htBits | v) >>> 0; }
 
 /** The engine's figure (56 with its pad byte, + 8 in the hash table). */
 export const SLOT_BYTES = 56 + 8;
@@ -65,8 +75,14 @@ export function sndEnd(s: number): number { return SNDEND[s]; }
 export function setSndEnd(s: number, v: number): void { SNDEND[s] = v; }
 export function rcvNxt(s: number): number { return RCVNXT[s]; }
 export function setRcvNxt(s: number, v: number): void { RCVNXT[s] = v; }
-export function gen(s: number): number { return GEN[s]; }
-export function bumpGen(s: number): number { const g = (GEN[s] + 1) >>> 0; GEN[s] = g; return g; }
+/** The socket's timer event (wheel.ts), 0 when none is filed; its due time is the socket's deadline. */
+export function timerEvent(s: number): number { return TIMER[s]; }
+export function setTimerEvent(s: number, e: number): void { TIMER[s] = e; }
+/** Lets go of the socket's timer event, if any: it is dropped when its slot is reached. */
+function dropTimer(s: number): void {
+  const e = TIMER[s];
+  if (e !== 0) { orphan(e); TIMER[s] = 0; }
+}
 export function conn(s: number): number { return CONN[s]; }
 
 export function socketsReset(capacity: number): void {
@@ -79,8 +95,8 @@ export function socketsReset(capacity: number): void {
   ISS = new Uint32Array(cap); IRS = new Uint32Array(cap);
   SNDUNA = new Uint32Array(cap); SNDNXT = new Uint32Array(cap);
   SNDEND = new Uint32Array(cap); RCVNXT = new Uint32Array(cap);
-  GEN = new Uint32Array(cap); CONN = new Uint32Array(cap);
-  htMask = cap * 2 - 1;
+  TIMER = new Uint32Array(cap); CONN = new Uint32Array(cap);
+  htSizeFor(cap * 2);
   HT = new Uint32Array(htMask + 1);
 }
 
@@ -106,14 +122,14 @@ function growSockets(): void {
   ISS = regrow(ISS, n); IRS = regrow(IRS, n);
   SNDUNA = regrow(SNDUNA, n); SNDNXT = regrow(SNDNXT, n);
   SNDEND = regrow(SNDEND, n); RCVNXT = regrow(RCVNXT, n);
-  GEN = regrow(GEN, n); CONN = regrow(CONN, n);
+  TIMER = regrow(TIMER, n); CONN = regrow(CONN, n);
   cap = n;
-  const oldHT = HT; const oldSize = htMask + 1;
-  htMask = n * 2 - 1;
+  const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
+  htSizeFor(n * 2);
   HT = new Uint32Array(htMask + 1);
   for (let i = 0; i < oldSize; i++) {
     const v = oldHT[i];
-    if (v !== 0) htPlace(v);
+    if (v !== 0) htPlace(v & oldMask);
   }
 }
 
@@ -124,19 +140,24 @@ function hashOf(la: number, lp: number, ra: number, rp: number): number {
 function htPlace(v: number): void {
   const s = v - 1;
   let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
-  while (HT[i] !== 0) i = (i + 1) & htMask;
-  HT[i] = v;
+  let d = 0;
+  while (HT[i] !== 0) { i = (i + 1) & htMask; d++; }
+  HT[i] = htMake(v, d);
 }
 
 /** The socket holding the 4-tuple, or -1. */
 export function lookup(la: number, lp: number, ra: number, rp: number): number {
   let i = hashOf(la, lp, ra, rp) & htMask;
+  let d = 0;
   while (true) {
     const v = HT[i];
     if (v === 0) return -1;
-    const s = v - 1;
-    if (LPORT[s] === lp && RPORT[s] === rp && LADDR[s] === la && RADDR[s] === ra) return s;
+    if (v >>> htBits === (d < htMaxDist ? d : htMaxDist)) {
+      const s = (v & htMask) - 1;
+      if (LPORT[s] === lp && RPORT[s] === rp && LADDR[s] === la && RADDR[s] === ra) return s;
+    }
     i = (i + 1) & htMask;
+    d++;
   }
 }
 
@@ -165,21 +186,23 @@ export function open(la: number, lp: number, ra: number, rp: number, ip: number,
 /** Removes the socket from the hash table and returns its slot to the free list. */
 export function close(s: number): void {
   let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
-  while (HT[i] !== s + 1) i = (i + 1) & htMask;
+  while ((HT[i] & htMask) !== s + 1) i = (i + 1) & htMask;
   let j = i;
   while (true) {
     j = (j + 1) & htMask;
     const v = HT[j];
     if (v === 0) break;
-    const t = v - 1;
-    const home = hashOf(LADDR[t], LPORT[t], RADDR[t], RPORT[t]) & htMask;
+    const vd = v >>> htBits;
+    let home: number;
+    if (vd < htMaxDist) home = (j - vd) & htMask;
+    else { const t = (v & htMask) - 1; home = hashOf(LADDR[t], LPORT[t], RADDR[t], RPORT[t]) & htMask; }
     if (((j - home) & htMask) >= ((j - i) & htMask)) {
-      HT[i] = v;
+      HT[i] = htMake(v & htMask, (i - home) & htMask);
       i = j;
     }
   }
   HT[i] = 0;
-  bumpGen(s);
+  dropTimer(s);
   IRS[s] = freeHead;
   freeHead = s;
   live--;

@@ -6,7 +6,7 @@
 // (stores into Uint32Array columns wrap by themselves).
 
 import { Flag, HostParam, Outcome, Stat, State } from "../../assembly/abi.js";
-import { now, schedule, takeSeq } from "./wheel.js";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -17,10 +17,10 @@ import {
 } from "./net.js";
 import { mix4, nextUnit } from "./rng.js";
 import {
-  bumpGen, clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
-  gen, hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
+  hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
-  setStateRaw, sndEnd, sndNxt, sndUna, state, wl,
+  setStateRaw, setTimerEvent, timerEvent, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets.js";
 import * as sockets from "./sockets.js";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps.js";
@@ -139,11 +139,22 @@ function rto(s: number): number {
   return Math.min(base * POW2[r], cap); // base < 2^26: base << r is exact as a double
 }
 
+/** One timer event per socket: a later deadline moves its due time on, an earlier one files a new event (no later than rto_min from now). */
 function armTimer(s: number, delay: number): void {
-  schedule(now + delay, EV_TIMER, s, bumpGen(s));
+  const due = now + delay;
+  const e = timerEvent(s);
+  if (e !== 0) {
+    if (evTime(e) < due) { setDue(e, due); return; }
+    orphan(e);
+  }
+  const at = Math.min(due, now + hostParam(hostOf(s), HostParam.RtoMin));
+  setTimerEvent(s, scheduleLazy(at, due, EV_TIMER, s, 0));
 }
 
-function cancelTimer(s: number): void { bumpGen(s); }
+function cancelTimer(s: number): void {
+  const e = timerEvent(s);
+  if (e !== 0) cancelDue(e);
+}
 
 function output(s: number): void {
   const mss = hostParam(hostOf(s), HostParam.Mss);
@@ -440,8 +451,8 @@ function deliver(s: number, received: number, total: number): void {
 
 // ---- timers -------------------------------------------------------------------------
 
-export function timerFires(s: number, g: number): void {
-  if (g !== gen(s)) return;
+export function timerFires(s: number): void {
+  setTimerEvent(s, 0);
   const st = state(s);
   const h = hostOf(s);
   if (st === State.TIME_WAIT || st === State.FIN_WAIT_2) { destroy(s); return; }

@@ -1,6 +1,7 @@
 // assembly/wheel.ts in TypeScript: the same hierarchical timing wheel (7 levels of
-// 64 slots, level L slots of 64^L us, FIFO level-0 slots, cascading, generation-
-// based cancellation with stale events dropped at a cascade), the same structure-of-arrays event pool with a free list,
+// 64 slots, level L slots of 64^L us, FIFO level-0 slots, cascading, lazy events
+// with a slot time and a due time, filed again or dropped (cancelled) when their slot
+// is reached, level-0 lists kept in filing order), the same structure-of-arrays event pool with a free list,
 // the same filing numbers (`seq`, shared with the segments in flight) and the same cached found slot.
 //
 // Differences of representation only:
@@ -24,15 +25,20 @@ let seqNext = 0;
 /** Takes a filing number for something ordered with the wheel's events (a segment in flight). */
 export function takeSeq(): number { return seqNext++; }
 
-/** Set by the owner of the events: true when an event no longer matters (dropped at a cascade). */
-let isStale: (kind: number, target: number, gen: number) => boolean = () => false;
-export function setStaleCheck(f: (kind: number, target: number, gen: number) => boolean): void { isStale = f; }
+/** The due time of a cancelled event. */
+export const NEVER = Infinity;
+/** The target of an orphaned event: cancelled, and no owner refers to it any more. */
+export const NO_TARGET = 0xFFFFFFFF;
+/** Called when a cancelled event that still has a target is dropped (its owner forgets it). */
+let onDrop: (kind: number, target: number) => void = () => {};
+export function setDropHook(f: (kind: number, target: number) => void): void { onDrop = f; }
 
 let evCap = 0;
 let evFree = NIL;
 let evTop = 1;
 let evLive = 0;
 let EV_TIME = new Float64Array(0);
+let EV_DUE = new Float64Array(0);
 let EV_SEQ = new Float64Array(0);
 let EV_NEXT = new Uint32Array(0);
 let EV_TARGET = new Uint32Array(0);
@@ -50,6 +56,9 @@ let found = false;
 export function evTarget(e: number): number { return EV_TARGET[e]; }
 export function evGen(e: number): number { return EV_GEN[e]; }
 export function evKind(e: number): number { return EV_KIND[e]; }
+/** The slot time an event is filed at (its due time is this or later). */
+export function evTime(e: number): number { return EV_TIME[e]; }
+export function evDue(e: number): number { return EV_DUE[e]; }
 
 export function wheelReset(capacity: number): void {
   now = 0;
@@ -58,6 +67,7 @@ export function wheelReset(capacity: number): void {
   evTop = 1;
   evLive = 0;
   EV_TIME = new Float64Array(capacity);
+  EV_DUE = new Float64Array(capacity);
   EV_SEQ = new Float64Array(capacity);
   EV_NEXT = new Uint32Array(capacity);
   EV_TARGET = new Uint32Array(capacity);
@@ -72,7 +82,7 @@ export function wheelReset(capacity: number): void {
 
 export function pendingEvents(): number { return evLive; }
 export function wheelBytes(): number {
-  return EV_TIME.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
+  return EV_TIME.byteLength + EV_DUE.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
     + HEAD.byteLength + TAIL.byteLength + OCC.byteLength;
 }
 
@@ -85,6 +95,7 @@ function grow<T extends Float64Array | Uint32Array | Uint8Array>(old: T, cap: nu
 function growEvents(): void {
   const cap = evCap * 2;
   EV_TIME = grow(EV_TIME, cap);
+  EV_DUE = grow(EV_DUE, cap);
   EV_SEQ = grow(EV_SEQ, cap);
   EV_NEXT = grow(EV_NEXT, cap);
   EV_TARGET = grow(EV_TARGET, cap);
@@ -107,12 +118,22 @@ function levelFor(when: number): number {
   return LEVEL_OF_CLZ[Math.clz32((when ^ now) | 63)];
 }
 
-function file(e: number, when: number): void {
+/** Appends e to its slot's list; `ordered` (an event filed again) keeps a level-0 list in filing order. */
+function file(e: number, when: number, ordered: boolean): void {
   const level = levelFor(when);
   const slot = when < INT_LIMIT ? (when >>> (6 * level)) & 63 : (when / POW[level]) & 63;
   const i = level * SLOTS + slot;
-  EV_NEXT[e] = NIL;
   const tail = TAIL[i];
+  if (ordered && level === 0 && tail !== NIL && EV_SEQ[tail] > EV_SEQ[e]) {
+    const seq = EV_SEQ[e];
+    let prev = NIL;
+    let x = HEAD[i];
+    while (EV_SEQ[x] < seq) { prev = x; x = EV_NEXT[x]; }
+    EV_NEXT[e] = x;
+    if (prev === NIL) HEAD[i] = e; else EV_NEXT[prev] = e;
+    return;
+  }
+  EV_NEXT[e] = NIL;
   if (tail === NIL) {
     HEAD[i] = e;
     if (slot < 32) OCC[2 * level] |= 1 << slot; else OCC[2 * level + 1] |= 1 << (slot - 32);
@@ -122,8 +143,13 @@ function file(e: number, when: number): void {
   TAIL[i] = e;
 }
 
-/** Files an event at absolute time `when` (>= now). */
-export function schedule(when: number, kind: number, target: number, gen: number): void {
+/** Files an event at absolute time `when` (>= now); returns it. */
+export function schedule(when: number, kind: number, target: number, gen: number): number {
+  return scheduleLazy(when, when, kind, target, gen);
+}
+
+/** Files an event at slot time `at` (>= now) that fires at `due` (>= at); returns it. */
+export function scheduleLazy(at: number, due: number, kind: number, target: number, gen: number): number {
   let e = evFree;
   if (e !== NIL) {
     evFree = EV_NEXT[e];
@@ -132,13 +158,51 @@ export function schedule(when: number, kind: number, target: number, gen: number
     e = evTop++;
   }
   evLive++;
-  EV_TIME[e] = when;
+  EV_TIME[e] = at;
+  EV_DUE[e] = due;
   EV_SEQ[e] = seqNext++;
   EV_TARGET[e] = target;
   EV_GEN[e] = gen;
   EV_KIND[e] = kind;
-  file(e, when);
-  if (when < nextDeadline) found = false; // before the found slot: in an earlier one
+  file(e, at, false);
+  if (at < nextDeadline) found = false; // before the found slot: in an earlier one
+  return e;
+}
+
+/** Moves a filed event's due time on (later than its slot time); it takes a new filing number. */
+export function setDue(e: number, due: number): void { EV_DUE[e] = due; EV_SEQ[e] = seqNext++; }
+/** Cancels a filed event; its owner may still move its due time on again. */
+export function cancelDue(e: number): void { EV_DUE[e] = NEVER; }
+/** Cancels a filed event its owner lets go of. */
+export function orphan(e: number): void { EV_DUE[e] = NEVER; EV_TARGET[e] = NO_TARGET; }
+
+/** An event taken off its list at its slot time but not due then: filed again at its due time, or dropped. */
+function refile(e: number): void {
+  const due = EV_DUE[e];
+  if (due === NEVER) {
+    const t = EV_TARGET[e];
+    if (t !== NO_TARGET) onDrop(EV_KIND[e], t);
+    release(e);
+    return;
+  }
+  EV_TIME[e] = due;
+  file(e, due, true);
+}
+
+/** Takes the events of level-0 list i not due at its time off its head; false, the slot emptied, when none is left. */
+function settle(i: number): boolean {
+  while (true) {
+    const e = HEAD[i];
+    if (e === NIL) return false;
+    if (EV_DUE[e] === EV_TIME[e]) return true;
+    const n = EV_NEXT[e];
+    HEAD[i] = n;
+    if (n === NIL) {
+      TAIL[i] = NIL;
+      clearOcc(0, i);
+    }
+    refile(e);
+  }
 }
 
 function ctz(x: number): number { return 31 - Math.clz32(x & -x); }
@@ -157,6 +221,9 @@ function firstFrom(lo: number, hi: number, k: number): number {
   return 32 + ctz(hi);
 }
 
+/** Whether the found slot is still the earliest: nothing was filed before it since. */
+export function isFound(): boolean { return found; }
+
 /** Finds the earliest occupied slot; false when nothing is pending. */
 export function findNext(): boolean {
   if (found) return nextLevel >= 0;
@@ -164,10 +231,12 @@ export function findNext(): boolean {
   for (let l = 0; l < LEVELS; l++) {
     const lo = OCC[2 * l], hi = OCC[2 * l + 1];
     if ((lo | hi) === 0) continue;
-    nextLevel = l;
     if (now < INT_LIMIT && l < 5) {
       const shift = 6 * l;
       const slot = firstFrom(lo, hi, (now >>> shift) & 63);
+      // A found level-0 slot starts with a due event (dueSeq and popDue rely on it).
+      if (l === 0 && !settle(slot)) { l = -1; continue; }
+      nextLevel = l;
       nextSlot = slot;
       nextDeadline = (now & -(1 << (shift + 6))) + (slot << shift); // < 2^31 for l < 5
       return true;
@@ -175,6 +244,8 @@ export function findNext(): boolean {
     const unit = POW[l];
     const span = POW[l + 1];
     const slot = firstFrom(lo, hi, (now / unit) & 63);
+    if (l === 0 && !settle(slot)) { l = -1; continue; }
+    nextLevel = l;
     nextSlot = slot;
     nextDeadline = Math.floor(now / span) * span + slot * unit;
     return true;
@@ -199,8 +270,7 @@ export function cascade(): void {
   found = false;
   while (e !== NIL) {
     const n = EV_NEXT[e];
-    if (isStale(EV_KIND[e], EV_TARGET[e], EV_GEN[e])) release(e);
-    else file(e, EV_TIME[e]);
+    refile(e);
     e = n;
   }
 }
@@ -210,15 +280,16 @@ export function advance(t: number): void { now = t; }
 
 /** The filing number of the next event of the found level-0 slot (Infinity when it is empty). */
 export function dueSeq(): number {
-  const e = HEAD[nextSlot];
-  return e === NIL ? Infinity : EV_SEQ[e];
+  if (!settle(nextSlot)) { found = false; return Infinity; }
+  return EV_SEQ[HEAD[nextSlot]];
 }
 
 /** Takes the next event of the found level-0 slot (now = its time), or NIL when empty. */
 export function popDue(): number {
   const i = nextSlot;
+  // Events moved on or cancelled since the slot was found are filed again or dropped first.
+  if (!settle(i)) { found = false; return NIL; }
   const e = HEAD[i];
-  if (e === NIL) return NIL;
   now = nextDeadline;
   const n = EV_NEXT[e];
   HEAD[i] = n;
