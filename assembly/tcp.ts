@@ -29,7 +29,7 @@ import {
 import { nextUnit, mix4 } from "./rng";
 import {
   clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW, F_UDP,
-  hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl,
 } from "./sockets";
@@ -324,7 +324,7 @@ export function killTimeWait(s: u32): void { destroy(s); }
 export function segmentArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
                                w: u32, c: u32): void {
   if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c); return; }
-  const found = lookup(da, dp, sa, sp);
+  const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {
     const s = <u32>found;
     const st = state(s);

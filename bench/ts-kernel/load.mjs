@@ -55,8 +55,8 @@ export const PORTED_FROM = {
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "d1bad9a02a5c26617713b44d2eafba54b7fb43b4",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "b48a452fe95e43ef1ea58069d8688b7ab5a889e2",
-  "tcp.ts": "97e53786a7568b49e61fa90b57ed1c5e9ac7d804",
+  "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
+  "tcp.ts": "288d4c25f36fe52ce0147b6b9bb9113ef1aac6f5",
   "udp.ts": "791102a5e6ce1941bd4ba0910df83d516f64bf8d", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "39dfd6c9446f11b22d2ad49adcc6db26c4800056",
 };

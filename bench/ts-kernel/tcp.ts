@@ -18,7 +18,7 @@ import {
 import { mix4, nextUnit } from "./rng.js";
 import {
   clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
-  hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, timerEvent, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets.js";
@@ -293,7 +293,7 @@ export function killTimeWait(s: number): void { destroy(s); }
 
 export function segmentArrives(d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number,
                                ack: number, len: number, w: number, c: number): void {
-  const found = lookup(da, dp, sa, sp);
+  const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {
     const s = found;
     const st = state(s);
