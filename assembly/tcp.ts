@@ -17,7 +17,7 @@
 
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq } from "./wheel";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twAt, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -304,7 +304,36 @@ function enterTimeWait(s: u32, ackFin: bool): void {
   clearFlag(s, F_ACK_NOW);
   if (overflow) { destroy(s); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
-  armTimer(s, <u64>hostParam(h, HostParam.TimeWait));
+  armTimeWait(s);
+}
+
+/**
+ * (Re)starts TIME_WAIT's timer: an entry in the TIME_WAIT FIFO (wheel.ts) when the host's
+ * TimeWait is the FIFO's length, the socket's wheel timer otherwise. The socket lets go of
+ * its wheel event and keeps the entry's tag in IRS (unused from TIME_WAIT on).
+ */
+function armTimeWait(s: u32): void {
+  const d = <u64>hostParam(hostOf(s), HostParam.TimeWait);
+  if (!twFits(d)) { armTimer(s, d); return; }
+  const e = timerEvent(s);
+  if (e != 0) { orphan(e); setTimerEvent(s, 0); }
+  setIrs(s, twPush(s));
+}
+
+/** Drops stale entries off the TIME_WAIT FIFO's head (sockets killed early or restarted). */
+export function twSettle(): void {
+  while (twAt != u64.MAX_VALUE) {
+    const s = twTarget();
+    if (state(s) == State.TIME_WAIT && irs(s) == twTag()) return;
+    twPop();
+  }
+}
+
+/** The TIME_WAIT FIFO's first entry (live, after twSettle) is due: the socket's timer fires. */
+export function twExpires(): void {
+  const s = twTarget();
+  twPop();
+  timerFires(s);
 }
 
 /** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */
@@ -420,7 +449,7 @@ function timeWait(s: u32, fl: u32, seq: u32, len: u32): bool {
   if (fl & Flag.FIN) {
     // Only a retransmission of the peer's FIN can arrive: ACK it again, restart 2MSL.
     emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
-    armTimer(s, <u64>hostParam(hostOf(s), HostParam.TimeWait));
+    armTimeWait(s);
     return false;
   }
   if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);

@@ -6,7 +6,7 @@
 // (stores into Uint32Array columns wrap by themselves).
 
 import { Flag, HostParam, Outcome, Stat, State } from "../../assembly/abi.js";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq } from "./wheel.js";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twAt, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -276,7 +276,32 @@ function enterTimeWait(s: number, ackFin: boolean): void {
   clearFlag(s, F_ACK_NOW);
   if (overflow) { destroy(s); return; }
   setSndEnd(s, Math.floor(now / 1000));
-  armTimer(s, hostParam(h, HostParam.TimeWait));
+  armTimeWait(s);
+}
+
+/** TIME_WAIT's timer: an entry in the FIFO beside the wheel when the host's TimeWait is its length; the tag goes in IRS. */
+function armTimeWait(s: number): void {
+  const d = hostParam(hostOf(s), HostParam.TimeWait);
+  if (!twFits(d)) { armTimer(s, d); return; }
+  const e = timerEvent(s);
+  if (e !== 0) { orphan(e); setTimerEvent(s, 0); }
+  setIrs(s, twPush(s));
+}
+
+/** Drops stale entries off the TIME_WAIT FIFO's head. */
+export function twSettle(): void {
+  while (twAt !== Infinity) {
+    const s = twTarget();
+    if (state(s) === State.TIME_WAIT && irs(s) === twTag()) return;
+    twPop();
+  }
+}
+
+/** The TIME_WAIT FIFO's first entry is due. */
+export function twExpires(): void {
+  const s = twTarget();
+  twPop();
+  timerFires(s);
 }
 
 export function twReusable(s: number): boolean {
@@ -378,7 +403,7 @@ function timeWait(s: number, fl: number, seq: number, len: number): boolean {
   }
   if (fl & Flag.FIN) {
     emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
-    armTimer(s, hostParam(hostOf(s), HostParam.TimeWait));
+    armTimeWait(s);
     return false;
   }
   if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
