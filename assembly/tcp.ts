@@ -22,7 +22,7 @@ import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from 
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
-  listenerIp, newSegment, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  listenerIp, newSegment, newSegmentInline, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
 } from "./net";
@@ -100,6 +100,16 @@ let retransmitting = false;
 /** Puts a segment on the link in direction d, through its rules and loss kernel. */
 export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
                      w: u32, c: u32, senderState: u32): void {
+  sendInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c, senderState);
+}
+
+/** send() for a socket's segment: one call of five arguments instead of twelve, the socket's fields read here. */
+function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  sendInline(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+}
+
+@inline function sendInline(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
+                            w: u32, c: u32, senderState: u32): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   let dropped = false;
@@ -129,7 +139,7 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
   if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, ack, len);
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = <u64>dirLatency(d);
-  const g = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  const g = newSegmentInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
   putInFlight(g, d, now + lat, takeSeq());
   if (deferred) deferLoss(now, g, d, fl, senderState, seq, ack, len, c);
   if (dupDelay >= 0) {
@@ -140,7 +150,7 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
 }
 
 @inline function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  send(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+  sendFrom(s, fl, seq, ack, len);
 }
 
 /** The current retransmission timeout with exponential backoff, in microseconds. */

@@ -53,10 +53,10 @@ export const PORTED_FROM = {
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "d1bad9a02a5c26617713b44d2eafba54b7fb43b4",
+  "net.ts": "4902345241156b096d151841e586d238ffa7bae0",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
-  "tcp.ts": "dacba5c473c0dacecbc806564846cdf0c786d665",
+  "tcp.ts": "4fe99e89513cfe3e8a4336b1098f94e17455acc2",
   "udp.ts": "791102a5e6ce1941bd4ba0910df83d516f64bf8d", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
 };
