@@ -54,7 +54,9 @@ const WINDOW_SEGMENTS: u32 = 10;
 @inline export function hostOf(s: u32): u32 { return ipHost(ipIdx(s)); }
 
 /** The single place a socket changes state: counts, TIME_WAIT books, trace. */
-function setState(s: u32, to: u32, tracedFrom: i32 = -1): void {
+@inline function setState(s: u32, to: u32): void { setStateFrom(s, to, -1); }
+/** setState, traced as from `tracedFrom` when that is >= 0. (No default argument: its @varargs trampoline cost a call.) */
+function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
   const from = state(s);
   const h = hostOf(s);
   if (from != State.CLOSED) addStateCount(h, from, -1);
@@ -70,7 +72,8 @@ function setState(s: u32, to: u32, tracedFrom: i32 = -1): void {
 }
 
 /** Ends a socket: trace it to CLOSED (or back to LISTEN), free its port and slot. */
-function destroy(s: u32, to: u32 = State.CLOSED): void {
+@inline function destroy(s: u32): void { destroyTo(s, State.CLOSED); }
+function destroyTo(s: u32, to: u32): void {
   setState(s, to);
   releasePort(ipIdx(s), lport(s));
   sockets.close(s);
@@ -264,7 +267,7 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   const i = isn(s);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
-  setState(s, State.SYN_RCVD, State.LISTEN);
+  setStateFrom(s, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
   armTimer(s, rto(s));
 }
@@ -423,7 +426,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (fl & Flag.RST) {
     // A passive open returns to LISTEN (the half-open child is freed); an active one
     // (simultaneous open) is refused.
-    if (hasFlag(s, F_SERVER)) destroy(s, State.LISTEN);
+    if (hasFlag(s, F_SERVER)) destroyTo(s, State.LISTEN);
     else fail(s, Errno.ECONNREFUSED);
     return;
   }
