@@ -23,9 +23,9 @@ import {
   setLoss as setLossKernel, sgAck, sgConn, sgFate, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
-import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp";
+import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, twAt, twOrder, wheelReset,
 } from "./wheel";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -105,9 +105,13 @@ export function run(maxEvents: u32): i32 {
   let budget = maxEvents;
   while (true) {
     const has = findNext();
-    const segAt = flightAt;
+    // The first of the segments in flight and the TIME_WAIT expiries (wheel.ts), by (time, filing number).
+    twSettle();
+    const tw = twAt < flightAt || (twAt == flightAt && twAt != u64.MAX_VALUE && twOrder < flightOrder);
+    const segAt = tw ? twAt : flightAt;
+    const segOrder = tw ? twOrder : flightOrder;
     const seg = has
-      ? segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && flightOrder < dueSeq())
+      ? segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && segOrder < dueSeq())
       : segAt != u64.MAX_VALUE;
     const any = has || seg;
     const at = seg ? segAt : nextDeadline;
@@ -124,6 +128,13 @@ export function run(maxEvents: u32): i32 {
     if (!any || at >= durationUs) return RunStatus.Done;
     if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget == 0) return RunStatus.More;
+    if (seg && tw) {
+      budget--;
+      advance(segAt);
+      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+      twExpires();
+      continue;
+    }
     if (seg) {
       // Arrivals in a row: while the next one still comes before the wheel's next event
       // and before whatever else above would stop for (a sample, the end, a hook or
@@ -137,7 +148,7 @@ export function run(maxEvents: u32): i32 {
         advance(t);
         deliver(takeArrival());
         t = flightAt;
-      } while (budget > 0 && t < limit && pendingHooks == 0 && isFound() && t < nextDeadline);
+      } while (budget > 0 && t < limit && pendingHooks == 0 && isFound() && t < nextDeadline && t < twAt);
       continue;
     }
     while (budget > 0) {
@@ -158,7 +169,7 @@ export function run(maxEvents: u32): i32 {
           listenerEvent(target, g);
         }
       }
-      if (flightAt == now) break; // an arrival now: which comes first is decided above
+      if (flightAt == now || twAt == now) break; // an arrival or expiry now: which comes first is decided above
     }
   }
   return 0;

@@ -12,7 +12,7 @@
 //   7  per host, TIME_WAIT sockets equal the host's TIME_WAIT count
 //   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT,
 //      FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
-//      exactly one timer filed that is not cancelled
+//      exactly one timer filed that is not cancelled (in the wheel or the TIME_WAIT FIFO)
 //   9  a listener's half-open count equals its SYN_RCVD children
 //  10  per address, each UDP port is held by one UDP socket or bound UDP listener at
 //      most, exactly when the UDP port table says so; per host, UDP sockets equal
@@ -29,10 +29,10 @@ import {
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
 import { HostParam } from "./abi";
-import { F_SERVER, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import { F_SERVER, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
-import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, WHEEL_LISTS } from "./wheel";
+import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
 
 export let brokenAt: u32 = 0;
 export let expected: u32 = 0;
@@ -129,6 +129,13 @@ export function checkInvariants(): i32 {
       if (timerEvent(s) != e) return fail(8, s, timerEvent(s), e); // a socket knows its timer event
       store<u8>(TIMERS + <usize>s, load<u8>(TIMERS + <usize>s) + 1);
     }
+  }
+  // TIME_WAIT timers in the FIFO beside the wheel: an entry is its socket's while its tag is the socket's.
+  const nTw = twCount();
+  for (let i: u32 = 0; i < nTw; i++) {
+    const s = twEntryTarget(i);
+    if (state(s) != State.TIME_WAIT || irs(s) != twEntryTag(i)) continue; // stale: skipped when first
+    store<u8>(TIMERS + <usize>s, load<u8>(TIMERS + <usize>s) + 1);
   }
   badSocket = -1;
   forEachLive((s: u32): void => {

@@ -338,6 +338,10 @@ let SG: usize = 0;
 @inline export function setSgFate(g: u32, v: u32): void { store<u8>(sg(g), <u8>v, 23); }
 
 export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
+  return newSegmentInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+}
+/** newSegment, inlined where the segment path sends (no call of eleven arguments). */
+@inline export function newSegmentInline(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
   let g: u32;
   if (sgFree != SG_NONE) { g = sgFree; sgFree = sgAck(g); }
   else {

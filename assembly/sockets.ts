@@ -36,6 +36,15 @@
 // entry at its own distance (one with the same home), and a deletion finds a moved
 // entry's home without reading its socket: neither touches the sockets (mostly
 // TIME_WAIT ones, long out of the cache) the probe passes over.
+//
+// In front of the hash, a small direct-mapped cache answers most arrivals: entry
+// (connection id, parity of the arrival's direction) holds the slot + 1 that last
+// took that connection's segments on that end (filled when a socket opens and by
+// each hash lookup). Its slot is trusted only after a compare of the whole 4-tuple
+// and a state above LISTEN (a free slot reads CLOSED or LISTEN, a UDP socket CLOSED):
+// only one live TCP socket holds a tuple, so the answer is the hash's. Connection
+// ids are handed out in order, so the cache lines of the connections in progress
+// stay close together, where the hash's entries are spread over the whole table.
 
 import { alloc, regrow } from "./mem";
 import { mix4 } from "./rng";
@@ -62,6 +71,10 @@ let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize
 let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0;
 
 let HT: usize = 0;
+const HC_BITS: u32 = 12;
+const HC_MASK: u32 = (1 << HC_BITS) - 1;
+let HC: usize = 0;     // u32 [(conn << 1 | direction parity) & HC_MASK] slot + 1, 0 = none
+@inline function hcPtr(c: u32, d: u32): usize { return HC + (<usize>(((c << 1) | (d & 1)) & HC_MASK) << 2); }
 let htMask: u32 = 0;
 let htBits: u32 = 0;   // log2 of the table size
 let htMaxDist: u32 = 0; // the saturated distance: 2^(32 - htBits) - 1
@@ -131,6 +144,7 @@ export function socketsReset(capacity: u32): void {
   TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2);
   htSizeFor(cap * 2);
   HT = alloc(<usize>(htMask + 1) << 2);
+  HC = alloc(<usize>(HC_MASK + 1) << 2);
 }
 
 export function capacity(): u32 { return cap; }
@@ -199,6 +213,22 @@ export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
   return -1;
 }
 
+/**
+ * The socket holding the 4-tuple (as lookup), for a segment of connection c arriving
+ * over direction d: the cache's slot when it holds the tuple, else the hash's.
+ */
+export function lookupArrival(la: u32, lp: u32, ra: u32, rp: u32, c: u32, d: u32): i32 {
+  const q = hcPtr(c, d);
+  const v = load<u32>(q);
+  if (v != 0) {
+    const s = v - 1;
+    if (lport(s) == lp && rport(s) == rp && laddr(s) == la && raddr(s) == ra && state(s) > 1) return <i32>s;
+  }
+  const f = lookup(la, lp, ra, rp);
+  if (f >= 0) store<u32>(q, <u32>f + 1);
+  return f;
+}
+
 /** A fresh slot holding the 4-tuple, entered in the hash table. The caller checked it is free. */
 export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, udp: bool = false): u32 {
   let s: u32;
@@ -216,7 +246,12 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w);
   store<u16>(DIR + (<usize>s << 1), <u16>d); store<u16>(RTO + (<usize>s << 1), 0);
   store<u32>(CONN + (<usize>s << 2), id);
-  if (udp) { store<u8>(FLAGS + <usize>s, F_UDP); udpLive++; } else htPlace(s + 1);
+  if (udp) { store<u8>(FLAGS + <usize>s, F_UDP); udpLive++; }
+  else {
+    htPlace(s + 1);
+    // Its peer's segments arrive over the reverse of d: the other direction of the link (links add theirs in pairs).
+    store<u32>(hcPtr(id, d ^ 1), s + 1);
+  }
   return s;
 }
 

@@ -17,19 +17,19 @@
 
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq } from "./wheel";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twAt, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
-  listenerIp, newSegment, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  listenerIp, newSegment, newSegmentInline, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
 import {
   clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW, F_UDP,
-  hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl,
 } from "./sockets";
@@ -54,7 +54,9 @@ const WINDOW_SEGMENTS: u32 = 10;
 @inline export function hostOf(s: u32): u32 { return ipHost(ipIdx(s)); }
 
 /** The single place a socket changes state: counts, TIME_WAIT books, trace. */
-function setState(s: u32, to: u32, tracedFrom: i32 = -1): void {
+@inline function setState(s: u32, to: u32): void { setStateFrom(s, to, -1); }
+/** setState, traced as from `tracedFrom` when that is >= 0. (No default argument: its @varargs trampoline cost a call.) */
+function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
   const from = state(s);
   const h = hostOf(s);
   if (from != State.CLOSED) addStateCount(h, from, -1);
@@ -70,7 +72,8 @@ function setState(s: u32, to: u32, tracedFrom: i32 = -1): void {
 }
 
 /** Ends a socket: trace it to CLOSED (or back to LISTEN), free its port and slot. */
-function destroy(s: u32, to: u32 = State.CLOSED): void {
+@inline function destroy(s: u32): void { destroyTo(s, State.CLOSED); }
+function destroyTo(s: u32, to: u32): void {
   setState(s, to);
   releasePort(ipIdx(s), lport(s));
   sockets.close(s);
@@ -100,6 +103,16 @@ let retransmitting = false;
 /** Puts a segment on the link in direction d, through its rules and loss kernel. */
 export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
                      w: u32, c: u32, senderState: u32): void {
+  sendInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c, senderState);
+}
+
+/** send() for a socket's segment: one call of five arguments instead of twelve, the socket's fields read here. */
+function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  sendInline(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+}
+
+@inline function sendInline(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
+                            w: u32, c: u32, senderState: u32): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   let dropped = false;
@@ -129,7 +142,7 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
   if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, ack, len);
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = <u64>dirLatency(d);
-  const g = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  const g = newSegmentInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
   putInFlight(g, d, now + lat, takeSeq());
   if (deferred) deferLoss(now, g, d, fl, senderState, seq, ack, len, c);
   if (dupDelay >= 0) {
@@ -140,7 +153,7 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
 }
 
 @inline function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  send(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+  sendFrom(s, fl, seq, ack, len);
 }
 
 /** The current retransmission timeout with exponential backoff, in microseconds. */
@@ -254,7 +267,7 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   const i = isn(s);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
-  setState(s, State.SYN_RCVD, State.LISTEN);
+  setStateFrom(s, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
   armTimer(s, rto(s));
 }
@@ -304,7 +317,36 @@ function enterTimeWait(s: u32, ackFin: bool): void {
   clearFlag(s, F_ACK_NOW);
   if (overflow) { destroy(s); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
-  armTimer(s, <u64>hostParam(h, HostParam.TimeWait));
+  armTimeWait(s);
+}
+
+/**
+ * (Re)starts TIME_WAIT's timer: an entry in the TIME_WAIT FIFO (wheel.ts) when the host's
+ * TimeWait is the FIFO's length, the socket's wheel timer otherwise. The socket lets go of
+ * its wheel event and keeps the entry's tag in IRS (unused from TIME_WAIT on).
+ */
+function armTimeWait(s: u32): void {
+  const d = <u64>hostParam(hostOf(s), HostParam.TimeWait);
+  if (!twFits(d)) { armTimer(s, d); return; }
+  const e = timerEvent(s);
+  if (e != 0) { orphan(e); setTimerEvent(s, 0); }
+  setIrs(s, twPush(s));
+}
+
+/** Drops stale entries off the TIME_WAIT FIFO's head (sockets killed early or restarted). */
+export function twSettle(): void {
+  while (twAt != u64.MAX_VALUE) {
+    const s = twTarget();
+    if (state(s) == State.TIME_WAIT && irs(s) == twTag()) return;
+    twPop();
+  }
+}
+
+/** The TIME_WAIT FIFO's first entry (live, after twSettle) is due: the socket's timer fires. */
+export function twExpires(): void {
+  const s = twTarget();
+  twPop();
+  timerFires(s);
 }
 
 /** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */
@@ -324,7 +366,7 @@ export function killTimeWait(s: u32): void { destroy(s); }
 export function segmentArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
                                w: u32, c: u32): void {
   if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c); return; }
-  const found = lookup(da, dp, sa, sp);
+  const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {
     const s = <u32>found;
     const st = state(s);
@@ -384,7 +426,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (fl & Flag.RST) {
     // A passive open returns to LISTEN (the half-open child is freed); an active one
     // (simultaneous open) is refused.
-    if (hasFlag(s, F_SERVER)) destroy(s, State.LISTEN);
+    if (hasFlag(s, F_SERVER)) destroyTo(s, State.LISTEN);
     else fail(s, Errno.ECONNREFUSED);
     return;
   }
@@ -420,7 +462,7 @@ function timeWait(s: u32, fl: u32, seq: u32, len: u32): bool {
   if (fl & Flag.FIN) {
     // Only a retransmission of the peer's FIN can arrive: ACK it again, restart 2MSL.
     emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
-    armTimer(s, <u64>hostParam(hostOf(s), HostParam.TimeWait));
+    armTimeWait(s);
     return false;
   }
   if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);

@@ -111,9 +111,70 @@ export function wheelReset(capacity: u32): void {
   HEAD = alloc(LEVELS * SLOTS * 4);
   TAIL = alloc(LEVELS * SLOTS * 4);
   OCC = alloc(LEVELS * 8);
+  twCap = 1024; TWQ = alloc(<usize>twCap * TWE); twFirst = 0; twEnd = 0;
+  twDuration = 0; twAt = u64.MAX_VALUE; twOrder = 0;
 }
 
 export function pendingEvents(): u32 { return evLive; }
+
+// ---- TIME_WAIT expiries: a FIFO beside the wheel ---------------------------------------
+// A TIME_WAIT timer always lasts the host's TimeWait, so timers of one duration come due
+// in the order they are set: they wait in a FIFO of (due, filing number, socket, tag)
+// instead of going round the wheel (filed, cascaded down, filed again at their due
+// time). The run loop merges its first entry with the wheel and the segments in flight
+// by (time, filing number), as the wheel would have fired it. An entry is the socket's
+// only while the socket is in TIME_WAIT with the entry's tag (tcp.ts checks: a restarted
+// TIME_WAIT files a new entry, and a socket killed early leaves a stale one behind,
+// skipped when it comes first). Entries are 24 bytes: due u64 | seq u64 | socket u32 | tag u32.
+const TWE: usize = 24;
+let TWQ: usize = 0;
+let twCap: u32 = 0;
+let twFirst: u32 = 0;
+let twEnd: u32 = 0;
+/** The FIFO's timer length, us (0: none chosen yet; timers of another length use the wheel). */
+export let twDuration: u64 = 0;
+/** The first entry's due time (u64.MAX_VALUE when empty) and filing number. */
+export let twAt: u64 = u64.MAX_VALUE;
+export let twOrder: u64 = 0;
+
+@inline function twe(i: u32): usize { return TWQ + <usize>i * TWE; }
+/** Sets the FIFO's duration on first use; whether timers of length d go in it. */
+export function twFits(d: u64): bool {
+  if (twDuration == 0 && d > 0) twDuration = d;
+  return d == twDuration;
+}
+/** Appends a timer for socket `target` due twDuration from now; it takes a filing number, whose low 32 bits are its tag (returned). */
+export function twPush(target: u32): u32 {
+  if (twEnd == twCap) {
+    if (twFirst >= (twCap >> 1) && twFirst > 0) {
+      memory.copy(TWQ, twe(twFirst), <usize>(twEnd - twFirst) * TWE);
+      twEnd -= twFirst; twFirst = 0;
+    } else {
+      TWQ = regrow(TWQ, <usize>twCap * TWE, <usize>twCap * 2 * TWE);
+      twCap <<= 1;
+    }
+  }
+  const due = now + twDuration;
+  const seq = seqNext++;
+  const p = twe(twEnd++);
+  store<u64>(p, due); store<u64>(p, seq, 8); store<u32>(p, target, 16); store<u32>(p, <u32>seq, 20);
+  if (twEnd - twFirst == 1) { twAt = due; twOrder = seq; }
+  return <u32>seq;
+}
+/** The first entry's socket and tag (the FIFO is not empty). */
+@inline export function twTarget(): u32 { return load<u32>(twe(twFirst), 16); }
+@inline export function twTag(): u32 { return load<u32>(twe(twFirst), 20); }
+/** Takes the first entry off. */
+export function twPop(): void {
+  twFirst++;
+  if (twFirst == twEnd) { twFirst = 0; twEnd = 0; twAt = u64.MAX_VALUE; return; }
+  const p = twe(twFirst);
+  twAt = load<u64>(p); twOrder = load<u64>(p, 8);
+}
+/** The entries, for the invariant checks: count, and the socket and tag of the i-th. */
+export function twCount(): u32 { return twEnd - twFirst; }
+export function twEntryTarget(i: u32): u32 { return load<u32>(twe(twFirst + i), 16); }
+export function twEntryTag(i: u32): u32 { return load<u32>(twe(twFirst + i), 20); }
 export function eventBytes(): f64 { return <f64>evCap * 37.0; }
 
 function growEvents(): void {

@@ -18,9 +18,9 @@ import {
   sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
 import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
-import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires } from "./tcp.js";
+import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp.js";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, wheelBytes, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, twAt, twOrder, wheelBytes, wheelReset,
 } from "./wheel.js";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -96,9 +96,13 @@ export function run(maxEvents: number): number {
   let budget = maxEvents >>> 0;
   while (true) {
     const has = findNext();
-    const segAt = flightAt;
+    // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
+    twSettle();
+    const tw = twAt < flightAt || (twAt === flightAt && twAt !== Infinity && twOrder < flightOrder);
+    const segAt = tw ? twAt : flightAt;
+    const segOrder = tw ? twOrder : flightOrder;
     const seg = has
-      ? segAt < nextDeadline || (segAt === nextDeadline && nextLevel === 0 && flightOrder < dueSeq())
+      ? segAt < nextDeadline || (segAt === nextDeadline && nextLevel === 0 && segOrder < dueSeq())
       : segAt !== Infinity;
     const any = has || seg;
     const at = seg ? segAt : nextDeadline;
@@ -110,6 +114,13 @@ export function run(maxEvents: number): number {
     if (!any || at >= durationUs) return 0;
     if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget === 0) return 1;
+    if (seg && tw) {
+      budget--;
+      advance(segAt);
+      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+      twExpires();
+      continue;
+    }
     if (seg) {
       // Arrivals in a row, while the next still comes before the wheel's next event, the next sample and the end.
       const limit = sampleAt <= durationUs ? Math.min(durationUs, sampleAt) : durationUs;
@@ -119,7 +130,7 @@ export function run(maxEvents: number): number {
         advance(t);
         deliver(takeArrival());
         t = flightAt;
-      } while (budget > 0 && t < limit && isFound() && t < nextDeadline);
+      } while (budget > 0 && t < limit && isFound() && t < nextDeadline && t < twAt);
       continue;
     }
     while (budget > 0) {
@@ -140,7 +151,7 @@ export function run(maxEvents: number): number {
           listenerEvent(target, g);
         }
       }
-      if (flightAt === now) break; // an arrival now: which comes first is decided above
+      if (flightAt === now || twAt === now) break; // an arrival now: which comes first is decided above
     }
   }
 }

@@ -49,16 +49,16 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "0c64cc7eb9b0ee2b00c16fbe5c4b1c15e55e6be1", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "f1a134c2ac214b15ea9167d887b8339627a503ee", // RunStatus.WorkloadBatch not ported, as above
-  "invariants.ts": "fdbc7f0b2f555fea2abe6c5357aac736c5e3d747", // not ported: test-only checks, no part of the measured kernel
+  "index.ts": "e68dfca49bfc91572a1e7ccba94778462e48eb0f", // RunStatus.WorkloadBatch not ported, as above
+  "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "d1bad9a02a5c26617713b44d2eafba54b7fb43b4",
+  "net.ts": "4902345241156b096d151841e586d238ffa7bae0",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "b48a452fe95e43ef1ea58069d8688b7ab5a889e2",
-  "tcp.ts": "97e53786a7568b49e61fa90b57ed1c5e9ac7d804",
+  "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
+  "tcp.ts": "639bea82ea5a4dbc4042ab86fb8b40d9048ba163",
   "udp.ts": "791102a5e6ce1941bd4ba0910df83d516f64bf8d", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "39dfd6c9446f11b22d2ad49adcc6db26c4800056",
+  "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */

@@ -31,6 +31,10 @@ let ISS = new Uint32Array(0); let IRS = new Uint32Array(0); let SNDUNA = new Uin
 let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let TIMER = new Uint32Array(0); let CONN = new Uint32Array(0);
 
 let HT = new Uint32Array(0);
+/** As in the engine: a direct-mapped cache (connection id, direction parity) -> slot + 1 in front of the hash. */
+const HC_MASK = (1 << 12) - 1;
+const HC = new Uint32Array(HC_MASK + 1);
+function hcIndex(c: number, d: number): number { return ((c << 1) | (d & 1)) & HC_MASK; }
 let htMask = 0;
 /** As in the engine: an entry is slot + 1 in the low htBits bits, its distance from home (saturated) above. */
 let htBits = 0;
@@ -98,6 +102,7 @@ export function socketsReset(capacity: number): void {
   TIMER = new Uint32Array(cap); CONN = new Uint32Array(cap);
   htSizeFor(cap * 2);
   HT = new Uint32Array(htMask + 1);
+  HC.fill(0);
 }
 
 export function capacity(): number { return cap; }
@@ -161,6 +166,19 @@ export function lookup(la: number, lp: number, ra: number, rp: number): number {
   }
 }
 
+/** The socket holding the 4-tuple (as lookup), for a segment of connection c arriving over direction d. */
+export function lookupArrival(la: number, lp: number, ra: number, rp: number, c: number, d: number): number {
+  const q = hcIndex(c, d);
+  const v = HC[q];
+  if (v !== 0) {
+    const s = v - 1;
+    if (LPORT[s] === lp && RPORT[s] === rp && LADDR[s] === la && RADDR[s] === ra && STATE[s] > 1) return s;
+  }
+  const f = lookup(la, lp, ra, rp);
+  if (f >= 0) HC[q] = f + 1;
+  return f;
+}
+
 /** A fresh slot holding the 4-tuple, entered in the hash table. The caller checked it is free. */
 export function open(la: number, lp: number, ra: number, rp: number, ip: number, w: number, d: number, id: number): number {
   let s: number;
@@ -180,6 +198,7 @@ export function open(la: number, lp: number, ra: number, rp: number, ip: number,
   DIR[s] = d; RTO[s] = 0;
   CONN[s] = id;
   htPlace(s + 1);
+  HC[hcIndex(id, d ^ 1)] = s + 1;
   return s;
 }
 

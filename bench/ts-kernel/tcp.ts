@@ -6,7 +6,7 @@
 // (stores into Uint32Array columns wrap by themselves).
 
 import { Flag, HostParam, Outcome, Stat, State } from "../../assembly/abi.js";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq } from "./wheel.js";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twAt, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -18,7 +18,7 @@ import {
 import { mix4, nextUnit } from "./rng.js";
 import {
   clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
-  hasFlag, ipIdx, irs, iss, laddr, lookup, lport, raddr, rcvNxt, retries, rport, rtoMs,
+  hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, timerEvent, sndEnd, sndNxt, sndUna, state, wl,
 } from "./sockets.js";
@@ -46,6 +46,8 @@ function seqGe(a: number, b: number): boolean { return ((a - b) | 0) >= 0; }
 
 export function hostOf(s: number): number { return ipHost(ipIdx(s)); }
 
+// (The engine splits this and destroy() into an inlined two-argument form and setStateFrom / destroyTo:
+// AssemblyScript calls a function with a default argument through a @varargs trampoline.)
 function setState(s: number, to: number, tracedFrom = -1): void {
   const from = state(s);
   const h = hostOf(s);
@@ -124,6 +126,8 @@ export function send(d: number, sa: number, sp: number, da: number, dp: number, 
   }
 }
 
+// (The engine calls sendFrom(s, ...) here, send's body inlined, to spare a call of twelve
+// arguments and newSegment's of eleven; the JIT inlines these calls on its own.)
 function emit(s: number, fl: number, seq: number, ack: number, len: number): void {
   send(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
 }
@@ -276,7 +280,32 @@ function enterTimeWait(s: number, ackFin: boolean): void {
   clearFlag(s, F_ACK_NOW);
   if (overflow) { destroy(s); return; }
   setSndEnd(s, Math.floor(now / 1000));
-  armTimer(s, hostParam(h, HostParam.TimeWait));
+  armTimeWait(s);
+}
+
+/** TIME_WAIT's timer: an entry in the FIFO beside the wheel when the host's TimeWait is its length; the tag goes in IRS. */
+function armTimeWait(s: number): void {
+  const d = hostParam(hostOf(s), HostParam.TimeWait);
+  if (!twFits(d)) { armTimer(s, d); return; }
+  const e = timerEvent(s);
+  if (e !== 0) { orphan(e); setTimerEvent(s, 0); }
+  setIrs(s, twPush(s));
+}
+
+/** Drops stale entries off the TIME_WAIT FIFO's head. */
+export function twSettle(): void {
+  while (twAt !== Infinity) {
+    const s = twTarget();
+    if (state(s) === State.TIME_WAIT && irs(s) === twTag()) return;
+    twPop();
+  }
+}
+
+/** The TIME_WAIT FIFO's first entry is due. */
+export function twExpires(): void {
+  const s = twTarget();
+  twPop();
+  timerFires(s);
 }
 
 export function twReusable(s: number): boolean {
@@ -293,7 +322,7 @@ export function killTimeWait(s: number): void { destroy(s); }
 
 export function segmentArrives(d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number,
                                ack: number, len: number, w: number, c: number): void {
-  const found = lookup(da, dp, sa, sp);
+  const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {
     const s = found;
     const st = state(s);
@@ -378,7 +407,7 @@ function timeWait(s: number, fl: number, seq: number, len: number): boolean {
   }
   if (fl & Flag.FIN) {
     emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
-    armTimer(s, hostParam(hostOf(s), HostParam.TimeWait));
+    armTimeWait(s);
     return false;
   }
   if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);

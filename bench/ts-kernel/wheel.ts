@@ -78,11 +78,54 @@ export function wheelReset(capacity: number): void {
   OCC = new Uint32Array(LEVELS * 2);
   seqNext = 0;
   nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false;
+  TW_DUE = new Float64Array(1024); TW_SEQ = new Float64Array(1024); TW_TARGET = new Uint32Array(1024); TW_TAG = new Uint32Array(1024);
+  twFirst = 0; twEnd = 0; twDuration = 0; twAt = Infinity; twOrder = 0;
 }
 
 export function pendingEvents(): number { return evLive; }
+
+// TIME_WAIT expiries: a FIFO beside the wheel, as in the engine (due, seq, socket, tag per entry).
+let TW_DUE = new Float64Array(0); let TW_SEQ = new Float64Array(0);
+let TW_TARGET = new Uint32Array(0); let TW_TAG = new Uint32Array(0);
+let twFirst = 0;
+let twEnd = 0;
+export let twDuration = 0;
+export let twAt = Infinity;
+export let twOrder = 0;
+export function twFits(d: number): boolean {
+  if (twDuration === 0 && d > 0) twDuration = d;
+  return d === twDuration;
+}
+export function twPush(target: number): number {
+  if (twEnd === TW_DUE.length) {
+    if (twFirst >= (TW_DUE.length >> 1) && twFirst > 0) {
+      TW_DUE.copyWithin(0, twFirst, twEnd); TW_SEQ.copyWithin(0, twFirst, twEnd);
+      TW_TARGET.copyWithin(0, twFirst, twEnd); TW_TAG.copyWithin(0, twFirst, twEnd);
+      twEnd -= twFirst; twFirst = 0;
+    } else {
+      const n = TW_DUE.length * 2;
+      const d = new Float64Array(n); d.set(TW_DUE); TW_DUE = d;
+      const q = new Float64Array(n); q.set(TW_SEQ); TW_SEQ = q;
+      const t = new Uint32Array(n); t.set(TW_TARGET); TW_TARGET = t;
+      const g = new Uint32Array(n); g.set(TW_TAG); TW_TAG = g;
+    }
+  }
+  const due = now + twDuration;
+  const seq = seqNext++;
+  const i = twEnd++;
+  TW_DUE[i] = due; TW_SEQ[i] = seq; TW_TARGET[i] = target; TW_TAG[i] = seq >>> 0;
+  if (twEnd - twFirst === 1) { twAt = due; twOrder = seq; }
+  return seq >>> 0;
+}
+export function twTarget(): number { return TW_TARGET[twFirst]; }
+export function twTag(): number { return TW_TAG[twFirst]; }
+export function twPop(): void {
+  twFirst++;
+  if (twFirst === twEnd) { twFirst = 0; twEnd = 0; twAt = Infinity; return; }
+  twAt = TW_DUE[twFirst]; twOrder = TW_SEQ[twFirst];
+}
 export function wheelBytes(): number {
-  return EV_TIME.byteLength + EV_DUE.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
+  return TW_DUE.byteLength * 3 + EV_TIME.byteLength + EV_DUE.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
     + HEAD.byteLength + TAIL.byteLength + OCC.byteLength;
 }
 
