@@ -243,6 +243,16 @@ describe("connsim run: report files and snapshot", () => {
   });
 });
 
+describe("connsim run into a pipe", () => {
+  test("a reader that stops early (| head) ends the run quietly, not with a stack trace", () => {
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" bin/connsim.mjs run examples/flash-crowd.json --quiet --json - | head -c 40`], {
+      cwd: ROOT, encoding: "utf8", timeout: 50_000,
+    });
+    expect(r.stdout).toBe('{\n  "name": "flash-crowd",\n  "seed": 1,\n');
+    expect(r.stderr).toBe("");
+  });
+});
+
 describe("connsim plugins", () => {
   test("lists every built-in by kind with its options, each read from the plugin's own schema", () => {
     const r = connsim("plugins");
