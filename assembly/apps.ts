@@ -165,10 +165,7 @@ function connect(w: u32, failed: u32): void {
   const da = <u32>wp(w, WlParam.DstAddr);
   const dp = <u32>wp(w, WlParam.DstPort);
   if (wp(w, WlParam.Udp) != 0) {
-    if (!udpQuery(ip, da, dp, <u32>wp(w, WlParam.Dir), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) {
-      outcome(w, Outcome.Failed + Errno.EADDRNOTAVAIL);
-      loopRetry(w, failed + 1);
-    }
+    if (!udpQuery(ip, da, dp, <u32>wp(w, WlParam.Dir), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) noPort(w, failed);
     return;
   }
   const la = ipAddr(ip);

@@ -15,11 +15,11 @@ import {
 } from "./net";
 import { conn, setTimerEvent, F_UDP, hasFlag, ipIdx, laddr, lport, slotsUsed } from "./sockets";
 import * as sockets from "./sockets";
-import { EV_TIMER, failNoPort, send } from "./tcp";
+import { EV_TIMER, send } from "./tcp";
 import { outcome, sizeOf } from "./apps";
 
 
-/** Sends a workload's query from a new socket; false when no UDP port is free. */
+/** Sends a workload's query from a new socket; false when no UDP port is free (the caller counts the failure). */
 export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, request: u32, timeoutUs: u64): bool {
   const h = ipHost(ip);
   const lo = hostParam(h, HostParam.PortLo);
@@ -33,7 +33,7 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
     off = off + 1 == n ? 0 : off + 1;
     if (!udpPortHeld(ip, p) && !portReserved(h, p)) { port = <i32>p; break; }
   }
-  if (port < 0) { failNoPort(); return false; }
+  if (port < 0) return false;
   if (shared) setIpCursor(ip, off);
   else setUdpCursor(ip, off);
   const la = ipAddr(ip);

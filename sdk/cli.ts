@@ -11,7 +11,7 @@ import { htmlReport } from "./report/html.js";
 import { pcapBytes } from "./report/pcap.js";
 import { csvCell, seriesCsv } from "./report/csv.js";
 import { summary } from "./report/summary.js";
-import { loadPlugins } from "./plugin-loader.js";
+import { importPlugin, loadPlugins } from "./plugin-loader.js";
 import { pluginDetail, pluginList } from "./plugin-docs.js";
 import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
 import { closest } from "./units.js";
@@ -166,10 +166,7 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
   }
   const ref = args[0];
   let plugin: Plugin | undefined = registeredPlugin(ref);
-  if (!plugin && isModuleRef(ref)) {
-    // Loaded as a scenario would load it, from the working directory.
-    plugin = (await loadPlugins({ links: [{ loss: { plugin: ref } }] }, [], process.cwd())).get(ref);
-  }
+  if (!plugin && isModuleRef(ref)) plugin = await importPlugin(ref, "plugins", process.cwd());
   if (!plugin) {
     const hint = closest(ref, all.map((p) => p.name));
     throw new UsageError(`no plugin named "${ref}"${hint ? `; did you mean "${hint}"?` : "."} connsim plugins lists them`);

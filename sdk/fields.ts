@@ -66,4 +66,13 @@ export const exchange = {
   count: count.optional(),
 };
 
+/** The schema under optional/default wrappers, and the input side of a parsed field (fields.duration). */
+export function unwrapSchema(s: z.ZodType): z.ZodType {
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
+    else return s;
+  }
+}
+
 export const fields = { duration, durationText, count, bytes, probability, port, size, flags, rule, exchange };

@@ -2,6 +2,7 @@
 // `connsim plugins <name>` shows one plugin's options, read from its own zod schema.
 
 import { z } from "zod";
+import { unwrapSchema } from "./fields.js";
 import type { Plugin, PluginKind } from "./plugins.js";
 
 const KIND_TEXT: Record<PluginKind, string> = {
@@ -47,24 +48,17 @@ function tiers(p: Plugin): string {
 }
 
 function optionEntries(p: Plugin): [string, { text: string; optional: boolean }][] {
-  const schema = p.options ? unwrap(p.options as z.ZodType) : undefined;
+  const schema = p.options ? unwrapSchema(p.options as z.ZodType) : undefined;
   if (!(schema instanceof z.ZodObject)) return [];
   return Object.entries(schema.shape as Record<string, z.ZodType>).map(([k, s]) => [k, { text: typeText(s), optional: s.safeParse(undefined).success }]);
 }
 
-function unwrap(s: z.ZodType): z.ZodType {
-  for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
-    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
-    else return s;
-  }
-}
 
 /** A schema as a user would say it: its description when it has one. */
 function typeText(s: z.ZodType): string {
-  const described = s.description ?? unwrap(s).description;
+  const described = s.description ?? unwrapSchema(s).description;
   if (described) return described;
-  const u = unwrap(s);
+  const u = unwrapSchema(s);
   if (u instanceof z.ZodEnum) return (u.options as string[]).map((o) => JSON.stringify(o)).join(" | ");
   if (u instanceof z.ZodLiteral) return JSON.stringify(u.value);
   if (u instanceof z.ZodBoolean) return "true or false";

@@ -13,8 +13,9 @@ function pluginRefs(scenario: unknown): [field: string, ref: string][] {
   const ref = (v: unknown) => (typeof v === "string" ? v : (v as { plugin?: unknown } | null)?.plugin);
   if (s?.hosts && typeof s.hosts === "object") {
     for (const [name, h] of Object.entries(s.hosts)) {
-      const r = ref((h as { portAllocator?: unknown } | null)?.portAllocator);
-      if (typeof r === "string") out.push([`scenario.hosts.${name}.portAllocator${typeof (h as { portAllocator?: unknown }).portAllocator === "string" ? "" : ".plugin"}`, r]);
+      const use = (h as { portAllocator?: unknown } | null)?.portAllocator;
+      const r = ref(use);
+      if (typeof r === "string") out.push([`scenario.hosts.${name}.portAllocator${typeof use === "string" ? "" : ".plugin"}`, r]);
     }
   }
   if (Array.isArray(s?.links)) {
@@ -40,21 +41,25 @@ function pluginRefs(scenario: unknown): [field: string, ref: string][] {
 export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseDir?: string): Promise<Map<string, Plugin & { module?: string }>> {
   const out = new Map<string, Plugin & { module?: string }>(given.map((p) => [p.name, p]));
   for (const [field, ref] of pluginRefs(scenario)) {
-    if (out.has(ref) || !isModuleRef(ref)) continue;
-    let url: string;
-    if (/^(file|https?):/.test(ref)) url = ref;
-    else {
-      const { pathToFileURL } = await import("node:url");
-      const { resolve } = await import("node:path");
-      url = pathToFileURL(resolve(baseDir ?? process.cwd(), ref)).href;
-    }
-    if (/\.(ts|mts)$/.test(ref)) throw new ScenarioError(field, `${JSON.stringify(ref)}: a plugin module is JavaScript (.js or .mjs); compile a TypeScript plugin first`);
-    const mod = await import(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
-    const plugin = mod.default as Plugin | undefined;
-    if (!plugin || typeof plugin !== "object" || typeof plugin.name !== "string") {
-      throw new ScenarioError(field, `${JSON.stringify(ref)} has no plugin as its default export (export default definePlugin({...}))`);
-    }
-    out.set(ref, { ...plugin, module: url });
+    if (!out.has(ref) && isModuleRef(ref)) out.set(ref, await importPlugin(ref, field, baseDir));
   }
   return out;
+}
+
+/** The plugin a module path or URL exports by default, with the URL it came from; a problem names `field`. */
+export async function importPlugin(ref: string, field: string, baseDir?: string): Promise<Plugin & { module: string }> {
+  let url: string;
+  if (/^(file|https?):/.test(ref)) url = ref;
+  else {
+    const { pathToFileURL } = await import("node:url");
+    const { resolve } = await import("node:path");
+    url = pathToFileURL(resolve(baseDir ?? process.cwd(), ref)).href;
+  }
+  if (/\.(ts|mts)$/.test(ref)) throw new ScenarioError(field, `${JSON.stringify(ref)}: a plugin module is JavaScript (.js or .mjs); compile a TypeScript plugin first`);
+  const mod = await import(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
+  const plugin = mod.default as Plugin | undefined;
+  if (!plugin || typeof plugin !== "object" || typeof plugin.name !== "string") {
+    throw new ScenarioError(field, `${JSON.stringify(ref)} has no plugin as its default export (export default definePlugin({...}))`);
+  }
+  return { ...plugin, module: url };
 }

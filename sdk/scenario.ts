@@ -5,7 +5,7 @@
 // Every problem becomes one ScenarioError line: the field, what is wrong, what is allowed.
 
 import { z } from "zod";
-import { count, durationText as duration, port } from "./fields.js";
+import { count, durationText as duration, port, unwrapSchema } from "./fields.js";
 import {
   checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind,
 } from "./plugins.js";
@@ -14,7 +14,7 @@ import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
 
 export class ScenarioError extends Error {
-  constructor(public readonly field: string, detail: string) {
+  constructor(public readonly field: string, public readonly detail: string) {
     super(`${field}: ${detail}`);
     this.name = "ScenarioError";
   }
@@ -363,7 +363,8 @@ function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: 
   if (plugin.kind !== kind) {
     throw new ScenarioError(at, `${JSON.stringify(ref)} is a ${plugin.kind} plugin, not a ${kind} plugin. Allowed: ${known().join(", ")}`);
   }
-  definePlugin(plugin as LossPlugin); // objects passed in or loaded from a module may not have been made with it
+  // Registered plugins were checked when registered; objects passed in or loaded from a module may not have been made with definePlugin.
+  if (plugin !== registeredPlugin(ref)) definePlugin(plugin as LossPlugin);
   const given_ = named ? {} : Object.fromEntries(Object.entries(use as object).filter(([key]) => !own.includes(key)));
   let options = given_;
   if (plugin.options) {
@@ -410,7 +411,7 @@ function fromZod(err: z.ZodError, input: unknown, where?: PluginWhere): Scenario
   const error = fromZodIssue(err, input, where?.root ?? scenarioSchema, where?.at ?? "scenario", where?.own ?? []);
   if (!where) return error;
   // A plugin's options: say whose schema it was.
-  return new ScenarioError(error.field, `${error.message.slice(error.field.length + 2)} (plugin "${where.plugin.name}" ${where.plugin.version})`);
+  return new ScenarioError(error.field, `${error.detail} (plugin "${where.plugin.name}" ${where.plugin.version})`);
 }
 
 /** Where a plugin's options sit: its schema, the scenario field of its object, the keys the scenario keeps. */
@@ -507,7 +508,7 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
 function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
   let schema: z.ZodType | undefined = root;
   for (let i = 0; i <= path.length && schema; i++) {
-    schema = unwrap(schema);
+    schema = unwrapSchema(schema);
     if (i === path.length) break;
     const k = path[i];
     if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(k)];
@@ -519,10 +520,3 @@ function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
   return schema;
 }
 
-function unwrap(s: z.ZodType): z.ZodType {
-  for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
-    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType; // a parsed field (fields.duration): its input's schema
-    else return s;
-  }
-}
