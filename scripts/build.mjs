@@ -15,6 +15,16 @@ for (const target of ["release", "debug"]) {
   execFileSync(process.execPath, [asc, "assembly/index.ts", "--config", "asconfig.json", "--target", target],
     { cwd: root, stdio: "inherit" });
 }
+// The release engine again through Binaryen, inlining far more than asc's limits allow
+// (always 12, flexible 70, one caller 200 bytes): the hot path is a few large functions
+// calling small ones, and V8's TurboFan in Node 20 does not inline wasm calls. 11%
+// fewer instructions per event on the bench workload; the same semantics by construction.
+const wasmOpt = join(dirname(require.resolve("binaryen/package.json")), "bin", "wasm-opt");
+const release = join(root, "build", "engine.wasm");
+execFileSync(process.execPath, [wasmOpt, release, "-o", release,
+  "--enable-bulk-memory", "--enable-sign-ext", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
+  "--converge", "-O4", "--always-inline-max-function-size", "40", "--flexible-inline-max-function-size", "1000",
+  "--one-caller-inline-max-function-size", "10000", "--inline-functions-with-loops"], { cwd: root, stdio: "inherit" });
 
 const esbuild = await import("esbuild");
 // Plugins import the plugin API as "connsim/plugin"; inside a bundle that is
