@@ -26,9 +26,17 @@ let WRNG: usize = 0;     // u64 [workload] random stream
 let WFULL: usize = 0;    // u32 [workload] 1 + the address's epoch when a port search last failed, 0 = none
 let WPICKS: usize = 0;   // u32 [workload] ports taken since then
 let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to (workload hooks read it)
+let WSIZE: usize = 0;    // u32 [workload][2] fixed request, response size (SIZE_DRAWN: drawn), kept by setWorkloadParam
+const SIZE_DRAWN: u32 = 0xFFFFFFFF; // (a fixed size of this value takes the drawn path, which returns it too)
 
 @inline export function wp(w: u32, k: i32): f64 { return load<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3)); }
-export function setWorkloadParam(w: u32, k: i32, v: f64): void { store<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3), v); }
+export function setWorkloadParam(w: u32, k: i32, v: f64): void {
+  store<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3), v);
+  // sizeOf's answer for fixed sizes, read without converting parameters on each call.
+  const p = WSIZE + (<usize>w << 3);
+  store<u32>(p, <i32>wp(w, WlParam.ReqDist) == SizeDist.Fixed ? <u32>wp(w, WlParam.Request) : SIZE_DRAWN);
+  store<u32>(p, <i32>wp(w, WlParam.RespDist) == SizeDist.Fixed ? <u32>wp(w, WlParam.Response) : SIZE_DRAWN, 4);
+}
 
 export function appsReset(): void {
   nWorkloads = 0; nextConn = 0;
@@ -39,6 +47,7 @@ export function appsReset(): void {
   WFULL = alloc(<usize>MAX_WORKLOADS * 4);
   WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
   WOUT = alloc(<usize>MAX_WORKLOADS * Outcome.COUNT * 4);
+  WSIZE = alloc(<usize>MAX_WORKLOADS * 8); // all zero: what a workload's parameters, all 0, make of it
   arrivalsCap = 0;
 }
 
@@ -283,7 +292,11 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
 @inline function size(s: u32, response: bool): u32 { return sizeOf(wl(s), conn(s), response); }
 
 /** A connection's request or response size, from its workload and number (both ends agree). */
-export function sizeOf(w: u32, c: u32, response: bool): u32 {
+@inline export function sizeOf(w: u32, c: u32, response: bool): u32 {
+  const fixed = load<u32>(WSIZE + (<usize>w << 3) + (response ? 4 : 0));
+  return fixed != SIZE_DRAWN ? fixed : drawSize(w, c, response);
+}
+function drawSize(w: u32, c: u32, response: bool): u32 {
   const dist = <i32>wp(w, response ? WlParam.RespDist : WlParam.ReqDist);
   if (dist == SizeDist.Fixed) return <u32>wp(w, response ? WlParam.Response : WlParam.Request);
   const a = wp(w, response ? WlParam.RespA : WlParam.ReqA);

@@ -24,9 +24,15 @@ let WRNG = new Uint32Array(0);
 let WFULL = new Uint32Array(0);  // 1 + the address's epoch when a port search last failed, 0 = none
 let WPICKS = new Uint32Array(0); // ports taken since then
 let WOUT = new Uint32Array(0);   // [workload][Outcome] what its connections came to
+let WSIZE = new Uint32Array(0);  // [workload][2] fixed request, response size (SIZE_DRAWN: drawn), kept by setWorkloadParam
+const SIZE_DRAWN = 0xFFFFFFFF;
 
 function wp(w: number, k: number): number { return WPARAM[w * WP + k]; }
-export function setWorkloadParam(w: number, k: number, v: number): void { WPARAM[w * WP + k] = v; }
+export function setWorkloadParam(w: number, k: number, v: number): void {
+  WPARAM[w * WP + k] = v;
+  WSIZE[w * 2] = i32(wp(w, WlParam.ReqDist)) === SizeDist.Fixed ? u32(wp(w, WlParam.Request)) : SIZE_DRAWN;
+  WSIZE[w * 2 + 1] = i32(wp(w, WlParam.RespDist)) === SizeDist.Fixed ? u32(wp(w, WlParam.Response)) : SIZE_DRAWN;
+}
 
 /** f64 -> u32 as the engine converts (truncation, saturating). */
 function u32(v: number): number { return v >= 4294967295 ? 4294967295 : v > 0 ? Math.trunc(v) : 0; }
@@ -42,6 +48,7 @@ export function appsReset(): void {
   WFULL = new Uint32Array(MAX_WORKLOADS);
   WPICKS = new Uint32Array(MAX_WORKLOADS);
   WOUT = new Uint32Array(MAX_WORKLOADS * Outcome.COUNT);
+  WSIZE = new Uint32Array(MAX_WORKLOADS * 2);
 }
 
 export function outcome(w: number, k: number): void { WOUT[w * Outcome.COUNT + k]++; }
@@ -51,7 +58,7 @@ function noPort(w: number, failed: number): void {
   outcome(w, Outcome.Failed + Errno.EADDRNOTAVAIL);
   loopRetry(w, failed + 1);
 }
-export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength + WOUT.byteLength; }
+export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength + WOUT.byteLength + WSIZE.byteLength; }
 
 export function addWorkload(stream: number): number {
   const w = nWorkloads++;
@@ -217,6 +224,8 @@ function linger0(s: number): boolean { return wp(wl(s), WlParam.Linger0) !== 0; 
 /** Lognormal uses V8's Math.exp and Math.cos, not AssemblyScript's: not bit-exact (check.mjs has none). */
 function size(s: number, response: boolean): number {
   const w = wl(s);
+  const fixed = WSIZE[w * 2 + (response ? 1 : 0)];
+  if (fixed !== SIZE_DRAWN) return fixed;
   const dist = i32(wp(w, response ? WlParam.RespDist : WlParam.ReqDist));
   if (dist === SizeDist.Fixed) return u32(wp(w, response ? WlParam.Response : WlParam.Request));
   const a = wp(w, response ? WlParam.RespA : WlParam.ReqA);
