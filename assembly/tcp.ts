@@ -190,13 +190,15 @@ function rto(s: u32): u64 {
  * filed no later than rto_min from now, so the deadlines that usually follow (the
  * first RTO after the handshake's, a FIN's after the data's) are later than it.
  */
-function armTimer(s: u32, delay: u64): void {
+@inline function armTimer(s: u32, delay: u64): void {
   const due = now + delay;
   const e = timerEvent(s);
-  if (e != 0) {
-    if (evTime(e) < due) { setDue(e, due); return; }
-    orphan(e);
-  }
+  if (e != 0 && evTime(e) < due) setDue(e, due); // the usual case, inlined
+  else fileTimer(s, due);
+}
+function fileTimer(s: u32, due: u64): void {
+  const e = timerEvent(s);
+  if (e != 0) orphan(e);
   const at = min(due, now + <u64>hostParam(hostOf(s), HostParam.RtoMin));
   setTimerEvent(s, scheduleLazy(at, due, EV_TIMER, s, 0));
 }
@@ -207,18 +209,21 @@ function armTimer(s: u32, delay: u64): void {
   if (e != 0) cancelDue(e);
 }
 
-/** Sends queued data and a queued FIN within the window; owed ACKs ride along. */
-function output(s: u32): void {
-  const mss = hostParam(hostOf(s), HostParam.Mss);
-  const win = mss * WINDOW_SEGMENTS;
+/** Sends queued data and a queued FIN within the window; owed ACKs ride along. (Inlined into its two callers.) */
+@inline function output(s: u32): void {
   const end = sndEnd(s);
-  const finQueued = hasFlag(s, F_FIN_QUEUED);
   let nxt = sndNxt(s);
+  const finQueued = hasFlag(s, F_FIN_QUEUED);
+  if (!seqLt(nxt, end) && !(finQueued && nxt == end)) return; // nothing to send
+  const h = hostOf(s);
+  const mss = hostParam(h, HostParam.Mss);
+  const win = mss * WINDOW_SEGMENTS;
+  const una = sndUna(s);
   let sent = false;
-  const wasIdle = sndUna(s) == nxt;
+  const wasIdle = una == nxt;
   while (true) {
     if (seqLt(nxt, end)) {
-      if (nxt - sndUna(s) >= win) break;
+      if (nxt - una >= win) break;
       const len = min(mss, end - nxt);
       const last = nxt + len == end;
       let fl: u32 = Flag.ACK;
