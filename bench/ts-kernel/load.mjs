@@ -55,7 +55,7 @@ export const PORTED_FROM = {
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "4902345241156b096d151841e586d238ffa7bae0",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
+  "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
   "tcp.ts": "d54c18e750d6067b86ea6b19097407a2560d2b1a",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
