@@ -47,7 +47,7 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  */
 export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
-  "apps.ts": "e88fad8d0b977b56378dcc30630fa58bede7d338", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
+  "apps.ts": "4d0ed3774c2ee9ce5deff111ea8c8eec117e7ae7", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "e68dfca49bfc91572a1e7ccba94778462e48eb0f", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
