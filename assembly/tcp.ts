@@ -108,10 +108,11 @@ function fail(s: u32, errno: i32): void {
   destroy(s);
 }
 
-function isn(s: u32): u32 {
-  const k = hostSecret(hostOf(s));
-  const h = mix4(laddr(s) ^ <u32>k, raddr(s), lport(s) << 16 | rport(s), <u32>(k >> 32));
-  return h + <u32>((now * 125) >> 3); // ns / 64, as Linux's secure_tcp_seq clock
+/** The ISN of a new socket of host h on the 4-tuple (la, lp, ra, rp). */
+@inline function isn(h: u32, la: u32, lp: u32, ra: u32, rp: u32): u32 {
+  const k = hostSecret(h);
+  const x = mix4(la ^ <u32>k, ra, lp << 16 | rp, <u32>(k >> 32));
+  return x + <u32>((now * 125) >> 3); // ns / 64, as Linux's secure_tcp_seq clock
 }
 
 // ---- sending ----------------------------------------------------------------------
@@ -196,6 +197,7 @@ function rto(s: u32): u64 {
   if (e != 0 && evTime(e) < due) setDue(e, due); // the usual case, inlined
   else fileTimer(s, due);
 }
+/** armTimer's other case: a new event (the old one, if any, orphaned). */
 function fileTimer(s: u32, due: u64): void {
   const e = timerEvent(s);
   if (e != 0) orphan(e);
@@ -266,15 +268,17 @@ function sendSynAck(s: u32): void {
 
 /** connect(): a new socket on the given local port, SYN sent. */
 export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32, id: u32): u32 {
-  const s = sockets.open(ipAddr(ip), port, da, dp, ip, w, d, id);
+  const h = ipHost(ip);
+  const la = ipAddr(ip);
+  const s = sockets.open(la, port, da, dp, ip, w, d, id);
   holdPort(ip, port, 1);
-  const i = isn(s);
+  const i = isn(h, la, port, da, dp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
-  if (traced(id)) traceOpen(now, id, hostOf(s), ipAddr(ip), port, da, dp);
+  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
+  if (traced(id)) traceOpen(now, id, h, la, port, da, dp);
   move(s, State.CLOSED, State.SYN_SENT, State.CLOSED);
   sendSyn(s);
-  armTimer(s, rto(s));
+  fileTimer(s, now + rto(s)); // a fresh slot has no timer event
   return s;
 }
 
@@ -282,17 +286,18 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
 function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): void {
   if (listenerFull(l)) return; // Linux drops the SYN; the client's retransmission tries again
   const ip = listenerIp(l);
+  const h = ipHost(ip);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
   holdPort(ip, dp, 1);
   setFlag(s, F_SERVER);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
-  const i = isn(s);
+  const i = isn(h, da, dp, sa, sp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
+  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
-  armTimer(s, rto(s));
+  fileTimer(s, now + rto(s)); // a fresh slot has no timer event
 }
 
 /** The handshake is complete on this end, in state `from` (SYN_SENT or SYN_RCVD). */

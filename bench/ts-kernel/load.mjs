@@ -56,7 +56,7 @@ export const PORTED_FROM = {
   "net.ts": "4902345241156b096d151841e586d238ffa7bae0",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
-  "tcp.ts": "d54c18e750d6067b86ea6b19097407a2560d2b1a",
+  "tcp.ts": "b7418750dd4440a5eb7e2d48e6cf3f0b6d90b9a4",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
 };
