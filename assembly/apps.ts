@@ -26,9 +26,44 @@ let WRNG: usize = 0;     // u64 [workload] random stream
 let WFULL: usize = 0;    // u32 [workload] 1 + the address's epoch when a port search last failed, 0 = none
 let WPICKS: usize = 0;   // u32 [workload] ports taken since then
 let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to (workload hooks read it)
+// What the per-connection paths read of a workload, converted from its f64 parameters
+// by setWorkloadParam (a conversion on each read is a checked truncation): u32 [workload][8]
+//   0 fixed request size | 4 fixed response size (SIZE_DRAWN: drawn) | 8 Requests | 12 A_* bits
+//   16 SrcIp | 20 DstAddr | 24 DstPort | 28 Dir
+let WAPP: usize = 0;
+const SIZE_DRAWN: u32 = 0xFFFFFFFF; // (a fixed size of this value takes the drawn path, which returns it too)
+const A_LINGER0: u32 = 1;        // Linger0 != 0
+const A_HALF_CLOSE: u32 = 2;     // HalfClose != 0
+const A_LOOP: u32 = 4;           // Clients > 0: a closed loop
+const A_CLIENT_CLOSES: u32 = 8;  // Closer != Server
+const A_SERVER_CLOSES: u32 = 16; // Closer != Client
+const A_HOOKED: u32 = 32;        // Hooked != 0
+const A_UDP: u32 = 64;           // Udp != 0
+const A_LOCAL_PORT: u32 = 128;   // LocalPort > 0
+const A_POISSON: u32 = 256;      // Arrival == Poisson
+const A_CONSTANT: u32 = 512;     // Arrival == Constant
+@inline function app(w: u32): usize { return WAPP + (<usize>w << 5); }
+@inline function appBits(w: u32): u32 { return load<u32>(app(w), 12); }
 
 @inline export function wp(w: u32, k: i32): f64 { return load<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3)); }
-export function setWorkloadParam(w: u32, k: i32, v: f64): void { store<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3), v); }
+export function setWorkloadParam(w: u32, k: i32, v: f64): void {
+  store<f64>(WPARAM + ((<usize>w * WlParam.COUNT + k) << 3), v);
+  const p = app(w);
+  store<u32>(p, <i32>wp(w, WlParam.ReqDist) == SizeDist.Fixed ? <u32>wp(w, WlParam.Request) : SIZE_DRAWN);
+  store<u32>(p, <i32>wp(w, WlParam.RespDist) == SizeDist.Fixed ? <u32>wp(w, WlParam.Response) : SIZE_DRAWN, 4);
+  store<u32>(p, <u32>wp(w, WlParam.Requests), 8);
+  const closer = <i32>wp(w, WlParam.Closer);
+  const arrival = <i32>wp(w, WlParam.Arrival);
+  store<u32>(p, (wp(w, WlParam.Linger0) != 0 ? A_LINGER0 : 0) | (wp(w, WlParam.HalfClose) != 0 ? A_HALF_CLOSE : 0)
+    | (wp(w, WlParam.Clients) > 0 ? A_LOOP : 0) | (closer != Closer.Server ? A_CLIENT_CLOSES : 0)
+    | (closer != Closer.Client ? A_SERVER_CLOSES : 0) | (wp(w, WlParam.Hooked) != 0 ? A_HOOKED : 0)
+    | (wp(w, WlParam.Udp) != 0 ? A_UDP : 0) | (<i32>wp(w, WlParam.LocalPort) > 0 ? A_LOCAL_PORT : 0)
+    | (arrival == Arrival.Poisson ? A_POISSON : 0) | (arrival == Arrival.Constant ? A_CONSTANT : 0), 12);
+  store<u32>(p, <u32>wp(w, WlParam.SrcIp), 16);
+  store<u32>(p, <u32>wp(w, WlParam.DstAddr), 20);
+  store<u32>(p, <u32>wp(w, WlParam.DstPort), 24);
+  store<u32>(p, <u32>wp(w, WlParam.Dir), 28);
+}
 
 export function appsReset(): void {
   nWorkloads = 0; nextConn = 0;
@@ -39,6 +74,8 @@ export function appsReset(): void {
   WFULL = alloc(<usize>MAX_WORKLOADS * 4);
   WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
   WOUT = alloc(<usize>MAX_WORKLOADS * Outcome.COUNT * 4);
+  WAPP = alloc(<usize>MAX_WORKLOADS * 32);
+  for (let w: u32 = 0; w < MAX_WORKLOADS; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
   arrivalsCap = 0;
 }
 
@@ -78,7 +115,7 @@ export function appsStart(): void {
 
 /** A closed-loop client's exchange ended: it connects again after its think time. */
 function loopNext(w: u32): void {
-  if (wp(w, WlParam.Clients) > 0) schedule(now + <u64>wp(w, WlParam.Think), EV_ARRIVAL, w, 0);
+  if (appBits(w) & A_LOOP) schedule(now + <u64>wp(w, WlParam.Think), EV_ARRIVAL, w, 0);
 }
 
 /**
@@ -105,7 +142,7 @@ function scheduleArrival(w: u32): void {
   if (rate <= 0) return;
   let t = load<f64>(WNEXT + (<usize>w << 3));
   // Poisson arrivals: exponential gaps. The first arrival of a constant stream is at start.
-  if (<i32>wp(w, WlParam.Arrival) == Arrival.Poisson) {
+  if (appBits(w) & A_POISSON) {
     t += -Math.log(1.0 - nextUnit(WRNG + (<usize>w << 3))) * 1e6 / rate;
     store<f64>(WNEXT + (<usize>w << 3), t);
   }
@@ -130,7 +167,8 @@ export function addArrivals(w: u32, n: u32): void {
 }
 
 export function arrival(w: u32, failed: u32): void {
-  if (wp(w, WlParam.Hooked) != 0) {
+  const bits = appBits(w);
+  if (bits & A_HOOKED) {
     const cap = wp(w, WlParam.Count);
     const stop = wp(w, WlParam.Stop);
     if ((cap > 0 && <f64>load<u32>(WCOUNT + (<usize>w << 2)) >= cap) || (stop > 0 && <f64>now >= stop)) return;
@@ -138,7 +176,7 @@ export function arrival(w: u32, failed: u32): void {
     connect(w, 0);
     return;
   }
-  if (wp(w, WlParam.Clients) > 0) {
+  if (bits & A_LOOP) {
     // A closed-loop client stops at the workload's count or stop time.
     const cap = wp(w, WlParam.Count);
     const stop = wp(w, WlParam.Stop);
@@ -148,7 +186,7 @@ export function arrival(w: u32, failed: u32): void {
     return;
   }
   store<u32>(WCOUNT + (<usize>w << 2), load<u32>(WCOUNT + (<usize>w << 2)) + 1);
-  if (<i32>wp(w, WlParam.Arrival) == Arrival.Constant) {
+  if (bits & A_CONSTANT) {
     const count = <f64>load<u32>(WCOUNT + (<usize>w << 2));
     store<f64>(WNEXT + (<usize>w << 3), wp(w, WlParam.Start) + count * 1e6 / wp(w, WlParam.Rate));
   }
@@ -161,16 +199,19 @@ function connect(w: u32, failed: u32): void {
   bump(Stat.Attempted);
   outcome(w, Outcome.Attempted);
   const id = nextConn++;
-  const ip = <u32>wp(w, WlParam.SrcIp);
-  const da = <u32>wp(w, WlParam.DstAddr);
-  const dp = <u32>wp(w, WlParam.DstPort);
-  if (wp(w, WlParam.Udp) != 0) {
-    if (!udpQuery(ip, da, dp, <u32>wp(w, WlParam.Dir), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) noPort(w, failed);
+  const a = app(w);
+  const ip = load<u32>(a, 16);
+  const da = load<u32>(a, 20);
+  const dp = load<u32>(a, 24);
+  const bits = load<u32>(a, 12);
+  if (bits & A_UDP) {
+    if (!udpQuery(ip, da, dp, load<u32>(a, 28), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) noPort(w, failed);
     return;
   }
   const la = ipAddr(ip);
-  let port = <i32>wp(w, WlParam.LocalPort);
-  if (port > 0) {
+  let port: i32 = 0;
+  if (bits & A_LOCAL_PORT) {
+    port = <i32>wp(w, WlParam.LocalPort);
     // bind() to a fixed port first: connect fails when the 4-tuple is taken.
     const t = lookup(la, port, da, dp);
     if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { noPort(w, failed); return; }
@@ -196,7 +237,7 @@ function connect(w: u32, failed: u32): void {
     }
     store<u32>(picks, load<u32>(picks) + 1);
   }
-  activeOpen(ip, <u32>port, da, dp, <u32>wp(w, WlParam.Dir), w | min(failed, 63) << 10, id);
+  activeOpen(ip, <u32>port, da, dp, load<u32>(a, 28), w | min(failed, 63) << 10, id);
 }
 
 /**
@@ -272,8 +313,7 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
 
 // ---- reactions ---------------------------------------------------------------------
 
-@inline function closer(s: u32): i32 { return <i32>wp(wl(s), WlParam.Closer); }
-@inline function linger0(s: u32): bool { return wp(wl(s), WlParam.Linger0) != 0; }
+@inline function linger0(s: u32): bool { return (appBits(wl(s)) & A_LINGER0) != 0; }
 
 /**
  * A connection's request or response size. Drawn sizes come from a hash of the
@@ -283,7 +323,11 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
 @inline function size(s: u32, response: bool): u32 { return sizeOf(wl(s), conn(s), response); }
 
 /** A connection's request or response size, from its workload and number (both ends agree). */
-export function sizeOf(w: u32, c: u32, response: bool): u32 {
+@inline export function sizeOf(w: u32, c: u32, response: bool): u32 {
+  const fixed = load<u32>(app(w) + (response ? 4 : 0));
+  return fixed != SIZE_DRAWN ? fixed : drawSize(w, c, response);
+}
+function drawSize(w: u32, c: u32, response: bool): u32 {
   const dist = <i32>wp(w, response ? WlParam.RespDist : WlParam.ReqDist);
   if (dist == SizeDist.Fixed) return <u32>wp(w, response ? WlParam.Response : WlParam.Request);
   const a = wp(w, response ? WlParam.RespA : WlParam.ReqA);
@@ -309,14 +353,14 @@ export function appEstablished(s: u32): void {
     return;
   }
   setSndEnd(s, sndEnd(s) + size(s, false));
-  if (wp(w, WlParam.HalfClose) != 0) appClose(s, false); // shutdown(SHUT_WR) after the request
+  if (appBits(w) & A_HALF_CLOSE) appClose(s, false); // shutdown(SHUT_WR) after the request
   if (size(s, true) == 0) responseDone(s);
 }
 
 /** `total` bytes have arrived so far on this end. */
 export function appReceived(s: u32, total: u32): void {
   if (hasFlag(s, F_DONE)) return;
-  const k = <u32>wp(wl(s), WlParam.Requests);
+  const k = load<u32>(app(wl(s)), 8);
   if (k > 1) { keepAlive(s, total, k); return; }
   if (hasFlag(s, F_SERVER)) {
     if (total >= size(s, false)) respond(s);
@@ -341,7 +385,7 @@ function keepAlive(s: u32, total: u32, k: u32): void {
     if (asked > answered) setSndEnd(s, sndEnd(s) + (asked - answered) * resp);
     if (asked == k) {
       setFlag(s, F_DONE);
-      if (closer(s) != Closer.Client) appClose(s, linger0(s));
+      if (appBits(wl(s)) & A_SERVER_CLOSES) appClose(s, linger0(s));
     }
     return;
   }
@@ -362,7 +406,7 @@ export function appEof(s: u32): void {
 function respond(s: u32): void {
   setFlag(s, F_DONE);
   setSndEnd(s, sndEnd(s) + size(s, true));
-  if (closer(s) != Closer.Client) appClose(s, linger0(s));
+  if (appBits(wl(s)) & A_SERVER_CLOSES) appClose(s, linger0(s));
 }
 
 function responseDone(s: u32): void {
@@ -371,7 +415,7 @@ function responseDone(s: u32): void {
   bump(Stat.Completed);
   outcome(wl(s), Outcome.Completed);
   loopNext(wl(s));
-  if (closer(s) != Closer.Server) appClose(s, linger0(s));
+  if (appBits(wl(s)) & A_CLIENT_CLOSES) appClose(s, linger0(s));
 }
 
 /** A client connection failed before its exchange ended, with `errno`. */

@@ -180,7 +180,7 @@ function growSockets(): void {
   HT = alloc(<usize>(htMask + 1) << 2);
   for (let i: u32 = 0; i < oldSize; i++) {
     const v = load<u32>(oldHT + (<usize>i << 2));
-    if (v != 0) htPlace(v & oldMask);
+    if (v != 0) { const t = (v & oldMask) - 1; htPlace(t + 1, hashOf(laddr(t), lport(t), raddr(t), rport(t))); }
   }
 }
 
@@ -188,9 +188,9 @@ function growSockets(): void {
   return mix4(la, ra, lp, rp);
 }
 
-function htPlace(v: u32): void {
-  const s = v - 1;
-  let i = hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask;
+/** Enters slot + 1 `v`, whose 4-tuple hashes to `hash`. */
+@inline function htPlace(v: u32, hash: u32): void {
+  let i = hash & htMask;
   let d: u32 = 0;
   while (htAt(i) != 0) { i = (i + 1) & htMask; d++; }
   htSet(i, htMake(v, d));
@@ -248,7 +248,7 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u32>(CONN + (<usize>s << 2), id);
   if (udp) { store<u8>(FLAGS + <usize>s, F_UDP); udpLive++; }
   else {
-    htPlace(s + 1);
+    htPlace(s + 1, hashOf(la, lp, ra, rp));
     // Its peer's segments arrive over the reverse of d: the other direction of the link (links add theirs in pairs).
     store<u32>(hcPtr(id, d ^ 1), s + 1);
   }

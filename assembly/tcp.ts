@@ -1,7 +1,8 @@
 // TCP per RFC 9293, one function per concern: `segmentArrives` decides each arriving
 // segment by (state, segment), `timerFires` handles the one timer a socket has, and
-// `setState` is the single place a transition happens (so counting and tracing it
-// is free). What the application does (send a request, answer, close) is in apps.ts.
+// `move` is the single place a transition happens (so counting and tracing it is
+// free; inlined, so a transition between constant states does only its own books).
+// What the application does (send a request, answer, close) is in apps.ts.
 //
 // Model notes, each a deliberate simplification:
 // - Links have fixed latency and no queueing, so the RTT sample taken at the end of
@@ -17,6 +18,7 @@
 
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
+import { DEBUG } from "./mem";
 import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twAt, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
@@ -53,28 +55,44 @@ const WINDOW_SEGMENTS: u32 = 10;
 
 @inline export function hostOf(s: u32): u32 { return ipHost(ipIdx(s)); }
 
-/** The single place a socket changes state: counts, TIME_WAIT books, trace. */
-@inline function setState(s: u32, to: u32): void { setStateFrom(s, to, -1); }
-/** setState, traced as from `tracedFrom` when that is >= 0. (No default argument: its @varargs trampoline cost a call.) */
-function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
-  const from = state(s);
-  const h = hostOf(s);
+/**
+ * The single place a socket changes state, `from` (its state now) -> `to`: per-host
+ * counts, TIME_WAIT books, the listener's half-open queue, trace. Inlined where the
+ * states are constants, so that only their own books remain; setState and
+ * setStateFrom are the out-of-line form for a state known only at run time.
+ */
+@inline function move(s: u32, from: u32, to: u32, tracedFrom: u32): void {
+  if (DEBUG) assert(state(s) == from, "move from the socket's state");
+  const ip = ipIdx(s);
+  const h = ipHost(ip);
   if (from != State.CLOSED) addStateCount(h, from, -1);
   if (to != State.CLOSED && to != State.LISTEN) addStateCount(h, to, 1);
-  if (from == State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ipIdx(s), lport(s), -1); }
-  if (to == State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ipIdx(s), lport(s), 1); }
+  if (from == State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ip, lport(s), -1); }
+  if (to == State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ip, lport(s), 1); }
   if (from == State.SYN_RCVD && hasFlag(s, F_SERVER)) {
     const l = findListener(laddr(s), lport(s));
     if (l >= 0) addListenerQueue(<u32>l, -1);
   }
-  if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom >= 0 ? <u32>tracedFrom : from, to);
+  if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom, to);
   setStateRaw(s, to);
 }
+@inline function setState(s: u32, to: u32): void { setStateFrom(s, to, -1); }
+/** setState, traced as from `tracedFrom` when that is >= 0. (No default argument: its @varargs trampoline cost a call.) */
+function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
+  const from = state(s);
+  move(s, from, to, tracedFrom >= 0 ? <u32>tracedFrom : from);
+}
 
-/** Ends a socket: trace it to CLOSED (or back to LISTEN), free its port and slot. */
-@inline function destroy(s: u32): void { destroyTo(s, State.CLOSED); }
-function destroyTo(s: u32, to: u32): void {
-  setState(s, to);
+/** Ends a socket: trace it to CLOSED, free its port and slot. */
+function destroy(s: u32): void {
+  const from = state(s);
+  move(s, from, State.CLOSED, from);
+  releasePort(ipIdx(s), lport(s));
+  sockets.close(s);
+}
+/** A half-open child reset by its client: back to LISTEN (as traced), port and slot freed. */
+function destroyToListen(s: u32): void {
+  setState(s, State.LISTEN);
   releasePort(ipIdx(s), lport(s));
   sockets.close(s);
 }
@@ -90,10 +108,11 @@ function fail(s: u32, errno: i32): void {
   destroy(s);
 }
 
-function isn(s: u32): u32 {
-  const k = hostSecret(hostOf(s));
-  const h = mix4(laddr(s) ^ <u32>k, raddr(s), lport(s) << 16 | rport(s), <u32>(k >> 32));
-  return h + <u32>((now * 125) >> 3); // ns / 64, as Linux's secure_tcp_seq clock
+/** The ISN of a new socket of host h on the 4-tuple (la, lp, ra, rp). */
+@inline function isn(h: u32, la: u32, lp: u32, ra: u32, rp: u32): u32 {
+  const k = hostSecret(h);
+  const x = mix4(la ^ <u32>k, ra, lp << 16 | rp, <u32>(k >> 32));
+  return x + <u32>((now * 125) >> 3); // ns / 64, as Linux's secure_tcp_seq clock
 }
 
 // ---- sending ----------------------------------------------------------------------
@@ -172,13 +191,16 @@ function rto(s: u32): u64 {
  * filed no later than rto_min from now, so the deadlines that usually follow (the
  * first RTO after the handshake's, a FIN's after the data's) are later than it.
  */
-function armTimer(s: u32, delay: u64): void {
+@inline function armTimer(s: u32, delay: u64): void {
   const due = now + delay;
   const e = timerEvent(s);
-  if (e != 0) {
-    if (evTime(e) < due) { setDue(e, due); return; }
-    orphan(e);
-  }
+  if (e != 0 && evTime(e) < due) setDue(e, due); // the usual case, inlined
+  else fileTimer(s, due);
+}
+/** armTimer's other case: a new event (the old one, if any, orphaned). */
+function fileTimer(s: u32, due: u64): void {
+  const e = timerEvent(s);
+  if (e != 0) orphan(e);
   const at = min(due, now + <u64>hostParam(hostOf(s), HostParam.RtoMin));
   setTimerEvent(s, scheduleLazy(at, due, EV_TIMER, s, 0));
 }
@@ -189,18 +211,21 @@ function armTimer(s: u32, delay: u64): void {
   if (e != 0) cancelDue(e);
 }
 
-/** Sends queued data and a queued FIN within the window; owed ACKs ride along. */
-function output(s: u32): void {
-  const mss = hostParam(hostOf(s), HostParam.Mss);
-  const win = mss * WINDOW_SEGMENTS;
+/** Sends queued data and a queued FIN within the window; owed ACKs ride along. (Inlined into its two callers.) */
+@inline function output(s: u32): void {
   const end = sndEnd(s);
-  const finQueued = hasFlag(s, F_FIN_QUEUED);
   let nxt = sndNxt(s);
+  const finQueued = hasFlag(s, F_FIN_QUEUED);
+  if (!seqLt(nxt, end) && !(finQueued && nxt == end)) return; // nothing to send
+  const h = hostOf(s);
+  const mss = hostParam(h, HostParam.Mss);
+  const win = mss * WINDOW_SEGMENTS;
+  const una = sndUna(s);
   let sent = false;
-  const wasIdle = sndUna(s) == nxt;
+  const wasIdle = una == nxt;
   while (true) {
     if (seqLt(nxt, end)) {
-      if (nxt - sndUna(s) >= win) break;
+      if (nxt - una >= win) break;
       const len = min(mss, end - nxt);
       const last = nxt + len == end;
       let fl: u32 = Flag.ACK;
@@ -243,15 +268,17 @@ function sendSynAck(s: u32): void {
 
 /** connect(): a new socket on the given local port, SYN sent. */
 export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32, id: u32): u32 {
-  const s = sockets.open(ipAddr(ip), port, da, dp, ip, w, d, id);
+  const h = ipHost(ip);
+  const la = ipAddr(ip);
+  const s = sockets.open(la, port, da, dp, ip, w, d, id);
   holdPort(ip, port, 1);
-  const i = isn(s);
+  const i = isn(h, la, port, da, dp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
-  if (traced(id)) traceOpen(now, id, hostOf(s), ipAddr(ip), port, da, dp);
-  setState(s, State.SYN_SENT);
+  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
+  if (traced(id)) traceOpen(now, id, h, la, port, da, dp);
+  move(s, State.CLOSED, State.SYN_SENT, State.CLOSED);
   sendSyn(s);
-  armTimer(s, rto(s));
+  fileTimer(s, now + rto(s)); // a fresh slot has no timer event
   return s;
 }
 
@@ -259,21 +286,22 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
 function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): void {
   if (listenerFull(l)) return; // Linux drops the SYN; the client's retransmission tries again
   const ip = listenerIp(l);
+  const h = ipHost(ip);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
   holdPort(ip, dp, 1);
   setFlag(s, F_SERVER);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
-  const i = isn(s);
+  const i = isn(h, da, dp, sa, sp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(hostOf(s), HostParam.RtoInit) / 1000);
-  setStateFrom(s, State.SYN_RCVD, State.LISTEN);
+  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
+  move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
-  armTimer(s, rto(s));
+  fileTimer(s, now + rto(s)); // a fresh slot has no timer event
 }
 
-/** The handshake is complete on this end. */
-function establish(s: u32): void {
+/** The handshake is complete on this end, in state `from` (SYN_SENT or SYN_RCVD). */
+@inline function establish(s: u32, from: u32): void {
   const d = dir(s);
   const rtt = dirLatency(d) + dirLatency(dirRev(d));
   const h = hostOf(s);
@@ -284,7 +312,7 @@ function establish(s: u32): void {
   setRtoMs(s, (r + 999) / 1000);
   setRetries(s, 0);
   cancelTimer(s);
-  setState(s, State.ESTABLISHED);
+  move(s, from, State.ESTABLISHED, from);
   if (!hasFlag(s, F_EVER_EST)) {
     setFlag(s, F_EVER_EST);
     if (!hasFlag(s, F_SERVER)) { bump(Stat.Established); outcome(wl(s), Outcome.Established); }
@@ -303,8 +331,8 @@ export function appClose(s: u32, linger0: bool): void {
   }
   setFlag(s, F_FIN_QUEUED);
   const st = state(s);
-  if (st == State.ESTABLISHED) setState(s, State.FIN_WAIT_1);
-  else if (st == State.CLOSE_WAIT) setState(s, State.LAST_ACK);
+  if (st == State.ESTABLISHED) move(s, State.ESTABLISHED, State.FIN_WAIT_1, State.ESTABLISHED);
+  else if (st == State.CLOSE_WAIT) move(s, State.CLOSE_WAIT, State.LAST_ACK, State.CLOSE_WAIT);
 }
 
 /** Enters TIME_WAIT, ACKing the peer's FIN when this step received it. */
@@ -312,7 +340,7 @@ function enterTimeWait(s: u32, ackFin: bool): void {
   const h = hostOf(s);
   // Linux: past tcp_max_tw_buckets, "time wait bucket table overflow": the socket just closes.
   const overflow = hostTw(h) >= hostParam(h, HostParam.MaxTwBuckets);
-  if (!overflow) setState(s, State.TIME_WAIT);
+  if (!overflow) { const from = state(s); move(s, from, State.TIME_WAIT, from); }
   if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
   clearFlag(s, F_ACK_NOW);
   if (overflow) { destroy(s); return; }
@@ -410,7 +438,7 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   if (fl & Flag.ACK) {
     setSndUna(s, ack);
-    establish(s);
+    establish(s, State.SYN_SENT);
     emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the handshake's third segment
     appEstablished(s);
     flush(s);
@@ -426,7 +454,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (fl & Flag.RST) {
     // A passive open returns to LISTEN (the half-open child is freed); an active one
     // (simultaneous open) is refused.
-    if (hasFlag(s, F_SERVER)) destroyTo(s, State.LISTEN);
+    if (hasFlag(s, F_SERVER)) destroyToListen(s);
     else fail(s, Errno.ECONNREFUSED);
     return;
   }
@@ -440,7 +468,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     return;
   }
   setSndUna(s, ack);
-  establish(s);
+  establish(s, State.SYN_RCVD);
   if (fl & Flag.SYN) setFlag(s, F_ACK_NOW); // simultaneous open: the peer's SYN-ACK wants an ACK
   appEstablished(s);
   if (state(s) == State.CLOSED) return;
@@ -509,7 +537,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (finAcked) {
     if (st == State.FIN_WAIT_1) {
       if (finNow) { deliver(s, received, total); enterTimeWait(s, true); return; } // FIN+ACK: straight to TIME_WAIT
-      setState(s, State.FIN_WAIT_2);
+      move(s, State.FIN_WAIT_1, State.FIN_WAIT_2, State.FIN_WAIT_1);
       const ft = hostParam(hostOf(s), HostParam.FinTimeout); // 0: wait for the peer's FIN forever
       if (ft > 0) armTimer(s, <u64>ft); else cancelTimer(s);
     } else if (st == State.CLOSING) {
@@ -522,8 +550,8 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   }
   if (finNow) {
     const cur = state(s);
-    if (cur == State.ESTABLISHED) setState(s, State.CLOSE_WAIT);
-    else if (cur == State.FIN_WAIT_1) setState(s, State.CLOSING);
+    if (cur == State.ESTABLISHED) move(s, State.ESTABLISHED, State.CLOSE_WAIT, State.ESTABLISHED);
+    else if (cur == State.FIN_WAIT_1) move(s, State.FIN_WAIT_1, State.CLOSING, State.FIN_WAIT_1);
     else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true); return; }
   }
 

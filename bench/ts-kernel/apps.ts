@@ -24,9 +24,33 @@ let WRNG = new Uint32Array(0);
 let WFULL = new Uint32Array(0);  // 1 + the address's epoch when a port search last failed, 0 = none
 let WPICKS = new Uint32Array(0); // ports taken since then
 let WOUT = new Uint32Array(0);   // [workload][Outcome] what its connections came to
+// [workload][8] what the per-connection paths read, converted by setWorkloadParam:
+// fixed request, response size (SIZE_DRAWN: drawn) | Requests | A_* bits | SrcIp | DstAddr | DstPort | Dir
+let WAPP = new Uint32Array(0);
+const SIZE_DRAWN = 0xFFFFFFFF;
+const A_LINGER0 = 1, A_HALF_CLOSE = 2, A_LOOP = 4, A_CLIENT_CLOSES = 8, A_SERVER_CLOSES = 16, A_HOOKED = 32, A_UDP = 64,
+  A_LOCAL_PORT = 128, A_POISSON = 256, A_CONSTANT = 512;
+function appBits(w: number): number { return WAPP[w * 8 + 3]; }
 
 function wp(w: number, k: number): number { return WPARAM[w * WP + k]; }
-export function setWorkloadParam(w: number, k: number, v: number): void { WPARAM[w * WP + k] = v; }
+export function setWorkloadParam(w: number, k: number, v: number): void {
+  WPARAM[w * WP + k] = v;
+  const p = w * 8;
+  WAPP[p] = i32(wp(w, WlParam.ReqDist)) === SizeDist.Fixed ? u32(wp(w, WlParam.Request)) : SIZE_DRAWN;
+  WAPP[p + 1] = i32(wp(w, WlParam.RespDist)) === SizeDist.Fixed ? u32(wp(w, WlParam.Response)) : SIZE_DRAWN;
+  WAPP[p + 2] = u32(wp(w, WlParam.Requests));
+  const closer = i32(wp(w, WlParam.Closer));
+  const arrival = i32(wp(w, WlParam.Arrival));
+  WAPP[p + 3] = (wp(w, WlParam.Linger0) !== 0 ? A_LINGER0 : 0) | (wp(w, WlParam.HalfClose) !== 0 ? A_HALF_CLOSE : 0)
+    | (wp(w, WlParam.Clients) > 0 ? A_LOOP : 0) | (closer !== Closer.Server ? A_CLIENT_CLOSES : 0)
+    | (closer !== Closer.Client ? A_SERVER_CLOSES : 0) | (wp(w, WlParam.Hooked) !== 0 ? A_HOOKED : 0)
+    | (wp(w, WlParam.Udp) !== 0 ? A_UDP : 0) | (i32(wp(w, WlParam.LocalPort)) > 0 ? A_LOCAL_PORT : 0)
+    | (arrival === Arrival.Poisson ? A_POISSON : 0) | (arrival === Arrival.Constant ? A_CONSTANT : 0);
+  WAPP[p + 4] = u32(wp(w, WlParam.SrcIp));
+  WAPP[p + 5] = u32(wp(w, WlParam.DstAddr));
+  WAPP[p + 6] = u32(wp(w, WlParam.DstPort));
+  WAPP[p + 7] = u32(wp(w, WlParam.Dir));
+}
 
 /** f64 -> u32 as the engine converts (truncation, saturating). */
 function u32(v: number): number { return v >= 4294967295 ? 4294967295 : v > 0 ? Math.trunc(v) : 0; }
@@ -42,6 +66,8 @@ export function appsReset(): void {
   WFULL = new Uint32Array(MAX_WORKLOADS);
   WPICKS = new Uint32Array(MAX_WORKLOADS);
   WOUT = new Uint32Array(MAX_WORKLOADS * Outcome.COUNT);
+  WAPP = new Uint32Array(MAX_WORKLOADS * 8);
+  for (let w = 0; w < MAX_WORKLOADS; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }
 
 export function outcome(w: number, k: number): void { WOUT[w * Outcome.COUNT + k]++; }
@@ -51,7 +77,7 @@ function noPort(w: number, failed: number): void {
   outcome(w, Outcome.Failed + Errno.EADDRNOTAVAIL);
   loopRetry(w, failed + 1);
 }
-export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength + WOUT.byteLength; }
+export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLength + WCOUNT.byteLength + WRNG.byteLength + WFULL.byteLength + WPICKS.byteLength + WOUT.byteLength + WAPP.byteLength; }
 
 export function addWorkload(stream: number): number {
   const w = nWorkloads++;
@@ -72,7 +98,7 @@ export function appsStart(): void {
 }
 
 function loopNext(w: number): void {
-  if (wp(w, WlParam.Clients) > 0) schedule(now + Math.trunc(wp(w, WlParam.Think)), EV_ARRIVAL, w, 0);
+  if (appBits(w) & A_LOOP) schedule(now + Math.trunc(wp(w, WlParam.Think)), EV_ARRIVAL, w, 0);
 }
 
 function loopRetry(w: number, failed: number): void {
@@ -92,7 +118,7 @@ function scheduleArrival(w: number): void {
   const rate = wp(w, WlParam.Rate);
   if (rate <= 0) return;
   let t = WNEXT[w];
-  if (i32(wp(w, WlParam.Arrival)) === Arrival.Poisson) {
+  if (appBits(w) & A_POISSON) {
     t += -asLog(1.0 - nextUnit(WRNG, w)) * 1e6 / rate;
     WNEXT[w] = t;
   }
@@ -102,7 +128,8 @@ function scheduleArrival(w: number): void {
 }
 
 export function arrival(w: number, failed: number): void {
-  if (wp(w, WlParam.Clients) > 0) {
+  const bits = appBits(w);
+  if (bits & A_LOOP) {
     const cap = wp(w, WlParam.Count);
     const stop = wp(w, WlParam.Stop);
     if ((cap > 0 && WCOUNT[w] >= cap) || (stop > 0 && now >= stop)) return;
@@ -111,7 +138,7 @@ export function arrival(w: number, failed: number): void {
     return;
   }
   WCOUNT[w] = WCOUNT[w] + 1;
-  if (i32(wp(w, WlParam.Arrival)) === Arrival.Constant) {
+  if (bits & A_CONSTANT) {
     const count = WCOUNT[w];
     WNEXT[w] = wp(w, WlParam.Start) + count * 1e6 / wp(w, WlParam.Rate);
   }
@@ -124,13 +151,15 @@ function connect(w: number, failed: number): void {
   outcome(w, Outcome.Attempted);
   const id = nextConn;
   nextConn = (nextConn + 1) >>> 0;
-  const ip = u32(wp(w, WlParam.SrcIp));
-  const da = u32(wp(w, WlParam.DstAddr));
-  const dp = u32(wp(w, WlParam.DstPort));
-  if (wp(w, WlParam.Udp) !== 0) throw new Error("the TypeScript kernel has no UDP (assembly/udp.ts is not ported)");
+  const ip = WAPP[w * 8 + 4];
+  const da = WAPP[w * 8 + 5];
+  const dp = WAPP[w * 8 + 6];
+  const bits = appBits(w);
+  if (bits & A_UDP) throw new Error("the TypeScript kernel has no UDP (assembly/udp.ts is not ported)");
   const la = ipAddr(ip);
-  let port = i32(wp(w, WlParam.LocalPort));
-  if (port > 0) {
+  let port = 0;
+  if (bits & A_LOCAL_PORT) {
+    port = i32(wp(w, WlParam.LocalPort));
     const t = lookup(la, port, da, dp);
     if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { noPort(w, failed); return; }
     if (t >= 0) { killTimeWait(t); bump(Stat.TwReused); }
@@ -151,7 +180,7 @@ function connect(w: number, failed: number): void {
     }
     WPICKS[w] = WPICKS[w] + 1;
   }
-  activeOpen(ip, port, da, dp, u32(wp(w, WlParam.Dir)), w | (Math.min(failed, 63) << 10), id);
+  activeOpen(ip, port, da, dp, WAPP[w * 8 + 7], w | (Math.min(failed, 63) << 10), id);
 }
 
 function pickPort(ip: number, la: number, da: number, dp: number): number {
@@ -211,12 +240,13 @@ function portFree(ip: number, p: number, la: number, da: number, dp: number): bo
 
 // ---- reactions ---------------------------------------------------------------------
 
-function closer(s: number): number { return i32(wp(wl(s), WlParam.Closer)); }
-function linger0(s: number): boolean { return wp(wl(s), WlParam.Linger0) !== 0; }
+function linger0(s: number): boolean { return (appBits(wl(s)) & A_LINGER0) !== 0; }
 
 /** Lognormal uses V8's Math.exp and Math.cos, not AssemblyScript's: not bit-exact (check.mjs has none). */
 function size(s: number, response: boolean): number {
   const w = wl(s);
+  const fixed = WAPP[w * 8 + (response ? 1 : 0)];
+  if (fixed !== SIZE_DRAWN) return fixed;
   const dist = i32(wp(w, response ? WlParam.RespDist : WlParam.ReqDist));
   if (dist === SizeDist.Fixed) return u32(wp(w, response ? WlParam.Response : WlParam.Request));
   const a = wp(w, response ? WlParam.RespA : WlParam.ReqA);
@@ -241,13 +271,13 @@ export function appEstablished(s: number): void {
     return;
   }
   setSndEnd(s, sndEnd(s) + size(s, false));
-  if (wp(w, WlParam.HalfClose) !== 0) appClose(s, false);
+  if (appBits(w) & A_HALF_CLOSE) appClose(s, false);
   if (size(s, true) === 0) responseDone(s);
 }
 
 export function appReceived(s: number, total: number): void {
   if (hasFlag(s, F_DONE)) return;
-  const k = u32(wp(wl(s), WlParam.Requests));
+  const k = WAPP[wl(s) * 8 + 2];
   if (k > 1) { keepAlive(s, total, k); return; }
   if (hasFlag(s, F_SERVER)) {
     if (total >= size(s, false)) respond(s);
@@ -266,7 +296,7 @@ function keepAlive(s: number, total: number, k: number): void {
     if (asked > answered) setSndEnd(s, (sndEnd(s) + (asked - answered) * resp) >>> 0);
     if (asked === k) {
       setFlag(s, F_DONE);
-      if (closer(s) !== Closer.Client) appClose(s, linger0(s));
+      if (appBits(wl(s)) & A_SERVER_CLOSES) appClose(s, linger0(s));
     }
     return;
   }
@@ -286,7 +316,7 @@ export function appEof(s: number): void {
 function respond(s: number): void {
   setFlag(s, F_DONE);
   setSndEnd(s, sndEnd(s) + size(s, true));
-  if (closer(s) !== Closer.Client) appClose(s, linger0(s));
+  if (appBits(wl(s)) & A_SERVER_CLOSES) appClose(s, linger0(s));
 }
 
 function responseDone(s: number): void {
@@ -295,7 +325,7 @@ function responseDone(s: number): void {
   bump(Stat.Completed);
   outcome(wl(s), Outcome.Completed);
   loopNext(wl(s));
-  if (closer(s) !== Closer.Server) appClose(s, linger0(s));
+  if (appBits(wl(s)) & A_CLIENT_CLOSES) appClose(s, linger0(s));
 }
 
 export function appFailed(s: number, errno: number): void {

@@ -46,7 +46,8 @@ function seqGe(a: number, b: number): boolean { return ((a - b) | 0) >= 0; }
 
 export function hostOf(s: number): number { return ipHost(ipIdx(s)); }
 
-// (The engine splits this and destroy() into an inlined two-argument form and setStateFrom / destroyTo:
+// (The engine inlines this as move(s, from, to, tracedFrom) where the states are constants, so
+// that only their books remain, and splits destroy() into destroy / destroyToListen:
 // AssemblyScript calls a function with a default argument through a @varargs trampoline.)
 function setState(s: number, to: number, tracedFrom = -1): void {
   const from = state(s);
