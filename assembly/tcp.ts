@@ -333,13 +333,16 @@ function armTimeWait(s: u32): void {
   setIrs(s, twPush(s));
 }
 
-/** Drops stale entries off the TIME_WAIT FIFO's head (sockets killed early or restarted). */
-export function twSettle(): void {
+/** Drops stale entries off the TIME_WAIT FIFO's head (sockets killed early or restarted); whether there were any. */
+export function twSettle(): bool {
+  let stale = false;
   while (twAt != u64.MAX_VALUE) {
     const s = twTarget();
-    if (state(s) == State.TIME_WAIT && irs(s) == twTag()) return;
+    if (state(s) == State.TIME_WAIT && irs(s) == twTag()) break;
     twPop();
+    stale = true;
   }
+  return stale;
 }
 
 /** The TIME_WAIT FIFO's first entry (live, after twSettle) is due: the socket's timer fires. */

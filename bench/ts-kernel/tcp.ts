@@ -292,13 +292,16 @@ function armTimeWait(s: number): void {
   setIrs(s, twPush(s));
 }
 
-/** Drops stale entries off the TIME_WAIT FIFO's head. */
-export function twSettle(): void {
+/** Drops stale entries off the TIME_WAIT FIFO's head; whether there were any. */
+export function twSettle(): boolean {
+  let stale = false;
   while (twAt !== Infinity) {
     const s = twTarget();
-    if (state(s) === State.TIME_WAIT && irs(s) === twTag()) return;
+    if (state(s) === State.TIME_WAIT && irs(s) === twTag()) break;
     twPop();
+    stale = true;
   }
+  return stale;
 }
 
 /** The TIME_WAIT FIFO's first entry is due. */
