@@ -20,7 +20,7 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   flightAt, flightOrder, freeSegment, netReset, takeArrival, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
-  setLoss as setLossKernel, sgAck, sgConn, sgFate, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  setLoss as setLossKernel, sgFate,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp";
@@ -85,12 +85,7 @@ let dropped: u32 = 0;
     dropped++;
     return;
   }
-  const d = sgDir(g);
-  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
-  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
-  const w = sgWl(g); const c = sgConn(g);
-  freeSegment(g);
-  segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  segmentArrives(g);
 }
 
 /**

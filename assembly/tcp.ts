@@ -24,6 +24,7 @@ import {
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
   listenerIp, newSegment, newSegmentInline, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
+  freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
@@ -365,9 +366,13 @@ export function killTimeWait(s: u32): void { destroy(s); }
 
 // ---- arrivals -------------------------------------------------------------------------
 
-/** A segment arrives at its destination address over direction d. */
-export function segmentArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
-                               w: u32, c: u32): void {
+/** Segment g (net.ts) arrives at its destination address: its record is read whole and freed first. */
+export function segmentArrives(g: u32): void {
+  const d = sgDir(g);
+  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
+  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
+  const w = sgWl(g); const c = sgConn(g);
+  freeSegment(g);
   if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c); return; }
   const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {

@@ -14,8 +14,7 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   setListenerLife as setLife, reservePorts as reserve,
-  flightAt, flightOrder, freeSegment, netBytes, sgFate, takeArrival, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
-  sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  flightAt, flightOrder, freeSegment, netBytes, sgFate, takeArrival, netReset, setHostParam as setHp, setLoss as setLossKernel,
 } from "./net.js";
 import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp.js";
@@ -79,12 +78,7 @@ let dropped = 0;
 /** A segment arrives. */
 function deliver(g: number): void {
   if (sgFate(g) !== 0) { freeSegment(g); dropped++; return; }
-  const d = sgDir(g);
-  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
-  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
-  const w = sgWl(g); const c = sgConn(g);
-  freeSegment(g);
-  segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  segmentArrives(g);
 }
 
 /** Counts a run() call's events as it returns: the budget it took, less dropped segments; less other events for the segment events. */

@@ -49,14 +49,14 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "435f961f3a1a6a7d4d159ddc074e13b86963b28b", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "ad293db64bee2738c9812a6e8cc9ff00312c70bf", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "f94ede11093ecb0bcd6537fc49e727c8e01daf25", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "4902345241156b096d151841e586d238ffa7bae0",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
-  "tcp.ts": "473e7d686ff61b2980b9b62b6095b23c9dffba3a",
+  "tcp.ts": "b14f04fba562ba5400c82e3c321660c8b904d32d",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "d8d91996b5993be107d40c8f3f7194a928eae983",
 };

@@ -14,6 +14,7 @@ import {
   listenerIp, newSegment, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, nListeners, portUse, unbindListener,
+  freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
 import { mix4, nextUnit } from "./rng.js";
 import {
@@ -323,8 +324,13 @@ export function killTimeWait(s: number): void { destroy(s); }
 
 // ---- arrivals -------------------------------------------------------------------------
 
-export function segmentArrives(d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number,
-                               ack: number, len: number, w: number, c: number): void {
+/** Segment g arrives at its destination address: its record is read whole and freed first. */
+export function segmentArrives(g: number): void {
+  const d = sgDir(g);
+  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
+  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
+  const w = sgWl(g); const c = sgConn(g);
+  freeSegment(g);
   const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {
     const s = found;
