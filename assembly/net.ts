@@ -381,6 +381,10 @@ export let flightOrder: u64 = 0;
 }
 /** Puts segment g in flight on direction d, to arrive at `at` (no earlier than the direction's last), filed as number `order`. */
 export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
+  putInFlightInline(g, d, at, order);
+}
+/** putInFlight, inlined where a socket sends on a plain direction (tcp.ts sendFrom). */
+@inline export function putInFlightInline(g: u32, d: u32, at: u64, order: u64): void {
   const p = sg(g);
   store<u32>(p, SG_NONE, 32); store<u64>(p, at, 40); store<u64>(p, order, 48);
   const q = QHEAD + (<usize>d << 2);

@@ -53,10 +53,10 @@ export const PORTED_FROM = {
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "07a2c106794e2ea588d7afc6d1b5d3774d78ea8a",
+  "net.ts": "abd1700d84f905ce059ef1ad717a91206c12fa0e",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
-  "tcp.ts": "b14f04fba562ba5400c82e3c321660c8b904d32d",
+  "tcp.ts": "e021ad74e1a11f7383c44f8080e210ed12913db4",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "d8d91996b5993be107d40c8f3f7194a928eae983",
 };

@@ -128,9 +128,19 @@ export function send(d: number, sa: number, sp: number, da: number, dp: number, 
 }
 
 // (The engine calls sendFrom(s, ...) here, send's body inlined, to spare a call of twelve
-// arguments and newSegment's of eleven; the JIT inlines these calls on its own.)
+// arguments and newSegment's of eleven; the JIT inlines these calls on its own.) On a
+// direction with neither rules nor a loss model nothing can drop or copy the segment.
 function emit(s: number, fl: number, seq: number, ack: number, len: number): void {
-  send(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+  const d = dir(s);
+  if (dirLoss(d) !== 0 || dirFirstRule(d) >= 0) {
+    send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+    return;
+  }
+  bump(Stat.SegSent);
+  if (retransmitting) bump(Stat.SegRetransmitted);
+  const c = conn(s);
+  if (traced(c)) traceSegment(now, c, d, fl, false, seq, ack, len);
+  putInFlight(newSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c), d, now + dirLatency(d), takeSeq());
 }
 
 const POW2 = new Float64Array(32).map((_, i) => 2 ** i);
