@@ -206,7 +206,7 @@ function growEvents(): void {
  * Appends e to the list of its slot. With `ordered` (an event filed again, whose filing
  * number may be older than those already there) a level-0 list keeps filing order.
  */
-function file(e: u32, when: u64, ordered: bool): void {
+@inline function file(e: u32, when: u64, ordered: bool): void {
   const level = levelFor(when);
   if (DEBUG) assert(level < LEVELS, "event beyond the wheel's horizon");
   const slot = <i32>(when >> (<u64>level * 6)) & 63;

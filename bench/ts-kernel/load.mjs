@@ -58,7 +58,7 @@ export const PORTED_FROM = {
   "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
   "tcp.ts": "e021ad74e1a11f7383c44f8080e210ed12913db4",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "d8d91996b5993be107d40c8f3f7194a928eae983",
+  "wheel.ts": "81b2cbb63126677f83e4958e27e24b18aabcd6a6",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */
