@@ -291,7 +291,12 @@ function refile(e: u32): void {
  * Takes the events of level-0 list i that are not due at its time off its head
  * (filing them again later, or dropping them); false, with the slot emptied, when none is left.
  */
-function settle(i: usize): bool {
+@inline function settle(i: usize): bool {
+  const e = load<u32>(HEAD + i);
+  if (e != NIL && evDue(e) == evTime(e)) return true; // the common case: its first event is due
+  return settleHead(i);
+}
+function settleHead(i: usize): bool {
   while (true) {
     const e = load<u32>(HEAD + i);
     if (e == NIL) return false;

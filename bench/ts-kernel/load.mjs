@@ -58,7 +58,7 @@ export const PORTED_FROM = {
   "sockets.ts": "9c1d3257a3cfdab52a867d892f2a4f7f080e4e00",
   "tcp.ts": "e021ad74e1a11f7383c44f8080e210ed12913db4",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "81b2cbb63126677f83e4958e27e24b18aabcd6a6",
+  "wheel.ts": "a1cec9dcd00d34a99d10ad9ec5e6a9bf0e84af52",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */
