@@ -169,12 +169,15 @@ export function run(maxEvents: u32): i32 {
       // the checks again.
       setHorizon(isFound() ? min(stop, min(nextDeadline, twAt)) : 0);
       let t = segAt;
-      do {
+      while (true) {
         budget--;
         advance(t);
         deliver(takeArrival());
         t = flightAt;
-      } while (budget > 0 && t < horizon && pendingHooks == 0);
+        if (budget == 0) break;
+        if (t >= horizon) break;
+        if (pendingHooks != 0) break;
+      }
       continue;
     }
     while (budget > 0) {

@@ -143,12 +143,14 @@ export function run(maxEvents: number): number {
       // event, the next TIME_WAIT expiry, `stop`, lowered by whatever is filed before it).
       setHorizon(isFound() ? Math.min(stop, nextDeadline, twAt) : 0);
       let t = segAt;
-      do {
+      while (true) {
         budget--;
         advance(t);
         deliver(takeArrival());
         t = flightAt;
-      } while (budget > 0 && t < horizon);
+        if (budget === 0) break;
+        if (t >= horizon) break;
+      }
       continue;
     }
     while (budget > 0) {
