@@ -20,12 +20,12 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   flightAt, flightOrder, freeSegment, netReset, takeArrival, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
-  setLoss as setLossKernel, sgAck, sgConn, sgFate, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  setLoss as setLossKernel, sgFate,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, twAt, twOrder, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, twAt, twOrder, wheelReset,
 } from "./wheel";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -74,81 +74,110 @@ export function setRun(duration: f64, sample: f64, traceFirst: u32): void {
   setTraceFirst(traceFirst);
 }
 
+/** Segments a hook dropped during this run() call: they took budget but are no events. */
+let dropped: u32 = 0;
+
 /** A segment arrives (or, dropped by a hook, is freed without being an event). */
 @inline function deliver(g: u32): void {
   if (sgFate(g) != 0) {
     if (DEBUG) assert(sgFate(g) == 2, "a segment arrived before its hook decided");
     freeSegment(g); // a hook dropped it
+    dropped++;
     return;
   }
-  setStat(Stat.Events, readStat(Stat.Events) + 1.0);
-  setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
-  const d = sgDir(g);
-  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
-  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
-  const w = sgWl(g); const c = sgConn(g);
-  freeSegment(g);
-  segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  segmentArrives(g);
+}
+
+/**
+ * Counts a run() call's events in the stats as it returns. Every event takes one of the
+ * budget, and so does a segment a hook dropped: only those and the events that are not
+ * segment arrivals are counted as they happen, none of the arrivals.
+ */
+@inline function counted(fired: u32, others: u32, status: i32): i32 {
+  const events = <f64>(fired - dropped);
+  setStat(Stat.Events, readStat(Stat.Events) + events);
+  setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + events - <f64>others);
+  return status;
+}
+
+/** The time from which run() must look at more than the next event: a sample, a hook or workload batch, the end. */
+function stopAt(): u64 {
+  let t = durationUs;
+  const sampleAt = <u64>sampleIndex * sampleUs;
+  if (sampleAt < t) t = sampleAt;
+  if (workloadHooked() && workloadDue < t) t = workloadDue;
+  return t;
 }
 
 /**
  * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
  * is more to do, 0 when finished. A sample at time T sees every event before T.
  *
- * Two sources are merged: the wheel's events and the segments in flight (net.ts), by
- * time and, at one time, by filing number, so events fire exactly as if every segment
- * had been a wheel event. A wheel slot above level 0 that starts at the time of the
- * first arrival is cascaded first (it may hold events filed before the segment).
+ * Three sources are merged: the wheel's events, the segments in flight (net.ts) and the
+ * TIME_WAIT expiries (wheel.ts), by time and, at one time, by filing number, so events
+ * fire exactly as if every one had been a wheel event. A wheel slot above level 0 that
+ * starts at the time of the first arrival is cascaded first (it may hold events filed
+ * before the segment). Only when the next event is not before `stop` (or hooks are
+ * pending) are samples, batches and the end looked at.
  */
 export function run(maxEvents: u32): i32 {
   if (!started) { started = true; listenersStart(); appsStart(); }
   let budget = maxEvents;
+  let others: u32 = 0; // events other than segment arrivals
+  dropped = 0;
+  let stop = stopAt();
   while (true) {
     const has = findNext();
-    // The first of the segments in flight and the TIME_WAIT expiries (wheel.ts), by (time, filing number).
-    twSettle();
+    // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
     const tw = twAt < flightAt || (twAt == flightAt && twAt != u64.MAX_VALUE && twOrder < flightOrder);
     const segAt = tw ? twAt : flightAt;
     const segOrder = tw ? twOrder : flightOrder;
     const seg = has
       ? segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && segOrder < dueSeq())
       : segAt != u64.MAX_VALUE;
-    const any = has || seg;
-    const at = seg ? segAt : nextDeadline;
-    // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
-    const windowDue = workloadHooked() && workloadDue < durationUs;
-    const sampleAt = <u64>sampleIndex * sampleUs;
-    if (sampleAt <= durationUs && (!any || at >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
-      takeSample(sampleIndex++);
-      continue;
+    // The TIME_WAIT FIFO's first entry may be stale (tcp.ts): it is dropped once it would come first.
+    if (seg && tw && twSettle()) continue;
+    const at = seg ? segAt : nextDeadline; // u64.MAX_VALUE when nothing is pending
+    if (at >= stop || pendingHooks > 0) {
+      const any = has || seg;
+      // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
+      const windowDue = workloadHooked() && workloadDue < durationUs;
+      const sampleAt = <u64>sampleIndex * sampleUs;
+      if (sampleAt <= durationUs && (!any || at >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
+        takeSample(sampleIndex++);
+        stop = stopAt();
+        continue;
+      }
+      // Undecided segments are decided before any of them could arrive (hooks.ts).
+      if (pendingHooks > 0 && (!any || at >= durationUs || at >= hookDue())) return counted(maxEvents - budget, others, RunStatus.HookBatch);
+      if (windowDue && (!any || at >= workloadDue)) return counted(maxEvents - budget, others, RunStatus.WorkloadBatch);
+      if (!any || at >= durationUs) return counted(maxEvents - budget, others, RunStatus.Done);
     }
-    // Undecided segments are decided before any of them could arrive (hooks.ts).
-    if (pendingHooks > 0 && (!any || at >= durationUs || at >= hookDue())) return RunStatus.HookBatch;
-    if (windowDue && (!any || at >= workloadDue)) return RunStatus.WorkloadBatch;
-    if (!any || at >= durationUs) return RunStatus.Done;
     if (!seg && nextLevel > 0) { cascade(); continue; }
-    if (budget == 0) return RunStatus.More;
+    if (budget == 0) return counted(maxEvents - budget, others, RunStatus.More);
     if (seg && tw) {
       budget--;
       advance(segAt);
-      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+      others++;
       twExpires();
       continue;
     }
     if (seg) {
-      // Arrivals in a row: while the next one still comes before the wheel's next event
-      // and before whatever else above would stop for (a sample, the end, a hook or
-      // workload batch), it is delivered without going round the checks again.
-      let limit = durationUs;
-      if (sampleAt <= durationUs) limit = min(limit, sampleAt);
-      if (windowDue) limit = min(limit, workloadDue);
+      // Arrivals in a row: while the next one still comes before the horizon (the wheel's
+      // next event, the next TIME_WAIT expiry and `stop`, lowered by whatever is filed
+      // before it meanwhile) and no hook is pending, it is delivered without going round
+      // the checks again.
+      setHorizon(isFound() ? min(stop, min(nextDeadline, twAt)) : 0);
       let t = segAt;
-      do {
+      while (true) {
         budget--;
         advance(t);
         deliver(takeArrival());
         t = flightAt;
-      } while (budget > 0 && t < limit && pendingHooks == 0 && isFound() && t < nextDeadline && t < twAt);
+        if (budget == 0) break;
+        if (t >= horizon) break;
+        if (pendingHooks != 0) break;
+      }
       continue;
     }
     while (budget > 0) {
@@ -160,7 +189,7 @@ export function run(maxEvents: u32): i32 {
       if (kind == EV_SEGMENT) {
         deliver(target); // a delayed duplicate
       } else {
-        setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+        others++;
         if (kind == EV_TIMER) {
           timerFires(target);
         } else if (kind == EV_ARRIVAL) {

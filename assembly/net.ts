@@ -379,25 +379,12 @@ export let flightOrder: u64 = 0;
 @inline function heCopy(to: usize, from: usize): void {
   store<u64>(to, load<u64>(from)); store<u64>(to, load<u64>(from, 8), 8); store<u32>(to, load<u32>(from, 16), 16);
 }
-/** Puts (at, order, d) at heap position i (a hole) and moves it down to its place. */
-function siftDown(at: u64, order: u64, d: u32): void {
-  let i: u32 = 0;
-  while (true) {
-    let c: u32 = 2 * i + 1;
-    if (c >= heapSize) break;
-    let pc = he(c);
-    if (c + 1 < heapSize && heBefore(pc + HE_SIZE, pc)) { c++; pc += HE_SIZE; }
-    const tc = load<u64>(pc);
-    if (tc > at || (tc == at && load<u64>(pc, 8) > order)) break;
-    heCopy(he(i), pc);
-    i = c;
-  }
-  const p = he(i);
-  store<u64>(p, at); store<u64>(p, order, 8); store<u32>(p, d, 16);
-}
-
 /** Puts segment g in flight on direction d, to arrive at `at` (no earlier than the direction's last), filed as number `order`. */
 export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
+  putInFlightInline(g, d, at, order);
+}
+/** putInFlight, inlined where a socket sends on a plain direction (tcp.ts sendFrom). */
+@inline export function putInFlightInline(g: u32, d: u32, at: u64, order: u64): void {
   const p = sg(g);
   store<u32>(p, SG_NONE, 32); store<u64>(p, at, 40); store<u64>(p, order, 48);
   const q = QHEAD + (<usize>d << 2);
@@ -425,21 +412,35 @@ export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
 
 /** Takes the first arrival (flightAt) off its direction's queue; the direction's next segment takes its place. */
 export function takeArrival(): u32 {
-  const d = load<u32>(HEAP, 16);
+  let d = load<u32>(HEAP, 16);
   const q = QHEAD + (<usize>d << 2);
   const g = load<u32>(q);
   const n = load<u32>(sg(g), 32);
   store<u32>(q, n);
+  let at: u64; let order: u64;
   if (n != SG_NONE) {
     const pn = sg(n);
-    const at = load<u64>(pn, 40); const order = load<u64>(pn, 48);
-    if (heapSize == 1) { store<u64>(HEAP, at); store<u64>(HEAP, order, 8); }
-    else siftDown(at, order, d);
-  } else if (--heapSize > 0) {
+    at = load<u64>(pn, 40); order = load<u64>(pn, 48);
+  } else {
+    if (--heapSize == 0) { flightAt = u64.MAX_VALUE; return g; }
     const pl = he(heapSize);
-    siftDown(load<u64>(pl), load<u64>(pl, 8), load<u32>(pl, 16));
+    at = load<u64>(pl); order = load<u64>(pl, 8); d = load<u32>(pl, 16);
   }
-  if (heapSize == 0) { flightAt = u64.MAX_VALUE; } else { flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8); }
+  // (at, order, d) goes into the root's place and down to where it belongs.
+  let i: u32 = 0;
+  while (true) {
+    let c: u32 = 2 * i + 1;
+    if (c >= heapSize) break;
+    let pc = he(c);
+    if (c + 1 < heapSize && heBefore(pc + HE_SIZE, pc)) { c++; pc += HE_SIZE; }
+    const tc = load<u64>(pc);
+    if (tc > at || (tc == at && load<u64>(pc, 8) > order)) break;
+    heCopy(he(i), pc);
+    i = c;
+  }
+  const p = he(i);
+  store<u64>(p, at); store<u64>(p, order, 8); store<u32>(p, d, 16);
+  flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8);
   return g;
 }
 

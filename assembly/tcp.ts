@@ -24,8 +24,9 @@ import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from 
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
-  listenerIp, newSegment, newSegmentInline, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  listenerIp, newSegment, newSegmentInline, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
+  freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
@@ -122,18 +123,33 @@ let retransmitting = false;
 /** Puts a segment on the link in direction d, through its rules and loss kernel. */
 export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
                      w: u32, c: u32, senderState: u32): void {
-  sendInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c, senderState);
-}
-
-/** send() for a socket's segment: one call of five arguments instead of twelve, the socket's fields read here. */
-function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  sendInline(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
-}
-
-@inline function sendInline(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
-                            w: u32, c: u32, senderState: u32): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
+  sendChecked(d, sa, sp, da, dp, fl, seq, ack, len, w, c, senderState);
+}
+
+/**
+ * send() for a socket's segment: one call of five arguments instead of twelve. On a
+ * direction with neither rules nor a loss model (the common case) nothing can drop or
+ * copy it, so its record is written straight from the socket's fields.
+ */
+function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  bump(Stat.SegSent);
+  if (retransmitting) bump(Stat.SegRetransmitted);
+  const d = dir(s);
+  if (dirLoss(d) != LossKind.None || dirFirstRule(d) >= 0) {
+    sendChecked(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+    return;
+  }
+  const c = conn(s);
+  if (traced(c)) traceSegment(now, c, d, fl, false, seq, ack, len);
+  const g = newSegmentInline(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
+  putInFlightInline(g, d, now + <u64>dirLatency(d), takeSeq());
+}
+
+/** send() once counted: the direction's rules and loss kernel decide. */
+@inline function sendChecked(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
+                             w: u32, c: u32, senderState: u32): void {
   let dropped = false;
   let deferred = false; // a TypeScript hook decides, in its next batch
   let dupDelay: i64 = -1;
@@ -361,13 +377,16 @@ function armTimeWait(s: u32): void {
   setIrs(s, twPush(s));
 }
 
-/** Drops stale entries off the TIME_WAIT FIFO's head (sockets killed early or restarted). */
-export function twSettle(): void {
+/** Drops stale entries off the TIME_WAIT FIFO's head (sockets killed early or restarted); whether there were any. */
+export function twSettle(): bool {
+  let stale = false;
   while (twAt != u64.MAX_VALUE) {
     const s = twTarget();
-    if (state(s) == State.TIME_WAIT && irs(s) == twTag()) return;
+    if (state(s) == State.TIME_WAIT && irs(s) == twTag()) break;
     twPop();
+    stale = true;
   }
+  return stale;
 }
 
 /** The TIME_WAIT FIFO's first entry (live, after twSettle) is due: the socket's timer fires. */
@@ -390,9 +409,13 @@ export function killTimeWait(s: u32): void { destroy(s); }
 
 // ---- arrivals -------------------------------------------------------------------------
 
-/** A segment arrives at its destination address over direction d. */
-export function segmentArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
-                               w: u32, c: u32): void {
+/** Segment g (net.ts) arrives at its destination address: its record is read whole and freed first. */
+export function segmentArrives(g: u32): void {
+  const d = sgDir(g);
+  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
+  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
+  const w = sgWl(g); const c = sgConn(g);
+  freeSegment(g);
   if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c); return; }
   const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {

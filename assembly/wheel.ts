@@ -83,6 +83,14 @@ let nextSlot: i32 = 0;
 export let nextDeadline: u64 = u64.MAX_VALUE;
 let found = false;
 
+/**
+ * The run loop (index.ts) delivers arrivals in a row while they come before `horizon`,
+ * which it sets to the first wheel event and TIME_WAIT expiry; filing anything earlier
+ * (an event, a first TIME_WAIT entry) lowers it.
+ */
+export let horizon: u64 = 0;
+@inline export function setHorizon(t: u64): void { horizon = t; }
+
 @inline export function evTarget(e: u32): u32 { return load<u32>(EV_TARGET + (<usize>e << 2)); }
 @inline export function evGen(e: u32): u32 { return load<u32>(EV_GEN + (<usize>e << 2)); }
 @inline export function evKind(e: u32): u32 { return load<u8>(EV_KIND + <usize>e); }
@@ -96,7 +104,7 @@ let found = false;
 export function wheelReset(capacity: u32): void {
   now = 0;
   seqNext = 0;
-  nextLevel = -1; nextDeadline = u64.MAX_VALUE; found = false;
+  nextLevel = -1; nextDeadline = u64.MAX_VALUE; found = false; horizon = 0;
   evCap = capacity;
   evFree = NIL;
   evTop = 1;
@@ -158,7 +166,7 @@ export function twPush(target: u32): u32 {
   const seq = seqNext++;
   const p = twe(twEnd++);
   store<u64>(p, due); store<u64>(p, seq, 8); store<u32>(p, target, 16); store<u32>(p, <u32>seq, 20);
-  if (twEnd - twFirst == 1) { twAt = due; twOrder = seq; }
+  if (twEnd - twFirst == 1) { twAt = due; twOrder = seq; if (due < horizon) horizon = due; }
   return <u32>seq;
 }
 /** The first entry's socket and tag (the FIFO is not empty). */
@@ -198,7 +206,7 @@ function growEvents(): void {
  * Appends e to the list of its slot. With `ordered` (an event filed again, whose filing
  * number may be older than those already there) a level-0 list keeps filing order.
  */
-function file(e: u32, when: u64, ordered: bool): void {
+@inline function file(e: u32, when: u64, ordered: bool): void {
   const level = levelFor(when);
   if (DEBUG) assert(level < LEVELS, "event beyond the wheel's horizon");
   const slot = <i32>(when >> (<u64>level * 6)) & 63;
@@ -248,6 +256,7 @@ export function scheduleLazy(at: u64, due: u64, kind: u32, target: u32, gen: u32
   store<u8>(EV_KIND + <usize>e, <u8>kind);
   file(e, at, false);
   if (at < nextDeadline) found = false; // before the found slot: in an earlier one
+  if (at < horizon) horizon = at;
   return e;
 }
 
@@ -282,7 +291,12 @@ function refile(e: u32): void {
  * Takes the events of level-0 list i that are not due at its time off its head
  * (filing them again later, or dropping them); false, with the slot emptied, when none is left.
  */
-function settle(i: usize): bool {
+@inline function settle(i: usize): bool {
+  const e = load<u32>(HEAD + i);
+  if (e != NIL && evDue(e) == evTime(e)) return true; // the common case: its first event is due
+  return settleHead(i);
+}
+function settleHead(i: usize): bool {
   while (true) {
     const e = load<u32>(HEAD + i);
     if (e == NIL) return false;

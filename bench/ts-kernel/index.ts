@@ -14,13 +14,12 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   setListenerLife as setLife, reservePorts as reserve,
-  flightAt, flightOrder, freeSegment, netBytes, sgFate, takeArrival, netReset, setHostParam as setHp, setLoss as setLossKernel, sgAck, sgConn, sgDir, sgDport,
-  sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  flightAt, flightOrder, freeSegment, netBytes, sgFate, takeArrival, netReset, setHostParam as setHp, setLoss as setLossKernel,
 } from "./net.js";
 import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp.js";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, twAt, twOrder, wheelBytes, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, twAt, twOrder, wheelBytes, wheelReset,
 } from "./wheel.js";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -73,64 +72,85 @@ export function setRun(duration: number, sample: number, traceFirst: number): vo
   setTraceFirst(traceFirst >>> 0);
 }
 
+/** Segments a hook dropped during this run() call (none here: hooks are not ported). */
+let dropped = 0;
+
 /** A segment arrives. */
 function deliver(g: number): void {
-  if (sgFate(g) !== 0) { freeSegment(g); return; }
-  setStat(Stat.Events, readStat(Stat.Events) + 1.0);
-  setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + 1.0);
-  const d = sgDir(g);
-  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
-  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
-  const w = sgWl(g); const c = sgConn(g);
-  freeSegment(g);
-  segmentArrives(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  if (sgFate(g) !== 0) { freeSegment(g); dropped++; return; }
+  segmentArrives(g);
+}
+
+/** Counts a run() call's events as it returns: the budget it took, less dropped segments; less other events for the segment events. */
+function counted(fired: number, others: number, status: number): number {
+  const events = fired - dropped;
+  setStat(Stat.Events, readStat(Stat.Events) + events);
+  setStat(Stat.SegmentEvents, readStat(Stat.SegmentEvents) + events - others);
+  return status;
+}
+
+/** The time from which run() must look at more than the next event: a sample, the end. */
+function stopAt(): number {
+  const sampleAt = sampleIndex * sampleUs;
+  return sampleAt < durationUs ? sampleAt : durationUs;
 }
 
 /**
  * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
  * is more to do, 0 when finished. A sample at time T sees every event before T.
- * The wheel's events and the segments in flight are merged by time, then filing number.
+ * The wheel's events, the segments in flight and the TIME_WAIT expiries are merged by
+ * time, then filing number; samples and the end are looked at only from `stop` on.
  */
 export function run(maxEvents: number): number {
   if (!started) { started = true; listenersStart(); appsStart(); }
   let budget = maxEvents >>> 0;
+  let others = 0;
+  dropped = 0;
+  let stop = stopAt();
   while (true) {
     const has = findNext();
     // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
-    twSettle();
     const tw = twAt < flightAt || (twAt === flightAt && twAt !== Infinity && twOrder < flightOrder);
     const segAt = tw ? twAt : flightAt;
     const segOrder = tw ? twOrder : flightOrder;
     const seg = has
       ? segAt < nextDeadline || (segAt === nextDeadline && nextLevel === 0 && segOrder < dueSeq())
       : segAt !== Infinity;
-    const any = has || seg;
+    // A stale first TIME_WAIT entry is dropped once it would come first.
+    if (seg && tw && twSettle()) continue;
     const at = seg ? segAt : nextDeadline;
-    const sampleAt = sampleIndex * sampleUs;
-    if (sampleAt <= durationUs && (!any || at >= sampleAt)) {
-      takeSample(sampleIndex++);
-      continue;
+    if (at >= stop) {
+      const any = has || seg;
+      const sampleAt = sampleIndex * sampleUs;
+      if (sampleAt <= durationUs && (!any || at >= sampleAt)) {
+        takeSample(sampleIndex++);
+        stop = stopAt();
+        continue;
+      }
+      if (!any || at >= durationUs) return counted(maxEvents - budget, others, 0);
     }
-    if (!any || at >= durationUs) return 0;
     if (!seg && nextLevel > 0) { cascade(); continue; }
-    if (budget === 0) return 1;
+    if (budget === 0) return counted(maxEvents - budget, others, 1);
     if (seg && tw) {
       budget--;
       advance(segAt);
-      setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+      others++;
       twExpires();
       continue;
     }
     if (seg) {
-      // Arrivals in a row, while the next still comes before the wheel's next event, the next sample and the end.
-      const limit = sampleAt <= durationUs ? Math.min(durationUs, sampleAt) : durationUs;
+      // Arrivals in a row, while the next still comes before the horizon (the wheel's next
+      // event, the next TIME_WAIT expiry, `stop`, lowered by whatever is filed before it).
+      setHorizon(isFound() ? Math.min(stop, nextDeadline, twAt) : 0);
       let t = segAt;
-      do {
+      while (true) {
         budget--;
         advance(t);
         deliver(takeArrival());
         t = flightAt;
-      } while (budget > 0 && t < limit && isFound() && t < nextDeadline && t < twAt);
+        if (budget === 0) break;
+        if (t >= horizon) break;
+      }
       continue;
     }
     while (budget > 0) {
@@ -142,7 +162,7 @@ export function run(maxEvents: number): number {
       if (kind === EV_SEGMENT) {
         deliver(target); // a delayed duplicate
       } else {
-        setStat(Stat.Events, readStat(Stat.Events) + 1.0);
+        others++;
         if (kind === EV_TIMER) {
           timerFires(target);
         } else if (kind === EV_ARRIVAL) {
@@ -151,7 +171,7 @@ export function run(maxEvents: number): number {
           listenerEvent(target, g);
         }
       }
-      if (flightAt === now || twAt === now) break; // an arrival now: which comes first is decided above
+      if (flightAt === now || twAt === now) break; // an arrival or expiry now: which comes first is decided above
     }
   }
 }

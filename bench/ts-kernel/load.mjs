@@ -49,16 +49,16 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "4d0ed3774c2ee9ce5deff111ea8c8eec117e7ae7", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "e68dfca49bfc91572a1e7ccba94778462e48eb0f", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "808fea181b625d98efe015b24293ef0aea415ab8", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "4902345241156b096d151841e586d238ffa7bae0",
+  "net.ts": "abd1700d84f905ce059ef1ad717a91206c12fa0e",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
-  "tcp.ts": "b7418750dd4440a5eb7e2d48e6cf3f0b6d90b9a4",
+  "tcp.ts": "ed983d35abd59dd515ee88707e878f4fe10999a6",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
+  "wheel.ts": "a1cec9dcd00d34a99d10ad9ec5e6a9bf0e84af52",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */

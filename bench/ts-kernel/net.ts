@@ -316,21 +316,6 @@ let heapSize = 0;
 export let flightAt = Infinity;
 export let flightOrder = 0;
 
-/** Puts (at, order, d) at heap position 0 (a hole) and moves it down to its place. */
-function siftDown(at: number, order: number, d: number): void {
-  let i = 0;
-  while (true) {
-    let c = 2 * i + 1;
-    if (c >= heapSize) break;
-    if (c + 1 < heapSize && (HAT[c + 1] < HAT[c] || (HAT[c + 1] === HAT[c] && HORDER[c + 1] < HORDER[c]))) c++;
-    const tc = HAT[c];
-    if (tc > at || (tc === at && HORDER[c] > order)) break;
-    HAT[i] = tc; HORDER[i] = HORDER[c]; HDIR[i] = HDIR[c];
-    i = c;
-  }
-  HAT[i] = at; HORDER[i] = order; HDIR[i] = d;
-}
-
 /** Puts segment g in flight on direction d, to arrive at `at`, filed as number `order`. */
 export function putInFlight(g: number, d: number, at: number, order: number): void {
   SGNEXT[g] = NONE; SGAT[g] = at; SGORDER[g] = order;
@@ -353,17 +338,30 @@ export function putInFlight(g: number, d: number, at: number, order: number): vo
 
 /** Takes the first arrival (flightAt) off its direction's queue; the direction's next segment takes its place. */
 export function takeArrival(): number {
-  const d = HDIR[0];
+  let d = HDIR[0];
   const g = QHEAD[d];
   const n = SGNEXT[g];
   QHEAD[d] = n;
+  let at: number; let order: number;
   if (n !== NONE) {
-    if (heapSize === 1) { HAT[0] = SGAT[n]; HORDER[0] = SGORDER[n]; }
-    else siftDown(SGAT[n], SGORDER[n], d);
-  } else if (--heapSize > 0) {
-    siftDown(HAT[heapSize], HORDER[heapSize], HDIR[heapSize]);
+    at = SGAT[n]; order = SGORDER[n];
+  } else {
+    if (--heapSize === 0) { flightAt = Infinity; return g; }
+    at = HAT[heapSize]; order = HORDER[heapSize]; d = HDIR[heapSize];
   }
-  if (heapSize === 0) flightAt = Infinity; else { flightAt = HAT[0]; flightOrder = HORDER[0]; }
+  // (at, order, d) goes into the root's place and down to where it belongs.
+  let i = 0;
+  while (true) {
+    let c = 2 * i + 1;
+    if (c >= heapSize) break;
+    if (c + 1 < heapSize && (HAT[c + 1] < HAT[c] || (HAT[c + 1] === HAT[c] && HORDER[c + 1] < HORDER[c]))) c++;
+    const tc = HAT[c];
+    if (tc > at || (tc === at && HORDER[c] > order)) break;
+    HAT[i] = tc; HORDER[i] = HORDER[c]; HDIR[i] = HDIR[c];
+    i = c;
+  }
+  HAT[i] = at; HORDER[i] = order; HDIR[i] = d;
+  flightAt = HAT[0]; flightOrder = HORDER[0];
   return g;
 }
 

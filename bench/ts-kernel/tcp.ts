@@ -14,6 +14,7 @@ import {
   listenerIp, newSegment, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, nListeners, portUse, unbindListener,
+  freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
 } from "./net.js";
 import { mix4, nextUnit } from "./rng.js";
 import {
@@ -128,9 +129,19 @@ export function send(d: number, sa: number, sp: number, da: number, dp: number, 
 }
 
 // (The engine calls sendFrom(s, ...) here, send's body inlined, to spare a call of twelve
-// arguments and newSegment's of eleven; the JIT inlines these calls on its own.)
+// arguments and newSegment's of eleven; the JIT inlines these calls on its own.) On a
+// direction with neither rules nor a loss model nothing can drop or copy the segment.
 function emit(s: number, fl: number, seq: number, ack: number, len: number): void {
-  send(dir(s), laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+  const d = dir(s);
+  if (dirLoss(d) !== 0 || dirFirstRule(d) >= 0) {
+    send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+    return;
+  }
+  bump(Stat.SegSent);
+  if (retransmitting) bump(Stat.SegRetransmitted);
+  const c = conn(s);
+  if (traced(c)) traceSegment(now, c, d, fl, false, seq, ack, len);
+  putInFlight(newSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c), d, now + dirLatency(d), takeSeq());
 }
 
 const POW2 = new Float64Array(32).map((_, i) => 2 ** i);
@@ -293,13 +304,16 @@ function armTimeWait(s: number): void {
   setIrs(s, twPush(s));
 }
 
-/** Drops stale entries off the TIME_WAIT FIFO's head. */
-export function twSettle(): void {
+/** Drops stale entries off the TIME_WAIT FIFO's head; whether there were any. */
+export function twSettle(): boolean {
+  let stale = false;
   while (twAt !== Infinity) {
     const s = twTarget();
-    if (state(s) === State.TIME_WAIT && irs(s) === twTag()) return;
+    if (state(s) === State.TIME_WAIT && irs(s) === twTag()) break;
     twPop();
+    stale = true;
   }
+  return stale;
 }
 
 /** The TIME_WAIT FIFO's first entry is due. */
@@ -321,8 +335,13 @@ export function killTimeWait(s: number): void { destroy(s); }
 
 // ---- arrivals -------------------------------------------------------------------------
 
-export function segmentArrives(d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number,
-                               ack: number, len: number, w: number, c: number): void {
+/** Segment g arrives at its destination address: its record is read whole and freed first. */
+export function segmentArrives(g: number): void {
+  const d = sgDir(g);
+  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
+  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
+  const w = sgWl(g); const c = sgConn(g);
+  freeSegment(g);
   const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {
     const s = found;

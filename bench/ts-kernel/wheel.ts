@@ -53,6 +53,14 @@ let nextSlot = 0;
 export let nextDeadline = Infinity;
 let found = false;
 
+/**
+ * The run loop (index.ts) delivers arrivals in a row while they come before `horizon`,
+ * which it sets to the first wheel event and TIME_WAIT expiry; filing anything earlier
+ * (an event, a first TIME_WAIT entry) lowers it.
+ */
+export let horizon = 0;
+export function setHorizon(t: number): void { horizon = t; }
+
 export function evTarget(e: number): number { return EV_TARGET[e]; }
 export function evGen(e: number): number { return EV_GEN[e]; }
 export function evKind(e: number): number { return EV_KIND[e]; }
@@ -77,7 +85,7 @@ export function wheelReset(capacity: number): void {
   TAIL = new Uint32Array(LEVELS * SLOTS);
   OCC = new Uint32Array(LEVELS * 2);
   seqNext = 0;
-  nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false;
+  nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false; horizon = 0;
   TW_DUE = new Float64Array(1024); TW_SEQ = new Float64Array(1024); TW_TARGET = new Uint32Array(1024); TW_TAG = new Uint32Array(1024);
   twFirst = 0; twEnd = 0; twDuration = 0; twAt = Infinity; twOrder = 0;
 }
@@ -114,7 +122,7 @@ export function twPush(target: number): number {
   const seq = seqNext++;
   const i = twEnd++;
   TW_DUE[i] = due; TW_SEQ[i] = seq; TW_TARGET[i] = target; TW_TAG[i] = seq >>> 0;
-  if (twEnd - twFirst === 1) { twAt = due; twOrder = seq; }
+  if (twEnd - twFirst === 1) { twAt = due; twOrder = seq; if (due < horizon) horizon = due; }
   return seq >>> 0;
 }
 export function twTarget(): number { return TW_TARGET[twFirst]; }
@@ -209,6 +217,7 @@ export function scheduleLazy(at: number, due: number, kind: number, target: numb
   EV_KIND[e] = kind;
   file(e, at, false);
   if (at < nextDeadline) found = false; // before the found slot: in an earlier one
+  if (at < horizon) horizon = at;
   return e;
 }
 
