@@ -23,7 +23,7 @@ import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
-  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
+  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam, listenerFull,
   listenerIp, newSegment, newSegmentInline, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
@@ -54,6 +54,8 @@ const WINDOW_SEGMENTS: u32 = 10;
 @inline function seqGt(a: u32, b: u32): bool { return <i32>(a - b) > 0; }
 
 @inline export function hostOf(s: u32): u32 { return ipHost(ipIdx(s)); }
+/** hostParam(hostOf(s), k), one load fewer (net.ts keeps each address a copy of its host's row). */
+@inline function param(s: u32, k: i32): u32 { return ipParam(ipIdx(s), k); }
 
 /**
  * The single place a socket changes state, `from` (its state now) -> `to`: per-host
@@ -178,7 +180,7 @@ function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 /** The current retransmission timeout with exponential backoff, in microseconds. */
 function rto(s: u32): u64 {
   const base = <u64>rtoMs(s) * 1000;
-  const cap = <u64>hostParam(hostOf(s), HostParam.RtoMax);
+  const cap = <u64>param(s, HostParam.RtoMax);
   const r = retries(s);
   if (r >= 32) return cap;
   return min(base << r, cap);
@@ -201,7 +203,7 @@ function rto(s: u32): u64 {
 function fileTimer(s: u32, due: u64): void {
   const e = timerEvent(s);
   if (e != 0) orphan(e);
-  const at = min(due, now + <u64>hostParam(hostOf(s), HostParam.RtoMin));
+  const at = min(due, now + <u64>param(s, HostParam.RtoMin));
   setTimerEvent(s, scheduleLazy(at, due, EV_TIMER, s, 0));
 }
 
@@ -217,8 +219,7 @@ function fileTimer(s: u32, due: u64): void {
   let nxt = sndNxt(s);
   const finQueued = hasFlag(s, F_FIN_QUEUED);
   if (!seqLt(nxt, end) && !(finQueued && nxt == end)) return; // nothing to send
-  const h = hostOf(s);
-  const mss = hostParam(h, HostParam.Mss);
+  const mss = param(s, HostParam.Mss);
   const win = mss * WINDOW_SEGMENTS;
   const una = sndUna(s);
   let sent = false;
@@ -274,7 +275,7 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
   holdPort(ip, port, 1);
   const i = isn(h, la, port, da, dp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
+  setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   if (traced(id)) traceOpen(now, id, h, la, port, da, dp);
   move(s, State.CLOSED, State.SYN_SENT, State.CLOSED);
   sendSyn(s);
@@ -294,7 +295,7 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   const i = isn(h, da, dp, sa, sp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
+  setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
   fileTimer(s, now + rto(s)); // a fresh slot has no timer event
@@ -304,11 +305,11 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
 @inline function establish(s: u32, from: u32): void {
   const d = dir(s);
   const rtt = dirLatency(d) + dirLatency(dirRev(d));
-  const h = hostOf(s);
+  const ip = ipIdx(s);
   let r: u32;
-  if (retries(s) == 0) r = rtt + max(2 * rtt, hostParam(h, HostParam.RtoMin));
+  if (retries(s) == 0) r = rtt + max(2 * rtt, ipParam(ip, HostParam.RtoMin));
   else r = 3000000;
-  r = min(r, hostParam(h, HostParam.RtoMax));
+  r = min(r, ipParam(ip, HostParam.RtoMax));
   setRtoMs(s, (r + 999) / 1000);
   setRetries(s, 0);
   cancelTimer(s);
@@ -339,7 +340,7 @@ export function appClose(s: u32, linger0: bool): void {
 function enterTimeWait(s: u32, ackFin: bool): void {
   const h = hostOf(s);
   // Linux: past tcp_max_tw_buckets, "time wait bucket table overflow": the socket just closes.
-  const overflow = hostTw(h) >= hostParam(h, HostParam.MaxTwBuckets);
+  const overflow = hostTw(h) >= param(s, HostParam.MaxTwBuckets);
   if (!overflow) { const from = state(s); move(s, from, State.TIME_WAIT, from); }
   if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
   clearFlag(s, F_ACK_NOW);
@@ -354,7 +355,7 @@ function enterTimeWait(s: u32, ackFin: bool): void {
  * its wheel event and keeps the entry's tag in IRS (unused from TIME_WAIT on).
  */
 function armTimeWait(s: u32): void {
-  const d = <u64>hostParam(hostOf(s), HostParam.TimeWait);
+  const d = <u64>param(s, HostParam.TimeWait);
   if (!twFits(d)) { armTimer(s, d); return; }
   const e = timerEvent(s);
   if (e != 0) { orphan(e); setTimerEvent(s, 0); }
@@ -538,7 +539,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     if (st == State.FIN_WAIT_1) {
       if (finNow) { deliver(s, received, total); enterTimeWait(s, true); return; } // FIN+ACK: straight to TIME_WAIT
       move(s, State.FIN_WAIT_1, State.FIN_WAIT_2, State.FIN_WAIT_1);
-      const ft = hostParam(hostOf(s), HostParam.FinTimeout); // 0: wait for the peer's FIN forever
+      const ft = param(s, HostParam.FinTimeout); // 0: wait for the peer's FIN forever
       if (ft > 0) armTimer(s, <u64>ft); else cancelTimer(s);
     } else if (st == State.CLOSING) {
       enterTimeWait(s, false);
@@ -575,10 +576,9 @@ export function timerFires(s: u32): void {
   setTimerEvent(s, 0);
   if (hasFlag(s, F_UDP)) { udpTimeout(s); return; }
   const st = state(s);
-  const h = hostOf(s);
   if (st == State.TIME_WAIT || st == State.FIN_WAIT_2) { destroy(s); return; }
   if (st == State.SYN_SENT || st == State.SYN_RCVD) {
-    const limit = hasFlag(s, F_SERVER) ? hostParam(h, HostParam.SynackRetries) : hostParam(h, HostParam.SynRetries);
+    const limit = hasFlag(s, F_SERVER) ? param(s, HostParam.SynackRetries) : param(s, HostParam.SynRetries);
     if (retries(s) >= limit) {
       if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, Errno.ETIMEDOUT);
       return;
@@ -591,7 +591,7 @@ export function timerFires(s: u32): void {
     return;
   }
   // Data or FIN unacknowledged.
-  const limit = hasFlag(s, F_FIN_QUEUED) ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
+  const limit = hasFlag(s, F_FIN_QUEUED) ? param(s, HostParam.OrphanRetries) : param(s, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, Errno.ETIMEDOUT); return; }
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s)); // go-back-N: the whole window again
