@@ -20,7 +20,8 @@
 //   SNDUNA     4      oldest unacknowledged sequence number
 //   SNDNXT     4      next sequence number to send
 //   SNDEND     4      end of queued data (FIN takes SNDEND when queued);
-//                     in TIME_WAIT: the entry time in milliseconds (for tw_reuse)
+//                     in TIME_WAIT: the entry time in milliseconds (for tw_reuse);
+//                     a server child's in SYN_RCVD: its listener (tcp.ts passiveOpen)
 //   RCVNXT     4      next sequence number expected
 //   TIMER      4      the socket's timer event (wheel.ts), 0 when none is filed; its
 //                     due time is the socket's deadline (NEVER: no timer running)

@@ -71,10 +71,7 @@ const WINDOW_SEGMENTS: u32 = 10;
   if (to != State.CLOSED && to != State.LISTEN) addStateCount(h, to, 1);
   if (from == State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ip, lport(s), -1); }
   if (to == State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ip, lport(s), 1); }
-  if (from == State.SYN_RCVD && hasFlag(s, F_SERVER)) {
-    const l = findListener(laddr(s), lport(s));
-    if (l >= 0) addListenerQueue(<u32>l, -1);
-  }
+  if (from == State.SYN_RCVD && hasFlag(s, F_SERVER)) addListenerQueue(sndEnd(s), -1); // its listener (passiveOpen)
   if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom, to);
   setStateRaw(s, to);
 }
@@ -294,7 +291,10 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   const i = isn(h, da, dp, sa, sp);
-  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
+  // Until the handshake completes SND.END would be ISS + 1: it holds the listener instead,
+  // whose half-open count the child leaves (move), as it leaves SYN_RCVD (a stopping server
+  // ends its half-open children before it unbinds, so the listener is still there).
+  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, l);
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
@@ -314,6 +314,7 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   setRetries(s, 0);
   cancelTimer(s);
   move(s, from, State.ESTABLISHED, from);
+  if (from == State.SYN_RCVD) setSndEnd(s, iss(s) + 1); // a server child's held its listener
   if (!hasFlag(s, F_EVER_EST)) {
     setFlag(s, F_EVER_EST);
     if (!hasFlag(s, F_SERVER)) { bump(Stat.Established); outcome(wl(s), Outcome.Established); }

@@ -53,10 +53,10 @@ export const PORTED_FROM = {
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "4902345241156b096d151841e586d238ffa7bae0",
+  "net.ts": "76f236384ac9bdc863bfa10ba4bb86d5bf9ed8fe",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
-  "tcp.ts": "b7418750dd4440a5eb7e2d48e6cf3f0b6d90b9a4",
+  "sockets.ts": "fc0521deb96a35f6bfe7d02fe4ee8ed95676840e",
+  "tcp.ts": "80b0ee7e836632fff9f11d39b77722bca5bbf41d",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
 };
