@@ -55,7 +55,7 @@ export const PORTED_FROM = {
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "76f236384ac9bdc863bfa10ba4bb86d5bf9ed8fe",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "fc0521deb96a35f6bfe7d02fe4ee8ed95676840e",
+  "sockets.ts": "6e00c3344dfcbebb8ef68beb8a6c75f21bd203fb",
   "tcp.ts": "80b0ee7e836632fff9f11d39b77722bca5bbf41d",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
