@@ -47,7 +47,7 @@
 // ids are handed out in order, so the cache lines of the connections in progress
 // stay close together, where the hash's entries are spread over the whole table.
 
-import { alloc, regrow } from "./mem";
+import { alloc, DEBUG, regrow } from "./mem";
 import { orphan } from "./wheel";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
@@ -236,8 +236,12 @@ export function lookupArrival(la: u32, lp: u32, ra: u32, rp: u32, c: u32, d: u32
   return f;
 }
 
-/** A fresh slot holding the 4-tuple, entered in the hash table. The caller checked it is free. */
-export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, udp: bool = false): u32 {
+/**
+ * A fresh slot holding the 4-tuple with flags `fl`, entered in the hash table unless
+ * F_UDP. The caller checked it is free; a TCP caller moves it from CLOSED to its first
+ * state and sets its RTO next (so neither is written here).
+ */
+export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, fl: u8): u32 {
   let s: u32;
   if (freeHead != 0xFFFFFFFF) {
     s = freeHead;
@@ -249,11 +253,12 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   live++;
   store<u32>(LADDR + (<usize>s << 2), la); store<u32>(RADDR + (<usize>s << 2), ra);
   store<u16>(LPORT + (<usize>s << 1), <u16>lp); store<u16>(RPORT + (<usize>s << 1), <u16>rp);
-  store<u8>(STATE + <usize>s, 0); store<u8>(FLAGS + <usize>s, 0); store<u8>(RETRIES + <usize>s, 0);
+  store<u8>(FLAGS + <usize>s, fl); store<u8>(RETRIES + <usize>s, 0);
   store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w);
-  store<u16>(DIR + (<usize>s << 1), <u16>d); store<u16>(RTO + (<usize>s << 1), 0);
+  store<u16>(DIR + (<usize>s << 1), <u16>d);
   store<u32>(CONN + (<usize>s << 2), id);
-  if (udp) { store<u8>(FLAGS + <usize>s, F_UDP); udpLive++; }
+  if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)
+  if (fl & F_UDP) { store<u16>(RTO + (<usize>s << 1), 0); udpLive++; }
   else {
     htPlace(s + 1, homeOf(la, lp, ra, rp));
     // Its peer's segments arrive over the reverse of d: the other direction of the link (links add theirs in pairs).

@@ -83,8 +83,9 @@ function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
 }
 
 /** Ends a socket: trace it to CLOSED, free its port and slot. */
-function destroy(s: u32): void {
-  const from = state(s);
+function destroy(s: u32): void { destroyFrom(s, state(s)); }
+/** destroy, inlined where the socket's state is a constant (LAST_ACK's last ACK, TIME_WAIT's end): only its books remain. */
+@inline function destroyFrom(s: u32, from: u32): void {
   move(s, from, State.CLOSED, from);
   releasePort(ipIdx(s), lport(s));
   sockets.close(s);
@@ -268,7 +269,7 @@ function sendSynAck(s: u32): void {
 export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32, id: u32): u32 {
   const h = ipHost(ip);
   const la = ipAddr(ip);
-  const s = sockets.open(la, port, da, dp, ip, w, d, id);
+  const s = sockets.open(la, port, da, dp, ip, w, d, id, 0);
   holdPort(ip, port, 1);
   const i = isn(h, la, port, da, dp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
@@ -285,9 +286,8 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   if (listenerFull(l)) return; // Linux drops the SYN; the client's retransmission tries again
   const ip = listenerIp(l);
   const h = ipHost(ip);
-  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
+  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
   holdPort(ip, dp, 1);
-  setFlag(s, F_SERVER);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   const i = isn(h, da, dp, sa, sp);
@@ -546,7 +546,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
       enterTimeWait(s, false);
       return;
     } else if (st == State.LAST_ACK) {
-      destroy(s);
+      destroyFrom(s, State.LAST_ACK);
       return;
     }
   }
@@ -577,7 +577,8 @@ export function timerFires(s: u32): void {
   setTimerEvent(s, 0);
   if (hasFlag(s, F_UDP)) { udpTimeout(s); return; }
   const st = state(s);
-  if (st == State.TIME_WAIT || st == State.FIN_WAIT_2) { destroy(s); return; }
+  if (st == State.TIME_WAIT) { destroyFrom(s, State.TIME_WAIT); return; }
+  if (st == State.FIN_WAIT_2) { destroy(s); return; }
   if (st == State.SYN_SENT || st == State.SYN_RCVD) {
     const limit = hasFlag(s, F_SERVER) ? param(s, HostParam.SynackRetries) : param(s, HostParam.SynRetries);
     if (retries(s) >= limit) {
