@@ -337,15 +337,15 @@ export function appClose(s: u32, linger0: bool): void {
   else if (st == State.CLOSE_WAIT) move(s, State.CLOSE_WAIT, State.LAST_ACK, State.CLOSE_WAIT);
 }
 
-/** Enters TIME_WAIT, ACKing the peer's FIN when this step received it. */
-function enterTimeWait(s: u32, ackFin: bool): void {
+/** Enters TIME_WAIT from `from` (a constant where inlined), ACKing the peer's FIN when this step received it. */
+@inline function enterTimeWait(s: u32, ackFin: bool, from: u32): void {
   const h = hostOf(s);
   // Linux: past tcp_max_tw_buckets, "time wait bucket table overflow": the socket just closes.
   const overflow = hostTw(h) >= param(s, HostParam.MaxTwBuckets);
-  if (!overflow) { const from = state(s); move(s, from, State.TIME_WAIT, from); }
+  if (!overflow) move(s, from, State.TIME_WAIT, from);
   if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
   clearFlag(s, F_ACK_NOW);
-  if (overflow) { destroy(s); return; }
+  if (overflow) { destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
   armTimeWait(s);
 }
@@ -538,12 +538,12 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   const st = state(s);
   if (finAcked) {
     if (st == State.FIN_WAIT_1) {
-      if (finNow) { deliver(s, received, total); enterTimeWait(s, true); return; } // FIN+ACK: straight to TIME_WAIT
+      if (finNow) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_1); return; } // FIN+ACK: straight to TIME_WAIT
       move(s, State.FIN_WAIT_1, State.FIN_WAIT_2, State.FIN_WAIT_1);
       const ft = param(s, HostParam.FinTimeout); // 0: wait for the peer's FIN forever
       if (ft > 0) armTimer(s, <u64>ft); else cancelTimer(s);
     } else if (st == State.CLOSING) {
-      enterTimeWait(s, false);
+      enterTimeWait(s, false, State.CLOSING);
       return;
     } else if (st == State.LAST_ACK) {
       destroyFrom(s, State.LAST_ACK);
@@ -554,7 +554,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     const cur = state(s);
     if (cur == State.ESTABLISHED) move(s, State.ESTABLISHED, State.CLOSE_WAIT, State.ESTABLISHED);
     else if (cur == State.FIN_WAIT_1) move(s, State.FIN_WAIT_1, State.CLOSING, State.FIN_WAIT_1);
-    else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true); return; }
+    else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_2); return; }
   }
 
   // Then the application reads what arrived and may answer or close.
