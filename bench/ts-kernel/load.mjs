@@ -47,7 +47,7 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  */
 export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
-  "apps.ts": "4d0ed3774c2ee9ce5deff111ea8c8eec117e7ae7", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
+  "apps.ts": "bb929a0588d94aa758a32c51ee7cb287fac9f030", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "e68dfca49bfc91572a1e7ccba94778462e48eb0f", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
@@ -55,9 +55,9 @@ export const PORTED_FROM = {
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "76f236384ac9bdc863bfa10ba4bb86d5bf9ed8fe",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "6e00c3344dfcbebb8ef68beb8a6c75f21bd203fb",
-  "tcp.ts": "80b0ee7e836632fff9f11d39b77722bca5bbf41d",
-  "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
+  "sockets.ts": "a2a5a01151c51c77aa77902b49ec3e16f45b5828",
+  "tcp.ts": "341e3c1f7fc69870d318db71c32e44292221b093",
+  "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "0cde04e4236dd600f83bd3eb23822a340971a338",
 };
 
