@@ -114,7 +114,7 @@ export function appsStart(): void {
 }
 
 /** A closed-loop client's exchange ended: it connects again after its think time. */
-function loopNext(w: u32): void {
+@inline function loopNext(w: u32): void {
   if (appBits(w) & A_LOOP) schedule(now + <u64>wp(w, WlParam.Think), EV_ARRIVAL, w, 0);
 }
 
@@ -348,23 +348,25 @@ function drawSize(w: u32, c: u32, response: bool): u32 {
 /** The handshake completed: the client writes its request; a server with nothing to read answers. */
 export function appEstablished(s: u32): void {
   const w = wl(s);
+  const c = conn(s);
   if (hasFlag(s, F_SERVER)) {
-    if (size(s, false) == 0) respond(s);
+    if (sizeOf(w, c, false) == 0) respond(s);
     return;
   }
-  setSndEnd(s, sndEnd(s) + size(s, false));
+  setSndEnd(s, sndEnd(s) + sizeOf(w, c, false));
   if (appBits(w) & A_HALF_CLOSE) appClose(s, false); // shutdown(SHUT_WR) after the request
-  if (size(s, true) == 0) responseDone(s);
+  if (sizeOf(w, c, true) == 0) responseDone(s);
 }
 
 /** `total` bytes have arrived so far on this end. */
 export function appReceived(s: u32, total: u32): void {
   if (hasFlag(s, F_DONE)) return;
-  const k = load<u32>(app(wl(s)), 8);
+  const w = wl(s);
+  const k = load<u32>(app(w), 8);
   if (k > 1) { keepAlive(s, total, k); return; }
   if (hasFlag(s, F_SERVER)) {
-    if (total >= size(s, false)) respond(s);
-  } else if (total >= size(s, true)) {
+    if (total >= sizeOf(w, conn(s), false)) respond(s);
+  } else if (total >= sizeOf(w, conn(s), true)) {
     responseDone(s);
   }
 }
@@ -405,17 +407,21 @@ export function appEof(s: u32): void {
 
 function respond(s: u32): void {
   setFlag(s, F_DONE);
-  setSndEnd(s, sndEnd(s) + size(s, true));
-  if (appBits(wl(s)) & A_SERVER_CLOSES) appClose(s, linger0(s));
+  const w = wl(s);
+  setSndEnd(s, sndEnd(s) + sizeOf(w, conn(s), true));
+  const bits = appBits(w);
+  if (bits & A_SERVER_CLOSES) appClose(s, (bits & A_LINGER0) != 0);
 }
 
 function responseDone(s: u32): void {
   if (hasFlag(s, F_DONE)) return;
   setFlag(s, F_DONE);
   bump(Stat.Completed);
-  outcome(wl(s), Outcome.Completed);
-  loopNext(wl(s));
-  if (appBits(wl(s)) & A_CLIENT_CLOSES) appClose(s, linger0(s));
+  const w = wl(s);
+  outcome(w, Outcome.Completed);
+  loopNext(w);
+  const bits = appBits(w);
+  if (bits & A_CLIENT_CLOSES) appClose(s, (bits & A_LINGER0) != 0);
 }
 
 /** A client connection failed before its exchange ended, with `errno`. */

@@ -32,7 +32,10 @@ let HRESERVED: usize = 0;   // usize [host] -> u8[8192]: a bit per port that con
 export const PERTURB_SIZE: u32 = 256;
 
 @inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
-export function setHostParam(h: u32, k: i32, v: u32): void { store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v); }
+export function setHostParam(h: u32, k: i32, v: u32): void {
+  store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v);
+  for (let i: u32 = 0; i < nIps; i++) if (ipHost(i) == h) store<u32>(IPPARAM + ((<usize>i << 4 | k) << 2), v);
+}
 @inline export function hostUdp(h: u32): u32 { return load<u32>(HUDP + (<usize>h << 2)); }
 @inline export function addHostUdp(h: u32, d: i32): void { store<u32>(HUDP + (<usize>h << 2), load<u32>(HUDP + (<usize>h << 2)) + d); }
 @inline export function hostTw(h: u32): u32 { return load<u32>(HTW + (<usize>h << 2)); }
@@ -72,6 +75,7 @@ export function reservePorts(h: u32, lo: u32, hi: u32): void {
 // listener is bound there) and how many of those are in TIME_WAIT.
 let IPADDR: usize = 0;      // u32 [ip]
 let IPHOST: usize = 0;      // u16 [ip]
+let IPPARAM: usize = 0;     // u32 [ip][16] its host's HostParam row: a socket's knob without the ip -> host step
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
 let IPEPOCH: usize = 0;     // u32 [ip] bumped whenever a socket on the address lets go of a port
@@ -83,6 +87,8 @@ export const LISTENER_BIT: u32 = 0x8000;
 
 @inline export function ipAddr(i: u32): u32 { return load<u32>(IPADDR + (<usize>i << 2)); }
 @inline export function ipHost(i: u32): u32 { return load<u16>(IPHOST + (<usize>i << 1)); }
+/** hostParam(ipHost(i), k), from the address's copy of the row. */
+@inline export function ipParam(i: u32, k: i32): u32 { return load<u32>(IPPARAM + ((<usize>i << 4 | <usize>k) << 2)); }
 @inline export function ipPortsUsed(i: u32): u32 { return load<u32>(IPUSED + (<usize>i << 2)); }
 @inline export function ipCursor(i: u32): u32 { return load<u32>(IPCURSOR + (<usize>i << 2)); }
 @inline export function setIpCursor(i: u32, v: u32): void { store<u32>(IPCURSOR + (<usize>i << 2), v); }
@@ -122,6 +128,7 @@ export function addIp(h: u32, addr: u32): u32 {
   store<usize>(UDPUSE + (<usize>i << alignof<usize>()), alloc(65536));
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
+  memory.copy(IPPARAM + (<usize>i << 6), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
   store<usize>(PORTUSE + (<usize>i << alignof<usize>()), alloc(65536 * 2));
   store<usize>(PORTTW + (<usize>i << alignof<usize>()), alloc(65536 * 2));
   return i;
@@ -462,7 +469,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HRNG = alloc(<usize>MAX_HOSTS * 8);
   HPERTURB = alloc(<usize>MAX_HOSTS * sizeof<usize>());
   HRESERVED = alloc(<usize>MAX_HOSTS * sizeof<usize>());
-  IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2);
+  IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2); IPPARAM = alloc(<usize>MAX_IPS * 64);
   IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
   IPEPOCH = alloc(<usize>MAX_IPS * 4);
   UDPUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>MAX_IPS * 4);

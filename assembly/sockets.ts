@@ -20,7 +20,8 @@
 //   SNDUNA     4      oldest unacknowledged sequence number
 //   SNDNXT     4      next sequence number to send
 //   SNDEND     4      end of queued data (FIN takes SNDEND when queued);
-//                     in TIME_WAIT: the entry time in milliseconds (for tw_reuse)
+//                     in TIME_WAIT: the entry time in milliseconds (for tw_reuse);
+//                     a server child's in SYN_RCVD: its listener (tcp.ts passiveOpen)
 //   RCVNXT     4      next sequence number expected
 //   TIMER      4      the socket's timer event (wheel.ts), 0 when none is filed; its
 //                     due time is the socket's deadline (NEVER: no timer running)
@@ -46,8 +47,7 @@
 // ids are handed out in order, so the cache lines of the connections in progress
 // stay close together, where the hash's entries are spread over the whole table.
 
-import { alloc, regrow } from "./mem";
-import { mix4 } from "./rng";
+import { alloc, DEBUG, regrow } from "./mem";
 import { orphan } from "./wheel";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
@@ -77,6 +77,7 @@ let HC: usize = 0;     // u32 [(conn << 1 | direction parity) & HC_MASK] slot + 
 @inline function hcPtr(c: u32, d: u32): usize { return HC + (<usize>(((c << 1) | (d & 1)) & HC_MASK) << 2); }
 let htMask: u32 = 0;
 let htBits: u32 = 0;   // log2 of the table size
+let htShift: u64 = 0;  // 64 - htBits: a 4-tuple's home is the top htBits bits of its 64-bit product (homeOf)
 let htMaxDist: u32 = 0; // the saturated distance: 2^(32 - htBits) - 1
 
 @inline function htAt(i: u32): u32 { return load<u32>(HT + (<usize>i << 2)); }
@@ -86,6 +87,7 @@ let htMaxDist: u32 = 0; // the saturated distance: 2^(32 - htBits) - 1
 function htSizeFor(size: u32): void {
   htMask = size - 1;
   htBits = 31 - <u32>clz(size);
+  htShift = 64 - <u64>htBits;
   htMaxDist = <u32>0xFFFFFFFF >> htBits;
 }
 
@@ -155,7 +157,7 @@ export function htEntry(i: u32): u32 { return htAt(i) & htMask; }
 export function htDistanceOk(i: u32): bool {
   const v = htAt(i);
   const s = (v & htMask) - 1;
-  const d = (i - (hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask)) & htMask;
+  const d = (i - (homeOf(laddr(s), lport(s), raddr(s), rport(s)))) & htMask;
   return v >> htBits == min(d, htMaxDist);
 }
 /** Slots ever handed out: a scan of 0..slotsUsed() sees every live socket (free ones read CLOSED or LISTEN). */
@@ -180,17 +182,22 @@ function growSockets(): void {
   HT = alloc(<usize>(htMask + 1) << 2);
   for (let i: u32 = 0; i < oldSize; i++) {
     const v = load<u32>(oldHT + (<usize>i << 2));
-    if (v != 0) { const t = (v & oldMask) - 1; htPlace(t + 1, hashOf(laddr(t), lport(t), raddr(t), rport(t))); }
+    if (v != 0) { const t = (v & oldMask) - 1; htPlace(t + 1, homeOf(laddr(t), lport(t), raddr(t), rport(t))); }
   }
 }
 
-@inline function hashOf(la: u32, lp: u32, ra: u32, rp: u32): u32 {
-  return mix4(la, ra, lp, rp);
+/**
+ * The 4-tuple's home in the hash table: multiplicative hashing, the top bits of a 64-bit
+ * product, which depend on every bit of the key (a third of the work of rng's mix4).
+ */
+@inline function homeOf(la: u32, lp: u32, ra: u32, rp: u32): u32 {
+  const h = (<u64>(lp << 16 | rp) << 32 | <u64>la) * 0x9E3779B97F4A7C15 ^ <u64>ra * 0xC2B2AE3D27D4EB4F;
+  return <u32>(h >> htShift);
 }
 
-/** Enters slot + 1 `v`, whose 4-tuple hashes to `hash`. */
-@inline function htPlace(v: u32, hash: u32): void {
-  let i = hash & htMask;
+/** Enters slot + 1 `v`, whose 4-tuple's home is `home`. */
+@inline function htPlace(v: u32, home: u32): void {
+  let i = home;
   let d: u32 = 0;
   while (htAt(i) != 0) { i = (i + 1) & htMask; d++; }
   htSet(i, htMake(v, d));
@@ -198,7 +205,7 @@ function growSockets(): void {
 
 /** The socket holding the 4-tuple, or -1. */
 export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
-  let i = hashOf(la, lp, ra, rp) & htMask;
+  let i = homeOf(la, lp, ra, rp);
   let d: u32 = 0;
   while (true) {
     const v = htAt(i);
@@ -229,8 +236,12 @@ export function lookupArrival(la: u32, lp: u32, ra: u32, rp: u32, c: u32, d: u32
   return f;
 }
 
-/** A fresh slot holding the 4-tuple, entered in the hash table. The caller checked it is free. */
-export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, udp: bool = false): u32 {
+/**
+ * A fresh slot holding the 4-tuple with flags `fl`, entered in the hash table unless
+ * F_UDP. The caller checked it is free; a TCP caller moves it from CLOSED to its first
+ * state and sets its RTO next (so neither is written here).
+ */
+export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, fl: u8): u32 {
   let s: u32;
   if (freeHead != 0xFFFFFFFF) {
     s = freeHead;
@@ -242,13 +253,14 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   live++;
   store<u32>(LADDR + (<usize>s << 2), la); store<u32>(RADDR + (<usize>s << 2), ra);
   store<u16>(LPORT + (<usize>s << 1), <u16>lp); store<u16>(RPORT + (<usize>s << 1), <u16>rp);
-  store<u8>(STATE + <usize>s, 0); store<u8>(FLAGS + <usize>s, 0); store<u8>(RETRIES + <usize>s, 0);
+  store<u8>(FLAGS + <usize>s, fl); store<u8>(RETRIES + <usize>s, 0);
   store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w);
-  store<u16>(DIR + (<usize>s << 1), <u16>d); store<u16>(RTO + (<usize>s << 1), 0);
+  store<u16>(DIR + (<usize>s << 1), <u16>d);
   store<u32>(CONN + (<usize>s << 2), id);
-  if (udp) { store<u8>(FLAGS + <usize>s, F_UDP); udpLive++; }
+  if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)
+  if (fl & F_UDP) { store<u16>(RTO + (<usize>s << 1), 0); udpLive++; }
   else {
-    htPlace(s + 1, hashOf(la, lp, ra, rp));
+    htPlace(s + 1, homeOf(la, lp, ra, rp));
     // Its peer's segments arrive over the reverse of d: the other direction of the link (links add theirs in pairs).
     store<u32>(hcPtr(id, d ^ 1), s + 1);
   }
@@ -268,7 +280,7 @@ export function close(s: u32): void {
     return;
   }
   // Backward-shift deletion keeps every probe chain unbroken without tombstones.
-  let i = hashOf(laddr(s), lport(s), raddr(s), rport(s)) & htMask;
+  let i = homeOf(laddr(s), lport(s), raddr(s), rport(s));
   while ((htAt(i) & htMask) != s + 1) i = (i + 1) & htMask;
   let j = i;
   while (true) {
@@ -278,7 +290,7 @@ export function close(s: u32): void {
     const vd = v >> htBits;
     let home: u32;
     if (vd < htMaxDist) home = (j - vd) & htMask;
-    else { const t = (v & htMask) - 1; home = hashOf(laddr(t), lport(t), raddr(t), rport(t)) & htMask; }
+    else { const t = (v & htMask) - 1; home = homeOf(laddr(t), lport(t), raddr(t), rport(t)); }
     // Move v back to i unless its home lies cyclically in (i, j].
     if (((j - home) & htMask) >= ((j - i) & htMask)) {
       htSet(i, htMake(v & htMask, (i - home) & htMask));

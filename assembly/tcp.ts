@@ -23,7 +23,7 @@ import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
-  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, listenerFull,
+  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam, listenerFull,
   listenerIp, newSegment, newSegmentInline, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
@@ -55,6 +55,8 @@ const WINDOW_SEGMENTS: u32 = 10;
 @inline function seqGt(a: u32, b: u32): bool { return <i32>(a - b) > 0; }
 
 @inline export function hostOf(s: u32): u32 { return ipHost(ipIdx(s)); }
+/** hostParam(hostOf(s), k), one load fewer (net.ts keeps each address a copy of its host's row). */
+@inline function param(s: u32, k: i32): u32 { return ipParam(ipIdx(s), k); }
 
 /**
  * The single place a socket changes state, `from` (its state now) -> `to`: per-host
@@ -70,10 +72,7 @@ const WINDOW_SEGMENTS: u32 = 10;
   if (to != State.CLOSED && to != State.LISTEN) addStateCount(h, to, 1);
   if (from == State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ip, lport(s), -1); }
   if (to == State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ip, lport(s), 1); }
-  if (from == State.SYN_RCVD && hasFlag(s, F_SERVER)) {
-    const l = findListener(laddr(s), lport(s));
-    if (l >= 0) addListenerQueue(<u32>l, -1);
-  }
+  if (from == State.SYN_RCVD && hasFlag(s, F_SERVER)) addListenerQueue(sndEnd(s), -1); // its listener (passiveOpen)
   if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom, to);
   setStateRaw(s, to);
 }
@@ -85,8 +84,9 @@ function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
 }
 
 /** Ends a socket: trace it to CLOSED, free its port and slot. */
-function destroy(s: u32): void {
-  const from = state(s);
+function destroy(s: u32): void { destroyFrom(s, state(s)); }
+/** destroy, inlined where the socket's state is a constant (LAST_ACK's last ACK, TIME_WAIT's end): only its books remain. */
+@inline function destroyFrom(s: u32, from: u32): void {
   move(s, from, State.CLOSED, from);
   releasePort(ipIdx(s), lport(s));
   sockets.close(s);
@@ -194,7 +194,7 @@ function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 /** The current retransmission timeout with exponential backoff, in microseconds. */
 function rto(s: u32): u64 {
   const base = <u64>rtoMs(s) * 1000;
-  const cap = <u64>hostParam(hostOf(s), HostParam.RtoMax);
+  const cap = <u64>param(s, HostParam.RtoMax);
   const r = retries(s);
   if (r >= 32) return cap;
   return min(base << r, cap);
@@ -217,7 +217,7 @@ function rto(s: u32): u64 {
 function fileTimer(s: u32, due: u64): void {
   const e = timerEvent(s);
   if (e != 0) orphan(e);
-  const at = min(due, now + <u64>hostParam(hostOf(s), HostParam.RtoMin));
+  const at = min(due, now + <u64>param(s, HostParam.RtoMin));
   setTimerEvent(s, scheduleLazy(at, due, EV_TIMER, s, 0));
 }
 
@@ -233,8 +233,7 @@ function fileTimer(s: u32, due: u64): void {
   let nxt = sndNxt(s);
   const finQueued = hasFlag(s, F_FIN_QUEUED);
   if (!seqLt(nxt, end) && !(finQueued && nxt == end)) return; // nothing to send
-  const h = hostOf(s);
-  const mss = hostParam(h, HostParam.Mss);
+  const mss = param(s, HostParam.Mss);
   const win = mss * WINDOW_SEGMENTS;
   const una = sndUna(s);
   let sent = false;
@@ -286,11 +285,11 @@ function sendSynAck(s: u32): void {
 export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32, id: u32): u32 {
   const h = ipHost(ip);
   const la = ipAddr(ip);
-  const s = sockets.open(la, port, da, dp, ip, w, d, id);
+  const s = sockets.open(la, port, da, dp, ip, w, d, id, 0);
   holdPort(ip, port, 1);
   const i = isn(h, la, port, da, dp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
+  setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   if (traced(id)) traceOpen(now, id, h, la, port, da, dp);
   move(s, State.CLOSED, State.SYN_SENT, State.CLOSED);
   sendSyn(s);
@@ -303,14 +302,16 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   if (listenerFull(l)) return; // Linux drops the SYN; the client's retransmission tries again
   const ip = listenerIp(l);
   const h = ipHost(ip);
-  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
+  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
   holdPort(ip, dp, 1);
-  setFlag(s, F_SERVER);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   const i = isn(h, da, dp, sa, sp);
-  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
-  setRtoMs(s, hostParam(h, HostParam.RtoInit) / 1000);
+  // Until the handshake completes SND.END would be ISS + 1: it holds the listener instead,
+  // whose half-open count the child leaves (move), as it leaves SYN_RCVD (a stopping server
+  // ends its half-open children before it unbinds, so the listener is still there).
+  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, l);
+  setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
   fileTimer(s, now + rto(s)); // a fresh slot has no timer event
@@ -320,15 +321,16 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
 @inline function establish(s: u32, from: u32): void {
   const d = dir(s);
   const rtt = dirLatency(d) + dirLatency(dirRev(d));
-  const h = hostOf(s);
+  const ip = ipIdx(s);
   let r: u32;
-  if (retries(s) == 0) r = rtt + max(2 * rtt, hostParam(h, HostParam.RtoMin));
+  if (retries(s) == 0) r = rtt + max(2 * rtt, ipParam(ip, HostParam.RtoMin));
   else r = 3000000;
-  r = min(r, hostParam(h, HostParam.RtoMax));
+  r = min(r, ipParam(ip, HostParam.RtoMax));
   setRtoMs(s, (r + 999) / 1000);
   setRetries(s, 0);
   cancelTimer(s);
   move(s, from, State.ESTABLISHED, from);
+  if (from == State.SYN_RCVD) setSndEnd(s, iss(s) + 1); // a server child's held its listener
   if (!hasFlag(s, F_EVER_EST)) {
     setFlag(s, F_EVER_EST);
     if (!hasFlag(s, F_SERVER)) { bump(Stat.Established); outcome(wl(s), Outcome.Established); }
@@ -351,15 +353,15 @@ export function appClose(s: u32, linger0: bool): void {
   else if (st == State.CLOSE_WAIT) move(s, State.CLOSE_WAIT, State.LAST_ACK, State.CLOSE_WAIT);
 }
 
-/** Enters TIME_WAIT, ACKing the peer's FIN when this step received it. */
-function enterTimeWait(s: u32, ackFin: bool): void {
+/** Enters TIME_WAIT from `from` (a constant where inlined), ACKing the peer's FIN when this step received it. */
+@inline function enterTimeWait(s: u32, ackFin: bool, from: u32): void {
   const h = hostOf(s);
   // Linux: past tcp_max_tw_buckets, "time wait bucket table overflow": the socket just closes.
-  const overflow = hostTw(h) >= hostParam(h, HostParam.MaxTwBuckets);
-  if (!overflow) { const from = state(s); move(s, from, State.TIME_WAIT, from); }
+  const overflow = hostTw(h) >= param(s, HostParam.MaxTwBuckets);
+  if (!overflow) move(s, from, State.TIME_WAIT, from);
   if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
   clearFlag(s, F_ACK_NOW);
-  if (overflow) { destroy(s); return; }
+  if (overflow) { destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
   armTimeWait(s);
 }
@@ -370,7 +372,7 @@ function enterTimeWait(s: u32, ackFin: bool): void {
  * its wheel event and keeps the entry's tag in IRS (unused from TIME_WAIT on).
  */
 function armTimeWait(s: u32): void {
-  const d = <u64>hostParam(hostOf(s), HostParam.TimeWait);
+  const d = <u64>param(s, HostParam.TimeWait);
   if (!twFits(d)) { armTimer(s, d); return; }
   const e = timerEvent(s);
   if (e != 0) { orphan(e); setTimerEvent(s, 0); }
@@ -559,15 +561,15 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   const st = state(s);
   if (finAcked) {
     if (st == State.FIN_WAIT_1) {
-      if (finNow) { deliver(s, received, total); enterTimeWait(s, true); return; } // FIN+ACK: straight to TIME_WAIT
+      if (finNow) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_1); return; } // FIN+ACK: straight to TIME_WAIT
       move(s, State.FIN_WAIT_1, State.FIN_WAIT_2, State.FIN_WAIT_1);
-      const ft = hostParam(hostOf(s), HostParam.FinTimeout); // 0: wait for the peer's FIN forever
+      const ft = param(s, HostParam.FinTimeout); // 0: wait for the peer's FIN forever
       if (ft > 0) armTimer(s, <u64>ft); else cancelTimer(s);
     } else if (st == State.CLOSING) {
-      enterTimeWait(s, false);
+      enterTimeWait(s, false, State.CLOSING);
       return;
     } else if (st == State.LAST_ACK) {
-      destroy(s);
+      destroyFrom(s, State.LAST_ACK);
       return;
     }
   }
@@ -575,7 +577,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     const cur = state(s);
     if (cur == State.ESTABLISHED) move(s, State.ESTABLISHED, State.CLOSE_WAIT, State.ESTABLISHED);
     else if (cur == State.FIN_WAIT_1) move(s, State.FIN_WAIT_1, State.CLOSING, State.FIN_WAIT_1);
-    else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true); return; }
+    else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_2); return; }
   }
 
   // Then the application reads what arrived and may answer or close.
@@ -598,10 +600,10 @@ export function timerFires(s: u32): void {
   setTimerEvent(s, 0);
   if (hasFlag(s, F_UDP)) { udpTimeout(s); return; }
   const st = state(s);
-  const h = hostOf(s);
-  if (st == State.TIME_WAIT || st == State.FIN_WAIT_2) { destroy(s); return; }
+  if (st == State.TIME_WAIT) { destroyFrom(s, State.TIME_WAIT); return; }
+  if (st == State.FIN_WAIT_2) { destroy(s); return; }
   if (st == State.SYN_SENT || st == State.SYN_RCVD) {
-    const limit = hasFlag(s, F_SERVER) ? hostParam(h, HostParam.SynackRetries) : hostParam(h, HostParam.SynRetries);
+    const limit = hasFlag(s, F_SERVER) ? param(s, HostParam.SynackRetries) : param(s, HostParam.SynRetries);
     if (retries(s) >= limit) {
       if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, Errno.ETIMEDOUT);
       return;
@@ -614,7 +616,7 @@ export function timerFires(s: u32): void {
     return;
   }
   // Data or FIN unacknowledged.
-  const limit = hasFlag(s, F_FIN_QUEUED) ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
+  const limit = hasFlag(s, F_FIN_QUEUED) ? param(s, HostParam.OrphanRetries) : param(s, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, Errno.ETIMEDOUT); return; }
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s)); // go-back-N: the whole window again

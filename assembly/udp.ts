@@ -37,7 +37,7 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
   if (shared) setIpCursor(ip, off);
   else setUdpCursor(ip, off);
   const la = ipAddr(ip);
-  const s = sockets.open(la, <u32>port, da, dp, ip, w, d, id, true);
+  const s = sockets.open(la, <u32>port, da, dp, ip, w, d, id, F_UDP);
   setUdpPort(ip, <u32>port, true);
   addHostUdp(h, 1);
   bump(Stat.Established); // the query is out: in UDP there is nothing more to establish

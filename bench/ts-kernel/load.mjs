@@ -47,17 +47,17 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  */
 export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
-  "apps.ts": "4d0ed3774c2ee9ce5deff111ea8c8eec117e7ae7", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
+  "apps.ts": "bb929a0588d94aa758a32c51ee7cb287fac9f030", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "808fea181b625d98efe015b24293ef0aea415ab8", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "abd1700d84f905ce059ef1ad717a91206c12fa0e",
+  "net.ts": "29205ca2fcd0641547e4c782bbf9e5fdde2d1b48",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
-  "tcp.ts": "ed983d35abd59dd515ee88707e878f4fe10999a6",
-  "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
+  "sockets.ts": "a2a5a01151c51c77aa77902b49ec3e16f45b5828",
+  "tcp.ts": "5b3a1d450c04c5cb38c4173c34a350989c39abab",
+  "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "a1cec9dcd00d34a99d10ad9ec5e6a9bf0e84af52",
 };
 

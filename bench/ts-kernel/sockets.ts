@@ -4,7 +4,7 @@
 // addressing, linear probing over slot indices + 1, backward-shift deletion, the
 // table twice the capacity and rehashed when the capacity doubles.
 
-import { mix4 } from "./rng.js";
+import { mulhi } from "./rng.js";
 import { orphan } from "./wheel.js";
 
 export const F_SERVER = 1;
@@ -138,13 +138,17 @@ function growSockets(): void {
   }
 }
 
-function hashOf(la: number, lp: number, ra: number, rp: number): number {
-  return mix4(la, ra, lp, rp);
+/** The 4-tuple's home: the top htBits bits of ((lp << 16 | rp) << 32 | la) * K1 ^ ra * K2 mod 2^64. */
+function homeOf(la: number, lp: number, ra: number, rp: number): number {
+  const xHi = ((lp << 16) | rp) >>> 0, xLo = la >>> 0;
+  const hi1 = mulhi(xLo, 0x7F4A7C15) + Math.imul(xLo, 0x9E3779B9) + Math.imul(xHi, 0x7F4A7C15);
+  const hi2 = mulhi(ra >>> 0, 0x27D4EB4F) + Math.imul(ra, 0xC2B2AE3D);
+  return ((hi1 ^ hi2) >>> 0) >>> (32 - htBits);
 }
 
 function htPlace(v: number): void {
   const s = v - 1;
-  let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
+  let i = homeOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]);
   let d = 0;
   while (HT[i] !== 0) { i = (i + 1) & htMask; d++; }
   HT[i] = htMake(v, d);
@@ -152,7 +156,7 @@ function htPlace(v: number): void {
 
 /** The socket holding the 4-tuple, or -1. */
 export function lookup(la: number, lp: number, ra: number, rp: number): number {
-  let i = hashOf(la, lp, ra, rp) & htMask;
+  let i = homeOf(la, lp, ra, rp);
   let d = 0;
   while (true) {
     const v = HT[i];
@@ -204,7 +208,7 @@ export function open(la: number, lp: number, ra: number, rp: number, ip: number,
 
 /** Removes the socket from the hash table and returns its slot to the free list. */
 export function close(s: number): void {
-  let i = hashOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]) & htMask;
+  let i = homeOf(LADDR[s], LPORT[s], RADDR[s], RPORT[s]);
   while ((HT[i] & htMask) !== s + 1) i = (i + 1) & htMask;
   let j = i;
   while (true) {
@@ -214,7 +218,7 @@ export function close(s: number): void {
     const vd = v >>> htBits;
     let home: number;
     if (vd < htMaxDist) home = (j - vd) & htMask;
-    else { const t = (v & htMask) - 1; home = hashOf(LADDR[t], LPORT[t], RADDR[t], RPORT[t]) & htMask; }
+    else { const t = (v & htMask) - 1; home = homeOf(LADDR[t], LPORT[t], RADDR[t], RPORT[t]); }
     if (((j - home) & htMask) >= ((j - i) & htMask)) {
       HT[i] = htMake(v & htMask, (i - home) & htMask);
       i = j;

@@ -57,10 +57,7 @@ function setState(s: number, to: number, tracedFrom = -1): void {
   if (to !== State.CLOSED && to !== State.LISTEN) addStateCount(h, to, 1);
   if (from === State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ipIdx(s), lport(s), -1); }
   if (to === State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ipIdx(s), lport(s), 1); }
-  if (from === State.SYN_RCVD && hasFlag(s, F_SERVER)) {
-    const l = findListener(laddr(s), lport(s));
-    if (l >= 0) addListenerQueue(l, -1);
-  }
+  if (from === State.SYN_RCVD && hasFlag(s, F_SERVER)) addListenerQueue(sndEnd(s), -1); // its listener (passiveOpen)
   if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom >= 0 ? tracedFrom : from, to);
   setStateRaw(s, to);
 }
@@ -244,7 +241,7 @@ function passiveOpen(l: number, d: number, sa: number, sp: number, da: number, d
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   const i = isn(s);
-  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
+  setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, l); // SND.END holds the listener until established
   setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
   setState(s, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
@@ -411,6 +408,7 @@ function synRcvd(s: number, fl: number, seq: number, ack: number, len: number): 
   }
   setSndUna(s, ack);
   establish(s);
+  setSndEnd(s, (iss(s) + 1) >>> 0); // a server child's held its listener
   if (fl & Flag.SYN) setFlag(s, F_ACK_NOW);
   appEstablished(s);
   if (state(s) === State.CLOSED) return;
