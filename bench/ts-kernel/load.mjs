@@ -53,10 +53,10 @@ export const PORTED_FROM = {
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "abd1700d84f905ce059ef1ad717a91206c12fa0e",
+  "net.ts": "1b3db9c619054eb387f195e2d80478e73e4a6915",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
-  "tcp.ts": "ed983d35abd59dd515ee88707e878f4fe10999a6",
+  "tcp.ts": "23e9e4230e106e9790106f33dbde602b6da6d678",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "a1cec9dcd00d34a99d10ad9ec5e6a9bf0e84af52",
 };
