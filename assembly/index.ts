@@ -198,7 +198,10 @@ export function run(maxEvents: u32): i32 {
           listenerEvent(target, g);
         }
       }
-      if (flightAt == now || twAt == now) break; // an arrival or expiry now: which comes first is decided above
+      // An arrival or expiry now: which comes first is decided above. A slot popDue emptied
+      // is not looked at again (nothing filed meanwhile can be in it but at `now`, which
+      // findNext finds as well).
+      if (flightAt == now || twAt == now || !isFound()) break;
     }
   }
   return 0;

@@ -199,7 +199,7 @@ function growEvents(): void {
 
 @inline function levelFor(when: u64): i32 {
   const masked = (now ^ when) | 63;
-  return (63 - <i32>clz(masked)) / 6;
+  return <i32>(<u32>(63 - <i32>clz(masked)) / 6); // unsigned: a multiply, no sign fix-up
 }
 
 /**

@@ -171,7 +171,7 @@ export function run(maxEvents: number): number {
           listenerEvent(target, g);
         }
       }
-      if (flightAt === now || twAt === now) break; // an arrival or expiry now: which comes first is decided above
+      if (flightAt === now || twAt === now || !isFound()) break; // an arrival or expiry now, or the slot emptied: back to the merge above
     }
   }
 }
