@@ -451,7 +451,8 @@ export function takeArrival(): u32 {
   }
   const p = he(i);
   store<u64>(p, at); store<u64>(p, order, 8); store<u32>(p, d, 16);
-  flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8);
+  if (i == 0) { flightAt = at; flightOrder = order; } // usually: the direction's next segment stays first
+  else { flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8); }
   return g;
 }
 

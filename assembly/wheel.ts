@@ -351,7 +351,8 @@ export function cascade(): void {
   found = false;
   while (e != NIL) {
     const n = evNext(e);
-    refile(e);
+    // An orphan (cancelled, and its due time never moves again) is dropped without the call.
+    if (evTarget(e) == NO_TARGET) release(e); else refile(e);
     e = n;
   }
 }

@@ -53,12 +53,12 @@ export const PORTED_FROM = {
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "1b3db9c619054eb387f195e2d80478e73e4a6915",
+  "net.ts": "0740fe380f9b514b8bcf82984a62d5b5bf97b67d",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
   "tcp.ts": "23e9e4230e106e9790106f33dbde602b6da6d678",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "36540dbb60ba8406ff8d40c9a13ef313f3152789",
+  "wheel.ts": "f0e9fce4ac2c9bfa1d5403be74dec635baf30e81",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */
