@@ -49,7 +49,7 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "4d0ed3774c2ee9ce5deff111ea8c8eec117e7ae7", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "79a212525d722914c6b47c7ad6be2237616e04ea", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "8bd0899910b6979e045ab0190ac0504460657841", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
