@@ -138,16 +138,20 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
  */
 function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   const d = dir(s);
-  if (dirLoss(d) != LossKind.None || dirFirstRule(d) >= 0 || !segmentFree()) {
-    send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
-    return;
-  }
+  // Three tests, each its own branch (as one condition they were computed in full).
+  if (!segmentFree()) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  if (dirLoss(d) != LossKind.None) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  if (dirFirstRule(d) >= 0) { sendFromRuled(s, d, fl, seq, ack, len); return; }
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   const c = conn(s);
   const g = takeFreeSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
   putInFlightInline(g, d, now + <u64>dirLatency(d), takeSeq());
   if (traced(c)) traceSent(g);
+}
+/** sendFrom's other paths: send() with the socket's fields. */
+function sendFromRuled(s: u32, d: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
 }
 function traceSent(g: u32): void {
   traceSegment(now, sgConn(g), sgDir(g), sgFlags(g), false, sgSeq(g), sgAck(g), sgLen(g));

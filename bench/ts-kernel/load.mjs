@@ -56,7 +56,7 @@ export const PORTED_FROM = {
   "net.ts": "0740fe380f9b514b8bcf82984a62d5b5bf97b67d",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
-  "tcp.ts": "23e9e4230e106e9790106f33dbde602b6da6d678",
+  "tcp.ts": "fc9ede121ab3d502ba96bdb7761958e55ffff98d",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "f0e9fce4ac2c9bfa1d5403be74dec635baf30e81",
 };
