@@ -131,7 +131,7 @@ export function run(maxEvents: u32): i32 {
     // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
     let tw = false;
     let segAt = flightAt;
-    if (twAt <= flightAt && twAt != u64.MAX_VALUE && (twAt < flightAt || twOrder < flightOrder)) { tw = true; segAt = twAt; }
+    if (twAt <= flightAt && (twAt < flightAt || twOrder < flightOrder)) { tw = true; segAt = twAt; }
     // Before the wheel's next event? (With nothing filed, nextDeadline is u64.MAX_VALUE and nextLevel -1.)
     const seg = segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && (tw ? twOrder : flightOrder) < dueSeq());
     // The TIME_WAIT FIFO's first entry may be stale (tcp.ts): it is dropped once it would come first.

@@ -110,7 +110,7 @@ export function run(maxEvents: number): number {
   while (true) {
     const has = findNext();
     // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
-    const tw = twAt < flightAt || (twAt === flightAt && twAt !== Infinity && twOrder < flightOrder);
+    const tw = twAt < flightAt || (twAt === flightAt && twOrder < flightOrder);
     const segAt = tw ? twAt : flightAt;
     const segOrder = tw ? twOrder : flightOrder;
     const seg = has

@@ -49,7 +49,7 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "4d0ed3774c2ee9ce5deff111ea8c8eec117e7ae7", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "8bd0899910b6979e045ab0190ac0504460657841", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "240e4d66fda9ffa74d28ed65c70fd6ba6f0ffd65", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
@@ -58,7 +58,7 @@ export const PORTED_FROM = {
   "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
   "tcp.ts": "fc9ede121ab3d502ba96bdb7761958e55ffff98d",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "f0e9fce4ac2c9bfa1d5403be74dec635baf30e81",
+  "wheel.ts": "f19e0d372e10f5e010344a7880b52f385dcd9604",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */
