@@ -56,7 +56,7 @@ export const PORTED_FROM = {
   "net.ts": "0740fe380f9b514b8bcf82984a62d5b5bf97b67d",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "e2f7aa59172b4de4964c6ec331bfacab1029eca8",
-  "tcp.ts": "fc9ede121ab3d502ba96bdb7761958e55ffff98d",
+  "tcp.ts": "f774e782c6f2dad9110e71533c9b601a1b30bfb6",
   "udp.ts": "ff751fbaa1da0ba0e83b3ec11a41af6c5ba8ccd3", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "f19e0d372e10f5e010344a7880b52f385dcd9604",
 };
