@@ -127,19 +127,18 @@ export function run(maxEvents: u32): i32 {
   dropped = 0;
   let stop = stopAt();
   while (true) {
-    const has = findNext();
+    findNext();
     // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
-    const tw = twAt < flightAt || (twAt == flightAt && twAt != u64.MAX_VALUE && twOrder < flightOrder);
-    const segAt = tw ? twAt : flightAt;
-    const segOrder = tw ? twOrder : flightOrder;
-    const seg = has
-      ? segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && segOrder < dueSeq())
-      : segAt != u64.MAX_VALUE;
+    let tw = false;
+    let segAt = flightAt;
+    if (twAt <= flightAt && (twAt < flightAt || twOrder < flightOrder)) { tw = true; segAt = twAt; }
+    // Before the wheel's next event? (With nothing filed, nextDeadline is u64.MAX_VALUE and nextLevel -1.)
+    const seg = segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && (tw ? twOrder : flightOrder) < dueSeq());
     // The TIME_WAIT FIFO's first entry may be stale (tcp.ts): it is dropped once it would come first.
     if (seg && tw && twSettle()) continue;
     const at = seg ? segAt : nextDeadline; // u64.MAX_VALUE when nothing is pending
     if (at >= stop || pendingHooks > 0) {
-      const any = has || seg;
+      const any = at != u64.MAX_VALUE;
       // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
       const windowDue = workloadHooked() && workloadDue < durationUs;
       const sampleAt = <u64>sampleIndex * sampleUs;
@@ -155,7 +154,7 @@ export function run(maxEvents: u32): i32 {
     }
     if (!seg && nextLevel > 0) { cascade(); continue; }
     if (budget == 0) return counted(maxEvents - budget, others, RunStatus.More);
-    if (seg && tw) {
+    if (tw && seg) {
       budget--;
       advance(segAt);
       others++;
@@ -198,7 +197,10 @@ export function run(maxEvents: u32): i32 {
           listenerEvent(target, g);
         }
       }
-      if (flightAt == now || twAt == now) break; // an arrival or expiry now: which comes first is decided above
+      // An arrival or expiry now: which comes first is decided above. A slot popDue emptied
+      // is not looked at again (nothing filed meanwhile can be in it but at `now`, which
+      // findNext finds as well).
+      if (flightAt == now || twAt == now || !isFound()) break;
     }
   }
   return 0;

@@ -361,6 +361,17 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   store<u16>(p, <u16>d, 24); store<u16>(p, <u16>w, 26); store<u32>(p, c, 28);
   return g;
 }
+/** Whether the free list has a record (takeFreeSegment). */
+@inline export function segmentFree(): bool { return sgFree != SG_NONE; }
+/** newSegmentInline when segmentFree(): no call to grow the pool, so callers keep their values in registers. */
+@inline export function takeFreeSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
+  const g = sgFree; sgFree = sgAck(g);
+  const p = sg(g);
+  store<u32>(p, sa, 0); store<u32>(p, da, 4); store<u16>(p, <u16>sp, 8); store<u16>(p, <u16>dp, 10);
+  store<u32>(p, seq, 12); store<u32>(p, ack, 16); store<u16>(p, <u16>len, 20); store<u8>(p, <u8>fl, 22); store<u8>(p, 0, 23);
+  store<u16>(p, <u16>d, 24); store<u16>(p, <u16>w, 26); store<u32>(p, c, 28);
+  return g;
+}
 /** Returns a delivered segment's record to the pool (its ack field links the free list). */
 @inline export function freeSegment(g: u32): void {
   store<u32>(sg(g), sgFree, 16);
@@ -447,7 +458,8 @@ export function takeArrival(): u32 {
   }
   const p = he(i);
   store<u64>(p, at); store<u64>(p, order, 8); store<u32>(p, d, 16);
-  flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8);
+  if (i == 0) { flightAt = at; flightOrder = order; } // usually: the direction's next segment stays first
+  else { flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8); }
   return g;
 }
 

@@ -24,7 +24,7 @@ import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from 
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam, listenerFull,
-  listenerIp, newSegment, newSegmentInline, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  listenerIp, newSegment, newSegmentInline, segmentFree, takeFreeSegment, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
@@ -131,20 +131,30 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
 /**
  * send() for a socket's segment: one call of five arguments instead of twelve. On a
  * direction with neither rules nor a loss model (the common case) nothing can drop or
- * copy it, so its record is written straight from the socket's fields.
+ * copy it, so its record is written straight from the socket's fields, and that path
+ * calls nothing while the pool's free list has a record (a trace is written last, from
+ * the record). Anything else goes through send(), a call after which nothing is live:
+ * no value of the common path is kept across a call, which made the JIT spill them.
  */
 function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  const d = dir(s);
+  // Three tests, each its own branch (as one condition they were computed in full).
+  if (!segmentFree()) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  if (dirLoss(d) != LossKind.None) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  if (dirFirstRule(d) >= 0) { sendFromRuled(s, d, fl, seq, ack, len); return; }
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
-  const d = dir(s);
-  if (dirLoss(d) != LossKind.None || dirFirstRule(d) >= 0) {
-    sendChecked(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
-    return;
-  }
   const c = conn(s);
-  if (traced(c)) traceSegment(now, c, d, fl, false, seq, ack, len);
-  const g = newSegmentInline(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
+  const g = takeFreeSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
   putInFlightInline(g, d, now + <u64>dirLatency(d), takeSeq());
+  if (traced(c)) traceSent(g);
+}
+/** sendFrom's other paths: send() with the socket's fields. */
+function sendFromRuled(s: u32, d: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+}
+function traceSent(g: u32): void {
+  traceSegment(now, sgConn(g), sgDir(g), sgFlags(g), false, sgSeq(g), sgAck(g), sgLen(g));
 }
 
 /** send() once counted: the direction's rules and loss kernel decide. */
@@ -391,11 +401,15 @@ export function twSettle(): bool {
   return stale;
 }
 
-/** The TIME_WAIT FIFO's first entry (live, after twSettle) is due: the socket's timer fires. */
+/**
+ * The TIME_WAIT FIFO's first entry (live, after twSettle) is due: the socket closes, as
+ * timerFires would close it, without its tests (it let go of its wheel event on filing the entry).
+ */
 export function twExpires(): void {
   const s = twTarget();
   twPop();
-  timerFires(s);
+  if (DEBUG) assert(state(s) == State.TIME_WAIT && timerEvent(s) == 0 && !hasFlag(s, F_UDP), "a live TIME_WAIT entry");
+  destroy(s);
 }
 
 /** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */
@@ -411,15 +425,23 @@ export function killTimeWait(s: u32): void { destroy(s); }
 
 // ---- arrivals -------------------------------------------------------------------------
 
-/** Segment g (net.ts) arrives at its destination address: its record is read whole and freed first. */
+/**
+ * Segment g (net.ts) arrives at its destination address. Its fields are read as they
+ * are needed, not all up front (which kept eleven values alive across the lookup's
+ * call); the record is freed before anything is sent, and freeing overwrites only its
+ * ack field, so the no-socket path still reads the addresses from it.
+ */
 export function segmentArrives(g: u32): void {
-  const d = sgDir(g);
-  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
-  const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
-  const w = sgWl(g); const c = sgConn(g);
+  const fl = sgFlags(g);
+  if (fl & Flag.UDP) {
+    const ack = sgAck(g);
+    freeSegment(g);
+    udpArrives(sgDir(g), sgSrc(g), sgSport(g), sgDst(g), sgDport(g), fl, ack, sgWl(g), sgConn(g));
+    return;
+  }
+  const found = lookupArrival(sgDst(g), sgDport(g), sgSrc(g), sgSport(g), sgConn(g), sgDir(g));
+  const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
   freeSegment(g);
-  if (fl & Flag.UDP) { udpArrives(d, sa, sp, da, dp, fl, ack, w, c); return; }
-  const found = lookupArrival(da, dp, sa, sp, c, d);
   if (found >= 0) {
     const s = <u32>found;
     const st = state(s);
@@ -427,12 +449,15 @@ export function segmentArrives(g: u32): void {
     if (st == State.SYN_RCVD) { synRcvd(s, fl, seq, ack, len); return; }
     if (st == State.TIME_WAIT) {
       if (!timeWait(s, fl, seq, len)) return;
-      // The TIME_WAIT socket gave its tuple up to a new SYN: go on as if it were gone.
+      // The TIME_WAIT socket gave its tuple up to a new SYN (and sent nothing): go on as if it were gone.
     } else {
       synchronized(s, fl, seq, ack, len);
       return;
     }
   }
+  const d = sgDir(g);
+  const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
+  const w = sgWl(g); const c = sgConn(g);
   if ((fl & (Flag.SYN | Flag.ACK | Flag.RST)) == Flag.SYN) {
     const l = findListener(da, dp);
     if (l >= 0) { passiveOpen(<u32>l, d, sa, sp, da, dp, seq, w, c); return; }

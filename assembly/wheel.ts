@@ -120,7 +120,7 @@ export function wheelReset(capacity: u32): void {
   TAIL = alloc(LEVELS * SLOTS * 4);
   OCC = alloc(LEVELS * 8);
   twCap = 1024; TWQ = alloc(<usize>twCap * TWE); twFirst = 0; twEnd = 0;
-  twDuration = 0; twAt = u64.MAX_VALUE; twOrder = 0;
+  twDuration = 0; twAt = u64.MAX_VALUE; twOrder = u64.MAX_VALUE;
 }
 
 export function pendingEvents(): u32 { return evLive; }
@@ -141,7 +141,7 @@ let twFirst: u32 = 0;
 let twEnd: u32 = 0;
 /** The FIFO's timer length, us (0: none chosen yet; timers of another length use the wheel). */
 export let twDuration: u64 = 0;
-/** The first entry's due time (u64.MAX_VALUE when empty) and filing number. */
+/** The first entry's due time and filing number (both u64.MAX_VALUE when empty, so it never wins a tie). */
 export let twAt: u64 = u64.MAX_VALUE;
 export let twOrder: u64 = 0;
 
@@ -175,7 +175,7 @@ export function twPush(target: u32): u32 {
 /** Takes the first entry off. */
 export function twPop(): void {
   twFirst++;
-  if (twFirst == twEnd) { twFirst = 0; twEnd = 0; twAt = u64.MAX_VALUE; return; }
+  if (twFirst == twEnd) { twFirst = 0; twEnd = 0; twAt = u64.MAX_VALUE; twOrder = u64.MAX_VALUE; return; }
   const p = twe(twFirst);
   twAt = load<u64>(p); twOrder = load<u64>(p, 8);
 }
@@ -199,7 +199,7 @@ function growEvents(): void {
 
 @inline function levelFor(when: u64): i32 {
   const masked = (now ^ when) | 63;
-  return (63 - <i32>clz(masked)) / 6;
+  return <i32>(<u32>(63 - <i32>clz(masked)) / 6); // unsigned: a multiply, no sign fix-up
 }
 
 /**
@@ -351,7 +351,8 @@ export function cascade(): void {
   found = false;
   while (e != NIL) {
     const n = evNext(e);
-    refile(e);
+    // An orphan (cancelled, and its due time never moves again) is dropped without the call.
+    if (evTarget(e) == NO_TARGET) release(e); else refile(e);
     e = n;
   }
 }

@@ -110,7 +110,7 @@ export function run(maxEvents: number): number {
   while (true) {
     const has = findNext();
     // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
-    const tw = twAt < flightAt || (twAt === flightAt && twAt !== Infinity && twOrder < flightOrder);
+    const tw = twAt < flightAt || (twAt === flightAt && twOrder < flightOrder);
     const segAt = tw ? twAt : flightAt;
     const segOrder = tw ? twOrder : flightOrder;
     const seg = has
@@ -171,7 +171,7 @@ export function run(maxEvents: number): number {
           listenerEvent(target, g);
         }
       }
-      if (flightAt === now || twAt === now) break; // an arrival or expiry now: which comes first is decided above
+      if (flightAt === now || twAt === now || !isFound()) break; // an arrival or expiry now, or the slot emptied: back to the merge above
     }
   }
 }

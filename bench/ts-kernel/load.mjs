@@ -49,16 +49,16 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "bb929a0588d94aa758a32c51ee7cb287fac9f030", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "808fea181b625d98efe015b24293ef0aea415ab8", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "240e4d66fda9ffa74d28ed65c70fd6ba6f0ffd65", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "29205ca2fcd0641547e4c782bbf9e5fdde2d1b48",
+  "net.ts": "95bfa407d3399cbf929e0c0bfb43f45b2131bf6b",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "a2a5a01151c51c77aa77902b49ec3e16f45b5828",
-  "tcp.ts": "5b3a1d450c04c5cb38c4173c34a350989c39abab",
+  "tcp.ts": "51ac5bd0d8b0d37738907e2c2a588d4aebfc3fd1",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "a1cec9dcd00d34a99d10ad9ec5e6a9bf0e84af52",
+  "wheel.ts": "f19e0d372e10f5e010344a7880b52f385dcd9604",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */

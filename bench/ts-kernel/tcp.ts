@@ -317,7 +317,7 @@ export function twSettle(): boolean {
 export function twExpires(): void {
   const s = twTarget();
   twPop();
-  timerFires(s);
+  destroy(s); // what timerFires does in TIME_WAIT (the socket has no wheel event)
 }
 
 export function twReusable(s: number): boolean {

@@ -87,7 +87,7 @@ export function wheelReset(capacity: number): void {
   seqNext = 0;
   nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false; horizon = 0;
   TW_DUE = new Float64Array(1024); TW_SEQ = new Float64Array(1024); TW_TARGET = new Uint32Array(1024); TW_TAG = new Uint32Array(1024);
-  twFirst = 0; twEnd = 0; twDuration = 0; twAt = Infinity; twOrder = 0;
+  twFirst = 0; twEnd = 0; twDuration = 0; twAt = Infinity; twOrder = Infinity;
 }
 
 export function pendingEvents(): number { return evLive; }
@@ -99,7 +99,7 @@ let twFirst = 0;
 let twEnd = 0;
 export let twDuration = 0;
 export let twAt = Infinity;
-export let twOrder = 0;
+export let twOrder = Infinity; // Infinity when empty, as twAt: it never wins a tie
 export function twFits(d: number): boolean {
   if (twDuration === 0 && d > 0) twDuration = d;
   return d === twDuration;
@@ -129,7 +129,7 @@ export function twTarget(): number { return TW_TARGET[twFirst]; }
 export function twTag(): number { return TW_TAG[twFirst]; }
 export function twPop(): void {
   twFirst++;
-  if (twFirst === twEnd) { twFirst = 0; twEnd = 0; twAt = Infinity; return; }
+  if (twFirst === twEnd) { twFirst = 0; twEnd = 0; twAt = Infinity; twOrder = Infinity; return; }
   twAt = TW_DUE[twFirst]; twOrder = TW_SEQ[twFirst];
 }
 export function wheelBytes(): number {
