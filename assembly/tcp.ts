@@ -558,13 +558,20 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (!(fl & Flag.ACK)) return;
 
   // The ACK field.
-  if (seqGt(ack, sndUna(s)) && seqLe(ack, sndNxt(s))) {
-    setSndUna(s, ack);
-    setRetries(s, 0);
-    if (ack == sndNxt(s)) cancelTimer(s);
-    else armTimer(s, rto(s));
+  // (Conditions here as nested branches: binaryen folds cheap `&&` chains into selects
+  // computed in full, and V8 then spills the intermediate bools.)
+  if (seqGt(ack, sndUna(s))) {
+    if (seqLe(ack, sndNxt(s))) {
+      setSndUna(s, ack);
+      setRetries(s, 0);
+      if (ack == sndNxt(s)) cancelTimer(s);
+      else armTimer(s, rto(s));
+    }
   }
-  const finAcked = hasFlag(s, F_FIN_QUEUED) && sndUna(s) == sndEnd(s) + 1 && sndNxt(s) == sndUna(s);
+  let finAcked = false;
+  if (hasFlag(s, F_FIN_QUEUED)) {
+    if (sndUna(s) == sndEnd(s) + 1) finAcked = sndNxt(s) == sndUna(s);
+  }
 
   // The text and the FIN: in order only.
   let received: u32 = 0;  // bytes newly delivered to the application
@@ -574,11 +581,13 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     setFlag(s, F_ACK_NOW);
     const nxt = rcvNxt(s);
     const end = seq + len;
-    if (seqLe(seq, nxt) && seqGe(end, nxt)) {
-      received = end - nxt;
-      total = end - irs(s) - 1;
-      finNow = (fl & Flag.FIN) != 0;
-      setRcvNxt(s, end + (finNow ? 1 : 0));
+    if (seqLe(seq, nxt)) {
+      if (seqGe(end, nxt)) {
+        received = end - nxt;
+        total = end - irs(s) - 1;
+        finNow = (fl & Flag.FIN) != 0;
+        setRcvNxt(s, end + (finNow ? 1 : 0));
+      }
     }
   }
 
