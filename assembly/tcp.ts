@@ -242,7 +242,12 @@ function fileTimer(s: u32, due: u64): void {
   const end = sndEnd(s);
   let nxt = sndNxt(s);
   const finQueued = hasFlag(s, F_FIN_QUEUED);
-  if (!seqLt(nxt, end) && !(finQueued && nxt == end)) return; // nothing to send
+  // (Tests here as branches, not && / || chains: binaryen folds those into selects
+  // computed in full, and V8 spills the intermediate bools.)
+  if (!seqLt(nxt, end)) {
+    if (!finQueued) return; // nothing to send
+    if (nxt != end) return;
+  }
   const mss = param(s, HostParam.Mss);
   const win = mss * WINDOW_SEGMENTS;
   const una = sndUna(s);
@@ -254,8 +259,10 @@ function fileTimer(s: u32, due: u64): void {
       const len = min(mss, end - nxt);
       const last = nxt + len == end;
       let fl: u32 = Flag.ACK;
-      if (last) fl |= Flag.PSH;
-      if (last && finQueued) fl |= Flag.FIN;
+      if (last) {
+        fl |= Flag.PSH;
+        if (finQueued) fl |= Flag.FIN;
+      }
       emit(s, fl, nxt, rcvNxt(s), len);
       nxt += len + (fl & Flag.FIN ? 1 : 0);
       sent = true;
@@ -268,7 +275,8 @@ function fileTimer(s: u32, due: u64): void {
   setSndNxt(s, nxt);
   if (sent) {
     clearFlag(s, F_ACK_NOW);
-    if (wasIdle || retransmitting) armTimer(s, rto(s));
+    if (wasIdle) armTimer(s, rto(s));
+    else if (retransmitting) armTimer(s, rto(s));
   }
 }
 
