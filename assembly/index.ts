@@ -129,13 +129,24 @@ export function run(maxEvents: u32): i32 {
   while (true) {
     findNext();
     // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
+    // (The tests of the merge as branches, not && / || chains: binaryen folds those into
+    // selects computed in full, and V8 spills the intermediate bools.)
     let tw = false;
     let segAt = flightAt;
-    if (twAt <= flightAt && (twAt < flightAt || twOrder < flightOrder)) { tw = true; segAt = twAt; }
+    if (twAt < flightAt) { tw = true; segAt = twAt; }
+    else if (twAt == flightAt) {
+      if (twOrder < flightOrder) { tw = true; segAt = twAt; }
+    }
     // Before the wheel's next event? (With nothing filed, nextDeadline is u64.MAX_VALUE and nextLevel -1.)
-    const seg = segAt < nextDeadline || (segAt == nextDeadline && nextLevel == 0 && (tw ? twOrder : flightOrder) < dueSeq());
+    let seg = false;
+    if (segAt < nextDeadline) seg = true;
+    else if (segAt == nextDeadline) {
+      if (nextLevel == 0) seg = (tw ? twOrder : flightOrder) < dueSeq();
+    }
     // The TIME_WAIT FIFO's first entry may be stale (tcp.ts): it is dropped once it would come first.
-    if (seg && tw && twSettle()) continue;
+    if (seg) {
+      if (tw) { if (twSettle()) continue; }
+    }
     const at = seg ? segAt : nextDeadline; // u64.MAX_VALUE when nothing is pending
     if (at >= stop || pendingHooks > 0) {
       const any = at != u64.MAX_VALUE;
@@ -152,7 +163,7 @@ export function run(maxEvents: u32): i32 {
       if (windowDue && (!any || at >= workloadDue)) return counted(maxEvents - budget, others, RunStatus.WorkloadBatch);
       if (!any || at >= durationUs) return counted(maxEvents - budget, others, RunStatus.Done);
     }
-    if (!seg && nextLevel > 0) { cascade(); continue; }
+    if (!seg) { if (nextLevel > 0) { cascade(); continue; } }
     if (budget == 0) return counted(maxEvents - budget, others, RunStatus.More);
     if (tw && seg) {
       budget--;
@@ -200,7 +211,9 @@ export function run(maxEvents: u32): i32 {
       // An arrival or expiry now: which comes first is decided above. A slot popDue emptied
       // is not looked at again (nothing filed meanwhile can be in it but at `now`, which
       // findNext finds as well).
-      if (flightAt == now || twAt == now || !isFound()) break;
+      if (flightAt == now) break;
+      if (twAt == now) break;
+      if (!isFound()) break;
     }
   }
   return 0;
