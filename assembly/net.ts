@@ -390,10 +390,6 @@ export let flightAt: u64 = u64.MAX_VALUE;
 export let flightOrder: u64 = 0;
 
 @inline function he(i: u32): usize { return HEAP + <usize>i * HE_SIZE; }
-@inline function heBefore(a: usize, b: usize): bool {
-  const ta = load<u64>(a); const tb = load<u64>(b);
-  return ta < tb || (ta == tb && load<u64>(a, 8) < load<u64>(b, 8));
-}
 @inline function heCopy(to: usize, from: usize): void {
   store<u64>(to, load<u64>(from)); store<u64>(to, load<u64>(from, 8), 8); store<u32>(to, load<u32>(from, 16), 16);
 }
@@ -450,9 +446,16 @@ export function takeArrival(): u32 {
     let c: u32 = 2 * i + 1;
     if (c >= heapSize) break;
     let pc = he(c);
-    if (c + 1 < heapSize && heBefore(pc + HE_SIZE, pc)) { c++; pc += HE_SIZE; }
+    // (Tests as branches, not && / || chains: binaryen folds those into selects computed in full.)
+    if (c + 1 < heapSize) { // the earlier child, by (time, filing number)
+      const pr = pc + HE_SIZE;
+      const tr = load<u64>(pr); const tl = load<u64>(pc);
+      if (tr < tl) { c++; pc = pr; }
+      else if (tr == tl) { if (load<u64>(pr, 8) < load<u64>(pc, 8)) { c++; pc = pr; } }
+    }
     const tc = load<u64>(pc);
-    if (tc > at || (tc == at && load<u64>(pc, 8) > order)) break;
+    if (tc > at) break;
+    if (tc == at) { if (load<u64>(pc, 8) > order) break; }
     heCopy(he(i), pc);
     i = c;
   }

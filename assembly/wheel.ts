@@ -212,7 +212,8 @@ function growEvents(): void {
   const slot = <i32>(when >> (<u64>level * 6)) & 63;
   const i = <usize>(level * SLOTS + slot) << 2;
   const tail = load<u32>(TAIL + i);
-  if (ordered && level == 0 && tail != NIL && evSeq(tail) > evSeq(e)) {
+  // (Nested tests, not an && chain: binaryen folds those into selects computed in full.)
+  if (ordered) { if (level == 0) { if (tail != NIL) { if (evSeq(tail) > evSeq(e)) {
     // All of one time: goes before the first with a later filing number (never the tail's place).
     const seq = evSeq(e);
     let prev = NIL;
@@ -221,7 +222,7 @@ function growEvents(): void {
     setEvNext(e, x);
     if (prev == NIL) store<u32>(HEAD + i, e); else setEvNext(prev, e);
     return;
-  }
+  } } } }
   setEvNext(e, NIL);
   if (tail == NIL) {
     store<u32>(HEAD + i, e);
