@@ -49,6 +49,7 @@
 
 import { alloc, DEBUG, regrow } from "./mem";
 import { orphan } from "./wheel";
+import { sgDport, sgDst, sgSport, sgSrc } from "./net";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
 export const F_FIN_QUEUED: u8 = 2; // the application closed its sending side
@@ -212,7 +213,7 @@ export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
     if (v == 0) return -1;
     if (v >> htBits == min(d, htMaxDist)) {
       const s = (v & htMask) - 1;
-      if (lport(s) == lp && rport(s) == rp && laddr(s) == la && raddr(s) == ra) return <i32>s;
+      if (((lport(s) ^ lp) | (rport(s) ^ rp) | (laddr(s) ^ la) | (raddr(s) ^ ra)) == 0) return <i32>s; // (as lookupArrival)
     }
     i = (i + 1) & htMask;
     d++;
@@ -221,21 +222,26 @@ export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
 }
 
 /**
- * The socket holding the 4-tuple (as lookup), for a segment of connection c arriving
- * over direction d: the cache's slot when it holds the tuple, else the hash's.
+ * The socket holding the 4-tuple (as lookup) of segment record g (net.ts), arriving for
+ * connection c over direction d: the cache's slot when it holds the tuple, else the
+ * hash's. The tuple is compared straight against the record's fields, read as needed,
+ * so that no value of them is live across the miss path's call.
  */
-export function lookupArrival(la: u32, lp: u32, ra: u32, rp: u32, c: u32, d: u32): i32 {
+@inline export function lookupArrival(g: u32, c: u32, d: u32): i32 {
   const q = hcPtr(c, d);
   const v = load<u32>(q);
   if (v != 0) {
     const s = v - 1;
     // One test for the tuple (xor/or, no branches) and one for the state: an `&&` chain
     // binaryen folds into selects computed in full, with V8 spilling the bools between.
-    if (((lport(s) ^ lp) | (rport(s) ^ rp) | (laddr(s) ^ la) | (raddr(s) ^ ra)) == 0) {
+    if (((lport(s) ^ sgDport(g)) | (rport(s) ^ sgSport(g)) | (laddr(s) ^ sgDst(g)) | (raddr(s) ^ sgSrc(g))) == 0) {
       if (state(s) > 1) return <i32>s;
     }
   }
-  const f = lookup(la, lp, ra, rp);
+  return lookupMiss(g, q);
+}
+function lookupMiss(g: u32, q: usize): i32 {
+  const f = lookup(sgDst(g), sgDport(g), sgSrc(g), sgSport(g));
   if (f >= 0) store<u32>(q, <u32>f + 1);
   return f;
 }

@@ -447,7 +447,7 @@ export function segmentArrives(g: u32): void {
     udpArrives(sgDir(g), sgSrc(g), sgSport(g), sgDst(g), sgDport(g), fl, ack, sgWl(g), sgConn(g));
     return;
   }
-  const found = lookupArrival(sgDst(g), sgDport(g), sgSrc(g), sgSport(g), sgConn(g), sgDir(g));
+  const found = lookupArrival(g, sgConn(g), sgDir(g));
   const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
   freeSegment(g);
   if (found >= 0) {
