@@ -220,8 +220,11 @@ function rto(s: u32): u64 {
 @inline function armTimer(s: u32, delay: u64): void {
   const due = now + delay;
   const e = timerEvent(s);
-  if (e != 0 && evTime(e) < due) setDue(e, due); // the usual case, inlined
-  else fileTimer(s, due);
+  // (Nested tests, not an && chain, which binaryen would fold into a select.)
+  if (e != 0) {
+    if (evTime(e) < due) { setDue(e, due); return; } // the usual case, inlined
+  }
+  fileTimer(s, due);
 }
 /** armTimer's other case: a new event (the old one, if any, orphaned). */
 function fileTimer(s: u32, due: u64): void {

@@ -294,7 +294,7 @@ function refile(e: u32): void {
  */
 @inline function settle(i: usize): bool {
   const e = load<u32>(HEAD + i);
-  if (e != NIL && evDue(e) == evTime(e)) return true; // the common case: its first event is due
+  if (e != NIL) { if (evDue(e) == evTime(e)) return true; } // the common case: its first event is due
   return settleHead(i);
 }
 function settleHead(i: usize): bool {
