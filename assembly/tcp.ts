@@ -405,7 +405,7 @@ export function twSettle(): bool {
   let stale = false;
   while (twAt != u64.MAX_VALUE) {
     const s = twTarget();
-    if (state(s) == State.TIME_WAIT && irs(s) == twTag()) break;
+    if (state(s) == State.TIME_WAIT) { if (irs(s) == twTag()) break; }
     twPop();
     stale = true;
   }
@@ -486,11 +486,11 @@ export function segmentArrives(g: u32): void {
 
 function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
   const ackOk = ack == iss(s) + 1;
-  if ((fl & Flag.ACK) && !ackOk) {
+  if (fl & Flag.ACK) { if (!ackOk) { // (nested, not &&: binaryen's selects)
     // An ACK for something we never sent (e.g. a SYN-ACK answering an old duplicate SYN).
     if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
     return;
-  }
+  } }
   if (fl & Flag.RST) {
     if (fl & Flag.ACK) fail(s, Errno.ECONNREFUSED); // a RST without an ACK is ignored here
     return;
@@ -519,7 +519,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     else fail(s, Errno.ECONNREFUSED);
     return;
   }
-  if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
+  if ((fl & (Flag.SYN | Flag.ACK)) == Flag.SYN) { // one test for SYN without ACK
     if (seq == irs(s)) { retransmitting = true; sendSynAck(s); retransmitting = false; } // its SYN was resent: so is our SYN-ACK
     return;
   }
@@ -533,7 +533,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (fl & Flag.SYN) setFlag(s, F_ACK_NOW); // simultaneous open: the peer's SYN-ACK wants an ACK
   appEstablished(s);
   if (state(s) == State.CLOSED) return;
-  if (len > 0 || (fl & Flag.FIN)) synchronized(s, fl, seq, ack, len);
+  if ((len | (fl & Flag.FIN)) != 0) synchronized(s, fl, seq, ack, len); // data or a FIN, in one test
   else flush(s);
 }
 
@@ -543,7 +543,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
  */
 function timeWait(s: u32, fl: u32, seq: u32, len: u32): bool {
   if (fl & Flag.RST) { destroy(s); return false; } // Linux (rfc1337 = 0) lets a RST kill TIME_WAIT
-  if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
+  if ((fl & (Flag.SYN | Flag.ACK)) == Flag.SYN) { // one test for SYN without ACK
     if (seqGt(seq, rcvNxt(s))) { destroy(s); return true; }
     emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
     return false;
@@ -588,7 +588,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   let received: u32 = 0;  // bytes newly delivered to the application
   let total: u32 = 0;     // all data bytes received so far
   let finNow = false;
-  if (len > 0 || (fl & Flag.FIN)) {
+  if ((len | (fl & Flag.FIN)) != 0) { // data or a FIN, in one test
     setFlag(s, F_ACK_NOW);
     const nxt = rcvNxt(s);
     const end = seq + len;
@@ -627,7 +627,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 
   // Then the application reads what arrived and may answer or close.
   deliver(s, received, total);
-  if (finNow && state(s) != State.CLOSED) appEof(s);
+  if (finNow) { if (state(s) != State.CLOSED) appEof(s); }
   flush(s);
 }
 
