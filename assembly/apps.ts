@@ -224,9 +224,10 @@ function connect(w: u32, failed: u32): void {
     const full = WFULL + (<usize>w << 2);
     const picks = WPICKS + (<usize>w << 2);
     const known = load<u32>(full);
-    if (known != 0 && ipEpoch(ip) - (known - 1) <= load<u32>(picks) && !twReuseApplies(ipHost(ip), la, da)) {
-      noPort(w, failed);
-      return;
+    if (known != 0) { // (nested, not &&: binaryen folds those into selects)
+      if (ipEpoch(ip) - (known - 1) <= load<u32>(picks)) {
+        if (!twReuseApplies(ipHost(ip), la, da)) { noPort(w, failed); return; }
+      }
     }
     port = pickPort(ip, la, da, dp);
     if (port < 0) {
