@@ -72,7 +72,7 @@ const WINDOW_SEGMENTS: u32 = 10;
   if (to != State.CLOSED && to != State.LISTEN) addStateCount(h, to, 1);
   if (from == State.TIME_WAIT) { addHostTw(h, -1); addPortTw(ip, lport(s), -1); }
   if (to == State.TIME_WAIT) { addHostTw(h, 1); addPortTw(ip, lport(s), 1); }
-  if (from == State.SYN_RCVD && hasFlag(s, F_SERVER)) addListenerQueue(sndEnd(s), -1); // its listener (passiveOpen)
+  if (from == State.SYN_RCVD) { if (hasFlag(s, F_SERVER)) addListenerQueue(sndEnd(s), -1); } // its listener (passiveOpen); (nested, not &&: binaryen's selects)
   if (traced(conn(s))) traceState(now, conn(s), h, tracedFrom, to);
   setStateRaw(s, to);
 }

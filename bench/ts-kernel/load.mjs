@@ -47,18 +47,18 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  */
 export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
-  "apps.ts": "bb929a0588d94aa758a32c51ee7cb287fac9f030", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
+  "apps.ts": "58e8cf6da329fa60adefc8b84ff205ee56965880", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "240e4d66fda9ffa74d28ed65c70fd6ba6f0ffd65", // RunStatus.WorkloadBatch not ported, as above
+  "index.ts": "76429f30094616581d00823783eb3d9edfc80653", // RunStatus.WorkloadBatch not ported, as above
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "95bfa407d3399cbf929e0c0bfb43f45b2131bf6b",
+  "net.ts": "65c2e7d3cc07b4ef98490a6a5867c9aab5a1dc67",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "a2a5a01151c51c77aa77902b49ec3e16f45b5828",
-  "tcp.ts": "51ac5bd0d8b0d37738907e2c2a588d4aebfc3fd1",
+  "sockets.ts": "cc2a675b1ea6df83d8e62341bfc1f9febec29961",
+  "tcp.ts": "067f9df53eeb88a4bedc5a299be8bbbc4e51a71b",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "f19e0d372e10f5e010344a7880b52f385dcd9604",
+  "wheel.ts": "cc1df0591d7dfd848357c84cdddc0bf238cf73f1",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */
