@@ -100,7 +100,7 @@ function destroyToListen(s: u32): void {
 
 /** Fails a connection with an errno; the client application's view is what counts. */
 function fail(s: u32, errno: i32): void {
-  if (!hasFlag(s, F_SERVER) && !hasFlag(s, F_DONE | F_ERROR)) {
+  if (!hasFlag(s, F_SERVER | F_DONE | F_ERROR)) { // a client's, not yet done or failed (one test)
     countFailure(errno);
     if (!hasFlag(s, F_EVER_EST)) bump(Stat.ConnectFailed);
     appFailed(s, errno);
@@ -269,11 +269,13 @@ function fileTimer(s: u32, due: u64): void {
       emit(s, fl, nxt, rcvNxt(s), len);
       nxt += len + (fl & Flag.FIN ? 1 : 0);
       sent = true;
-    } else if (finQueued && nxt == end) {
+    } else {
+      if (!finQueued) break;
+      if (nxt != end) break;
       emit(s, Flag.FIN | Flag.ACK, nxt, rcvNxt(s), 0);
       nxt += 1;
       sent = true;
-    } else break;
+    }
   }
   setSndNxt(s, nxt);
   if (sent) {
