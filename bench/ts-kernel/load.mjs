@@ -56,7 +56,7 @@ export const PORTED_FROM = {
   "net.ts": "65c2e7d3cc07b4ef98490a6a5867c9aab5a1dc67",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "cc2a675b1ea6df83d8e62341bfc1f9febec29961",
-  "tcp.ts": "067f9df53eeb88a4bedc5a299be8bbbc4e51a71b",
+  "tcp.ts": "7db5784e41e7856a8a27e76caefdaced87934c49",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "cc1df0591d7dfd848357c84cdddc0bf238cf73f1",
 };
