@@ -474,6 +474,7 @@ export function flightDirections(): u32 { return heapSize; }
 export const FLIGHT_END: u32 = SG_NONE;
 
 export function netReset(seed: u64, segmentCapacity: u32): void {
+  if (HostParam.COUNT > 16) ERROR("an address's copy of its host's knobs (IPPARAM) holds 16");
   runSeed = seed;
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
   HPARAM = alloc(<usize>MAX_HOSTS * HostParam.COUNT * 4);
