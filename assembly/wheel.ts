@@ -143,7 +143,7 @@ let twEnd: u32 = 0;
 export let twDuration: u64 = 0;
 /** The first entry's due time and filing number (both u64.MAX_VALUE when empty, so it never wins a tie). */
 export let twAt: u64 = u64.MAX_VALUE;
-export let twOrder: u64 = 0;
+export let twOrder: u64 = u64.MAX_VALUE;
 
 @inline function twe(i: u32): usize { return TWQ + <usize>i * TWE; }
 /** Sets the FIFO's duration on first use; whether timers of length d go in it. */

@@ -1,4 +1,4 @@
-// A/B of engine builds on the benchmark's workload (bench/run.mjs BENCH_SCENARIO),
+// A/B of engine builds on the benchmark's workload (bench/workload.mjs, as bench/run.mjs),
 // through dist/index.js runPlan with each given .wasm, pinned with taskset, the builds
 // alternated A, B, A, B, ... because the machine's speed drifts; medians of events/s
 // per build at the end, and the median of the per-round ratios (paired, so drift
@@ -17,25 +17,10 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ROOT } from "./ts-kernel/load.mjs";
+import { churnScenario, warmScenario } from "./workload.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-
-function scenarioOf(connections) {
-  const RATE = 20_000;
-  const scenario = {
-    name: "bench-churn", seed: 1,
-    duration: `${connections / RATE + 2}s`, sample: "100ms",
-    hosts: {
-      client: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "2s" } },
-      server: { ip: "10.0.0.2", listen: [{ port: 80 }] },
-    },
-    links: [{ between: ["client", "server"], latency: "500us" }],
-    workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: RATE, arrival: "poisson",
-      request: 100, response: 1000, closer: "client", count: connections }],
-  };
-  return scenario;
-}
 
 async function timedRun(dist, plan, engineModule) {
   const cpu0 = process.cpuUsage();
@@ -51,10 +36,10 @@ if (process.env.CONNSIM_AB_CHILD) {
   const files = process.env.CONNSIM_AB_CHILD.split("\n");
   const connections = Number(process.env.CONNSIM_AB_CONNECTIONS);
   const rounds = Number(process.env.CONNSIM_AB_ROUNDS ?? "1");
-  const scenario = scenarioOf(connections);
+  const scenario = churnScenario(connections);
   const dist = await import(pathToFileURL(join(ROOT, "dist", "index.js")).href);
   const modules = files.map((f) => WebAssembly.compile(readFileSync(f)));
-  const warm = dist.planScenario({ ...scenario, duration: "7s", workloads: [{ ...scenario.workloads[0], count: 100_000 }] });
+  const warm = dist.planScenario(warmScenario(scenario));
   for (const m of modules) await dist.runPlan(warm, { engineModule: await m, sliceEvents: 1_000_000 });
   const plan = dist.planScenario(scenario);
   for (let i = 0; i < rounds; i++) {

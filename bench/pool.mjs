@@ -15,23 +15,16 @@ import os from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ROOT } from "./ts-kernel/load.mjs";
+import { churnScenario } from "./workload.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const RUNS = opt("--runs", 8);
 const CONNECTIONS = opt("--connections", 150_000);
-const RATE = 20_000;
 
 const sdk = await import(pathToFileURL(join(ROOT, "dist", "index.js")).href);
-const scenario = (seed) => ({
-  name: `sweep-${seed}`, seed, duration: `${CONNECTIONS / RATE + 2}s`, sample: "100ms",
-  hosts: {
-    client: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "2s" } },
-    server: { ip: "10.0.0.2", listen: [{ port: 80 }] },
-  },
-  links: [{ between: ["client", "server"], latency: "500us" }],
-  workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: RATE, request: 100, response: 1000, count: CONNECTIONS }],
-});
+// The engine bench's workload (bench/workload.mjs), one seed per run of the sweep.
+const scenario = (seed) => ({ ...churnScenario(CONNECTIONS), name: `sweep-${seed}`, seed });
 const plans = Array.from({ length: RUNS }, (_, i) => sdk.planScenario(scenario(i + 1)));
 const seconds = (t0) => (performance.now() - t0) / 1000;
 

@@ -23,6 +23,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { engineDrift, loadSdkInternals, loadTsKernel, ROOT } from "./ts-kernel/load.mjs";
+import { churnScenario, warmScenario } from "./workload.mjs";
 
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
@@ -47,23 +48,8 @@ const pinned = process.env.CONNSIM_BENCH_PINNED ?? null;
 const gc = globalThis.gc ?? (() => {});
 if (!globalThis.gc) console.warn("run with --expose-gc for steadier memory figures");
 
-// ---- the workload ---------------------------------------------------------------------
-// 20,000 connections/s for 50 s from a client with 64,512 ephemeral ports; the client
-// closes first and its TIME_WAIT is 2 s, so about 40,000 ports are held at any time and
-// no connect() fails. Poisson arrivals (the default), 100-byte request, 1000-byte
-// response, 500 us each way: 8 segments and 16 events per connection.
-const RATE = 20_000;
-export const BENCH_SCENARIO = {
-  name: "bench-churn-1M", seed: 1,
-  duration: `${CONNECTIONS / RATE + 2}s`, sample: "100ms",
-  hosts: {
-    client: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "2s" } },
-    server: { ip: "10.0.0.2", listen: [{ port: 80 }] },
-  },
-  links: [{ between: ["client", "server"], latency: "500us" }],
-  workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: RATE, arrival: "poisson",
-    request: 100, response: 1000, closer: "client", count: CONNECTIONS }],
-};
+// ---- the workload (bench/workload.mjs) ---------------------------------------------
+export const BENCH_SCENARIO = churnScenario(CONNECTIONS);
 
 // ---- helpers --------------------------------------------------------------------------
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -89,7 +75,7 @@ async function main() {
   const { Stat } = sdk;
   const STATE_COUNT = 11, LISTEN = 1;
   const plan = dist.planScenario(BENCH_SCENARIO);
-  const warmPlan = dist.planScenario({ ...BENCH_SCENARIO, duration: "7s", workloads: [{ ...BENCH_SCENARIO.workloads[0], count: 100_000 }] });
+  const warmPlan = dist.planScenario(warmScenario(BENCH_SCENARIO));
   const wasmModule = await WebAssembly.compile(readFileSync(join(ROOT, "build", "engine.wasm")));
   const slotBytes = (await sdk.instantiateEngine(wasmModule)).socketSlotBytes();
 

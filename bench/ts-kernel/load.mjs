@@ -58,7 +58,7 @@ export const PORTED_FROM = {
   "sockets.ts": "cc2a675b1ea6df83d8e62341bfc1f9febec29961",
   "tcp.ts": "7db5784e41e7856a8a27e76caefdaced87934c49",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "cc1df0591d7dfd848357c84cdddc0bf238cf73f1",
+  "wheel.ts": "bcd56be3381cf34f9d3990008cbc234b4792d3a2",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */
