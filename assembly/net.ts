@@ -344,6 +344,13 @@ let SG: usize = 0;
 @inline export function sgFate(g: u32): u32 { return load<u8>(sg(g), 23); }
 @inline export function setSgFate(g: u32, v: u32): void { store<u8>(sg(g), <u8>v, 23); }
 
+/** Fills record g (fate 0: deliver). */
+@inline function writeSegment(g: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): void {
+  const p = sg(g);
+  store<u32>(p, sa, 0); store<u32>(p, da, 4); store<u16>(p, <u16>sp, 8); store<u16>(p, <u16>dp, 10);
+  store<u32>(p, seq, 12); store<u32>(p, ack, 16); store<u16>(p, <u16>len, 20); store<u8>(p, <u8>fl, 22); store<u8>(p, 0, 23);
+  store<u16>(p, <u16>d, 24); store<u16>(p, <u16>w, 26); store<u32>(p, c, 28);
+}
 export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
   return newSegmentInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
 }
@@ -355,10 +362,7 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
     if (sgTop >= sgCap) { SG = regrow(SG, <usize>sgCap * SG_SIZE, <usize>sgCap * 2 * SG_SIZE); sgCap <<= 1; }
     g = sgTop++;
   }
-  const p = sg(g);
-  store<u32>(p, sa, 0); store<u32>(p, da, 4); store<u16>(p, <u16>sp, 8); store<u16>(p, <u16>dp, 10);
-  store<u32>(p, seq, 12); store<u32>(p, ack, 16); store<u16>(p, <u16>len, 20); store<u8>(p, <u8>fl, 22); store<u8>(p, 0, 23);
-  store<u16>(p, <u16>d, 24); store<u16>(p, <u16>w, 26); store<u32>(p, c, 28);
+  writeSegment(g, d, sa, sp, da, dp, fl, seq, ack, len, w, c);
   return g;
 }
 /** Whether the free list has a record (takeFreeSegment). */
@@ -366,10 +370,7 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
 /** newSegmentInline when segmentFree(): no call to grow the pool, so callers keep their values in registers. */
 @inline export function takeFreeSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): u32 {
   const g = sgFree; sgFree = sgAck(g);
-  const p = sg(g);
-  store<u32>(p, sa, 0); store<u32>(p, da, 4); store<u16>(p, <u16>sp, 8); store<u16>(p, <u16>dp, 10);
-  store<u32>(p, seq, 12); store<u32>(p, ack, 16); store<u16>(p, <u16>len, 20); store<u8>(p, <u8>fl, 22); store<u8>(p, 0, 23);
-  store<u16>(p, <u16>d, 24); store<u16>(p, <u16>w, 26); store<u32>(p, c, 28);
+  writeSegment(g, d, sa, sp, da, dp, fl, seq, ack, len, w, c);
   return g;
 }
 /** Returns a delivered segment's record to the pool (its ack field links the free list). */

@@ -125,41 +125,6 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
                      w: u32, c: u32, senderState: u32): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
-  sendChecked(d, sa, sp, da, dp, fl, seq, ack, len, w, c, senderState);
-}
-
-/**
- * send() for a socket's segment: one call of five arguments instead of twelve. On a
- * direction with neither rules nor a loss model (the common case) nothing can drop or
- * copy it, so its record is written straight from the socket's fields, and that path
- * calls nothing while the pool's free list has a record (a trace is written last, from
- * the record). Anything else goes through send(), a call after which nothing is live:
- * no value of the common path is kept across a call, which made the JIT spill them.
- */
-function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  const d = dir(s);
-  // Three tests, each its own branch (as one condition they were computed in full).
-  if (!segmentFree()) { sendFromRuled(s, d, fl, seq, ack, len); return; }
-  if (dirLoss(d) != LossKind.None) { sendFromRuled(s, d, fl, seq, ack, len); return; }
-  if (dirFirstRule(d) >= 0) { sendFromRuled(s, d, fl, seq, ack, len); return; }
-  bump(Stat.SegSent);
-  if (retransmitting) bump(Stat.SegRetransmitted);
-  const c = conn(s);
-  const g = takeFreeSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
-  putInFlightInline(g, d, now + <u64>dirLatency(d), takeSeq());
-  if (traced(c)) traceSent(g);
-}
-/** sendFrom's other paths: send() with the socket's fields. */
-function sendFromRuled(s: u32, d: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
-}
-function traceSent(g: u32): void {
-  traceSegment(now, sgConn(g), sgDir(g), sgFlags(g), false, sgSeq(g), sgAck(g), sgLen(g));
-}
-
-/** send() once counted: the direction's rules and loss kernel decide. */
-@inline function sendChecked(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
-                             w: u32, c: u32, senderState: u32): void {
   let dropped = false;
   let deferred = false; // a TypeScript hook decides, in its next batch
   let dupDelay: i64 = -1;
@@ -195,6 +160,35 @@ function traceSent(g: u32): void {
     if (traced(c)) traceSegment(now + <u64>dupDelay, c, d, fl, false, seq, ack, len);
     schedule(now + lat + <u64>dupDelay, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
   }
+}
+
+/**
+ * send() for a socket's segment: one call of five arguments instead of twelve. On a
+ * direction with neither rules nor a loss model (the common case) nothing can drop or
+ * copy it, so its record is written straight from the socket's fields, and that path
+ * calls nothing while the pool's free list has a record (a trace is written last, from
+ * the record). Anything else goes through send(), a call after which nothing is live:
+ * no value of the common path is kept across a call, which made the JIT spill them.
+ */
+function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  const d = dir(s);
+  // Three tests, each its own branch (as one condition they were computed in full).
+  if (!segmentFree()) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  if (dirLoss(d) != LossKind.None) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  if (dirFirstRule(d) >= 0) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  bump(Stat.SegSent);
+  if (retransmitting) bump(Stat.SegRetransmitted);
+  const c = conn(s);
+  const g = takeFreeSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
+  putInFlightInline(g, d, now + <u64>dirLatency(d), takeSeq());
+  if (traced(c)) traceSent(g);
+}
+/** sendFrom's other paths: send() with the socket's fields. */
+function sendFromRuled(s: u32, d: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+}
+function traceSent(g: u32): void {
+  traceSegment(now, sgConn(g), sgDir(g), sgFlags(g), false, sgSeq(g), sgAck(g), sgLen(g));
 }
 
 @inline function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {

@@ -53,10 +53,10 @@ export const PORTED_FROM = {
   "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "e183b9179321170aa772a3eebbe78adbd8a43552",
+  "net.ts": "147e3abcb55b8193a5af9509c60f5745bef2a68e",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "cc2a675b1ea6df83d8e62341bfc1f9febec29961",
-  "tcp.ts": "7db5784e41e7856a8a27e76caefdaced87934c49",
+  "tcp.ts": "86922b45e13bdb81ce38877234b1fbb61c83ce93",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "bcd56be3381cf34f9d3990008cbc234b4792d3a2",
 };
