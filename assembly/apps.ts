@@ -6,11 +6,12 @@
 // Everything here is a reaction to a TCP event or an arrival: no JS is called.
 
 import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, Stat, State, WlParam } from "./abi";
-import { now, schedule } from "./wheel";
+import { now, schedule, takeSeq } from "./wheel";
+import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext, LANES } from "./lanes";
 import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
-import { alloc } from "./mem";
+import { alloc, DEBUG } from "./mem";
 import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 import { udpQuery } from "./udp";
@@ -66,6 +67,7 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
 }
 
 export function appsReset(): void {
+  if (MAX_WORKLOADS > LANES - ARRIVAL_LANES) ERROR("a workload's arrival stream needs a lane (lanes.ts)");
   nWorkloads = 0; nextConn = 0;
   WPARAM = alloc(<usize>MAX_WORKLOADS * WlParam.COUNT * 8);
   WNEXT = alloc(<usize>MAX_WORKLOADS * 8);
@@ -148,7 +150,25 @@ function scheduleArrival(w: u32): void {
   }
   const stop = wp(w, WlParam.Stop);
   if (stop > 0 && t >= stop) return;
-  schedule(<u64>Math.floor(t), EV_ARRIVAL, w, 0);
+  // Its arrival stream is a lane (lanes.ts): one arrival pending, no wheel event.
+  if (DEBUG) assert(<u64>Math.floor(t) >= now, "an arrival in the past");
+  if (firing) { firing = false; laneNext(<u64>Math.floor(t), takeSeq()); }
+  else laneEnter(ARRIVAL_LANES + w, <u64>Math.floor(t), takeSeq());
+}
+
+/**
+ * While an arrival from a lane happens (arrivalDue), its lane is still first: whatever
+ * the connection files meanwhile comes after it (at `now` or later, with a later
+ * filing number). So the next arrival takes its place (laneNext) instead of the lane
+ * leaving the heap and entering it again.
+ */
+let firing = false;
+/** The first lane is a workload's arrival stream: its pending arrival is now. */
+export function arrivalDue(): void {
+  const w = firstLane() - ARRIVAL_LANES;
+  firing = true;
+  arrival(w, 0);
+  if (firing) { firing = false; laneLeave(); } // no next arrival
 }
 
 // Arrival times a hook chose (WlParam.Hooked), written here by the SDK: f64 us.

@@ -8,7 +8,7 @@ import {
   setWorkloadEpoch as setWlEpoch, workloadBatchDone as wlDone, workloadDue, workloadHooked,
 } from "./hooks";
 import {
-  addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
+  addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalDue, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
   setWorkloadParam as setWp,
 } from "./apps";
 import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
@@ -19,13 +19,14 @@ import {
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  flightAt, flightOrder, freeSegment, netReset, takeArrival, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
+  freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
   setLoss as setLossKernel, sgFate,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
-import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp";
+import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
+import { DIR_LANES, firstAt, firstLane, firstOrder, lanesReset, TIME_WAIT_LANE } from "./lanes";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, twAt, twOrder, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
 } from "./wheel";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -40,6 +41,7 @@ let started = false;
 
 export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   const seed = (<u64>seedHi << 32) | <u64>seedLo;
+  lanesReset();
   wheelReset(max(socketCapacity, 1024));
   setDropHook(timerDropped);
   socketsReset(max(socketCapacity, 1024));
@@ -74,7 +76,7 @@ export function setRun(duration: f64, sample: f64, traceFirst: u32): void {
   setTraceFirst(traceFirst);
 }
 
-/** Segments a hook dropped during this run() call: they took budget but are no events. */
+/** Segments a hook dropped and stale TIME_WAIT entries during this run() call: they took budget but are no events. */
 let dropped: u32 = 0;
 
 /** A segment arrives (or, dropped by a hook, is freed without being an event). */
@@ -90,8 +92,8 @@ let dropped: u32 = 0;
 
 /**
  * Counts a run() call's events in the stats as it returns. Every event takes one of the
- * budget, and so does a segment a hook dropped: only those and the events that are not
- * segment arrivals are counted as they happen, none of the arrivals.
+ * budget, and so does a segment a hook dropped or a stale TIME_WAIT entry: only those and
+ * the events that are not segment arrivals are counted as they happen, none of the arrivals.
  */
 @inline function counted(fired: u32, others: u32, status: i32): i32 {
   const events = <f64>(fired - dropped);
@@ -113,12 +115,12 @@ function stopAt(): u64 {
  * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
  * is more to do, 0 when finished. A sample at time T sees every event before T.
  *
- * Three sources are merged: the wheel's events, the segments in flight (net.ts) and the
- * TIME_WAIT expiries (wheel.ts), by time and, at one time, by filing number, so events
- * fire exactly as if every one had been a wheel event. A wheel slot above level 0 that
- * starts at the time of the first arrival is cascaded first (it may hold events filed
- * before the segment). Only when the next event is not before `stop` (or hooks are
- * pending) are samples, batches and the end looked at.
+ * Two sources are merged: the wheel's events and the lanes' items (lanes.ts: segments
+ * in flight, TIME_WAIT expiries, workload arrivals), by time and, at one time, by filing
+ * number, so events fire exactly as if every one had been a wheel event. A wheel slot
+ * above level 0 that starts at the time of the lanes' first item is cascaded first (it
+ * may hold events filed before that item). Only when the next event is not before
+ * `stop` (or hooks are pending) are samples, batches and the end looked at.
  */
 export function run(maxEvents: u32): i32 {
   if (!started) { started = true; listenersStart(); appsStart(); }
@@ -128,26 +130,15 @@ export function run(maxEvents: u32): i32 {
   let stop = stopAt();
   while (true) {
     findNext();
-    // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
-    // (The tests of the merge as branches, not && / || chains: binaryen folds those into
-    // selects computed in full, and V8 spills the intermediate bools.)
-    let tw = false;
-    let segAt = flightAt;
-    if (twAt < flightAt) { tw = true; segAt = twAt; }
-    else if (twAt == flightAt) {
-      if (twOrder < flightOrder) { tw = true; segAt = twAt; }
+    // The lanes' first item before the wheel's next event? (With nothing filed,
+    // nextDeadline is u64.MAX_VALUE and nextLevel -1; the tests as branches, not && / ||
+    // chains: binaryen folds those into selects computed in full, and V8 spills the bools.)
+    let lane = false;
+    if (firstAt < nextDeadline) lane = true;
+    else if (firstAt == nextDeadline) {
+      if (nextLevel == 0) lane = firstOrder < dueSeq();
     }
-    // Before the wheel's next event? (With nothing filed, nextDeadline is u64.MAX_VALUE and nextLevel -1.)
-    let seg = false;
-    if (segAt < nextDeadline) seg = true;
-    else if (segAt == nextDeadline) {
-      if (nextLevel == 0) seg = (tw ? twOrder : flightOrder) < dueSeq();
-    }
-    // The TIME_WAIT FIFO's first entry may be stale (tcp.ts): it is dropped once it would come first.
-    if (seg) {
-      if (tw) { if (twSettle()) continue; }
-    }
-    const at = seg ? segAt : nextDeadline; // u64.MAX_VALUE when nothing is pending
+    const at = lane ? firstAt : nextDeadline; // u64.MAX_VALUE when nothing is pending
     if (at >= stop || pendingHooks > 0) {
       const any = at != u64.MAX_VALUE;
       // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
@@ -163,27 +154,27 @@ export function run(maxEvents: u32): i32 {
       if (windowDue && (!any || at >= workloadDue)) return counted(maxEvents - budget, others, RunStatus.WorkloadBatch);
       if (!any || at >= durationUs) return counted(maxEvents - budget, others, RunStatus.Done);
     }
-    if (!seg) { if (nextLevel > 0) { cascade(); continue; } }
+    if (!lane) { if (nextLevel > 0) { cascade(); continue; } }
     if (budget == 0) return counted(maxEvents - budget, others, RunStatus.More);
-    if (tw && seg) {
-      budget--;
-      advance(segAt);
-      others++;
-      twExpires();
-      continue;
-    }
-    if (seg) {
-      // Arrivals in a row: while the next one still comes before the horizon (the wheel's
-      // next event, the next TIME_WAIT expiry and `stop`, lowered by whatever is filed
-      // before it meanwhile) and no hook is pending, it is delivered without going round
-      // the checks again.
-      setHorizon(isFound() ? min(stop, min(nextDeadline, twAt)) : 0);
-      let t = segAt;
+    if (lane) {
+      // Items in a row: while the next one still comes before the horizon (the wheel's
+      // next event and `stop`, lowered by whatever is filed before it meanwhile) and no
+      // hook is pending, it is taken without going round the checks again.
+      setHorizon(isFound() ? min(stop, nextDeadline) : 0);
+      let t = firstAt;
       while (true) {
         budget--;
         advance(t);
-        deliver(takeArrival());
-        t = flightAt;
+        const l = firstLane();
+        if (l < DIR_LANES) {
+          deliver(takeSegment());
+        } else if (l == TIME_WAIT_LANE) {
+          if (twDue()) others++; else dropped++; // a stale entry is no event
+        } else {
+          others++;
+          arrivalDue();
+        }
+        t = firstAt;
         if (budget == 0) break;
         if (t >= horizon) break;
         if (pendingHooks != 0) break;
@@ -208,11 +199,10 @@ export function run(maxEvents: u32): i32 {
           listenerEvent(target, g);
         }
       }
-      // An arrival or expiry now: which comes first is decided above. A slot popDue emptied
+      // A lane's item now: which comes first is decided above. A slot popDue emptied
       // is not looked at again (nothing filed meanwhile can be in it but at `now`, which
       // findNext finds as well).
-      if (flightAt == now) break;
-      if (twAt == now) break;
+      if (firstAt == now) break;
       if (!isFound()) break;
     }
   }

@@ -17,14 +17,15 @@
 //  10  per address, each UDP port is held by one UDP socket or bound UDP listener at
 //      most, exactly when the UDP port table says so; per host, UDP sockets equal
 //      the count samples report
-//  11  segments in flight: each direction's queue arrives in order, and the first
-//      arrival the run loop sees (net.ts flightAt) is the earliest queue head, with
-//      one heap entry per direction that has segments in flight
+//  11  the lanes (lanes.ts): each direction's queue arrives in order; the heap is
+//      ordered and holds one entry per direction with segments in flight, keyed by its
+//      first segment, one for the TIME_WAIT FIFO while it has entries, keyed by its
+//      first, and at most one per workload; firstAt is its first entry's time
 
 import { State, STATE_COUNT } from "./abi";
 import { alloc } from "./mem";
 import {
-  FLIGHT_END, flightArrival, flightAt, flightDirections, flightHead, flightNext, nDirs,
+  FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nDirs,
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
@@ -32,7 +33,9 @@ import { HostParam } from "./abi";
 import { F_SERVER, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
-import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
+import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
+import { ARRIVAL_LANES, DIR_LANES, firstAt, laneCount, laneEntry, laneEntryAt, laneEntryOrder, TIME_WAIT_LANE } from "./lanes";
+import { nWorkloads } from "./apps";
 
 export let brokenAt: u32 = 0;
 export let expected: u32 = 0;
@@ -182,22 +185,46 @@ export function checkInvariants(): i32 {
     if (n != hostUdp(h)) return fail(10, h, n, hostUdp(h));
   }
 
-  // 11: segments in flight.
-  let first: u64 = u64.MAX_VALUE;
+  // 11: the lanes.
   let busy: u32 = 0;
   for (let d: u32 = 0; d < nDirs; d++) {
     let g = flightHead(d);
     if (g == FLIGHT_END) continue;
     busy++;
-    if (flightArrival(g) < first) first = flightArrival(g);
     let last = flightArrival(g);
     for (g = flightNext(g); g != FLIGHT_END; g = flightNext(g)) {
       if (flightArrival(g) < last) return fail(11, d, <u32>last, <u32>flightArrival(g));
       last = flightArrival(g);
     }
   }
-  if (busy != flightDirections()) return fail(11, 0xFFFFFFFF, busy, flightDirections());
-  if (first != flightAt) return fail(11, 0xFFFFFFFE, <u32>first, <u32>flightAt);
+  const nLanes = laneCount();
+  let dirs: u32 = 0;
+  let tws: u32 = 0;
+  memory.fill(PORTS, 0, <usize>nWorkloads); // (scratch) a workload's arrival lane seen
+  for (let i: u32 = 0; i < nLanes; i++) {
+    const lane = laneEntry(i); const at = laneEntryAt(i); const order = laneEntryOrder(i);
+    if (i > 0) {
+      const p = (i - 1) >> 1;
+      if (laneEntryAt(p) > at || (laneEntryAt(p) == at && laneEntryOrder(p) > order)) return fail(11, 0xFFFFFFFD, p, i);
+    }
+    if (lane < DIR_LANES) {
+      dirs++;
+      const g = lane < nDirs ? flightHead(lane) : FLIGHT_END;
+      if (g == FLIGHT_END) return fail(11, lane, <u32>at, 0);
+      if (flightArrival(g) != at || flightOrder(g) != order) return fail(11, lane, <u32>at, <u32>flightArrival(g));
+    } else if (lane == TIME_WAIT_LANE) {
+      tws++;
+      if (twCount() == 0 || twEntryDue(0) != at) return fail(11, lane, <u32>at, twCount());
+    } else {
+      const w = lane - ARRIVAL_LANES;
+      if (w >= nWorkloads || load<u8>(PORTS + <usize>w) != 0) return fail(11, lane, w, nWorkloads);
+      store<u8>(PORTS + <usize>w, 1);
+    }
+  }
+  if (dirs != busy) return fail(11, 0xFFFFFFFF, busy, dirs);
+  if (tws != (twCount() > 0 ? 1 : 0)) return fail(11, TIME_WAIT_LANE, twCount(), tws);
+  const first = nLanes > 0 ? laneEntryAt(0) : u64.MAX_VALUE;
+  if (first != firstAt) return fail(11, 0xFFFFFFFE, <u32>first, <u32>firstAt);
   return 0;
 }
 

@@ -6,10 +6,11 @@
 import { alloc, DEBUG, regrow } from "./mem";
 import { HostParam, LossKind, State, STATE_COUNT } from "./abi";
 import { seedStream } from "./rng";
+import { DIR_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes";
 
 export const MAX_HOSTS: u32 = 1024;
 export const MAX_IPS: u32 = 1024;
-export const MAX_DIRS: u32 = 4096;
+export const MAX_DIRS: u32 = DIR_LANES;
 export const MAX_LISTENERS: u32 = 1024;
 export const MAX_RULES: u32 = 256;
 
@@ -319,11 +320,9 @@ export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool 
 //
 // A direction has one fixed latency and no queueing, so it delivers in the order it
 // sends: its segments wait in a FIFO queue (head and tail per direction, linked through
-// `next`) instead of one wheel event each, and only each queue's head is ordered, in a
-// binary min-heap of the directions by (arrival, order). The run loop (index.ts) merges
-// the heap's first arrival with the wheel's events by time, then by filing number, which
-// is the order in which the wheel alone would fire them. (A delayed duplicate copy,
-// which does not keep the direction's order, still goes through the wheel.)
+// `next`), a lane of lanes.ts, which merges the directions' first segments with the
+// engine's other lanes. (A delayed duplicate copy, which does not keep the direction's
+// order, still goes through the wheel.)
 const SG_SIZE: usize = 64;
 const SG_NONE: u32 = 0xFFFFFFFF;
 let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = SG_NONE;
@@ -381,19 +380,7 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
 
 let QHEAD: usize = 0;       // u32 [dir] first segment in flight, SG_NONE when none
 let QTAIL: usize = 0;       // u32 [dir] last segment in flight
-// The directions with segments in flight, a binary min-heap on their first segment's
-// (at, order): 24-byte entries  0 at u64 | 8 order u64 | 16 dir u32.
-const HE_SIZE: usize = 24;
-let HEAP: usize = 0;
-let heapSize: u32 = 0;
-/** The first arrival of all directions (u64.MAX_VALUE when nothing is in flight) and its filing number. */
-export let flightAt: u64 = u64.MAX_VALUE;
-export let flightOrder: u64 = 0;
 
-@inline function he(i: u32): usize { return HEAP + <usize>i * HE_SIZE; }
-@inline function heCopy(to: usize, from: usize): void {
-  store<u64>(to, load<u64>(from)); store<u64>(to, load<u64>(from, 8), 8); store<u32>(to, load<u32>(from, 16), 16);
-}
 /** Puts segment g in flight on direction d, to arrive at `at` (no earlier than the direction's last), filed as number `order`. */
 export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
   putInFlightInline(g, d, at, order);
@@ -411,59 +398,21 @@ export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
     return;
   }
   store<u32>(q, g); store<u32>(t, g);
-  // Its first segment: the direction enters the heap (orders are increasing, so on a tie of times it goes after).
-  let i = heapSize++;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    const pp = he(parent);
-    if (load<u64>(pp) <= at) break;
-    heCopy(he(i), pp);
-    i = parent;
-  }
-  const pi = he(i);
-  store<u64>(pi, at); store<u64>(pi, order, 8); store<u32>(pi, d, 16);
-  if (i == 0) { flightAt = at; flightOrder = order; }
+  laneEnter(d, at, order); // its first segment
 }
 
-/** Takes the first arrival (flightAt) off its direction's queue; the direction's next segment takes its place. */
-export function takeArrival(): u32 {
-  let d = load<u32>(HEAP, 16);
-  const q = QHEAD + (<usize>d << 2);
+/** Takes the first lane's first segment (the lane is a direction); the direction's next segment takes its place. */
+export function takeSegment(): u32 {
+  const q = QHEAD + (<usize>firstLane() << 2);
   const g = load<u32>(q);
   const n = load<u32>(sg(g), 32);
   store<u32>(q, n);
-  let at: u64; let order: u64;
   if (n != SG_NONE) {
     const pn = sg(n);
-    at = load<u64>(pn, 40); order = load<u64>(pn, 48);
+    laneNext(load<u64>(pn, 40), load<u64>(pn, 48));
   } else {
-    if (--heapSize == 0) { flightAt = u64.MAX_VALUE; return g; }
-    const pl = he(heapSize);
-    at = load<u64>(pl); order = load<u64>(pl, 8); d = load<u32>(pl, 16);
+    laneLeave();
   }
-  // (at, order, d) goes into the root's place and down to where it belongs.
-  let i: u32 = 0;
-  while (true) {
-    let c: u32 = 2 * i + 1;
-    if (c >= heapSize) break;
-    let pc = he(c);
-    // (Tests as branches, not && / || chains: binaryen folds those into selects computed in full.)
-    if (c + 1 < heapSize) { // the earlier child, by (time, filing number)
-      const pr = pc + HE_SIZE;
-      const tr = load<u64>(pr); const tl = load<u64>(pc);
-      if (tr < tl) { c++; pc = pr; }
-      else if (tr == tl) { if (load<u64>(pr, 8) < load<u64>(pc, 8)) { c++; pc = pr; } }
-    }
-    const tc = load<u64>(pc);
-    if (tc > at) break;
-    if (tc == at) { if (load<u64>(pc, 8) > order) break; }
-    heCopy(he(i), pc);
-    i = c;
-  }
-  const p = he(i);
-  store<u64>(p, at); store<u64>(p, order, 8); store<u32>(p, d, 16);
-  if (i == 0) { flightAt = at; flightOrder = order; } // usually: the direction's next segment stays first
-  else { flightAt = load<u64>(HEAP); flightOrder = load<u64>(HEAP, 8); }
   return g;
 }
 
@@ -471,7 +420,7 @@ export function takeArrival(): u32 {
 export function flightHead(d: u32): u32 { return load<u32>(QHEAD + (<usize>d << 2)); }
 export function flightNext(g: u32): u32 { return load<u32>(sg(g), 32); }
 export function flightArrival(g: u32): u64 { return load<u64>(sg(g), 40); }
-export function flightDirections(): u32 { return heapSize; }
+export function flightOrder(g: u32): u64 { return load<u64>(sg(g), 48); }
 export const FLIGHT_END: u32 = SG_NONE;
 
 export function netReset(seed: u64, segmentCapacity: u32): void {
@@ -507,6 +456,4 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   SG = alloc(<usize>sgCap * SG_SIZE);
   QHEAD = alloc(<usize>MAX_DIRS * 4); QTAIL = alloc(<usize>MAX_DIRS * 4);
   memory.fill(QHEAD, 0xFF, <usize>MAX_DIRS * 4);
-  HEAP = alloc(<usize>MAX_DIRS * HE_SIZE); heapSize = 0;
-  flightAt = u64.MAX_VALUE; flightOrder = 0;
 }

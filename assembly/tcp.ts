@@ -19,7 +19,7 @@
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
 import { DEBUG } from "./mem";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twAt, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -396,27 +396,21 @@ function armTimeWait(s: u32): void {
   setIrs(s, twPush(s));
 }
 
-/** Drops stale entries off the TIME_WAIT FIFO's head (sockets killed early or restarted); whether there were any. */
-export function twSettle(): bool {
-  let stale = false;
-  while (twAt != u64.MAX_VALUE) {
-    const s = twTarget();
-    if (state(s) == State.TIME_WAIT) { if (irs(s) == twTag()) break; }
-    twPop();
-    stale = true;
-  }
-  return stale;
-}
-
 /**
- * The TIME_WAIT FIFO's first entry (live, after twSettle) is due: the socket closes, as
- * timerFires would close it, without its tests (it let go of its wheel event on filing the entry).
+ * The TIME_WAIT FIFO's first entry is due (it is the first lane): its socket closes, as
+ * timerFires would close it, without its tests (it let go of its wheel event on filing
+ * the entry). A stale entry (the socket was killed early, or restarted TIME_WAIT with a
+ * new entry) is dropped as nothing; returns whether the entry was live (an event).
  */
-export function twExpires(): void {
+export function twDue(): bool {
   const s = twTarget();
+  const tag = twTag();
   twPop();
-  if (DEBUG) assert(state(s) == State.TIME_WAIT && timerEvent(s) == 0 && !hasFlag(s, F_UDP), "a live TIME_WAIT entry");
-  destroy(s);
+  if (state(s) != State.TIME_WAIT) return false;
+  if (irs(s) != tag) return false;
+  if (DEBUG) assert(timerEvent(s) == 0 && !hasFlag(s, F_UDP), "a live TIME_WAIT entry");
+  destroyFrom(s, State.TIME_WAIT);
+  return true;
 }
 
 /** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */

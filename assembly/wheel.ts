@@ -30,8 +30,9 @@
 // Events of the same time fire in the order they were filed, whatever levels they went
 // through (all pending events of one time always share one slot list, which a cascade
 // re-files in order). Each event carries its filing number `seq`, from a counter that
-// segments in flight (net.ts, which do not go through the wheel) draw from too, so the
-// run loop can merge the two in exactly that order. Moving an event's due time on takes
+// the lanes' items (lanes.ts: segments in flight, TIME_WAIT entries, workload arrivals,
+// none of which go through the wheel) draw from too, so the run loop can merge the two
+// in exactly that order. Moving an event's due time on takes
 // a new filing number, as filing a new event would; an event filed again (lazily) into
 // a level-0 slot is put in its place by filing number rather than appended, so the
 // order stays the one of filing.
@@ -40,6 +41,7 @@
 //   event pool:  time u64 | due u64 | seq u64 | next u32 | target u32 | gen u32 | kind u8
 
 import { alloc, DEBUG, regrow } from "./mem";
+import { laneEnter, laneLeave, laneNext, TIME_WAIT_LANE } from "./lanes";
 
 const LEVELS = 7;
 const SLOTS = 64;
@@ -49,7 +51,7 @@ export let now: u64 = 0;
 
 /** The filing number the next event (or segment put in flight) gets. */
 let seqNext: u64 = 0;
-/** Takes a filing number for something ordered with the wheel's events (a segment in flight). */
+/** Takes a filing number for something ordered with the wheel's events (a lane's item). */
 @inline export function takeSeq(): u64 { return seqNext++; }
 
 /** The due time of a cancelled event. */
@@ -84,9 +86,8 @@ export let nextDeadline: u64 = u64.MAX_VALUE;
 let found = false;
 
 /**
- * The run loop (index.ts) delivers arrivals in a row while they come before `horizon`,
- * which it sets to the first wheel event and TIME_WAIT expiry; filing anything earlier
- * (an event, a first TIME_WAIT entry) lowers it.
+ * The run loop (index.ts) takes the lanes' items (lanes.ts) in a row while they come
+ * before `horizon`, which it sets to the wheel's first event; filing an event earlier lowers it.
  */
 export let horizon: u64 = 0;
 @inline export function setHorizon(t: u64): void { horizon = t; }
@@ -120,7 +121,7 @@ export function wheelReset(capacity: u32): void {
   TAIL = alloc(LEVELS * SLOTS * 4);
   OCC = alloc(LEVELS * 8);
   twCap = 1024; TWQ = alloc(<usize>twCap * TWE); twFirst = 0; twEnd = 0;
-  twDuration = 0; twAt = u64.MAX_VALUE; twOrder = u64.MAX_VALUE;
+  twDuration = 0;
 }
 
 export function pendingEvents(): u32 { return evLive; }
@@ -129,11 +130,11 @@ export function pendingEvents(): u32 { return evLive; }
 // A TIME_WAIT timer always lasts the host's TimeWait, so timers of one duration come due
 // in the order they are set: they wait in a FIFO of (due, filing number, socket, tag)
 // instead of going round the wheel (filed, cascaded down, filed again at their due
-// time). The run loop merges its first entry with the wheel and the segments in flight
-// by (time, filing number), as the wheel would have fired it. An entry is the socket's
-// only while the socket is in TIME_WAIT with the entry's tag (tcp.ts checks: a restarted
-// TIME_WAIT files a new entry, and a socket killed early leaves a stale one behind,
-// skipped when it comes first). Entries are 24 bytes: due u64 | seq u64 | socket u32 | tag u32.
+// time). The FIFO is a lane (lanes.ts), merged with the wheel and the other lanes by
+// (time, filing number), as the wheel would have fired its entries. An entry is the
+// socket's only while the socket is in TIME_WAIT with the entry's tag (tcp.ts checks: a
+// restarted TIME_WAIT files a new entry, and a socket killed early leaves a stale one
+// behind, which comes due as nothing). Entries are 24 bytes: due u64 | seq u64 | socket u32 | tag u32.
 const TWE: usize = 24;
 let TWQ: usize = 0;
 let twCap: u32 = 0;
@@ -141,9 +142,6 @@ let twFirst: u32 = 0;
 let twEnd: u32 = 0;
 /** The FIFO's timer length, us (0: none chosen yet; timers of another length use the wheel). */
 export let twDuration: u64 = 0;
-/** The first entry's due time and filing number (both u64.MAX_VALUE when empty, so it never wins a tie). */
-export let twAt: u64 = u64.MAX_VALUE;
-export let twOrder: u64 = u64.MAX_VALUE;
 
 @inline function twe(i: u32): usize { return TWQ + <usize>i * TWE; }
 /** Sets the FIFO's duration on first use; whether timers of length d go in it. */
@@ -166,23 +164,24 @@ export function twPush(target: u32): u32 {
   const seq = seqNext++;
   const p = twe(twEnd++);
   store<u64>(p, due); store<u64>(p, seq, 8); store<u32>(p, target, 16); store<u32>(p, <u32>seq, 20);
-  if (twEnd - twFirst == 1) { twAt = due; twOrder = seq; if (due < horizon) horizon = due; }
+  if (twEnd - twFirst == 1) laneEnter(TIME_WAIT_LANE, due, seq);
   return <u32>seq;
 }
 /** The first entry's socket and tag (the FIFO is not empty). */
 @inline export function twTarget(): u32 { return load<u32>(twe(twFirst), 16); }
 @inline export function twTag(): u32 { return load<u32>(twe(twFirst), 20); }
-/** Takes the first entry off. */
+/** Takes the first entry off; the FIFO is the first lane. */
 export function twPop(): void {
   twFirst++;
-  if (twFirst == twEnd) { twFirst = 0; twEnd = 0; twAt = u64.MAX_VALUE; twOrder = u64.MAX_VALUE; return; }
+  if (twFirst == twEnd) { twFirst = 0; twEnd = 0; laneLeave(); return; }
   const p = twe(twFirst);
-  twAt = load<u64>(p); twOrder = load<u64>(p, 8);
+  laneNext(load<u64>(p), load<u64>(p, 8));
 }
 /** The entries, for the invariant checks: count, and the socket and tag of the i-th. */
 export function twCount(): u32 { return twEnd - twFirst; }
 export function twEntryTarget(i: u32): u32 { return load<u32>(twe(twFirst + i), 16); }
 export function twEntryTag(i: u32): u32 { return load<u32>(twe(twFirst + i), 20); }
+export function twEntryDue(i: u32): u64 { return load<u64>(twe(twFirst + i)); }
 export function eventBytes(): f64 { return <f64>evCap * 37.0; }
 
 function growEvents(): void {
@@ -257,7 +256,10 @@ export function scheduleLazy(at: u64, due: u64, kind: u32, target: u32, gen: u32
   store<u8>(EV_KIND + <usize>e, <u8>kind);
   file(e, at, false);
   if (at < nextDeadline) found = false; // before the found slot: in an earlier one
-  if (at < horizon) horizon = at;
+  // The run loop must not move the clock into the event's slot before it is cascaded:
+  // the horizon comes down to the slot's start (the event's time only at level 0).
+  const start = at & ~((<u64>1 << (<u64>levelFor(at) * 6)) - 1);
+  if (start < horizon) horizon = start;
   return e;
 }
 

@@ -4,7 +4,8 @@
 // and the application's reactions to TCP events.
 
 import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, Stat, State, WlParam } from "../../assembly/abi.js";
-import { now, schedule } from "./wheel.js";
+import { now, schedule, takeSeq } from "./wheel.js";
+import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes.js";
 import { bump } from "./metrics.js";
 import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net.js";
 import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
@@ -124,7 +125,19 @@ function scheduleArrival(w: number): void {
   }
   const stop = wp(w, WlParam.Stop);
   if (stop > 0 && t >= stop) return;
-  schedule(Math.floor(t), EV_ARRIVAL, w, 0);
+  // Its arrival stream is a lane (lanes.ts); while one of its arrivals happens, the next takes its place.
+  if (firing) { firing = false; laneNext(Math.floor(t), takeSeq()); }
+  else laneEnter(ARRIVAL_LANES + w, Math.floor(t), takeSeq());
+}
+
+/** While an arrival from a lane happens, its lane is still first (as in assembly/apps.ts). */
+let firing = false;
+/** The first lane is a workload's arrival stream: its pending arrival is now. */
+export function arrivalDue(): void {
+  const w = firstLane() - ARRIVAL_LANES;
+  firing = true;
+  arrival(w, 0);
+  if (firing) { firing = false; laneLeave(); } // no next arrival
 }
 
 export function arrival(w: number, failed: number): void {

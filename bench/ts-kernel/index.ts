@@ -6,7 +6,7 @@
 // Like the engine, the state is module-global: one kernel per module instance.
 
 import { Stat } from "../../assembly/abi.js";
-import { appsBytes, appsReset, appsStart, arrival, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps.js";
+import { appsBytes, appsReset, appsStart, arrival, arrivalDue, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps.js";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsBytes, metricsReset, samplesRows, samplesView as sView, setStat,
   setTraceFirst, stat as readStat, takeSample, traceCount as tCount, traceView as tView, rowWords,
@@ -14,12 +14,13 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   setListenerLife as setLife, reservePorts as reserve,
-  flightAt, flightOrder, freeSegment, netBytes, sgFate, takeArrival, netReset, setHostParam as setHp, setLoss as setLossKernel,
+  freeSegment, netBytes, sgFate, takeSegment, netReset, setHostParam as setHp, setLoss as setLossKernel,
 } from "./net.js";
 import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
-import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twExpires, twSettle } from "./tcp.js";
+import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp.js";
+import { DIR_LANES, firstAt, firstLane, firstOrder, lanesBytes, lanesReset, TIME_WAIT_LANE } from "./lanes.js";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, twAt, twOrder, wheelBytes, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelBytes, wheelReset,
 } from "./wheel.js";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -40,6 +41,7 @@ function u64(v: number): number { return v > 0 ? Math.trunc(v) : 0; }
 export function reset(seedHi: number, seedLo: number, socketCapacity: number): void {
   const seed = (BigInt(seedHi >>> 0) << 32n) | BigInt(seedLo >>> 0);
   const c = Math.max(socketCapacity >>> 0, 1024);
+  lanesReset();
   wheelReset(c);
   setDropHook(timerDropped);
   socketsReset(c);
@@ -72,7 +74,7 @@ export function setRun(duration: number, sample: number, traceFirst: number): vo
   setTraceFirst(traceFirst >>> 0);
 }
 
-/** Segments a hook dropped during this run() call (none here: hooks are not ported). */
+/** Stale TIME_WAIT entries during this run() call (and segments a hook dropped: none here, hooks are not ported). */
 let dropped = 0;
 
 /** A segment arrives. */
@@ -98,8 +100,9 @@ function stopAt(): number {
 /**
  * Runs until `maxEvents` events have fired or the run is over; returns 1 while there
  * is more to do, 0 when finished. A sample at time T sees every event before T.
- * The wheel's events, the segments in flight and the TIME_WAIT expiries are merged by
- * time, then filing number; samples and the end are looked at only from `stop` on.
+ * The wheel's events and the lanes' items (segments in flight, TIME_WAIT expiries,
+ * workload arrivals) are merged by time, then filing number; samples and the end are
+ * looked at only from `stop` on.
  */
 export function run(maxEvents: number): number {
   if (!started) { started = true; listenersStart(); appsStart(); }
@@ -109,18 +112,13 @@ export function run(maxEvents: number): number {
   let stop = stopAt();
   while (true) {
     const has = findNext();
-    // The first of the segments in flight and the TIME_WAIT expiries, by (time, filing number).
-    const tw = twAt < flightAt || (twAt === flightAt && twOrder < flightOrder);
-    const segAt = tw ? twAt : flightAt;
-    const segOrder = tw ? twOrder : flightOrder;
-    const seg = has
-      ? segAt < nextDeadline || (segAt === nextDeadline && nextLevel === 0 && segOrder < dueSeq())
-      : segAt !== Infinity;
-    // A stale first TIME_WAIT entry is dropped once it would come first.
-    if (seg && tw && twSettle()) continue;
-    const at = seg ? segAt : nextDeadline;
+    // The lanes' first item before the wheel's next event?
+    const lane = has
+      ? firstAt < nextDeadline || (firstAt === nextDeadline && nextLevel === 0 && firstOrder < dueSeq())
+      : firstAt !== Infinity;
+    const at = lane ? firstAt : nextDeadline;
     if (at >= stop) {
-      const any = has || seg;
+      const any = has || lane;
       const sampleAt = sampleIndex * sampleUs;
       if (sampleAt <= durationUs && (!any || at >= sampleAt)) {
         takeSample(sampleIndex++);
@@ -129,25 +127,21 @@ export function run(maxEvents: number): number {
       }
       if (!any || at >= durationUs) return counted(maxEvents - budget, others, 0);
     }
-    if (!seg && nextLevel > 0) { cascade(); continue; }
+    if (!lane && nextLevel > 0) { cascade(); continue; }
     if (budget === 0) return counted(maxEvents - budget, others, 1);
-    if (seg && tw) {
-      budget--;
-      advance(segAt);
-      others++;
-      twExpires();
-      continue;
-    }
-    if (seg) {
-      // Arrivals in a row, while the next still comes before the horizon (the wheel's next
-      // event, the next TIME_WAIT expiry, `stop`, lowered by whatever is filed before it).
-      setHorizon(isFound() ? Math.min(stop, nextDeadline, twAt) : 0);
-      let t = segAt;
+    if (lane) {
+      // Items in a row, while the next still comes before the horizon (the wheel's next
+      // event and `stop`, lowered by whatever is filed before it).
+      setHorizon(isFound() ? Math.min(stop, nextDeadline) : 0);
+      let t = firstAt;
       while (true) {
         budget--;
         advance(t);
-        deliver(takeArrival());
-        t = flightAt;
+        const l = firstLane();
+        if (l < DIR_LANES) deliver(takeSegment());
+        else if (l === TIME_WAIT_LANE) { if (twDue()) others++; else dropped++; } // a stale entry is no event
+        else { others++; arrivalDue(); }
+        t = firstAt;
         if (budget === 0) break;
         if (t >= horizon) break;
       }
@@ -171,14 +165,14 @@ export function run(maxEvents: number): number {
           listenerEvent(target, g);
         }
       }
-      if (flightAt === now || twAt === now || !isFound()) break; // an arrival or expiry now, or the slot emptied: back to the merge above
+      if (firstAt === now || !isFound()) break; // a lane's item now, or the slot emptied: back to the merge above
     }
   }
 }
 
 export function nowUs(): number { return now; }
 /** Bytes of the kernel's tables right now (the engine reports its linear memory instead). */
-export function tableBytes(): number { return wheelBytes() + socketBytes() + netBytes() + metricsBytes() + appsBytes(); }
+export function tableBytes(): number { return wheelBytes() + lanesBytes() + socketBytes() + netBytes() + metricsBytes() + appsBytes(); }
 export function stat(k: number): number {
   if (k === Stat.LiveSockets) return live;
   if (k === Stat.SocketCapacity) return capacity();

@@ -47,18 +47,19 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  */
 export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
-  "apps.ts": "58e8cf6da329fa60adefc8b84ff205ee56965880", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
+  "apps.ts": "1e27fb4d761336000bc42b7e8e963d14bdf32794", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "76429f30094616581d00823783eb3d9edfc80653", // RunStatus.WorkloadBatch not ported, as above
-  "invariants.ts": "5e29220a09a742278d33e613e0be62dd2ec44fad", // not ported: test-only checks, no part of the measured kernel
+  "index.ts": "b0a92da1a766d7c89289ecd0dac20f538ee42777", // RunStatus.WorkloadBatch not ported, as above
+  "lanes.ts": "eb54f8bf6e23bc086871f24c605d7116bfedf5de",
+  "invariants.ts": "2ffb480272e575d282525e6b440586b72e5ed960", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "147e3abcb55b8193a5af9509c60f5745bef2a68e",
+  "net.ts": "5504578fab869a9039f80138c32d5864b4216302",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "cc2a675b1ea6df83d8e62341bfc1f9febec29961",
-  "tcp.ts": "86922b45e13bdb81ce38877234b1fbb61c83ce93",
+  "tcp.ts": "bcb675548888facaaad0cdce2c120418a440f10e",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "bcd56be3381cf34f9d3990008cbc234b4792d3a2",
+  "wheel.ts": "fa2ee89b7468a04a19b92f55afde9c62e068f587",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */

@@ -5,10 +5,11 @@
 
 import { HostParam, LossKind, State, STATE_COUNT } from "../../assembly/abi.js";
 import { seedStream, storeU64 } from "./rng.js";
+import { DIR_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes.js";
 
 export const MAX_HOSTS = 1024;
 export const MAX_IPS = 1024;
-export const MAX_DIRS = 4096;
+export const MAX_DIRS = DIR_LANES;
 export const MAX_LISTENERS = 1024;
 export const MAX_RULES = 256;
 const HP = HostParam.COUNT;
@@ -306,15 +307,9 @@ export function freeSegment(g: number): void {
   sgFree = g;
 }
 
-// Each direction delivers in the order it sends: a FIFO queue per direction, and the
-// directions with segments in flight in a binary min-heap on their first segment's
-// (at, order), as in assembly/net.ts (there 24-byte entries, here three columns).
+// Each direction delivers in the order it sends: a FIFO queue per direction, a lane of
+// lanes.ts, as in assembly/net.ts.
 let QHEAD = new Uint32Array(0); let QTAIL = new Uint32Array(0);
-let HAT = new Float64Array(0); let HORDER = new Float64Array(0); let HDIR = new Uint32Array(0);
-let heapSize = 0;
-/** The first arrival of all directions (Infinity when nothing is in flight) and its filing number. */
-export let flightAt = Infinity;
-export let flightOrder = 0;
 
 /** Puts segment g in flight on direction d, to arrive at `at`, filed as number `order`. */
 export function putInFlight(g: number, d: number, at: number, order: number): void {
@@ -325,43 +320,17 @@ export function putInFlight(g: number, d: number, at: number, order: number): vo
     return;
   }
   QHEAD[d] = g; QTAIL[d] = g;
-  let i = heapSize++;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (HAT[parent] <= at) break;
-    HAT[i] = HAT[parent]; HORDER[i] = HORDER[parent]; HDIR[i] = HDIR[parent];
-    i = parent;
-  }
-  HAT[i] = at; HORDER[i] = order; HDIR[i] = d;
-  if (i === 0) { flightAt = at; flightOrder = order; }
+  laneEnter(d, at, order); // its first segment
 }
 
-/** Takes the first arrival (flightAt) off its direction's queue; the direction's next segment takes its place. */
-export function takeArrival(): number {
-  let d = HDIR[0];
+/** Takes the first lane's first segment (the lane is a direction); the direction's next segment takes its place. */
+export function takeSegment(): number {
+  const d = firstLane();
   const g = QHEAD[d];
   const n = SGNEXT[g];
   QHEAD[d] = n;
-  let at: number; let order: number;
-  if (n !== NONE) {
-    at = SGAT[n]; order = SGORDER[n];
-  } else {
-    if (--heapSize === 0) { flightAt = Infinity; return g; }
-    at = HAT[heapSize]; order = HORDER[heapSize]; d = HDIR[heapSize];
-  }
-  // (at, order, d) goes into the root's place and down to where it belongs.
-  let i = 0;
-  while (true) {
-    let c = 2 * i + 1;
-    if (c >= heapSize) break;
-    if (c + 1 < heapSize && (HAT[c + 1] < HAT[c] || (HAT[c + 1] === HAT[c] && HORDER[c + 1] < HORDER[c]))) c++;
-    const tc = HAT[c];
-    if (tc > at || (tc === at && HORDER[c] > order)) break;
-    HAT[i] = tc; HORDER[i] = HORDER[c]; HDIR[i] = HDIR[c];
-    i = c;
-  }
-  HAT[i] = at; HORDER[i] = order; HDIR[i] = d;
-  flightAt = HAT[0]; flightOrder = HORDER[0];
+  if (n !== NONE) laneNext(SGAT[n], SGORDER[n]);
+  else laneLeave();
   return g;
 }
 
@@ -371,7 +340,7 @@ export function netBytes(): number {
     + LSIP.byteLength * 4 + LSBOUND.byteLength * 2 + LSSTART.byteLength * 2 + LSRETRY.byteLength + DSRC.byteLength * 3 + DLAT.byteLength + DLOSS.byteLength * 2 + DP.byteLength
     + DRNG.byteLength + DRULE.byteLength + ROUTE.byteLength
     + RNEXT.byteLength * 5 + RMASK.byteLength * 4
-    + sgCap * 53 + QHEAD.byteLength * 2 + HAT.byteLength * 2 + HDIR.byteLength;
+    + sgCap * 53 + QHEAD.byteLength * 2;
   for (let i = 0; i < nIps; i++) b += PORTUSE[i].byteLength + PORTTW[i].byteLength;
   return b;
 }
@@ -408,6 +377,4 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   SGCONN = new Uint32Array(sgCap); SGFATE = new Uint8Array(sgCap);
   SGNEXT = new Uint32Array(sgCap); SGAT = new Float64Array(sgCap); SGORDER = new Float64Array(sgCap);
   QHEAD = new Uint32Array(MAX_DIRS).fill(NONE); QTAIL = new Uint32Array(MAX_DIRS);
-  HAT = new Float64Array(MAX_DIRS); HORDER = new Float64Array(MAX_DIRS); HDIR = new Uint32Array(MAX_DIRS);
-  heapSize = 0; flightAt = Infinity; flightOrder = 0;
 }

@@ -6,7 +6,7 @@
 // (stores into Uint32Array columns wrap by themselves).
 
 import { Flag, HostParam, Outcome, Stat, State } from "../../assembly/abi.js";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twAt, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
+import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -301,23 +301,14 @@ function armTimeWait(s: number): void {
   setIrs(s, twPush(s));
 }
 
-/** Drops stale entries off the TIME_WAIT FIFO's head; whether there were any. */
-export function twSettle(): boolean {
-  let stale = false;
-  while (twAt !== Infinity) {
-    const s = twTarget();
-    if (state(s) === State.TIME_WAIT && irs(s) === twTag()) break;
-    twPop();
-    stale = true;
-  }
-  return stale;
-}
-
-/** The TIME_WAIT FIFO's first entry is due. */
-export function twExpires(): void {
+/** The TIME_WAIT FIFO's first entry is due (the first lane): its socket closes, unless the entry is stale; whether it was live. */
+export function twDue(): boolean {
   const s = twTarget();
+  const tag = twTag();
   twPop();
+  if (state(s) !== State.TIME_WAIT || irs(s) !== tag) return false;
   destroy(s); // what timerFires does in TIME_WAIT (the socket has no wheel event)
+  return true;
 }
 
 export function twReusable(s: number): boolean {

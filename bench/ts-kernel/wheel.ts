@@ -2,7 +2,7 @@
 // 64 slots, level L slots of 64^L us, FIFO level-0 slots, cascading, lazy events
 // with a slot time and a due time, filed again or dropped (cancelled) when their slot
 // is reached, level-0 lists kept in filing order), the same structure-of-arrays event pool with a free list,
-// the same filing numbers (`seq`, shared with the segments in flight) and the same cached found slot.
+// the same filing numbers (`seq`, shared with the lanes' items) and the same cached found slot.
 //
 // Differences of representation only:
 // - time is a JS number of integer microseconds (exact below 2^53; the wheel's
@@ -10,6 +10,8 @@
 //   bits of the (exact) quotient;
 // - each level's 64-bit occupancy bitmap is two u32 words (slots 0-31, 32-63) and
 //   rotr + ctz becomes "first set bit at or after nowSlot, else the lowest".
+
+import { laneEnter, laneLeave, laneNext, TIME_WAIT_LANE } from "./lanes.js";
 
 const LEVELS = 7;
 const SLOTS = 64;
@@ -22,7 +24,7 @@ export let now = 0;
 
 /** The filing number the next event (or segment put in flight) gets. */
 let seqNext = 0;
-/** Takes a filing number for something ordered with the wheel's events (a segment in flight). */
+/** Takes a filing number for something ordered with the wheel's events (a lane's item). */
 export function takeSeq(): number { return seqNext++; }
 
 /** The due time of a cancelled event. */
@@ -54,9 +56,8 @@ export let nextDeadline = Infinity;
 let found = false;
 
 /**
- * The run loop (index.ts) delivers arrivals in a row while they come before `horizon`,
- * which it sets to the first wheel event and TIME_WAIT expiry; filing anything earlier
- * (an event, a first TIME_WAIT entry) lowers it.
+ * The run loop (index.ts) takes the lanes' items (lanes.ts) in a row while they come
+ * before `horizon`, which it sets to the wheel's first event; filing an event earlier lowers it.
  */
 export let horizon = 0;
 export function setHorizon(t: number): void { horizon = t; }
@@ -87,19 +88,17 @@ export function wheelReset(capacity: number): void {
   seqNext = 0;
   nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false; horizon = 0;
   TW_DUE = new Float64Array(1024); TW_SEQ = new Float64Array(1024); TW_TARGET = new Uint32Array(1024); TW_TAG = new Uint32Array(1024);
-  twFirst = 0; twEnd = 0; twDuration = 0; twAt = Infinity; twOrder = Infinity;
+  twFirst = 0; twEnd = 0; twDuration = 0;
 }
 
 export function pendingEvents(): number { return evLive; }
 
-// TIME_WAIT expiries: a FIFO beside the wheel, as in the engine (due, seq, socket, tag per entry).
+// TIME_WAIT expiries: a FIFO beside the wheel, a lane (lanes.ts), as in the engine (due, seq, socket, tag per entry).
 let TW_DUE = new Float64Array(0); let TW_SEQ = new Float64Array(0);
 let TW_TARGET = new Uint32Array(0); let TW_TAG = new Uint32Array(0);
 let twFirst = 0;
 let twEnd = 0;
 export let twDuration = 0;
-export let twAt = Infinity;
-export let twOrder = Infinity; // Infinity when empty, as twAt: it never wins a tie
 export function twFits(d: number): boolean {
   if (twDuration === 0 && d > 0) twDuration = d;
   return d === twDuration;
@@ -122,15 +121,16 @@ export function twPush(target: number): number {
   const seq = seqNext++;
   const i = twEnd++;
   TW_DUE[i] = due; TW_SEQ[i] = seq; TW_TARGET[i] = target; TW_TAG[i] = seq >>> 0;
-  if (twEnd - twFirst === 1) { twAt = due; twOrder = seq; if (due < horizon) horizon = due; }
+  if (twEnd - twFirst === 1) laneEnter(TIME_WAIT_LANE, due, seq);
   return seq >>> 0;
 }
 export function twTarget(): number { return TW_TARGET[twFirst]; }
 export function twTag(): number { return TW_TAG[twFirst]; }
+/** Takes the first entry off; the FIFO is the first lane. */
 export function twPop(): void {
   twFirst++;
-  if (twFirst === twEnd) { twFirst = 0; twEnd = 0; twAt = Infinity; twOrder = Infinity; return; }
-  twAt = TW_DUE[twFirst]; twOrder = TW_SEQ[twFirst];
+  if (twFirst === twEnd) { twFirst = 0; twEnd = 0; laneLeave(); return; }
+  laneNext(TW_DUE[twFirst], TW_SEQ[twFirst]);
 }
 export function wheelBytes(): number {
   return TW_DUE.byteLength * 3 + EV_TIME.byteLength + EV_DUE.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
@@ -217,7 +217,9 @@ export function scheduleLazy(at: number, due: number, kind: number, target: numb
   EV_KIND[e] = kind;
   file(e, at, false);
   if (at < nextDeadline) found = false; // before the found slot: in an earlier one
-  if (at < horizon) horizon = at;
+  // The clock must not enter the event's slot before it is cascaded: the horizon comes down to the slot's start.
+  const start = at - at % POW[levelFor(at)];
+  if (start < horizon) horizon = start;
   return e;
 }
 
