@@ -24,7 +24,7 @@ import {
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
-import { DIR_LANES, firstAt, firstLane, firstOrder, lanesReset, TIME_WAIT_LANE } from "./lanes";
+import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, TIME_WAIT_LANE } from "./lanes";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
 } from "./wheel";
@@ -166,7 +166,7 @@ export function run(maxEvents: u32): i32 {
         budget--;
         advance(t);
         const l = firstLane();
-        if (l < DIR_LANES) {
+        if (l < FLIGHT_LANES) {
           deliver(takeSegment());
         } else if (l == TIME_WAIT_LANE) {
           if (twDue()) others++; else dropped++; // a stale entry is no event

@@ -17,15 +17,15 @@
 //  10  per address, each UDP port is held by one UDP socket or bound UDP listener at
 //      most, exactly when the UDP port table says so; per host, UDP sockets equal
 //      the count samples report
-//  11  the lanes (lanes.ts): each direction's queue arrives in order; the heap is
-//      ordered and holds one entry per direction with segments in flight, keyed by its
-//      first segment, one for the TIME_WAIT FIFO while it has entries, keyed by its
-//      first, and at most one per workload; firstAt is its first entry's time
+//  11  the lanes (lanes.ts): each latency's queue of segments in flight arrives in
+//      order; the heap is ordered and holds one entry per queue with segments, keyed by
+//      its first, one for the TIME_WAIT FIFO while it has entries, keyed by its first,
+//      and at most one per workload; firstAt is its first entry's time
 
 import { State, STATE_COUNT } from "./abi";
 import { alloc } from "./mem";
 import {
-  FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nDirs,
+  FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nLatencies,
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
@@ -34,7 +34,7 @@ import { F_SERVER, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ip
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
-import { ARRIVAL_LANES, DIR_LANES, firstAt, laneCount, laneEntry, laneEntryAt, laneEntryOrder, TIME_WAIT_LANE } from "./lanes";
+import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, laneCount, laneEntry, laneEntryAt, laneEntryOrder, TIME_WAIT_LANE } from "./lanes";
 import { nWorkloads } from "./apps";
 
 export let brokenAt: u32 = 0;
@@ -187,7 +187,7 @@ export function checkInvariants(): i32 {
 
   // 11: the lanes.
   let busy: u32 = 0;
-  for (let d: u32 = 0; d < nDirs; d++) {
+  for (let d: u32 = 0; d < nLatencies; d++) {
     let g = flightHead(d);
     if (g == FLIGHT_END) continue;
     busy++;
@@ -207,9 +207,9 @@ export function checkInvariants(): i32 {
       const p = (i - 1) >> 1;
       if (laneEntryAt(p) > at || (laneEntryAt(p) == at && laneEntryOrder(p) > order)) return fail(11, 0xFFFFFFFD, p, i);
     }
-    if (lane < DIR_LANES) {
+    if (lane < FLIGHT_LANES) {
       dirs++;
-      const g = lane < nDirs ? flightHead(lane) : FLIGHT_END;
+      const g = lane < nLatencies ? flightHead(lane) : FLIGHT_END;
       if (g == FLIGHT_END) return fail(11, lane, <u32>at, 0);
       if (flightArrival(g) != at || flightOrder(g) != order) return fail(11, lane, <u32>at, <u32>flightArrival(g));
     } else if (lane == TIME_WAIT_LANE) {

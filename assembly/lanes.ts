@@ -1,10 +1,11 @@
 // The merge of the engine's lanes. A lane is a queue whose items come due in the order
 // they join it, each with its due time and filing number (wheel.ts takeSeq):
 //
-//   lanes 0 .. DIR_LANES-1   a link direction's segments in flight (net.ts: one fixed
-//                            latency and no queueing, so a direction delivers in order)
-//   TIME_WAIT_LANE           the TIME_WAIT FIFO (wheel.ts: timers of one length)
-//   ARRIVAL_LANES + w        workload w's arrival stream (apps.ts: one arrival pending)
+//   lanes 0 .. FLIGHT_LANES-1  segments in flight, one queue per link latency (net.ts:
+//                              links have fixed latency and no queueing, so segments
+//                              sent with one latency arrive in the order they were sent)
+//   TIME_WAIT_LANE             the TIME_WAIT FIFO (wheel.ts: timers of one length)
+//   ARRIVAL_LANES + w          workload w's arrival stream (apps.ts: one arrival pending)
 //
 // Only each lane's first item is ordered, in a binary min-heap of the lanes by
 // (due time, filing number). The run loop (index.ts) takes the heap's first item while
@@ -15,9 +16,9 @@
 
 import { alloc } from "./mem";
 
-export const DIR_LANES: u32 = 4096;
-export const TIME_WAIT_LANE: u32 = DIR_LANES;
-export const ARRIVAL_LANES: u32 = DIR_LANES + 1;
+export const FLIGHT_LANES: u32 = 4096;
+export const TIME_WAIT_LANE: u32 = FLIGHT_LANES;
+export const ARRIVAL_LANES: u32 = FLIGHT_LANES + 1;
 export const LANES: u32 = ARRIVAL_LANES + 1024;
 
 const HE_SIZE: usize = 24;

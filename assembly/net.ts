@@ -6,11 +6,11 @@
 import { alloc, DEBUG, regrow } from "./mem";
 import { HostParam, LossKind, State, STATE_COUNT } from "./abi";
 import { seedStream } from "./rng";
-import { DIR_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes";
+import { FLIGHT_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes";
 
 export const MAX_HOSTS: u32 = 1024;
 export const MAX_IPS: u32 = 1024;
-export const MAX_DIRS: u32 = DIR_LANES;
+export const MAX_DIRS: u32 = 4096;
 export const MAX_LISTENERS: u32 = 1024;
 export const MAX_RULES: u32 = 256;
 
@@ -222,6 +222,7 @@ let DBAD: usize = 0;        // u8  [dir] Gilbert-Elliott: in the bad state
 let DP: usize = 0;          // f64 [dir][4] loss parameters
 let DRNG: usize = 0;        // u64 [dir] random stream
 let DRULE: usize = 0;       // i32 [dir] first rule or -1
+let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
 let ROUTE: usize = 0;       // u16 [src host][dst host] dir + 1, 0 when unlinked
 
 @inline export function dirSrc(d: u32): u32 { return load<u16>(DSRC + (<usize>d << 1)); }
@@ -234,6 +235,7 @@ let ROUTE: usize = 0;       // u16 [src host][dst host] dir + 1, 0 when unlinked
 @inline export function dirP(d: u32, k: u32): f64 { return load<f64>(DP + ((<usize>d * 4 + k) << 3)); }
 @inline export function dirRng(d: u32): usize { return DRNG + (<usize>d << 3); }
 @inline export function dirFirstRule(d: u32): i32 { return load<i32>(DRULE + (<usize>d << 2)); }
+@inline function dirLane(d: u32): u32 { return load<u16>(DLANE + (<usize>d << 1)); }
 
 /** Both directions of a link between hosts a and b; returns the a->b direction. */
 export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u32 {
@@ -242,6 +244,7 @@ export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u3
   store<u16>(DSRC + (<usize>ba << 1), <u16>b); store<u16>(DDST + (<usize>ba << 1), <u16>a);
   store<u16>(DREV + (<usize>ab << 1), <u16>ba); store<u16>(DREV + (<usize>ba << 1), <u16>ab);
   store<u32>(DLAT + (<usize>ab << 2), latAB); store<u32>(DLAT + (<usize>ba << 2), latBA);
+  store<u16>(DLANE + (<usize>ab << 1), <u16>latencyLane(latAB)); store<u16>(DLANE + (<usize>ba << 1), <u16>latencyLane(latBA));
   // The link's index in the whole scenario numbers its streams, so a shard draws what a single run would.
   store<u64>(DRNG + (<usize>ab << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream));
   store<u64>(DRNG + (<usize>ba << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream + 1));
@@ -249,6 +252,12 @@ export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u3
   store<u16>(ROUTE + ((<usize>a * MAX_HOSTS + b) << 1), <u16>(ab + 1));
   store<u16>(ROUTE + ((<usize>b * MAX_HOSTS + a) << 1), <u16>(ba + 1));
   return ab;
+}
+/** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
+function latencyLane(lat: u32): u32 {
+  for (let l: u32 = 0; l < nLatencies; l++) if (load<u32>(LLAT + (<usize>l << 2)) == lat) return l;
+  store<u32>(LLAT + (<usize>nLatencies << 2), lat);
+  return nLatencies++;
 }
 /** The direction from host a to host b, or -1 when they are not linked. */
 export function route(a: u32, b: u32): i32 {
@@ -318,11 +327,11 @@ export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool 
 //
 // fate: 0 deliver, 1 a hook has not decided yet, 2 a hook dropped it (freed on arrival).
 //
-// A direction has one fixed latency and no queueing, so it delivers in the order it
-// sends: its segments wait in a FIFO queue (head and tail per direction, linked through
-// `next`), a lane of lanes.ts, which merges the directions' first segments with the
-// engine's other lanes. (A delayed duplicate copy, which does not keep the direction's
-// order, still goes through the wheel.)
+// Links have fixed latency and no queueing, so the segments sent with one latency, over
+// whatever direction, arrive in the order they were sent: they wait in one FIFO queue
+// per latency (head and tail, linked through `next`), a lane of lanes.ts, which merges
+// the queues' first segments with the engine's other lanes. (A delayed duplicate copy,
+// which keeps no such order, still goes through the wheel.)
 const SG_SIZE: usize = 64;
 const SG_NONE: u32 = 0xFFFFFFFF;
 let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = SG_NONE;
@@ -378,10 +387,12 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   sgFree = g;
 }
 
-let QHEAD: usize = 0;       // u32 [dir] first segment in flight, SG_NONE when none
-let QTAIL: usize = 0;       // u32 [dir] last segment in flight
+let QHEAD: usize = 0;       // u32 [lane] first segment in flight, SG_NONE when none
+let QTAIL: usize = 0;       // u32 [lane] last segment in flight
+let LLAT: usize = 0;        // u32 [lane] the latency of its segments, us
+export let nLatencies: u32 = 0;
 
-/** Puts segment g in flight on direction d, to arrive at `at` (no earlier than the direction's last), filed as number `order`. */
+/** Puts segment g in flight on direction d, to arrive at `at` (now + its latency), filed as number `order`. */
 export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
   putInFlightInline(g, d, at, order);
 }
@@ -389,19 +400,20 @@ export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
 @inline export function putInFlightInline(g: u32, d: u32, at: u64, order: u64): void {
   const p = sg(g);
   store<u32>(p, SG_NONE, 32); store<u64>(p, at, 40); store<u64>(p, order, 48);
-  const q = QHEAD + (<usize>d << 2);
-  const t = QTAIL + (<usize>d << 2);
+  const lane = dirLane(d);
+  const q = QHEAD + (<usize>lane << 2);
+  const t = QTAIL + (<usize>lane << 2);
   if (load<u32>(q) != SG_NONE) {
-    if (DEBUG) assert(load<u64>(sg(load<u32>(t)), 40) <= at, "a direction delivers in order");
+    if (DEBUG) assert(load<u64>(sg(load<u32>(t)), 40) <= at, "one latency delivers in order");
     store<u32>(sg(load<u32>(t)), g, 32);
     store<u32>(t, g);
     return;
   }
   store<u32>(q, g); store<u32>(t, g);
-  laneEnter(d, at, order); // its first segment
+  laneEnter(lane, at, order); // its first segment
 }
 
-/** Takes the first lane's first segment (the lane is a direction); the direction's next segment takes its place. */
+/** Takes the first lane's first segment (the lane is a latency's queue); the queue's next segment takes its place. */
 export function takeSegment(): u32 {
   const q = QHEAD + (<usize>firstLane() << 2);
   const g = load<u32>(q);
@@ -416,8 +428,8 @@ export function takeSegment(): u32 {
   return g;
 }
 
-/** Segments in flight, for the invariant checks: the first of direction d and the next of a segment (SG_NONE ends). */
-export function flightHead(d: u32): u32 { return load<u32>(QHEAD + (<usize>d << 2)); }
+/** Segments in flight, for the invariant checks: the first of lane l and the next of a segment (SG_NONE ends). */
+export function flightHead(l: u32): u32 { return load<u32>(QHEAD + (<usize>l << 2)); }
 export function flightNext(g: u32): u32 { return load<u32>(sg(g), 32); }
 export function flightArrival(g: u32): u64 { return load<u64>(sg(g), 40); }
 export function flightOrder(g: u32): u64 { return load<u64>(sg(g), 48); }
@@ -425,6 +437,7 @@ export const FLIGHT_END: u32 = SG_NONE;
 
 export function netReset(seed: u64, segmentCapacity: u32): void {
   if (HostParam.COUNT > 16) ERROR("an address's copy of its host's knobs (IPPARAM) holds 16");
+  if (MAX_DIRS > FLIGHT_LANES) ERROR("each direction may have a latency of its own, with its lane (lanes.ts)");
   runSeed = seed;
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
   HPARAM = alloc(<usize>MAX_HOSTS * HostParam.COUNT * 4);
@@ -454,6 +467,8 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   RSEEN = alloc(<usize>MAX_RULES * 4); RACTION = alloc(<usize>MAX_RULES); RDELAY = alloc(<usize>MAX_RULES * 4);
   sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
-  QHEAD = alloc(<usize>MAX_DIRS * 4); QTAIL = alloc(<usize>MAX_DIRS * 4);
-  memory.fill(QHEAD, 0xFF, <usize>MAX_DIRS * 4);
+  DLANE = alloc(<usize>MAX_DIRS * 2);
+  QHEAD = alloc(<usize>FLIGHT_LANES * 4); QTAIL = alloc(<usize>FLIGHT_LANES * 4); LLAT = alloc(<usize>FLIGHT_LANES * 4);
+  memory.fill(QHEAD, 0xFF, <usize>FLIGHT_LANES * 4);
+  nLatencies = 0;
 }

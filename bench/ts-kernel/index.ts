@@ -18,7 +18,7 @@ import {
 } from "./net.js";
 import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp.js";
-import { DIR_LANES, firstAt, firstLane, firstOrder, lanesBytes, lanesReset, TIME_WAIT_LANE } from "./lanes.js";
+import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesBytes, lanesReset, TIME_WAIT_LANE } from "./lanes.js";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelBytes, wheelReset,
 } from "./wheel.js";
@@ -138,7 +138,7 @@ export function run(maxEvents: number): number {
         budget--;
         advance(t);
         const l = firstLane();
-        if (l < DIR_LANES) deliver(takeSegment());
+        if (l < FLIGHT_LANES) deliver(takeSegment());
         else if (l === TIME_WAIT_LANE) { if (twDue()) others++; else dropped++; } // a stale entry is no event
         else { others++; arrivalDue(); }
         t = firstAt;

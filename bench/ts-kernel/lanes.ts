@@ -1,11 +1,11 @@
-// The merge of the kernel's lanes, as in assembly/lanes.ts: link directions' segments in
-// flight, the TIME_WAIT FIFO and workload arrival streams, each a queue in due order,
-// with only each lane's first item ordered, in a binary min-heap of the lanes by
-// (due time, filing number) (there 24-byte entries, here three columns).
+// The merge of the kernel's lanes, as in assembly/lanes.ts: segments in flight (a queue
+// per link latency), the TIME_WAIT FIFO and workload arrival streams, each a queue in
+// due order, with only each lane's first item ordered, in a binary min-heap of the
+// lanes by (due time, filing number) (there 24-byte entries, here three columns).
 
-export const DIR_LANES = 4096;
-export const TIME_WAIT_LANE = DIR_LANES;
-export const ARRIVAL_LANES = DIR_LANES + 1;
+export const FLIGHT_LANES = 4096;
+export const TIME_WAIT_LANE = FLIGHT_LANES;
+export const ARRIVAL_LANES = FLIGHT_LANES + 1;
 export const LANES = ARRIVAL_LANES + 1024;
 
 let HAT = new Float64Array(0); let HORDER = new Float64Array(0); let HLANE = new Uint32Array(0);

@@ -49,12 +49,12 @@ export const PORTED_FROM = {
   "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
   "apps.ts": "1e27fb4d761336000bc42b7e8e963d14bdf32794", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "b0a92da1a766d7c89289ecd0dac20f538ee42777", // RunStatus.WorkloadBatch not ported, as above
-  "lanes.ts": "eb54f8bf6e23bc086871f24c605d7116bfedf5de",
-  "invariants.ts": "2ffb480272e575d282525e6b440586b72e5ed960", // not ported: test-only checks, no part of the measured kernel
+  "index.ts": "f3de57a7a164a331787f2ae8ece02d3a1c22ae91", // RunStatus.WorkloadBatch not ported, as above
+  "lanes.ts": "8876191e40e948a6395a57819df7b8c7b33b7fef",
+  "invariants.ts": "26e2e5064ded2044f62c9901425ea18ceb6db0d9", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "5504578fab869a9039f80138c32d5864b4216302",
+  "net.ts": "4aeab3626ffc4d07034070d92496892a1aad60af",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "cc2a675b1ea6df83d8e62341bfc1f9febec29961",
   "tcp.ts": "bcb675548888facaaad0cdce2c120418a440f10e",
