@@ -169,8 +169,11 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
  * calls nothing while the pool's free list has a record (a trace is written last, from
  * the record). Anything else goes through send(), a call after which nothing is live:
  * no value of the common path is kept across a call, which made the JIT spill them.
+ * Inlined where the segments of an ordinary connection are sent (handshake, data, FIN,
+ * the ACKs of flush, synSent and TIME_WAIT's entry); emit() is the same out of line, for
+ * the rare paths (RSTs, challenge ACKs, TIME_WAIT's answers), which it would only grow.
  */
-function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+@inline function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   const d = dir(s);
   // Three tests, each its own branch (as one condition they were computed in full).
   if (!segmentFree()) { sendFromRuled(s, d, fl, seq, ack, len); return; }
@@ -191,7 +194,8 @@ function traceSent(g: u32): void {
   traceSegment(now, sgConn(g), sgDir(g), sgFlags(g), false, sgSeq(g), sgAck(g), sgLen(g));
 }
 
-@inline function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+/** sendFrom out of line, for the rare paths. */
+function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   sendFrom(s, fl, seq, ack, len);
 }
 
@@ -260,13 +264,13 @@ function fileTimer(s: u32, due: u64): void {
         fl |= Flag.PSH;
         if (finQueued) fl |= Flag.FIN;
       }
-      emit(s, fl, nxt, rcvNxt(s), len);
+      sendFrom(s, fl, nxt, rcvNxt(s), len);
       nxt += len + (fl & Flag.FIN ? 1 : 0);
       sent = true;
     } else {
       if (!finQueued) break;
       if (nxt != end) break;
-      emit(s, Flag.FIN | Flag.ACK, nxt, rcvNxt(s), 0);
+      sendFrom(s, Flag.FIN | Flag.ACK, nxt, rcvNxt(s), 0);
       nxt += 1;
       sent = true;
     }
@@ -285,15 +289,15 @@ function flush(s: u32): void {
   output(s);
   if (hasFlag(s, F_ACK_NOW)) {
     clearFlag(s, F_ACK_NOW);
-    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
   }
 }
 
 function sendSyn(s: u32): void {
-  emit(s, Flag.SYN, iss(s), 0, 0);
+  sendFrom(s, Flag.SYN, iss(s), 0, 0);
 }
 function sendSynAck(s: u32): void {
-  emit(s, Flag.SYN | Flag.ACK, iss(s), rcvNxt(s), 0);
+  sendFrom(s, Flag.SYN | Flag.ACK, iss(s), rcvNxt(s), 0);
 }
 
 // ---- opening ------------------------------------------------------------------------
@@ -376,7 +380,7 @@ export function appClose(s: u32, linger0: bool): void {
   // Linux: past tcp_max_tw_buckets, "time wait bucket table overflow": the socket just closes.
   const overflow = hostTw(h) >= param(s, HostParam.MaxTwBuckets);
   if (!overflow) move(s, from, State.TIME_WAIT, from);
-  if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
+  if (ackFin) sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
   clearFlag(s, F_ACK_NOW);
   if (overflow) { destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
@@ -490,7 +494,7 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
   if (fl & Flag.ACK) {
     setSndUna(s, ack);
     establish(s, State.SYN_SENT);
-    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the handshake's third segment
+    sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the handshake's third segment
     appEstablished(s);
     flush(s);
   } else {
