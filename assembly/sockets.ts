@@ -41,11 +41,15 @@
 // In front of the hash, a small direct-mapped cache answers most arrivals: entry
 // (connection id, parity of the arrival's direction) holds the slot + 1 that last
 // took that connection's segments on that end (filled when a socket opens and by
-// each hash lookup). Its slot is trusted only after a compare of the whole 4-tuple
-// and a state above LISTEN (a free slot reads CLOSED or LISTEN, a UDP socket CLOSED):
-// only one live TCP socket holds a tuple, so the answer is the hash's. Connection
-// ids are handed out in order, so the cache lines of the connections in progress
-// stay close together, where the hash's entries are spread over the whole table.
+// each hash lookup). Its slot is trusted when it holds a socket of that connection
+// sending the other way, in a state above LISTEN (a free slot reads CLOSED or LISTEN,
+// a UDP socket CLOSED). That stands for the whole 4-tuple: only the two ends of a
+// connection carry its id, each sending over one direction of the link, and every
+// segment of the connection over a direction carries the tuple of the end it reaches
+// (its peer's segments, and the RSTs its host answers them with); one live TCP socket
+// holds a tuple, so the answer is the hash's (the debug build checks each one).
+// Connection ids are handed out in order, so the cache lines of the connections in
+// progress stay close together, where the hash's entries are spread over the whole table.
 
 import { alloc, DEBUG, regrow } from "./mem";
 import { orphan } from "./wheel";
@@ -223,20 +227,19 @@ export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
 
 /**
  * The socket holding the 4-tuple (as lookup) of segment record g (net.ts), arriving for
- * connection c over direction d: the cache's slot when it holds the tuple, else the
- * hash's. The tuple is compared straight against the record's fields, read as needed,
- * so that no value of them is live across the miss path's call.
+ * connection c over direction d: the cache's slot when it holds c's end that sends over
+ * the link's other direction (d ^ 1: links add their directions in pairs), else the hash's.
  */
 @inline export function lookupArrival(g: u32, c: u32, d: u32): i32 {
   const q = hcPtr(c, d);
   const v = load<u32>(q);
   if (v != 0) {
     const s = v - 1;
-    // One test for the tuple (xor/or, no branches) and one for the state: an `&&` chain
-    // binaryen folds into selects computed in full, with V8 spilling the bools between.
-    if (((lport(s) ^ sgDport(g)) | (rport(s) ^ sgSport(g)) | (laddr(s) ^ sgDst(g)) | (raddr(s) ^ sgSrc(g))) == 0) {
-      if (state(s) > 1) return <i32>s;
-    }
+    // (Nested tests, not an && chain, which binaryen would fold into selects computed in full.)
+    if (conn(s) == c) { if (dir(s) == (d ^ 1)) { if (state(s) > 1) {
+      if (DEBUG) assert(lookup(sgDst(g), sgDport(g), sgSrc(g), sgSport(g)) == <i32>s, "the arrival cache answers as the hash");
+      return <i32>s;
+    } } }
   }
   return lookupMiss(g, q);
 }

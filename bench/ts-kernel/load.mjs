@@ -56,7 +56,7 @@ export const PORTED_FROM = {
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "4aeab3626ffc4d07034070d92496892a1aad60af",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "cc2a675b1ea6df83d8e62341bfc1f9febec29961",
+  "sockets.ts": "cb49ebc4ca1b485e47420fb5bff34a81f9dd20a5",
   "tcp.ts": "a98f8bfae1a078c4385046ec386de94cee160c8a",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "fa2ee89b7468a04a19b92f55afde9c62e068f587",

@@ -176,7 +176,8 @@ export function lookupArrival(la: number, lp: number, ra: number, rp: number, c:
   const v = HC[q];
   if (v !== 0) {
     const s = v - 1;
-    if (LPORT[s] === lp && RPORT[s] === rp && LADDR[s] === la && RADDR[s] === ra && STATE[s] > 1) return s;
+    // c's end sending over the link's other direction stands for the tuple (as in assembly/sockets.ts).
+    if (CONN[s] === c && DIR[s] === (d ^ 1) && STATE[s] > 1) return s;
   }
   const f = lookup(la, lp, ra, rp);
   if (f >= 0) HC[q] = f + 1;
