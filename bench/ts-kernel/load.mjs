@@ -52,7 +52,7 @@ export const PORTED_FROM = {
   "index.ts": "f3de57a7a164a331787f2ae8ece02d3a1c22ae91", // RunStatus.WorkloadBatch not ported, as above
   "lanes.ts": "8876191e40e948a6395a57819df7b8c7b33b7fef",
   "invariants.ts": "26e2e5064ded2044f62c9901425ea18ceb6db0d9", // not ported: test-only checks, no part of the measured kernel
-  "mem.ts": "daf49dd96dab4ae09f409b4035e8d74a2fba802a",
+  "mem.ts": "0169c9cad63a53d039d4cc5837952a5d75f30635",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "4aeab3626ffc4d07034070d92496892a1aad60af",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
