@@ -30,12 +30,16 @@ let HSECRET: usize = 0;     // u64 [host] ISN secret
 let HRNG: usize = 0;        // u64 [host] random stream for port selection
 let HPERTURB: usize = 0;    // usize [host] -> u32[256], Linux's table_perturb (RFC 6056 algorithm 3)
 let HRESERVED: usize = 0;   // usize [host] -> u8[8192]: a bit per port that connect() must not pick
+let HIPS: usize = 0;        // u32 [host] its last address + 1, 0 = none (the rest linked through IPNEXT)
 export const PERTURB_SIZE: u32 = 256;
 
 @inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
 export function setHostParam(h: u32, k: i32, v: u32): void {
   store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v);
-  for (let i: u32 = 0; i < nIps; i++) if (ipHost(i) == h) store<u32>(IPPARAM + ((<usize>i << 4 | k) << 2), v);
+  // The host's addresses' copies (its own list: a scan of every address made a fleet's set-up quadratic).
+  for (let i = load<u32>(HIPS + (<usize>h << 2)); i != 0; i = load<u16>(IPNEXT + (<usize>(i - 1) << 1))) {
+    store<u32>(IPPARAM + ((<usize>(i - 1) << 4 | k) << 2), v);
+  }
 }
 @inline export function hostUdp(h: u32): u32 { return load<u32>(HUDP + (<usize>h << 2)); }
 @inline export function addHostUdp(h: u32, d: i32): void { store<u32>(HUDP + (<usize>h << 2), load<u32>(HUDP + (<usize>h << 2)) + d); }
@@ -77,6 +81,7 @@ export function reservePorts(h: u32, lo: u32, hi: u32): void {
 let IPADDR: usize = 0;      // u32 [ip]
 let IPHOST: usize = 0;      // u16 [ip]
 let IPPARAM: usize = 0;     // u32 [ip][16] its host's HostParam row: a socket's knob without the ip -> host step
+let IPNEXT: usize = 0;      // u16 [ip] the host's address added before it + 1, 0 = none
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
 let IPEPOCH: usize = 0;     // u32 [ip] bumped whenever a socket on the address lets go of a port
@@ -130,6 +135,8 @@ export function addIp(h: u32, addr: u32): u32 {
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
   memory.copy(IPPARAM + (<usize>i << 6), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
+  store<u16>(IPNEXT + (<usize>i << 1), <u16>load<u32>(HIPS + (<usize>h << 2)));
+  store<u32>(HIPS + (<usize>h << 2), i + 1);
   store<usize>(PORTUSE + (<usize>i << alignof<usize>()), alloc(65536 * 2));
   store<usize>(PORTTW + (<usize>i << alignof<usize>()), alloc(65536 * 2));
   return i;
@@ -448,6 +455,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HRNG = alloc(<usize>MAX_HOSTS * 8);
   HPERTURB = alloc(<usize>MAX_HOSTS * sizeof<usize>());
   HRESERVED = alloc(<usize>MAX_HOSTS * sizeof<usize>());
+  HIPS = alloc(<usize>MAX_HOSTS * 4); IPNEXT = alloc(<usize>MAX_IPS * 2);
   IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2); IPPARAM = alloc(<usize>MAX_IPS * 64);
   IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
   IPEPOCH = alloc(<usize>MAX_IPS * 4);

@@ -54,7 +54,7 @@ export const PORTED_FROM = {
   "invariants.ts": "26e2e5064ded2044f62c9901425ea18ceb6db0d9", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "0169c9cad63a53d039d4cc5837952a5d75f30635",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "4aeab3626ffc4d07034070d92496892a1aad60af",
+  "net.ts": "7e8c47ed2c2545981840450165c75531d13cc5f4",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "cb49ebc4ca1b485e47420fb5bff34a81f9dd20a5",
   "tcp.ts": "a98f8bfae1a078c4385046ec386de94cee160c8a",
