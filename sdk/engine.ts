@@ -227,23 +227,80 @@ function sizeParams(s: SizeSpec, fixed: WlParam, dist: WlParam, a: WlParam, b: W
   return [[dist, SizeDist.Lognormal], [a, s.median], [b, s.sigma]];
 }
 
+/**
+ * Where each field sits in a sample row (assembly/metrics.ts), in u32 words from the row's start:
+ *   index | states, STATE_COUNT per host, host-major | ports in use per host | UDP sockets per host | failures per errno
+ */
+export interface SampleLayout { words: number; states: number; ports: number; udp: number; failures: number }
+
+export function sampleLayout(nHosts: number): SampleLayout {
+  const states = 1, ports = states + nHosts * STATE_COUNT, udp = ports + nHosts, failures = udp + nHosts;
+  return { words: failures + ERRNO_COUNT, states, ports, udp, failures };
+}
+
+/** Copies the rows written since the last drain, back to back, and drains the buffer. */
+function drainSampleWords(e: EngineExports, layout: SampleLayout): Uint32Array {
+  if (e.sampleRowWords() !== layout.words) throw new Error("engine ABI mismatch: sample row size");
+  const all = new Uint32Array(e.memory.buffer, e.samplesPtr(), e.samplesCount() * layout.words).slice();
+  e.drainSamples();
+  return all;
+}
+
+/**
+ * Every sample row of a run as the engine wrote them: one block of rows per drain, no
+ * object per row. A series is a column read down the blocks, so assembling a result is
+ * rows x columns indexed reads however many hosts there are (a fleet's row is
+ * thousands of words).
+ */
+export class SampleTable {
+  readonly layout: SampleLayout;
+  readonly blocks: Uint32Array[] = [];
+  rows = 0;
+
+  constructor(nHosts: number) {
+    this.layout = sampleLayout(nHosts);
+  }
+
+  /** Appends the rows written since the last drain and drains the engine's buffer; returns them. */
+  drain(e: EngineExports): Uint32Array {
+    const block = drainSampleWords(e, this.layout);
+    if (block.length) {
+      this.blocks.push(block);
+      this.rows += block.length / this.layout.words;
+    }
+    return block;
+  }
+
+  /** The word at `offset` of every row, in time order. */
+  column(offset: number): number[] {
+    const out = new Array<number>(this.rows);
+    const words = this.layout.words;
+    let r = 0;
+    for (const block of this.blocks) for (let i = offset; i < block.length; i += words) out[r++] = block[i];
+    return out;
+  }
+
+  /** The last row taken, or undefined before the first sample. */
+  lastRow(): Uint32Array | undefined {
+    const block = this.blocks[this.blocks.length - 1];
+    return block?.subarray(block.length - this.layout.words);
+  }
+}
+
 export interface SampleRow { index: number; states: Uint32Array; ports: Uint32Array; udp: Uint32Array; failures: Uint32Array }
 
-/** Copies the rows written since the last drain and drains the buffer. */
+/** Copies the rows written since the last drain and drains the buffer, as one object a row (tests and benches). */
 export function readSamples(e: EngineExports, nHosts: number): SampleRow[] {
-  const n = e.samplesCount();
-  const words = e.sampleRowWords();
-  const all = new Uint32Array(e.memory.buffer, e.samplesPtr(), n * words).slice();
-  e.drainSamples();
+  const L = sampleLayout(nHosts);
+  const all = drainSampleWords(e, L);
   const rows: SampleRow[] = [];
-  for (let r = 0; r < n; r++) {
-    const o = r * words;
+  for (let o = 0; o < all.length; o += L.words) {
     rows.push({
       index: all[o],
-      states: all.subarray(o + 1, o + 1 + nHosts * STATE_COUNT),
-      ports: all.subarray(o + 1 + nHosts * STATE_COUNT, o + 1 + nHosts * STATE_COUNT + nHosts),
-      udp: all.subarray(o + 1 + nHosts * STATE_COUNT + nHosts, o + 1 + nHosts * STATE_COUNT + 2 * nHosts),
-      failures: all.subarray(o + 1 + nHosts * STATE_COUNT + 2 * nHosts, o + words),
+      states: all.subarray(o + L.states, o + L.ports),
+      ports: all.subarray(o + L.ports, o + L.udp),
+      udp: all.subarray(o + L.udp, o + L.failures),
+      failures: all.subarray(o + L.failures, o + L.words),
     });
   }
   return rows;

@@ -8,8 +8,8 @@ import { hostPlugins } from "./plugin-host.js";
 import { loadPlugins } from "./plugin-loader.js";
 import { PluginError, type Plugin } from "./plugins.js";
 import {
-  checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readSamples, readTrace, STATE_NAMES,
-  type EngineExports, type SampleRow, type TraceRecord,
+  checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
+  type EngineExports, type SampleLayout, type TraceRecord,
 } from "./engine.js";
 import type { Result, StateName, Trace } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
@@ -96,13 +96,13 @@ export async function runScenario(scenario: Scenario | unknown, options: RunOpti
 
 export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Result> {
   const sim = await simulate(plan, options);
-  return assemble(sim.e, plan, sim.rows, sim.records, sim.dirs, sim.wallSeconds, sim.error);
+  return assemble(sim.e, plan, sim.samples, sim.records, sim.dirs, sim.wallSeconds, sim.error);
 }
 
 /** What a run leaves: the engine instance (its tables readable), the samples and trace records. */
 export interface Simulation {
   e: EngineExports;
-  rows: SampleRow[];
+  samples: SampleTable;
   records: TraceRecord[];
   dirs: { from: string; to: string }[];
   wallSeconds: number;
@@ -127,7 +127,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
   if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
   let lastNow = 0;
   const hostNames = plan.hosts.map((h) => h.name);
-  const rows: SampleRow[] = [];
+  const samples = new SampleTable(hostNames.length);
   const records: TraceRecord[] = [];
   const slice = options.sliceEvents ?? 1_000_000;
   let error: string | undefined;
@@ -148,12 +148,11 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
       error = engineFailure(err, e);
       more = 0;
     }
-    const fresh = readSamples(e, hostNames.length);
-    for (const row of fresh) rows.push(row);
+    const fresh = samples.drain(e);
     if (plan.trace > 0) for (const rec of readTrace(e)) records.push(rec);
     options.onProgress?.({
       t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events),
-      samples: fresh.map((row) => samplePoint(row, plan.sample, hostNames)),
+      samples: samplePoints(fresh, samples.layout, plan.sample, hostNames),
     });
     sliceStart = e.stat(Stat.Events);
     if (!more) break;
@@ -162,39 +161,31 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     options.onSlice?.();
     if (options.onProgress || options.onSlice || options.signal) await new Promise((r) => setTimeout(r, 0));
   }
-  return { e, rows, records, dirs, wallSeconds: (performance.now() - started) / 1000, error };
+  return { e, samples, records, dirs, wallSeconds: (performance.now() - started) / 1000, error };
 }
 
-function assemble(e: EngineExports, plan: Plan, rows: SampleRow[], records: TraceRecord[],
+function assemble(e: EngineExports, plan: Plan, samples: SampleTable, records: TraceRecord[],
                   dirs: { from: string; to: string }[], wallSeconds: number, error?: string): Result {
   const hostNames = plan.hosts.map((h) => h.name);
   const st = (k: Stat) => e.stat(k);
   const failed = Object.fromEntries(ERRNOS.map((n, i) => [n, st(Stat.EADDRNOTAVAIL + i)])) as Result["totals"]["failed"];
-  const emptyStates = () => Object.fromEntries(STATE_NAMES.map((n) => [n, [] as number[]])) as Record<StateName, number[]>;
+  // Each series is one column of the sample table, read by index; the objects keyed by
+  // host and state are built once around them (keyed pushes per sample were
+  // megamorphic lookups, most of the time outside the engine with a thousand hosts).
+  const L = samples.layout;
+  const byHost = hostNames.map((_, hi) => STATE_NAMES.map((_, s) => samples.column(L.states + hi * STATE_COUNT + s)));
+  const states = STATE_NAMES.map((_, s) => sumColumns(byHost.map((perState) => perState[s]), samples.rows));
+  const failuresByErrno = ERRNOS.map((_, i) => samples.column(L.failures + i));
+  const byState = (columns: number[][]) => Object.fromEntries(STATE_NAMES.map((n, s) => [n, columns[s]])) as Record<StateName, number[]>;
   const series: Result["series"] = {
-    t: [], states: emptyStates(),
-    byHost: Object.fromEntries(hostNames.map((h) => [h, emptyStates()])),
-    portsInUse: Object.fromEntries(hostNames.map((h) => [h, [] as number[]])),
-    udpSockets: Object.fromEntries(hostNames.map((h) => [h, [] as number[]])),
-    failures: [],
-    failuresByErrno: Object.fromEntries(ERRNOS.map((n) => [n, [] as number[]])) as Result["series"]["failuresByErrno"],
+    t: samples.column(0).map((index) => round6((index * plan.sample) / 1e6)),
+    states: byState(states),
+    byHost: Object.fromEntries(hostNames.map((h, hi) => [h, byState(byHost[hi])])),
+    portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.ports + hi)])),
+    udpSockets: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.udp + hi)])),
+    failures: sumColumns(failuresByErrno, samples.rows),
+    failuresByErrno: Object.fromEntries(ERRNOS.map((n, i) => [n, failuresByErrno[i]])) as Result["series"]["failuresByErrno"],
   };
-  for (const r of rows) {
-    series.t.push(round6((r.index * plan.sample) / 1e6));
-    STATE_NAMES.forEach((name, s) => {
-      let sum = 0;
-      hostNames.forEach((h, hi) => {
-        const v = r.states[hi * STATE_COUNT + s];
-        series.byHost[h][name].push(v);
-        sum += v;
-      });
-      series.states[name].push(sum);
-    });
-    hostNames.forEach((h, hi) => { series.portsInUse[h].push(r.ports[hi]); series.udpSockets[h].push(r.udp[hi]); });
-    let total = 0;
-    ERRNOS.forEach((n, i) => { series.failuresByErrno[n].push(r.failures[i]); total += r.failures[i]; });
-    series.failures.push(total);
-  }
   const peak = Object.fromEntries(STATE_NAMES.map((n) => [n, series.states[n].reduce((m, v) => Math.max(m, v), 0)])) as Record<StateName, number>;
   const attempted = st(Stat.Attempted);
   const result: Result = {
@@ -233,17 +224,31 @@ function engineFailure(err: unknown, e: EngineExports): string {
   return (err as Error).message;
 }
 
-function samplePoint(row: SampleRow, sampleUs: number, hostNames: string[]): SamplePoint {
-  const states = Object.fromEntries(STATE_NAMES.map((name, s) => {
-    let sum = 0;
-    for (let h = 0; h < hostNames.length; h++) sum += row.states[h * STATE_COUNT + s];
-    return [name, sum];
-  })) as Record<StateName, number>;
-  return {
-    t: round6((row.index * sampleUs) / 1e6), states,
-    portsInUse: Object.fromEntries(hostNames.map((h, i) => [h, row.ports[i]])),
-    failures: row.failures.reduce((a, b) => a + b, 0),
-  };
+/** Row by row sums of columns of equal length (the columns in order, as the sums were always taken). */
+function sumColumns(columns: number[][], rows: number): number[] {
+  const sum = new Array<number>(rows).fill(0);
+  for (const c of columns) for (let r = 0; r < rows; r++) sum[r] += c[r];
+  return sum;
+}
+
+/** The samples of a block of rows as they are taken: the counts of every state (all hosts), ports in use per host, failures. */
+function samplePoints(block: Uint32Array, L: SampleLayout, sampleUs: number, hostNames: string[]): SamplePoint[] {
+  const points: SamplePoint[] = [];
+  for (let o = 0; o < block.length; o += L.words) {
+    const states = Object.fromEntries(STATE_NAMES.map((name, s) => {
+      let sum = 0;
+      for (let h = 0; h < hostNames.length; h++) sum += block[o + L.states + h * STATE_COUNT + s];
+      return [name, sum];
+    })) as Record<StateName, number>;
+    let failures = 0;
+    for (let i = L.failures; i < L.words; i++) failures += block[o + i];
+    points.push({
+      t: round6((block[o] * sampleUs) / 1e6), states,
+      portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, block[o + L.ports + hi]])),
+      failures,
+    });
+  }
+  return points;
 }
 
 function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: string; to: string }[]): Trace[] {

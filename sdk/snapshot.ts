@@ -30,14 +30,15 @@ export async function snapshotScenario(scenario: Scenario | unknown, options: Sn
   const plan = planScenario(scenario, { seed: options.seed, plugins: await loadPlugins(scenario, [], options.baseDir) });
   if (at > plan.duration) throw new ScenarioError("--at", `is past the scenario's duration (${plan.duration / 1e6}s)`);
   // Stop at `at` with a sample there: a sample at T counts every event before T.
-  const { e, rows, error } = await simulate({ ...plan, duration: at, sample: at, trace: 0 });
+  const { e, samples, error } = await simulate({ ...plan, duration: at, sample: at, trace: 0 });
   if (error) throw new Error(`the run stopped before ${at / 1e6}s: ${error}`);
-  const last = rows[rows.length - 1];
+  const last = samples.lastRow()!;
+  const L = samples.layout;
 
   const hosts: Record<string, HostSnapshot> = {};
   let ip = 0; // addresses are numbered in host order, as configure() adds them
   plan.hosts.forEach((h, hi) => {
-    const states = Object.fromEntries(STATE_NAMES.map((n, s) => [n, last.states[hi * STATE_COUNT + s]])) as Record<StateName, number>;
+    const states = Object.fromEntries(STATE_NAMES.map((n, s) => [n, last[L.states + hi * STATE_COUNT + s]])) as Record<StateName, number>;
     const ports: PortUse[] = [];
     for (const addr of h.ips) {
       const use = new Uint16Array(e.memory.buffer, e.portsPtr(ip), 65536);
@@ -50,7 +51,7 @@ export async function snapshotScenario(scenario: Scenario | unknown, options: Sn
       ip++;
     }
     ports.sort((a, b) => b.sockets - a.sockets || a.port - b.port);
-    hosts[h.name] = { states, portsInUse: last.ports[hi], udpSockets: last.udp[hi], busiest: ports.slice(0, options.top ?? 5) };
+    hosts[h.name] = { states, portsInUse: last[L.ports + hi], udpSockets: last[L.udp + hi], busiest: ports.slice(0, options.top ?? 5) };
   });
   return { name: plan.name, seed: plan.seed, t: at / 1e6, hosts };
 }
