@@ -151,9 +151,10 @@ function scheduleArrival(w: u32): void {
   const stop = wp(w, WlParam.Stop);
   if (stop > 0 && t >= stop) return;
   // Its arrival stream is a lane (lanes.ts): one arrival pending, no wheel event.
-  if (DEBUG) assert(<u64>Math.floor(t) >= now, "an arrival in the past");
-  if (firing) { firing = false; laneNext(<u64>Math.floor(t), takeSeq()); }
-  else laneEnter(ARRIVAL_LANES + w, <u64>Math.floor(t), takeSeq());
+  const at = <u64>Math.floor(t);
+  if (DEBUG) assert(at >= now, "an arrival in the past");
+  if (firing) { firing = false; laneNext(ARRIVAL_LANES + w, at, takeSeq()); }
+  else laneEnter(ARRIVAL_LANES + w, at, takeSeq());
 }
 
 /**

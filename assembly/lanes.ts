@@ -14,7 +14,7 @@
 //
 // Heap entries are 24 bytes: at u64 | order u64 | lane u32.
 
-import { alloc } from "./mem";
+import { alloc, DEBUG } from "./mem";
 
 export const FLIGHT_LANES: u32 = 4096;
 export const TIME_WAIT_LANE: u32 = FLIGHT_LANES;
@@ -56,9 +56,10 @@ export function lanesReset(): void {
   if (i == 0) { firstAt = at; firstOrder = order; }
 }
 
-/** The first lane's first item was taken; its next item is due at `at`, filed as `order`. */
-@inline export function laneNext(at: u64, order: u64): void {
-  siftFirst(at, order, firstLane());
+/** The first lane (`lane`, which its caller knows) had its first item taken; its next item is due at `at`, filed as `order`. */
+@inline export function laneNext(lane: u32, at: u64, order: u64): void {
+  if (DEBUG) assert(lane == firstLane(), "the first lane moves on");
+  siftFirst(at, order, lane);
 }
 
 /** The first lane's last item was taken: the lane leaves the heap. */

@@ -422,13 +422,14 @@ export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
 
 /** Takes the first lane's first segment (the lane is a latency's queue); the queue's next segment takes its place. */
 export function takeSegment(): u32 {
-  const q = QHEAD + (<usize>firstLane() << 2);
+  const lane = firstLane();
+  const q = QHEAD + (<usize>lane << 2);
   const g = load<u32>(q);
   const n = load<u32>(sg(g), 32);
   store<u32>(q, n);
   if (n != SG_NONE) {
     const pn = sg(n);
-    laneNext(load<u64>(pn, 40), load<u64>(pn, 48));
+    laneNext(lane, load<u64>(pn, 40), load<u64>(pn, 48));
   } else {
     laneLeave();
   }

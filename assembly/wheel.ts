@@ -175,7 +175,7 @@ export function twPop(): void {
   twFirst++;
   if (twFirst == twEnd) { twFirst = 0; twEnd = 0; laneLeave(); return; }
   const p = twe(twFirst);
-  laneNext(load<u64>(p), load<u64>(p, 8));
+  laneNext(TIME_WAIT_LANE, load<u64>(p), load<u64>(p, 8));
 }
 /** The entries, for the invariant checks: count, and the socket and tag of the i-th. */
 export function twCount(): u32 { return twEnd - twFirst; }

@@ -126,7 +126,7 @@ function scheduleArrival(w: number): void {
   const stop = wp(w, WlParam.Stop);
   if (stop > 0 && t >= stop) return;
   // Its arrival stream is a lane (lanes.ts); while one of its arrivals happens, the next takes its place.
-  if (firing) { firing = false; laneNext(Math.floor(t), takeSeq()); }
+  if (firing) { firing = false; laneNext(ARRIVAL_LANES + w, Math.floor(t), takeSeq()); }
   else laneEnter(ARRIVAL_LANES + w, Math.floor(t), takeSeq());
 }
 

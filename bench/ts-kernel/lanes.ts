@@ -36,8 +36,8 @@ export function laneEnter(lane: number, at: number, order: number): void {
   if (i === 0) { firstAt = at; firstOrder = order; }
 }
 
-/** The first lane's first item was taken; its next item is due at `at`, filed as `order`. */
-export function laneNext(at: number, order: number): void { siftFirst(at, order, HLANE[0]); }
+/** The first lane (`lane`, which its caller knows) had its first item taken; its next item is due at `at`, filed as `order`. */
+export function laneNext(lane: number, at: number, order: number): void { siftFirst(at, order, lane); }
 
 /** The first lane's last item was taken: the lane leaves the heap. */
 export function laneLeave(): void {

@@ -340,7 +340,7 @@ export function takeSegment(): number {
   const g = QHEAD[lane];
   const n = SGNEXT[g];
   QHEAD[lane] = n;
-  if (n !== NONE) laneNext(SGAT[n], SGORDER[n]);
+  if (n !== NONE) laneNext(lane, SGAT[n], SGORDER[n]);
   else laneLeave();
   return g;
 }

@@ -130,7 +130,7 @@ export function twTag(): number { return TW_TAG[twFirst]; }
 export function twPop(): void {
   twFirst++;
   if (twFirst === twEnd) { twFirst = 0; twEnd = 0; laneLeave(); return; }
-  laneNext(TW_DUE[twFirst], TW_SEQ[twFirst]);
+  laneNext(TIME_WAIT_LANE, TW_DUE[twFirst], TW_SEQ[twFirst]);
 }
 export function wheelBytes(): number {
   return TW_DUE.byteLength * 3 + EV_TIME.byteLength + EV_DUE.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
