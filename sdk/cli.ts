@@ -4,6 +4,7 @@
 
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -14,7 +15,8 @@ import { summary } from "./report/summary.js";
 import { importPlugin, loadPlugins } from "./plugin-loader.js";
 import { pluginDetail, pluginList } from "./plugin-docs.js";
 import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
-import { closest } from "./units.js";
+import { LIMITS, wholeFlag } from "./options.js";
+import { closest, visible } from "./units.js";
 import { runPlan, VERSION, type Progress } from "./run.js";
 import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
@@ -32,6 +34,11 @@ const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP, USAGE_PLUGINS].map((u, i) => (
 
 /** Runs estimated above this many events (about 15 minutes) are announced. */
 const LONG_RUN_EVENTS = 3.6e9;
+
+/** "about 7.2 billion events, roughly 0.5 hours" (at about 4 million events a second). */
+function howLong(events: number): string {
+  return `about ${(events / 1e9).toFixed(1)} billion events, roughly ${(events / 4e6 / 3600).toFixed(1)} hours`;
+}
 
 /** Connections traced for --pcap when neither --trace nor the scenario asks for any. */
 const PCAP_DEFAULT_TRACE = 10;
@@ -56,10 +63,10 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     throw new UsageError(`unknown command "${command}"; the commands are run, snapshot, sweep and plugins`);
   } catch (e) {
     if (e instanceof ScenarioError || e instanceof UsageError) {
-      err.write(`connsim: ${e.message}\n`);
+      err.write(`connsim: ${visible(e.message)}\n`);
       return 2;
     }
-    err.write(`connsim: ${(e as Error).message}\n`);
+    err.write(`connsim: ${visible((e as Error).message)}\n`);
     return 1;
   }
 }
@@ -81,8 +88,8 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE}`);
-  const seed = intOption("--seed", values.seed);
-  let trace = intOption("--trace", values.trace);
+  const seed = wholeFlag("--seed", values.seed, LIMITS.seed);
+  let trace = wholeFlag("--trace", values.trace, LIMITS.trace);
   const workers = workersOption(values.workers);
 
   const scenario = await loadScenario(positionals[0]);
@@ -95,9 +102,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   }
   // A run of hours deserves a word before it starts (at about 4 million events a second).
   const events = estimateEvents(plan);
-  if (!values.quiet && events > LONG_RUN_EVENTS) {
-    err.write(`connsim: about ${(events / 1e9).toFixed(1)} billion events, roughly ${(events / 4e6 / 3600).toFixed(1)} hours; Ctrl-C stops it and keeps what was simulated\n`);
-  }
+  if (!values.quiet && events > LONG_RUN_EVENTS) err.write(`connsim: ${howLong(events)}; Ctrl-C stops it and keeps what was simulated\n`);
   const progress = values.quiet ? undefined : progressReporter(err);
   // --out DIR: samples go to DIR/samples.jsonl as they are taken, so a killed run
   // leaves every finished slice readable; the other files are written at the end.
@@ -150,7 +155,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   }
   if (!values.quiet) out.write(summary(result, plan, wrote));
   if (result.error) {
-    err.write(`connsim: run stopped early: ${result.error}\n`);
+    err.write(`connsim: run stopped early: ${visible(result.error)}\n`);
     return 1;
   }
   return 0;
@@ -200,7 +205,15 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   let rows;
   try {
     rows = await runSweep(scenario, varies, pool, {
-      seed: intOption("--seed", values.seed), plugins,
+      seed: wholeFlag("--seed", values.seed, LIMITS.seed), plugins,
+      // Each point gets the warning a `run` of it would, before any starts.
+      onPlanned: values.quiet ? undefined : (plans, grid) => {
+        const long = plans.map((p, i) => [estimateEvents(p), i] as const).filter(([n]) => n > LONG_RUN_EVENTS);
+        if (!long.length) return;
+        const [events, i] = long.reduce((a, b) => (b[0] > a[0] ? b : a));
+        const which = Object.entries(grid[i]).map(([path, v]) => `${path}=${v}`).join(" ");
+        err.write(`connsim: --vary ${visible(which)}: ${howLong(events)}${long.length > 1 ? ` (the longest of ${long.length} runs above 15 minutes)` : ""}; Ctrl-C stops the sweep\n`);
+      },
       onRun: tty ? (done, total) => err.write(`\r${done}/${total} runs done on ${workers} worker${workers === 1 ? "" : "s"}\x1b[K`) : undefined,
     });
   } finally {
@@ -214,10 +227,11 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
     await writeAtomically(values.json, JSON.stringify(json, null, 2) + "\n");
   }
   if (!values.quiet) {
-    const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+    const shown = table.map((r) => r.map((cell) => visible(cell)));
+    const widths = shown[0].map((_, c) => Math.max(...shown.map((r) => r[c].length)));
     const lastUsed = rows.some((r) => r.error) ? widths.length : widths.length - 1; // no error column when none failed
-    out.write(table.map((r) => r.slice(0, lastUsed).map((cell, c) => (c < varies.length ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd()).join("\n") + "\n");
-    for (const f of [values.csv, values.json]) if (f) out.write(`wrote ${f}\n`);
+    out.write(shown.map((r) => r.slice(0, lastUsed).map((cell, c) => (c < varies.length ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd()).join("\n") + "\n");
+    for (const f of [values.csv, values.json]) if (f) out.write(`wrote ${visible(f)}\n`);
   }
   const failed = rows.filter((r) => r.error).length;
   if (failed) err.write(`connsim: ${failed} of ${rows.length} runs failed; their rows say why\n`);
@@ -226,9 +240,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
 
 /** --workers N, default the number of cores. */
 function workersOption(v: string | undefined): number {
-  const n = intOption("--workers", v) ?? availableParallelism();
-  if (n < 1) throw new UsageError("--workers must be 1 or more");
-  return n;
+  return wholeFlag("--workers", v, LIMITS.workers) ?? Math.min(availableParallelism(), LIMITS.workers[1]);
 }
 
 async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -243,9 +255,9 @@ async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<num
   if (values.at === undefined) throw new UsageError(`snapshot needs --at TIME, e.g. --at 30s; ${USAGE_SNAPSHOT}`);
   const at = /^\d+(\.\d+)?$/.test(values.at) ? Number(values.at) : values.at;
   const snap = await snapshotScenario(await loadScenario(positionals[0]), {
-    at, seed: intOption("--seed", values.seed), top: intOption("--top", values.top), baseDir: dirname(resolve(positionals[0])),
+    at, seed: wholeFlag("--seed", values.seed, LIMITS.seed), top: wholeFlag("--top", values.top, [0, 65535]), baseDir: dirname(resolve(positionals[0])),
   });
-  out.write(snapshotText(snap));
+  out.write(visible(snapshotText(snap), "\n"));
   return 0;
 }
 
@@ -272,12 +284,6 @@ function argsProblem(e: NodeJS.ErrnoException): string {
   if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option "${option}"`;
   if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option && /argument missing/.test(e.message)) return `${option} needs a value`;
   return e.message.split("\n")[0];
-}
-
-function intOption(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`${name} expects a whole number, got "${v}"`);
-  return Number(v);
 }
 
 /** JSON files are parsed; .js/.ts/.mjs modules export the scenario as default. */
@@ -311,8 +317,8 @@ async function loadScenario(file: string): Promise<unknown> {
           throw new UsageError(`cannot compile ${file}${where}: ${first ? first.text : e.message.split("\n")[0]}`);
         });
       // Beside the scenario, so its imports (connsim, other packages) resolve as they would for a .js file.
-      const tmp = `${path}.connsim-${process.pid}.mjs`;
-      await writeFile(tmp, built.outputFiles[0].text);
+      const tmp = `${path}.connsim-${process.pid}-${randomBytes(6).toString("hex")}.mjs`;
+      await writeFile(tmp, built.outputFiles[0].text, { flag: "wx" }); // exclusive: never through a planted link
       try {
         mod = await import(pathToFileURL(tmp).href).catch((e: Error) => {
           throw new UsageError(`cannot load ${file}: ${e.message.split(tmp).join(file).split("\n")[0]}`);
@@ -361,8 +367,9 @@ async function writeAtomically(file: string, text: string | Uint8Array): Promise
     return;
   }
   await mkdir(dirname(resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
+  // A fresh name, created exclusively: a link planted at a guessable name is never followed.
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  await writeFile(tmp, text, { flag: "wx" });
   await rename(tmp, file);
 }
 

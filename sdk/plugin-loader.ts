@@ -56,6 +56,14 @@ export async function importPlugin(ref: string, field: string, baseDir?: string)
     url = pathToFileURL(resolve(baseDir ?? process.cwd(), ref)).href;
   }
   if (/\.(ts|mts)$/.test(ref)) throw new ScenarioError(field, `${JSON.stringify(ref)}: a plugin module is JavaScript (.js or .mjs); compile a TypeScript plugin first`);
+  if (url.startsWith("file:")) {
+    // Importing a device or a pipe reads forever (/dev/zero), a directory fails obscurely: only a file is a module.
+    const { fileURLToPath } = await import("node:url");
+    const { stat } = await import("node:fs/promises");
+    const what = await stat(fileURLToPath(url)).then((st) => (st.isFile() ? undefined : st.isDirectory() ? "a directory" : "not a regular file (a device, a pipe or a socket)"),
+      (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? "no such file" : e.message.split("\n")[0]));
+    if (what) throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${what}; a plugin is a .js or .mjs module file`);
+  }
   const mod = await import(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
   const plugin = mod.default as Plugin | undefined;
   if (!plugin || typeof plugin !== "object" || typeof plugin.name !== "string") {

@@ -5,6 +5,7 @@
 
 import { RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
 import { hostPlugins } from "./plugin-host.js";
+import { checkRunOptions } from "./options.js";
 import { loadPlugins } from "./plugin-loader.js";
 import { PluginError, type Plugin } from "./plugins.js";
 import {
@@ -56,7 +57,7 @@ export interface RunOptions {
   hookTimeout?: number;
   /** Check the engine's invariants after every slice (tests; a full scan of its tables each time). */
   checkInvariants?: boolean;
-  /** Bytes of memory the engine may grow to; past it the run stops with the samples so far. Default: 4 GiB. */
+  /** Bytes of memory the engine may grow to (1 MiB to 4 GiB; each worker's engine in a sharded run); past it the run stops with the samples so far. Default: 4 GiB. */
   memoryLimit?: number;
   /**
    * Worker threads (Node) for a scenario that splits into independent host groups:
@@ -64,6 +65,8 @@ export interface RunOptions {
    * worker's, engine timings aside). A scenario that does not split runs here.
    */
   workers?: number;
+  /** The directory relative plugin paths in the scenario are resolved against (the scenario file's; default: the working directory). */
+  baseDir?: string;
 }
 
 export async function defaultEngineBytes(flavour: "release" | "debug"): Promise<BufferSource> {
@@ -76,7 +79,8 @@ export async function defaultEngineBytes(flavour: "release" | "debug"): Promise<
 }
 
 export async function runScenario(scenario: Scenario | unknown, options: RunOptions = {}): Promise<Result> {
-  const plugins = await loadPlugins(scenario, options.plugins);
+  checkRunOptions(options);
+  const plugins = await loadPlugins(scenario, options.plugins, options.baseDir);
   const plan = planScenario(scenario, { seed: options.seed, trace: options.trace, plugins });
   if ((options.workers ?? 1) > 1 && (options.flavour ?? "release") === "release") {
     const { planShards } = await import("./workers/shard.js");
@@ -85,7 +89,8 @@ export async function runScenario(scenario: Scenario | unknown, options: RunOpti
       const { runOnPool } = await import("./workers/parallel.js");
       const pool = new WorkerPool({ workers: options.workers });
       try {
-        return await runOnPool(plan, pool, { onProgress: options.onProgress, signal: options.signal });
+        const { onProgress, signal, sliceEvents, memoryLimit, hookTimeout } = options;
+        return await runOnPool(plan, pool, { onProgress, signal, sliceEvents, memoryLimit, hookTimeout });
       } finally {
         await pool.close();
       }
@@ -95,6 +100,7 @@ export async function runScenario(scenario: Scenario | unknown, options: RunOpti
 }
 
 export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Result> {
+  checkRunOptions(options);
   const sim = await simulate(plan, options);
   return assemble(sim.e, plan, sim.samples, sim.records, sim.dirs, sim.wallSeconds, sim.error);
 }

@@ -10,6 +10,7 @@ import {
   checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind,
 } from "./plugins.js";
 import type { AllocatorKernel, LossKernel, SizeSpec, WorkloadKernel } from "./kernels.js";
+import { checkPlanOptions } from "./options.js";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
 
@@ -170,9 +171,11 @@ export interface PlanOptions {
 
 /** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
 export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan {
+  checkPlanOptions(overrides);
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     throw new ScenarioError("scenario", `expected an object with ${TOP_FIELDS.join(", ")}, got ${typeName(input)}`);
   }
+  refuseProtoKeys(input, "scenario");
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) throw fromZod(parsed.error, input);
   const sc = parsed.data;
@@ -339,6 +342,18 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     name: sc.name ?? "scenario", seed, profile, duration, sample,
     trace: overrides.trace ?? sc.trace ?? 0, hosts, links, workloads,
   };
+}
+
+/**
+ * JSON.parse keeps a "__proto__" key as data, but copying the object (zod does) turns it
+ * into a prototype and drops it silently: refuse it wherever it is.
+ */
+function refuseProtoKeys(node: unknown, at: string, depth = 0): void {
+  if (node === null || typeof node !== "object" || depth > 64) return;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "__proto__") throw new ScenarioError(`${at}.__proto__`, "is not allowed as a name or a key (JavaScript objects treat it as their prototype)");
+    refuseProtoKeys(v, `${at}.${pathPart(Array.isArray(node) ? Number(k) : k)}`, depth + 1);
+  }
 }
 
 /**

@@ -49,6 +49,7 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "an object";
   if (typeof v === "bigint" || typeof v === "symbol" || typeof v === "function") return `a ${typeof v}`;
+  if (typeof v === "number") return `number ${v}`; // NaN and Infinity by name (JSON says null)
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
@@ -77,4 +78,17 @@ function editDistance(a: string, b: string): number {
     prev = row;
   }
   return prev[b.length];
+}
+
+/**
+ * Text for a terminal: control characters (C0, DEL, C1) and bidirectional overrides
+ * written as visible escapes (ESC as \x1b), so a name cannot move the cursor, recolour
+ * or hide what follows. Characters in `keep` (a report's own newlines) pass.
+ */
+export function visible(text: string, keep = ""): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (keep.includes(c)) return c;
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u${n.toString(16).padStart(4, "0")}`;
+  });
 }

@@ -155,11 +155,11 @@ describe("connsim run: bad input exits 2 with one line", () => {
   });
 
   test("--seed abc", () => {
-    expectUserError(connsim("run", "examples/default.json", "--seed", "abc"), 'connsim: --seed expects a whole number, got "abc"');
+    expectUserError(connsim("run", "examples/default.json", "--seed", "abc"), 'connsim: --seed: expected a whole number from 0 to 9007199254740991, got "abc"');
   });
 
   test("--seed -1", () => {
-    expectUserError(connsim("run", "examples/default.json", "--seed=-1"), "connsim: --seed expects a whole number");
+    expectUserError(connsim("run", "examples/default.json", "--seed=-1"), 'connsim: --seed: expected a whole number from 0 to 9007199254740991, got "-1"');
   });
 
   test("run without a scenario file", () => {

@@ -49,7 +49,7 @@ function main(): void {
 
   for (const host of hosts) {
     if (Object.values(series.byHost[host]).some((v) => v.some((x) => x > 0))) stateChart(figure("states", host), series.t, series.byHost[host]);
-    portsChart(figure("ports", host), series.t, series.portsInUse[host] ?? [], data.ranges[host], series.udpSockets?.[host]);
+    portsChart(figure("ports", host), series.t, series.portsInUse[host] ?? [], Object.hasOwn(data.ranges, host) ? data.ranges[host] : undefined, series.udpSockets?.[host]); // hosts may be named "toString"
   }
   failuresChart(figure("failures"), series.t, series.failuresByErrno);
 

@@ -23,7 +23,14 @@ export function seriesCsv(result: Result): string {
   return lines.join("\n") + "\n";
 }
 
-/** Quotes a cell a CSV reader might split (host names cannot hold such characters; messages can). */
+/**
+ * Quotes a cell a CSV reader might split (host names cannot hold such characters;
+ * messages and --vary values can). A cell a spreadsheet would read as a formula (it
+ * starts with = + - @, a tab or a CR: OWASP's CSV injection guidance) gets a leading '
+ * inside quotes; a plain negative number stays a number.
+ */
 export function csvCell(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const formula = /^[=+\-@\t\r]/.test(text) && !/^-(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text);
+  const cell = formula ? `'${text}` : text;
+  return formula || /[",\n\r]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }

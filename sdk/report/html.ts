@@ -100,7 +100,7 @@ function peaksTable(r: Result): string {
 function portsTable(r: Result, ranges: Record<string, number>): string {
   const rows = Object.entries(r.series.portsInUse).map(([host, xs]) => {
     const peak = xs.reduce((a, b) => Math.max(a, b), 0); // no spread: series can be millions long
-    const range = ranges[host];
+    const range = Object.hasOwn(ranges, host) ? ranges[host] : undefined; // a host may be named "toString"
     const share = range ? ` (${Math.round((100 * peak) / range)}% of ${num(range)})` : "";
     return `<tr><th>${esc(host)}</th><td>${num(peak)}${share}</td></tr>`;
   });

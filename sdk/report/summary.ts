@@ -7,6 +7,7 @@
 
 import type { Result } from "../result.js";
 import type { Plan } from "../scenario.js";
+import { visible } from "../units.js";
 
 export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
   const f = r.totals.failed;
@@ -27,7 +28,7 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
   }
   lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
   for (const file of wrote) lines.push(`  wrote ${file}`);
-  return lines.join("\n") + "\n";
+  return lines.map((l) => visible(l)).join("\n") + "\n"; // names and paths are the user's: no raw control characters
 }
 
 /** The end of the first sample interval with an EADDRNOTAVAIL, seconds. */

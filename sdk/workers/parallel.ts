@@ -7,6 +7,7 @@ import type { Result, StateName } from "../result.js";
 import type { Progress, SamplePoint } from "../run.js";
 import type { Plan } from "../scenario.js";
 import type { PoolRunOptions } from "./pool-base.js";
+import { checkPoolRunOptions } from "../options.js";
 import { mergeShards, planShards } from "./shard.js";
 
 /** What sharding needs of a pool: how many plans it runs at once, and a way to run one. */
@@ -16,6 +17,7 @@ export interface PlanPool {
 }
 
 export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOptions = {}): Promise<Result> {
+  checkPoolRunOptions(options);
   const shards = planShards(plan, pool.size);
   if (!shards) return pool.run(plan, options);
   const latest: Progress[] = [];
@@ -33,6 +35,7 @@ export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOpti
   };
   const results = await Promise.all(shards.map((s, i) => pool.run(s, {
     signal: options.signal, sliceEvents: options.sliceEvents, stallTimeout: options.stallTimeout,
+    memoryLimit: options.memoryLimit, hookTimeout: options.hookTimeout,
     onProgress: options.onProgress && onShardProgress(i),
   })));
   return mergeShards(plan, shards, results);
@@ -43,7 +46,7 @@ function sumPoints(points: SamplePoint[]): SamplePoint {
   for (const p of points.slice(1)) for (const k of Object.keys(states) as StateName[]) states[k] += p.states[k];
   return {
     t: points[0].t, states,
-    portsInUse: Object.assign({}, ...points.map((p) => p.portsInUse)),
+    portsInUse: Object.fromEntries(points.flatMap((p) => Object.entries(p.portsInUse))), // defined, not assigned: names are data
     failures: points.reduce((a, p) => a + p.failures, 0),
   };
 }

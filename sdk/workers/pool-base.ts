@@ -9,6 +9,7 @@ import * as Comlink from "comlink";
 import type { Result } from "../result.js";
 import type { Progress } from "../run.js";
 import type { Plan } from "../scenario.js";
+import { checkPoolRunOptions, checkWorkers } from "../options.js";
 import type { WorkerApi } from "./api.js";
 import { unpackResult } from "./transfer.js";
 
@@ -17,6 +18,10 @@ export interface PoolRunOptions {
   signal?: AbortSignal;
   /** Events per engine call in the worker (progress comes between calls). */
   sliceEvents?: number;
+  /** Bytes the worker's engine may grow to (RunOptions.memoryLimit); each shard of a sharded run has its own. */
+  memoryLimit?: number;
+  /** Milliseconds a plugin hook may take per batch in the worker (RunOptions.hookTimeout). */
+  hookTimeout?: number;
   /**
    * Milliseconds a worker may go without reporting a slice before it is ended and its
    * run fails (a plugin hook that never returns, say). Default 60,000; 0: never.
@@ -37,7 +42,7 @@ export abstract class PoolBase<S extends PoolSlot> {
   private closed = false;
 
   constructor(size: number) {
-    this.size = Math.max(1, size);
+    this.size = checkWorkers(size);
   }
 
   /** The engine, compiled once for every worker of the pool. */
@@ -54,6 +59,11 @@ export abstract class PoolBase<S extends PoolSlot> {
   /** Runs one plan on the next free worker. Rejects (naming the worker) if that worker dies. */
   run(plan: Plan, options: PoolRunOptions = {}): Promise<Result> {
     if (this.closed) return Promise.reject(new Error("the worker pool is closed"));
+    try {
+      checkPoolRunOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.module ??= this.compile();
     return new Promise((resolve, reject) => {
       this.queue.push({ plan, options, resolve, reject });
@@ -121,7 +131,7 @@ export abstract class PoolBase<S extends PoolSlot> {
       // Samples cross only for a caller who asked for progress; the beat always does.
       const progress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
       const heartbeat = Comlink.proxy(() => { beat = Date.now(); });
-      const packed = await Promise.race([slot.api.run(plan, module, progress, options.sliceEvents, heartbeat), died, stalled]);
+      const packed = await Promise.race([slot.api.run(plan, module, progress, { sliceEvents: options.sliceEvents, memoryLimit: options.memoryLimit, hookTimeout: options.hookTimeout }, heartbeat), died, stalled]);
       job.resolve(unpackResult(packed));
     } catch (e) {
       job.reject(e as Error);

@@ -15,6 +15,9 @@ export interface SweepRow { values: Record<string, Value>; result?: Result; erro
 /** A pool as the sweep needs it: Node's WorkerPool and the browser's have this shape. */
 export interface RunPool { run(plan: Plan): Promise<Result> }
 
+/** Values one range may make (each is a run; an array that size would not even fit in memory past 2^32). */
+const MAX_RANGE_COUNT = 1_000_000;
+
 /**
  * `path=v1,v2,v3` or `path=from:to:count` (count values evenly spaced, both ends
  * included). Numbers and true/false are read as such; anything else stays a string.
@@ -29,8 +32,8 @@ export function parseVary(spec: string): Vary {
   const range = /^(-?[\d.]+):(-?[\d.]+):(\d+)$/.exec(text);
   if (range) {
     const [from, to, count] = [Number(range[1]), Number(range[2]), Number(range[3])];
-    if (!Number.isFinite(from) || !Number.isFinite(to) || count < 2) {
-      throw new ScenarioError(`--vary ${spec}`, "a range is from:to:count with numbers and a count of 2 or more");
+    if (!Number.isFinite(from) || !Number.isFinite(to) || !(count >= 2 && count <= MAX_RANGE_COUNT)) {
+      throw new ScenarioError(`--vary ${spec}`, `a range is from:to:count with numbers and a count from 2 to ${MAX_RANGE_COUNT}`);
     }
     const step = (to - from) / (count - 1);
     return { path, values: Array.from({ length: count }, (_, i) => Number((from + i * step).toPrecision(12))) };
@@ -50,20 +53,27 @@ export function sweepGrid(varies: Vary[]): Record<string, Value>[] {
   return grid;
 }
 
-/** A copy of the scenario with `path` set; a misspelt step names the key it meant. */
+/**
+ * A copy of the scenario with `path` set; a misspelt step names the key it meant. Keys
+ * are data: only own properties are followed, and a key is defined, never assigned, so
+ * "__proto__" or "constructor" name a field (which the scenario check then judges)
+ * instead of reaching Object.prototype.
+ */
 export function applyVary(scenario: unknown, path: string, value: Value): unknown {
   const copy = structuredClone(scenario) as Record<string, unknown>;
   const keys = path.split(".");
   let node: Record<string, unknown> = copy;
+  const set = (k: string, v: unknown) => Object.defineProperty(node, k, { value: v, writable: true, enumerable: true, configurable: true });
   keys.forEach((k, i) => {
-    if (i === keys.length - 1) { node[k] = value; return; }
-    let next = node[k];
+    if (i === keys.length - 1) { set(k, value); return; }
+    let next = Object.hasOwn(node, k) ? node[k] : undefined;
     if (next === undefined) {
       const hint = closest(k, Object.keys(node));
       if (hint || Array.isArray(node)) {
         throw new ScenarioError(`--vary ${path}`, `no ${JSON.stringify(k)} in ${keys.slice(0, i).join(".") || "the scenario"}${hint ? `; did you mean "${hint}"?` : ""}`);
       }
-      next = node[k] = {};
+      next = {};
+      set(k, next);
     }
     if (next === null || typeof next !== "object") {
       throw new ScenarioError(`--vary ${path}`, `${keys.slice(0, i + 1).join(".")} is ${JSON.stringify(next)}, not an object or list`);
@@ -73,13 +83,22 @@ export function applyVary(scenario: unknown, path: string, value: Value): unknow
   return copy;
 }
 
-/** Checks every combination, then runs them all on the pool. */
-export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool,
-                               options: {
-                                 seed?: number; onRun?: (done: number, total: number) => void;
-                                 /** Plugins the scenario names by module path (loadPlugins); workers import them again. */
-                                 plugins?: Map<string, Plugin & { module?: string }>;
-                               } = {}): Promise<SweepRow[]> {
+export interface SweepOptions {
+  seed?: number;
+  onRun?: (done: number, total: number) => void;
+  /** Plugins the scenario names by module path (loadPlugins); workers import them again. */
+  plugins?: Map<string, Plugin & { module?: string }>;
+  /** Called with every plan once all are checked, before any runs (warnings about a long run). */
+  onPlanned?: (plans: Plan[], grid: Record<string, Value>[]) => void;
+}
+
+/** Every combination checked and planned; a bad one throws naming its values. */
+export function planSweep(scenario: unknown, varies: Vary[], options: Pick<SweepOptions, "seed" | "plugins"> = {}): { grid: Record<string, Value>[]; plans: Plan[] } {
+  const seen = new Set<string>();
+  for (const v of varies) {
+    if (seen.has(v.path)) throw new ScenarioError(`--vary ${v.path}`, "is varied twice; give its values in one --vary");
+    seen.add(v.path);
+  }
   const grid = sweepGrid(varies);
   const plans = grid.map((values) => {
     let s = scenario;
@@ -94,6 +113,13 @@ export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool,
       throw e;
     }
   });
+  return { grid, plans };
+}
+
+/** Checks every combination, then runs them all on the pool. */
+export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool, options: SweepOptions = {}): Promise<SweepRow[]> {
+  const { grid, plans } = planSweep(scenario, varies, options);
+  options.onPlanned?.(plans, grid);
   let done = 0;
   return Promise.all(plans.map(async (plan, i): Promise<SweepRow> => {
     const row: SweepRow = { values: grid[i] };
