@@ -166,7 +166,7 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
   if (args.length > 1 || args[0]?.startsWith("-")) throw new UsageError(USAGE_PLUGINS);
   const all = PLUGIN_KINDS.flatMap((k) => registeredNames(k)).map((n) => registeredPlugin(n)!);
   if (!args.length) {
-    out.write(pluginList(all));
+    out.write(visible(pluginList(all), "\n"));
     return 0;
   }
   const ref = args[0];
@@ -176,7 +176,7 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
     const hint = closest(ref, all.map((p) => p.name));
     throw new UsageError(`no plugin named "${ref}"${hint ? `; did you mean "${hint}"?` : "."} connsim plugins lists them`);
   }
-  out.write(pluginDetail(plugin));
+  out.write(visible(pluginDetail(plugin), "\n")); // a plugin module's texts are its author's
   return 0;
 }
 

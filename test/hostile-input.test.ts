@@ -153,6 +153,12 @@ describe("keys are data", () => {
     expect((applyVary({ a: {} }, "a.__proto__", 1) as { a: object }).a).toEqual(Object.defineProperty({}, "__proto__", { value: 1, enumerable: true }));
   });
 
+  test("a list takes its own items only: not length, not a hole past its end", () => {
+    expect(() => applyVary(DEFAULT, "workloads.length", 0)).toThrow('--vary workloads.length: no "length" in workloads: a list of 1, indices 0 to 0');
+    expect(() => applyVary(DEFAULT, "workloads.1", {} as never)).toThrow('--vary workloads.1: no "1" in workloads: a list of 1, indices 0 to 0');
+    expect(() => applyVary(DEFAULT, "links.0.between.2", "x")).toThrow('--vary links.0.between.2: no "2" in links.0.between: a list of 2, indices 0 to 1');
+  });
+
   test("a path varied twice is refused", () => {
     expect(() => planSweep(DEFAULT, [parseVary("name=a"), parseVary("name=b")])).toThrow("--vary name: is varied twice; give its values in one --vary");
   });

@@ -3,14 +3,16 @@
 // invariant broken after any slice (debug engine, assertions on), the same JSON twice,
 // and, without loss, nothing left open once arrivals stop and timers run out. Then the
 // scenario parser on malformed input: a plan or one ScenarioError line naming a field,
-// never another exception.
+// never another exception. The SDK's options and the sweep's --vary grammar likewise.
 //
 // The seed is fixed so CI sees the same cases; explore more with
 //   CONNSIM_FC_RUNS=300 CONNSIM_FC_SEED=$RANDOM npx vitest run test/properties.test.ts
 
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { planScenario, runScenario, ScenarioError, type Result, type Scenario } from "../sdk/index.js";
+import { parseVary, planSweep } from "../sdk/workers/sweep.js";
 
 const RUNS = Number(process.env.CONNSIM_FC_RUNS ?? 25);
 const SEED = Number(process.env.CONNSIM_FC_SEED ?? 20261125);
@@ -203,5 +205,71 @@ describe("plugins on malformed input", () => {
         expect((e as Error).message).toMatch(/^scenario\.links\.0\.loss[^\n]* \(plugin "fuzzed" 0\.0\.1\)$/);
       }
     }), { numRuns: RUNS * 20, seed: SEED });
+  });
+});
+
+describe("the SDK's options on malformed input", () => {
+  const tiny = (): Scenario => ({
+    duration: "1s", sample: "250ms",
+    hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["c", "s"], latency: "1ms" }],
+    workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 5 }],
+  });
+  const FIELDS = ["seed", "trace", "flavour", "sliceEvents", "memoryLimit", "plugins", "hookTimeout", "workers", "baseDir",
+    "checkInvariants", "signal", "onProgress", "onSlice", "engineBytes", "engineModule"] as const;
+  const hostile = fc.oneof(
+    fc.anything(), fc.double(), fc.integer(), fc.string(), fc.array(fc.anything(), { maxLength: 3 }),
+    fc.constantFrom(NaN, -1, 0, 1.5, 2 ** 32, 2 ** 53, 1e30, -Infinity, Infinity, "x", "", null, [null], [{}], {}, true, "debug", "release"),
+  );
+
+  test("a random value in any option: a result, or one line naming options.<field>; never a hang or a TypeError", async () => {
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...FIELDS), hostile, async (field, value) => {
+      try {
+        const r = await runScenario(tiny(), { [field]: value } as never);
+        expect(r.totals.attempted).toBeGreaterThan(0);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ScenarioError);
+        expect((e as Error).message).toMatch(new RegExp(`^options\\.${field}(\\.\\d+)?: [^\\n]+$`));
+      }
+    }), { numRuns: RUNS * 12, seed: SEED });
+  }, 120_000);
+
+  test("planScenario's seed and trace overrides: a plan, or one line naming the field", () => {
+    fc.assert(fc.property(fc.constantFrom("seed", "trace"), hostile, (field, value) => {
+      try {
+        const plan = planScenario(tiny(), { [field]: value });
+        expect(Number.isSafeInteger(plan[field])).toBe(true);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ScenarioError);
+        expect((e as Error).message).toMatch(new RegExp(`^options\\.${field}: [^\\n]+$`));
+      }
+    }), { numRuns: RUNS * 40, seed: SEED });
+  });
+});
+
+describe("the sweep's --vary grammar on random strings", () => {
+  const base = JSON.parse(readFileSync(new URL("../examples/default.json", import.meta.url), "utf8"));
+  const TOKENS = ["workloads", "hosts", "client", "server", "links", "tcp", "timeWait", "rate", "name", "seed", "duration", "plugin",
+    "ports", "length", "__proto__", "constructor", "prototype", "toString", "0", "1", "3", ".", ".", "=", "=", ",", ":", "-",
+    "1e12", "NaN", "true", "x", " ", "60s", "10", "-5", "1.5", "99999999", "=cmd|calc", "bernoulli"];
+  const spec = fc.oneof(fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 10 }).map((t) => t.join("")), fc.string());
+  const protoKeys = () => Object.getOwnPropertyNames(Object.prototype).join(",");
+
+  test("a clean one-line error naming the --vary, or a grid of checked plans; Object.prototype untouched", () => {
+    const before = protoKeys();
+    fc.assert(fc.property(fc.array(spec, { minLength: 1, maxLength: 3 }), (specs) => {
+      try {
+        const varies = specs.map(parseVary);
+        if (varies.reduce((n, v) => n * v.values.length, 1) > 200) return; // big grids: another test's limit
+        const { grid, plans } = planSweep(base, varies);
+        expect(plans).toHaveLength(grid.length);
+        for (const p of plans) expect(p.workloads.length).toBeGreaterThan(0);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ScenarioError);
+        expect((e as Error).message).toMatch(/^--vary [^\n]+$/);
+      }
+      expect(protoKeys()).toBe(before);
+      expect(({} as Record<string, unknown>).x).toBeUndefined();
+    }), { numRuns: RUNS * 40, seed: SEED });
   });
 });

@@ -3,7 +3,7 @@
 // table in grid order whatever order the runs finish in. A run that fails keeps its
 // row with the reason; the others are reported.
 
-import type { Plugin } from "../plugins.js";
+import { PluginError, type Plugin } from "../plugins.js";
 import type { Result } from "../result.js";
 import { planScenario, ScenarioError, type Plan } from "../scenario.js";
 import { closest } from "../units.js";
@@ -65,11 +65,16 @@ export function applyVary(scenario: unknown, path: string, value: Value): unknow
   let node: Record<string, unknown> = copy;
   const set = (k: string, v: unknown) => Object.defineProperty(node, k, { value: v, writable: true, enumerable: true, configurable: true });
   keys.forEach((k, i) => {
+    // A list takes its own items only: not "length", not a hole past its end.
+    if (Array.isArray(node) && !(/^\d+$/.test(k) && Number(k) < node.length)) {
+      const list = keys.slice(0, i).join(".") || "the scenario";
+      throw new ScenarioError(`--vary ${path}`, `no ${JSON.stringify(k)} in ${list}: a list of ${node.length}${node.length ? `, indices 0 to ${node.length - 1}` : ""}`);
+    }
     if (i === keys.length - 1) { set(k, value); return; }
     let next = Object.hasOwn(node, k) ? node[k] : undefined;
     if (next === undefined) {
       const hint = closest(k, Object.keys(node));
-      if (hint || Array.isArray(node)) {
+      if (hint) {
         throw new ScenarioError(`--vary ${path}`, `no ${JSON.stringify(k)} in ${keys.slice(0, i).join(".") || "the scenario"}${hint ? `; did you mean "${hint}"?` : ""}`);
       }
       next = {};
@@ -106,7 +111,7 @@ export function planSweep(scenario: unknown, varies: Vary[], options: Pick<Sweep
     try {
       return planScenario(s, { seed: options.seed, plugins: options.plugins });
     } catch (e) {
-      if (e instanceof ScenarioError) {
+      if (e instanceof ScenarioError || e instanceof PluginError) {
         const which = Object.entries(values).map(([p, v]) => `${p}=${v}`).join(" ");
         throw new ScenarioError(`--vary ${which}`, e.message);
       }
