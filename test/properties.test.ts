@@ -249,10 +249,19 @@ describe("the SDK's options on malformed input", () => {
 
 describe("the sweep's --vary grammar on random strings", () => {
   const base = JSON.parse(readFileSync(new URL("../examples/default.json", import.meta.url), "utf8"));
-  const TOKENS = ["workloads", "hosts", "client", "server", "links", "tcp", "timeWait", "rate", "name", "seed", "duration", "plugin",
-    "ports", "length", "__proto__", "constructor", "prototype", "toString", "0", "1", "3", ".", ".", "=", "=", ",", ":", "-",
-    "1e12", "NaN", "true", "x", " ", "60s", "10", "-5", "1.5", "99999999", "=cmd|calc", "bernoulli"];
-  const spec = fc.oneof(fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 10 }).map((t) => t.join("")), fc.string());
+  const KEYS = ["workloads", "hosts", "client", "server", "links", "tcp", "timeWait", "rate", "name", "seed", "duration", "plugin",
+    "ports", "between", "loss", "length", "__proto__", "constructor", "prototype", "toString", "0", "1", "3", "", " "];
+  const VALUES = ["1e12", "NaN", "true", "x", "", "60s", "10", "-5", "1.5", "99999999", "=cmd|calc", "bernoulli", "0x10", "1e400", "@x"];
+  const TOKENS = [...KEYS, ...VALUES, ".", "=", ",", ":", "-"];
+  // Mostly well-formed (a path of keys, then values or a range), sometimes any string.
+  const spec = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(fc.array(fc.constantFrom(...KEYS), { minLength: 1, maxLength: 4 }), fc.oneof(
+      fc.array(fc.constantFrom(...VALUES), { minLength: 1, maxLength: 3 }).map((v) => v.join(",")),
+      fc.tuple(fc.constantFrom(...VALUES), fc.constantFrom(...VALUES), fc.integer({ min: -1, max: 300 })).map(([a, b, n]) => `${a}:${b}:${n}`),
+    )).map(([path, values]) => `${path.join(".")}=${values}`) },
+    { weight: 1, arbitrary: fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 10 }).map((t) => t.join("")) },
+    { weight: 1, arbitrary: fc.string() },
+  );
   const protoKeys = () => Object.getOwnPropertyNames(Object.prototype).join(",");
 
   test("a clean one-line error naming the --vary, or a grid of checked plans; Object.prototype untouched", () => {
