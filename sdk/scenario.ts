@@ -90,7 +90,7 @@ const scenarioSchema = z.strictObject({
   duration,
   sample: duration.optional(),
   profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional(),
-  trace: count.optional(),
+  trace: count.max(2 ** 32 - 1).optional(), // the engine counts traced connections in a u32
   hosts: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, "host names are letters, digits, '_' and '-'"), host)
     .refine((h) => Object.keys(h).length > 0, "at least one host is needed"),
   links: z.array(link),

@@ -74,6 +74,10 @@ describe("RunOptions are checked before anything runs", () => {
     expect(() => planScenario(small(), { plugins: [] as never })).toThrow("options.plugins: expected a Map of plugins by name (loadPlugins), got a list");
   });
 
+  test("a scenario's trace above the engine's u32 (it wrapped to 0)", () => {
+    expect(() => planScenario({ ...small(), trace: 2 ** 32 })).toThrow("scenario.trace: must be at most 4294967295, got number 4294967296");
+  });
+
   test("worker pools: their size and each run's options", async () => {
     expect(() => new WorkerPool({ workers: NaN })).toThrow("options.workers: expected a whole number from 1 to 1024, got number NaN");
     const pool = new WorkerPool({ workers: 1 });
