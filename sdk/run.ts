@@ -35,9 +35,11 @@ export interface SamplePoint {
   failures: number;
 }
 
+/** Every field is checked before anything runs (options.ts): a bad one is one ScenarioError line naming it. */
 export interface RunOptions {
+  /** Overrides the scenario's seed: a whole number, 0 to 2^53-1. */
   seed?: number;
-  /** Trace the first N connections (overrides the scenario's `trace`). */
+  /** Trace the first N connections (overrides the scenario's `trace`), 0 to 2^32-1. */
   trace?: number;
   /** Engine build: "debug" checks invariants with assertions (slower). */
   flavour?: "release" | "debug";
@@ -53,7 +55,7 @@ export interface RunOptions {
   engineModule?: WebAssembly.Module;
   /** Plugin objects a scenario names (`"loss": { "plugin": "<name>", ... }`); modules named by path load themselves. */
   plugins?: Plugin[];
-  /** Milliseconds an async plugin hook may take per batch (default 10,000). */
+  /** Milliseconds an async plugin hook may take per batch (default 10,000; in each worker of a sharded run too). */
   hookTimeout?: number;
   /** Check the engine's invariants after every slice (tests; a full scan of its tables each time). */
   checkInvariants?: boolean;

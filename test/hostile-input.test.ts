@@ -108,6 +108,19 @@ describe("RunOptions are checked before anything runs", () => {
   });
 });
 
+test("hookTimeout applies in each worker of a sharded run", async () => {
+  const loss = { plugin: "./test/fixtures/stuck-loss.mjs" };
+  const s: Scenario = {
+    duration: "5s",
+    hosts: { c1: { ip: "10.0.0.1" }, s1: { ip: "10.0.0.2", listen: [{ port: 80 }] }, c2: { ip: "10.0.1.1" }, s2: { ip: "10.0.1.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["c1", "s1"], latency: "1ms", loss }, { between: ["c2", "s2"], latency: "1ms", loss }],
+    workloads: [{ plugin: "tcp-churn", from: "c1", to: "s1:80", rate: 10 }, { plugin: "tcp-churn", from: "c2", to: "s2:80", rate: 10 }],
+  };
+  const r = await runScenario(s, { workers: 2, hookTimeout: 300, baseDir: ROOT });
+  expect(r.engine.workers).toBe(2);
+  expect(r.error).toBe('shard 0 (hosts c1, s1): plugin "stuck": a batch took longer than 300 ms (hookTimeout); the samples so far are kept');
+});
+
 describe("keys are data", () => {
   const oddHosts = (): Scenario => ({
     name: "odd names", duration: "10s", sample: "1s",
