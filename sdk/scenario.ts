@@ -154,6 +154,8 @@ export interface Plan {
   hosts: PlannedHost[];
   links: PlannedLink[];
   workloads: PlannedWorkload[];
+  /** A shard's: the whole scenario's loss-hook epoch (plugin-host.ts), us. */
+  hookEpoch?: number;
 }
 
 const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout"]);

@@ -1,6 +1,7 @@
 // The proof that a result does not depend on the number of workers: random scenarios
 // of several independent host groups (each a server with one or two clients) with
-// drawn sizes, Bernoulli and Gilbert-Elliott loss, staged drops of a given `conn`,
+// drawn sizes, Bernoulli and Gilbert-Elliott loss, a loss hook whose verdicts depend on
+// its batches, staged drops of a given `conn`,
 // listeners that stop and start, the server-restart plugin, closed loops (think 0
 // included), UDP and a sample off the duration's grid give byte-identical JSON (engine
 // timings and the worker count aside, as mergeShards documents) and CSV on 1, 2 and 4
@@ -10,9 +11,12 @@
 
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { planScenario, runOnPool, runPlan, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadPlugins, planScenario, runOnPool, runPlan, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
 import { seriesCsv } from "../sdk/report/csv.js";
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RUNS = Number(process.env.CONNSIM_FC_RUNS ?? 15);
 const SEED = Number(process.env.CONNSIM_FC_SEED ?? 20261202);
 
@@ -30,6 +34,8 @@ const loss = fc.oneof(
   fc.constant(undefined),
   fc.record({ plugin: fc.constant("bernoulli"), p: fc.double({ min: 0, max: 0.1, noNaN: true }) }),
   fc.record({ plugin: fc.constant("gilbert-elliott"), p: fc.double({ min: 0.01, max: 0.2, noNaN: true }), r: fc.double({ min: 0.1, max: 0.8, noNaN: true }) }),
+  // A hook whose verdicts depend on which segments share a decide() call (test/fixtures/batch-loss.mjs).
+  fc.record({ plugin: fc.constant("./test/fixtures/batch-loss.mjs"), p: fc.double({ min: 0, max: 0.5, noNaN: true }) }),
   fc.record({ plugin: fc.constant("drop"), rules: fc.array(fc.record({ conn: fc.integer({ min: 0, max: 40 }), flags: fc.constantFrom("S", "S.", "F.", "P.") }), { minLength: 1, maxLength: 3 }) }),
 );
 
@@ -107,7 +113,7 @@ describe("sharded runs of random scenarios", () => {
     const four = new WorkerPool({ workers: 4 });
     pools.push(two, four);
     await fc.assert(fc.asyncProperty(scenario, async (s) => {
-      const plan = planScenario(s);
+      const plan = planScenario(s, { plugins: await loadPlugins(s, [], ROOT) });
       const one = await runPlan(plan);
       expect(one.error).toBeUndefined();
       const split = [await runOnPool(plan, two), await runOnPool(plan, four)];

@@ -27,12 +27,25 @@ export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
   busy.forEach((g, i) => g.forEach((h) => shardOf.set(h, i % maxShards)));
   const count = Math.min(busy.length, maxShards);
   for (const h of plan.hosts) if (!shardOf.has(h.name)) shardOf.set(h.name, 0);
+  const epoch = hookEpoch(plan);
   return Array.from({ length: count }, (_, s) => ({
     ...plan,
+    ...(epoch !== undefined ? { hookEpoch: epoch } : {}),
     hosts: plan.hosts.filter((h) => shardOf.get(h.name) === s),
     links: plan.links.filter((l) => shardOf.get(l.a) === s),
     workloads: plan.workloads.filter((w) => shardOf.get(w.from) === s),
   }));
+}
+
+/**
+ * The epoch of the loss hooks' batches, us: the smallest latency of a hooked direction
+ * in the whole scenario (a shard keeps the whole run's), so a hook's decide() calls
+ * take the same segments in a shard. Undefined without loss hooks.
+ */
+export function hookEpoch(plan: Plan): number | undefined {
+  if (plan.hookEpoch !== undefined) return plan.hookEpoch;
+  const hooked = plan.links.filter((l) => l.loss && !l.loss.kernel);
+  return hooked.length ? Math.min(...hooked.map((l) => Math.min(l.latencyAB, l.latencyBA))) : undefined;
 }
 
 /** Each host's group (hosts that chains of links join): a name standing for the group, hosts in plan order. */
