@@ -126,3 +126,26 @@ describe("sharded runs of random scenarios", () => {
     }), { numRuns: RUNS, seed: SEED, verbose: true, endOnFailure: true });
   }, 120_000);
 });
+
+describe("connections numbered per host group", () => {
+  test("a trace of two groups holds each group's first connections, numbered from 0 in each", async () => {
+    const { runScenario } = await import("../sdk/index.js");
+    const s: Scenario = {
+      name: "two", seed: 1, duration: "1s", sample: "1s", trace: 2,
+      hosts: {
+        a: { ip: "10.0.0.1" }, as: { ip: "10.0.0.2", listen: [{ port: 80 }] },
+        b: { ip: "10.0.1.1" }, bs: { ip: "10.0.1.2", listen: [{ port: 80 }] },
+      },
+      links: [{ between: ["a", "as"], latency: "1ms" }, { between: ["b", "bs"], latency: "2ms" }],
+      workloads: [
+        { plugin: "tcp-churn", from: "a", to: "as:80", rate: 10, arrival: "constant" },
+        { plugin: "tcp-churn", from: "b", to: "bs:80", rate: 10, arrival: "constant", start: "5ms" },
+      ],
+    };
+    const r = await runScenario(s);
+    expect(r.traces!.map((t) => [t.id, t.client.split(":")[0], t.server])).toEqual([
+      [0, "10.0.0.1", "10.0.0.2:80"], [0, "10.0.1.1", "10.0.1.2:80"], [1, "10.0.0.1", "10.0.0.2:80"], [1, "10.0.1.1", "10.0.1.2:80"],
+    ]);
+    expect(r.traces!.map((t) => t.segments.length)).toEqual([8, 8, 8, 8]);
+  });
+});
