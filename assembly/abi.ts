@@ -30,6 +30,12 @@ export enum WlParam {
   Clients, Think, Stream, ReqDist, ReqA, ReqB, RespDist, RespA, RespB, Requests, Backoff, BackoffMax, Udp, UdpTimeout,
   /** 1: arrivals come from a TypeScript hook, a window at a time (addArrivals), not from Rate. */
   Hooked,
+  /**
+   * The workload (its index in this instance) whose counter numbers its connections: the
+   * first of its host group's, so connections are numbered per group of linked hosts, in
+   * connect() order, and a shard numbers them as the whole run does.
+   */
+  ConnGroup,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */

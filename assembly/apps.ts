@@ -18,7 +18,8 @@ import { udpQuery } from "./udp";
 
 export const MAX_WORKLOADS: u32 = 1024;
 export let nWorkloads: u32 = 0;
-export let nextConn: u32 = 0;
+/** A failed try of a closed-loop client is retried no sooner than this, us (see loopRetry). */
+export const RETRY_MIN: u64 = 1000;
 
 let WPARAM: usize = 0;   // f64 [workload][WlParam]
 let WNEXT: usize = 0;    // f64 [workload] exact time of the next arrival, us
@@ -27,6 +28,8 @@ let WRNG: usize = 0;     // u64 [workload] random stream
 let WFULL: usize = 0;    // u32 [workload] 1 + the address's epoch when a port search last failed, 0 = none
 let WPICKS: usize = 0;   // u32 [workload] ports taken since then
 let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to (workload hooks read it)
+let WCONN: usize = 0;    // u32 [workload] connections numbered so far by its counter (WlParam.ConnGroup)
+let WGROUP: usize = 0;   // usize [workload] -> the counter in WCONN that numbers its connections
 // What the per-connection paths read of a workload, converted from its f64 parameters
 // by setWorkloadParam (a conversion on each read is a checked truncation): u32 [workload][8]
 //   0 fixed request size | 4 fixed response size (SIZE_DRAWN: drawn) | 8 Requests | 12 A_* bits
@@ -64,11 +67,12 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
   store<u32>(p, <u32>wp(w, WlParam.DstAddr), 20);
   store<u32>(p, <u32>wp(w, WlParam.DstPort), 24);
   store<u32>(p, <u32>wp(w, WlParam.Dir), 28);
+  store<usize>(WGROUP + (<usize>w << alignof<usize>()), WCONN + (<usize>min(<u32>wp(w, WlParam.ConnGroup), MAX_WORKLOADS - 1) << 2));
 }
 
 export function appsReset(): void {
   if (MAX_WORKLOADS > LANES - ARRIVAL_LANES) ERROR("a workload's arrival stream needs a lane (lanes.ts)");
-  nWorkloads = 0; nextConn = 0;
+  nWorkloads = 0;
   WPARAM = alloc(<usize>MAX_WORKLOADS * WlParam.COUNT * 8);
   WNEXT = alloc(<usize>MAX_WORKLOADS * 8);
   WCOUNT = alloc(<usize>MAX_WORKLOADS * 4);
@@ -77,6 +81,8 @@ export function appsReset(): void {
   WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
   WOUT = alloc(<usize>MAX_WORKLOADS * Outcome.COUNT * 4);
   WAPP = alloc(<usize>MAX_WORKLOADS * 32);
+  WCONN = alloc(<usize>MAX_WORKLOADS * 4);
+  WGROUP = alloc(<usize>MAX_WORKLOADS * sizeof<usize>());
   for (let w: u32 = 0; w < MAX_WORKLOADS; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
   arrivalsCap = 0;
 }
@@ -124,16 +130,19 @@ export function appsStart(): void {
  * A closed-loop client's try failed (`failed` in a row now). With a backoff it waits a
  * random time up to min(max, backoff x 2^(failed-1)) ("full jitter"), so a restarted
  * server meets a spread-out storm; without one, its think time, as after a success.
- * The count rides in the arrival event's generation, then in the socket.
+ * Either way at least RETRY_MIN (1 ms): a connect() that fails at once (no free port)
+ * is retried as a client's retry loop would, not again in the same microsecond, where
+ * the clock would never move on. The count rides in the arrival event's generation,
+ * then in the socket.
  */
 function loopRetry(w: u32, failed: u32): void {
   if (wp(w, WlParam.Clients) == 0) return;
   const base = wp(w, WlParam.Backoff);
-  if (base <= 0) { loopNext(w); return; }
+  if (base <= 0) { schedule(now + max(<u64>wp(w, WlParam.Think), RETRY_MIN), EV_ARRIVAL, w, 0); return; }
   const f = min(failed, 63);
   const ceiling = Math.min(wp(w, WlParam.BackoffMax), base * Math.pow(2.0, <f64>(f - 1)));
   const wait = nextUnit(WRNG + (<usize>w << 3)) * ceiling;
-  schedule(now + <u64>Math.floor(wait), EV_ARRIVAL, w, f);
+  schedule(now + max(<u64>Math.floor(wait), RETRY_MIN), EV_ARRIVAL, w, f);
 }
 
 function scheduleArrival(w: u32): void {
@@ -219,7 +228,9 @@ export function arrival(w: u32, failed: u32): void {
 function connect(w: u32, failed: u32): void {
   bump(Stat.Attempted);
   outcome(w, Outcome.Attempted);
-  const id = nextConn++;
+  const counter = load<usize>(WGROUP + (<usize>w << alignof<usize>()));
+  const id = load<u32>(counter);
+  store<u32>(counter, id + 1);
   const a = app(w);
   const ip = load<u32>(a, 16);
   const da = load<u32>(a, 20);
@@ -339,8 +350,8 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
 
 /**
  * A connection's request or response size. Drawn sizes come from a hash of the
- * connection id, so both ends know it without storing it, and the draw is the same
- * whatever else happens in the run.
+ * workload's stream and the connection's number in its host group (ConnGroup), so
+ * both ends know it without storing it, and a shard draws what the whole run does.
  */
 @inline function size(s: u32, response: bool): u32 { return sizeOf(wl(s), conn(s), response); }
 

@@ -1,11 +1,12 @@
 // Decisions deferred to a TypeScript plugin hook, in batches (DESIGN "The JS/WASM
 // boundary"): a segment sent on a direction whose loss model is a hook goes on the
 // link at once with its fate undecided, and a record of it is appended here. Before
-// the clock passes the first record's time + the epoch (never more than the smallest
-// latency of a hooked direction, so no undecided segment can arrive yet), run()
-// returns RunStatus.HookBatch; the SDK calls each hook once for its records, writes a
-// verdict per record (1 = drop) and calls applyVerdicts(). One crossing per epoch,
-// none per segment.
+// the clock passes the end of the epoch-long window (on a grid from 0) that the first
+// record falls in (the epoch is never more than the smallest latency of a hooked
+// direction, so no undecided segment can arrive yet), run() returns
+// RunStatus.HookBatch; the SDK calls each hook once for its records, writes a verdict
+// per record (1 = drop) and calls applyVerdicts(). One crossing per epoch, none per
+// segment.
 //
 //   record: see HookField in abi.ts (32 bytes); verdicts: u8 per record
 //
@@ -49,8 +50,13 @@ export function setWorkloadEpoch(us: u64): void { workloadEpoch = us; workloadDu
 /** The SDK filed the window's arrivals: the next window is due. */
 export function workloadBatchDone(): void { workloadDue += workloadEpoch; }
 
-/** The time by which the pending batch must be decided. */
-@inline export function hookDue(): u64 { return firstAt + epochUs; }
+/**
+ * The time by which the pending batch must be decided: the end of the epoch-long window
+ * (on a grid from 0) its first record falls in, no later than that record + the epoch.
+ * A fixed grid and the whole scenario's epoch (the SDK's) make which segments share a
+ * hook call the scenario's, not the shard's.
+ */
+@inline export function hookDue(): u64 { return (firstAt / epochUs + 1) * epochUs; }
 
 export function deferLoss(t: u64, g: u32, d: u32, fl: u32, senderState: u32, seq: u32, ack: u32, len: u32, c: u32): void {
   if (pendingHooks == cap) {

@@ -102,10 +102,23 @@ let dropped: u32 = 0;
   return status;
 }
 
+/**
+ * When the next sample is taken: on the grid (index x sample) up to the end, and one
+ * more at the end itself when it is off the grid, so the last interval is never lost
+ * (its row keeps the next grid index; the SDK reads its time as min(index x sample,
+ * duration)). u64.MAX_VALUE when every sample is taken.
+ */
+function nextSampleAt(): u64 {
+  const at = <u64>sampleIndex * sampleUs;
+  if (at <= durationUs) return at;
+  if (sampleIndex > 0 && at - sampleUs < durationUs) return durationUs;
+  return u64.MAX_VALUE;
+}
+
 /** The time from which run() must look at more than the next event: a sample, a hook or workload batch, the end. */
 function stopAt(): u64 {
   let t = durationUs;
-  const sampleAt = <u64>sampleIndex * sampleUs;
+  const sampleAt = nextSampleAt();
   if (sampleAt < t) t = sampleAt;
   if (workloadHooked() && workloadDue < t) t = workloadDue;
   return t;
@@ -143,8 +156,8 @@ export function run(maxEvents: u32): i32 {
       const any = at != u64.MAX_VALUE;
       // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
       const windowDue = workloadHooked() && workloadDue < durationUs;
-      const sampleAt = <u64>sampleIndex * sampleUs;
-      if (sampleAt <= durationUs && (!any || at >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
+      const sampleAt = nextSampleAt();
+      if (sampleAt != u64.MAX_VALUE && (!any || at >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
         takeSample(sampleIndex++);
         stop = stopAt();
         continue;

@@ -25,7 +25,8 @@
 //   RCVNXT     4      next sequence number expected
 //   TIMER      4      the socket's timer event (wheel.ts), 0 when none is filed; its
 //                     due time is the socket's deadline (NEVER: no timer running)
-//   CONN       4      connection id (order of connect() calls), for traces
+//   CONN       4      connection id: its number in its host group, in connect() order
+//                     (apps.ts: a shard numbers a group's connections as the whole run does)
 //                ---
 //                56   + 8 in the hash table at <= 50% load = 64 bytes per slot
 //
@@ -44,12 +45,15 @@
 // each hash lookup). Its slot is trusted when it holds a socket of that connection
 // sending the other way, in a state above LISTEN (a free slot reads CLOSED or LISTEN,
 // a UDP socket CLOSED). That stands for the whole 4-tuple: only the two ends of a
-// connection carry its id, each sending over one direction of the link, and every
+// connection carry its id among the connections over that link (ids are numbered per
+// group of linked hosts, and a link joins hosts of one group), each sending over one
+// direction of the link, and every
 // segment of the connection over a direction carries the tuple of the end it reaches
 // (its peer's segments, and the RSTs its host answers them with); one live TCP socket
 // holds a tuple, so the answer is the hash's (the debug build checks each one).
 // Connection ids are handed out in order, so the cache lines of the connections in
-// progress stay close together, where the hash's entries are spread over the whole table.
+// progress stay close together, where the hash's entries are spread over the whole table;
+// the link's number offsets them, so groups numbering their connections alike do not collide.
 
 import { alloc, DEBUG, regrow } from "./mem";
 import { orphan } from "./wheel";
@@ -79,7 +83,7 @@ let HT: usize = 0;
 const HC_BITS: u32 = 12;
 const HC_MASK: u32 = (1 << HC_BITS) - 1;
 let HC: usize = 0;     // u32 [(conn << 1 | direction parity) & HC_MASK] slot + 1, 0 = none
-@inline function hcPtr(c: u32, d: u32): usize { return HC + (<usize>(((c << 1) | (d & 1)) & HC_MASK) << 2); }
+@inline function hcPtr(c: u32, d: u32): usize { return HC + (<usize>((((c + (d >> 1) * 0x9E3779B1) << 1) | (d & 1)) & HC_MASK) << 2); }
 let htMask: u32 = 0;
 let htBits: u32 = 0;   // log2 of the table size
 let htShift: u64 = 0;  // 64 - htBits: a 4-tuple's home is the top htBits bits of its 64-bit product (homeOf)

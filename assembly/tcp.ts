@@ -18,7 +18,7 @@
 
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
-import { DEBUG } from "./mem";
+import { DEBUG, regrow } from "./mem";
 import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
@@ -682,22 +682,59 @@ export function listenerEvent(l: u32, what: u32): void {
  * The server process exits: the kernel closes its sockets. Requests not yet accepted
  * (SYN_RCVD) are dropped; every accepted connection on the port is closed (FIN after
  * any queued data) and so goes through the active close to TIME_WAIT on the server.
- * One scan of the socket table, once per stop.
+ * One scan of the socket table, once per stop; the sockets are closed in the order of
+ * their connection ids, not of their slots: slots are shared by every host group in
+ * an instance, and the order of the FINs feeds the link's loss draws, so a shard must
+ * close them in the order the whole run does.
  */
 function serverStops(l: u32): void {
   if (!listenerBound(l)) return;
   const ip = listenerIp(l);
   const port = listenerPort(l);
   const n = sockets.slotsUsed();
+  let k: u32 = 0;
   for (let s: u32 = 0; s < n; s++) {
     const st = state(s);
     if (st == State.CLOSED || st == State.LISTEN || !hasFlag(s, F_SERVER) || ipIdx(s) != ip || lport(s) != port) continue;
-    if (st == State.SYN_RCVD) { destroy(s); continue; }
+    if (k == stopCap) { stopCap = max(stopCap << 1, 1024); STOPS = regrow(STOPS, <usize>k << 3, <usize>stopCap << 3); }
+    store<u64>(STOPS + (<usize>k << 3), <u64>conn(s) << 32 | <u64>s); // one socket per connection id on a port
+    k++;
+  }
+  sortU64(STOPS, k);
+  for (let i: u32 = 0; i < k; i++) {
+    const s = <u32>load<u64>(STOPS + (<usize>i << 3));
+    if (state(s) == State.SYN_RCVD) { destroy(s); continue; }
     if (hasFlag(s, F_FIN_QUEUED)) continue; // already closing
     appClose(s, false);
     flush(s);
   }
   unbindListener(l);
+}
+let STOPS: usize = 0;  // u64 [socket] conn << 32 | slot, serverStops' scratch
+let stopCap: u32 = 0;
+
+/** Sorts n u64s at p, ascending (heapsort: in place, no allocation). */
+function sortU64(p: usize, n: u32): void {
+  for (let i = n >> 1; i > 0; i--) siftDown(p, i - 1, n);
+  for (let end = n; end > 1; end--) {
+    const top = load<u64>(p);
+    store<u64>(p, load<u64>(p + (<usize>(end - 1) << 3)));
+    store<u64>(p + (<usize>(end - 1) << 3), top);
+    siftDown(p, 0, end - 1);
+  }
+}
+function siftDown(p: usize, i: u32, n: u32): void {
+  const v = load<u64>(p + (<usize>i << 3));
+  while (true) {
+    let c: u32 = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && load<u64>(p + (<usize>(c + 1) << 3)) > load<u64>(p + (<usize>c << 3))) c++;
+    const cv = load<u64>(p + (<usize>c << 3));
+    if (cv <= v) break;
+    store<u64>(p + (<usize>i << 3), cv);
+    i = c;
+  }
+  store<u64>(p + (<usize>i << 3), v);
 }
 
 /**

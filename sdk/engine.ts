@@ -6,6 +6,7 @@
 import { Flag, HostParam, LossKind, PortAllocator, SizeDist, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
 import type { Plan } from "./scenario.js";
 import type { AllocatorKernel, SizeSpec } from "./kernels.js";
+import { hostGroups } from "./workers/shard.js";
 
 export interface EngineExports {
   memory: WebAssembly.Memory;
@@ -197,8 +198,14 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       }
     }
   }
+  // Connections are numbered per host group, by the counter of the group's first workload:
+  // a shard holds whole groups, so it numbers (and draws sizes for) them as the whole run does.
+  const group = hostGroups(plan);
+  const counter = new Map<string, number>();
   for (const w of plan.workloads) {
     const wi = e.addWorkload(w.stream);
+    const g = group.get(w.from)!;
+    if (!counter.has(g)) counter.set(g, wi);
     const dst = plan.hosts.find((h) => h.name === w.to)!;
     const params: [WlParam, number][] = [
       [WlParam.SrcHost, hostIndex.get(w.from)!], [WlParam.SrcIp, firstIp.get(w.from)!],
@@ -210,6 +217,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
+      [WlParam.ConnGroup, counter.get(g)!],
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];

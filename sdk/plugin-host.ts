@@ -12,6 +12,7 @@ import {
   type WorkloadHook, type WorkloadOutcomes, type WorkloadPlugin,
 } from "./plugins.js";
 import { ScenarioError, type Plan } from "./scenario.js";
+import { hookEpoch } from "./workers/shard.js";
 
 export interface PluginHost {
   /** After configure(): the engine's epoch, from the hooked directions' latencies. */
@@ -27,18 +28,17 @@ export async function hostPlugins(plan: Plan, given: Map<string, Plugin> | undef
   if (plan.links.every((l) => !l.loss || l.loss.kernel) && plan.workloads.every((w) => !w.hook)) return undefined;
 
   const hooked = new Map<number, HookedDir>(); // engine direction -> its hook
-  let epoch = Infinity;
+  const epoch = hookEpoch(plan) ?? 1;
   for (const [i, l] of plan.links.entries()) {
     if (!l.loss || l.loss.kernel) continue; // a kernel runs in the engine; the hook tier is for the rest
     const plugin = await findPlugin(l.loss, "loss", given) as LossPlugin;
     const options = l.loss.options;
     // Directions are added in link order, two per link (engine.ts configure).
-    for (const [k, from, to, latency] of [[0, l.a, l.b, l.latencyAB], [1, l.b, l.a, l.latencyBA]] as const) {
+    for (const [k, from, to] of [[0, l.a, l.b], [1, l.b, l.a]] as const) {
       const random = pluginRandom(plan.seed, plugin.name, 2 * l.stream + k);
       const hook = guard(plugin, () => plugin.hook!(options, { random, seed: plan.seed, from, to }));
       if (!hook || typeof hook.decide !== "function") throw new PluginError(plugin.name, "hook() must return an object with decide(batch, drop)");
       hooked.set(2 * i + k, { plugin, hook, from, to });
-      epoch = Math.min(epoch, latency);
     }
   }
 

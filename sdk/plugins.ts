@@ -34,7 +34,7 @@ export interface LossBatch {
   seq: Uint32Array;
   ack: Uint32Array;
   len: Uint32Array;
-  /** Connection number, in connect() order. */
+  /** Connection number: in connect() order among the connections of its group of linked hosts. */
   conn: Uint32Array;
   /** The sender's TCP state, as netstat names it. */
   state: string[];

@@ -11,6 +11,7 @@ export interface TraceSegment {
   fate: "delivered" | "dropped";
 }
 export interface Trace {
+  /** The connection's number in its group of linked hosts (connect() order); a trace is one group's. */
   id: number; client: string; server: string;
   states: TraceState[];
   segments: TraceSegment[];

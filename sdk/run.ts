@@ -15,6 +15,7 @@ import {
 import type { Result, StateName, Trace } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
+import { hostGroups } from "./workers/shard.js";
 
 export const VERSION = "0.1.0";
 
@@ -140,6 +141,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
   const slice = options.sliceEvents ?? 1_000_000;
   let error: string | undefined;
   let sliceStart = 0;
+  let movedAt = 0, eventsThen = 0; // the clock as last seen moving, and the events by then
   while (true) {
     let more: number;
     try {
@@ -151,6 +153,8 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
       }
       if (e.nowUs() < lastNow) throw new Error(`engine invariant broken: time went back from ${lastNow} to ${e.nowUs()} us`);
       lastNow = e.nowUs();
+      if (lastNow > movedAt) { movedAt = lastNow; eventsThen = e.stat(Stat.Events); }
+      else if (e.stat(Stat.Events) - eventsThen > STALL.events + STALL.perSocket * e.stat(Stat.LiveSockets)) throw new Error(stalled(e, movedAt, eventsThen));
       if (options.checkInvariants) checkEngine(e);
     } catch (err) {
       error = engineFailure(err, e);
@@ -160,7 +164,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     if (plan.trace > 0) for (const rec of readTrace(e)) records.push(rec);
     options.onProgress?.({
       t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events),
-      samples: samplePoints(fresh, samples.layout, plan.sample, hostNames),
+      samples: samplePoints(fresh, samples.layout, plan, hostNames),
     });
     sliceStart = e.stat(Stat.Events);
     if (!more) break;
@@ -186,7 +190,7 @@ function assemble(e: EngineExports, plan: Plan, samples: SampleTable, records: T
   const failuresByErrno = ERRNOS.map((_, i) => samples.column(L.failures + i));
   const byState = (columns: number[][]) => Object.fromEntries(STATE_NAMES.map((n, s) => [n, columns[s]])) as Record<StateName, number[]>;
   const series: Result["series"] = {
-    t: samples.column(0).map((index) => round6((index * plan.sample) / 1e6)),
+    t: samples.column(0).map((index) => sampleTime(index, plan)),
     states: byState(states),
     byHost: Object.fromEntries(hostNames.map((h, hi) => [h, byState(byHost[hi])])),
     portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.ports + hi)])),
@@ -214,9 +218,22 @@ function assemble(e: EngineExports, plan: Plan, samples: SampleTable, records: T
     peak,
     series,
   };
-  if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs);
+  if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs, plan);
   if (error) result.error = error;
   return result;
+}
+
+/**
+ * A run whose simulated clock stops moving is stuck in a loop at one instant (something
+ * retried there forever) and would never end: past this many events at one microsecond
+ * it is ended with an error. No run does that much at one time: a socket has at most a
+ * window of segments each way and one timer due, far under `perSocket` events, and
+ * `events` leaves room for every arrival a workload can file at one instant.
+ */
+export const STALL = { events: 10_000_000, perSocket: 100 };
+
+function stalled(e: EngineExports, at: number, before: number): string {
+  return `simulated time stopped moving at t=${round6(at / 1e6)}s: ${(e.stat(Stat.Events) - before).toLocaleString("en-US")} events without the clock moving on (something in the scenario repeats at one instant forever); the samples so far are kept`;
 }
 
 /** One line for why the engine stopped. */
@@ -232,6 +249,11 @@ function engineFailure(err: unknown, e: EngineExports): string {
   return (err as Error).message;
 }
 
+/** A sample row's time, seconds: its grid time, or the end for the last row when the end is off the grid (index.ts nextSampleAt). */
+function sampleTime(index: number, plan: Plan): number {
+  return round6(Math.min(index * plan.sample, plan.duration) / 1e6);
+}
+
 /** Row by row sums of columns of equal length (the columns in order, as the sums were always taken). */
 function sumColumns(columns: number[][], rows: number): number[] {
   const sum = new Array<number>(rows).fill(0);
@@ -240,7 +262,7 @@ function sumColumns(columns: number[][], rows: number): number[] {
 }
 
 /** The samples of a block of rows as they are taken: the counts of every state (all hosts), ports in use per host, failures. */
-function samplePoints(block: Uint32Array, L: SampleLayout, sampleUs: number, hostNames: string[]): SamplePoint[] {
+function samplePoints(block: Uint32Array, L: SampleLayout, plan: Plan, hostNames: string[]): SamplePoint[] {
   const points: SamplePoint[] = [];
   for (let o = 0; o < block.length; o += L.words) {
     const states = Object.fromEntries(STATE_NAMES.map((name, s) => {
@@ -251,7 +273,7 @@ function samplePoints(block: Uint32Array, L: SampleLayout, sampleUs: number, hos
     let failures = 0;
     for (let i = L.failures; i < L.words; i++) failures += block[o + i];
     points.push({
-      t: round6((block[o] * sampleUs) / 1e6), states,
+      t: sampleTime(block[o], plan), states,
       portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, block[o + L.ports + hi]])),
       failures,
     });
@@ -259,15 +281,20 @@ function samplePoints(block: Uint32Array, L: SampleLayout, sampleUs: number, hos
   return points;
 }
 
-function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: string; to: string }[]): Trace[] {
+/** The traced connections; ids are numbered per host group, so a trace is its group's and id's. */
+function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: string; to: string }[], plan: Plan): Trace[] {
+  const groups = hostGroups(plan);
+  const rank = new Map([...new Set(groups.values())].map((g, i) => [g, i]));
   const byConn = new Map<number, Trace>();
-  const get = (id: number) => {
-    let t = byConn.get(id);
-    if (!t) { t = { id, client: "", server: "", states: [], segments: [] }; byConn.set(id, t); }
+  const key = new Map<Trace, number>();
+  const get = (id: number, host: string) => {
+    const k = id * rank.size + rank.get(groups.get(host)!)!;
+    let t = byConn.get(k);
+    if (!t) { t = { id, client: "", server: "", states: [], segments: [] }; byConn.set(k, t); key.set(t, k); }
     return t;
   };
   for (const r of records) {
-    const tr = get(r.conn);
+    const tr = get(r.conn, r.kind === 1 ? dirs[r.where].from : hostNames[r.where]);
     const t = round6(r.t / 1e6);
     if (r.kind === 2) {
       tr.client = `${formatIPv4(r.seq)}:${r.ack >>> 16}`;
@@ -281,7 +308,7 @@ function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: 
       });
     }
   }
-  const out = [...byConn.values()].sort((a, b) => a.id - b.id);
+  const out = [...byConn.values()].sort((a, b) => key.get(a)! - key.get(b)!);
   for (const tr of out) tr.segments.sort((a, b) => a.t - b.t); // duplicates are recorded when sent late
   return out;
 }

@@ -155,6 +155,8 @@ export interface Plan {
   hosts: PlannedHost[];
   links: PlannedLink[];
   workloads: PlannedWorkload[];
+  /** A shard's: the whole scenario's loss-hook epoch (plugin-host.ts), us. */
+  hookEpoch?: number;
 }
 
 const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout"]);
@@ -188,11 +190,13 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   if (duration > MAX_DURATION_US) throw new ScenarioError("scenario.duration", "must be under 50 days (2^42 us)");
   const sample = sc.sample === undefined ? Math.max(1, Math.round(duration / 100)) : us(sc.sample);
   if (sample <= 0) throw new ScenarioError("scenario.sample", "must be more than zero");
+  if (sample > duration) throw new ScenarioError("scenario.sample", `must be at most scenario.duration (${duration / 1e6}s), got ${sample / 1e6}s`);
   if (duration / sample > 1e6) throw new ScenarioError("scenario.sample", `gives ${Math.ceil(duration / sample)} samples; at most 1000000 are kept, use a longer sample`);
-  // The result holds about 12 numbers per host and sample; past ~200 million it would not fit in a JS heap.
-  const numbers = (Math.floor(duration / sample) + 1) * (Object.keys(sc.hosts).length * 12 + 6);
+  // The result holds about 12 numbers per host and sample (one at 0, one per interval,
+  // the last at the end); past ~200 million it would not fit in a JS heap.
+  const numbers = (Math.ceil(duration / sample) + 1) * (Object.keys(sc.hosts).length * 12 + 6);
   if (numbers > MAX_RESULT_NUMBERS) {
-    throw new ScenarioError("scenario.sample", `${Math.floor(duration / sample) + 1} samples of ${Object.keys(sc.hosts).length} hosts make a result of ${(numbers / 1e6).toFixed(0)} million numbers (at most ${MAX_RESULT_NUMBERS / 1e6} million); use a longer sample`);
+    throw new ScenarioError("scenario.sample", `${Math.ceil(duration / sample) + 1} samples of ${Object.keys(sc.hosts).length} hosts make a result of ${(numbers / 1e6).toFixed(0)} million numbers (at most ${MAX_RESULT_NUMBERS / 1e6} million); use a longer sample`);
   }
 
   const hosts: PlannedHost[] = [];

@@ -16,7 +16,7 @@ import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable,
 export const MAX_WORKLOADS = 1024;
 const WP = WlParam.COUNT;
 export let nWorkloads = 0;
-export let nextConn = 0;
+const RETRY_MIN = 1000; // a failed try is retried no sooner (apps.ts loopRetry)
 
 let WPARAM = new Float64Array(0);
 let WNEXT = new Float64Array(0);
@@ -28,6 +28,8 @@ let WOUT = new Uint32Array(0);   // [workload][Outcome] what its connections cam
 // [workload][8] what the per-connection paths read, converted by setWorkloadParam:
 // fixed request, response size (SIZE_DRAWN: drawn) | Requests | A_* bits | SrcIp | DstAddr | DstPort | Dir
 let WAPP = new Uint32Array(0);
+let WCONN = new Uint32Array(0);  // [workload] connections numbered by its counter
+let WGROUP = new Uint32Array(0); // [workload] the counter that numbers its connections (WlParam.ConnGroup)
 const SIZE_DRAWN = 0xFFFFFFFF;
 const A_LINGER0 = 1, A_HALF_CLOSE = 2, A_LOOP = 4, A_CLIENT_CLOSES = 8, A_SERVER_CLOSES = 16, A_HOOKED = 32, A_UDP = 64,
   A_LOCAL_PORT = 128, A_POISSON = 256, A_CONSTANT = 512;
@@ -51,6 +53,7 @@ export function setWorkloadParam(w: number, k: number, v: number): void {
   WAPP[p + 5] = u32(wp(w, WlParam.DstAddr));
   WAPP[p + 6] = u32(wp(w, WlParam.DstPort));
   WAPP[p + 7] = u32(wp(w, WlParam.Dir));
+  WGROUP[w] = Math.min(u32(wp(w, WlParam.ConnGroup)), MAX_WORKLOADS - 1);
 }
 
 /** f64 -> u32 as the engine converts (truncation, saturating). */
@@ -59,7 +62,7 @@ function u32(v: number): number { return v >= 4294967295 ? 4294967295 : v > 0 ? 
 function i32(v: number): number { return v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : v | 0; }
 
 export function appsReset(): void {
-  nWorkloads = 0; nextConn = 0;
+  nWorkloads = 0;
   WPARAM = new Float64Array(MAX_WORKLOADS * WP);
   WNEXT = new Float64Array(MAX_WORKLOADS);
   WCOUNT = new Uint32Array(MAX_WORKLOADS);
@@ -68,6 +71,8 @@ export function appsReset(): void {
   WPICKS = new Uint32Array(MAX_WORKLOADS);
   WOUT = new Uint32Array(MAX_WORKLOADS * Outcome.COUNT);
   WAPP = new Uint32Array(MAX_WORKLOADS * 8);
+  WCONN = new Uint32Array(MAX_WORKLOADS);
+  WGROUP = new Uint32Array(MAX_WORKLOADS);
   for (let w = 0; w < MAX_WORKLOADS; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }
 
@@ -105,11 +110,11 @@ function loopNext(w: number): void {
 function loopRetry(w: number, failed: number): void {
   if (wp(w, WlParam.Clients) === 0) return;
   const base = wp(w, WlParam.Backoff);
-  if (base <= 0) { loopNext(w); return; }
+  if (base <= 0) { schedule(now + Math.max(Math.trunc(wp(w, WlParam.Think)), RETRY_MIN), EV_ARRIVAL, w, 0); return; }
   const f = Math.min(failed, 63);
   const ceiling = Math.min(wp(w, WlParam.BackoffMax), base * Math.pow(2.0, f - 1));
   const wait = nextUnit(WRNG, w) * ceiling;
-  schedule(now + Math.floor(wait), EV_ARRIVAL, w, f);
+  schedule(now + Math.max(Math.floor(wait), RETRY_MIN), EV_ARRIVAL, w, f);
 }
 
 function scheduleArrival(w: number): void {
@@ -162,8 +167,8 @@ export function arrival(w: number, failed: number): void {
 function connect(w: number, failed: number): void {
   bump(Stat.Attempted);
   outcome(w, Outcome.Attempted);
-  const id = nextConn;
-  nextConn = (nextConn + 1) >>> 0;
+  const id = WCONN[WGROUP[w]];
+  WCONN[WGROUP[w]] = (id + 1) >>> 0;
   const ip = WAPP[w * 8 + 4];
   const da = WAPP[w * 8 + 5];
   const dp = WAPP[w * 8 + 6];

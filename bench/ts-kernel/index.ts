@@ -93,8 +93,15 @@ function counted(fired: number, others: number, status: number): number {
 
 /** The time from which run() must look at more than the next event: a sample, the end. */
 function stopAt(): number {
-  const sampleAt = sampleIndex * sampleUs;
+  const sampleAt = nextSampleAt();
   return sampleAt < durationUs ? sampleAt : durationUs;
+}
+/** The next sample's time: on the grid up to the end, then once at the end when it is off the grid (as the engine). */
+function nextSampleAt(): number {
+  const at = sampleIndex * sampleUs;
+  if (at <= durationUs) return at;
+  if (sampleIndex > 0 && at - sampleUs < durationUs) return durationUs;
+  return Infinity;
 }
 
 /**
@@ -119,8 +126,8 @@ export function run(maxEvents: number): number {
     const at = lane ? firstAt : nextDeadline;
     if (at >= stop) {
       const any = has || lane;
-      const sampleAt = sampleIndex * sampleUs;
-      if (sampleAt <= durationUs && (!any || at >= sampleAt)) {
+      const sampleAt = nextSampleAt();
+      if (sampleAt !== Infinity && (!any || at >= sampleAt)) {
         takeSample(sampleIndex++);
         stop = stopAt();
         continue;

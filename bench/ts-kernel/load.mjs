@@ -46,18 +46,18 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "a25d70b32c834a19f2ae756bb95148fe4de057de",
-  "apps.ts": "7e9eeb3d71d64a6cb5b674a9e9b1b583387275f5", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
-  "hooks.ts": "c89f9d066f896588037e50d9c356ef2de097ed71", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "f3de57a7a164a331787f2ae8ece02d3a1c22ae91", // RunStatus.WorkloadBatch not ported, as above
+  "abi.ts": "4ad8018ee21eda0a9ffdd8624515f2e88b8df0ba",
+  "apps.ts": "06a0774fcb6aa08c099175811d8a44447f17a524", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
+  "hooks.ts": "3d52482f8307a71e72abc469c5f414a809c32e4f", // not ported: plugin hooks, which the bench workload does not use
+  "index.ts": "6bc719113b555537807917fc6df8fce50f1e18cc", // RunStatus.WorkloadBatch not ported, as above
   "lanes.ts": "7b33e00cec7c33d7e28d1bd799d6e0183fe1abdb",
   "invariants.ts": "26e2e5064ded2044f62c9901425ea18ceb6db0d9", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "0169c9cad63a53d039d4cc5837952a5d75f30635",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
   "net.ts": "ac8cdfd1352b9a4b671053b1c17405fbc628919c",
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
-  "sockets.ts": "cb49ebc4ca1b485e47420fb5bff34a81f9dd20a5",
-  "tcp.ts": "a98f8bfae1a078c4385046ec386de94cee160c8a",
+  "sockets.ts": "55218e832ccc054585ad18eecd4e2b3499ffbd33",
+  "tcp.ts": "e8a46ca5f1d2cb44bddcebb6c10c7e3763ec3e1b",
   "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "9eda0e1e2cbf18d1986f4a789351899d05db3722",
 };

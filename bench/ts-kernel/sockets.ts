@@ -34,7 +34,7 @@ let HT = new Uint32Array(0);
 /** As in the engine: a direct-mapped cache (connection id, direction parity) -> slot + 1 in front of the hash. */
 const HC_MASK = (1 << 12) - 1;
 const HC = new Uint32Array(HC_MASK + 1);
-function hcIndex(c: number, d: number): number { return ((c << 1) | (d & 1)) & HC_MASK; }
+function hcIndex(c: number, d: number): number { return (((c + Math.imul(d >>> 1, 0x9E3779B1)) << 1) | (d & 1)) & HC_MASK; }
 let htMask = 0;
 /** As in the engine: an entry is slot + 1 in the low htBits bits, its distance from home (saturated) above. */
 let htBits = 0;

@@ -534,10 +534,16 @@ function serverStops(l: number): void {
   const ip = listenerIp(l);
   const port = listenerPort(l);
   const n = sockets.slotsUsed();
+  const closing: number[] = [];
   for (let s = 0; s < n; s++) {
     const st = state(s);
     if (st === State.CLOSED || st === State.LISTEN || !hasFlag(s, F_SERVER) || ipIdx(s) !== ip || lport(s) !== port) continue;
-    if (st === State.SYN_RCVD) { destroy(s); continue; }
+    closing.push(s);
+  }
+  // In connection id order, as the engine (its slot order is per instance).
+  closing.sort((a, b) => conn(a) - conn(b) || a - b);
+  for (const s of closing) {
+    if (state(s) === State.SYN_RCVD) { destroy(s); continue; }
     if (hasFlag(s, F_FIN_QUEUED)) continue;
     appClose(s, false);
     flush(s);

@@ -3,8 +3,9 @@
 // shard that runs alone. Random streams are numbered by the scenario's own indices
 // (Plan's `stream` fields), so every shard draws what the whole run would, and the
 // merged result equals the single-worker one apart from engine.{workers, wallSeconds,
-// memoryBytes}. Connection ids are per engine instance, so runs that trace
-// connections or stage rules for a given `conn` are not split.
+// memoryBytes}. Connections are numbered per group (engine.ts configure), so a rule
+// for a given `conn` means in a shard what it means in the whole run; runs that trace
+// connections are not split (traces are not merged).
 
 import type { Result, StateName } from "../result.js";
 import type { Plan } from "../scenario.js";
@@ -12,21 +13,10 @@ import type { Plan } from "../scenario.js";
 /** The plan split into independent shards, or undefined when it does not split. */
 export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
   if (maxShards < 2 || plan.trace > 0) return undefined;
-  const byConn = plan.links.some((l) => l.loss?.kernel?.model === "rules" && l.loss.kernel.rules.some((r) => r.conn !== undefined));
-  if (byConn) return undefined;
-
-  // Union-find over host names, joined by links.
-  const parent = new Map(plan.hosts.map((h) => [h.name, h.name]));
-  const find = (x: string): string => {
-    while (parent.get(x) !== x) x = parent.get(x)!;
-    return x;
-  };
-  for (const l of plan.links) parent.set(find(l.a), find(l.b));
   const groups = new Map<string, string[]>();
-  for (const h of plan.hosts) {
-    const root = find(h.name);
+  for (const [h, root] of hostGroups(plan)) {
     if (!groups.has(root)) groups.set(root, []);
-    groups.get(root)!.push(h.name);
+    groups.get(root)!.push(h);
   }
   // Hosts with no workload between them do nothing: leave them with the first shard.
   const busy = [...groups.values()].filter((g) => plan.workloads.some((w) => g.includes(w.from)));
@@ -37,12 +27,36 @@ export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
   busy.forEach((g, i) => g.forEach((h) => shardOf.set(h, i % maxShards)));
   const count = Math.min(busy.length, maxShards);
   for (const h of plan.hosts) if (!shardOf.has(h.name)) shardOf.set(h.name, 0);
+  const epoch = hookEpoch(plan);
   return Array.from({ length: count }, (_, s) => ({
     ...plan,
+    ...(epoch !== undefined ? { hookEpoch: epoch } : {}),
     hosts: plan.hosts.filter((h) => shardOf.get(h.name) === s),
     links: plan.links.filter((l) => shardOf.get(l.a) === s),
     workloads: plan.workloads.filter((w) => shardOf.get(w.from) === s),
   }));
+}
+
+/**
+ * The epoch of the loss hooks' batches, us: the smallest latency of a hooked direction
+ * in the whole scenario (a shard keeps the whole run's), so a hook's decide() calls
+ * take the same segments in a shard. Undefined without loss hooks.
+ */
+export function hookEpoch(plan: Plan): number | undefined {
+  if (plan.hookEpoch !== undefined) return plan.hookEpoch;
+  const hooked = plan.links.filter((l) => l.loss && !l.loss.kernel);
+  return hooked.length ? Math.min(...hooked.map((l) => Math.min(l.latencyAB, l.latencyBA))) : undefined;
+}
+
+/** Each host's group (hosts that chains of links join): a name standing for the group, hosts in plan order. */
+export function hostGroups(plan: Pick<Plan, "hosts" | "links">): Map<string, string> {
+  const parent = new Map(plan.hosts.map((h) => [h.name, h.name]));
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  for (const l of plan.links) parent.set(find(l.a), find(l.b));
+  return new Map(plan.hosts.map((h) => [h.name, find(h.name)]));
 }
 
 /** The shards' results as one, hosts in the plan's order. */
