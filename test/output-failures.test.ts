@@ -1,0 +1,107 @@
+// Told before it hurts, not after: the CLI refuses what cannot fit before it runs,
+// and when something fails mid-way (a full disk, a crashed worker, a hook that leaves
+// a timer behind) it still writes what it can, says what failed in one line and exits.
+// Needs the build (dist/cli.js): `node scripts/build.mjs`, as `npm test` does.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const FIXTURES = join(ROOT, "test/fixtures");
+
+let dir: string;
+beforeAll(() => {
+  if (!existsSync(join(ROOT, "dist/cli.js"))) throw new Error("dist/cli.js is missing; run `node scripts/build.mjs` first");
+  dir = mkdtempSync(join(tmpdir(), "connsim-failures-"));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `connsim ...` in a shell, after `ulimit -f KB` when given (files past it fail with EFBIG, as on a full disk). */
+function connsim(args: string[], fileLimitKb?: number) {
+  const quoted = args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const r = spawnSync("/bin/sh", ["-c", `${fileLimitKb ? `ulimit -f ${fileLimitKb}; ` : ""}exec "${process.execPath}" bin/connsim.mjs ${quoted}`], {
+    cwd: ROOT, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, value: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(value));
+  return path;
+}
+
+/** Many short connections: several slices of samples, each slice a few KB of samples.jsonl. */
+const BUSY = {
+  name: "busy", seed: 1, duration: "120s", sample: "1s",
+  hosts: { c: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "1s" } }, s: { ip: "10.0.0.2", listen: [{ port: 80, backlog: 4096 }] } },
+  links: [{ between: ["c", "s"], latency: "500us" }],
+  workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 5000 }],
+};
+
+describe("a full disk", () => {
+  test("samples.jsonl ends on a whole line, no temp file is left, every failed file is named with its errno, exit 1", () => {
+    const out = join(dir, "full");
+    const r = connsim(["run", file("busy.json", BUSY), "--out", out, "--quiet", "--workers", "1"], 16);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe([
+      `connsim: cannot write ${out}/samples.jsonl: EFBIG (file too large)`,
+      `connsim: cannot write ${out}/result.json: EFBIG (file too large)`,
+      `connsim: cannot write ${out}/report.html: EFBIG (file too large)`,
+      "",
+    ].join("\n"));
+    expect(readdirSync(out).sort()).toEqual(["samples.jsonl", "series.csv"]);
+    const text = readFileSync(join(out, "samples.jsonl"), "utf8");
+    expect(text.endsWith("\n")).toBe(true);
+    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0]).toEqual({ name: "busy", seed: 1, connsim: "0.1.0" });
+    // Samples up to the slice that did not fit, in order from the first.
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.slice(1).map((s) => s.t)).toEqual(lines.slice(1).map((_, i) => i));
+    expect(statSync(join(out, "samples.jsonl")).size).toBeLessThanOrEqual(16 * 1024);
+    // The run stopped there: the CSV holds the samples it had.
+    expect(readFileSync(join(out, "series.csv"), "utf8").trimEnd().split("\n").length).toBeLessThan(121 + 1);
+  });
+
+  test("--json /dev/full: ENOSPC named, the other outputs written, exit 1", () => {
+    const csv = join(dir, "devfull.csv");
+    const r = connsim(["run", "examples/default.json", "--json", "/dev/full", "--csv", csv, "--quiet"]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe("connsim: cannot write /dev/full: ENOSPC (no space left on device)\n");
+    expect(readFileSync(csv, "utf8").trimEnd().split("\n")).toHaveLength(1 + 121); // a header, t = 0..120 s
+  });
+});
+
+describe("a hook that leaves a timer running", () => {
+  const scenario = (mode: string) => ({
+    name: "leaky", seed: 1, duration: "5s", sample: "1s",
+    hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["c", "s"], latency: "1ms", loss: { plugin: join(FIXTURES, "leaky-hook.mjs"), mode } }],
+    workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 10 }],
+  });
+
+  test("a hook that throws: the CLI writes its outputs, says why in one line and exits 1", () => {
+    const json = join(dir, "leaky-throw.json");
+    const r = connsim(["run", file("leaky-throw-scenario.json", scenario("throw")), "--json", json, "--quiet"]);
+    expect(r.signal).toBe(null);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe('connsim: run stopped early: plugin "leaky": threw: boom; the samples so far are kept\n');
+    expect(JSON.parse(readFileSync(json, "utf8")).error).toBe('plugin "leaky": threw: boom; the samples so far are kept');
+  });
+
+  test("a hook that times out (hookTimeout, 10 s): the CLI still exits, with the outputs written", () => {
+    const json = join(dir, "leaky-hang.json");
+    const r = connsim(["run", file("leaky-hang-scenario.json", scenario("hang")), "--json", json, "--quiet"]);
+    expect(r.signal).toBe(null); // not killed by the spawn timeout
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe('connsim: run stopped early: plugin "leaky": a batch took longer than 10000 ms (hookTimeout); the samples so far are kept\n');
+    expect(existsSync(json)).toBe(true);
+  }, 70_000);
+});
