@@ -22,7 +22,7 @@ import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
 import { parseVary, runSweep, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
-import { estimateEvents, planScenario, ScenarioError } from "./scenario.js";
+import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
 const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]";
@@ -86,6 +86,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE}`);
   const seed = intOption("--seed", values.seed);
   let trace = intOption("--trace", values.trace);
+  if (trace !== undefined && trace > MAX_TRACE) throw new UsageError(`--trace ${values.trace}: ${tooManyTraced(trace)}`);
   const workers = workersOption(values.workers);
 
   const scenario = await loadScenario(positionals[0]);

@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { runScenario } from "../sdk/index.js";
+import { runSweep, parseVary } from "../sdk/workers/sweep.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const FIXTURES = join(ROOT, "test/fixtures");
@@ -104,4 +106,41 @@ describe("a hook that leaves a timer running", () => {
     expect(r.stderr).toBe('connsim: run stopped early: plugin "leaky": a batch took longer than 10000 ms (hookTimeout); the samples so far are kept\n');
     expect(existsSync(json)).toBe(true);
   }, 70_000);
+});
+
+describe("refused before running", () => {
+  /** A user mistake: exit 2, nothing on stdout, exactly this one line on stderr. */
+  const refused = (r: ReturnType<typeof connsim>, line: string) => {
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(line + "\n");
+  };
+
+  test("--trace 1000000000 (heap out of memory after 90 s): at most 100,000 traced connections", () => {
+    refused(connsim(["run", "examples/default.json", "--trace", "1000000000"]),
+      "connsim: --trace 1000000000: at most 100,000 connections can be traced (each holds about 15 KB of memory until the run ends), got 1,000,000,000");
+    const s = JSON.parse(readFileSync(join(ROOT, "examples/default.json"), "utf8"));
+    refused(connsim(["run", file("trace-1e9.json", { ...s, trace: 1e9 })]),
+      "connsim: scenario.trace: at most 100,000 connections can be traced (each holds about 15 KB of memory until the run ends), got 1,000,000,000");
+    // The limit itself is allowed.
+    expect(connsim(["run", file("trace-1e5.json", { ...s, trace: 100000, duration: "2s" }), "--quiet"]).code).toBe(0);
+  });
+
+  test("a sweep of 10^8 combinations (SIGABRT): counted before the grid is made, at most 10,000", () => {
+    refused(connsim(["sweep", "examples/default.json", "--vary", "workloads.0.rate=1:2:10000", "--vary", "workloads.0.request=1:2:10000"]),
+      "connsim: --vary: 10,000 x 10,000 = 100,000,000 combinations; a sweep runs at most 10,000");
+    refused(connsim(["sweep", "examples/default.json", "--vary", "workloads.0.rate=1:2:100000000"]),
+      "connsim: --vary workloads.0.rate=1:2:100000000: 100,000,000 values; a sweep runs at most 10,000 combinations");
+  });
+});
+
+describe("the same limits from code", () => {
+  test("RunOptions.trace and a sweep's grid", async () => {
+    const s = JSON.parse(readFileSync(join(ROOT, "examples/default.json"), "utf8"));
+    await expect(runScenario(s, { trace: 1e6 })).rejects.toThrow(
+      "options.trace: at most 100,000 connections can be traced (each holds about 15 KB of memory until the run ends), got 1,000,000");
+    const never = { run: () => { throw new Error("nothing may run"); } };
+    await expect(runSweep(s, [parseVary("workloads.0.rate=1:10:200"), parseVary("seed=1:100:100")], never)).rejects.toThrow(
+      "--vary: 200 x 100 = 20,000 combinations; a sweep runs at most 10,000");
+  });
 });
