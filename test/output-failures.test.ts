@@ -108,6 +108,51 @@ describe("a hook that leaves a timer running", () => {
   }, 70_000);
 });
 
+describe("a worker that crashes in a sharded run", () => {
+  test("the samples every shard reached are kept: samples.jsonl, result.json, series.csv and report.html, then exit 1 naming the shard", () => {
+    // Two independent pairs, so two shards: "a" churns through several engine slices and
+    // its worker dies at t=60 s; "b" is small and done in its first slice.
+    const scenario = {
+      name: "crash", seed: 1, duration: "120s", sample: "1s",
+      hosts: {
+        a1: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "1s" } }, a2: { ip: "10.0.0.2", listen: [{ port: 80, backlog: 4096 }] },
+        b1: { ip: "10.0.1.1" }, b2: { ip: "10.0.1.2", listen: [{ port: 80 }] },
+      },
+      links: [
+        { between: ["a1", "a2"], latency: "5ms", loss: { plugin: join(FIXTURES, "exit-loss.mjs"), at: 60 } },
+        { between: ["b1", "b2"], latency: "1ms" },
+      ],
+      workloads: [
+        { plugin: "tcp-churn", from: "a1", to: "a2:80", rate: 5000 },
+        { plugin: "tcp-churn", from: "b1", to: "b2:80", rate: 10 },
+      ],
+    };
+    const out = join(dir, "crash");
+    const r = connsim(["run", file("crash.json", scenario), "--out", out, "--workers", "2", "--quiet"]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^connsim: run stopped early: shard 0 \(hosts a1, a2\): worker \d crashed while running "crash": exited with code 3\n$/);
+    expect(readdirSync(out).sort()).toEqual(["report.html", "result.json", "samples.jsonl", "series.csv"]);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    expect(result.error).toBe(r.stderr.slice("connsim: run stopped early: ".length, -1));
+    const n = result.series.t.length;
+    // Samples up to the last slice shard 0 finished before t=60 s, for every host.
+    expect(n).toBeGreaterThan(10);
+    expect(n).toBeLessThanOrEqual(60);
+    expect(result.series.t).toEqual(Array.from({ length: n }, (_, i) => i));
+    for (const h of ["a1", "a2", "b1", "b2"]) expect(result.series.byHost[h].ESTABLISHED).toHaveLength(n);
+    expect(Math.max(...result.series.byHost.a1.TIME_WAIT)).toBeGreaterThan(1000);
+    expect(Math.max(...result.series.byHost.b1.TIME_WAIT)).toBeGreaterThan(0);
+    // The crashed shard's counters as of its last report: well under 120 s at 5000/s.
+    expect(result.totals.attempted).toBeGreaterThan(5000 * 10);
+    expect(result.totals.attempted).toBeLessThan(5000 * 60 + 1200);
+    // samples.jsonl holds the same samples as they were taken, and the CSV the same rows.
+    const lines = readFileSync(join(out, "samples.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(lines.slice(1).map((s) => s.t)).toEqual(result.series.t);
+    expect(lines.slice(1).map((s) => s.states.TIME_WAIT)).toEqual(result.series.states.TIME_WAIT);
+    expect(readFileSync(join(out, "series.csv"), "utf8").trimEnd().split("\n")).toHaveLength(1 + n);
+  });
+});
+
 describe("refused before running", () => {
   /** A user mistake: exit 2, nothing on stdout, exactly this one line on stderr. */
   const refused = (r: ReturnType<typeof connsim>, line: string) => {
