@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { runScenario } from "../sdk/index.js";
+import { loadPlugins, planScenario, runOnPool, runScenario, WorkerPool } from "../sdk/index.js";
 import { runSweep, parseVary } from "../sdk/workers/sweep.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -187,5 +187,39 @@ describe("the same limits from code", () => {
     const never = { run: () => { throw new Error("nothing may run"); } };
     await expect(runSweep(s, [parseVary("workloads.0.rate=1:10:200"), parseVary("seed=1:100:100")], never)).rejects.toThrow(
       "--vary: 200 x 100 = 20,000 combinations; a sweep runs at most 10,000");
+  });
+});
+
+describe("runOnPool when a shard's worker dies", () => {
+  test("the merged result keeps the samples every shard reached, with the dead shard's error; progress streamed the same samples", async () => {
+    const s = {
+      name: "crash", seed: 3, duration: "20s", sample: "250ms",
+      hosts: { a1: { ip: "10.0.0.1" }, a2: { ip: "10.0.0.2", listen: [{ port: 80 }] }, b1: { ip: "10.0.1.1" }, b2: { ip: "10.0.1.2", listen: [{ port: 80 }] } },
+      links: [
+        { between: ["a1", "a2"], latency: "1ms" },
+        { between: ["b1", "b2"], latency: "2ms", loss: { plugin: join(FIXTURES, "exit-loss.mjs"), at: 5 } },
+      ],
+      workloads: [
+        { plugin: "tcp-churn", from: "a1", to: "a2:80", rate: 200 },
+        { plugin: "tcp-churn", from: "b1", to: "b2:80", rate: 200 },
+      ],
+    };
+    const plan = planScenario(s, { plugins: await loadPlugins(s, [], ROOT) });
+    const pool = new WorkerPool({ workers: 2 });
+    const streamed: number[] = [];
+    try {
+      const r = await runOnPool(plan, pool, { sliceEvents: 2000, onProgress: (p) => { for (const x of p.samples) streamed.push(x.t); } });
+      expect(r.error).toMatch(/^shard 1 \(hosts b1, b2\): worker \d crashed while running "crash": exited with code 3$/);
+      expect(r.engine.workers).toBe(2);
+      // Up to the last slice shard 1 finished before t=5 s (20 samples), for every host.
+      expect(r.series.t.length).toBeGreaterThan(4);
+      expect(r.series.t.length).toBeLessThanOrEqual(20);
+      expect(r.series.t).toEqual(streamed);
+      for (const h of ["a1", "a2", "b1", "b2"]) expect(r.series.portsInUse[h]).toHaveLength(r.series.t.length);
+      expect(Math.max(...r.series.byHost.b1.TIME_WAIT)).toBeGreaterThan(0);
+      expect(r.totals.attempted).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
   });
 });
