@@ -2,15 +2,16 @@
 // end with one line on stderr and exit code 2; engine failures with exit code 1.
 // Arguments are parsed by node:util's parseArgs (built in, strict, no dependency).
 
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { htmlReport } from "./report/html.js";
+import { htmlReportPieces } from "./report/html.js";
+import { jsonChunks } from "./report/json.js";
 import { pcapBytes } from "./report/pcap.js";
-import { csvCell, seriesCsv } from "./report/csv.js";
+import { csvCell, seriesCsvChunks } from "./report/csv.js";
 import { summary } from "./report/summary.js";
 import { importPlugin, loadPlugins } from "./plugin-loader.js";
 import { pluginDetail, pluginList } from "./plugin-docs.js";
@@ -23,7 +24,7 @@ import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
 import { parseVary, runSweep, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
-import { estimateEvents, planScenario, ScenarioError } from "./scenario.js";
+import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
 const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]";
@@ -44,6 +45,8 @@ function howLong(events: number): string {
 const PCAP_DEFAULT_TRACE = 10;
 
 class UsageError extends Error {}
+/** An output that could not be written: the file and the errno. */
+class WriteError extends Error {}
 
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   try {
@@ -90,6 +93,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE}`);
   const seed = wholeFlag("--seed", values.seed, LIMITS.seed);
   let trace = wholeFlag("--trace", values.trace, LIMITS.trace);
+  if (trace !== undefined && trace > MAX_TRACE) throw new UsageError(`--trace ${values.trace}: ${tooManyTraced(trace)}`);
   const workers = workersOption(values.workers);
 
   const scenario = await loadScenario(positionals[0]);
@@ -104,15 +108,15 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   const events = estimateEvents(plan);
   if (!values.quiet && events > LONG_RUN_EVENTS) err.write(`connsim: ${howLong(events)}; Ctrl-C stops it and keeps what was simulated\n`);
   const progress = values.quiet ? undefined : progressReporter(err);
+  const interrupt = new AbortController();
   // --out DIR: samples go to DIR/samples.jsonl as they are taken, so a killed run
   // leaves every finished slice readable; the other files are written at the end.
-  const sink = values.out ? outDir(values.out, plan) : undefined;
+  const sink = values.out ? outDir(values.out, plan, () => interrupt.abort()) : undefined;
   const jsonFile = values.json ?? sink?.file("result.json");
   const csvFile = values.csv ?? sink?.file("series.csv");
   const htmlFile = values.html ?? sink?.file("report.html");
   const onProgress = progress || sink ? (p: Progress) => { sink?.samples(p); progress?.update(p); } : undefined;
   // Ctrl-C stops the run at the next slice and still writes what it has; a second one quits.
-  const interrupt = new AbortController();
   const onSigint = () => {
     if (interrupt.signal.aborted) process.exit(130);
     err.write("\nconnsim: stopping at the next slice (Ctrl-C again to quit now)\n");
@@ -138,27 +142,40 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   }
   progress?.done();
 
-  // Every output is written even when the run stopped early: its samples are real.
-  const wrote: string[] = sink ? [sink.file("samples.jsonl")] : [];
-  if (jsonFile) { await writeAtomically(jsonFile, JSON.stringify(result, null, 2) + "\n"); wrote.push(jsonFile); }
-  if (csvFile) { await writeAtomically(csvFile, seriesCsv(result)); wrote.push(csvFile); }
+  // Every output is written even when the run stopped early: its samples are real. Each
+  // is written piece by piece (a long run's JSON is longer than a string can be); one
+  // that fails (disk full) leaves no temp file and does not stop the others.
+  const failed: string[] = sink?.error ? [sink.error] : [];
+  const wrote: string[] = sink && !sink.error ? [sink.file("samples.jsonl")] : [];
+  const output = async (file: string, data: () => Promise<string | Uint8Array | Iterable<string>>, note = "") => {
+    try {
+      await writeAtomically(file, await data());
+      wrote.push(`${file} ${note}`.trim());
+    } catch (e) {
+      if (!(e instanceof WriteError)) throw e;
+      failed.push(e.message);
+    }
+  };
+  if (jsonFile) await output(jsonFile, async () => jsonLines(result));
+  if (csvFile) await output(csvFile, async () => seriesCsvChunks(result));
   if (htmlFile) {
     // The ephemeral range matters where connect() picks ports: hosts that open connections.
     const connecting = plan.hosts.filter((h) => plan.workloads.some((w) => w.from === h.name));
     const ranges = Object.fromEntries(connecting.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
-    await writeAtomically(htmlFile, await htmlReport(result, scenario, ranges));
-    wrote.push(htmlFile);
+    await output(htmlFile, () => htmlReportPieces(result, scenario, ranges));
   }
-  if (values.pcap) {
-    await writeAtomically(values.pcap, pcapBytes(result.traces ?? []));
-    wrote.push(`${values.pcap} ${notes.join(" ")}`.trim());
-  }
+  if (values.pcap) await output(values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));
   if (!values.quiet) out.write(summary(result, plan, wrote));
-  if (result.error) {
-    err.write(`connsim: run stopped early: ${visible(result.error)}\n`);
-    return 1;
-  }
-  return 0;
+  for (const f of failed) err.write(`connsim: ${visible(f)}\n`);
+  // A run stopped for a failed samples.jsonl was cancelled by us: the line above says why.
+  if (result.error && !(sink?.error && result.error === "cancelled")) err.write(`connsim: run stopped early: ${visible(result.error)}\n`);
+  return result.error || failed.length ? 1 : 0;
+}
+
+/** JSON.stringify(value, null, 2) and a newline, in pieces. */
+function* jsonLines(value: unknown): Generator<string> {
+  yield* jsonChunks(value, 2);
+  yield "\n";
 }
 
 /** `connsim plugins`: the registered plugins and their options; one plugin, by name or module, in detail. */
@@ -221,10 +238,10 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   }
   if (tty) err.write("\r\x1b[K");
   const table = sweepTable(varies, rows);
-  if (values.csv) await writeAtomically(values.csv, table.map((r) => r.map(csvCell).join(",")).join("\n") + "\n");
+  if (values.csv) await writeAtomically(values.csv, table.map((r) => r.map(csvCell).join(",") + "\n"));
   if (values.json) {
     const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
-    await writeAtomically(values.json, JSON.stringify(json, null, 2) + "\n");
+    await writeAtomically(values.json, jsonLines(json));
   }
   if (!values.quiet) {
     const shown = table.map((r) => r.map((cell) => visible(cell)));
@@ -335,42 +352,88 @@ async function loadScenario(file: string): Promise<unknown> {
   throw new UsageError(`scenario file must end in .json, .js or .ts, got "${file}"`);
 }
 
-/** DIR/samples.jsonl, appended with one JSON line per sample as each slice ends. */
-function outDir(dir: string, plan: { name: string; seed: number }) {
+/**
+ * DIR/samples.jsonl, appended with one JSON line per sample as each slice ends. A write
+ * that fails (disk full) is cut back to the last whole line, later samples are not
+ * written, and `stop` ends the run: `error` says which file and why.
+ */
+function outDir(dir: string, plan: { name: string; seed: number }, stop: () => void) {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new UsageError(`--out ${dir}: cannot make the directory: ${(e as Error).message}`);
   }
   const file = (name: string) => join(dir, name);
-  const fd = openSync(file("samples.jsonl"), "w");
-  writeSync(fd, JSON.stringify({ name: plan.name, seed: plan.seed, connsim: VERSION }) + "\n");
+  const path = file("samples.jsonl");
+  let fd: number;
+  try {
+    fd = openSync(path, "w");
+  } catch (e) {
+    throw writeError(path, e);
+  }
+  let size = 0; // bytes of whole lines
+  let error: string | undefined;
+  const append = (text: string) => {
+    if (error) return;
+    try {
+      size += writeAll(fd, text);
+    } catch (e) {
+      try { ftruncateSync(fd, size); } catch { /* a device cannot be truncated; nothing more is written to it */ }
+      error = writeError(path, e).message;
+      stop();
+    }
+  };
+  append(JSON.stringify({ name: plan.name, seed: plan.seed, connsim: VERSION }) + "\n");
+  if (error) { closeSync(fd); throw new WriteError(error); }
   return {
     file,
+    get error() { return error; },
     samples(p: Progress) {
-      if (p.samples.length) writeSync(fd, p.samples.map((s) => JSON.stringify(s)).join("\n") + "\n");
+      if (p.samples.length) append(p.samples.map((s) => JSON.stringify(s) + "\n").join(""));
     },
     close() { closeSync(fd); },
   };
 }
 
-/** Write then rename, so a reader never sees half a file. */
-async function writeAtomically(file: string, text: string | Uint8Array): Promise<void> {
+/** Writes all of `text` (a write may take only part of it); returns the bytes written. */
+function writeAll(fd: number, text: string | Uint8Array): number {
+  const bytes = typeof text === "string" ? Buffer.from(text) : text;
+  for (let o = 0; o < bytes.length;) o += writeSync(fd, bytes, o, bytes.length - o);
+  return bytes.length;
+}
+
+/** "cannot write FILE: ENOSPC (no space left on device)" */
+function writeError(file: string, e: unknown): WriteError {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code ? `${err.code} (${/^[A-Z]+: ([^,]*)/.exec(err.message)?.[1] ?? err.message})` : err.message;
+  return new WriteError(`cannot write ${file}: ${why}`);
+}
+
+/** Write then rename, so a reader never sees half a file; a failed write leaves no temp file. */
+async function writeAtomically(file: string, data: string | Uint8Array | Iterable<string>): Promise<void> {
+  const chunks = typeof data === "string" || data instanceof Uint8Array ? [data] : data;
   if (file === "-") {
-    await new Promise<void>((done, fail) => process.stdout.write(text, (e) => (e ? fail(e) : done())));
+    for (const chunk of chunks) await new Promise<void>((done, fail) => process.stdout.write(chunk, (e) => (e ? fail(e) : done())));
     return;
   }
   // A device or a pipe (/dev/stdout, a FIFO) is written to, never replaced.
   const existing = await stat(file).catch(() => undefined);
-  if (existing && !existing.isFile()) {
-    await writeFile(file, text);
-    return;
-  }
-  await mkdir(dirname(resolve(file)), { recursive: true });
+  const direct = existing !== undefined && !existing.isFile();
+  if (!direct) await mkdir(dirname(resolve(file)), { recursive: true }).catch((e: unknown) => { throw writeError(file, e); });
   // A fresh name, created exclusively: a link planted at a guessable name is never followed.
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
-  await writeFile(tmp, text, { flag: "wx" });
-  await rename(tmp, file);
+  const tmp = direct ? file : `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, direct ? "w" : "wx");
+    for (const chunk of chunks) writeAll(fd, chunk);
+    closeSync(fd);
+    fd = undefined;
+    if (!direct) await rename(tmp, file);
+  } catch (e) {
+    if (fd !== undefined) try { closeSync(fd); } catch { /* the write's error is the one to report */ }
+    if (!direct) try { unlinkSync(tmp); } catch { /* never made */ }
+    throw writeError(file, e);
+  }
 }
 
 /**

@@ -47,8 +47,12 @@ export interface RunOptions {
   /** Events per engine call; progress is reported between calls. */
   sliceEvents?: number;
   onProgress?: (p: Progress) => void;
-  /** Called after every slice with nothing built for it: a liveness beat (worker pools). */
-  onSlice?: () => void;
+  /**
+   * Called after every slice: a liveness beat (worker pools), with the slice's raw
+   * sample rows and the engine's counters (by Stat), which a pool keeps so that a
+   * worker that dies still leaves its samples (resultFromRows).
+   */
+  onSlice?: (rows: Uint32Array, stat: (k: Stat) => number) => void;
   signal?: AbortSignal;
   /** Supplies the engine binary; defaults to build/engine.wasm beside the package. */
   engineBytes?: (flavour: "release" | "debug") => Promise<BufferSource>;
@@ -170,13 +174,20 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     if (!more) break;
     if (options.signal?.aborted) { error = "cancelled"; break; }
     // Let the caller's UI breathe, and a cancel message reach a worker.
-    options.onSlice?.();
+    options.onSlice?.(fresh, (k) => e.stat(k));
     if (options.onProgress || options.onSlice || options.signal) await new Promise((r) => setTimeout(r, 0));
   }
   return { e, samples, records, dirs, wallSeconds: (performance.now() - started) / 1000, error };
 }
 
-function assemble(e: EngineExports, plan: Plan, samples: SampleTable, records: TraceRecord[],
+/** A result from the sample rows and counters (by Stat) a run reported before its worker died; no traces. */
+export function resultFromRows(plan: Plan, blocks: Uint32Array[], stats: number[], error: string): Result {
+  const samples = new SampleTable(plan.hosts.length);
+  for (const b of blocks) { samples.blocks.push(b); samples.rows += b.length / samples.layout.words; }
+  return assemble({ stat: (k: Stat) => stats[k] ?? 0 } as EngineExports, plan, samples, [], [], 0, error);
+}
+
+function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTable, records: TraceRecord[],
                   dirs: { from: string; to: string }[], wallSeconds: number, error?: string): Result {
   const hostNames = plan.hosts.map((h) => h.name);
   const st = (k: Stat) => e.stat(k);

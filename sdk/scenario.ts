@@ -342,9 +342,11 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   });
 
   const seed = overrides.seed ?? sc.seed ?? 1;
+  const trace = overrides.trace ?? sc.trace ?? 0;
+  if (trace > MAX_TRACE) throw new ScenarioError(overrides.trace !== undefined ? "options.trace" : "scenario.trace", tooManyTraced(trace));
   return {
     name: sc.name ?? "scenario", seed, profile, duration, sample,
-    trace: overrides.trace ?? sc.trace ?? 0, hosts, links, workloads,
+    trace, hosts, links, workloads,
   };
 }
 
@@ -358,6 +360,16 @@ function refuseProtoKeys(node: unknown, at: string, depth = 0): void {
     if (k === "__proto__") throw new ScenarioError(`${at}.__proto__`, "is not allowed as a name or a key (JavaScript objects treat it as their prototype)");
     refuseProtoKeys(v, `${at}.${pathPart(Array.isArray(node) ? Number(k) : k)}`, depth + 1);
   }
+}
+
+/**
+ * Connections a run may trace: each holds about 15 KB of memory until the run ends
+ * and writes 3 KB of JSON, so a million would exhaust the heap long after the run began.
+ */
+export const MAX_TRACE = 100_000;
+
+export function tooManyTraced(n: number): string {
+  return `at most ${MAX_TRACE.toLocaleString("en-US")} connections can be traced (each holds about 15 KB of memory until the run ends), got ${n.toLocaleString("en-US")}`;
 }
 
 /**

@@ -7,6 +7,11 @@
 import type { Result } from "../result.js";
 
 export function seriesCsv(result: Result): string {
+  return [...seriesCsvChunks(result)].join("");
+}
+
+/** The same text in pieces of about `size` characters: a long run's table is longer than a string can be. */
+export function* seriesCsvChunks(result: Result, size = 1 << 20): Generator<string> {
   const s = result.series;
   const columns: [string, number[]][] = [["t", s.t]];
   for (const [state, values] of Object.entries(s.states)) columns.push([state, values]);
@@ -18,9 +23,15 @@ export function seriesCsv(result: Result): string {
   columns.push(["failures", s.failures]);
   for (const [errno, values] of Object.entries(s.failuresByErrno)) columns.push([`failures.${errno}`, values]);
 
-  const lines = [columns.map(([name]) => csvCell(name)).join(",")];
-  for (let i = 0; i < s.t.length; i++) lines.push(columns.map(([, v]) => String(v[i])).join(","));
-  return lines.join("\n") + "\n";
+  let lines = [columns.map(([name]) => csvCell(name)).join(",")];
+  let length = lines[0].length;
+  for (let i = 0; i < s.t.length; i++) {
+    if (length >= size) { yield lines.join("\n") + "\n"; lines = []; length = 0; }
+    const line = columns.map(([, v]) => String(v[i])).join(",");
+    lines.push(line);
+    length += line.length + 1;
+  }
+  yield lines.join("\n") + "\n";
 }
 
 /**

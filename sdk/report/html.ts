@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Result } from "../result.js";
+import { jsonChunks } from "./json.js";
 
 /**
  * The HTML report of a run. `scenario` is shown as JSON as given; `hostRanges` maps a host
@@ -13,7 +14,20 @@ import type { Result } from "../result.js";
  * drawn against).
  */
 export async function htmlReport(result: Result, scenario: unknown, hostRanges: Record<string, number>): Promise<string> {
+  return [...await htmlReportPieces(result, scenario, hostRanges)].join("");
+}
+
+/**
+ * The same page in pieces, for writing: the data, the scenario and its free text
+ * (a description can be 100 MB) are escaped and inlined piece by piece, so no string
+ * outgrows V8's limits however big the run.
+ */
+export async function htmlReportPieces(result: Result, scenario: unknown, hostRanges: Record<string, number>): Promise<Generator<string>> {
   const [js, css] = await readBundle();
+  return page(result, scenario, hostRanges, js, css);
+}
+
+function* page(result: Result, scenario: unknown, hostRanges: Record<string, number>, js: string, css: string): Generator<string> {
   // Traces are not charted; they stay in --json and --pcap.
   const { traces: _traces, ...charted } = result;
   const data = { result: charted, scenario, ranges: hostRanges };
@@ -25,20 +39,29 @@ export async function htmlReport(result: Result, scenario: unknown, hostRanges: 
   const interval = t.length > 1 ? t[1] - t[0] : 0;
   const e = result.engine;
 
-  return `<!doctype html>
+  yield `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="connsim ${esc(e.version)}">
-<title>${esc(name)}</title>
+<title>`;
+  yield* escPieces(name);
+  yield `</title>
 <style>
 ${inlineText(css, "style")}
 </style>
 </head>
 <body>
-<h1>${esc(name)}</h1>
-${description ? `<p class="description">${esc(description)}</p>\n` : ""}<p class="meta">profile ${esc(result.profile)} · seed ${result.seed} · ${num(duration)} s simulated${interval ? `, sampled every ${num(interval)} s` : ""} · connsim ${esc(e.version)}, ${e.workers} worker${e.workers === 1 ? "" : "s"}, ${num(e.events)} events in ${e.wallSeconds.toFixed(2)} s</p>
+<h1>`;
+  yield* escPieces(name);
+  yield "</h1>\n";
+  if (description) {
+    yield '<p class="description">';
+    yield* escPieces(description);
+    yield "</p>\n";
+  }
+  yield `<p class="meta">profile ${esc(result.profile)} · seed ${result.seed} · ${num(duration)} s simulated${interval ? `, sampled every ${num(interval)} s` : ""} · connsim ${esc(e.version)}, ${e.workers} worker${e.workers === 1 ? "" : "s"}, ${num(e.events)} events in ${e.wallSeconds.toFixed(2)} s</p>
 ${result.error ? `<p class="error">The run stopped early: ${esc(result.error)}. The samples up to then are shown.</p>\n` : ""}
 <h2>TCP states per host</h2>
 <p class="explain">Sockets in each TCP state at every sample, stacked (the netstat view); only the states a host ever has are shown. The legend gives the count at the cursor.</p>
@@ -60,15 +83,36 @@ ${portsTable(result, hostRanges)}
 </div>
 
 <h2>Scenario</h2>
-<pre>${esc(json(scenario, 2))}</pre>
+<pre>`;
+  for (const piece of jsonChunks(scenario ?? null, 2)) yield* escPieces(piece);
+  yield `</pre>
 
-<script type="application/json" id="connsim-data">${inlineJson(data)}</script>
+<script type="application/json" id="connsim-data">`;
+  // JSON that cannot end its <script> element or open a comment: every "<" is escaped.
+  for (const piece of jsonChunks(data)) for (const p of pieces(piece)) yield p.replace(/</g, "\\u003c");
+  yield `</script>
 <script>
 ${inlineText(js, "script")}
 </script>
 </body>
 </html>
 `;
+}
+
+/** A long string in slices of at most `size` UTF-16 units, never between the halves of a surrogate pair. */
+function* pieces(s: string, size = 1 << 20): Generator<string> {
+  for (let i = 0; i < s.length;) {
+    let end = Math.min(s.length, i + size);
+    const last = s.charCodeAt(end - 1);
+    if (end < s.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield s.slice(i, end);
+    i = end;
+  }
+}
+
+/** esc() slice by slice: one replace over 100 MB of "<" and "&" overflows V8 (a fatal error, not an exception). */
+function* escPieces(s: string): Generator<string> {
+  for (const p of pieces(s)) yield esc(p);
 }
 
 /** dist/report.js and dist/report.css: next to the bundled SDK, or under dist/ from the sources. */
@@ -117,16 +161,8 @@ function num(n: number): string {
 }
 
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function json(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent) ?? "null";
-}
-
-/** JSON that cannot end its <script> element or open a comment: every "<" is escaped. */
-function inlineJson(value: unknown): string {
-  return json(value).replace(/</g, "\\u003c");
+  // Native replaces, no callback per character: a description can be megabytes of them.
+  return s.replaceAll("&", "&#38;").replaceAll("<", "&#60;").replaceAll(">", "&#62;").replaceAll('"', "&#34;").replaceAll("'", "&#39;");
 }
 
 /** Bundled code or CSS inside a raw-text element; it must not contain the closing tag. */

@@ -4,6 +4,7 @@
 // slice, stop at the next slice when cancelled.
 
 import * as Comlink from "comlink";
+import { Stat } from "../../assembly/abi.js";
 import { runPlan, type Progress, type RunOptions } from "../run.js";
 import type { Plan } from "../scenario.js";
 import { packResult, type PackedResult } from "./transfer.js";
@@ -13,20 +14,25 @@ export type WorkerRunSettings = Pick<RunOptions, "sliceEvents" | "memoryLimit" |
 
 export interface WorkerApi {
   run(plan: Plan, module: WebAssembly.Module, onProgress?: (p: Progress) => void, settings?: WorkerRunSettings,
-      heartbeat?: () => void): Promise<PackedResult>;
+      heartbeat?: () => void, checkpoint?: (rows: Uint32Array, stats: number[]) => void): Promise<PackedResult>;
   cancel(): void;
 }
 
 export function workerApi(): WorkerApi {
   let abort = new AbortController();
   return {
-    async run(plan, module, onProgress, settings, heartbeat) {
+    async run(plan, module, onProgress, settings, heartbeat, checkpoint) {
       abort = new AbortController();
       // A proxied callback answers on its own port: wait for the last report to be
       // taken before the result goes back, so no sample arrives after the result.
       let delivered: unknown = undefined;
       const report = onProgress && ((p: Progress) => { delivered = onProgress(p); });
-      const result = await runPlan(plan, { engineModule: module, onProgress: report, onSlice: heartbeat, signal: abort.signal, ...settings });
+      // Each slice's rows and counters go back as they come: if this worker dies, they are its result.
+      const onSlice = (rows: Uint32Array, stat: (k: Stat) => number) => {
+        heartbeat?.();
+        checkpoint?.(rows, Array.from({ length: Stat.COUNT }, (_, k) => stat(k)));
+      };
+      const result = await runPlan(plan, { engineModule: module, onProgress: report, signal: abort.signal, ...settings, onSlice });
       await delivered;
       const packed = packResult(result);
       return Comlink.transfer(packed, [packed.columns.buffer]);

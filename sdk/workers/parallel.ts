@@ -4,7 +4,7 @@
 // once every shard has taken it.
 
 import type { Result, StateName } from "../result.js";
-import type { Progress, SamplePoint } from "../run.js";
+import { resultFromRows, type Progress, type SamplePoint } from "../run.js";
 import type { Plan } from "../scenario.js";
 import type { PoolRunOptions } from "./pool-base.js";
 import { checkPoolRunOptions } from "../options.js";
@@ -33,11 +33,22 @@ export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOpti
       samples: Array.from({ length: ready }, () => sumPoints(pending.map((q) => q.shift()!))),
     });
   };
-  const results = await Promise.all(shards.map((s, i) => pool.run(s, {
-    signal: options.signal, sliceEvents: options.sliceEvents, stallTimeout: options.stallTimeout,
+  // A shard that fails (its worker crashed) stops the others, and its result is made
+  // from the rows it reported: the merged run keeps every sample all shards reached.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (options.signal?.aborted) stop.abort();
+  options.signal?.addEventListener("abort", onAbort);
+  const kept = shards.map(() => ({ rows: [] as Uint32Array[], stats: [] as number[] }));
+  const settled = await Promise.allSettled(shards.map((s, i) => pool.run(s, {
+    signal: stop.signal, sliceEvents: options.sliceEvents, stallTimeout: options.stallTimeout,
     memoryLimit: options.memoryLimit, hookTimeout: options.hookTimeout,
     onProgress: options.onProgress && onShardProgress(i),
-  })));
+    onCheckpoint: (rows, stats) => { kept[i].rows.push(rows); kept[i].stats = stats; },
+  }).catch((e: unknown) => { stop.abort(); throw e; })));
+  options.signal?.removeEventListener("abort", onAbort);
+  const results = settled.map((r, i) => (r.status === "fulfilled" ? r.value
+    : resultFromRows(shards[i], kept[i].rows, kept[i].stats, (r.reason as Error).message)));
   return mergeShards(plan, shards, results);
 }
 

@@ -27,6 +27,8 @@ export interface PoolRunOptions {
    * run fails (a plugin hook that never returns, say). Default 60,000; 0: never.
    */
   stallTimeout?: number;
+  /** Each slice's raw sample rows and engine counters (by Stat), for a result if the worker dies (runOnPool). */
+  onCheckpoint?: (rows: Uint32Array, stats: number[]) => void;
 }
 
 export interface PoolSlot { id: number; api: Comlink.Remote<WorkerApi>; dead?: Error }
@@ -131,7 +133,8 @@ export abstract class PoolBase<S extends PoolSlot> {
       // Samples cross only for a caller who asked for progress; the beat always does.
       const progress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
       const heartbeat = Comlink.proxy(() => { beat = Date.now(); });
-      const packed = await Promise.race([slot.api.run(plan, module, progress, { sliceEvents: options.sliceEvents, memoryLimit: options.memoryLimit, hookTimeout: options.hookTimeout }, heartbeat), died, stalled]);
+      const checkpoint = options.onCheckpoint ? Comlink.proxy(options.onCheckpoint) : undefined;
+      const packed = await Promise.race([slot.api.run(plan, module, progress, { sliceEvents: options.sliceEvents, memoryLimit: options.memoryLimit, hookTimeout: options.hookTimeout }, heartbeat, checkpoint), died, stalled]);
       job.resolve(unpackResult(packed));
     } catch (e) {
       job.reject(e as Error);

@@ -105,7 +105,8 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
       failuresByErrno: Object.fromEntries(errnos.map((k) => [k, addSeries((r) => r.series.failuresByErrno[k])])) as Result["series"]["failuresByErrno"],
     },
   };
-  const failed = results.findIndex((r) => r.error);
+  // The shard that failed, not one it stopped (those say "cancelled").
+  const failed = [results.findIndex((r) => r.error && r.error !== "cancelled"), results.findIndex((r) => r.error)].find((i) => i >= 0) ?? -1;
   if (failed >= 0) merged.error = `shard ${failed} (hosts ${shards[failed].hosts.map((h) => h.name).join(", ")}): ${results[failed].error}`;
   return merged;
 }

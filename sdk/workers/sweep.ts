@@ -35,6 +35,7 @@ export function parseVary(spec: string): Vary {
     if (!Number.isFinite(from) || !Number.isFinite(to) || !(count >= 2 && count <= MAX_RANGE_COUNT)) {
       throw new ScenarioError(`--vary ${spec}`, `a range is from:to:count with numbers and a count from 2 to ${MAX_RANGE_COUNT}`);
     }
+    if (count > MAX_RUNS) throw new ScenarioError(`--vary ${spec}`, `${fmt(count)} values; a sweep runs at most ${fmt(MAX_RUNS)} combinations`);
     const step = (to - from) / (count - 1);
     return { path, values: Array.from({ length: count }, (_, i) => Number((from + i * step).toPrecision(12))) };
   }
@@ -46,8 +47,20 @@ export function parseVary(spec: string): Vary {
   return { path, values };
 }
 
-/** Every combination, the first --vary outermost. */
+/**
+ * Runs one sweep may make: every plan is made before any runs and every result is held
+ * for the table (a default-sized result is ~30 KB), so 10^8 of them abort the process.
+ */
+export const MAX_RUNS = 10_000;
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** Every combination, the first --vary outermost; counted before any is made. */
 export function sweepGrid(varies: Vary[]): Record<string, Value>[] {
+  const total = varies.reduce((n, v) => n * v.values.length, 1);
+  if (total > MAX_RUNS) {
+    throw new ScenarioError("--vary", `${varies.map((v) => fmt(v.values.length)).join(" x ")} = ${fmt(total)} combinations; a sweep runs at most ${fmt(MAX_RUNS)}`);
+  }
   let grid: Record<string, Value>[] = [{}];
   for (const v of varies) grid = grid.flatMap((g) => v.values.map((x) => ({ ...g, [v.path]: x })));
   return grid;
