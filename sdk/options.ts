@@ -40,6 +40,7 @@ const SHARED: Record<string, Check> = {
 const POOL_RUN: Record<string, Check> = {
   ...SHARED,
   stallTimeout: whole(LIMITS.stallTimeout[0], LIMITS.stallTimeout[1], "a whole number of milliseconds"),
+  onCheckpoint: func,
 };
 
 const RUN: Record<string, Check> = {

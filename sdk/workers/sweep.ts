@@ -16,7 +16,6 @@ export interface SweepRow { values: Record<string, Value>; result?: Result; erro
 export interface RunPool { run(plan: Plan): Promise<Result> }
 
 /** Values one range may make (each is a run; an array that size would not even fit in memory past 2^32). */
-const MAX_RANGE_COUNT = 1_000_000;
 
 /**
  * `path=v1,v2,v3` or `path=from:to:count` (count values evenly spaced, both ends
@@ -32,8 +31,8 @@ export function parseVary(spec: string): Vary {
   const range = /^(-?[\d.]+):(-?[\d.]+):(\d+)$/.exec(text);
   if (range) {
     const [from, to, count] = [Number(range[1]), Number(range[2]), Number(range[3])];
-    if (!Number.isFinite(from) || !Number.isFinite(to) || !(count >= 2 && count <= MAX_RANGE_COUNT)) {
-      throw new ScenarioError(`--vary ${spec}`, `a range is from:to:count with numbers and a count from 2 to ${MAX_RANGE_COUNT}`);
+    if (!Number.isFinite(from) || !Number.isFinite(to) || !(count >= 2)) {
+      throw new ScenarioError(`--vary ${spec}`, "a range is from:to:count with numbers and a count of at least 2");
     }
     if (count > MAX_RUNS) throw new ScenarioError(`--vary ${spec}`, `${fmt(count)} values; a sweep runs at most ${fmt(MAX_RUNS)} combinations`);
     const step = (to - from) / (count - 1);
