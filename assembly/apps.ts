@@ -11,13 +11,15 @@ import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext, LANES } from 
 import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
-import { alloc, DEBUG } from "./mem";
+import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 import { udpQuery } from "./udp";
 
-export const MAX_WORKLOADS: u32 = 1024;
+// A workload's index is a u16 in sockets and segments; its table doubles as workloads are added.
+export const MAX_WORKLOADS: u32 = 65536;
 export let nWorkloads: u32 = 0;
+let wlCap: u32 = 0;
 export let nextConn: u32 = 0;
 
 let WPARAM: usize = 0;   // f64 [workload][WlParam]
@@ -69,16 +71,16 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
 export function appsReset(): void {
   if (MAX_WORKLOADS > LANES - ARRIVAL_LANES) ERROR("a workload's arrival stream needs a lane (lanes.ts)");
   nWorkloads = 0; nextConn = 0;
-  WPARAM = alloc(<usize>MAX_WORKLOADS * WlParam.COUNT * 8);
-  WNEXT = alloc(<usize>MAX_WORKLOADS * 8);
-  WCOUNT = alloc(<usize>MAX_WORKLOADS * 4);
-  WRNG = alloc(<usize>MAX_WORKLOADS * 8);
-  WFULL = alloc(<usize>MAX_WORKLOADS * 4);
-  WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
-  WOUT = alloc(<usize>MAX_WORKLOADS * Outcome.COUNT * 4);
-  WAPP = alloc(<usize>MAX_WORKLOADS * 32);
-  for (let w: u32 = 0; w < MAX_WORKLOADS; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
+  wlCap = 0; growWorkloads(16);
   arrivalsCap = 0;
+}
+function growWorkloads(n: u32): void {
+  const c = wlCap;
+  WPARAM = col(WPARAM, c, n, WlParam.COUNT * 8); WNEXT = col(WNEXT, c, n, 8); WCOUNT = col(WCOUNT, c, n, 4);
+  WRNG = col(WRNG, c, n, 8); WFULL = col(WFULL, c, n, 4); WPICKS = col(WPICKS, c, n, 4);
+  WOUT = col(WOUT, c, n, Outcome.COUNT * 4); WAPP = col(WAPP, c, n, 32);
+  wlCap = n;
+  for (let w = c; w < n; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }
 
 /** Counts an outcome of one of workload w's connections. */
@@ -97,6 +99,8 @@ function noPort(w: u32, failed: u32): void {
 
 /** `stream` numbers the workload's random stream: its index in the whole scenario, so a shard draws what a single run would. */
 export function addWorkload(stream: u32): u32 {
+  if (nWorkloads >= MAX_WORKLOADS) abort("engine table full: at most 65536 workloads");
+  if (nWorkloads == wlCap) growWorkloads(wlCap * 2);
   const w = nWorkloads++;
   store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, 0x30000 + <u64>stream));
   return w;
@@ -259,7 +263,7 @@ function connect(w: u32, failed: u32): void {
     }
     store<u32>(picks, load<u32>(picks) + 1);
   }
-  activeOpen(ip, <u32>port, da, dp, load<u32>(a, 28), w | min(failed, 63) << 10, id);
+  activeOpen(ip, <u32>port, da, dp, load<u32>(a, 28), w | min(failed, 63) << 16, id);
 }
 
 /**
