@@ -108,6 +108,8 @@ export async function instantiateEngine(module: WebAssembly.Module): Promise<Eng
           return String.fromCharCode(...new Uint16Array(exports.memory.buffer, p, len >>> 1));
         };
         if (text(msg) === "engine memory limit") throw new EngineMemoryError();
+        // A table's field width or a call out of range: checkEngineFits (limits.ts) refuses such plans first.
+        if (/^engine (table full|configuration):/.test(text(msg))) throw new Error(text(msg));
         throw new Error(`engine invariant broken: ${text(msg)} at ${text(file)}:${line}:${col}`);
       },
     },
