@@ -199,9 +199,10 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       }
     }
   }
+  const byName = new Map(plan.hosts.map((h) => [h.name, h])); // (a scan per workload was quadratic in a fleet)
   for (const w of plan.workloads) {
     const wi = e.addWorkload(w.stream);
-    const dst = plan.hosts.find((h) => h.name === w.to)!;
+    const dst = byName.get(w.to)!;
     const params: [WlParam, number][] = [
       [WlParam.SrcHost, hostIndex.get(w.from)!], [WlParam.SrcIp, firstIp.get(w.from)!],
       [WlParam.DstAddr, dst.ips[0]], [WlParam.DstPort, w.dstPort], [WlParam.Dir, route.get(`${w.from}>${w.to}`)!],
