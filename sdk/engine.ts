@@ -97,6 +97,9 @@ export function compileEngine(flavour: "release" | "debug", bytes: () => Promise
   return m;
 }
 
+/** The exports that return an address in the engine's memory. */
+const POINTERS = ["samplesPtr", "tracePtr", "portsPtr", "portsTwPtr", "arrivalsPtr", "outcomesPtr", "hookPtr", "verdictPtr"] as const;
+
 export async function instantiateEngine(module: WebAssembly.Module): Promise<EngineExports> {
   let exports: EngineExports | undefined;
   const instance = await WebAssembly.instantiate(module, {
@@ -114,7 +117,10 @@ export async function instantiateEngine(module: WebAssembly.Module): Promise<Eng
       },
     },
   });
-  exports = instance.exports as unknown as EngineExports;
+  // A wasm usize is returned as an i32: an address past 2 GiB (many addresses' port tables) comes back negative.
+  const raw = instance.exports as unknown as EngineExports;
+  const unsigned = Object.fromEntries(POINTERS.map((k) => [k, (...a: number[]) => (raw[k] as (...a: number[]) => number)(...a) >>> 0]));
+  exports = { ...raw, ...unsigned };
   return exports;
 }
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { WlParam } from "../assembly/abi.js";
 import { instantiateEngine, type EngineExports } from "../sdk/engine.js";
-import { runScenario, type Result, type Scenario } from "../sdk/index.js";
+import { runScenario, snapshotScenario, type Result, type Scenario } from "../sdk/index.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 type Workload = Scenario["workloads"][number];
@@ -111,6 +111,13 @@ describe("tables grow past 1024", () => {
     const r = await runScenario(manyAddresses(10_000, 503));
     expectAllCompleted(r, 503);
     expect(r.engine.memoryBytes).toBeLessThan(2 ** 32);
+  });
+
+  test("a snapshot reads port tables above 2 GiB (the engine's addresses came back as negative i32)", async () => {
+    const snap = await snapshotScenario(manyAddresses(7000, 10), { at: "500ms", top: 1 });
+    expect(snap.hosts.s.states.LISTEN).toBe(7000);
+    expect(snap.hosts.c.states.TIME_WAIT).toBe(10);
+    expect(snap.hosts.c.busiest).toEqual([{ ip: "9.0.0.1", port: 32768, sockets: 1, timeWait: 1, listening: false }]);
   });
 });
 
