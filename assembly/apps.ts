@@ -102,7 +102,8 @@ export function addWorkload(stream: u32): u32 {
   if (nWorkloads >= MAX_WORKLOADS) abort("engine table full: at most 65536 workloads");
   if (nWorkloads == wlCap) growWorkloads(wlCap * 2);
   const w = nWorkloads++;
-  store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, 0x30000 + <u64>stream));
+  // (A rate step's stream can pass 0x10000, which would reach the hosts' range at 0x40000.)
+  store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, (stream < 0x10000 ? 0x30000 : <u64>1 << 32) + <u64>stream));
   return w;
 }
 
