@@ -96,7 +96,7 @@ let IPNEXT: usize = 0;      // u16 [ip] the host's address added before it + 1, 
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
 let IPEPOCH: usize = 0;     // u32 [ip] bumped whenever a socket on the address lets go of a port
-let UDPUSE: usize = 0;      // usize [ip] -> u8[65536]: UDP ports are a space of their own (1 = held)
+let UDPUSE: usize = 0;      // usize [ip] -> u8[8192]: UDP ports are a space of their own (a bit each, 1 = held)
 let IPUDPCURSOR: usize = 0; // u32 [ip] next UDP ephemeral offset to try
 let PORTUSE: usize = 0;     // usize [ip] -> u16[65536]
 let PORTTW: usize = 0;      // usize [ip] -> u16[65536]
@@ -135,8 +135,13 @@ export function releasePort(i: u32, p: u32, amount: u32 = 1): void {
   store<u16>(q, <u16>(<i32>load<u16>(q) + d));
 }
 
-@inline export function udpPortHeld(i: u32, p: u32): bool { return load<u8>(load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + <usize>p) != 0; }
-@inline export function setUdpPort(i: u32, p: u32, held: bool): void { store<u8>(load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + <usize>p, held ? 1 : 0); }
+@inline function udpByte(i: u32, p: u32): usize { return load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + (<usize>p >> 3); }
+@inline export function udpPortHeld(i: u32, p: u32): bool { return (<u32>load<u8>(udpByte(i, p)) & (<u32>1 << (p & 7))) != 0; }
+export function setUdpPort(i: u32, p: u32, held: bool): void {
+  const q = udpByte(i, p);
+  const bit = <u32>1 << (p & 7);
+  store<u8>(q, <u8>(held ? <u32>load<u8>(q) | bit : <u32>load<u8>(q) & ~bit));
+}
 @inline export function udpCursor(i: u32): u32 { return load<u32>(IPUDPCURSOR + (<usize>i << 2)); }
 @inline export function setUdpCursor(i: u32, v: u32): void { store<u32>(IPUDPCURSOR + (<usize>i << 2), v); }
 
@@ -144,7 +149,7 @@ export function addIp(h: u32, addr: u32): u32 {
   if (nIps >= MAX_IPS) abort("engine table full: at most 65535 addresses");
   if (nIps == ipCap) growIps();
   const i = nIps++;
-  store<usize>(UDPUSE + (<usize>i << alignof<usize>()), alloc(65536));
+  store<usize>(UDPUSE + (<usize>i << alignof<usize>()), alloc(8192));
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
   memory.copy(IPPARAM + (<usize>i << 6), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);

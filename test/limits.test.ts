@@ -114,8 +114,8 @@ describe("tables grow past 1024", () => {
   });
 
   test("a snapshot reads port tables above 2 GiB (the engine's addresses came back as negative i32)", async () => {
-    const snap = await snapshotScenario(manyAddresses(7000, 10), { at: "500ms", top: 1 });
-    expect(snap.hosts.s.states.LISTEN).toBe(7000);
+    const snap = await snapshotScenario(manyAddresses(8200, 10), { at: "500ms", top: 1 });
+    expect(snap.hosts.s.states.LISTEN).toBe(8200);
     expect(snap.hosts.c.states.TIME_WAIT).toBe(10);
     expect(snap.hosts.c.busiest).toEqual([{ ip: "9.0.0.1", port: 32768, sockets: 1, timeWait: 1, listening: false }]);
   });
@@ -123,25 +123,25 @@ describe("tables grow past 1024", () => {
 
 describe("refused before the run, naming the field, the count and the limit", () => {
   test("addresses whose port tables need more than WebAssembly's 4 GiB", async () => {
-    await expect(runScenario(manyAddresses(13_100, 1))).rejects.toThrow(
-      "scenario.hosts: 13101 addresses on 2 hosts need about 4.01 GiB of engine memory before the first connection (320 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses");
+    await expect(runScenario(manyAddresses(16_000, 1))).rejects.toThrow(
+      "scenario.hosts: 16001 addresses on 2 hosts need about 4.04 GiB of engine memory before the first connection (264 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses");
   });
 
   test("addresses past memoryLimit", async () => {
     await expect(runScenario(manyAddresses(10_000, 1), { memoryLimit: 2 ** 30 })).rejects.toThrow(
-      "scenario.hosts: 10001 addresses on 2 hosts need about 3.06 GiB of engine memory before the first connection (320 KiB of port tables each); memoryLimit is 1.00 GiB: raise it or use fewer addresses");
+      "scenario.hosts: 10001 addresses on 2 hosts need about 2.53 GiB of engine memory before the first connection (264 KiB of port tables each); memoryLimit is 1.00 GiB: raise it or use fewer addresses");
   });
 
   test("two host groups too big for one engine: refused in one, and each runs in a worker of its own", async () => {
-    const half = manyAddresses(6600, 503);
+    const half = manyAddresses(8200, 503);
     const s: Scenario = {
       ...half,
-      hosts: { ...half.hosts, c2: { ip: "9.0.0.2" }, s2: { ip: Array.from({ length: 6600 }, (_, i) => ip(100_000 + i)), listen: [{ port: 80 }] } },
+      hosts: { ...half.hosts, c2: { ip: "9.0.0.2" }, s2: { ip: Array.from({ length: 8200 }, (_, i) => ip(100_000 + i)), listen: [{ port: 80 }] } },
       links: [...half.links, { between: ["c2", "s2"], latency: "1ms" }],
       workloads: [...half.workloads, churn("c2", "s2:80", 503)],
     };
     await expect(runScenario(s)).rejects.toThrow(
-      "scenario.hosts: 13202 addresses on 4 hosts need about 4.04 GiB of engine memory before the first connection (320 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses; host groups that no link joins can run in separate workers (--workers)");
+      "scenario.hosts: 16402 addresses on 4 hosts need about 4.14 GiB of engine memory before the first connection (264 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses; host groups that no link joins can run in separate workers (--workers)");
     const r = await runScenario(s, { workers: 2 });
     expect(r.engine.workers).toBe(2);
     expectAllCompleted(r, 1006);
@@ -169,13 +169,13 @@ describe("refused before the run, naming the field, the count and the limit", ()
     const dir = mkdtempSync(join(tmpdir(), "connsim-limits-"));
     try {
       const file = join(dir, "big.json");
-      writeFileSync(file, JSON.stringify(manyAddresses(13_100, 1)));
+      writeFileSync(file, JSON.stringify(manyAddresses(16_000, 1)));
       const out = join(dir, "out");
       const r = spawnSync(process.execPath, ["bin/connsim.mjs", "run", file, "--quiet", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 50_000 });
       expect(existsSync(out)).toBe(false);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toBe("connsim: scenario.hosts: 13101 addresses on 2 hosts need about 4.01 GiB of engine memory before the first connection (320 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses\n");
+      expect(r.stderr).toBe("connsim: scenario.hosts: 16001 addresses on 2 hosts need about 4.04 GiB of engine memory before the first connection (264 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
