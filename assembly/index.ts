@@ -20,7 +20,7 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
-  setLoss as setLossKernel, sgFate, nDirs, nHosts, nIps, nLatencies, nListeners,
+  setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
@@ -95,11 +95,16 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
   setWp(w, k, v);
 }
 
-/** As the run starts: what workloads point at is in the tables; the lanes' heap takes every lane. */
+/** As the run starts: what hosts and workloads point at is in the tables; the lanes' heap takes every lane. */
 function start(): void {
   for (let w: u32 = 0; w < nWorkloads; w++) {
     if (wp(w, WlParam.SrcIp) >= <f64>nIps || wp(w, WlParam.Dir) >= <f64>nDirs || wp(w, WlParam.DstPort) > 65535 || wp(w, WlParam.LocalPort) > 65535) {
       abort("engine configuration: a workload's address, direction or port is not in the tables");
+    }
+  }
+  for (let h: u32 = 0; h < nHosts; h++) { // (ports index the port tables)
+    if (hostParam(h, HostParam.PortLo) > hostParam(h, HostParam.PortHi) || hostParam(h, HostParam.PortHi) > 65535) {
+      abort("engine configuration: a host's port range is not within 0-65535");
     }
   }
   lanesStart(nLatencies + 1 + nWorkloads);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { WlParam } from "../assembly/abi.js";
+import { HostParam, WlParam } from "../assembly/abi.js";
 import { instantiateEngine, type EngineExports } from "../sdk/engine.js";
 import { runScenario, snapshotScenario, type Result, type Scenario } from "../sdk/index.js";
 
@@ -202,6 +202,9 @@ describe("the engine refuses a call beyond its tables", () => {
     const w = e.addWorkload(0);
     e.setWorkloadParam(w, WlParam.Dir, 7); // a direction no link made
     expect(() => e.run(10)).toThrow("engine configuration: a workload's address, direction or port is not in the tables");
+    const g = await engine();
+    g.setHostParam(g.addHost(0), HostParam.PortHi, 70_000);
+    expect(() => g.run(10)).toThrow("engine configuration: a host's port range is not within 0-65535");
     const f = await engine();
     f.addHost(0);
     f.setRun(1000, 1000, 0);
