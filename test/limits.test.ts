@@ -84,17 +84,20 @@ describe("tables grow past 1024", () => {
     expect(last(r.series.byHost.c.TIME_WAIT)).toBe(1099);
   });
 
-  test("1100 listeners (it hung): the first and the last answer, a port nobody listens on refuses", async () => {
+  test("1100 listeners (it hung): the first and the last answer, each protocol finds its own, a port nobody listens on refuses", async () => {
+    const listen = [...Array.from({ length: 1100 }, (_, i) => ({ port: 1000 + i })), { port: 2099, protocol: "udp" as const }, { port: 2100, protocol: "udp" as const }];
+    const udp = (to: string, count: number) => ({ plugin: "udp-request", from: "c", to, rate: 100, count, arrival: "constant" }) as Workload;
     const s: Scenario = {
       duration: "1s", sample: "100ms",
-      hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: Array.from({ length: 1100 }, (_, i) => ({ port: 1000 + i })) } },
+      hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen } },
       links: [{ between: ["c", "s"], latency: "1ms" }],
-      workloads: [churn("c", "s:1000", 3), churn("c", "s:2099", 4), churn("c", "s:2100", 5)],
+      // TCP to 1000 and 2099 (also UDP); TCP to 2100 (UDP only): refused; UDP to 2099: answered; UDP to 2101: unreachable.
+      workloads: [churn("c", "s:1000", 3), churn("c", "s:2099", 4), churn("c", "s:2100", 5), udp("s:2099", 2), udp("s:2101", 6)],
     };
     const r = await runScenario(s);
     expect(r.error).toBeUndefined();
-    expect(r.totals).toMatchObject({ attempted: 12, established: 7, completed: 7, pending: 0 });
-    expect(r.totals.failed).toEqual({ EADDRNOTAVAIL: 0, ECONNREFUSED: 5, ETIMEDOUT: 0, ECONNRESET: 0, EADDRINUSE: 0 });
+    expect(r.totals).toMatchObject({ attempted: 20, established: 15, completed: 9, pending: 0 });
+    expect(r.totals.failed).toEqual({ EADDRNOTAVAIL: 0, ECONNREFUSED: 11, ETIMEDOUT: 0, ECONNRESET: 0, EADDRINUSE: 0 });
     expect(last(r.series.byHost.s.LISTEN)).toBe(1100);
   });
 
@@ -212,10 +215,12 @@ describe("the engine refuses a call beyond its tables", () => {
     expect(() => f.addHost(1)).toThrow("engine configuration: the run has started");
   });
 
-  test("a table at the width of its index field: links", async () => {
+  test("a table at the width of its index field: links, workloads", async () => {
     const e = await engine();
     e.addHost(0); e.addHost(1);
     for (let i = 0; i < 32_768; i++) e.addLink(0, 1, 1000, 1000, i);
     expect(() => e.addLink(0, 1, 1000, 1000, 32_768)).toThrow("engine table full: at most 32768 links (65536 directions)");
+    for (let i = 0; i < 65_536; i++) e.addWorkload(i);
+    expect(() => e.addWorkload(65_536)).toThrow("engine table full: at most 65536 workloads");
   });
 });
