@@ -54,6 +54,20 @@ export function setHostParam(h: u32, k: i32, v: u32): void {
   store<u32>(p, load<u32>(p) + d);
 }
 
+// A host's and an address's tables are carved from blocks of up to 16 hosts' or addresses'
+// (each block as many as were added before it): a block's header is written as it is
+// allocated, the first touch of a fresh page, which a VM can take ~20 us to fault in.
+const HOST_TABLES: usize = PERTURB_SIZE * 4 + 8192;
+const ADDRESS_TABLES: usize = 65536 * 4 + 8192;
+const hostSlab = new StaticArray<usize>(2); // [next table, tables left]
+const ipSlab = new StaticArray<usize>(2);
+function carve(slab: StaticArray<usize>, size: usize, added: u32): usize {
+  if (slab[1] == 0) { slab[1] = <usize>min(max(added, 1), 16); slab[0] = alloc(slab[1] * size); }
+  const t = slab[0];
+  slab[0] += size; slab[1]--;
+  return t;
+}
+
 /** `stream` numbers the host's ISN secret: its index in the whole scenario (shards keep it). */
 export function addHost(stream: u32): u32 {
   if (nHosts >= MAX_HOSTS) abort("engine table full: at most 65536 hosts");
@@ -61,8 +75,9 @@ export function addHost(stream: u32): u32 {
   const h = nHosts++;
   store<u64>(HSECRET + (<usize>h << 3), seedStream(runSeed, 0x10000 + <u64>stream));
   store<u64>(HRNG + (<usize>h << 3), seedStream(runSeed, 0x40000 + <u64>stream));
-  store<usize>(HPERTURB + (<usize>h << alignof<usize>()), alloc(<usize>PERTURB_SIZE * 4));
-  store<usize>(HRESERVED + (<usize>h << alignof<usize>()), alloc(8192));
+  const t = carve(hostSlab, HOST_TABLES, h);
+  store<usize>(HPERTURB + (<usize>h << alignof<usize>()), t);
+  store<usize>(HRESERVED + (<usize>h << alignof<usize>()), t + <usize>PERTURB_SIZE * 4);
   return h;
 }
 /** ip_local_reserved_ports: ephemeral selection skips these (bind() to them still works). */
@@ -149,14 +164,15 @@ export function addIp(h: u32, addr: u32): u32 {
   if (nIps >= MAX_IPS) abort("engine table full: at most 65535 addresses");
   if (nIps == ipCap) growIps();
   const i = nIps++;
-  store<usize>(UDPUSE + (<usize>i << alignof<usize>()), alloc(8192));
+  const t = carve(ipSlab, ADDRESS_TABLES, i);
+  store<usize>(UDPUSE + (<usize>i << alignof<usize>()), t + 65536 * 4);
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
   memory.copy(IPPARAM + (<usize>i << 6), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
   store<u16>(IPNEXT + (<usize>i << 1), <u16>load<u32>(HIPS + (<usize>h << 2)));
   store<u32>(HIPS + (<usize>h << 2), i + 1);
-  store<usize>(PORTUSE + (<usize>i << alignof<usize>()), alloc(65536 * 2));
-  store<usize>(PORTTW + (<usize>i << alignof<usize>()), alloc(65536 * 2));
+  store<usize>(PORTUSE + (<usize>i << alignof<usize>()), t);
+  store<usize>(PORTTW + (<usize>i << alignof<usize>()), t + 65536 * 2);
   return i;
 }
 
@@ -521,6 +537,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   if (MAX_DIRS > FLIGHT_LANES) ERROR("each direction may have a latency of its own, with its lane (lanes.ts)");
   runSeed = seed;
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
+  hostSlab[1] = 0; ipSlab[1] = 0;
   const c = FIRST_CAP;
   hostCap = c; ipCap = c; listenerCap = c; dirCap = c; ruleCap = c; latencyCap = c;
   HPARAM = alloc(<usize>c * HostParam.COUNT * 4);

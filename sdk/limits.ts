@@ -14,8 +14,9 @@ export const ENGINE_LIMITS = { hosts: 65536, addresses: 65535, links: 32768, wor
 export const ADDRESS_BYTES = 65536 * 4 + 8192 + 128;
 /** A host's port-selection tables (a 256-entry perturbation table, a reserved-port bitmap) and knobs. */
 const HOST_BYTES = 1024 + 8192 + 256;
-/** The tables every instance starts with (sockets, timers, segments, samples, at their first capacity). */
-const BASE_BYTES = 8 * 2 ** 20;
+/** The tables every instance starts with (sockets, timers, segments, samples, at their first capacity), and
+ *  the block of up to 16 addresses' tables the last one was carved from (assembly/net.ts carve). */
+const BASE_BYTES = 8 * 2 ** 20 + 16 * ADDRESS_BYTES;
 
 /** Bytes the plan's tables take in the engine before its first connection (an estimate, on the high side). */
 export function engineBytesBefore(plan: Plan): number {
