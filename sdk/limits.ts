@@ -14,17 +14,21 @@ export const ENGINE_LIMITS = { hosts: 65536, addresses: 65535, links: 32768, wor
 export const ADDRESS_BYTES = 65536 * 4 + 8192 + 128;
 /** A host's port-selection tables (a 256-entry perturbation table, a reserved-port bitmap) and knobs. */
 const HOST_BYTES = 1024 + 8192 + 256;
-/** The tables every instance starts with (sockets, timers, segments, samples, at their first capacity), and
- *  the block of up to 16 addresses' tables the last one was carved from (assembly/net.ts carve). */
-const BASE_BYTES = 8 * 2 ** 20 + 16 * ADDRESS_BYTES;
+/** The tables every instance starts with (sockets, timers, segments, samples, at their first capacity: 1.9 MiB). */
+const BASE_BYTES = 2.5 * 2 ** 20;
 
-/** Bytes the plan's tables take in the engine before its first connection (an estimate, on the high side). */
+/**
+ * Bytes the plan's tables take in the engine before its first connection (an estimate,
+ * on the high side). Hosts' and addresses' tables come in blocks of up to 16 (assembly/net.ts
+ * carve), each as many as were added before it: n of them take at most n + min(n, 16).
+ */
 export function engineBytesBefore(plan: Plan): number {
   const addresses = plan.hosts.reduce((n, h) => n + h.ips.length, 0);
-  return BASE_BYTES + plan.hosts.length * HOST_BYTES + addresses * ADDRESS_BYTES;
+  const carved = (n: number) => n + Math.min(n, 16);
+  return BASE_BYTES + carved(plan.hosts.length) * HOST_BYTES + carved(addresses) * ADDRESS_BYTES;
 }
 
-const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+const gib = (b: number) => (b < 2 ** 30 ? `${Math.ceil(b / 2 ** 20)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
 
 /**
  * Refuses, before anything runs, a plan that one engine instance cannot hold: a count
