@@ -11,15 +11,17 @@ import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext, LANES } from 
 import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
-import { alloc, DEBUG } from "./mem";
+import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
 import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 import { udpQuery } from "./udp";
 
-export const MAX_WORKLOADS: u32 = 1024;
+// A workload's index is a u16 in sockets and segments; its table doubles as workloads are added.
+export const MAX_WORKLOADS: u32 = 65536;
 export let nWorkloads: u32 = 0;
 /** A failed try of a closed-loop client is retried no sooner than this, us (see loopRetry). */
 export const RETRY_MIN: u64 = 1000;
+let wlCap: u32 = 0;
 
 let WPARAM: usize = 0;   // f64 [workload][WlParam]
 let WNEXT: usize = 0;    // f64 [workload] exact time of the next arrival, us
@@ -29,7 +31,7 @@ let WFULL: usize = 0;    // u32 [workload] 1 + the address's epoch when a port s
 let WPICKS: usize = 0;   // u32 [workload] ports taken since then
 let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to (workload hooks read it)
 let WCONN: usize = 0;    // u32 [workload] connections numbered so far by its counter (WlParam.ConnGroup)
-let WGROUP: usize = 0;   // usize [workload] -> the counter in WCONN that numbers its connections
+let WGROUP: usize = 0;   // u32 [workload] the workload whose WCONN counter numbers its connections
 // What the per-connection paths read of a workload, converted from its f64 parameters
 // by setWorkloadParam (a conversion on each read is a checked truncation): u32 [workload][8]
 //   0 fixed request size | 4 fixed response size (SIZE_DRAWN: drawn) | 8 Requests | 12 A_* bits
@@ -67,24 +69,23 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
   store<u32>(p, <u32>wp(w, WlParam.DstAddr), 20);
   store<u32>(p, <u32>wp(w, WlParam.DstPort), 24);
   store<u32>(p, <u32>wp(w, WlParam.Dir), 28);
-  store<usize>(WGROUP + (<usize>w << alignof<usize>()), WCONN + (<usize>min(<u32>wp(w, WlParam.ConnGroup), MAX_WORKLOADS - 1) << 2));
+  store<u32>(WGROUP + (<usize>w << 2), min(<u32>wp(w, WlParam.ConnGroup), wlCap - 1));
 }
 
 export function appsReset(): void {
   if (MAX_WORKLOADS > LANES - ARRIVAL_LANES) ERROR("a workload's arrival stream needs a lane (lanes.ts)");
   nWorkloads = 0;
-  WPARAM = alloc(<usize>MAX_WORKLOADS * WlParam.COUNT * 8);
-  WNEXT = alloc(<usize>MAX_WORKLOADS * 8);
-  WCOUNT = alloc(<usize>MAX_WORKLOADS * 4);
-  WRNG = alloc(<usize>MAX_WORKLOADS * 8);
-  WFULL = alloc(<usize>MAX_WORKLOADS * 4);
-  WPICKS = alloc(<usize>MAX_WORKLOADS * 4);
-  WOUT = alloc(<usize>MAX_WORKLOADS * Outcome.COUNT * 4);
-  WAPP = alloc(<usize>MAX_WORKLOADS * 32);
-  WCONN = alloc(<usize>MAX_WORKLOADS * 4);
-  WGROUP = alloc(<usize>MAX_WORKLOADS * sizeof<usize>());
-  for (let w: u32 = 0; w < MAX_WORKLOADS; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
+  wlCap = 0; growWorkloads(16);
   arrivalsCap = 0;
+}
+function growWorkloads(n: u32): void {
+  const c = wlCap;
+  WPARAM = col(WPARAM, c, n, WlParam.COUNT * 8); WNEXT = col(WNEXT, c, n, 8); WCOUNT = col(WCOUNT, c, n, 4);
+  WRNG = col(WRNG, c, n, 8); WFULL = col(WFULL, c, n, 4); WPICKS = col(WPICKS, c, n, 4);
+  WOUT = col(WOUT, c, n, Outcome.COUNT * 4); WAPP = col(WAPP, c, n, 32);
+  WCONN = col(WCONN, c, n, 4); WGROUP = col(WGROUP, c, n, 4);
+  wlCap = n;
+  for (let w = c; w < n; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }
 
 /** Counts an outcome of one of workload w's connections. */
@@ -103,8 +104,11 @@ function noPort(w: u32, failed: u32): void {
 
 /** `stream` numbers the workload's random stream: its index in the whole scenario, so a shard draws what a single run would. */
 export function addWorkload(stream: u32): u32 {
+  if (nWorkloads >= MAX_WORKLOADS) abort("engine table full: at most 65536 workloads");
+  if (nWorkloads == wlCap) growWorkloads(wlCap * 2);
   const w = nWorkloads++;
-  store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, 0x30000 + <u64>stream));
+  // (A rate step's stream can pass 0x10000, which would reach the hosts' range at 0x40000.)
+  store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, (stream < 0x10000 ? 0x30000 : <u64>1 << 32) + <u64>stream));
   return w;
 }
 
@@ -228,7 +232,7 @@ export function arrival(w: u32, failed: u32): void {
 function connect(w: u32, failed: u32): void {
   bump(Stat.Attempted);
   outcome(w, Outcome.Attempted);
-  const counter = load<usize>(WGROUP + (<usize>w << alignof<usize>()));
+  const counter = WCONN + (<usize>load<u32>(WGROUP + (<usize>w << 2)) << 2);
   const id = load<u32>(counter);
   store<u32>(counter, id + 1);
   const a = app(w);
@@ -270,7 +274,7 @@ function connect(w: u32, failed: u32): void {
     }
     store<u32>(picks, load<u32>(picks) + 1);
   }
-  activeOpen(ip, <u32>port, da, dp, load<u32>(a, 28), w | min(failed, 63) << 10, id);
+  activeOpen(ip, <u32>port, da, dp, load<u32>(a, 28), w | min(failed, 63) << 16, id);
 }
 
 /**

@@ -2,14 +2,14 @@
 // pointers to the sample and trace buffers. Only numbers cross this boundary; the
 // SDK (sdk/engine.ts) is the one caller. One instance simulates one shard.
 
-import { RunStatus, Stat } from "./abi";
+import { HostParam, RunStatus, Stat, WlParam } from "./abi";
 import {
   applyVerdicts as apply, hookDue, hookPtr as hPtr, hooksReset, pendingHooks, setHookEpoch as setEpoch, verdictPtr as vPtr,
   setWorkloadEpoch as setWlEpoch, workloadBatchDone as wlDone, workloadDue, workloadHooked,
 } from "./hooks";
 import {
   addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalDue, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
-  setWorkloadParam as setWp,
+  setWorkloadParam as setWp, nWorkloads, wp,
 } from "./apps";
 import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
@@ -20,11 +20,11 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
-  setLoss as setLossKernel, sgFate,
+  setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
-import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, TIME_WAIT_LANE } from "./lanes";
+import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
 } from "./wheel";
@@ -53,22 +53,65 @@ export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   started = false;
 }
 
-export function addHost(stream: u32): u32 { return newHost(stream); }
-export function setHostParam(h: u32, k: i32, v: f64): void { setHp(h, k, <u32>v); }
-export function addIp(h: u32, addr: u32): u32 { return newIp(h, addr); }
-export function addListener(ip: u32, port: u32, backlog: u32): u32 { return newListener(ip, port, backlog); }
-export function setListenerUdp(l: u32): void { setUdp(l); }
-export function reservePorts(h: u32, lo: u32, hi: u32): void { reserve(h, lo, hi); }
+// Configuration checks every index it is given against its table, and ends before the
+// run starts (the lanes' heap is sized then): no call writes outside a table.
+function configuring(): void { if (started) abort("engine configuration: the run has started"); }
+function hostIndex(h: u32): void { if (h >= nHosts) abort("engine configuration: no such host"); }
+function listenerIndex(l: u32): void { if (l >= nListeners) abort("engine configuration: no such listener"); }
+function dirIndex(d: u32): void { if (d >= nDirs) abort("engine configuration: no such link direction"); }
+
+export function addHost(stream: u32): u32 { configuring(); return newHost(stream); }
+export function setHostParam(h: u32, k: i32, v: f64): void {
+  hostIndex(h);
+  if (<u32>k >= <u32>HostParam.COUNT) abort("engine configuration: no such host parameter");
+  setHp(h, k, <u32>v);
+}
+export function addIp(h: u32, addr: u32): u32 { configuring(); hostIndex(h); return newIp(h, addr); }
+export function addListener(ip: u32, port: u32, backlog: u32): u32 {
+  configuring();
+  if (ip >= nIps) abort("engine configuration: no such address");
+  if (port > 65535) abort("engine configuration: a port above 65535");
+  return newListener(ip, port, backlog);
+}
+export function setListenerUdp(l: u32): void { configuring(); listenerIndex(l); setUdp(l); }
+export function reservePorts(h: u32, lo: u32, hi: u32): void { hostIndex(h); reserve(h, lo, hi); }
 export function setListenerLife(l: u32, start: f64, stop: f64, retry: f64, reuseAddr: u32): void {
+  configuring(); listenerIndex(l);
   setLife(l, <u64>start, <u64>stop, <u32>retry, reuseAddr != 0);
 }
-export function addLink(a: u32, b: u32, latAB: f64, latBA: f64, stream: u32): u32 { return newLink(a, b, <u32>latAB, <u32>latBA, stream); }
-export function setLoss(dir: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void { setLossKernel(dir, kind, p0, p1, p2, p3); }
+export function addLink(a: u32, b: u32, latAB: f64, latBA: f64, stream: u32): u32 {
+  configuring(); hostIndex(a); hostIndex(b);
+  return newLink(a, b, <u32>latAB, <u32>latBA, stream);
+}
+export function setLoss(dir: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void { dirIndex(dir); setLossKernel(dir, kind, p0, p1, p2, p3); }
 export function addRule(dir: u32, mask: u32, value: u32, senderState: i32, conn: i32, nth: u32, action: u32, delay: f64): u32 {
+  configuring(); dirIndex(dir);
   return newRule(dir, mask, value, senderState, conn, nth, action, <u32>delay);
 }
-export function addWorkload(stream: u32): u32 { return newWorkload(stream); }
-export function setWorkloadParam(w: u32, k: i32, v: f64): void { setWp(w, k, v); }
+export function addWorkload(stream: u32): u32 { configuring(); return newWorkload(stream); }
+export function setWorkloadParam(w: u32, k: i32, v: f64): void {
+  if (w >= nWorkloads) abort("engine configuration: no such workload");
+  if (<u32>k >= <u32>WlParam.COUNT) abort("engine configuration: no such workload parameter");
+  setWp(w, k, v);
+}
+
+/** As the run starts: what hosts and workloads point at is in the tables; the lanes' heap takes every lane. */
+function start(): void {
+  for (let w: u32 = 0; w < nWorkloads; w++) {
+    if (wp(w, WlParam.SrcIp) >= <f64>nIps || wp(w, WlParam.Dir) >= <f64>nDirs || wp(w, WlParam.DstPort) > 65535 || wp(w, WlParam.LocalPort) > 65535) {
+      abort("engine configuration: a workload's address, direction or port is not in the tables");
+    }
+  }
+  for (let h: u32 = 0; h < nHosts; h++) { // (ports index the port tables)
+    if (hostParam(h, HostParam.PortLo) > hostParam(h, HostParam.PortHi) || hostParam(h, HostParam.PortHi) > 65535) {
+      abort("engine configuration: a host's port range is not within 0-65535");
+    }
+  }
+  lanesStart(nLatencies + 1 + nWorkloads);
+  started = true;
+  listenersStart();
+  appsStart();
+}
 
 export function setRun(duration: f64, sample: f64, traceFirst: u32): void {
   durationUs = <u64>duration;
@@ -136,7 +179,7 @@ function stopAt(): u64 {
  * `stop` (or hooks are pending) are samples, batches and the end looked at.
  */
 export function run(maxEvents: u32): i32 {
-  if (!started) { started = true; listenersStart(); appsStart(); }
+  if (!started) start();
   let budget = maxEvents;
   let others: u32 = 0; // events other than segment arrivals
   dropped = 0;
@@ -228,7 +271,10 @@ export function setWorkloadEpoch(us: f64): void { setWlEpoch(<u64>us); }
 /** The start of the window whose arrivals RunStatus.WorkloadBatch asks for, us. */
 export function workloadWindow(): f64 { return <f64>workloadDue; }
 export function arrivalsPtr(n: u32): usize { return arrivalsBuffer(n); }
-export function addArrivals(w: u32, n: u32): void { fileArrivals(w, n); }
+export function addArrivals(w: u32, n: u32): void {
+  if (w >= nWorkloads) abort("engine configuration: no such workload");
+  fileArrivals(w, n);
+}
 export function workloadBatchDone(): void { wlDone(); }
 /** u32 [workload][Outcome]: what each workload's connections came to so far. */
 export function outcomesPtr(): usize { return outcomesTable(); }
@@ -252,8 +298,8 @@ export function samplesPtr(): usize { return sPtr(); }
 export function samplesCount(): u32 { return samplesRows(); }
 export function drainSamples(): void { drainS(); }
 /** Per address, sockets holding each port (bit 15: a listener) and those in TIME_WAIT. */
-export function portsPtr(ip: u32): usize { return portUseTable(ip); }
-export function portsTwPtr(ip: u32): usize { return portTwTable(ip); }
+export function portsPtr(ip: u32): usize { return ip < nIps ? portUseTable(ip) : 0; }
+export function portsTwPtr(ip: u32): usize { return ip < nIps ? portTwTable(ip) : 0; }
 export function tracePtr(): usize { return tPtr(); }
 export function traceCount(): u32 { return tCount(); }
 export function drainTrace(): void { drainT(); }

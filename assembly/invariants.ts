@@ -45,6 +45,7 @@ export let found: u32 = 0;
 let PORTS: usize = 0;       // u32 [65536] holders of one address's ports
 let TWS: usize = 0;         // u32 [65536] TIME_WAIT holders of one address's ports
 let COUNTS: usize = 0;      // u32 [host][state]
+let countsCap: u32 = 0;
 let TIMERS: usize = 0;      // u8 [slot] live timers filed
 let timersCap: u32 = 0;
 
@@ -54,7 +55,8 @@ function fail(code: i32, at: u32, want: u32, got: u32): i32 {
 }
 
 export function checkInvariants(): i32 {
-  if (PORTS == 0) { PORTS = alloc(65536 * 4); TWS = alloc(65536 * 4); COUNTS = alloc(1024 * STATE_COUNT * 4); }
+  if (PORTS == 0) { PORTS = alloc(65536 * 4); TWS = alloc(65536 * 4); }
+  if (countsCap < nHosts) { countsCap = nHosts * 2; COUNTS = alloc(<usize>countsCap * STATE_COUNT * 4); }
   const slots = sockets.slotsUsed();
   if (timersCap < slots) { timersCap = max(slots, 1024) * 2; TIMERS = alloc(<usize>timersCap); }
 

@@ -16,14 +16,17 @@
 
 import { alloc, DEBUG } from "./mem";
 
-export const FLIGHT_LANES: u32 = 4096;
+// Lane numbers are fixed (the run loop tells lanes apart by constants): room for a
+// latency per direction (net.ts MAX_DIRS) and a workload per u16 index (apps.ts).
+export const FLIGHT_LANES: u32 = 65536;
 export const TIME_WAIT_LANE: u32 = FLIGHT_LANES;
 export const ARRIVAL_LANES: u32 = FLIGHT_LANES + 1;
-export const LANES: u32 = ARRIVAL_LANES + 1024;
+export const LANES: u32 = ARRIVAL_LANES + 65536;
 
 const HE_SIZE: usize = 24;
 let HEAP: usize = 0;
 let heapSize: u32 = 0;
+let heapCap: u32 = 0;
 /** The first item of all lanes: its due time (u64.MAX_VALUE when every lane is empty) and filing number. */
 export let firstAt: u64 = u64.MAX_VALUE;
 export let firstOrder: u64 = 0;
@@ -34,8 +37,15 @@ export let firstOrder: u64 = 0;
 }
 
 export function lanesReset(): void {
-  HEAP = alloc(<usize>LANES * HE_SIZE); heapSize = 0;
+  HEAP = 0; heapSize = 0; heapCap = 0;
   firstAt = u64.MAX_VALUE; firstOrder = 0;
+}
+/**
+ * The heap for `lanes` lanes, as the run starts (a lane is in it at most once): the
+ * latencies, the TIME_WAIT FIFO and the workloads, all configured by then.
+ */
+export function lanesStart(lanes: u32): void {
+  heapCap = lanes; HEAP = alloc(<usize>lanes * HE_SIZE);
 }
 
 /** The lane whose item is first (firstAt); only while some lane has one. */
@@ -43,6 +53,7 @@ export function lanesReset(): void {
 
 /** An empty lane gets an item, due at `at` and filed as `order` (the latest number: on a tie of times it goes after). */
 @inline export function laneEnter(lane: u32, at: u64, order: u64): void {
+  if (DEBUG) assert(heapSize < heapCap, "a lane is in the heap at most once");
   let i = heapSize++;
   while (i > 0) {
     const parent = (i - 1) >> 1;

@@ -1,18 +1,20 @@
 // The network the sockets live on: hosts and their knobs, IPv4 addresses with a
 // port table each, listeners, link directions with their loss kernels and rules,
 // and the pool of segments in flight. Everything here is configured before the run
-// and read on the hot path; tables are fixed-size and small.
+// and read on the hot path; tables start small and double as configuration adds to them.
 
-import { alloc, DEBUG, regrow } from "./mem";
+import { alloc, DEBUG, regrow, regrowColumn as col } from "./mem";
 import { HostParam, LossKind, State, STATE_COUNT } from "./abi";
 import { seedStream } from "./rng";
 import { FLIGHT_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes";
 
-export const MAX_HOSTS: u32 = 1024;
-export const MAX_IPS: u32 = 1024;
-export const MAX_DIRS: u32 = 4096;
-export const MAX_LISTENERS: u32 = 1024;
-export const MAX_RULES: u32 = 256;
+// The widths of the fields that hold these indexes (u16: sockets' IPIDX and DIR, a
+// segment's dir, IPHOST, DSRC/DDST) bound the tables; past them configuration aborts.
+export const MAX_HOSTS: u32 = 65536;
+export const MAX_IPS: u32 = 65535; // (IPNEXT holds an address + 1)
+export const MAX_DIRS: u32 = 65536;
+const FIRST_CAP: u32 = 16;
+let hostCap: u32 = 0; let ipCap: u32 = 0; let listenerCap: u32 = 0; let dirCap: u32 = 0; let ruleCap: u32 = 0; let latencyCap: u32 = 0;
 
 export let nHosts: u32 = 0;
 export let nIps: u32 = 0;
@@ -52,13 +54,30 @@ export function setHostParam(h: u32, k: i32, v: u32): void {
   store<u32>(p, load<u32>(p) + d);
 }
 
+// A host's and an address's tables are carved from blocks of up to 16 hosts' or addresses'
+// (each block as many as were added before it): a block's header is written as it is
+// allocated, the first touch of a fresh page, which a VM can take ~20 us to fault in.
+const HOST_TABLES: usize = PERTURB_SIZE * 4 + 8192;
+const ADDRESS_TABLES: usize = 65536 * 4 + 8192;
+const hostSlab = new StaticArray<usize>(2); // [next table, tables left]
+const ipSlab = new StaticArray<usize>(2);
+function carve(slab: StaticArray<usize>, size: usize, added: u32): usize {
+  if (slab[1] == 0) { slab[1] = <usize>min(max(added, 1), 16); slab[0] = alloc(slab[1] * size); }
+  const t = slab[0];
+  slab[0] += size; slab[1]--;
+  return t;
+}
+
 /** `stream` numbers the host's ISN secret: its index in the whole scenario (shards keep it). */
 export function addHost(stream: u32): u32 {
+  if (nHosts >= MAX_HOSTS) abort("engine table full: at most 65536 hosts");
+  if (nHosts == hostCap) growHosts();
   const h = nHosts++;
   store<u64>(HSECRET + (<usize>h << 3), seedStream(runSeed, 0x10000 + <u64>stream));
   store<u64>(HRNG + (<usize>h << 3), seedStream(runSeed, 0x40000 + <u64>stream));
-  store<usize>(HPERTURB + (<usize>h << alignof<usize>()), alloc(<usize>PERTURB_SIZE * 4));
-  store<usize>(HRESERVED + (<usize>h << alignof<usize>()), alloc(8192));
+  const t = carve(hostSlab, HOST_TABLES, h);
+  store<usize>(HPERTURB + (<usize>h << alignof<usize>()), t);
+  store<usize>(HRESERVED + (<usize>h << alignof<usize>()), t + <usize>PERTURB_SIZE * 4);
   return h;
 }
 /** ip_local_reserved_ports: ephemeral selection skips these (bind() to them still works). */
@@ -71,6 +90,13 @@ export function reservePorts(h: u32, lo: u32, hi: u32): void {
     const q = t + (<usize>p >> 3);
     store<u8>(q, <u8>(<u32>load<u8>(q) | (<u32>1 << (p & 7))));
   }
+}
+function growHosts(): void {
+  const c = hostCap; const n = c * 2;
+  HPARAM = col(HPARAM, c, n, HostParam.COUNT * 4); HTW = col(HTW, c, n, 4); HUDP = col(HUDP, c, n, 4);
+  HSTATES = col(HSTATES, c, n, STATE_COUNT * 4); HSECRET = col(HSECRET, c, n, 8); HRNG = col(HRNG, c, n, 8);
+  HPERTURB = col(HPERTURB, c, n, sizeof<usize>()); HRESERVED = col(HRESERVED, c, n, sizeof<usize>()); HIPS = col(HIPS, c, n, 4);
+  hostCap = n;
 }
 @inline export function hostRng(h: u32): usize { return HRNG + (<usize>h << 3); }
 @inline export function perturbPtr(h: u32, i: u32): usize { return load<usize>(HPERTURB + (<usize>h << alignof<usize>())) + (<usize>i << 2); }
@@ -85,7 +111,7 @@ let IPNEXT: usize = 0;      // u16 [ip] the host's address added before it + 1, 
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
 let IPEPOCH: usize = 0;     // u32 [ip] bumped whenever a socket on the address lets go of a port
-let UDPUSE: usize = 0;      // usize [ip] -> u8[65536]: UDP ports are a space of their own (1 = held)
+let UDPUSE: usize = 0;      // usize [ip] -> u8[8192]: UDP ports are a space of their own (a bit each, 1 = held)
 let IPUDPCURSOR: usize = 0; // u32 [ip] next UDP ephemeral offset to try
 let PORTUSE: usize = 0;     // usize [ip] -> u16[65536]
 let PORTTW: usize = 0;      // usize [ip] -> u16[65536]
@@ -124,22 +150,39 @@ export function releasePort(i: u32, p: u32, amount: u32 = 1): void {
   store<u16>(q, <u16>(<i32>load<u16>(q) + d));
 }
 
-@inline export function udpPortHeld(i: u32, p: u32): bool { return load<u8>(load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + <usize>p) != 0; }
-@inline export function setUdpPort(i: u32, p: u32, held: bool): void { store<u8>(load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + <usize>p, held ? 1 : 0); }
+@inline function udpByte(i: u32, p: u32): usize { return load<usize>(UDPUSE + (<usize>i << alignof<usize>())) + (<usize>p >> 3); }
+@inline export function udpPortHeld(i: u32, p: u32): bool { return (<u32>load<u8>(udpByte(i, p)) & (<u32>1 << (p & 7))) != 0; }
+export function setUdpPort(i: u32, p: u32, held: bool): void {
+  const q = udpByte(i, p);
+  const bit = <u32>1 << (p & 7);
+  store<u8>(q, <u8>(held ? <u32>load<u8>(q) | bit : <u32>load<u8>(q) & ~bit));
+}
 @inline export function udpCursor(i: u32): u32 { return load<u32>(IPUDPCURSOR + (<usize>i << 2)); }
 @inline export function setUdpCursor(i: u32, v: u32): void { store<u32>(IPUDPCURSOR + (<usize>i << 2), v); }
 
 export function addIp(h: u32, addr: u32): u32 {
+  if (nIps >= MAX_IPS) abort("engine table full: at most 65535 addresses");
+  if (nIps == ipCap) growIps();
   const i = nIps++;
-  store<usize>(UDPUSE + (<usize>i << alignof<usize>()), alloc(65536));
+  const t = carve(ipSlab, ADDRESS_TABLES, i);
+  store<usize>(UDPUSE + (<usize>i << alignof<usize>()), t + 65536 * 4);
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
   memory.copy(IPPARAM + (<usize>i << 6), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
   store<u16>(IPNEXT + (<usize>i << 1), <u16>load<u32>(HIPS + (<usize>h << 2)));
   store<u32>(HIPS + (<usize>h << 2), i + 1);
-  store<usize>(PORTUSE + (<usize>i << alignof<usize>()), alloc(65536 * 2));
-  store<usize>(PORTTW + (<usize>i << alignof<usize>()), alloc(65536 * 2));
+  store<usize>(PORTUSE + (<usize>i << alignof<usize>()), t);
+  store<usize>(PORTTW + (<usize>i << alignof<usize>()), t + 65536 * 2);
   return i;
+}
+
+function growIps(): void {
+  const c = ipCap; const n = c * 2;
+  IPADDR = col(IPADDR, c, n, 4); IPHOST = col(IPHOST, c, n, 2); IPPARAM = col(IPPARAM, c, n, 64); IPNEXT = col(IPNEXT, c, n, 2);
+  IPUSED = col(IPUSED, c, n, 4); IPCURSOR = col(IPCURSOR, c, n, 4); IPEPOCH = col(IPEPOCH, c, n, 4);
+  UDPUSE = col(UDPUSE, c, n, sizeof<usize>()); IPUDPCURSOR = col(IPUDPCURSOR, c, n, 4);
+  PORTUSE = col(PORTUSE, c, n, sizeof<usize>()); PORTTW = col(PORTTW, c, n, sizeof<usize>());
+  ipCap = n;
 }
 
 // ---- listeners ---------------------------------------------------------------
@@ -158,13 +201,39 @@ let LSSTOP: usize = 0;      // u64 the server process exits, us (0: never)
 let LSRETRY: usize = 0;     // u32 delay before a failed bind() is tried again, us
 
 export function addListener(ip: u32, port: u32, backlog: u32): u32 {
+  if (nListeners == listenerCap) growListeners();
   const l = nListeners++;
   store<u32>(LSIP + (<usize>l << 2), ip);
   store<u32>(LSPORT + (<usize>l << 2), port);
   store<u32>(LSBACKLOG + (<usize>l << 2), backlog);
   store<u32>(LSRETRY + (<usize>l << 2), 1000000);
   bindListener(l);
+  lhPlace(l);
   return l;
+}
+function growListeners(): void {
+  const c = listenerCap; const n = c * 2;
+  LSIP = col(LSIP, c, n, 4); LSPORT = col(LSPORT, c, n, 4); LSBACKLOG = col(LSBACKLOG, c, n, 4); LSQUEUE = col(LSQUEUE, c, n, 4);
+  LSBOUND = col(LSBOUND, c, n, 1); LSREUSE = col(LSREUSE, c, n, 1); LSUDP = col(LSUDP, c, n, 1);
+  LSSTART = col(LSSTART, c, n, 8); LSSTOP = col(LSSTOP, c, n, 8); LSRETRY = col(LSRETRY, c, n, 4);
+  listenerCap = n;
+  lhSize(n * 2);
+  for (let l: u32 = 0; l < nListeners; l++) lhPlace(l);
+}
+
+// Listeners by (address, port): open addressing over listener + 1, 0 = empty. A SYN with
+// no socket looks here, so a fleet's thousands of listeners are not scanned per connection.
+// Entries of one key lie along its probe chain in the order they were added.
+let LH: usize = 0;
+let lhMask: u32 = 0;
+function lhSize(entries: u32): void { LH = alloc(<usize>entries << 2); lhMask = entries - 1; }
+@inline function lhHome(addr: u32, port: u32): u32 {
+  return <u32>(((<u64>addr << 16 | <u64>port) * 0x9E3779B97F4A7C15) >> 40) & lhMask;
+}
+function lhPlace(l: u32): void {
+  let i = lhHome(ipAddr(listenerIp(l)), listenerPort(l));
+  while (load<u32>(LH + (<usize>i << 2)) != 0) i = (i + 1) & lhMask;
+  store<u32>(LH + (<usize>i << 2), l + 1);
 }
 /** When the listener's server process stops and starts; a start time means unbound until then. */
 export function setListenerLife(l: u32, start: u64, stop: u64, retry: u32, reuse: bool): void {
@@ -198,11 +267,15 @@ export function setListenerUdp(l: u32): void {
   if (bound) bindListener(l);
 }
 @inline export function listenerUdp(l: u32): bool { return load<u8>(LSUDP + <usize>l) != 0; }
-/** The bound listener on (address, port) of the protocol, or -1. */
+/** The bound listener on (address, port) of the protocol, or -1 (the first added, when several). */
 export function findListener(addr: u32, port: u32, udp: bool = false): i32 {
-  for (let l: u32 = 0; l < nListeners; l++) {
-    if (load<u32>(LSPORT + (<usize>l << 2)) == port && ipAddr(load<u32>(LSIP + (<usize>l << 2))) == addr
-        && listenerBound(l) && listenerUdp(l) == udp) return <i32>l;
+  let i = lhHome(addr, port);
+  while (true) {
+    const v = load<u32>(LH + (<usize>i << 2));
+    if (v == 0) return -1;
+    const l = v - 1;
+    if (listenerPort(l) == port) { if (ipAddr(listenerIp(l)) == addr) { if (listenerBound(l)) { if (listenerUdp(l) == udp) return <i32>l; } } }
+    i = (i + 1) & lhMask;
   }
   return -1;
 }
@@ -230,7 +303,6 @@ let DP: usize = 0;          // f64 [dir][4] loss parameters
 let DRNG: usize = 0;        // u64 [dir] random stream
 let DRULE: usize = 0;       // i32 [dir] first rule or -1
 let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
-let ROUTE: usize = 0;       // u16 [src host][dst host] dir + 1, 0 when unlinked
 
 @inline export function dirSrc(d: u32): u32 { return load<u16>(DSRC + (<usize>d << 1)); }
 @inline export function dirDst(d: u32): u32 { return load<u16>(DDST + (<usize>d << 1)); }
@@ -246,6 +318,8 @@ let ROUTE: usize = 0;       // u16 [src host][dst host] dir + 1, 0 when unlinked
 
 /** Both directions of a link between hosts a and b; returns the a->b direction. */
 export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u32 {
+  if (nDirs + 2 > MAX_DIRS) abort("engine table full: at most 32768 links (65536 directions)");
+  if (nDirs == dirCap) growDirs(); // (directions come in pairs, capacities are even)
   const ab = nDirs++; const ba = nDirs++;
   store<u16>(DSRC + (<usize>ab << 1), <u16>a); store<u16>(DDST + (<usize>ab << 1), <u16>b);
   store<u16>(DSRC + (<usize>ba << 1), <u16>b); store<u16>(DDST + (<usize>ba << 1), <u16>a);
@@ -256,19 +330,26 @@ export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u3
   store<u64>(DRNG + (<usize>ab << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream));
   store<u64>(DRNG + (<usize>ba << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream + 1));
   store<i32>(DRULE + (<usize>ab << 2), -1); store<i32>(DRULE + (<usize>ba << 2), -1);
-  store<u16>(ROUTE + ((<usize>a * MAX_HOSTS + b) << 1), <u16>(ab + 1));
-  store<u16>(ROUTE + ((<usize>b * MAX_HOSTS + a) << 1), <u16>(ba + 1));
   return ab;
+}
+function growDirs(): void {
+  const c = dirCap; const n = c * 2;
+  DSRC = col(DSRC, c, n, 2); DDST = col(DDST, c, n, 2); DREV = col(DREV, c, n, 2); DLAT = col(DLAT, c, n, 4);
+  DLOSS = col(DLOSS, c, n, 1); DBAD = col(DBAD, c, n, 1); DP = col(DP, c, n, 32); DRNG = col(DRNG, c, n, 8);
+  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2);
+  dirCap = n;
 }
 /** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
 function latencyLane(lat: u32): u32 {
   for (let l: u32 = 0; l < nLatencies; l++) if (load<u32>(LLAT + (<usize>l << 2)) == lat) return l;
+  if (nLatencies == latencyCap) {
+    const c = latencyCap; const n = c * 2;
+    QHEAD = col(QHEAD, c, n, 4); QTAIL = col(QTAIL, c, n, 4); LLAT = col(LLAT, c, n, 4);
+    latencyCap = n;
+  }
   store<u32>(LLAT + (<usize>nLatencies << 2), lat);
+  store<u32>(QHEAD + (<usize>nLatencies << 2), SG_NONE);
   return nLatencies++;
-}
-/** The direction from host a to host b, or -1 when they are not linked. */
-export function route(a: u32, b: u32): i32 {
-  return <i32>load<u16>(ROUTE + ((<usize>a * MAX_HOSTS + b) << 1)) - 1;
 }
 export function setLoss(d: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void {
   store<u8>(DLOSS + <usize>d, <u8>kind);
@@ -291,6 +372,7 @@ let RACTION: usize = 0;     // u8 RuleAction
 let RDELAY: usize = 0;      // u32 extra delay for duplicates, us
 
 export function addRule(d: u32, mask: u32, value: u32, senderState: i32, connId: i32, nth: u32, action: u32, delay: u32): u32 {
+  if (nRules == ruleCap) growRules();
   const r = nRules++;
   // Append so rules fire in the order the scenario lists them.
   store<i32>(RNEXT + (<usize>r << 2), -1);
@@ -307,6 +389,13 @@ export function addRule(d: u32, mask: u32, value: u32, senderState: i32, connId:
   store<u8>(RACTION + <usize>r, <u8>action);
   store<u32>(RDELAY + (<usize>r << 2), delay);
   return r;
+}
+function growRules(): void {
+  const c = ruleCap; const n = c * 2;
+  RNEXT = col(RNEXT, c, n, 4); RMASK = col(RMASK, c, n, 1); RVALUE = col(RVALUE, c, n, 1); RSTATE = col(RSTATE, c, n, 1);
+  RCONN = col(RCONN, c, n, 4); RNTH = col(RNTH, c, n, 4); RSEEN = col(RSEEN, c, n, 4); RACTION = col(RACTION, c, n, 1);
+  RDELAY = col(RDELAY, c, n, 4);
+  ruleCap = n;
 }
 @inline export function ruleNext(r: i32): i32 { return load<i32>(RNEXT + (<usize>r << 2)); }
 @inline export function ruleAction(r: i32): u32 { return load<u8>(RACTION + <usize>r); }
@@ -448,36 +537,38 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   if (MAX_DIRS > FLIGHT_LANES) ERROR("each direction may have a latency of its own, with its lane (lanes.ts)");
   runSeed = seed;
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
-  HPARAM = alloc(<usize>MAX_HOSTS * HostParam.COUNT * 4);
-  HTW = alloc(<usize>MAX_HOSTS * 4);
-  HUDP = alloc(<usize>MAX_HOSTS * 4);
-  HSTATES = alloc(<usize>MAX_HOSTS * STATE_COUNT * 4);
-  HSECRET = alloc(<usize>MAX_HOSTS * 8);
-  HRNG = alloc(<usize>MAX_HOSTS * 8);
-  HPERTURB = alloc(<usize>MAX_HOSTS * sizeof<usize>());
-  HRESERVED = alloc(<usize>MAX_HOSTS * sizeof<usize>());
-  HIPS = alloc(<usize>MAX_HOSTS * 4); IPNEXT = alloc(<usize>MAX_IPS * 2);
-  IPADDR = alloc(<usize>MAX_IPS * 4); IPHOST = alloc(<usize>MAX_IPS * 2); IPPARAM = alloc(<usize>MAX_IPS * 64);
-  IPUSED = alloc(<usize>MAX_IPS * 4); IPCURSOR = alloc(<usize>MAX_IPS * 4);
-  IPEPOCH = alloc(<usize>MAX_IPS * 4);
-  UDPUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>MAX_IPS * 4);
-  PORTUSE = alloc(<usize>MAX_IPS * sizeof<usize>()); PORTTW = alloc(<usize>MAX_IPS * sizeof<usize>());
-  LSIP = alloc(<usize>MAX_LISTENERS * 4); LSPORT = alloc(<usize>MAX_LISTENERS * 4);
-  LSBACKLOG = alloc(<usize>MAX_LISTENERS * 4); LSQUEUE = alloc(<usize>MAX_LISTENERS * 4);
-  LSBOUND = alloc(<usize>MAX_LISTENERS); LSREUSE = alloc(<usize>MAX_LISTENERS); LSUDP = alloc(<usize>MAX_LISTENERS);
-  LSSTART = alloc(<usize>MAX_LISTENERS * 8); LSSTOP = alloc(<usize>MAX_LISTENERS * 8);
-  LSRETRY = alloc(<usize>MAX_LISTENERS * 4);
-  DSRC = alloc(<usize>MAX_DIRS * 2); DDST = alloc(<usize>MAX_DIRS * 2); DREV = alloc(<usize>MAX_DIRS * 2);
-  DLAT = alloc(<usize>MAX_DIRS * 4); DLOSS = alloc(<usize>MAX_DIRS); DBAD = alloc(<usize>MAX_DIRS);
-  DP = alloc(<usize>MAX_DIRS * 32); DRNG = alloc(<usize>MAX_DIRS * 8); DRULE = alloc(<usize>MAX_DIRS * 4);
-  ROUTE = alloc(<usize>MAX_HOSTS * MAX_HOSTS * 2);
-  RNEXT = alloc(<usize>MAX_RULES * 4); RMASK = alloc(<usize>MAX_RULES); RVALUE = alloc(<usize>MAX_RULES);
-  RSTATE = alloc(<usize>MAX_RULES); RCONN = alloc(<usize>MAX_RULES * 4); RNTH = alloc(<usize>MAX_RULES * 4);
-  RSEEN = alloc(<usize>MAX_RULES * 4); RACTION = alloc(<usize>MAX_RULES); RDELAY = alloc(<usize>MAX_RULES * 4);
+  hostSlab[1] = 0; ipSlab[1] = 0;
+  const c = FIRST_CAP;
+  hostCap = c; ipCap = c; listenerCap = c; dirCap = c; ruleCap = c; latencyCap = c;
+  HPARAM = alloc(<usize>c * HostParam.COUNT * 4);
+  HTW = alloc(<usize>c * 4);
+  HUDP = alloc(<usize>c * 4);
+  HSTATES = alloc(<usize>c * STATE_COUNT * 4);
+  HSECRET = alloc(<usize>c * 8);
+  HRNG = alloc(<usize>c * 8);
+  HPERTURB = alloc(<usize>c * sizeof<usize>());
+  HRESERVED = alloc(<usize>c * sizeof<usize>());
+  HIPS = alloc(<usize>c * 4); IPNEXT = alloc(<usize>c * 2);
+  IPADDR = alloc(<usize>c * 4); IPHOST = alloc(<usize>c * 2); IPPARAM = alloc(<usize>c * 64);
+  IPUSED = alloc(<usize>c * 4); IPCURSOR = alloc(<usize>c * 4);
+  IPEPOCH = alloc(<usize>c * 4);
+  UDPUSE = alloc(<usize>c * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>c * 4);
+  PORTUSE = alloc(<usize>c * sizeof<usize>()); PORTTW = alloc(<usize>c * sizeof<usize>());
+  LSIP = alloc(<usize>c * 4); LSPORT = alloc(<usize>c * 4);
+  LSBACKLOG = alloc(<usize>c * 4); LSQUEUE = alloc(<usize>c * 4);
+  LSBOUND = alloc(<usize>c); LSREUSE = alloc(<usize>c); LSUDP = alloc(<usize>c);
+  LSSTART = alloc(<usize>c * 8); LSSTOP = alloc(<usize>c * 8);
+  LSRETRY = alloc(<usize>c * 4);
+  lhSize(c * 2);
+  DSRC = alloc(<usize>c * 2); DDST = alloc(<usize>c * 2); DREV = alloc(<usize>c * 2);
+  DLAT = alloc(<usize>c * 4); DLOSS = alloc(<usize>c); DBAD = alloc(<usize>c);
+  DP = alloc(<usize>c * 32); DRNG = alloc(<usize>c * 8); DRULE = alloc(<usize>c * 4);
+  RNEXT = alloc(<usize>c * 4); RMASK = alloc(<usize>c); RVALUE = alloc(<usize>c);
+  RSTATE = alloc(<usize>c); RCONN = alloc(<usize>c * 4); RNTH = alloc(<usize>c * 4);
+  RSEEN = alloc(<usize>c * 4); RACTION = alloc(<usize>c); RDELAY = alloc(<usize>c * 4);
   sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
-  DLANE = alloc(<usize>MAX_DIRS * 2);
-  QHEAD = alloc(<usize>FLIGHT_LANES * 4); QTAIL = alloc(<usize>FLIGHT_LANES * 4); LLAT = alloc(<usize>FLIGHT_LANES * 4);
-  memory.fill(QHEAD, 0xFF, <usize>FLIGHT_LANES * 4);
+  DLANE = alloc(<usize>c * 2);
+  QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4); LLAT = alloc(<usize>c * 4);
   nLatencies = 0;
 }

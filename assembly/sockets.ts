@@ -9,10 +9,9 @@
 //   STATE      1      State (abi.ts)
 //   FLAGS      1      F_* below
 //   RETRIES    1      retransmissions of the current unacked data
-//   (pad)      1
+//   TRIES      1      a closed-loop client's failed tries before this connection
 //   IPIDX      2      index of the local address in the IP table (its port table)
-//   WL         2      workload that owns the connection (sizes, closer): 10 bits;
-//                     the top 6: a closed-loop client's failed tries before it
+//   WL         2      workload that owns the connection (sizes, closer)
 //   DIR        2      link direction toward the peer
 //   RTO        2      base retransmission timeout, milliseconds (before backoff)
 //   ISS        4      initial send sequence number
@@ -74,7 +73,7 @@ export let live: u32 = 0;
 export let udpLive: u32 = 0;
 
 let LADDR: usize = 0; let RADDR: usize = 0; let LPORT: usize = 0; let RPORT: usize = 0;
-let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0;
+let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0; let TRIES: usize = 0;
 let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
 let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
 let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0;
@@ -115,9 +114,9 @@ export const SLOT_BYTES: u32 = 56 + 8;
 @inline export function retries(s: u32): u32 { return load<u8>(RETRIES + <usize>s); }
 @inline export function setRetries(s: u32, v: u32): void { store<u8>(RETRIES + <usize>s, <u8>v); }
 @inline export function ipIdx(s: u32): u32 { return load<u16>(IPIDX + (<usize>s << 1)); }
-@inline export function wl(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)) & 0x3FF; }
+@inline export function wl(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)); }
 /** How many tries in a row failed before this connection (closed-loop backoff). */
-@inline export function tries(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)) >> 10; }
+@inline export function tries(s: u32): u32 { return load<u8>(TRIES + <usize>s); }
 @inline export function dir(s: u32): u32 { return load<u16>(DIR + (<usize>s << 1)); }
 @inline export function rtoMs(s: u32): u32 { return load<u16>(RTO + (<usize>s << 1)); }
 @inline export function setRtoMs(s: u32, v: u32): void { store<u16>(RTO + (<usize>s << 1), <u16>min(v, 65535)); }
@@ -146,7 +145,7 @@ export function socketsReset(capacity: u32): void {
   cap = capacity; top = 0; freeHead = 0xFFFFFFFF; live = 0; udpLive = 0;
   LADDR = alloc(<usize>cap << 2); RADDR = alloc(<usize>cap << 2);
   LPORT = alloc(<usize>cap << 1); RPORT = alloc(<usize>cap << 1);
-  STATE = alloc(<usize>cap); FLAGS = alloc(<usize>cap); RETRIES = alloc(<usize>cap);
+  STATE = alloc(<usize>cap); FLAGS = alloc(<usize>cap); RETRIES = alloc(<usize>cap); TRIES = alloc(<usize>cap);
   IPIDX = alloc(<usize>cap << 1); WL = alloc(<usize>cap << 1);
   DIR = alloc(<usize>cap << 1); RTO = alloc(<usize>cap << 1);
   ISS = alloc(<usize>cap << 2); IRS = alloc(<usize>cap << 2);
@@ -177,7 +176,7 @@ function growSockets(): void {
   const c = <usize>cap; const m = <usize>n;
   LADDR = regrow(LADDR, c << 2, m << 2); RADDR = regrow(RADDR, c << 2, m << 2);
   LPORT = regrow(LPORT, c << 1, m << 1); RPORT = regrow(RPORT, c << 1, m << 1);
-  STATE = regrow(STATE, c, m); FLAGS = regrow(FLAGS, c, m); RETRIES = regrow(RETRIES, c, m);
+  STATE = regrow(STATE, c, m); FLAGS = regrow(FLAGS, c, m); RETRIES = regrow(RETRIES, c, m); TRIES = regrow(TRIES, c, m);
   IPIDX = regrow(IPIDX, c << 1, m << 1); WL = regrow(WL, c << 1, m << 1);
   DIR = regrow(DIR, c << 1, m << 1); RTO = regrow(RTO, c << 1, m << 1);
   ISS = regrow(ISS, c << 2, m << 2); IRS = regrow(IRS, c << 2, m << 2);
@@ -254,7 +253,8 @@ function lookupMiss(g: u32, q: usize): i32 {
 }
 
 /**
- * A fresh slot holding the 4-tuple with flags `fl`, entered in the hash table unless
+ * A fresh slot holding the 4-tuple with flags `fl`, for workload `w` (its low 16 bits;
+ * above them, the closed-loop tries that failed before it), entered in the hash table unless
  * F_UDP. The caller checked it is free; a TCP caller moves it from CLOSED to its first
  * state and sets its RTO next (so neither is written here).
  */
@@ -271,7 +271,7 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u32>(LADDR + (<usize>s << 2), la); store<u32>(RADDR + (<usize>s << 2), ra);
   store<u16>(LPORT + (<usize>s << 1), <u16>lp); store<u16>(RPORT + (<usize>s << 1), <u16>rp);
   store<u8>(FLAGS + <usize>s, fl); store<u8>(RETRIES + <usize>s, 0);
-  store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w);
+  store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w); store<u8>(TRIES + <usize>s, <u8>(w >> 16));
   store<u16>(DIR + (<usize>s << 1), <u16>d);
   store<u32>(CONN + (<usize>s << 2), id);
   if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)

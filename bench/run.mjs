@@ -180,7 +180,7 @@ async function main() {
     ["connection lifecycles / wall s", fmt(W.lifecyclesPerSecond), fmt(T.lifecyclesPerSecond)],
     ["attempted / completed / failed", `${fmt(W.attempted)} / ${fmt(W.completed)} / ${W.failed}`, `${fmt(T.attempted)} / ${fmt(T.completed)} / ${T.failed}`],
     ["segments sent", fmt(W.segmentsSent), fmt(T.segmentsSent)],
-    ["bytes per socket slot (declared)", `${slotBytes} (socketSlotBytes())`, "63 (55 columns + 8 hash)"],
+    ["bytes per socket slot (declared)", `${slotBytes} (socketSlotBytes())`, "64 (56 columns + 8 hash)"],
     ["engine memory", `${MB(W.memoryBytes)} linear memory`, `${MB(T.memoryBytes)} typed arrays`],
     ["peak live sockets (100 ms samples)", fmt(W.peakLiveSockets), `${fmt(T.peakLiveSockets)} (exact ${fmt(T.exactPeakLiveSockets)})`],
     ["engine memory / peak live socket", `${fmt(W.bytesPerPeakSocket)} B`, `${fmt(T.bytesPerPeakSocket)} B`],

@@ -22,6 +22,7 @@ import { runPlan, VERSION, type Progress } from "./run.js";
 import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
+import { checkEngineFits } from "./limits.js";
 import { parseVary, runSweep, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
 import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
@@ -104,6 +105,8 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     plan = { ...plan, trace: PCAP_DEFAULT_TRACE };
     notes.push(`(the first ${PCAP_DEFAULT_TRACE} connections; --trace N for others)`);
   }
+  // What an engine cannot hold is refused before any output is opened (each worker's shard is an engine).
+  for (const p of (workers > 1 && planShards(plan, workers)) || [plan]) checkEngineFits(p);
   // A run of hours deserves a word before it starts (at about 4 million events a second).
   const events = estimateEvents(plan);
   if (!values.quiet && events > LONG_RUN_EVENTS) err.write(`connsim: ${howLong(events)}; Ctrl-C stops it and keeps what was simulated\n`);

@@ -98,6 +98,9 @@ export function compileEngine(flavour: "release" | "debug", bytes: () => Promise
   return m;
 }
 
+/** The exports that return an address in the engine's memory. */
+const POINTERS = ["samplesPtr", "tracePtr", "portsPtr", "portsTwPtr", "arrivalsPtr", "outcomesPtr", "hookPtr", "verdictPtr"] as const;
+
 export async function instantiateEngine(module: WebAssembly.Module): Promise<EngineExports> {
   let exports: EngineExports | undefined;
   const instance = await WebAssembly.instantiate(module, {
@@ -109,11 +112,16 @@ export async function instantiateEngine(module: WebAssembly.Module): Promise<Eng
           return String.fromCharCode(...new Uint16Array(exports.memory.buffer, p, len >>> 1));
         };
         if (text(msg) === "engine memory limit") throw new EngineMemoryError();
+        // A table's field width or a call out of range: checkEngineFits (limits.ts) refuses such plans first.
+        if (/^engine (table full|configuration):/.test(text(msg))) throw new Error(text(msg));
         throw new Error(`engine invariant broken: ${text(msg)} at ${text(file)}:${line}:${col}`);
       },
     },
   });
-  exports = instance.exports as unknown as EngineExports;
+  // A wasm usize is returned as an i32: an address past 2 GiB (many addresses' port tables) comes back negative.
+  const raw = instance.exports as unknown as EngineExports;
+  const unsigned = Object.fromEntries(POINTERS.map((k) => [k, (...a: number[]) => (raw[k] as (...a: number[]) => number)(...a) >>> 0]));
+  exports = { ...raw, ...unsigned };
   return exports;
 }
 
@@ -202,11 +210,12 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
   // a shard holds whole groups, so it numbers (and draws sizes for) them as the whole run does.
   const group = hostGroups(plan);
   const counter = new Map<string, number>();
+  const byName = new Map(plan.hosts.map((h) => [h.name, h])); // (a scan per workload was quadratic in a fleet)
   for (const w of plan.workloads) {
     const wi = e.addWorkload(w.stream);
     const g = group.get(w.from)!;
     if (!counter.has(g)) counter.set(g, wi);
-    const dst = plan.hosts.find((h) => h.name === w.to)!;
+    const dst = byName.get(w.to)!;
     const params: [WlParam, number][] = [
       [WlParam.SrcHost, hostIndex.get(w.from)!], [WlParam.SrcIp, firstIp.get(w.from)!],
       [WlParam.DstAddr, dst.ips[0]], [WlParam.DstPort, w.dstPort], [WlParam.Dir, route.get(`${w.from}>${w.to}`)!],

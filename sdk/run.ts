@@ -4,6 +4,7 @@
 // result from the samples, counters and trace records the engine wrote.
 
 import { RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
+import { checkEngineFits } from "./limits.js";
 import { hostPlugins } from "./plugin-host.js";
 import { checkRunOptions } from "./options.js";
 import { loadPlugins } from "./plugin-loader.js";
@@ -124,6 +125,7 @@ export interface Simulation {
 
 /** Runs a plan in slices: plugins hosted, progress reported, cancellation and failures caught. */
 export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Simulation> {
+  checkEngineFits(plan, options.memoryLimit);
   const flavour = options.flavour ?? "release";
   const module = options.engineModule ?? await compileEngine(flavour, () => (options.engineBytes ?? defaultEngineBytes)(flavour));
   const e = await instantiateEngine(module);

@@ -87,7 +87,7 @@ export function appsBytes(): number { return WPARAM.byteLength + WNEXT.byteLengt
 
 export function addWorkload(stream: number): number {
   const w = nWorkloads++;
-  storeU64(WRNG, w, seedStream(runSeed, 0x30000n + BigInt(stream)));
+  storeU64(WRNG, w, seedStream(runSeed, (stream < 0x10000 ? 0x30000n : 1n << 32n) + BigInt(stream)));
   return w;
 }
 

@@ -1,0 +1,55 @@
+// What one engine instance can hold, checked against a plan before anything runs, so a
+// scenario past a limit is refused with its field, its count and the limit rather than
+// run wrong. The engine checks the same limits itself (assembly/net.ts, apps.ts, mem.ts).
+
+import { ScenarioError, type Plan } from "./scenario.js";
+import { planShards } from "./workers/shard.js";
+
+/**
+ * What one engine instance holds (assembly/net.ts, apps.ts): indexes are u16 in sockets
+ * and segments, and memory is WebAssembly's 4 GiB less a page (assembly/mem.ts).
+ */
+export const ENGINE_LIMITS = { hosts: 65536, addresses: 65535, links: 32768, workloads: 65536, memory: 65535 * 65536 };
+/** Memory an address takes before any connection: a u16 and a TIME_WAIT u16 per TCP port, a bit per UDP port. */
+export const ADDRESS_BYTES = 65536 * 4 + 8192 + 128;
+/** A host's port-selection tables (a 256-entry perturbation table, a reserved-port bitmap) and knobs. */
+const HOST_BYTES = 1024 + 8192 + 256;
+/** The tables every instance starts with (sockets, timers, segments, samples, at their first capacity: 1.9 MiB). */
+const BASE_BYTES = 2.5 * 2 ** 20;
+
+/**
+ * Bytes the plan's tables take in the engine before its first connection (an estimate,
+ * on the high side). Hosts' and addresses' tables come in blocks of up to 16 (assembly/net.ts
+ * carve), each as many as were added before it: n of them take at most n + min(n, 16).
+ */
+export function engineBytesBefore(plan: Plan): number {
+  const addresses = plan.hosts.reduce((n, h) => n + h.ips.length, 0);
+  const carved = (n: number) => n + Math.min(n, 16);
+  return BASE_BYTES + carved(plan.hosts.length) * HOST_BYTES + carved(addresses) * ADDRESS_BYTES;
+}
+
+const gib = (b: number) => (b < 2 ** 30 ? `${Math.ceil(b / 2 ** 20)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
+
+/**
+ * Refuses, before anything runs, a plan that one engine instance cannot hold: a count
+ * past the width of the field holding its index, or tables past the memory limit.
+ */
+export function checkEngineFits(plan: Plan, memoryLimit?: number): void {
+  const L = ENGINE_LIMITS;
+  // The way out when the plan has host groups that no link joins: a worker (an engine) each.
+  const split = () => (planShards(plan, 2) ? "; host groups that no link joins can run in separate workers (--workers)" : "");
+  const addresses = plan.hosts.reduce((n, h) => n + h.ips.length, 0);
+  const over = (field: string, what: string, most: number) => {
+    throw new ScenarioError(field, `${what}, the engine takes at most ${most} in one run${split()}`);
+  };
+  if (plan.workloads.length > L.workloads) over("scenario.workloads", `${plan.workloads.length} workloads (a rate step counts as one)`, L.workloads);
+  if (plan.links.length > L.links) over("scenario.links", `${plan.links.length} links`, L.links);
+  if (plan.hosts.length > L.hosts) over("scenario.hosts", `${plan.hosts.length} hosts`, L.hosts);
+  if (addresses > L.addresses) over("scenario.hosts", `${addresses} addresses`, L.addresses);
+  const limited = memoryLimit !== undefined && memoryLimit > 0 && memoryLimit < L.memory;
+  const need = engineBytesBefore(plan);
+  if (need > (limited ? memoryLimit : L.memory)) {
+    throw new ScenarioError("scenario.hosts", `${addresses} addresses on ${plan.hosts.length} hosts need about ${gib(need)} of engine memory before the first connection (${ADDRESS_BYTES >> 10} KiB of port tables each); `
+      + (limited ? `memoryLimit is ${gib(memoryLimit)}: raise it or use fewer addresses` : `WebAssembly gives an engine ${gib(L.memory)}: use fewer addresses${split()}`));
+  }
+}
