@@ -79,7 +79,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: negativeValues(args),
       allowPositionals: true,
       options: {
         workers: { type: "string" }, json: { type: "string" }, csv: { type: "string" }, html: { type: "string" },
@@ -204,7 +204,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   let parsed;
   try {
     parsed = parseArgs({
-      args, allowPositionals: true,
+      args: negativeValues(args), allowPositionals: true,
       options: {
         vary: { type: "string", multiple: true }, workers: { type: "string" }, seed: { type: "string" },
         csv: { type: "string" }, json: { type: "string" }, quiet: { type: "boolean" },
@@ -266,7 +266,7 @@ function workersOption(v: string | undefined): number {
 async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { at: { type: "string" }, seed: { type: "string" }, top: { type: "string" } } });
+    parsed = parseArgs({ args: negativeValues(args), allowPositionals: true, options: { at: { type: "string" }, seed: { type: "string" }, top: { type: "string" } } });
   } catch (e) {
     throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE_SNAPSHOT}`);
   }
@@ -296,6 +296,14 @@ function snapshotText(s: Snapshot): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * `--seed -1` as `--seed=-1`: parseArgs calls a value that starts with a dash ambiguous,
+ * where the user meant a (bad) number that the flag's own check should name.
+ */
+function negativeValues(args: string[]): string[] {
+  return args.flatMap((a, i) => (/^-\d/.test(a) && /^--[a-z]+$/.test(args[i - 1] ?? "") ? [] : /^--[a-z]+$/.test(a) && /^-\d/.test(args[i + 1] ?? "") ? [`${a}=${args[i + 1]}`] : [a]));
 }
 
 /** parseArgs' messages are long and end with advice about "--"; say the problem briefly. */

@@ -256,6 +256,10 @@ describe("the CLI's numeric flags", () => {
     expectUserError(connsim("run", "examples/default.json", "--seed", "9007199254740993"),
       `connsim: --seed: expected a whole number ${SEED_RANGE}, got "9007199254740993"`);
   });
+  test("a negative --seed is named by its flag, not called ambiguous", () => {
+    expectUserError(connsim("run", "examples/default.json", "--seed", "-1"), `connsim: --seed: expected a whole number ${SEED_RANGE}, got "-1"`);
+    expectUserError(connsim("sweep", "examples/default.json", "--vary", "seed=1,2", "--seed", "-1"), `connsim: --seed: expected a whole number ${SEED_RANGE}, got "-1"`);
+  });
   test("--trace 2^32 (which wrapped to 0)", () => {
     expectUserError(connsim("run", "examples/default.json", "--trace", "4294967296"),
       'connsim: --trace: expected a whole number from 0 to 4294967295, got "4294967296"');
