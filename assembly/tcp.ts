@@ -705,8 +705,8 @@ export function timerFires(s: u32): void {
   }
   // Data or FIN unacknowledged.
   // tcp_orphan_retries is for orphans (closed by the application), not a half-closed socket still reading.
-  const orphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) == F_FIN_QUEUED;
-  const limit = orphan ? param(s, HostParam.OrphanRetries) : param(s, HostParam.Retries2);
+  const isOrphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) == F_FIN_QUEUED;
+  const limit = isOrphan ? param(s, HostParam.OrphanRetries) : param(s, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, Errno.ETIMEDOUT); return; }
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s)); // go-back-N: the whole window again

@@ -533,8 +533,8 @@ export function timerFires(s: number): void {
     armTimer(s, rto(s));
     return;
   }
-  const orphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) === F_FIN_QUEUED;
-  const limit = orphan ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
+  const isOrphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) === F_FIN_QUEUED;
+  const limit = isOrphan ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, ERR_ETIMEDOUT); return; }
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s));
