@@ -607,21 +607,18 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   }
   if (fl & Flag.SYN) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; } // RFC 5961 challenge ACK
   if (!(fl & Flag.ACK)) return;
-  // RFC 5961 5.2: an ACK of data never sent (RFC 9293: ACK it) or older than the peer's
-  // window could make (challenge ACK) is answered and the segment dropped.
-  if (seqGt(ack, sndNxt(s))) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
-  if (seqLt(ack, sndUna(s) - RCV_WND)) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  // RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (one unsigned test), else an
+  // ACK of data never sent (RFC 9293: ACK it) or older than the peer's window could make
+  // (challenge ACK): answered, and the segment dropped.
+  const low = sndUna(s) - RCV_WND;
+  if (ack - low > sndNxt(s) - low) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
 
-  // The ACK field.
-  // (Conditions here as nested branches: binaryen folds cheap `&&` chains into selects
-  // computed in full, and V8 then spills the intermediate bools.)
+  // The ACK field (at most SND.NXT, checked above).
   if (seqGt(ack, sndUna(s))) {
-    if (seqLe(ack, sndNxt(s))) {
-      setSndUna(s, ack);
-      setRetries(s, 0);
-      if (ack == sndNxt(s)) cancelTimer(s);
-      else armTimer(s, rto(s));
-    }
+    setSndUna(s, ack);
+    setRetries(s, 0);
+    if (ack == sndNxt(s)) cancelTimer(s);
+    else armTimer(s, rto(s));
   }
   let finAcked = false;
   if (hasFlag(s, F_FIN_QUEUED)) {

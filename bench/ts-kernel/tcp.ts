@@ -457,9 +457,10 @@ function synchronized(s: number, fl: number, seq: number, ack: number, len: numb
   }
   if (fl & Flag.SYN) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
   if (!(fl & Flag.ACK)) return;
-  if (seqGt(ack, sndNxt(s)) || seqLt(ack, (sndUna(s) - RCV_WND) >>> 0)) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  const low = (sndUna(s) - RCV_WND) >>> 0;
+  if (((ack - low) >>> 0) > ((sndNxt(s) - low) >>> 0)) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
 
-  if (seqGt(ack, sndUna(s)) && seqLe(ack, sndNxt(s))) {
+  if (seqGt(ack, sndUna(s))) {
     setSndUna(s, ack);
     setRetries(s, 0);
     if (ack === sndNxt(s)) cancelTimer(s);
