@@ -12,8 +12,8 @@ import { bump } from "./metrics";
 import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
-import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
-import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
+import { conn, F_DONE, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
+import { activeOpen, appClose, appShutdown, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
 import { udpQuery } from "./udp";
 
 // A workload's index is a u16 in sockets and segments; its table doubles as workloads are added.
@@ -391,7 +391,7 @@ export function appEstablished(s: u32): void {
     return;
   }
   setSndEnd(s, sndEnd(s) + sizeOf(w, c, false));
-  if (appBits(w) & A_HALF_CLOSE) appClose(s, false); // shutdown(SHUT_WR) after the request
+  if (appBits(w) & A_HALF_CLOSE) appShutdown(s); // shutdown(SHUT_WR) after the request
   if (sizeOf(w, c, true) == 0) responseDone(s);
 }
 
@@ -439,7 +439,7 @@ export function appEof(s: u32): void {
     setFlag(s, F_DONE); // EOF before the whole exchange: nothing more will come
     if (!hasFlag(s, F_SERVER)) loopNext(wl(s));
   }
-  if (!hasFlag(s, F_FIN_QUEUED)) appClose(s, false);
+  appClose(s, false); // close(): after shutdown(SHUT_WR), the socket becomes an orphan
 }
 
 function respond(s: u32): void {

@@ -10,8 +10,8 @@
 //   5  per address and port, TIME_WAIT holders equal the TIME_WAIT port table
 //   6  per address, ports with a holder equal the ports-in-use count
 //   7  per host, TIME_WAIT sockets equal the host's TIME_WAIT count
-//   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT,
-//      FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
+//   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT, an
+//      orphan's FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
 //      exactly one timer filed that is not cancelled (in the wheel or the TIME_WAIT FIFO)
 //   9  a listener's half-open count equals its SYN_RCVD children
 //  10  per address, each UDP port is held by one UDP socket or bound UDP listener at
@@ -30,7 +30,7 @@ import {
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
 } from "./net";
 import { HostParam } from "./abi";
-import { F_SERVER, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
@@ -249,6 +249,7 @@ function forEachLive(f: (s: u32) => void): void {
 function needsTimer(s: u32): bool {
   const st = state(s);
   if (st == State.SYN_SENT || st == State.SYN_RCVD || st == State.TIME_WAIT) return true;
-  if (st == State.FIN_WAIT_2) return sndUna(s) != sndNxt(s) || hostParam(ipHost(ipIdx(s)), HostParam.FinTimeout) > 0;
+  // FIN_WAIT_2 times out only for an orphan (a half-closed socket still reading waits for its peer).
+  if (st == State.FIN_WAIT_2) return sndUna(s) != sndNxt(s) || (hostParam(ipHost(ipIdx(s)), HostParam.FinTimeout) > 0 && !hasFlag(s, F_SHUT_WR));
   return sndUna(s) != sndNxt(s);
 }

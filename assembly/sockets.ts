@@ -65,6 +65,7 @@ export const F_ACK_NOW: u8 = 8;    // an ACK is owed
 export const F_EVER_EST: u8 = 16;  // reached ESTABLISHED at least once
 export const F_ERROR: u8 = 32;     // the connection failed (errno already counted)
 export const F_UDP: u8 = 64;       // a UDP socket: not in the 4-tuple hash (replies find it by slot)
+export const F_SHUT_WR: u8 = 128;  // shutdown(SHUT_WR), no close() yet: the application still reads (not an orphan)
 
 let cap: u32 = 0;
 let top: u32 = 0;

@@ -31,7 +31,7 @@ import {
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
 import {
-  clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW, F_UDP,
+  clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_SHUT_WR, F_ACK_NOW, F_UDP,
   hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl,
@@ -48,6 +48,12 @@ export const LISTENER_STOP: u32 = 0;
 export const LISTENER_BIND: u32 = 1;
 
 const WINDOW_SEGMENTS: u32 = 10;
+// The receive window (RCV.WND) that RST and ACK checks measure against, and the peer's
+// MAX.SND.WND for RFC 5961 5.2: the largest window a SYN can offer (the model has no scaling).
+const RCV_WND: u32 = 65535;
+// SYN_SENT answered by an unacceptable ACK retransmits its SYN after TCP_TIMEOUT_MIN,
+// 2 jiffies (Linux >= 5.7, tcp_rcv_synsent_state_process), here at HZ 250: 8 ms.
+const SYN_QUICK_RETRY: u64 = 8000;
 
 // Sequence-space comparisons (RFC 9293 3.4), modulo 2^32.
 @inline function seqLt(a: u32, b: u32): bool { return <i32>(a - b) < 0; }
@@ -362,8 +368,12 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
 
 /** close() by the application: FIN after the queued data, or RST with SO_LINGER 0. */
 export function appClose(s: u32, linger0: bool): void {
-  if (hasFlag(s, F_FIN_QUEUED)) return;
+  if (hasFlag(s, F_FIN_QUEUED)) { if (hasFlag(s, F_SHUT_WR)) orphaned(s); return; }
   if (linger0) {
+    // What write() handed over went out at once (within the window); close() discards the
+    // rest and resets at SND.NXT, after it (Linux tcp_disconnect). The owed ACK rides on the RST.
+    clearFlag(s, F_ACK_NOW);
+    flush(s);
     emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0);
     destroy(s);
     return;
@@ -372,6 +382,23 @@ export function appClose(s: u32, linger0: bool): void {
   const st = state(s);
   if (st == State.ESTABLISHED) move(s, State.ESTABLISHED, State.FIN_WAIT_1, State.ESTABLISHED);
   else if (st == State.CLOSE_WAIT) move(s, State.CLOSE_WAIT, State.LAST_ACK, State.CLOSE_WAIT);
+}
+
+/** shutdown(SHUT_WR): a FIN after the queued data; the application still reads, so the socket is no orphan. */
+export function appShutdown(s: u32): void {
+  appClose(s, false);
+  setFlag(s, F_SHUT_WR);
+}
+/** close() after shutdown(SHUT_WR): now an orphan, so FIN_WAIT_2 starts tcp_fin_timeout (Linux tcp_close). */
+function orphaned(s: u32): void {
+  clearFlag(s, F_SHUT_WR);
+  if (state(s) == State.FIN_WAIT_2) finWait2Timer(s);
+}
+/** FIN_WAIT_2's timer: tcp_fin_timeout for an orphan (0: wait forever); a half-closed socket waits for its peer. */
+function finWait2Timer(s: u32): void {
+  const ft = param(s, HostParam.FinTimeout);
+  if (ft > 0) { if (!hasFlag(s, F_SHUT_WR)) { armTimer(s, <u64>ft); return; } }
+  cancelTimer(s);
 }
 
 /** Enters TIME_WAIT from `from` (a constant where inlined), ACKing the peer's FIN when this step received it. */
@@ -481,8 +508,10 @@ export function segmentArrives(g: u32): void {
 function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
   const ackOk = ack == iss(s) + 1;
   if (fl & Flag.ACK) { if (!ackOk) { // (nested, not &&: binaryen's selects)
-    // An ACK for something we never sent (e.g. a SYN-ACK answering an old duplicate SYN).
+    // An ACK for something we never sent (e.g. a SYN-ACK answering an old duplicate SYN, or
+    // a TIME_WAIT's ACK): RST, and the SYN again soon (Linux, before any retransmission).
     if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
+    if (retries(s) == 0) armTimer(s, SYN_QUICK_RETRY);
     return;
   } }
   if (fl & Flag.RST) {
@@ -507,6 +536,7 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
 
 function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (fl & Flag.RST) {
+    if (!rstAccepted(s, seq)) return;
     // A passive open returns to LISTEN (the half-open child is freed); an active one
     // (simultaneous open) is refused.
     if (hasFlag(s, F_SERVER)) destroyToListen(s);
@@ -532,46 +562,63 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 }
 
 /**
- * TIME_WAIT (RFC 9293 3.10.7.4 and Linux tcp_timewait_state_process). Returns true
- * when a new SYN takes the tuple over, after the socket has been destroyed.
+ * TIME_WAIT, as Linux's tcp_timewait_state_process (RFC 9293 3.10.7.4 with RFC 1122's
+ * reopening by a new SYN). Returns true when a new SYN takes the tuple over, after the
+ * socket has been destroyed.
  */
 function timeWait(s: u32, fl: u32, seq: u32, len: u32): bool {
-  if (fl & Flag.RST) { destroy(s); return false; } // Linux (rfc1337 = 0) lets a RST kill TIME_WAIT
+  const nxt = rcvNxt(s);
+  // Only a RST or a bare ACK exactly at RCV.NXT is in window: the RST kills TIME_WAIT
+  // (tcp_rfc1337 = 0), the ACK restarts it unanswered.
+  if (seq == nxt) {
+    if (fl & Flag.RST) { destroy(s); return false; }
+    if ((len | (fl & (Flag.SYN | Flag.FIN))) == 0) { armTimeWait(s); return false; }
+  }
+  if (fl & Flag.RST) return false; // any other RST is dropped
   if ((fl & (Flag.SYN | Flag.ACK)) == Flag.SYN) { // one test for SYN without ACK
-    if (seqGt(seq, rcvNxt(s))) { destroy(s); return true; }
-    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    // A SYN after the old connection reopens it through a listener (TCP_TW_SYN); without
+    // one, or an older SYN, it is ACKed as any other segment, the timer left running.
+    if (seqGt(seq, nxt)) { if (findListener(laddr(s), lport(s)) >= 0) { destroy(s); return true; } }
+    emit(s, Flag.ACK, sndNxt(s), nxt, 0);
     return false;
   }
-  if (fl & Flag.FIN) {
-    // Only a retransmission of the peer's FIN can arrive: ACK it again, restart 2MSL.
-    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
-    armTimeWait(s);
-    return false;
-  }
-  if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  // Anything else (the peer's FIN again, an old SYN-ACK, data) is ACKed; one with ACK set restarts 2MSL.
+  if (fl & Flag.ACK) armTimeWait(s);
+  emit(s, Flag.ACK, sndNxt(s), nxt, 0);
+  return false;
+}
+
+/**
+ * A RST's sequence check (RFC 9293 3.10.7.4, RFC 5961 3.2): it counts only at exactly
+ * RCV.NXT; elsewhere in the window it draws a challenge ACK, outside it is dropped.
+ */
+function rstAccepted(s: u32, seq: u32): bool {
+  const nxt = rcvNxt(s);
+  if (seq == nxt) return true;
+  if (seq - nxt < RCV_WND) emit(s, Flag.ACK, sndNxt(s), nxt, 0);
   return false;
 }
 
 /** ESTABLISHED, FIN_WAIT_1/2, CLOSE_WAIT, CLOSING, LAST_ACK. */
 function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (fl & Flag.RST) {
-    if (seq == rcvNxt(s)) fail(s, Errno.ECONNRESET);
-    else emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // RFC 5961 challenge ACK
+    if (rstAccepted(s, seq)) fail(s, Errno.ECONNRESET);
     return;
   }
   if (fl & Flag.SYN) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; } // RFC 5961 challenge ACK
   if (!(fl & Flag.ACK)) return;
+  // RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (one unsigned test), else an
+  // ACK of data never sent (RFC 9293: ACK it) or older than the peer's window could make
+  // (challenge ACK): answered, and the segment dropped.
+  const low = sndUna(s) - RCV_WND;
+  if (ack - low > sndNxt(s) - low) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
 
-  // The ACK field.
-  // (Conditions here as nested branches: binaryen folds cheap `&&` chains into selects
-  // computed in full, and V8 then spills the intermediate bools.)
+  // The ACK field (at most SND.NXT, checked above).
   if (seqGt(ack, sndUna(s))) {
-    if (seqLe(ack, sndNxt(s))) {
-      setSndUna(s, ack);
-      setRetries(s, 0);
-      if (ack == sndNxt(s)) cancelTimer(s);
-      else armTimer(s, rto(s));
-    }
+    setSndUna(s, ack);
+    setRetries(s, 0);
+    if (ack == sndNxt(s)) cancelTimer(s);
+    else armTimer(s, rto(s));
   }
   let finAcked = false;
   if (hasFlag(s, F_FIN_QUEUED)) {
@@ -602,8 +649,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     if (st == State.FIN_WAIT_1) {
       if (finNow) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_1); return; } // FIN+ACK: straight to TIME_WAIT
       move(s, State.FIN_WAIT_1, State.FIN_WAIT_2, State.FIN_WAIT_1);
-      const ft = param(s, HostParam.FinTimeout); // 0: wait for the peer's FIN forever
-      if (ft > 0) armTimer(s, <u64>ft); else cancelTimer(s);
+      finWait2Timer(s);
     } else if (st == State.CLOSING) {
       enterTimeWait(s, false, State.CLOSING);
       return;
@@ -655,7 +701,9 @@ export function timerFires(s: u32): void {
     return;
   }
   // Data or FIN unacknowledged.
-  const limit = hasFlag(s, F_FIN_QUEUED) ? param(s, HostParam.OrphanRetries) : param(s, HostParam.Retries2);
+  // tcp_orphan_retries is for orphans (closed by the application), not a half-closed socket still reading.
+  const isOrphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) == F_FIN_QUEUED;
+  const limit = isOrphan ? param(s, HostParam.OrphanRetries) : param(s, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, Errno.ETIMEDOUT); return; }
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s)); // go-back-N: the whole window again

@@ -197,9 +197,24 @@ describe("aborts and resets", () => {
     expect(r.totals.completed).toBe(1);
   });
 
-  test("a server that aborts before its response is sent: the client gets ECONNRESET", async () => {
+  test("a server that aborts with SO_LINGER 0: the response goes out first, then RST after it", async () => {
     const r = await runDebug(pair({ workload: { linger0: true, closer: "server" } }));
-    expect(path(r.traces![0], "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSED"]);
+    const t = r.traces![0];
+    expect(path(t, "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSED"]);
+    const [resp, rst] = t.segments.filter((s) => s.from === "server" && s.t > 0.001);
+    expect([resp.flags, resp.len, rst.flags, rst.len, rst.t]).toEqual(["P.", 1000, "R.", 0, resp.t]);
+    expect(rst.seq).toBe((resp.seq + 1000) >>> 0);
+    expect(r.totals.completed).toBe(1);
+    expect(r.totals.failed.ECONNRESET).toBe(0); // the exchange was done when the RST came
+  });
+
+  test("SO_LINGER 0 with more written than the window: 10 segments go out, the rest is discarded, ECONNRESET", async () => {
+    const r = await runDebug(pair({ workload: { linger0: true, closer: "server", response: 20000 } }));
+    const t = r.traces![0];
+    const data = t.segments.filter((s) => s.from === "server" && s.len > 0);
+    expect(data.reduce((n, s) => n + s.len, 0)).toBe(14600);
+    const rst = t.segments.find((s) => s.flags === "R.")!;
+    expect([rst.from, rst.seq, rst.t]).toEqual(["server", (data[0].seq + 14600) >>> 0, data[0].t]);
     expect(r.totals.failed.ECONNRESET).toBe(1);
     expect(r.totals.completed).toBe(0);
   });

@@ -10,8 +10,8 @@ import { bump } from "./metrics.js";
 import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net.js";
 import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
 import { asLog } from "./aslog.js";
-import { conn, F_DONE, F_FIN_QUEUED, F_SERVER, hasFlag, iss, lookup, tries, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
-import { activeOpen, appClose, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
+import { conn, F_DONE, F_SERVER, hasFlag, iss, lookup, tries, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
+import { activeOpen, appClose, appShutdown, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
 
 export const MAX_WORKLOADS = 1024;
 const WP = WlParam.COUNT;
@@ -289,7 +289,7 @@ export function appEstablished(s: number): void {
     return;
   }
   setSndEnd(s, sndEnd(s) + size(s, false));
-  if (appBits(w) & A_HALF_CLOSE) appClose(s, false);
+  if (appBits(w) & A_HALF_CLOSE) appShutdown(s);
   if (size(s, true) === 0) responseDone(s);
 }
 
@@ -328,7 +328,7 @@ export function appEof(s: number): void {
     setFlag(s, F_DONE);
     if (!hasFlag(s, F_SERVER)) loopNext(wl(s));
   }
-  if (!hasFlag(s, F_FIN_QUEUED)) appClose(s, false);
+  appClose(s, false);
 }
 
 function respond(s: number): void {

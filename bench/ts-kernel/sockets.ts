@@ -13,6 +13,7 @@ export const F_DONE = 4;
 export const F_ACK_NOW = 8;
 export const F_EVER_EST = 16;
 export const F_ERROR = 32;
+export const F_SHUT_WR = 128; // shutdown(SHUT_WR), no close() yet: not an orphan
 
 const NONE = 0xFFFFFFFF;
 

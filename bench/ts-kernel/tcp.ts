@@ -18,7 +18,7 @@ import {
 } from "./net.js";
 import { mix4, nextUnit } from "./rng.js";
 import {
-  clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_ACK_NOW,
+  clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_SHUT_WR, F_ACK_NOW,
   hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, timerEvent, sndEnd, sndNxt, sndUna, state, wl,
@@ -34,6 +34,8 @@ const LISTENER_STOP = 0;
 const LISTENER_BIND = 1;
 
 const WINDOW_SEGMENTS = 10;
+const RCV_WND = 65535;           // RCV.WND and the peer's MAX.SND.WND (RFC 5961 5.2)
+const SYN_QUICK_RETRY = 8000;    // TCP_TIMEOUT_MIN: 2 jiffies at HZ 250
 const ERR_EADDRNOTAVAIL = 0;
 const ERR_ECONNREFUSED = 1;
 const ERR_ETIMEDOUT = 2;
@@ -269,8 +271,10 @@ function establish(s: number): void {
 // ---- closing ------------------------------------------------------------------------
 
 export function appClose(s: number, linger0: boolean): void {
-  if (hasFlag(s, F_FIN_QUEUED)) return;
+  if (hasFlag(s, F_FIN_QUEUED)) { if (hasFlag(s, F_SHUT_WR)) orphaned(s); return; }
   if (linger0) {
+    clearFlag(s, F_ACK_NOW);
+    flush(s); // what write() handed over went out already; the RST follows it
     emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0);
     destroy(s);
     return;
@@ -279,6 +283,19 @@ export function appClose(s: number, linger0: boolean): void {
   const st = state(s);
   if (st === State.ESTABLISHED) setState(s, State.FIN_WAIT_1);
   else if (st === State.CLOSE_WAIT) setState(s, State.LAST_ACK);
+}
+
+export function appShutdown(s: number): void {
+  appClose(s, false);
+  setFlag(s, F_SHUT_WR);
+}
+function orphaned(s: number): void {
+  clearFlag(s, F_SHUT_WR);
+  if (state(s) === State.FIN_WAIT_2) finWait2Timer(s);
+}
+function finWait2Timer(s: number): void {
+  const ft = hostParam(hostOf(s), HostParam.FinTimeout);
+  if (ft > 0 && !hasFlag(s, F_SHUT_WR)) armTimer(s, ft); else cancelTimer(s);
 }
 
 function enterTimeWait(s: number, ackFin: boolean): void {
@@ -361,6 +378,7 @@ function synSent(s: number, fl: number, seq: number, ack: number): void {
   const ackOk = ack === ((iss(s) + 1) >>> 0);
   if ((fl & Flag.ACK) && !ackOk) {
     if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
+    if (retries(s) === 0) armTimer(s, SYN_QUICK_RETRY);
     return;
   }
   if (fl & Flag.RST) {
@@ -384,6 +402,7 @@ function synSent(s: number, fl: number, seq: number, ack: number): void {
 
 function synRcvd(s: number, fl: number, seq: number, ack: number, len: number): void {
   if (fl & Flag.RST) {
+    if (!rstAccepted(s, seq)) return;
     if (hasFlag(s, F_SERVER)) destroy(s, State.LISTEN);
     else fail(s, ERR_ECONNREFUSED);
     return;
@@ -408,31 +427,40 @@ function synRcvd(s: number, fl: number, seq: number, ack: number, len: number): 
 }
 
 function timeWait(s: number, fl: number, seq: number, len: number): boolean {
-  if (fl & Flag.RST) { destroy(s); return false; }
+  const nxt = rcvNxt(s);
+  if (seq === nxt) {
+    if (fl & Flag.RST) { destroy(s); return false; }
+    if ((len | (fl & (Flag.SYN | Flag.FIN))) === 0) { armTimeWait(s); return false; }
+  }
+  if (fl & Flag.RST) return false;
   if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
-    if (seqGt(seq, rcvNxt(s))) { destroy(s); return true; }
-    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    if (seqGt(seq, nxt) && findListener(laddr(s), lport(s)) >= 0) { destroy(s); return true; }
+    emit(s, Flag.ACK, sndNxt(s), nxt, 0);
     return false;
   }
-  if (fl & Flag.FIN) {
-    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
-    armTimeWait(s);
-    return false;
-  }
-  if (len > 0) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  if (fl & Flag.ACK) armTimeWait(s);
+  emit(s, Flag.ACK, sndNxt(s), nxt, 0);
+  return false;
+}
+
+function rstAccepted(s: number, seq: number): boolean {
+  const nxt = rcvNxt(s);
+  if (seq === nxt) return true;
+  if (((seq - nxt) >>> 0) < RCV_WND) emit(s, Flag.ACK, sndNxt(s), nxt, 0);
   return false;
 }
 
 function synchronized(s: number, fl: number, seq: number, ack: number, len: number): void {
   if (fl & Flag.RST) {
-    if (seq === rcvNxt(s)) fail(s, ERR_ECONNRESET);
-    else emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    if (rstAccepted(s, seq)) fail(s, ERR_ECONNRESET);
     return;
   }
   if (fl & Flag.SYN) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
   if (!(fl & Flag.ACK)) return;
+  const low = (sndUna(s) - RCV_WND) >>> 0;
+  if (((ack - low) >>> 0) > ((sndNxt(s) - low) >>> 0)) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
 
-  if (seqGt(ack, sndUna(s)) && seqLe(ack, sndNxt(s))) {
+  if (seqGt(ack, sndUna(s))) {
     setSndUna(s, ack);
     setRetries(s, 0);
     if (ack === sndNxt(s)) cancelTimer(s);
@@ -460,8 +488,7 @@ function synchronized(s: number, fl: number, seq: number, ack: number, len: numb
     if (st === State.FIN_WAIT_1) {
       if (finNow) { deliver(s, received, total); enterTimeWait(s, true); return; }
       setState(s, State.FIN_WAIT_2);
-      const ft = hostParam(hostOf(s), HostParam.FinTimeout);
-      if (ft > 0) armTimer(s, ft); else cancelTimer(s);
+      finWait2Timer(s);
     } else if (st === State.CLOSING) {
       enterTimeWait(s, false);
       return;
@@ -507,7 +534,8 @@ export function timerFires(s: number): void {
     armTimer(s, rto(s));
     return;
   }
-  const limit = hasFlag(s, F_FIN_QUEUED) ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
+  const isOrphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) === F_FIN_QUEUED;
+  const limit = isOrphan ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, ERR_ETIMEDOUT); return; }
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s));
