@@ -2,8 +2,12 @@
 // tcp_check_req, cookie_v4_check): sk_max_ack_backlog = min(backlog, somaxconn) bounds both
 // queues; the accept queue holds one more (sk_acceptq_is_full compares with >).
 
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import type { Scenario, Trace } from "../sdk/index.js";
+import { planScenario, runPlan } from "../sdk/index.js";
+import { htmlReport } from "../sdk/report/html.js";
+import { summary } from "../sdk/report/summary.js";
 import { pair, path, runDebug } from "./helpers.js";
 
 /** Segments as tcpdump lists them: time, sender, flags, seq:ack relative to each side's ISN (its first S or S.), length. */
@@ -161,5 +165,20 @@ describe("SYN queue and SYN cookies", () => {
     // Every SYN past the 128th is dropped, the clients' retransmissions included.
     expect(off.totals.listen.ListenDrops).toBeGreaterThan(6000 - 128);
     expect(off.totals.listen.ListenOverflows).toBe(0);
+  });
+});
+
+describe("the slow-accept study (examples/slow-accept.json)", () => {
+  test("the summary names the caps behind the overflows; the HTML report charts the queues", async () => {
+    const plan = planScenario(JSON.parse(readFileSync(new URL("../examples/slow-accept.json", import.meta.url), "utf8")));
+    const r = await runPlan(plan);
+    expect(r.totals.completed).toBe(3000); // 100 accept()s a second for 30 s
+    const text = summary(r, plan);
+    expect(text).toContain(`  listen       ListenOverflows ${r.totals.listen.ListenOverflows.toLocaleString("en-US")}, ListenDrops`);
+    expect(text).toContain("    server:80  accept() 100/s, backlog 128: accept queue 129 (peak 129), full: SYN and last ACK dropped;");
+    expect(text).not.toContain("TIME_WAIT plateau"); // the port study assumes a server that keeps up
+    const html = await htmlReport(r, plan, {});
+    expect(html).toContain("<h2>Listen queues</h2>");
+    expect(html).toContain("ListenOverflows");
   });
 });
