@@ -8,7 +8,15 @@ import type { Scenario, Trace } from "../sdk/index.js";
 import { planScenario, runPlan } from "../sdk/index.js";
 import { htmlReport } from "../sdk/report/html.js";
 import { summary } from "../sdk/report/summary.js";
-import { pair, path, runDebug } from "./helpers.js";
+import { runScenario } from "../sdk/index.js";
+import { pair, path } from "./helpers.js";
+
+/** The debug engine, its invariants (the queues' books among them) checked every 500 events. */
+async function runDebug(s: Scenario) {
+  const r = await runScenario(s, { flavour: "debug", checkInvariants: true, sliceEvents: 500 });
+  expect(r.error).toBeUndefined();
+  return r;
+}
 
 /** Segments as tcpdump lists them: time, sender, flags, seq:ack relative to each side's ISN (its first S or S.), length. */
 function relative(t: Trace): string[] {
@@ -97,6 +105,17 @@ describe("accept queue", () => {
     // Twice the time: twice the connections, however many are offered.
     const r2 = await runDebug(slowAccept({ duration: "20s" }));
     expect(r2.totals.completed).toBe(2000);
+  });
+
+  test("a server that exits resets the connections still waiting for accept()", async () => {
+    const r = await runDebug(pair({ trace: 5, server: { listen: [{ port: 80, backlog: 8, acceptRate: 0.001, stop: "1s" }] }, workload: { rate: 1000, count: 5 } }));
+    const t = r.traces![4];
+    expect(path(t, "server")).toEqual(["LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSED"]);
+    expect(path(t, "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSED"]);
+    // The request was ACKed into the queued child's buffer; the exit answers with RST at SND.NXT, ACKing it.
+    expect(relative(t).slice(-2)).toEqual(["0.007 server . 1:101 0", "1.000 server R. 1:101 0"]);
+    expect(r.totals.failed.ECONNRESET).toBe(4);
+    expect(r.totals).toMatchObject({ attempted: 5, established: 5, completed: 1 });
   });
 
   test("unlimited accept rate: the queue stays empty and nothing is counted", async () => {
