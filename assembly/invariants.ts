@@ -34,7 +34,7 @@ import {
   acceptInterval, acceptQueued, ipParam, listenerBacklog,
 } from "./net";
 import { HostParam } from "./abi";
-import { F_SERVER, F_UDP, hasFlag, tries, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, tries, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
@@ -259,6 +259,7 @@ function forEachLive(f: (s: u32) => void): void {
 function needsTimer(s: u32): bool {
   const st = state(s);
   if (st == State.SYN_SENT || st == State.SYN_RCVD || st == State.TIME_WAIT) return true;
-  if (st == State.FIN_WAIT_2) return sndUna(s) != sndNxt(s) || hostParam(ipHost(ipIdx(s)), HostParam.FinTimeout) > 0;
+  // tcp_fin_timeout is an orphan's: a half-closed socket (shutdown, still reading) waits for its peer untimed.
+  if (st == State.FIN_WAIT_2) return sndUna(s) != sndNxt(s) || (hostParam(ipHost(ipIdx(s)), HostParam.FinTimeout) > 0 && !hasFlag(s, F_SHUT_WR));
   return sndUna(s) != sndNxt(s);
 }
