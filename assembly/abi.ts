@@ -18,6 +18,8 @@ export enum Flag { FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16, UDP = 128 }
 export enum HostParam {
   TimeWait = 0, RtoInit, RtoMin, RtoMax, SynRetries, SynackRetries, Retries2, OrphanRetries,
   FinTimeout, TwReuse, MaxTwBuckets, PortLo, PortHi, Mss, PortAllocator,
+  /** tcp_max_syn_backlog, tcp_syncookies (0 off, 1 when the SYN queue is full, 2 always), net.core.somaxconn, tcp_abort_on_overflow. */
+  MaxSynBacklog, Syncookies, Somaxconn, AbortOnOverflow,
   COUNT,
 }
 /** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */
@@ -69,6 +71,8 @@ export enum Stat {
   LiveSockets, SocketCapacity, MemoryBytes, ConnectFailed,
   /** connect()s that took over a TIME_WAIT tuple (tw_reuse): how soon an allocator comes back to a port. */
   TwReused,
+  /** netstat's TcpExt counters of listeners: accept queue overflows, every SYN or ACK a listener dropped, SYN cookies. */
+  ListenOverflows, ListenDrops, SyncookiesSent, SyncookiesRecv, SyncookiesFailed,
   COUNT,
 }
 /** The failures counted, as the errno an application would see; EADDRINUSE is a server's bind(). */

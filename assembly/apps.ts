@@ -398,6 +398,7 @@ export function appEstablished(s: u32): void {
 /** `total` bytes have arrived so far on this end. */
 export function appReceived(s: u32, total: u32): void {
   if (hasFlag(s, F_DONE)) return;
+  if (tries(s) != 0) { if (hasFlag(s, F_SERVER)) return; } // not accept()ed yet: read after accept (tcp.ts accepted)
   const w = wl(s);
   const k = load<u32>(app(w), 8);
   if (k > 1) { keepAlive(s, total, k); return; }
@@ -435,6 +436,7 @@ function keepAlive(s: u32, total: u32, k: u32): void {
 
 /** The peer closed its sending side: the application reads EOF and closes. */
 export function appEof(s: u32): void {
+  if (tries(s) != 0) { if (hasFlag(s, F_SERVER)) return; } // not accept()ed yet
   if (!hasFlag(s, F_DONE)) {
     setFlag(s, F_DONE); // EOF before the whole exchange: nothing more will come
     if (!hasFlag(s, F_SERVER)) loopNext(wl(s));

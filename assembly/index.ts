@@ -19,7 +19,7 @@ import {
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife,
+  freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
   setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
@@ -72,6 +72,12 @@ export function addListener(ip: u32, port: u32, backlog: u32): u32 {
   if (ip >= nIps) abort("engine configuration: no such address");
   if (port > 65535) abort("engine configuration: a port above 65535");
   return newListener(ip, port, backlog);
+}
+/** The application accept()s every `interval` us (0: at once); the accept queue holds `entries`. */
+export function setListenerAccept(l: u32, interval: f64, entries: u32): void {
+  configuring(); listenerIndex(l);
+  if (entries < 1) abort("engine configuration: an accept queue of no entries");
+  setAccept(l, <u32>interval, entries);
 }
 export function setListenerUdp(l: u32): void { configuring(); listenerIndex(l); setUdp(l); }
 export function reservePorts(h: u32, lo: u32, hi: u32): void { hostIndex(h); reserve(h, lo, hi); }

@@ -13,7 +13,10 @@
 //   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT, an
 //      orphan's FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
 //      exactly one timer filed that is not cancelled (in the wheel or the TIME_WAIT FIFO)
-//   9  a listener's half-open count equals its SYN_RCVD children
+//   9  a listener's half-open count equals its SYN_RCVD children; its accept queue holds
+//      at least its children waiting for accept() (freed ones stay counted until
+//      accept() takes them, as Linux's), at most min(backlog, somaxconn) + 1, and none
+//      when the application accepts at once
 //  10  per address, each UDP port is held by one UDP socket or bound UDP listener at
 //      most, exactly when the UDP port table says so; per host, UDP sockets equal
 //      the count samples report
@@ -28,9 +31,10 @@ import {
   FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nLatencies,
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
+  acceptInterval, acceptQueued, ipParam, listenerBacklog,
 } from "./net";
 import { HostParam } from "./abi";
-import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
+import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, tries, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
@@ -158,6 +162,12 @@ export function checkInvariants(): i32 {
       if (state(s) == State.SYN_RCVD && hasFlag(s, F_SERVER) && ipIdx(s) == listenerIp(scanListener) && lport(s) == listenerPort(scanListener)) halfOpen++;
     });
     if (halfOpen != listenerBacklogUsed(l)) return fail(9, l, halfOpen, listenerBacklogUsed(l));
+    halfOpen = 0;
+    forEachLive((s: u32): void => {
+      if (tries(s) != 0 && hasFlag(s, F_SERVER) && ipIdx(s) == listenerIp(scanListener) && lport(s) == listenerPort(scanListener)) halfOpen++;
+    });
+    const most: u32 = acceptInterval(l) == 0 ? 0 : min(listenerBacklog(l), ipParam(listenerIp(l), HostParam.Somaxconn)) + 1;
+    if (halfOpen > acceptQueued(l) || acceptQueued(l) > most) return fail(9, l, halfOpen, acceptQueued(l));
   }
 
   // 10: UDP sockets are not in the hash: find them by their flag in the slots.

@@ -2,12 +2,12 @@
 // records for the connections chosen for tracing. Rows and records are appended to
 // buffers in linear memory that the SDK reads and drains after every run slice.
 //
-//   sample row (u32 words): index | states[host][11] | portsInUse[host] | udpSockets[host] | failures[5]
+//   sample row (u32 words): index | states[host][11] | portsInUse[host] | udpSockets[host] | synQueue[host] | acceptQueue[host] | failures[5]
 //   trace record: see TraceField in abi.ts (32 bytes)
 
 import { alloc, regrow } from "./mem";
 import { ERRNO_COUNT, Stat, STATE_COUNT, TraceField } from "./abi";
-import { hostUdp, ipHost, ipPortsUsed, nHosts, nIps, stateCount } from "./net";
+import { acceptQueued, hostUdp, ipHost, ipPortsUsed, listenerBacklogUsed, listenerIp, nHosts, nIps, nListeners, stateCount } from "./net";
 
 let STATS: usize = 0;          // f64 [Stat]
 let FAILS: usize = 0;          // u32 [errno] failures in the current interval
@@ -36,7 +36,7 @@ export function countFailure(e: i32): void {
   store<u32>(p, load<u32>(p) + 1);
 }
 
-export function rowWords(): u32 { return 1 + nHosts * STATE_COUNT + nHosts + nHosts + ERRNO_COUNT; }
+export function rowWords(): u32 { return 1 + nHosts * STATE_COUNT + nHosts * 4 + ERRNO_COUNT; }
 
 export function takeSample(index: u32): void {
   const bytes = <usize>rowWords() << 2;
@@ -57,6 +57,15 @@ export function takeSample(index: u32): void {
   }
   p += <usize>nHosts << 2;
   for (let h: u32 = 0; h < nHosts; h++) { store<u32>(p, hostUdp(h)); p += 4; }
+  // The listeners' SYN queues (half-open children) and accept queues, summed per host.
+  memory.fill(p, 0, <usize>nHosts << 3);
+  for (let l: u32 = 0; l < nListeners; l++) {
+    const q = p + (<usize>ipHost(listenerIp(l)) << 2);
+    store<u32>(q, load<u32>(q) + listenerBacklogUsed(l));
+    const a = q + (<usize>nHosts << 2);
+    store<u32>(a, load<u32>(a) + acceptQueued(l));
+  }
+  p += <usize>nHosts << 3;
   memory.copy(p, FAILS, ERRNO_COUNT * 4);
   memory.fill(FAILS, 0, ERRNO_COUNT * 4);
   sampleBytes += bytes;

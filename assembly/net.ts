@@ -40,7 +40,7 @@ export function setHostParam(h: u32, k: i32, v: u32): void {
   store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v);
   // The host's addresses' copies (its own list: a scan of every address made a fleet's set-up quadratic).
   for (let i = load<u32>(HIPS + (<usize>h << 2)); i != 0; i = load<u16>(IPNEXT + (<usize>(i - 1) << 1))) {
-    store<u32>(IPPARAM + ((<usize>(i - 1) << 4 | k) << 2), v);
+    store<u32>(IPPARAM + ((<usize>(i - 1) << 5 | k) << 2), v);
   }
 }
 @inline export function hostUdp(h: u32): u32 { return load<u32>(HUDP + (<usize>h << 2)); }
@@ -106,7 +106,7 @@ function growHosts(): void {
 // listener is bound there) and how many of those are in TIME_WAIT.
 let IPADDR: usize = 0;      // u32 [ip]
 let IPHOST: usize = 0;      // u16 [ip]
-let IPPARAM: usize = 0;     // u32 [ip][16] its host's HostParam row: a socket's knob without the ip -> host step
+let IPPARAM: usize = 0;     // u32 [ip][32] its host's HostParam row: a socket's knob without the ip -> host step
 let IPNEXT: usize = 0;      // u16 [ip] the host's address added before it + 1, 0 = none
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
@@ -120,7 +120,7 @@ export const LISTENER_BIT: u32 = 0x8000;
 @inline export function ipAddr(i: u32): u32 { return load<u32>(IPADDR + (<usize>i << 2)); }
 @inline export function ipHost(i: u32): u32 { return load<u16>(IPHOST + (<usize>i << 1)); }
 /** hostParam(ipHost(i), k), from the address's copy of the row. */
-@inline export function ipParam(i: u32, k: i32): u32 { return load<u32>(IPPARAM + ((<usize>i << 4 | <usize>k) << 2)); }
+@inline export function ipParam(i: u32, k: i32): u32 { return load<u32>(IPPARAM + ((<usize>i << 5 | <usize>k) << 2)); }
 @inline export function ipPortsUsed(i: u32): u32 { return load<u32>(IPUSED + (<usize>i << 2)); }
 @inline export function ipCursor(i: u32): u32 { return load<u32>(IPCURSOR + (<usize>i << 2)); }
 @inline export function setIpCursor(i: u32, v: u32): void { store<u32>(IPCURSOR + (<usize>i << 2), v); }
@@ -168,7 +168,7 @@ export function addIp(h: u32, addr: u32): u32 {
   store<usize>(UDPUSE + (<usize>i << alignof<usize>()), t + 65536 * 4);
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
-  memory.copy(IPPARAM + (<usize>i << 6), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
+  memory.copy(IPPARAM + (<usize>i << 7), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
   store<u16>(IPNEXT + (<usize>i << 1), <u16>load<u32>(HIPS + (<usize>h << 2)));
   store<u32>(HIPS + (<usize>h << 2), i + 1);
   store<usize>(PORTUSE + (<usize>i << alignof<usize>()), t);
@@ -178,7 +178,7 @@ export function addIp(h: u32, addr: u32): u32 {
 
 function growIps(): void {
   const c = ipCap; const n = c * 2;
-  IPADDR = col(IPADDR, c, n, 4); IPHOST = col(IPHOST, c, n, 2); IPPARAM = col(IPPARAM, c, n, 64); IPNEXT = col(IPNEXT, c, n, 2);
+  IPADDR = col(IPADDR, c, n, 4); IPHOST = col(IPHOST, c, n, 2); IPPARAM = col(IPPARAM, c, n, 128); IPNEXT = col(IPNEXT, c, n, 2);
   IPUSED = col(IPUSED, c, n, 4); IPCURSOR = col(IPCURSOR, c, n, 4); IPEPOCH = col(IPEPOCH, c, n, 4);
   UDPUSE = col(UDPUSE, c, n, sizeof<usize>()); IPUDPCURSOR = col(IPUDPCURSOR, c, n, 4);
   PORTUSE = col(PORTUSE, c, n, sizeof<usize>()); PORTTW = col(PORTTW, c, n, sizeof<usize>());
@@ -199,6 +199,17 @@ let LSUDP: usize = 0;       // u8  1: a UDP socket bound to the port (answers ea
 let LSSTART: usize = 0;     // u64 bind() time, us (0: bound from the start)
 let LSSTOP: usize = 0;      // u64 the server process exits, us (0: never)
 let LSRETRY: usize = 0;     // u32 delay before a failed bind() is tried again, us
+// The accept queue (sk_ack_backlog): children that completed the handshake and wait for
+// accept(), a ring of conn << 32 | slot, only for a listener whose application accepts at
+// a finite rate (an unlimited one accepts each child as it arrives).
+let LSACCQ: usize = 0;      // u32 children in the accept queue
+let LSAIVL: usize = 0;      // u32 us between accept()s, 0: unlimited
+let LSANEXT: usize = 0;     // u64 the earliest time of the next accept()
+let LSAPEND: usize = 0;     // u8  1 while an accept event is filed
+let LSRING: usize = 0;      // u32 the ring's address
+let LSRCAP: usize = 0;      // u32 its entries
+let LSRHEAD: usize = 0;     // u32 its oldest entry
+let LSCOOKIE: usize = 0;    // u64 when the listener last sent a SYN cookie + 1 (0: never)
 
 export function addListener(ip: u32, port: u32, backlog: u32): u32 {
   if (nListeners == listenerCap) growListeners();
@@ -216,6 +227,8 @@ function growListeners(): void {
   LSIP = col(LSIP, c, n, 4); LSPORT = col(LSPORT, c, n, 4); LSBACKLOG = col(LSBACKLOG, c, n, 4); LSQUEUE = col(LSQUEUE, c, n, 4);
   LSBOUND = col(LSBOUND, c, n, 1); LSREUSE = col(LSREUSE, c, n, 1); LSUDP = col(LSUDP, c, n, 1);
   LSSTART = col(LSSTART, c, n, 8); LSSTOP = col(LSSTOP, c, n, 8); LSRETRY = col(LSRETRY, c, n, 4);
+  LSACCQ = col(LSACCQ, c, n, 4); LSAIVL = col(LSAIVL, c, n, 4); LSANEXT = col(LSANEXT, c, n, 8); LSAPEND = col(LSAPEND, c, n, 1);
+  LSRING = col(LSRING, c, n, 4); LSRCAP = col(LSRCAP, c, n, 4); LSRHEAD = col(LSRHEAD, c, n, 4); LSCOOKIE = col(LSCOOKIE, c, n, 8);
   listenerCap = n;
   lhSize(n * 2);
   for (let l: u32 = 0; l < nListeners; l++) lhPlace(l);
@@ -255,6 +268,7 @@ export function unbindListener(l: u32): void {
   const ip = listenerIp(l);
   store<u8>(LSBOUND + <usize>l, 0);
   store<u32>(LSQUEUE + (<usize>l << 2), 0);
+  store<u32>(LSACCQ + (<usize>l << 2), 0); // its children were closed (tcp.ts serverStops)
   if (listenerUdp(l)) { setUdpPort(ip, listenerPort(l), false); return; }
   releasePort(ip, listenerPort(l), LISTENER_BIT);
   addStateCount(ipHost(ip), State.LISTEN, -1);
@@ -287,8 +301,39 @@ export function findListener(addr: u32, port: u32, udp: bool = false): i32 {
 @inline export function listenerStopAt(l: u32): u64 { return load<u64>(LSSTOP + (<usize>l << 3)); }
 @inline export function listenerRetry(l: u32): u32 { return load<u32>(LSRETRY + (<usize>l << 2)); }
 @inline export function listenerBacklogUsed(l: u32): u32 { return load<u32>(LSQUEUE + (<usize>l << 2)); }
-@inline export function listenerFull(l: u32): bool { return load<u32>(LSQUEUE + (<usize>l << 2)) >= load<u32>(LSBACKLOG + (<usize>l << 2)); }
 @inline export function addListenerQueue(l: u32, d: i32): void { store<u32>(LSQUEUE + (<usize>l << 2), load<u32>(LSQUEUE + (<usize>l << 2)) + d); }
+@inline export function listenerBacklog(l: u32): u32 { return load<u32>(LSBACKLOG + (<usize>l << 2)); }
+
+/** The application accept()s one child every `interval` us; its queue holds `entries` (Linux: sk_max_ack_backlog + 1). */
+export function setListenerAccept(l: u32, interval: u32, entries: u32): void {
+  store<u32>(LSAIVL + (<usize>l << 2), interval);
+  store<u32>(LSRING + (<usize>l << 2), <u32>alloc(<usize>entries << 3));
+  store<u32>(LSRCAP + (<usize>l << 2), entries);
+}
+@inline export function acceptInterval(l: u32): u32 { return load<u32>(LSAIVL + (<usize>l << 2)); }
+@inline export function acceptQueued(l: u32): u32 { return load<u32>(LSACCQ + (<usize>l << 2)); }
+@inline export function acceptNext(l: u32): u64 { return load<u64>(LSANEXT + (<usize>l << 3)); }
+@inline export function setAcceptNext(l: u32, t: u64): void { store<u64>(LSANEXT + (<usize>l << 3), t); }
+@inline export function acceptPending(l: u32): bool { return load<u8>(LSAPEND + <usize>l) != 0; }
+@inline export function setAcceptPending(l: u32, v: bool): void { store<u8>(LSAPEND + <usize>l, v ? 1 : 0); }
+/** Appends entry v to the accept queue (the caller checked there is room). */
+export function acceptPush(l: u32, v: u64): void {
+  const n = acceptQueued(l);
+  const cap = load<u32>(LSRCAP + (<usize>l << 2));
+  const i = (load<u32>(LSRHEAD + (<usize>l << 2)) + n) % cap;
+  store<u64>(<usize>load<u32>(LSRING + (<usize>l << 2)) + (<usize>i << 3), v);
+  store<u32>(LSACCQ + (<usize>l << 2), n + 1);
+}
+/** Takes the accept queue's oldest entry (the caller checked it is not empty). */
+export function acceptPop(l: u32): u64 {
+  const h = load<u32>(LSRHEAD + (<usize>l << 2));
+  const v = load<u64>(<usize>load<u32>(LSRING + (<usize>l << 2)) + (<usize>h << 3));
+  store<u32>(LSRHEAD + (<usize>l << 2), (h + 1) % load<u32>(LSRCAP + (<usize>l << 2)));
+  store<u32>(LSACCQ + (<usize>l << 2), acceptQueued(l) - 1);
+  return v;
+}
+@inline export function cookieSentAt(l: u32): u64 { return load<u64>(LSCOOKIE + (<usize>l << 3)); }
+@inline export function setCookieSentAt(l: u32, t: u64): void { store<u64>(LSCOOKIE + (<usize>l << 3), t); }
 
 // ---- link directions -------------------------------------------------------------
 // A link is two directions; each has a one-way latency, a loss kernel with its own
@@ -533,7 +578,7 @@ export function flightOrder(g: u32): u64 { return load<u64>(sg(g), 48); }
 export const FLIGHT_END: u32 = SG_NONE;
 
 export function netReset(seed: u64, segmentCapacity: u32): void {
-  if (HostParam.COUNT > 16) ERROR("an address's copy of its host's knobs (IPPARAM) holds 16");
+  if (HostParam.COUNT > 32) ERROR("an address's copy of its host's knobs (IPPARAM) holds 32");
   if (MAX_DIRS > FLIGHT_LANES) ERROR("each direction may have a latency of its own, with its lane (lanes.ts)");
   runSeed = seed;
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
@@ -549,7 +594,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HPERTURB = alloc(<usize>c * sizeof<usize>());
   HRESERVED = alloc(<usize>c * sizeof<usize>());
   HIPS = alloc(<usize>c * 4); IPNEXT = alloc(<usize>c * 2);
-  IPADDR = alloc(<usize>c * 4); IPHOST = alloc(<usize>c * 2); IPPARAM = alloc(<usize>c * 64);
+  IPADDR = alloc(<usize>c * 4); IPHOST = alloc(<usize>c * 2); IPPARAM = alloc(<usize>c * 128);
   IPUSED = alloc(<usize>c * 4); IPCURSOR = alloc(<usize>c * 4);
   IPEPOCH = alloc(<usize>c * 4);
   UDPUSE = alloc(<usize>c * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>c * 4);
@@ -559,6 +604,8 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   LSBOUND = alloc(<usize>c); LSREUSE = alloc(<usize>c); LSUDP = alloc(<usize>c);
   LSSTART = alloc(<usize>c * 8); LSSTOP = alloc(<usize>c * 8);
   LSRETRY = alloc(<usize>c * 4);
+  LSACCQ = alloc(<usize>c * 4); LSAIVL = alloc(<usize>c * 4); LSANEXT = alloc(<usize>c * 8); LSAPEND = alloc(<usize>c);
+  LSRING = alloc(<usize>c * 4); LSRCAP = alloc(<usize>c * 4); LSRHEAD = alloc(<usize>c * 4); LSCOOKIE = alloc(<usize>c * 8);
   lhSize(c * 2);
   DSRC = alloc(<usize>c * 2); DDST = alloc(<usize>c * 2); DREV = alloc(<usize>c * 2);
   DLAT = alloc(<usize>c * 4); DLOSS = alloc(<usize>c); DBAD = alloc(<usize>c);

@@ -118,6 +118,8 @@ export const SLOT_BYTES: u32 = 56 + 8;
 @inline export function wl(s: u32): u32 { return load<u16>(WL + (<usize>s << 1)); }
 /** How many tries in a row failed before this connection (closed-loop backoff). */
 @inline export function tries(s: u32): u32 { return load<u8>(TRIES + <usize>s); }
+/** A server child's TRIES (always 0 from its segment's workload) is 1 while it waits in its listener's accept queue. */
+@inline export function setTries(s: u32, v: u32): void { store<u8>(TRIES + <usize>s, <u8>v); }
 @inline export function dir(s: u32): u32 { return load<u16>(DIR + (<usize>s << 1)); }
 @inline export function rtoMs(s: u32): u32 { return load<u16>(RTO + (<usize>s << 1)); }
 @inline export function setRtoMs(s: u32, v: u32): void { store<u16>(RTO + (<usize>s << 1), <u16>min(v, 65535)); }

@@ -23,18 +23,20 @@ import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
-  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam, listenerFull,
+  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam,
   listenerIp, newSegment, newSegmentInline, segmentFree, takeFreeSegment, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
+  acceptInterval, acceptNext, acceptPending, acceptPop, acceptPush, acceptQueued, cookieSentAt, listenerBacklog,
+  listenerBacklogUsed, setAcceptNext, setAcceptPending, setCookieSentAt,
 } from "./net";
 import { nextUnit, mix4 } from "./rng";
 import {
   clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_SHUT_WR, F_ACK_NOW, F_UDP,
   hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
-  setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl,
+  setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl, setTries, tries,
 } from "./sockets";
 import * as sockets from "./sockets";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps";
@@ -46,6 +48,7 @@ export const EV_ARRIVAL: u32 = 2;
 export const EV_LISTENER: u32 = 3; // gen: LISTENER_STOP or LISTENER_BIND
 export const LISTENER_STOP: u32 = 0;
 export const LISTENER_BIND: u32 = 1;
+export const LISTENER_ACCEPT: u32 = 2;
 
 const WINDOW_SEGMENTS: u32 = 10;
 // The receive window (RCV.WND) that RST and ACK checks measure against, and the peer's
@@ -326,7 +329,32 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
 
 /** A SYN reached a listener: a child socket in SYN_RCVD answers SYN-ACK. */
 function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): void {
-  if (listenerFull(l)) return; // Linux drops the SYN; the client's retransmission tries again
+  // Linux tcp_conn_request: a full request queue (6.x inet_csk_reqsk_queue_is_full: qlen >=
+  // sk_max_ack_backlog) answers with a SYN cookie (tcp_syncookies 1; 2: always), or drops the SYN (0).
+  const ip = listenerIp(l);
+  const cookies = ipParam(ip, HostParam.Syncookies);
+  const qlen = listenerBacklogUsed(l);
+  const most = maxAckBacklog(l);
+  let cookie = cookies == 2;
+  if (qlen >= most) {
+    if (cookies == 0) { bump(Stat.ListenDrops); return; }
+    cookie = true;
+  }
+  // sk_acceptq_is_full: the SYN is dropped whatever the cookies (LISTENOVERFLOWS and LISTENDROPS).
+  if (acceptQueued(l) > most) { bump(Stat.ListenOverflows); bump(Stat.ListenDrops); return; }
+  if (cookie) { sendCookie(l, d, sa, sp, da, dp, seq, w, c); return; }
+  // Without cookies the last quarter of tcp_max_syn_backlog is kept for proven peers (none here).
+  if (cookies == 0) {
+    const msb = ipParam(ip, HostParam.MaxSynBacklog);
+    if (qlen > msb - (msb >> 2)) { bump(Stat.ListenDrops); return; } // max_syn_backlog - qlen < max_syn_backlog >> 2
+  }
+  newChild(l, d, sa, sp, da, dp, seq, w, c);
+}
+/** sk_max_ack_backlog: listen()'s backlog capped by net.core.somaxconn. */
+@inline function maxAckBacklog(l: u32): u32 { return min(listenerBacklog(l), ipParam(listenerIp(l), HostParam.Somaxconn)); }
+
+/** A half-open child in SYN_RCVD for the SYN (seq) from (sa, sp), SYN-ACK sent; returns it. */
+function newChild(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): u32 {
   const ip = listenerIp(l);
   const h = ipHost(ip);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
@@ -342,6 +370,90 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
   fileTimer(s, now + rto(s)); // a fresh slot has no timer event
+  return s;
+}
+
+// ---- SYN cookies (Linux syncookies.c, without the MSS index) ----------------------------
+// ISN = hash(tuple) + the client's ISN + count << 24 + (hash(tuple, count) & 0xFFFFFF), count
+// a minute counter; a cookie is good for 2 minutes (MAX_SYNCOOKIE_AGE). Nothing is kept.
+@inline function cookieHash(h: u32, la: u32, lp: u32, ra: u32, rp: u32, salt: u32): u32 {
+  const k = hostSecret(h);
+  return mix4(la ^ <u32>(k >> 32), ra ^ salt, lp << 16 | rp, <u32>k ^ 0x5C0011E5);
+}
+@inline function cookieCount(): u32 { return <u32>(now / 60000000); }
+function sendCookie(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): void {
+  const h = ipHost(listenerIp(l));
+  const n = cookieCount();
+  const isnc = cookieHash(h, da, dp, sa, sp, 0) + seq + (n << 24) + (cookieHash(h, da, dp, sa, sp, n + 1) & 0xFFFFFF);
+  bump(Stat.SyncookiesSent);
+  setCookieSentAt(l, now + 1);
+  send(dirRev(d), da, dp, sa, sp, Flag.SYN | Flag.ACK, isnc, seq + 1, 0, w, c, State.LISTEN);
+}
+/**
+ * An ACK with no socket reached listener l (Linux tcp_v4_cookie_check, only within 2 minutes
+ * of the listener's last cookie): a good cookie makes the child, established at once if the
+ * accept queue has room (else the ACK is dropped, LISTENOVERFLOWS). Returns false when the
+ * ACK is not a cookie's (the caller resets it).
+ */
+function cookieAck(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): bool {
+  const at = cookieSentAt(l);
+  if (at == 0 || now + 1 - at > 120000000) return false; // tcp_synq_no_recent_overflow
+  const h = ipHost(listenerIp(l));
+  const t = ack - 1 - (seq - 1) - cookieHash(h, da, dp, sa, sp, 0);
+  const age = (cookieCount() - (t >> 24)) & 0xFF;
+  const n = cookieCount() - age;
+  if (age >= 2 || ((t - cookieHash(h, da, dp, sa, sp, n + 1)) & 0xFFFFFF) != 0) { bump(Stat.SyncookiesFailed); return false; }
+  bump(Stat.SyncookiesRecv);
+  if (acceptQueued(l) > maxAckBacklog(l)) { bump(Stat.ListenOverflows); bump(Stat.ListenDrops); return true; }
+  // The child is made as from the SYN (without its SYN-ACK), then completed by this ACK.
+  const ip = listenerIp(l);
+  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
+  holdPort(ip, dp, 1);
+  addListenerQueue(l, 1);
+  setIrs(s, seq - 1); setRcvNxt(s, seq);
+  setIss(s, ack - 1); setSndUna(s, ack - 1); setSndNxt(s, ack); setSndEnd(s, l);
+  setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
+  move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
+  synRcvd(s, fl, seq, ack, len);
+  return true;
+}
+
+// ---- the accept queue -------------------------------------------------------------------
+
+/** A child that completed its handshake waits in its listener's accept queue for the application's next accept(). */
+function enqueueChild(l: u32, s: u32): void {
+  setTries(s, 1);
+  acceptPush(l, <u64>conn(s) << 32 | <u64>s);
+  if (!acceptPending(l)) {
+    setAcceptPending(l, true);
+    schedule(max(now, acceptNext(l)), EV_LISTENER, l, LISTENER_ACCEPT);
+  }
+}
+/** The application's accept() on listener l: the oldest child, then the next one no sooner than the accept interval. */
+function acceptDue(l: u32): void {
+  setAcceptPending(l, false);
+  if (acceptQueued(l) == 0) return;
+  const v = acceptPop(l);
+  setAcceptNext(l, now + <u64>acceptInterval(l));
+  if (acceptQueued(l) != 0) {
+    setAcceptPending(l, true);
+    schedule(acceptNext(l), EV_LISTENER, l, LISTENER_ACCEPT);
+  }
+  // A child reset meanwhile was freed (accept() would return it, and its read() the error).
+  const s = <u32>v;
+  if (state(s) <= <u32>State.LISTEN || !hasFlag(s, F_SERVER) || tries(s) == 0 || conn(s) != <u32>(v >> 32)) return;
+  accepted(s);
+}
+/** accept() returned child s: the application reads what arrived before (ACKed and queued meanwhile), then answers. */
+function accepted(s: u32): void {
+  setTries(s, 0);
+  appEstablished(s);
+  if (state(s) == State.CLOSED) return;
+  const fin = state(s) == State.CLOSE_WAIT;
+  const total = rcvNxt(s) - irs(s) - 1 - (fin ? 1 : 0);
+  if (total > 0) appReceived(s, total);
+  if (fin) { if (state(s) != State.CLOSED) appEof(s); }
+  flush(s);
 }
 
 /** The handshake is complete on this end, in state `from` (SYN_SENT or SYN_RCVD). */
@@ -490,9 +602,13 @@ export function segmentArrives(g: u32): void {
   const d = sgDir(g);
   const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
   const w = sgWl(g); const c = sgConn(g);
-  if ((fl & (Flag.SYN | Flag.ACK | Flag.RST)) == Flag.SYN) {
+  const ctl = fl & (Flag.SYN | Flag.ACK | Flag.RST);
+  if (ctl == Flag.SYN) {
     const l = findListener(da, dp);
     if (l >= 0) { passiveOpen(<u32>l, d, sa, sp, da, dp, seq, w, c); return; }
+  } else if (ctl == Flag.ACK) {
+    const l = findListener(da, dp);
+    if (l >= 0) { if (cookieAck(<u32>l, d, sa, sp, da, dp, fl, seq, ack, len, w, c)) return; }
   }
   // No socket wants it (RFC 9293 3.10.7.1): answer anything but a RST with a RST.
   if (fl & Flag.RST) return;
@@ -552,13 +668,30 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     emit(s, Flag.RST, ack, 0, 0); // unacceptable ACK (RFC 9293: <SEQ=SEG.ACK><CTL=RST>)
     return;
   }
+  const server = hasFlag(s, F_SERVER);
+  const l = sndEnd(s); // a server child's listener (passiveOpen)
+  if (server) { const q = acceptQueued(l); if (q != 0) { if (q > maxAckBacklog(l)) { listenOverflow(s); return; } } }
   setSndUna(s, ack);
   establish(s, State.SYN_RCVD);
   if (fl & Flag.SYN) setFlag(s, F_ACK_NOW); // simultaneous open: the peer's SYN-ACK wants an ACK
-  appEstablished(s);
+  let queued = false;
+  if (server) { if (acceptInterval(l) != 0) { enqueueChild(l, s); queued = true; } }
+  if (!queued) appEstablished(s);
   if (state(s) == State.CLOSED) return;
   if ((len | (fl & Flag.FIN)) != 0) synchronized(s, fl, seq, ack, len); // data or a FIN, in one test
   else flush(s);
+}
+
+/**
+ * The handshake's last ACK found the accept queue full (Linux tcp_check_req, listen_overflow):
+ * the ACK is dropped and the child keeps retransmitting its SYN-ACK (req->acked), or with
+ * tcp_abort_on_overflow the child is reset.
+ */
+function listenOverflow(s: u32): void {
+  bump(Stat.ListenOverflows); bump(Stat.ListenDrops);
+  if (param(s, HostParam.AbortOnOverflow) == 0) return;
+  emit(s, Flag.RST, iss(s) + 1, 0, 0); // tcp_v4_send_reset of an ACK: <SEQ=SEG.ACK><CTL=RST>
+  destroyToListen(s);
 }
 
 /**
@@ -723,7 +856,7 @@ export function listenersStart(): void {
 }
 
 export function listenerEvent(l: u32, what: u32): void {
-  if (what == LISTENER_STOP) serverStops(l); else listenerBind(l);
+  if (what == LISTENER_STOP) serverStops(l); else if (what == LISTENER_BIND) listenerBind(l); else acceptDue(l);
 }
 
 /**
@@ -752,6 +885,8 @@ function serverStops(l: u32): void {
   for (let i: u32 = 0; i < k; i++) {
     const s = <u32>load<u64>(STOPS + (<usize>i << 3));
     if (state(s) == State.SYN_RCVD) { destroy(s); continue; }
+    // Not yet accepted: reset (Linux inet_csk_listen_stop -> tcp_disconnect).
+    if (tries(s) != 0) { emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0); destroy(s); continue; }
     if (hasFlag(s, F_FIN_QUEUED)) continue; // already closing
     appClose(s, false);
     flush(s);

@@ -16,6 +16,7 @@ export interface EngineExports {
   addIp(h: number, addr: number): number;
   addListener(ip: number, port: number, backlog: number): number;
   setListenerLife(l: number, start: number, stop: number, retry: number, reuseAddr: number): void;
+  setListenerAccept(l: number, interval: number, entries: number): void;
   setListenerUdp(l: number): void;
   reservePorts(h: number, lo: number, hi: number): void;
   addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number;
@@ -167,6 +168,8 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.TwReuse, h.tcp.twReuse], [HostParam.MaxTwBuckets, h.tcp.maxTwBuckets],
       [HostParam.PortLo, h.ports[0]], [HostParam.PortHi, h.ports[1]], [HostParam.Mss, h.tcp.mss],
       [HostParam.PortAllocator, allocatorKind(h.portAllocator.kernel)],
+      [HostParam.MaxSynBacklog, h.tcp.maxSynBacklog], [HostParam.Syncookies, h.tcp.syncookies],
+      [HostParam.Somaxconn, h.tcp.somaxconn], [HostParam.AbortOnOverflow, h.tcp.abortOnOverflow],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
@@ -177,6 +180,8 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
         const li = e.addListener(ip, l.port, l.backlog);
         if (l.protocol === "udp") e.setListenerUdp(li);
         if (l.start || l.stop || l.reuseAddr) e.setListenerLife(li, l.start, l.stop, l.bindRetry, l.reuseAddr ? 1 : 0);
+        // Linux's accept queue holds sk_max_ack_backlog + 1 (sk_acceptq_is_full compares with >).
+        if (l.acceptInterval > 0) e.setListenerAccept(li, l.acceptInterval, Math.min(l.backlog, h.tcp.somaxconn) + 1);
       }
     });
   }
@@ -246,13 +251,15 @@ function sizeParams(s: SizeSpec, fixed: WlParam, dist: WlParam, a: WlParam, b: W
 
 /**
  * Where each field sits in a sample row (assembly/metrics.ts), in u32 words from the row's start:
- *   index | states, STATE_COUNT per host, host-major | ports in use per host | UDP sockets per host | failures per errno
+ *   index | states, STATE_COUNT per host, host-major | ports in use per host | UDP sockets per host
+ *   | SYN queue per host | accept queue per host | failures per errno
  */
-export interface SampleLayout { words: number; states: number; ports: number; udp: number; failures: number }
+export interface SampleLayout { words: number; states: number; ports: number; udp: number; synQueue: number; acceptQueue: number; failures: number }
 
 export function sampleLayout(nHosts: number): SampleLayout {
-  const states = 1, ports = states + nHosts * STATE_COUNT, udp = ports + nHosts, failures = udp + nHosts;
-  return { words: failures + ERRNO_COUNT, states, ports, udp, failures };
+  const states = 1, ports = states + nHosts * STATE_COUNT, udp = ports + nHosts, synQueue = udp + nHosts, acceptQueue = synQueue + nHosts;
+  const failures = acceptQueue + nHosts;
+  return { words: failures + ERRNO_COUNT, states, ports, udp, synQueue, acceptQueue, failures };
 }
 
 /** Copies the rows written since the last drain, back to back, and drains the buffer. */

@@ -15,6 +15,10 @@ export interface TcpKnobs {
   twReuse: number;       // net.ipv4.tcp_tw_reuse: 0 off, 1 on, 2 loopback only
   maxTwBuckets: number;  // net.ipv4.tcp_max_tw_buckets
   mss: number;
+  maxSynBacklog: number;   // net.ipv4.tcp_max_syn_backlog (without cookies, its last quarter is kept for proven peers)
+  syncookies: number;      // net.ipv4.tcp_syncookies: 0 off, 1 when the SYN queue is full, 2 always
+  somaxconn: number;       // net.core.somaxconn: caps listen()'s backlog (both queues)
+  abortOnOverflow: number; // net.ipv4.tcp_abort_on_overflow: 1 resets a handshake the full accept queue cannot take
 }
 
 export interface Profile {
@@ -31,6 +35,7 @@ export const PROFILES: Record<string, Profile> = {
     tcp: {
       timeWait: 60 * s, rtoInit: 1 * s, rtoMin: 0.2 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
       retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 262144, mss: 1460,
+      maxSynBacklog: 2048, syncookies: 1, somaxconn: 4096, abortOnOverflow: 0,
     },
   },
   rfc9293: {
@@ -38,6 +43,8 @@ export const PROFILES: Record<string, Profile> = {
     tcp: {
       timeWait: 240 * s, rtoInit: 1 * s, rtoMin: 1 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
       retries2: 15, orphanRetries: 8, finTimeout: 0, twReuse: 0, maxTwBuckets: UNLIMITED, mss: 1460,
+      // RFC 9293 has no SYN cookies; a listener's backlog is its own.
+      maxSynBacklog: UNLIMITED, syncookies: 0, somaxconn: UNLIMITED, abortOnOverflow: 0,
     },
   },
   windows: {
@@ -45,6 +52,8 @@ export const PROFILES: Record<string, Profile> = {
     tcp: {
       timeWait: 120 * s, rtoInit: 3 * s, rtoMin: 0.3 * s, rtoMax: 60 * s, synRetries: 2, synackRetries: 2,
       retries2: 5, orphanRetries: 5, finTimeout: 120 * s, twReuse: 0, maxTwBuckets: UNLIMITED, mss: 1460,
+      // Windows' SYN attack protection answers a full queue without keeping state, as cookies do; SOMAXCONN is large.
+      maxSynBacklog: UNLIMITED, syncookies: 1, somaxconn: UNLIMITED, abortOnOverflow: 0,
     },
   },
 };

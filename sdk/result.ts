@@ -17,6 +17,17 @@ export interface Trace {
   segments: TraceSegment[];
 }
 
+export interface ListenCounters {
+  /** The accept queue was full: a SYN or a handshake's last ACK dropped (or reset, tcp_abort_on_overflow). */
+  ListenOverflows: number;
+  /** Every SYN or handshake ACK a listener dropped: overflows, and SYNs dropped for a full SYN queue without cookies. */
+  ListenDrops: number;
+  SyncookiesSent: number;
+  /** Handshake ACKs that carried a good cookie. */
+  SyncookiesRecv: number;
+  SyncookiesFailed: number;
+}
+
 export interface Result {
   name: string;
   seed: number;
@@ -28,6 +39,8 @@ export interface Result {
     segments: { sent: number; dropped: number; retransmitted: number; duplicated: number };
     /** connect()s that took over a tuple in TIME_WAIT (tw_reuse, or a bind to a fixed port): the allocator came back to it. */
     timeWaitReused: number;
+    /** Listeners' drops and SYN cookies, counted as netstat's TcpExt counters (ListenDrops includes ListenOverflows). */
+    listen: ListenCounters;
   };
   peak: Record<StateName, number>;
   series: {
@@ -37,6 +50,10 @@ export interface Result {
     portsInUse: Record<string, number[]>;
     /** UDP sockets open per host (each holds one UDP port; TCP ports are portsInUse). */
     udpSockets: Record<string, number[]>;
+    /** Half-open children (SYN_RCVD) of the host's listeners: the SYN queue. */
+    synQueue: Record<string, number[]>;
+    /** Children that completed the handshake and wait for accept(): the accept queue. */
+    acceptQueue: Record<string, number[]>;
     failures: number[];
     failuresByErrno: Record<Errno, number[]>;
   };

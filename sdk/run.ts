@@ -208,6 +208,8 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
     byHost: Object.fromEntries(hostNames.map((h, hi) => [h, byState(byHost[hi])])),
     portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.ports + hi)])),
     udpSockets: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.udp + hi)])),
+    synQueue: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.synQueue + hi)])),
+    acceptQueue: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.acceptQueue + hi)])),
     failures: sumColumns(failuresByErrno, samples.rows),
     failuresByErrno: Object.fromEntries(ERRNOS.map((n, i) => [n, failuresByErrno[i]])) as Result["series"]["failuresByErrno"],
   };
@@ -227,6 +229,10 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
       failed,
       segments: { sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated) },
       timeWaitReused: st(Stat.TwReused),
+      listen: {
+        ListenOverflows: st(Stat.ListenOverflows), ListenDrops: st(Stat.ListenDrops), SyncookiesSent: st(Stat.SyncookiesSent),
+        SyncookiesRecv: st(Stat.SyncookiesRecv), SyncookiesFailed: st(Stat.SyncookiesFailed),
+      },
     },
     peak,
     series,

@@ -35,12 +35,17 @@ const tcpKnobs = z.strictObject({
   synRetries: count.max(255), synackRetries: count.max(255), retries2: count.max(255), orphanRetries: count.max(255),
   finTimeout: duration, twReuse: z.union([z.literal(0), z.literal(1), z.literal(2)]),
   maxTwBuckets: count, mss: z.number().int().min(64).max(65495),
+  maxSynBacklog: count.max(2 ** 32 - 1), syncookies: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  somaxconn: count.max(2 ** 32 - 1), abortOnOverflow: z.union([z.literal(0), z.literal(1)]),
 }).partial();
 
 const listen = z.strictObject({
   port,
   protocol: z.enum(["tcp", "udp"]).optional(),
-  backlog: z.number().int().min(1).optional(),
+  backlog: z.number().int().min(1).max(2 ** 31 - 1).optional(),
+  // accept()s per second by the server application (unlimited when absent): completed
+  // handshakes wait in the accept queue, their requests unread, until accepted.
+  acceptRate: z.number().min(0.001).max(1e6).optional(),
   // A server process that stops and starts: at `stop` its sockets are closed; at `start`
   // it binds (again, when after the stop; EADDRINUSE without reuseAddr while TIME_WAIT
   // holds the port; when before any stop, nothing listens until then).
@@ -115,7 +120,11 @@ export interface PlannedHost {
   listen: PlannedListener[];
 }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
-export interface PlannedListener { port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number }
+export interface PlannedListener {
+  port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number;
+  /** Microseconds between the application's accept()s (1e6 / acceptRate); 0: unlimited. */
+  acceptInterval: number;
+}
 /**
  * A link's loss plugin: its name, the module it came from if any, its checked options,
  * and its kernel, or none when its hook decides (plugin-host.ts).
@@ -225,7 +234,9 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       const bindRetry = l.bindRetry === undefined ? 1e6 : us(l.bindRetry);
       if (l.stop !== undefined && stop <= 0) throw new ScenarioError(`${at}.stop`, "must be more than zero (the server stops during the run)");
       if (bindRetry < 1000) throw new ScenarioError(`${at}.bindRetry`, "must be at least 1ms");
-      return { port: l.port, protocol: l.protocol ?? "tcp", backlog: l.backlog ?? 4096, start, stop, reuseAddr: l.reuseAddr ?? false, bindRetry };
+      if (l.acceptRate !== undefined && l.protocol === "udp") throw new ScenarioError(`${at}.acceptRate`, "applies to a tcp listener only (udp has no accept())");
+      const acceptInterval = l.acceptRate === undefined ? 0 : Math.max(1, Math.round(1e6 / l.acceptRate));
+      return { port: l.port, protocol: l.protocol ?? "tcp", backlog: l.backlog ?? 4096, start, stop, reuseAddr: l.reuseAddr ?? false, bindRetry, acceptInterval };
     });
     const seen = new Set<string>();
     listen.forEach((l, i) => {

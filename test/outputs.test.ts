@@ -26,8 +26,10 @@ describe("CSV", () => {
     expect(column("portsInUse.client")).toEqual(r.series.portsInUse.client);
     expect(column("failures")).toEqual(r.series.failures);
     expect(column("failures.ECONNRESET")).toEqual(r.series.failuresByErrno.ECONNRESET);
-    // One column per state (all hosts), per host and state, per host's ports and UDP sockets, failures by errno.
-    expect(names).toHaveLength(1 + 11 + 2 * 11 + 2 + 2 + 1 + 5);
+    expect(column("synQueue.server")).toEqual(r.series.synQueue.server);
+    expect(column("acceptQueue.server")).toEqual(r.series.acceptQueue.server);
+    // One column per state (all hosts), per host and state, per host's ports, UDP sockets, SYN and accept queues, failures by errno.
+    expect(names).toHaveLength(1 + 11 + 2 * 11 + 2 + 2 + 2 + 2 + 1 + 5);
     expect(Math.max(...column("TIME_WAIT"))).toBeGreaterThan(0);
   });
 });

@@ -170,7 +170,7 @@ const cases: Case[] = [
     what: "misspelt listener field (SO_REUSEADDR)",
     change: (s) => { s.hosts.server.listen[0].reuseaddr = true; },
     field: "scenario.hosts.server.listen.0.reuseaddr",
-    says: ['unknown field; did you mean "reuseAddr"?', "Allowed: port, protocol, backlog, start, stop, reuseAddr, bindRetry"],
+    says: ['unknown field; did you mean "reuseAddr"?', "Allowed: port, protocol, backlog, acceptRate, start, stop, reuseAddr, bindRetry"],
   },
   {
     what: "listener stop at zero",
@@ -359,6 +359,24 @@ const cases: Case[] = [
     says: ["3 is not allowed. Allowed: 0, 1, 2"],
   },
   {
+    what: "syncookies outside its values",
+    change: (s) => { s.hosts.server.tcp = { syncookies: 3 }; },
+    field: "scenario.hosts.server.tcp.syncookies",
+    says: ["3 is not allowed. Allowed: 0, 1, 2"],
+  },
+  {
+    what: "an accept rate of zero",
+    change: (s) => { s.hosts.server.listen[0].acceptRate = 0; },
+    field: "scenario.hosts.server.listen.0.acceptRate",
+    says: ["0.001"],
+  },
+  {
+    what: "an accept rate on a UDP listener",
+    change: (s) => { s.hosts.server.listen[0].protocol = "udp"; s.hosts.server.listen[0].acceptRate = 10; },
+    field: "scenario.hosts.server.listen.0.acceptRate",
+    says: ["applies to a tcp listener only"],
+  },
+  {
     what: "misspelt TCP state in a drop rule",
     change: (s) => { s.links[0].loss = { plugin: "drop", rules: [{ state: "TIMEWAIT" }] }; },
     field: "scenario.links.0.loss.rules.0.state",
@@ -422,7 +440,7 @@ describe("planScenario on a valid scenario", () => {
     expect(client.ports).toEqual([32768, 60999]);
     expect(client.tcp.timeWait).toBe(60_000_000);
     expect(client.ips).toEqual([0x0a000001]);
-    expect(server.listen).toEqual([{ port: 80, protocol: "tcp", backlog: 4096, start: 0, stop: 0, reuseAddr: false, bindRetry: 1e6 }]);
+    expect(server.listen).toEqual([{ port: 80, protocol: "tcp", backlog: 4096, start: 0, stop: 0, reuseAddr: false, bindRetry: 1e6, acceptInterval: 0 }]);
     expect(plan.links).toEqual([{ a: "client", b: "server", stream: 0, latencyAB: 1000, latencyBA: 1000, loss: undefined }]);
     expect(plan.workloads).toHaveLength(1);
     expect(plan.workloads[0]).toMatchObject({

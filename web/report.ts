@@ -51,6 +51,12 @@ function main(): void {
     if (Object.values(series.byHost[host]).some((v) => v.some((x) => x > 0))) stateChart(figure("states", host), series.t, series.byHost[host]);
     portsChart(figure("ports", host), series.t, series.portsInUse[host] ?? [], Object.hasOwn(data.ranges, host) ? data.ranges[host] : undefined, series.udpSockets?.[host]); // hosts may be named "toString"
   }
+  if (document.getElementById("queues")) {
+    for (const host of hosts) {
+      const syn = series.synQueue?.[host] ?? [], acc = series.acceptQueue?.[host] ?? [];
+      if (syn.some((x) => x > 0) || acc.some((x) => x > 0)) queuesChart(figure("queues", host), series.t, syn, acc);
+    }
+  }
   failuresChart(figure("failures"), series.t, series.failuresByErrno);
 
   addEventListener("resize", () => {
@@ -143,6 +149,18 @@ function portsChart(el: HTMLElement, t: number[], inUse: number[], range: number
     axes: [timeAxis, yAxis("ports")],
     series,
   }, data);
+}
+
+function queuesChart(el: HTMLElement, t: number[], syn: number[], accept: number[]): void {
+  plot(el, {
+    scales: { x: { time: false }, y: fromZero },
+    axes: [timeAxis, yAxis("connections")],
+    series: [
+      { label: "t (s)" },
+      { label: "accept queue", stroke: "#d62728", width: 2, points: { show: false } },
+      { label: "SYN queue", stroke: "#0288d1", width: 2, points: { show: false } },
+    ],
+  }, [t, accept, syn]);
 }
 
 function failuresChart(el: HTMLElement, t: number[], byErrno: Result["series"]["failuresByErrno"]): void {

@@ -1,10 +1,10 @@
 // assembly/metrics.ts in TypeScript: counters (f64), sample rows (u32 words:
-// index | states[host][11] | portsInUse[host] | udpSockets[host] | failures[5]) and 32-byte trace
+// index | states[host][11] | portsInUse[host] | udpSockets[host] | synQueue[host] | acceptQueue[host] | failures[5]) and 32-byte trace
 // records laid out as TraceField says, in growable buffers drained by the caller.
 // The buffers have the engine's byte layout, so the check compares them bytewise.
 
 import { ERRNO_COUNT, Stat, STATE_COUNT, TraceField } from "../../assembly/abi.js";
-import { ipHost, ipPortsUsed, nHosts, nIps, stateCount } from "./net.js";
+import { acceptQueued, ipHost, ipPortsUsed, listenerBacklogUsed, listenerIp, nHosts, nIps, nListeners, stateCount } from "./net.js";
 
 let STATS = new Float64Array(Stat.COUNT);
 let FAILS = new Uint32Array(ERRNO_COUNT);
@@ -35,7 +35,7 @@ export function countFailure(e: number): void {
   FAILS[e] += 1;
 }
 
-export function rowWords(): number { return 1 + nHosts * STATE_COUNT + nHosts + nHosts + ERRNO_COUNT; }
+export function rowWords(): number { return 1 + nHosts * STATE_COUNT + nHosts * 4 + ERRNO_COUNT; }
 
 export function takeSample(index: number): void {
   const bytes = rowWords() << 2;
@@ -56,6 +56,12 @@ export function takeSample(index: number): void {
   p += nHosts;
   SAMPLES.fill(0, p, p + nHosts); // UDP sockets per host: UDP is not ported (udp-request is not benchmarked)
   p += nHosts;
+  SAMPLES.fill(0, p, p + 2 * nHosts);
+  for (let l = 0; l < nListeners; l++) {
+    SAMPLES[p + ipHost(listenerIp(l))] += listenerBacklogUsed(l);
+    SAMPLES[p + nHosts + ipHost(listenerIp(l))] += acceptQueued(l);
+  }
+  p += 2 * nHosts;
   SAMPLES.set(FAILS, p);
   FAILS.fill(0);
   sampleBytes += bytes;

@@ -112,6 +112,7 @@ let LSREUSE = new Uint8Array(0);
 let LSSTART = new Float64Array(0); // u64 us, exact as a number
 let LSSTOP = new Float64Array(0);
 let LSRETRY = new Uint32Array(0);
+let LSCOOKIE = new Float64Array(0); // when the listener last sent a SYN cookie + 1 (0: never)
 
 export function addListener(ip: number, port: number, backlog: number): number {
   const l = nListeners++;
@@ -156,7 +157,12 @@ export function listenerReuse(l: number): boolean { return LSREUSE[l] !== 0; }
 export function listenerStartAt(l: number): number { return LSSTART[l]; }
 export function listenerStopAt(l: number): number { return LSSTOP[l]; }
 export function listenerRetry(l: number): number { return LSRETRY[l]; }
-export function listenerFull(l: number): boolean { return LSQUEUE[l] >= LSBACKLOG[l]; }
+export function listenerBacklog(l: number): number { return LSBACKLOG[l]; }
+export function listenerBacklogUsed(l: number): number { return LSQUEUE[l]; }
+/** The accept queue: not ported (the checked scenarios accept at once, so it stays empty). */
+export function acceptQueued(_l: number): number { return 0; }
+export function cookieSentAt(l: number): number { return LSCOOKIE[l]; }
+export function setCookieSentAt(l: number, t: number): void { LSCOOKIE[l] = t; }
 export function addListenerQueue(l: number, d: number): void { LSQUEUE[l] += d; }
 
 // ---- link directions -------------------------------------------------------------
@@ -372,7 +378,7 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   LSBACKLOG = new Uint32Array(MAX_LISTENERS); LSQUEUE = new Uint32Array(MAX_LISTENERS);
   LSBOUND = new Uint8Array(MAX_LISTENERS); LSREUSE = new Uint8Array(MAX_LISTENERS);
   LSSTART = new Float64Array(MAX_LISTENERS); LSSTOP = new Float64Array(MAX_LISTENERS);
-  LSRETRY = new Uint32Array(MAX_LISTENERS);
+  LSRETRY = new Uint32Array(MAX_LISTENERS); LSCOOKIE = new Float64Array(MAX_LISTENERS);
   DSRC = new Uint16Array(MAX_DIRS); DDST = new Uint16Array(MAX_DIRS); DREV = new Uint16Array(MAX_DIRS);
   DLAT = new Uint32Array(MAX_DIRS); DLOSS = new Uint8Array(MAX_DIRS); DBAD = new Uint8Array(MAX_DIRS);
   DP = new Float64Array(MAX_DIRS * 4); DRNG = new Uint32Array(MAX_DIRS * 2); DRULE = new Int32Array(MAX_DIRS);

@@ -10,7 +10,7 @@ import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
-  dirRev, DRNG, findListener, holdPort, hostParam, hostSecretHi, hostSecretLo, hostTw, ipAddr, ipHost, listenerFull,
+  dirRev, DRNG, findListener, holdPort, hostParam, hostSecretHi, hostSecretLo, hostTw, ipAddr, ipHost, acceptQueued, cookieSentAt, listenerBacklog, listenerBacklogUsed, setCookieSentAt,
   listenerIp, newSegment, putInFlight, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, nListeners, portUse, unbindListener,
@@ -235,7 +235,27 @@ export function activeOpen(ip: number, port: number, da: number, dp: number, d: 
 }
 
 function passiveOpen(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number): void {
-  if (listenerFull(l)) return;
+  const ip = listenerIp(l);
+  const h = ipHost(ip);
+  const cookies = hostParam(h, HostParam.Syncookies);
+  const qlen = listenerBacklogUsed(l);
+  const most = maxAckBacklog(l);
+  let cookie = cookies === 2;
+  if (qlen >= most) {
+    if (cookies === 0) { bump(Stat.ListenDrops); return; }
+    cookie = true;
+  }
+  if (acceptQueued(l) > most) { bump(Stat.ListenOverflows); bump(Stat.ListenDrops); return; }
+  if (cookie) { sendCookie(l, d, sa, sp, da, dp, seq, w, c); return; }
+  if (cookies === 0) {
+    const msb = hostParam(h, HostParam.MaxSynBacklog);
+    if (qlen > msb - (msb >>> 2)) { bump(Stat.ListenDrops); return; }
+  }
+  newChild(l, d, sa, sp, da, dp, seq, w, c);
+}
+function maxAckBacklog(l: number): number { return Math.min(listenerBacklog(l), hostParam(ipHost(listenerIp(l)), HostParam.Somaxconn)); }
+
+function newChild(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number): number {
   const ip = listenerIp(l);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
   holdPort(ip, dp, 1);
@@ -248,6 +268,42 @@ function passiveOpen(l: number, d: number, sa: number, sp: number, da: number, d
   setState(s, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
   armTimer(s, rto(s));
+  return s;
+}
+
+function cookieHash(h: number, la: number, lp: number, ra: number, rp: number, salt: number): number {
+  return mix4((la ^ hostSecretHi(h)) >>> 0, (ra ^ salt) >>> 0, (lp << 16 | rp) >>> 0, (hostSecretLo(h) ^ 0x5C0011E5) >>> 0);
+}
+function cookieCount(): number { return Math.floor(now / 60000000) >>> 0; }
+function sendCookie(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number): void {
+  const h = ipHost(listenerIp(l));
+  const n = cookieCount();
+  const isnc = (cookieHash(h, da, dp, sa, sp, 0) + seq + ((n << 24) >>> 0) + ((cookieHash(h, da, dp, sa, sp, (n + 1) >>> 0) & 0xFFFFFF) >>> 0)) >>> 0;
+  bump(Stat.SyncookiesSent);
+  setCookieSentAt(l, now + 1);
+  send(dirRev(d), da, dp, sa, sp, Flag.SYN | Flag.ACK, isnc, (seq + 1) >>> 0, 0, w, c, State.LISTEN);
+}
+function cookieAck(l: number, d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number, ack: number, len: number, w: number, c: number): boolean {
+  const at = cookieSentAt(l);
+  if (at === 0 || now + 1 - at > 120000000) return false;
+  const h = ipHost(listenerIp(l));
+  const t = (ack - 1 - (seq - 1) - cookieHash(h, da, dp, sa, sp, 0)) >>> 0;
+  const age = (cookieCount() - (t >>> 24)) & 0xFF;
+  const n = (cookieCount() - age) >>> 0;
+  if (age >= 2 || ((t - cookieHash(h, da, dp, sa, sp, (n + 1) >>> 0)) & 0xFFFFFF) !== 0) { bump(Stat.SyncookiesFailed); return false; }
+  bump(Stat.SyncookiesRecv);
+  if (acceptQueued(l) > maxAckBacklog(l)) { bump(Stat.ListenOverflows); bump(Stat.ListenDrops); return true; }
+  const ip = listenerIp(l);
+  const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
+  holdPort(ip, dp, 1);
+  setFlag(s, F_SERVER);
+  addListenerQueue(l, 1);
+  setIrs(s, (seq - 1) >>> 0); setRcvNxt(s, seq);
+  setIss(s, (ack - 1) >>> 0); setSndUna(s, (ack - 1) >>> 0); setSndNxt(s, ack); setSndEnd(s, l);
+  setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
+  setState(s, State.SYN_RCVD, State.LISTEN);
+  synRcvd(s, fl, seq, ack, len);
+  return true;
 }
 
 function establish(s: number): void {
@@ -360,9 +416,13 @@ export function segmentArrives(g: number): void {
       return;
     }
   }
-  if ((fl & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN) {
+  const ctl = fl & (Flag.SYN | Flag.ACK | Flag.RST);
+  if (ctl === Flag.SYN) {
     const l = findListener(da, dp);
     if (l >= 0) { passiveOpen(l, d, sa, sp, da, dp, seq, w, c); return; }
+  } else if (ctl === Flag.ACK) {
+    const l = findListener(da, dp);
+    if (l >= 0) { if (cookieAck(l, d, sa, sp, da, dp, fl, seq, ack, len, w, c)) return; }
   }
   if (fl & Flag.RST) return;
   const back = dirRev(d);

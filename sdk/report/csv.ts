@@ -2,7 +2,7 @@
 // JSON fields are, so a spreadsheet and a script reading the JSON see the same numbers.
 //
 //   t, <STATE> (all hosts) x 11, <host>.<STATE> per host, portsInUse.<host>,
-//   udpSockets.<host>, failures, failures.<ERRNO>
+//   udpSockets.<host>, synQueue.<host>, acceptQueue.<host>, failures, failures.<ERRNO>
 
 import type { Result } from "../result.js";
 
@@ -20,6 +20,8 @@ export function* seriesCsvChunks(result: Result, size = 1 << 20): Generator<stri
   }
   for (const [host, values] of Object.entries(s.portsInUse)) columns.push([`portsInUse.${host}`, values]);
   for (const [host, values] of Object.entries(s.udpSockets)) columns.push([`udpSockets.${host}`, values]);
+  for (const [host, values] of Object.entries(s.synQueue)) columns.push([`synQueue.${host}`, values]);
+  for (const [host, values] of Object.entries(s.acceptQueue)) columns.push([`acceptQueue.${host}`, values]);
   columns.push(["failures", s.failures]);
   for (const [errno, values] of Object.entries(s.failuresByErrno)) columns.push([`failures.${errno}`, values]);
 

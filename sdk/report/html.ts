@@ -71,7 +71,11 @@ ${result.error ? `<p class="error">The run stopped early: ${esc(result.error)}. 
 <p class="explain">Local ports held by a host's sockets (those in TIME_WAIT included) against the size of its ephemeral range (dashed line): connect() fails with EADDRNOTAVAIL once the range is used up.</p>
 <div id="ports"></div>
 
-<h2>Failures</h2>
+${queued(result) ? `<h2>Listen queues</h2>
+<p class="explain">Each server host's listeners: half-open children (the SYN queue) and connections waiting for accept() (the accept queue). A full accept queue drops SYNs and handshakes' last ACKs (ListenOverflows); a full SYN queue answers with SYN cookies, or drops SYNs without them.</p>
+<div id="queues"></div>
+
+` : ""}<h2>Failures</h2>
 <p class="explain">Failed connection attempts in each sample interval, by errno; an errno that never occurred starts hidden (click its name to show it).</p>
 <div id="failures"></div>
 
@@ -133,8 +137,14 @@ function totalsTable(r: Result): string {
     ["segments sent", t.segments.sent], ["segments dropped", t.segments.dropped],
     ["segments retransmitted", t.segments.retransmitted], ["segments duplicated", t.segments.duplicated],
     ["connects that took over a TIME_WAIT tuple", t.timeWaitReused],
+    ...Object.entries(t.listen ?? {}).filter(([, n]) => n > 0), // netstat's names, when they happened
   ];
   return table("Connections and segments", rows);
+}
+
+/** Whether any listener ever had a queue (the section is shown only then). */
+function queued(r: Result): boolean {
+  return [r.series.synQueue ?? {}, r.series.acceptQueue ?? {}].some((m) => Object.values(m).some((xs) => xs.some((x) => x > 0)));
 }
 
 function peaksTable(r: Result): string {

@@ -20,7 +20,10 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
   ];
   const udp = Object.entries(r.series.udpSockets).map(([h, v]) => [h, v.reduce((m, x) => Math.max(m, x), 0)] as const).filter(([, m]) => m > 0);
   if (udp.length) lines.push(`  udp          sockets open at most: ${udp.map(([h, m]) => `${h} ${fmt(m)}`).join(", ")}`);
-  const study = plan ? portStudy(r, plan) : undefined;
+  const queues = listenLines(r, plan);
+  lines.push(...queues);
+  // The port study's model has a server that keeps up: not when its queues turned connections away.
+  const study = plan && queues.length === 0 ? portStudy(r, plan) : undefined;
   if (study) lines.push(...study);
   else {
     const first = firstFailure(r);
@@ -29,6 +32,31 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
   lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
   for (const file of wrote) lines.push(`  wrote ${file}`);
   return lines.map((l) => visible(l)).join("\n") + "\n"; // names and paths are the user's: no raw control characters
+}
+
+/**
+ * netstat's listen counters when any is non-zero, and the cap behind them per server host
+ * (the project rule: a cap that changes the answer is named): the accept queue holds
+ * min(backlog, somaxconn) + 1 children, as Linux counts; a full SYN queue (as many
+ * half-open) answers with cookies or drops SYNs.
+ */
+function listenLines(r: Result, plan?: Plan): string[] {
+  const c = r.totals.listen;
+  if (!c || Object.values(c).every((v) => v === 0)) return [];
+  const lines = [`  listen       ${Object.entries(c).filter(([k, v]) => v > 0 || k === "ListenOverflows" || k === "ListenDrops").map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`];
+  for (const h of plan?.hosts ?? []) {
+    const peakAccept = Math.max(0, ...(r.series.acceptQueue[h.name] ?? []));
+    const peakSyn = Math.max(0, ...(r.series.synQueue[h.name] ?? []));
+    for (const l of h.listen.filter((x) => x.protocol === "tcp")) {
+      const most = Math.min(l.backlog, h.tcp.somaxconn);
+      const cap = l.backlog > h.tcp.somaxconn ? `somaxconn ${fmt(h.tcp.somaxconn)} (caps backlog ${fmt(l.backlog)})` : `backlog ${fmt(l.backlog)}`;
+      const accept = l.acceptInterval > 0 ? `accept() ${num(1e6 / l.acceptInterval)}/s, ` : "";
+      const cookies = h.tcp.syncookies === 0 ? "SYNs dropped when full (tcp_syncookies 0)" : h.tcp.syncookies === 2 ? "SYN cookies always (tcp_syncookies 2)" : "SYN cookies when full (tcp_syncookies 1)";
+      const overflow = h.tcp.abortOnOverflow ? "reset (tcp_abort_on_overflow 1)" : "SYN and last ACK dropped";
+      lines.push(`    ${h.name}:${l.port}  ${accept}${cap}: accept queue ${fmt(most + 1)} (peak ${fmt(peakAccept)}), full: ${overflow}; SYN queue ${fmt(most)} (peak ${fmt(peakSyn)}), ${cookies}`);
+    }
+  }
+  return lines;
 }
 
 /** The end of the first sample interval with an EADDRNOTAVAIL, seconds. */

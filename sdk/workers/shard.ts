@@ -7,7 +7,7 @@
 // for a given `conn` means in a shard what it means in the whole run; runs that trace
 // connections are not split (traces are not merged).
 
-import type { Result, StateName } from "../result.js";
+import type { ListenCounters, Result, StateName } from "../result.js";
 import type { Plan } from "../scenario.js";
 
 /** The plan split into independent shards, or undefined when it does not split. */
@@ -90,6 +90,7 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
         retransmitted: sum((r) => r.totals.segments.retransmitted), duplicated: sum((r) => r.totals.segments.duplicated),
       },
       timeWaitReused: sum((r) => r.totals.timeWaitReused),
+      listen: Object.fromEntries(Object.keys(first.totals.listen).map((k) => [k, sum((r) => r.totals.listen[k as keyof ListenCounters])])) as unknown as ListenCounters,
     },
     peak: Object.fromEntries(Object.entries(states).map(([n, v]) => [n, v.reduce((m, x) => Math.max(m, x), 0)])) as Record<StateName, number>,
     series: {
@@ -101,6 +102,8 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
       })),
       portsInUse: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.portsInUse[h.name].slice(0, n)])),
       udpSockets: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.udpSockets[h.name].slice(0, n)])),
+      synQueue: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.synQueue[h.name].slice(0, n)])),
+      acceptQueue: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.acceptQueue[h.name].slice(0, n)])),
       failures: addSeries((r) => r.series.failures),
       failuresByErrno: Object.fromEntries(errnos.map((k) => [k, addSeries((r) => r.series.failuresByErrno[k])])) as Result["series"]["failuresByErrno"],
     },
