@@ -18,6 +18,12 @@ export enum Flag { FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16, UDP = 128 }
 export enum HostParam {
   TimeWait = 0, RtoInit, RtoMin, RtoMax, SynRetries, SynackRetries, Retries2, OrphanRetries,
   FinTimeout, TwReuse, MaxTwBuckets, PortLo, PortHi, Mss, PortAllocator,
+  /** CONFIG_HZ: the kernel timer wheel's tick rate (0: exact timers, no wheel). */
+  Hz,
+  /** net.ipv4.tcp_syn_linear_timeouts: SYN retransmissions at rto_init before backing off. */
+  SynLinearTimeouts,
+  /** net.ipv4.tcp_tw_reuse_delay, us. */
+  TwReuseDelay,
   COUNT,
 }
 /** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */

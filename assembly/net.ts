@@ -40,7 +40,7 @@ export function setHostParam(h: u32, k: i32, v: u32): void {
   store<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2), v);
   // The host's addresses' copies (its own list: a scan of every address made a fleet's set-up quadratic).
   for (let i = load<u32>(HIPS + (<usize>h << 2)); i != 0; i = load<u16>(IPNEXT + (<usize>(i - 1) << 1))) {
-    store<u32>(IPPARAM + ((<usize>(i - 1) << 4 | k) << 2), v);
+    store<u32>(IPPARAM + ((<usize>(i - 1) << 5 | k) << 2), v);
   }
 }
 @inline export function hostUdp(h: u32): u32 { return load<u32>(HUDP + (<usize>h << 2)); }
@@ -106,7 +106,7 @@ function growHosts(): void {
 // listener is bound there) and how many of those are in TIME_WAIT.
 let IPADDR: usize = 0;      // u32 [ip]
 let IPHOST: usize = 0;      // u16 [ip]
-let IPPARAM: usize = 0;     // u32 [ip][16] its host's HostParam row: a socket's knob without the ip -> host step
+let IPPARAM: usize = 0;     // u32 [ip][32] its host's HostParam row: a socket's knob without the ip -> host step
 let IPNEXT: usize = 0;      // u16 [ip] the host's address added before it + 1, 0 = none
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
@@ -120,7 +120,7 @@ export const LISTENER_BIT: u32 = 0x8000;
 @inline export function ipAddr(i: u32): u32 { return load<u32>(IPADDR + (<usize>i << 2)); }
 @inline export function ipHost(i: u32): u32 { return load<u16>(IPHOST + (<usize>i << 1)); }
 /** hostParam(ipHost(i), k), from the address's copy of the row. */
-@inline export function ipParam(i: u32, k: i32): u32 { return load<u32>(IPPARAM + ((<usize>i << 4 | <usize>k) << 2)); }
+@inline export function ipParam(i: u32, k: i32): u32 { return load<u32>(IPPARAM + ((<usize>i << 5 | <usize>k) << 2)); }
 @inline export function ipPortsUsed(i: u32): u32 { return load<u32>(IPUSED + (<usize>i << 2)); }
 @inline export function ipCursor(i: u32): u32 { return load<u32>(IPCURSOR + (<usize>i << 2)); }
 @inline export function setIpCursor(i: u32, v: u32): void { store<u32>(IPCURSOR + (<usize>i << 2), v); }
@@ -168,7 +168,7 @@ export function addIp(h: u32, addr: u32): u32 {
   store<usize>(UDPUSE + (<usize>i << alignof<usize>()), t + 65536 * 4);
   store<u32>(IPADDR + (<usize>i << 2), addr);
   store<u16>(IPHOST + (<usize>i << 1), <u16>h);
-  memory.copy(IPPARAM + (<usize>i << 6), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
+  memory.copy(IPPARAM + (<usize>i << 7), HPARAM + ((<usize>h * HostParam.COUNT) << 2), HostParam.COUNT * 4);
   store<u16>(IPNEXT + (<usize>i << 1), <u16>load<u32>(HIPS + (<usize>h << 2)));
   store<u32>(HIPS + (<usize>h << 2), i + 1);
   store<usize>(PORTUSE + (<usize>i << alignof<usize>()), t);
@@ -178,7 +178,7 @@ export function addIp(h: u32, addr: u32): u32 {
 
 function growIps(): void {
   const c = ipCap; const n = c * 2;
-  IPADDR = col(IPADDR, c, n, 4); IPHOST = col(IPHOST, c, n, 2); IPPARAM = col(IPPARAM, c, n, 64); IPNEXT = col(IPNEXT, c, n, 2);
+  IPADDR = col(IPADDR, c, n, 4); IPHOST = col(IPHOST, c, n, 2); IPPARAM = col(IPPARAM, c, n, 128); IPNEXT = col(IPNEXT, c, n, 2);
   IPUSED = col(IPUSED, c, n, 4); IPCURSOR = col(IPCURSOR, c, n, 4); IPEPOCH = col(IPEPOCH, c, n, 4);
   UDPUSE = col(UDPUSE, c, n, sizeof<usize>()); IPUDPCURSOR = col(IPUDPCURSOR, c, n, 4);
   PORTUSE = col(PORTUSE, c, n, sizeof<usize>()); PORTTW = col(PORTTW, c, n, sizeof<usize>());
@@ -533,7 +533,7 @@ export function flightOrder(g: u32): u64 { return load<u64>(sg(g), 48); }
 export const FLIGHT_END: u32 = SG_NONE;
 
 export function netReset(seed: u64, segmentCapacity: u32): void {
-  if (HostParam.COUNT > 16) ERROR("an address's copy of its host's knobs (IPPARAM) holds 16");
+  if (HostParam.COUNT > 32) ERROR("an address's copy of its host's knobs (IPPARAM) holds 32");
   if (MAX_DIRS > FLIGHT_LANES) ERROR("each direction may have a latency of its own, with its lane (lanes.ts)");
   runSeed = seed;
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
@@ -549,7 +549,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HPERTURB = alloc(<usize>c * sizeof<usize>());
   HRESERVED = alloc(<usize>c * sizeof<usize>());
   HIPS = alloc(<usize>c * 4); IPNEXT = alloc(<usize>c * 2);
-  IPADDR = alloc(<usize>c * 4); IPHOST = alloc(<usize>c * 2); IPPARAM = alloc(<usize>c * 64);
+  IPADDR = alloc(<usize>c * 4); IPHOST = alloc(<usize>c * 2); IPPARAM = alloc(<usize>c * 128);
   IPUSED = alloc(<usize>c * 4); IPCURSOR = alloc(<usize>c * 4);
   IPEPOCH = alloc(<usize>c * 4);
   UDPUSE = alloc(<usize>c * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>c * 4);

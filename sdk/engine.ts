@@ -166,7 +166,8 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.OrphanRetries, h.tcp.orphanRetries], [HostParam.FinTimeout, h.tcp.finTimeout],
       [HostParam.TwReuse, h.tcp.twReuse], [HostParam.MaxTwBuckets, h.tcp.maxTwBuckets],
       [HostParam.PortLo, h.ports[0]], [HostParam.PortHi, h.ports[1]], [HostParam.Mss, h.tcp.mss],
-      [HostParam.PortAllocator, allocatorKind(h.portAllocator.kernel)],
+      [HostParam.PortAllocator, allocatorKind(h.portAllocator.kernel)], [HostParam.Hz, h.tcp.hz],
+      [HostParam.SynLinearTimeouts, h.tcp.synLinearTimeouts], [HostParam.TwReuseDelay, h.tcp.twReuseDelay],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
