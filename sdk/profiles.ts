@@ -29,12 +29,12 @@ export interface Profile {
 const s = 1e6;
 const UNLIMITED = 0xffffffff;
 
-// `linux` is Linux 6.18 (the kernel of the reference measurements, test/reference),
+// `linux` is Linux 6.18 (the kernel of the reference measurements, test/fixtures/linux-reference),
 // with a fresh network namespace's sysctls; `linux-5.15` is the older LTS kernel where
 // defaults differ (no linear SYN timeouts; tw_reuse_delay not a sysctl, 1 s).
 const linux618: TcpKnobs = {
   timeWait: 60 * s, rtoInit: 1 * s, rtoMin: 0.2 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
-  retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 262144, mss: 1460,
+  retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 131072, mss: 1460, // a fresh netns: 131072 tw buckets
   hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s,
 };
 
