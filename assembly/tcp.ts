@@ -55,7 +55,7 @@ const WINDOW_SEGMENTS: u32 = 10;
 // MAX.SND.WND for RFC 5961 5.2: the largest window a SYN can offer (the model has no scaling).
 const RCV_WND: u32 = 65535;
 // SYN_SENT answered by an unacceptable ACK retransmits its SYN after TCP_TIMEOUT_MIN,
-// 2 jiffies (Linux >= 5.7, tcp_rcv_synsent_state_process), here at HZ 250: 8 ms.
+// 2 jiffies (Linux >= 5.7, tcp_rcv_synsent_state_process); 8 ms (HZ 250's) on a host without a hz.
 const SYN_QUICK_RETRY: u64 = 8000;
 
 // Sequence-space comparisons (RFC 9293 3.4), modulo 2^32.
@@ -630,7 +630,8 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     // An ACK for something we never sent (e.g. a SYN-ACK answering an old duplicate SYN, or
     // a TIME_WAIT's ACK): RST, and the SYN again soon (Linux, before any retransmission).
     if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
-    if (retries(s) == 0) armTimer(s, SYN_QUICK_RETRY);
+    // Only re-arms the retransmission timer: when it fires it is an ordinary SYN retransmission.
+    if (retries(s) == 0) { const hz = <u64>param(s, HostParam.Hz); armTimer(s, hz > 0 ? 2000000 / hz : SYN_QUICK_RETRY); }
     return;
   } }
   if (fl & Flag.RST) {

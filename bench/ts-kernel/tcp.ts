@@ -35,7 +35,7 @@ const LISTENER_BIND = 1;
 
 const WINDOW_SEGMENTS = 10;
 const RCV_WND = 65535;           // RCV.WND and the peer's MAX.SND.WND (RFC 5961 5.2)
-const SYN_QUICK_RETRY = 8000;    // TCP_TIMEOUT_MIN: 2 jiffies at HZ 250
+const SYN_QUICK_RETRY = 8000;    // TCP_TIMEOUT_MIN: 2 jiffies; HZ 250's on a host without a hz
 const ERR_EADDRNOTAVAIL = 0;
 const ERR_ECONNREFUSED = 1;
 const ERR_ETIMEDOUT = 2;
@@ -440,7 +440,7 @@ function synSent(s: number, fl: number, seq: number, ack: number): void {
   const ackOk = ack === ((iss(s) + 1) >>> 0);
   if ((fl & Flag.ACK) && !ackOk) {
     if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
-    if (retries(s) === 0) armTimer(s, SYN_QUICK_RETRY);
+    if (retries(s) === 0) { const hz = hostParam(hostOf(s), HostParam.Hz); armTimer(s, hz > 0 ? Math.floor(2000000 / hz) : SYN_QUICK_RETRY); }
     return;
   }
   if (fl & Flag.RST) {
