@@ -212,7 +212,10 @@ function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 function rto(s: u32): u64 { return backoff(s, retries(s)); }
 /** The RTO backed off r times, capped at rto_max. */
 function backoff(s: u32, r: u32): u64 {
-  const base = <u64>rtoMs(s) * 1000;
+  let base = <u64>rtoMs(s) * 1000;
+  const hz = <u64>param(s, HostParam.Hz);
+  // Linux keeps icsk_rto in jiffies and doubles those (tcp_retransmit_timer): whole jiffies, floored so kernelDue gets them back.
+  if (hz > 0) base = (base * hz + 999999) / 1000000 * 1000000 / hz;
   const cap = <u64>param(s, HostParam.RtoMax);
   if (r >= 32) return cap;
   return min(base << r, cap);

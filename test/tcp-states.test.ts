@@ -275,8 +275,9 @@ describe("ports and retries", () => {
     const serverFins = t.segments.filter((s) => s.from === "server" && s.flags.includes("F"));
     expect(serverFins.length).toBe(4); // the FIN and 3 retransmissions
     expect(path(t, "server").at(-1)).toBe("LAST_ACK>CLOSED");
-    // RTO 202 ms doubling: 0.202 + 0.404 + 0.808 + 1.616 after the first FIN, each rounded up
-    // on the 250 Hz wheel (a jiffy at level 0, up to 8 from 63 jiffies on).
-    expect(when(t, "server", "LAST_ACK", "CLOSED") - serverFins[0].t).toBeCloseTo(3.101, 3);
+    // RTO 202 ms is 51 jiffies at 250 Hz, doubled as jiffies (Linux's icsk_rto): 51, 102, 204, 408
+    // after the first FIN at 0.003, each rounded up on the wheel (a jiffy at level 0, up to 8 from
+    // 63 jiffies on): 0.208, 0.640, 1.472, 3.136.
+    expect(when(t, "server", "LAST_ACK", "CLOSED") - serverFins[0].t).toBeCloseTo(3.133, 3);
   });
 });

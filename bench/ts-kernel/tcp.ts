@@ -148,7 +148,10 @@ const POW2 = new Float64Array(32).map((_, i) => 2 ** i);
 /** The current retransmission timeout with exponential backoff, in microseconds. */
 function rto(s: number): number { return backoff(s, retries(s)); }
 function backoff(s: number, r: number): number {
-  const base = rtoMs(s) * 1000;
+  let base = rtoMs(s) * 1000;
+  const hz = hostParam(hostOf(s), HostParam.Hz);
+  // Linux keeps icsk_rto in jiffies and doubles those (tcp_retransmit_timer): whole jiffies, floored so kernelDue gets them back.
+  if (hz > 0) base = Math.floor(Math.ceil(base * hz / 1e6) * 1e6 / hz);
   const cap = hostParam(hostOf(s), HostParam.RtoMax);
   if (r >= 32) return cap;
   return Math.min(base * POW2[r], cap); // base < 2^26: base << r is exact as a double
