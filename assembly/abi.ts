@@ -20,6 +20,12 @@ export enum HostParam {
   FinTimeout, TwReuse, MaxTwBuckets, PortLo, PortHi, Mss, PortAllocator,
   /** tcp_max_syn_backlog, tcp_syncookies (0 off, 1 when the SYN queue is full, 2 always), net.core.somaxconn, tcp_abort_on_overflow. */
   MaxSynBacklog, Syncookies, Somaxconn, AbortOnOverflow,
+  /** CONFIG_HZ: the kernel timer wheel's tick rate (0: exact timers, no wheel). */
+  Hz,
+  /** net.ipv4.tcp_syn_linear_timeouts: SYN retransmissions at rto_init before backing off. */
+  SynLinearTimeouts,
+  /** net.ipv4.tcp_tw_reuse_delay, us. */
+  TwReuseDelay,
   COUNT,
 }
 /** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */

@@ -19,7 +19,7 @@
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
 import { DEBUG, regrow } from "./mem";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
+import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -55,7 +55,7 @@ const WINDOW_SEGMENTS: u32 = 10;
 // MAX.SND.WND for RFC 5961 5.2: the largest window a SYN can offer (the model has no scaling).
 const RCV_WND: u32 = 65535;
 // SYN_SENT answered by an unacceptable ACK retransmits its SYN after TCP_TIMEOUT_MIN,
-// 2 jiffies (Linux >= 5.7, tcp_rcv_synsent_state_process), here at HZ 250: 8 ms.
+// 2 jiffies (Linux >= 5.7, tcp_rcv_synsent_state_process); 8 ms (HZ 250's) on a host without a hz.
 const SYN_QUICK_RETRY: u64 = 8000;
 
 // Sequence-space comparisons (RFC 9293 3.4), modulo 2^32.
@@ -209,10 +209,14 @@ function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
 }
 
 /** The current retransmission timeout with exponential backoff, in microseconds. */
-function rto(s: u32): u64 {
-  const base = <u64>rtoMs(s) * 1000;
+function rto(s: u32): u64 { return backoff(s, retries(s)); }
+/** The RTO backed off r times, capped at rto_max. */
+function backoff(s: u32, r: u32): u64 {
+  let base = <u64>rtoMs(s) * 1000;
+  const hz = <u64>param(s, HostParam.Hz);
+  // Linux keeps icsk_rto in jiffies and doubles those (tcp_retransmit_timer): whole jiffies, floored so kernelDue gets them back.
+  if (hz > 0) base = (base * hz + 999999) / 1000000 * 1000000 / hz;
   const cap = <u64>param(s, HostParam.RtoMax);
-  const r = retries(s);
   if (r >= 32) return cap;
   return min(base << r, cap);
 }
@@ -225,7 +229,7 @@ function rto(s: u32): u64 {
  * first RTO after the handshake's, a FIN's after the data's) are later than it.
  */
 @inline function armTimer(s: u32, delay: u64): void {
-  const due = now + delay;
+  const due = kernelDue(param(s, HostParam.Hz), delay); // on the host's timer wheel, if it has a hz
   const e = timerEvent(s);
   // (Nested tests, not an && chain, which binaryen would fold into a select.)
   if (e != 0) {
@@ -321,9 +325,10 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   if (traced(id)) traceOpen(now, id, h, la, port, da, dp);
+  setIrs(s, <u32>(now / 1000)); // until the SYN-ACK: the first SYN's time, ms (Linux's retrans_stamp)
   move(s, State.CLOSED, State.SYN_SENT, State.CLOSED);
   sendSyn(s);
-  fileTimer(s, now + rto(s)); // a fresh slot has no timer event
+  fileTimer(s, kernelDue(ipParam(ip, HostParam.Hz), rto(s))); // a fresh slot has no timer event
   return s;
 }
 
@@ -369,7 +374,7 @@ function newChild(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, 
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
   sendSynAck(s);
-  fileTimer(s, now + rto(s)); // a fresh slot has no timer event
+  fileTimer(s, kernelDue(ipParam(ip, HostParam.Hz), rto(s))); // a fresh slot has no timer event
   return s;
 }
 
@@ -533,10 +538,11 @@ function finWait2Timer(s: u32): void {
  */
 function armTimeWait(s: u32): void {
   const d = <u64>param(s, HostParam.TimeWait);
-  if (!twFits(d)) { armTimer(s, d); return; }
+  const hz = param(s, HostParam.Hz);
+  if (!twFits(d, hz)) { armTimer(s, d); return; }
   const e = timerEvent(s);
   if (e != 0) { orphan(e); setTimerEvent(s, 0); }
-  setIrs(s, twPush(s));
+  setIrs(s, twPush(s, kernelDue(hz, d)));
 }
 
 /**
@@ -558,7 +564,7 @@ export function twDue(): bool {
 
 /** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */
 export function twReusable(s: u32): bool {
-  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && <u32>(now / 1000) - sndEnd(s) >= 1000;
+  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && <u32>(now / 1000) - sndEnd(s) >= param(s, HostParam.TwReuseDelay) / 1000;
 }
 /** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default). */
 export function twReuseApplies(h: u32, la: u32, ra: u32): bool {
@@ -627,7 +633,8 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     // An ACK for something we never sent (e.g. a SYN-ACK answering an old duplicate SYN, or
     // a TIME_WAIT's ACK): RST, and the SYN again soon (Linux, before any retransmission).
     if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
-    if (retries(s) == 0) armTimer(s, SYN_QUICK_RETRY);
+    // Only re-arms the retransmission timer: when it fires it is an ordinary SYN retransmission.
+    if (retries(s) == 0) { const hz = <u64>param(s, HostParam.Hz); armTimer(s, hz > 0 ? 2000000 / hz : SYN_QUICK_RETRY); }
     return;
   } }
   if (fl & Flag.RST) {
@@ -820,19 +827,20 @@ export function timerFires(s: u32): void {
   const st = state(s);
   if (st == State.TIME_WAIT) { destroyFrom(s, State.TIME_WAIT); return; }
   if (st == State.FIN_WAIT_2) { destroy(s); return; }
-  if (st == State.SYN_SENT || st == State.SYN_RCVD) {
-    const limit = hasFlag(s, F_SERVER) ? param(s, HostParam.SynackRetries) : param(s, HostParam.SynRetries);
-    if (retries(s) >= limit) {
-      if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, Errno.ETIMEDOUT);
+  if (st == State.SYN_RCVD) {
+    const server = hasFlag(s, F_SERVER);
+    if (retries(s) >= (server ? param(s, HostParam.SynackRetries) : param(s, HostParam.SynRetries))) {
+      if (server) destroy(s); else fail(s, Errno.ETIMEDOUT);
       return;
     }
     setRetries(s, retries(s) + 1);
     retransmitting = true;
-    if (st == State.SYN_SENT) sendSyn(s); else sendSynAck(s);
+    sendSynAck(s);
     retransmitting = false;
     armTimer(s, rto(s));
     return;
   }
+  if (st == State.SYN_SENT) { synTimer(s); return; }
   // Data or FIN unacknowledged.
   // tcp_orphan_retries is for orphans (closed by the application), not a half-closed socket still reading.
   const isOrphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) == F_FIN_QUEUED;
@@ -843,6 +851,33 @@ export function timerFires(s: u32): void {
   retransmitting = true;
   output(s);
   retransmitting = false;
+}
+
+/**
+ * SYN_SENT's timer (Linux tcp_write_timeout, tcp_retransmit_timer): the first
+ * tcp_syn_linear_timeouts retransmissions keep rto_init, later ones back off; connect()
+ * fails after syn_retries + linear_timeouts retransmissions, or once the time since the
+ * first SYN reaches tcp_model_timeout(syn_retries) (retransmits_timed_out).
+ */
+function synTimer(s: u32): void {
+  const r = retries(s);
+  const lin = param(s, HostParam.SynLinearTimeouts);
+  const n = param(s, HostParam.SynRetries);
+  if (r >= n + lin || (r > 0 && <u32>(now / 1000) - irs(s) >= modelTimeoutMs(s, n))) { fail(s, Errno.ETIMEDOUT); return; }
+  setRetries(s, r + 1);
+  retransmitting = true;
+  sendSyn(s);
+  retransmitting = false;
+  armTimer(s, backoff(s, r + 1 > lin ? r + 1 - lin : 0));
+}
+/** tcp_model_timeout: the time `boundary` exponential retransmissions from rto_init take, rto_max capping them, ms. */
+function modelTimeoutMs(s: u32, boundary: u32): u32 {
+  const base = <u64>(param(s, HostParam.RtoInit) / 1000);
+  const cap = <u64>(param(s, HostParam.RtoMax) / 1000);
+  if (base == 0) return 0;
+  const thresh = <u32>(63 - clz(max<u64>(cap / base, 1))); // ilog2(TCP_RTO_MAX / rto_base)
+  if (boundary <= thresh) return <u32>(((<u64>2 << boundary) - 1) * base);
+  return <u32>(((<u64>2 << thresh) - 1) * base + <u64>(boundary - thresh) * cap);
 }
 
 // ---- a server process that stops and starts again ------------------------------------

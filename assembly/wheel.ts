@@ -121,7 +121,7 @@ export function wheelReset(capacity: u32): void {
   TAIL = alloc(LEVELS * SLOTS * 4);
   OCC = alloc(LEVELS * 8);
   twCap = 1024; TWQ = alloc(<usize>twCap * TWE); twFirst = 0; twEnd = 0;
-  twDuration = 0;
+  twDuration = 0; twHz = 0;
 }
 
 export function pendingEvents(): u32 { return evLive; }
@@ -140,17 +140,40 @@ let TWQ: usize = 0;
 let twCap: u32 = 0;
 let twFirst: u32 = 0;
 let twEnd: u32 = 0;
-/** The FIFO's timer length, us (0: none chosen yet; timers of another length use the wheel). */
+/** The FIFO's timer length, us (0: none chosen yet; timers of another length use the wheel), and its hosts' hz. */
 export let twDuration: u64 = 0;
+let twHz: u32 = 0;
+
+// ---- the kernel's timer wheel (Linux kernel/time/timer.c), for hosts with a hz -------
+// A Linux timer_list timer (TCP's retransmission, FIN_WAIT_2 and TIME_WAIT timers) fires
+// on a jiffy tick, and calc_wheel_index rounds its expiry up to its wheel level's
+// granularity: level L (8^L jiffies) holds deltas below LVL_START(L+1) = 63 << 3L, and
+// the bucket is ((expires >> 3L) + 1) << 3L. jiffies start at INITIAL_JIFFIES (2^32 -
+// 300 HZ on 64-bit) at t = 0, so the wheel's phase is the kernel's at boot.
+
+/** When a kernel timer armed now for `delay` us fires, on a host whose CONFIG_HZ is hz (0: exactly now + delay). */
+@inline export function kernelDue(hz: u32, delay: u64): u64 {
+  if (hz == 0) return now + delay;
+  return wheelDue(<u64>hz, delay);
+}
+function wheelDue(hz: u64, delay: u64): u64 {
+  const j0: u64 = 0x100000000 - 300 * hz;
+  const clk = j0 + now * hz / 1000000;
+  const dj = (delay * hz + 999999) / 1000000; // usecs_to_jiffies rounds up
+  let shift: u64 = 0;
+  while (shift < 24 && dj >= (<u64>63 << shift)) shift += 3;
+  const bucket = (((clk + dj) >> shift) + 1) << shift;
+  return ((bucket - j0) * 1000000 + hz - 1) / hz; // the bucket's tick
+}
 
 @inline function twe(i: u32): usize { return TWQ + <usize>i * TWE; }
 /** Sets the FIFO's duration on first use; whether timers of length d go in it. */
-export function twFits(d: u64): bool {
-  if (twDuration == 0 && d > 0) twDuration = d;
-  return d == twDuration;
+export function twFits(d: u64, hz: u32): bool {
+  if (twDuration == 0 && d > 0) { twDuration = d; twHz = hz; }
+  return d == twDuration && hz == twHz; // one rounding, so due times stay in filing order
 }
-/** Appends a timer for socket `target` due twDuration from now; it takes a filing number, whose low 32 bits are its tag (returned). */
-export function twPush(target: u32): u32 {
+/** Appends a timer for socket `target` due at `due` (kernelDue(twHz, twDuration)); it takes a filing number, whose low 32 bits are its tag (returned). */
+export function twPush(target: u32, due: u64): u32 {
   if (twEnd == twCap) {
     if (twFirst >= (twCap >> 1) && twFirst > 0) {
       memory.copy(TWQ, twe(twFirst), <usize>(twEnd - twFirst) * TWE);
@@ -160,7 +183,6 @@ export function twPush(target: u32): u32 {
       twCap <<= 1;
     }
   }
-  const due = now + twDuration;
   const seq = seqNext++;
   const p = twe(twEnd++);
   store<u64>(p, due); store<u64>(p, seq, 8); store<u32>(p, target, 16); store<u32>(p, <u32>seq, 20);

@@ -170,6 +170,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.PortAllocator, allocatorKind(h.portAllocator.kernel)],
       [HostParam.MaxSynBacklog, h.tcp.maxSynBacklog], [HostParam.Syncookies, h.tcp.syncookies],
       [HostParam.Somaxconn, h.tcp.somaxconn], [HostParam.AbortOnOverflow, h.tcp.abortOnOverflow],
+      [HostParam.Hz, h.tcp.hz], [HostParam.SynLinearTimeouts, h.tcp.synLinearTimeouts], [HostParam.TwReuseDelay, h.tcp.twReuseDelay],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);

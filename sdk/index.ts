@@ -13,6 +13,6 @@ export { WorkerPool, type PoolOptions, type PoolRunOptions } from "./workers/poo
 export { runOnPool } from "./workers/parallel.js";
 export { planScenario, ScenarioError, type Scenario, type Plan } from "./scenario.js";
 export type { Result, Trace, TraceState, TraceSegment, StateName } from "./result.js";
-export { PROFILES, PROFILE_NAMES, type Profile, type TcpKnobs } from "./profiles.js";
+export { PROFILES, PROFILE_NAMES, wheelTimer, type Profile, type TcpKnobs } from "./profiles.js";
 export { parseDuration } from "./units.js";
 export { snapshotScenario, type Snapshot, type HostSnapshot, type PortUse, type SnapshotOptions } from "./snapshot.js";

@@ -19,25 +19,33 @@ export interface TcpKnobs {
   syncookies: number;      // net.ipv4.tcp_syncookies: 0 off, 1 when the SYN queue is full, 2 always
   somaxconn: number;       // net.core.somaxconn: caps listen()'s backlog (both queues)
   abortOnOverflow: number; // net.ipv4.tcp_abort_on_overflow: 1 resets a handshake the full accept queue cannot take
+  hz: number;            // CONFIG_HZ: timers fire on the kernel's timer wheel (0: exact timers)
+  synLinearTimeouts: number; // net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
+  twReuseDelay: number;  // net.ipv4.tcp_tw_reuse_delay (Linux >= 6.13; fixed 1 s before)
 }
 
 export interface Profile {
   tcp: TcpKnobs;
   ports: [number, number]; // ephemeral range
+  portAllocator: string;   // the port allocator plugin connect() uses unless a host names one
 }
 
 const s = 1e6;
 const UNLIMITED = 0xffffffff;
 
+// `linux` is Linux 6.18 (the kernel of the reference measurements, test/fixtures/linux-reference),
+// with a fresh network namespace's sysctls; `linux-5.15` is the older LTS kernel where
+// defaults differ (no linear SYN timeouts; tw_reuse_delay not a sysctl, 1 s).
+const linux618: TcpKnobs = {
+  timeWait: 60 * s, rtoInit: 1 * s, rtoMin: 0.2 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
+  retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 131072, mss: 1460, // a fresh netns: 131072 tw buckets
+  hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s,
+  maxSynBacklog: 2048, syncookies: 1, somaxconn: 4096, abortOnOverflow: 0,
+};
+
 export const PROFILES: Record<string, Profile> = {
-  linux: {
-    ports: [32768, 60999],
-    tcp: {
-      timeWait: 60 * s, rtoInit: 1 * s, rtoMin: 0.2 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
-      retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 262144, mss: 1460,
-      maxSynBacklog: 2048, syncookies: 1, somaxconn: 4096, abortOnOverflow: 0,
-    },
-  },
+  linux: { ports: [32768, 60999], portAllocator: "linux", tcp: linux618 },
+  "linux-5.15": { ports: [32768, 60999], portAllocator: "linux", tcp: { ...linux618, synLinearTimeouts: 0 } },
   rfc9293: {
     ports: [49152, 65535],
     tcp: {
@@ -45,7 +53,9 @@ export const PROFILES: Record<string, Profile> = {
       retries2: 15, orphanRetries: 8, finTimeout: 0, twReuse: 0, maxTwBuckets: UNLIMITED, mss: 1460,
       // RFC 9293 has no SYN cookies; a listener's backlog is its own.
       maxSynBacklog: UNLIMITED, syncookies: 0, somaxconn: UNLIMITED, abortOnOverflow: 0,
+      hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s,
     },
+    portAllocator: "sequential",
   },
   windows: {
     ports: [49152, 65535],
@@ -54,8 +64,32 @@ export const PROFILES: Record<string, Profile> = {
       retries2: 5, orphanRetries: 5, finTimeout: 120 * s, twReuse: 0, maxTwBuckets: UNLIMITED, mss: 1460,
       // Windows' SYN attack protection answers a full queue without keeping state, as cookies do; SOMAXCONN is large.
       maxSynBacklog: UNLIMITED, syncookies: 1, somaxconn: UNLIMITED, abortOnOverflow: 0,
+      hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s,
     },
+    portAllocator: "windows",
   },
 };
 
 export const PROFILE_NAMES = Object.keys(PROFILES);
+
+/**
+ * A Linux timer of `delay` us on the kernel's timer wheel at CONFIG_HZ `hz` (kernel/time/
+ * timer.c calc_wheel_index, as assembly/wheel.ts kernelDue): it is filed at the level whose
+ * range holds it (level L: 8^L jiffies each, for deltas from 63 << 3(L-1) jiffies) and fires
+ * on the first boundary of that granularity after its expiry. Seconds:
+ *   granule  the level's granularity (2.048 s for 60 s at 250 Hz);
+ *   min/max  the shortest and longest it lasts (60.004 s and 62.048 s);
+ *   mean     for a timer armed at a random time: delay + granule / 2 (61.024 s);
+ *   cycle    for one re-armed each time it fires (a port taken again as soon as its
+ *            TIME_WAIT ends, as under port exhaustion): a whole number of granules (61.44 s).
+ * hz 0: an exact timer, all of them `delay`.
+ */
+export function wheelTimer(delay: number, hz: number): { granule: number; min: number; mean: number; max: number; cycle: number } {
+  const d = delay / 1e6;
+  if (hz === 0) return { granule: 0, min: d, mean: d, max: d, cycle: d };
+  const dj = Math.ceil((delay * hz) / 1e6);
+  let g = 1;
+  while (g < 8 ** 8 && dj >= 63 * g) g *= 8;
+  const tick = 1 / hz;
+  return { granule: g * tick, min: dj * tick, mean: (dj + g / 2) * tick, max: (dj + g) * tick, cycle: Math.ceil((dj + 1) / g) * g * tick };
+}

@@ -37,6 +37,8 @@ const tcpKnobs = z.strictObject({
   maxTwBuckets: count, mss: z.number().int().min(64).max(65495),
   maxSynBacklog: count.max(2 ** 32 - 1), syncookies: z.union([z.literal(0), z.literal(1), z.literal(2)]),
   somaxconn: count.max(2 ** 32 - 1), abortOnOverflow: z.union([z.literal(0), z.literal(1)]),
+  hz: z.union([z.literal(0), z.literal(100), z.literal(250), z.literal(300), z.literal(1000)]),
+  synLinearTimeouts: count.max(255), twReuseDelay: duration,
 }).partial();
 
 const listen = z.strictObject({
@@ -168,7 +170,7 @@ export interface Plan {
   hookEpoch?: number;
 }
 
-const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout"]);
+const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout", "twReuseDelay"]);
 const TOP_FIELDS = Object.keys(scenarioSchema.shape);
 const MAX_DURATION_US = 2 ** 42 - 1; // the timing wheel's horizon, about 50 days
 const MAX_RESULT_NUMBERS = 200e6;
@@ -224,7 +226,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       tcp[k] = DURATION_KNOBS.has(k) ? us(v) : (v as number);
     }
     if (tcp.rtoMin > tcp.rtoMax) throw new ScenarioError(`${field}.tcp.rtoMin`, "is above rtoMax");
-    if (tcp.timeWait > 4294e6 || tcp.rtoMax > 4294e6 || tcp.finTimeout > 4294e6 || tcp.rtoInit > 65e6) {
+    if (tcp.timeWait > 4294e6 || tcp.rtoMax > 4294e6 || tcp.finTimeout > 4294e6 || tcp.twReuseDelay > 4294e6 || tcp.rtoInit > 65e6) {
       throw new ScenarioError(`${field}.tcp`, "timers must stay under 4294s (rtoInit under 65s)");
     }
     const listen: PlannedListener[] = (h.listen ?? []).map((l, i) => {
@@ -243,8 +245,8 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       if (seen.has(`${l.protocol}/${l.port}`)) throw new ScenarioError(`${field}.listen.${i}.port`, `${l.protocol} port ${l.port} is listed twice`);
       seen.add(`${l.protocol}/${l.port}`);
     });
-    const allocator = h.portAllocator === undefined ? { plugin: "sequential", kernel: { model: "sequential" } as AllocatorKernel }
-      : resolvePlugin<AllocatorKernel>(h.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
+    // Unnamed, the profile's own allocator (Linux's under `linux`, as the OS does).
+    const allocator = resolvePlugin<AllocatorKernel>(h.portAllocator ?? base.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
     hosts.push({
       name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports,
       portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp, listen,

@@ -13,7 +13,7 @@ export interface PairOptions {
   workload?: Partial<Workload>;
   client?: Partial<Scenario["hosts"][string]>;
   server?: Partial<Scenario["hosts"][string]>;
-  profile?: "linux" | "rfc9293" | "windows";
+  profile?: "linux" | "linux-5.15" | "rfc9293" | "windows";
   sample?: string;
   trace?: number;
 }
@@ -28,7 +28,9 @@ export function pair(o: PairOptions = {}): Scenario {
     profile: o.profile ?? "linux",
     trace: o.trace ?? 1,
     hosts: {
-      client: { ip: "10.0.0.1", ...o.client },
+      // Sequential ports from the range's start, so tests can name them (the profiles' own
+      // allocators are port-allocators.test.ts's).
+      client: { ip: "10.0.0.1", portAllocator: "sequential", ...o.client },
       server: { ip: "10.0.0.2", listen: [{ port: 80, backlog: 128 }], ...o.server },
     },
     links: [{ between: ["client", "server"], latency: o.latency ?? "1ms", ...(o.loss ? { loss: o.loss } : {}) }],
@@ -54,6 +56,16 @@ export function when(t: Trace, host: string, from: string, to: string, nth = 0):
   const hits = t.states.filter((s) => s.host === host && s.from === from && s.to === to);
   if (!hits[nth]) throw new Error(`no ${from}>${to} on ${host} (occurrence ${nth})`);
   return hits[nth].t;
+}
+
+/**
+ * Whether a time (s) is a boundary of the Linux timer wheel's level 3 at 250 Hz, where
+ * 60 s timers (TIME_WAIT, FIN_WAIT_2) fire: every 512 jiffies (2.048 s), jiffies counting
+ * from INITIAL_JIFFIES (2^32 - 300 HZ, 264 mod 512) at t = 0, so the first is at 0.992 s.
+ */
+export function onWheelBoundary(t: number): boolean {
+  const k = (t - 0.992) / 2.048;
+  return Math.abs(k - Math.round(k)) < 1e-6;
 }
 
 export function mean(xs: number[]): number {

@@ -121,3 +121,33 @@ describe("reserved ports (ip_local_reserved_ports)", () => {
       /^scenario\.hosts\.client\.reservedPorts: "40000-39999" is inverted/);
   });
 });
+
+describe("each profile's own allocator when a host names none", () => {
+  test("linux: Linux's (even ports first, as the kernel's 500 even of 1000); windows: one cursor from 49152; rfc9293: sequential", async () => {
+    const first = async (profile: "linux" | "windows" | "rfc9293", ports?: string) => {
+      const s = pair({ profile, trace: 6, duration: "10s", client: ports ? { ports } : {}, workload: { rate: 1, count: 6 } });
+      delete (s.hosts.client as { portAllocator?: string }).portAllocator;
+      return (await runScenario(s)).traces!.map((t) => Number(t.client.split(":")[1]));
+    };
+    const lin = await first("linux", "40000-40999");
+    expect(lin.every((p) => p % 2 === 0 && p >= 40000 && p <= 40999)).toBe(true);
+    expect(lin).not.toEqual([40000, 40002, 40004, 40006, 40008, 40010]);
+    expect(await first("windows")).toEqual([49152, 49153, 49154, 49155, 49156, 49157]);
+    expect(await first("rfc9293")).toEqual([49152, 49153, 49154, 49155, 49156, 49157]);
+    expect(planScenario(pair({ profile: "linux" })).hosts[0].portAllocator.plugin).toBe("sequential"); // named: kept
+  });
+});
+
+describe("tcp_tw_reuse_delay (twReuseDelay): how old a TIME_WAIT must be before tw_reuse takes it over", () => {
+  test("one port, a connection every 2 s: taken over after 1 s by default, never with a 10 s delay (EADDRNOTAVAIL)", async () => {
+    const run = (twReuseDelay?: string) => runScenario(pair({
+      duration: "12s", trace: 0,
+      client: { ports: "40000-40000", tcp: { twReuse: 1, ...(twReuseDelay ? { twReuseDelay } : {}) } },
+      workload: { rate: 0.5, count: 5, arrival: "constant" },
+    }));
+    const dflt = await run();
+    expect(dflt.totals).toMatchObject({ completed: 5, timeWaitReused: 4, failed: { EADDRNOTAVAIL: 0 } });
+    const slow = await run("10s");
+    expect(slow.totals).toMatchObject({ completed: 1, timeWaitReused: 0, failed: { EADDRNOTAVAIL: 4 } });
+  });
+});

@@ -242,13 +242,13 @@ const cases: Case[] = [
     what: "misspelt profile",
     change: (s) => { s.profile = "linx"; },
     field: "scenario.profile",
-    says: ['"linx" is not allowed; did you mean "linux"?', 'Allowed: "linux", "rfc9293", "windows"'],
+    says: ['"linx" is not allowed; did you mean "linux"?', 'Allowed: "linux", "linux-5.15", "rfc9293", "windows"'],
   },
   {
     what: "unknown profile with nothing close",
     change: (s) => { s.profile = "freebsd"; },
     field: "scenario.profile",
-    says: ['"freebsd" is not allowed.', 'Allowed: "linux", "rfc9293", "windows"'],
+    says: ['"freebsd" is not allowed.', 'Allowed: "linux", "linux-5.15", "rfc9293", "windows"'],
   },
   {
     what: "misspelt loss plugin",

@@ -6,7 +6,7 @@
 // (stores into Uint32Array columns wrap by themselves).
 
 import { Flag, HostParam, Outcome, Stat, State } from "../../assembly/abi.js";
-import { cancelDue, evTime, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
+import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -35,7 +35,7 @@ const LISTENER_BIND = 1;
 
 const WINDOW_SEGMENTS = 10;
 const RCV_WND = 65535;           // RCV.WND and the peer's MAX.SND.WND (RFC 5961 5.2)
-const SYN_QUICK_RETRY = 8000;    // TCP_TIMEOUT_MIN: 2 jiffies at HZ 250
+const SYN_QUICK_RETRY = 8000;    // TCP_TIMEOUT_MIN: 2 jiffies; HZ 250's on a host without a hz
 const ERR_EADDRNOTAVAIL = 0;
 const ERR_ECONNREFUSED = 1;
 const ERR_ETIMEDOUT = 2;
@@ -146,17 +146,20 @@ function emit(s: number, fl: number, seq: number, ack: number, len: number): voi
 const POW2 = new Float64Array(32).map((_, i) => 2 ** i);
 
 /** The current retransmission timeout with exponential backoff, in microseconds. */
-function rto(s: number): number {
-  const base = rtoMs(s) * 1000;
+function rto(s: number): number { return backoff(s, retries(s)); }
+function backoff(s: number, r: number): number {
+  let base = rtoMs(s) * 1000;
+  const hz = hostParam(hostOf(s), HostParam.Hz);
+  // Linux keeps icsk_rto in jiffies and doubles those (tcp_retransmit_timer): whole jiffies, floored so kernelDue gets them back.
+  if (hz > 0) base = Math.floor(Math.ceil(base * hz / 1e6) * 1e6 / hz);
   const cap = hostParam(hostOf(s), HostParam.RtoMax);
-  const r = retries(s);
   if (r >= 32) return cap;
   return Math.min(base * POW2[r], cap); // base < 2^26: base << r is exact as a double
 }
 
 /** One timer event per socket: a later deadline moves its due time on, an earlier one files a new event (no later than rto_min from now). */
 function armTimer(s: number, delay: number): void {
-  const due = now + delay;
+  const due = kernelDue(hostParam(hostOf(s), HostParam.Hz), delay);
   const e = timerEvent(s);
   if (e !== 0) {
     if (evTime(e) < due) { setDue(e, due); return; }
@@ -228,6 +231,7 @@ export function activeOpen(ip: number, port: number, da: number, dp: number, d: 
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
   if (traced(id)) traceOpen(now, id, hostOf(s), ipAddr(ip), port, da, dp);
+  setIrs(s, Math.floor(now / 1000)); // the first SYN's time, ms, until the SYN-ACK
   setState(s, State.SYN_SENT);
   sendSyn(s);
   armTimer(s, rto(s));
@@ -368,10 +372,11 @@ function enterTimeWait(s: number, ackFin: boolean): void {
 /** TIME_WAIT's timer: an entry in the FIFO beside the wheel when the host's TimeWait is its length; the tag goes in IRS. */
 function armTimeWait(s: number): void {
   const d = hostParam(hostOf(s), HostParam.TimeWait);
-  if (!twFits(d)) { armTimer(s, d); return; }
+  const hz = hostParam(hostOf(s), HostParam.Hz);
+  if (!twFits(d, hz)) { armTimer(s, d); return; }
   const e = timerEvent(s);
   if (e !== 0) { orphan(e); setTimerEvent(s, 0); }
-  setIrs(s, twPush(s));
+  setIrs(s, twPush(s, kernelDue(hz, d)));
 }
 
 /** The TIME_WAIT FIFO's first entry is due (the first lane): its socket closes, unless the entry is stale; whether it was live. */
@@ -385,7 +390,7 @@ export function twDue(): boolean {
 }
 
 export function twReusable(s: number): boolean {
-  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && ((Math.floor(now / 1000) - sndEnd(s)) >>> 0) >= 1000;
+  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && ((Math.floor(now / 1000) - sndEnd(s)) >>> 0) >= Math.floor(hostParam(hostOf(s), HostParam.TwReuseDelay) / 1000);
 }
 /** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default). */
 export function twReuseApplies(h: number, la: number, ra: number): boolean {
@@ -438,7 +443,7 @@ function synSent(s: number, fl: number, seq: number, ack: number): void {
   const ackOk = ack === ((iss(s) + 1) >>> 0);
   if ((fl & Flag.ACK) && !ackOk) {
     if (!(fl & Flag.RST)) emit(s, Flag.RST, ack, 0, 0);
-    if (retries(s) === 0) armTimer(s, SYN_QUICK_RETRY);
+    if (retries(s) === 0) { const hz = hostParam(hostOf(s), HostParam.Hz); armTimer(s, hz > 0 ? Math.floor(2000000 / hz) : SYN_QUICK_RETRY); }
     return;
   }
   if (fl & Flag.RST) {
@@ -581,19 +586,20 @@ export function timerFires(s: number): void {
   const st = state(s);
   const h = hostOf(s);
   if (st === State.TIME_WAIT || st === State.FIN_WAIT_2) { destroy(s); return; }
-  if (st === State.SYN_SENT || st === State.SYN_RCVD) {
-    const limit = hasFlag(s, F_SERVER) ? hostParam(h, HostParam.SynackRetries) : hostParam(h, HostParam.SynRetries);
-    if (retries(s) >= limit) {
-      if (hasFlag(s, F_SERVER)) destroy(s); else fail(s, ERR_ETIMEDOUT);
+  if (st === State.SYN_RCVD) {
+    const server = hasFlag(s, F_SERVER);
+    if (retries(s) >= (server ? hostParam(h, HostParam.SynackRetries) : hostParam(h, HostParam.SynRetries))) {
+      if (server) destroy(s); else fail(s, ERR_ETIMEDOUT);
       return;
     }
     setRetries(s, retries(s) + 1);
     retransmitting = true;
-    if (st === State.SYN_SENT) sendSyn(s); else sendSynAck(s);
+    sendSynAck(s);
     retransmitting = false;
     armTimer(s, rto(s));
     return;
   }
+  if (st === State.SYN_SENT) { synTimer(s); return; }
   const isOrphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) === F_FIN_QUEUED;
   const limit = isOrphan ? hostParam(h, HostParam.OrphanRetries) : hostParam(h, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, ERR_ETIMEDOUT); return; }
@@ -602,6 +608,29 @@ export function timerFires(s: number): void {
   retransmitting = true;
   output(s);
   retransmitting = false;
+}
+
+/** SYN_SENT's timer: tcp_syn_linear_timeouts retransmissions at rto_init, then backoff; the count and tcp_model_timeout limits. */
+function synTimer(s: number): void {
+  const h = hostOf(s);
+  const r = retries(s);
+  const lin = hostParam(h, HostParam.SynLinearTimeouts);
+  const n = hostParam(h, HostParam.SynRetries);
+  if (r >= n + lin || (r > 0 && ((Math.floor(now / 1000) - irs(s)) >>> 0) >= modelTimeoutMs(s, n))) { fail(s, ERR_ETIMEDOUT); return; }
+  setRetries(s, r + 1);
+  retransmitting = true;
+  sendSyn(s);
+  retransmitting = false;
+  armTimer(s, backoff(s, r + 1 > lin ? r + 1 - lin : 0));
+}
+function modelTimeoutMs(s: number, boundary: number): number {
+  const h = hostOf(s);
+  const base = Math.floor(hostParam(h, HostParam.RtoInit) / 1000);
+  const cap = Math.floor(hostParam(h, HostParam.RtoMax) / 1000);
+  if (base === 0) return 0;
+  const thresh = Math.floor(Math.log2(Math.max(Math.floor(cap / base), 1)));
+  if (boundary <= thresh) return ((2 * 2 ** boundary) - 1) * base;
+  return ((2 * 2 ** thresh) - 1) * base + (boundary - thresh) * cap;
 }
 
 // ---- a server process that stops and starts again ------------------------------------

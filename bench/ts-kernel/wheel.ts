@@ -88,7 +88,7 @@ export function wheelReset(capacity: number): void {
   seqNext = 0;
   nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false; horizon = 0;
   TW_DUE = new Float64Array(1024); TW_SEQ = new Float64Array(1024); TW_TARGET = new Uint32Array(1024); TW_TAG = new Uint32Array(1024);
-  twFirst = 0; twEnd = 0; twDuration = 0;
+  twFirst = 0; twEnd = 0; twDuration = 0; twHz = 0;
 }
 
 export function pendingEvents(): number { return evLive; }
@@ -99,11 +99,24 @@ let TW_TARGET = new Uint32Array(0); let TW_TAG = new Uint32Array(0);
 let twFirst = 0;
 let twEnd = 0;
 export let twDuration = 0;
-export function twFits(d: number): boolean {
-  if (twDuration === 0 && d > 0) twDuration = d;
-  return d === twDuration;
+let twHz = 0;
+export function twFits(d: number, hz: number): boolean {
+  if (twDuration === 0 && d > 0) { twDuration = d; twHz = hz; }
+  return d === twDuration && hz === twHz;
 }
-export function twPush(target: number): number {
+
+/** The kernel timer wheel's rounding (assembly/wheel.ts kernelDue): jiffies from INITIAL_JIFFIES at t = 0, the bucket ((expires >> 3L) + 1) << 3L. */
+export function kernelDue(hz: number, delay: number): number {
+  if (hz === 0) return now + delay;
+  const j0 = TWO32 - 300 * hz;
+  const clk = j0 + Math.floor((now * hz) / 1e6);
+  const dj = Math.floor((delay * hz + 999999) / 1e6);
+  let g = 1;
+  while (g < 2 ** 24 && dj >= 63 * g) g *= 8;
+  const bucket = (Math.floor((clk + dj) / g) + 1) * g;
+  return Math.floor(((bucket - j0) * 1e6 + hz - 1) / hz);
+}
+export function twPush(target: number, due: number): number {
   if (twEnd === TW_DUE.length) {
     if (twFirst >= (TW_DUE.length >> 1) && twFirst > 0) {
       TW_DUE.copyWithin(0, twFirst, twEnd); TW_SEQ.copyWithin(0, twFirst, twEnd);
@@ -117,7 +130,6 @@ export function twPush(target: number): number {
       const g = new Uint32Array(n); g.set(TW_TAG); TW_TAG = g;
     }
   }
-  const due = now + twDuration;
   const seq = seqNext++;
   const i = twEnd++;
   TW_DUE[i] = due; TW_SEQ[i] = seq; TW_TARGET[i] = target; TW_TAG[i] = seq >>> 0;
