@@ -9,7 +9,7 @@ import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, St
 import { now, schedule, takeSeq } from "./wheel";
 import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext, LANES } from "./lanes";
 import { bump } from "./metrics";
-import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
+import { hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, F_DONE, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
@@ -316,10 +316,17 @@ function pickLinux(ip: u32, h: u32, lo: u32, n: u32, la: u32, da: u32, dp: u32):
   let offset = (load<u32>(slot) + (portOffset >> 16)) % remaining;
   offset &= ~1;
   const step: u32 = remaining > 1 ? 2 : 1;
+  // Every socket on the address goes to (da, dp) and tw_reuse is off: each held port has
+  // a socket to it that cannot be taken over, so skip it without the 4-tuple lookup.
+  const skipHeld = ipOnlyTo(ip, da, dp) && !twReuseApplies(h, la, da);
   for (let pass = 0; pass < 2; pass++) {
     let p = lo + offset;
     for (let i: u32 = 0; i < remaining; i += step, p += step) {
       if (p >= lo + remaining) p -= remaining;
+      if (skipHeld && portUse(ip, p) != 0) {
+        if (DEBUG) assert(!portFree(ip, p, la, da, dp), "a held port to one destination is never free");
+        continue;
+      }
       if (portFree(ip, p, la, da, dp)) {
         const nudge = max(i, <u32>(nextUnit(hostRng(h)) * 8) * step);
         store<u32>(slot, load<u32>(slot) + nudge + step);
