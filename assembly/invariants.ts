@@ -8,7 +8,7 @@
 //   3  per host and state, the live sockets equal the counts samples report
 //   4  per address and port, holders (bit 15: a bound listener) equal the port table
 //   5  per address and port, TIME_WAIT holders equal the TIME_WAIT port table
-//   6  per address, ports with a holder equal the ports-in-use count; its TCP sockets, and
+//   6  per address, ports with a holder equal the ports-in-use count and the held bits; its TCP sockets, and
 //      those not to the destination it books (net.ts countDest), equal its destination book
 //   7  per host, TIME_WAIT sockets equal the host's TIME_WAIT count
 //   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT, an
@@ -32,7 +32,7 @@ import {
   FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nLatencies,
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
-  acceptInterval, acceptQueued, ipDest, ipParam, listenerBacklog,
+  acceptInterval, acceptQueued, heldBits, ipDest, ipParam, listenerBacklog,
 } from "./net";
 import { HostParam } from "./abi";
 import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, tries, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
@@ -125,6 +125,8 @@ export function checkInvariants(): i32 {
     for (let port: u32 = 0; port < 65536; port++) {
       const holders = load<u32>(PORTS + (<usize>port << 2));
       if (holders != 0) used++;
+      const bit = <u32>load<u8>(heldBits(ip) + (<usize>port >> 3)) >> (port & 7) & 1;
+      if (bit != (holders != 0 ? 1 : 0)) return fail(6, ip << 16 | port, holders != 0 ? 1 : 0, bit);
       if (holders != <u32>load<u16>(use + (<usize>port << 1))) return fail(4, ip << 16 | port, holders, load<u16>(use + (<usize>port << 1)));
       const tw = load<u32>(TWS + (<usize>port << 2));
       if (tw != <u32>load<u16>(tws + (<usize>port << 1))) return fail(5, ip << 16 | port, tw, load<u16>(tws + (<usize>port << 1)));

@@ -58,7 +58,7 @@ export function setHostParam(h: u32, k: i32, v: u32): void {
 // (each block as many as were added before it): a block's header is written as it is
 // allocated, the first touch of a fresh page, which a VM can take ~20 us to fault in.
 const HOST_TABLES: usize = PERTURB_SIZE * 4 + 8192;
-const ADDRESS_TABLES: usize = 65536 * 4 + 8192;
+const ADDRESS_TABLES: usize = 65536 * 4 + 8192 * 2; // port use, TIME_WAIT use, UDP bits, held bits
 const hostSlab = new StaticArray<usize>(2); // [next table, tables left]
 const ipSlab = new StaticArray<usize>(2);
 function carve(slab: StaticArray<usize>, size: usize, added: u32): usize {
@@ -131,11 +131,17 @@ export const LISTENER_BIT: u32 = 0x8000;
 @inline function portUsePtr(i: u32, p: u32): usize { return portUseTable(i) + (<usize>p << 1); }
 @inline function portTwPtr(i: u32, p: u32): usize { return portTwTable(i) + (<usize>p << 1); }
 @inline export function portUse(i: u32, p: u32): u32 { return load<u16>(portUsePtr(i, p)); }
+/** A bit per TCP port of address i, set while portUse is not 0: connect() scans it 64 ports a word. */
+@inline export function heldBits(i: u32): usize { return portUseTable(i) + 65536 * 4 + 8192; }
+@inline function flipHeld(i: u32, p: u32): void {
+  const q = heldBits(i) + (<usize>p >> 3);
+  store<u8>(q, <u8>(<u32>load<u8>(q) ^ (<u32>1 << (p & 7))));
+}
 
 export function holdPort(i: u32, p: u32, amount: u32): void {
   const q = portUsePtr(i, p);
   const v = load<u16>(q);
-  if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) + 1);
+  if (v == 0) { store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) + 1); flipHeld(i, p); }
   store<u16>(q, <u16>(v + amount));
 }
 /** A TCP socket to (ra, rp) took (d 1) or let go (-1) of a port on address i. */
@@ -160,7 +166,7 @@ export function releasePort(i: u32, p: u32, amount: u32 = 1): void {
   const q = portUsePtr(i, p);
   const v = <u32>load<u16>(q) - amount;
   store<u16>(q, <u16>v);
-  if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) - 1);
+  if (v == 0) { store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) - 1); flipHeld(i, p); }
 }
 @inline export function addPortTw(i: u32, p: u32, d: i32): void {
   const q = portTwPtr(i, p);
