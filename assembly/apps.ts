@@ -9,7 +9,7 @@ import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, St
 import { now, schedule, takeSeq } from "./wheel";
 import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext, LANES } from "./lanes";
 import { bump } from "./metrics";
-import { hostParam, hostRng, hostSecret, ipAddr, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
+import { heldBits, hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, F_DONE, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
@@ -316,10 +316,20 @@ function pickLinux(ip: u32, h: u32, lo: u32, n: u32, la: u32, da: u32, dp: u32):
   let offset = (load<u32>(slot) + (portOffset >> 16)) % remaining;
   offset &= ~1;
   const step: u32 = remaining > 1 ? 2 : 1;
+  // Every socket on the address goes to (da, dp) and tw_reuse is off: each held port has
+  // a socket to it that cannot be taken over, so skip it without the 4-tuple lookup.
+  const skipHeld = ipOnlyTo(ip, da, dp) && !twReuseApplies(h, la, da);
   for (let pass = 0; pass < 2; pass++) {
     let p = lo + offset;
     for (let i: u32 = 0; i < remaining; i += step, p += step) {
       if (p >= lo + remaining) p -= remaining;
+      if (skipHeld && portUse(ip, p) != 0) {
+        // On to the pass's next port not held (or past the range's end, to wrap), as if each were tried.
+        const q = nextUnheld(ip, p, lo + remaining, step);
+        if (DEBUG) { for (let x = p; x < q; x += step) assert(!portFree(ip, x, la, da, dp), "a held port to one destination is never free"); }
+        i += q - p - step; p = q - step;
+        continue;
+      }
       if (portFree(ip, p, la, da, dp)) {
         const nudge = max(i, <u32>(nextUnit(hostRng(h)) * 8) * step);
         store<u32>(slot, load<u32>(slot) + nudge + step);
@@ -330,6 +340,22 @@ function pickLinux(ip: u32, h: u32, lo: u32, n: u32, la: u32, da: u32, dp: u32):
     if (!(offset & 1) || remaining <= 1) break;
   }
   return -1;
+}
+
+/** The first port from p (p's parity when step is 2) not held on address ip; if none below end, the first at or past it. */
+function nextUnheld(ip: u32, p: u32, end: u32, step: u32): u32 {
+  const bits = heldBits(ip);
+  const mask: u64 = step == 2 ? <u64>0x5555555555555555 << (p & 1) : <u64>-1;
+  const stop = end + ((end ^ p) & (step - 1)); // (p's parity: where the search wraps)
+  let w = p >> 6;
+  let free = ~load<u64>(bits + (<usize>w << 3)) & mask & (<u64>-1 << (p & 63));
+  while (free == 0) {
+    w++;
+    if (w << 6 >= end) return stop;
+    free = ~load<u64>(bits + (<usize>w << 3)) & mask;
+  }
+  const q = w << 6 | <u32>ctz(free);
+  return q < end ? q : stop;
 }
 
 /** Can connect() from (la, p) reach (da, dp)? Takes over a reusable TIME_WAIT tuple. */

@@ -8,7 +8,8 @@
 //   3  per host and state, the live sockets equal the counts samples report
 //   4  per address and port, holders (bit 15: a bound listener) equal the port table
 //   5  per address and port, TIME_WAIT holders equal the TIME_WAIT port table
-//   6  per address, ports with a holder equal the ports-in-use count
+//   6  per address, ports with a holder equal the ports-in-use count and the held bits; its TCP sockets, and
+//      those not to the destination it books (net.ts countDest), equal its destination book
 //   7  per host, TIME_WAIT sockets equal the host's TIME_WAIT count
 //   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT, an
 //      orphan's FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
@@ -31,7 +32,7 @@ import {
   FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nLatencies,
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
-  acceptInterval, acceptQueued, ipParam, listenerBacklog,
+  acceptInterval, acceptQueued, heldBits, ipDest, ipParam, listenerBacklog,
 } from "./net";
 import { HostParam } from "./abi";
 import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, tries, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
@@ -103,8 +104,11 @@ export function checkInvariants(): i32 {
     memory.fill(PORTS, 0, 65536 * 4);
     memory.fill(TWS, 0, 65536 * 4);
     scanIp = ip;
+    scanDests = 0; scanElsewhere = 0;
     forEachLive((s: u32): void => {
       if (ipIdx(s) != scanIp) return;
+      scanDests++;
+      if (raddr(s) != ipDest(scanIp, 0) || rport(s) != ipDest(scanIp, 1)) scanElsewhere++;
       const p = PORTS + (<usize>lport(s) << 2);
       store<u32>(p, load<u32>(p) + 1);
       if (state(s) == State.TIME_WAIT) { const q = TWS + (<usize>lport(s) << 2); store<u32>(q, load<u32>(q) + 1); }
@@ -121,11 +125,15 @@ export function checkInvariants(): i32 {
     for (let port: u32 = 0; port < 65536; port++) {
       const holders = load<u32>(PORTS + (<usize>port << 2));
       if (holders != 0) used++;
+      const bit = <u32>load<u8>(heldBits(ip) + (<usize>port >> 3)) >> (port & 7) & 1;
+      if (bit != (holders != 0 ? 1 : 0)) return fail(6, ip << 16 | port, holders != 0 ? 1 : 0, bit);
       if (holders != <u32>load<u16>(use + (<usize>port << 1))) return fail(4, ip << 16 | port, holders, load<u16>(use + (<usize>port << 1)));
       const tw = load<u32>(TWS + (<usize>port << 2));
       if (tw != <u32>load<u16>(tws + (<usize>port << 1))) return fail(5, ip << 16 | port, tw, load<u16>(tws + (<usize>port << 1)));
     }
     if (used != ipPortsUsed(ip)) return fail(6, ip, used, ipPortsUsed(ip));
+    if (scanDests != ipDest(ip, 2)) return fail(6, ip, scanDests, ipDest(ip, 2));
+    if (scanElsewhere != ipDest(ip, 3)) return fail(6, ip, scanElsewhere, ipDest(ip, 3));
   }
 
   // 8: live timers per socket.
@@ -242,6 +250,7 @@ export function checkInvariants(): i32 {
 
 // State for the scans above (AssemblyScript closures cannot capture locals).
 let scanIp: u32 = 0;
+let scanDests: u32 = 0, scanElsewhere: u32 = 0; // (closures capture no locals)
 let scanListener: u32 = 0;
 let halfOpen: u32 = 0;
 let badSocket: i32 = -1;

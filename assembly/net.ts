@@ -58,7 +58,7 @@ export function setHostParam(h: u32, k: i32, v: u32): void {
 // (each block as many as were added before it): a block's header is written as it is
 // allocated, the first touch of a fresh page, which a VM can take ~20 us to fault in.
 const HOST_TABLES: usize = PERTURB_SIZE * 4 + 8192;
-const ADDRESS_TABLES: usize = 65536 * 4 + 8192;
+const ADDRESS_TABLES: usize = 65536 * 4 + 8192 * 2; // port use, TIME_WAIT use, UDP bits, held bits
 const hostSlab = new StaticArray<usize>(2); // [next table, tables left]
 const ipSlab = new StaticArray<usize>(2);
 function carve(slab: StaticArray<usize>, size: usize, added: u32): usize {
@@ -111,6 +111,7 @@ let IPNEXT: usize = 0;      // u16 [ip] the host's address added before it + 1, 
 let IPUSED: usize = 0;      // u32 [ip] ports with at least one holder
 let IPCURSOR: usize = 0;    // u32 [ip] next ephemeral offset to try
 let IPEPOCH: usize = 0;     // u32 [ip] bumped whenever a socket on the address lets go of a port
+let IPDEST: usize = 0;      // u32 [ip][4] TCP sockets' destinations: first's (raddr, rport), total, how many elsewhere
 let UDPUSE: usize = 0;      // usize [ip] -> u8[8192]: UDP ports are a space of their own (a bit each, 1 = held)
 let IPUDPCURSOR: usize = 0; // u32 [ip] next UDP ephemeral offset to try
 let PORTUSE: usize = 0;     // usize [ip] -> u16[65536]
@@ -130,12 +131,34 @@ export const LISTENER_BIT: u32 = 0x8000;
 @inline function portUsePtr(i: u32, p: u32): usize { return portUseTable(i) + (<usize>p << 1); }
 @inline function portTwPtr(i: u32, p: u32): usize { return portTwTable(i) + (<usize>p << 1); }
 @inline export function portUse(i: u32, p: u32): u32 { return load<u16>(portUsePtr(i, p)); }
+/** A bit per TCP port of address i, set while portUse is not 0: connect() scans it 64 ports a word. */
+@inline export function heldBits(i: u32): usize { return portUseTable(i) + 65536 * 4 + 8192; }
+@inline function flipHeld(i: u32, p: u32): void {
+  const q = heldBits(i) + (<usize>p >> 3);
+  store<u8>(q, <u8>(<u32>load<u8>(q) ^ (<u32>1 << (p & 7))));
+}
 
 export function holdPort(i: u32, p: u32, amount: u32): void {
   const q = portUsePtr(i, p);
   const v = load<u16>(q);
-  if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) + 1);
+  if (v == 0) { store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) + 1); flipHeld(i, p); }
   store<u16>(q, <u16>(v + amount));
+}
+/** A TCP socket to (ra, rp) took (d 1) or let go (-1) of a port on address i. */
+export function countDest(i: u32, ra: u32, rp: u32, d: i32): void {
+  const q = IPDEST + (<usize>i << 4);
+  let total = load<u32>(q, 8);
+  if (total == 0) { store<u32>(q, ra); store<u32>(q, rp, 4); }
+  total += d;
+  store<u32>(q, total, 8);
+  if ((load<u32>(q) ^ ra | load<u32>(q, 4) ^ rp) != 0) store<u32>(q, load<u32>(q, 12) + d, 12);
+}
+/** Address i's destination book, word k: 0 raddr, 1 rport, 2 sockets, 3 sockets elsewhere (invariants.ts). */
+@inline export function ipDest(i: u32, k: u32): u32 { return load<u32>(IPDEST + (<usize>i << 4) + (<usize>k << 2)); }
+/** Does every TCP socket on address i (at least one) go to (ra, rp)? Then each held port has a socket to it. */
+@inline export function ipOnlyTo(i: u32, ra: u32, rp: u32): bool {
+  const q = IPDEST + (<usize>i << 4);
+  return load<u32>(q, 8) != 0 && load<u32>(q, 12) == 0 && (load<u32>(q) ^ ra | load<u32>(q, 4) ^ rp) == 0;
 }
 @inline export function ipEpoch(i: u32): u32 { return load<u32>(IPEPOCH + (<usize>i << 2)); }
 export function releasePort(i: u32, p: u32, amount: u32 = 1): void {
@@ -143,7 +166,7 @@ export function releasePort(i: u32, p: u32, amount: u32 = 1): void {
   const q = portUsePtr(i, p);
   const v = <u32>load<u16>(q) - amount;
   store<u16>(q, <u16>v);
-  if (v == 0) store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) - 1);
+  if (v == 0) { store<u32>(IPUSED + (<usize>i << 2), ipPortsUsed(i) - 1); flipHeld(i, p); }
 }
 @inline export function addPortTw(i: u32, p: u32, d: i32): void {
   const q = portTwPtr(i, p);
@@ -180,6 +203,7 @@ function growIps(): void {
   const c = ipCap; const n = c * 2;
   IPADDR = col(IPADDR, c, n, 4); IPHOST = col(IPHOST, c, n, 2); IPPARAM = col(IPPARAM, c, n, 128); IPNEXT = col(IPNEXT, c, n, 2);
   IPUSED = col(IPUSED, c, n, 4); IPCURSOR = col(IPCURSOR, c, n, 4); IPEPOCH = col(IPEPOCH, c, n, 4);
+  IPDEST = col(IPDEST, c, n, 16);
   UDPUSE = col(UDPUSE, c, n, sizeof<usize>()); IPUDPCURSOR = col(IPUDPCURSOR, c, n, 4);
   PORTUSE = col(PORTUSE, c, n, sizeof<usize>()); PORTTW = col(PORTTW, c, n, sizeof<usize>());
   ipCap = n;
@@ -596,7 +620,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   HIPS = alloc(<usize>c * 4); IPNEXT = alloc(<usize>c * 2);
   IPADDR = alloc(<usize>c * 4); IPHOST = alloc(<usize>c * 2); IPPARAM = alloc(<usize>c * 128);
   IPUSED = alloc(<usize>c * 4); IPCURSOR = alloc(<usize>c * 4);
-  IPEPOCH = alloc(<usize>c * 4);
+  IPEPOCH = alloc(<usize>c * 4); IPDEST = alloc(<usize>c * 16);
   UDPUSE = alloc(<usize>c * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>c * 4);
   PORTUSE = alloc(<usize>c * sizeof<usize>()); PORTTW = alloc(<usize>c * sizeof<usize>());
   LSIP = alloc(<usize>c * 4); LSPORT = alloc(<usize>c * 4);

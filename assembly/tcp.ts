@@ -23,7 +23,7 @@ import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setD
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
-  dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam,
+  countDest, dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam,
   listenerIp, newSegment, newSegmentInline, segmentFree, takeFreeSegment, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
@@ -98,12 +98,14 @@ function destroy(s: u32): void { destroyFrom(s, state(s)); }
 @inline function destroyFrom(s: u32, from: u32): void {
   move(s, from, State.CLOSED, from);
   releasePort(ipIdx(s), lport(s));
+  countDest(ipIdx(s), raddr(s), rport(s), -1);
   sockets.close(s);
 }
 /** A half-open child reset by its client: back to LISTEN (as traced), port and slot freed. */
 function destroyToListen(s: u32): void {
   setState(s, State.LISTEN);
   releasePort(ipIdx(s), lport(s));
+  countDest(ipIdx(s), raddr(s), rport(s), -1);
   sockets.close(s);
 }
 
@@ -321,6 +323,7 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
   const la = ipAddr(ip);
   const s = sockets.open(la, port, da, dp, ip, w, d, id, 0);
   holdPort(ip, port, 1);
+  countDest(ip, da, dp, 1);
   const i = isn(h, la, port, da, dp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
@@ -364,6 +367,7 @@ function newChild(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, 
   const h = ipHost(ip);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
   holdPort(ip, dp, 1);
+  countDest(ip, sa, sp, 1);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   const i = isn(h, da, dp, sa, sp);
@@ -414,6 +418,7 @@ function cookieAck(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   const ip = listenerIp(l);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
   holdPort(ip, dp, 1);
+  countDest(ip, sa, sp, 1);
   addListenerQueue(l, 1);
   setIrs(s, seq - 1); setRcvNxt(s, seq);
   setIss(s, ack - 1); setSndUna(s, ack - 1); setSndNxt(s, ack); setSndEnd(s, l);

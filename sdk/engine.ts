@@ -72,7 +72,7 @@ export const INVARIANTS = [
   "live sockets per host and state equal the reported counts",
   "holders of each port equal the port table",
   "TIME_WAIT holders of each port equal the TIME_WAIT port table",
-  "ports with a holder equal the ports-in-use count",
+  "ports with a holder equal the ports-in-use count; TCP sockets equal the destination book",
   "TIME_WAIT sockets per host equal the host's TIME_WAIT count",
   "a socket that only a timer can move on has exactly one live timer",
   "a listener's half-open count equals its SYN_RCVD children",

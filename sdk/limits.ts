@@ -10,8 +10,8 @@ import { planShards } from "./workers/shard.js";
  * and segments, and memory is WebAssembly's 4 GiB less a page (assembly/mem.ts).
  */
 export const ENGINE_LIMITS = { hosts: 65536, addresses: 65535, links: 32768, workloads: 65536, memory: 65535 * 65536 };
-/** Memory an address takes before any connection: a u16 and a TIME_WAIT u16 per TCP port, a bit per UDP port. */
-export const ADDRESS_BYTES = 65536 * 4 + 8192 + 192;
+/** Memory an address takes before any connection: a u16, a TIME_WAIT u16 and a held bit per TCP port, a bit per UDP port. */
+export const ADDRESS_BYTES = 65536 * 4 + 8192 * 2 + 208; // (+ its columns: params, cursors, destinations)
 /** A host's port-selection tables (a 256-entry perturbation table, a reserved-port bitmap) and knobs. */
 const HOST_BYTES = 1024 + 8192 + 256;
 /** The tables every instance starts with (sockets, timers, segments, samples, at their first capacity: 1.9 MiB). */

@@ -128,12 +128,12 @@ describe("tables grow past 1024", () => {
 describe("refused before the run, naming the field, the count and the limit", () => {
   test("addresses whose port tables need more than WebAssembly's 4 GiB", async () => {
     await expect(runScenario(manyAddresses(16_000, 1))).rejects.toThrow(
-      "scenario.hosts: 16001 addresses on 2 hosts need about 4.04 GiB of engine memory before the first connection (264 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses");
+      "scenario.hosts: 16001 addresses on 2 hosts need about 4.16 GiB of engine memory before the first connection (272 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses");
   });
 
   test("addresses past memoryLimit", async () => {
     await expect(runScenario(manyAddresses(10_000, 1), { memoryLimit: 2 ** 30 })).rejects.toThrow(
-      "scenario.hosts: 10001 addresses on 2 hosts need about 2.53 GiB of engine memory before the first connection (264 KiB of port tables each); memoryLimit is 1.00 GiB: raise it or use fewer addresses");
+      "scenario.hosts: 10001 addresses on 2 hosts need about 2.60 GiB of engine memory before the first connection (272 KiB of port tables each); memoryLimit is 1.00 GiB: raise it or use fewer addresses");
   });
 
   test("two host groups too big for one engine: refused in one, and each runs in a worker of its own", async () => {
@@ -145,7 +145,7 @@ describe("refused before the run, naming the field, the count and the limit", ()
       workloads: [...half.workloads, churn("c2", "s2:80", 503)],
     };
     await expect(runScenario(s)).rejects.toThrow(
-      "scenario.hosts: 16402 addresses on 4 hosts need about 4.14 GiB of engine memory before the first connection (264 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses; host groups that no link joins can run in separate workers (--workers)");
+      "scenario.hosts: 16402 addresses on 4 hosts need about 4.26 GiB of engine memory before the first connection (272 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses; host groups that no link joins can run in separate workers (--workers)");
     const r = await runScenario(s, { workers: 2 });
     expect(r.engine.workers).toBe(2);
     expectAllCompleted(r, 1006);
@@ -179,7 +179,7 @@ describe("refused before the run, naming the field, the count and the limit", ()
       expect(existsSync(out)).toBe(false);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toBe("connsim: scenario.hosts: 16001 addresses on 2 hosts need about 4.04 GiB of engine memory before the first connection (264 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses\n");
+      expect(r.stderr).toBe("connsim: scenario.hosts: 16001 addresses on 2 hosts need about 4.16 GiB of engine memory before the first connection (272 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

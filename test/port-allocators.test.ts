@@ -151,3 +151,25 @@ describe("tcp_tw_reuse_delay (twReuseDelay): how old a TIME_WAIT must be before 
     expect(slow.totals).toMatchObject({ completed: 1, timeWaitReused: 0, failed: { EADDRNOTAVAIL: 4 } });
   });
 });
+
+describe("linux allocator with most ports held: the engine's shortcut picks what the full search picks", () => {
+  // The engine skips a held port without its 4-tuple lookup when every socket on the address
+  // goes to the destination and tw_reuse is off; the TS kernel (bench/ts-kernel) looks each
+  // up. compare() runs both in slices and throws on the first differing counter, sample or
+  // trace record. Hosts: one destination (shortcut), two (full search), tw_reuse 1 (full search).
+  test("release and debug engines agree with the TS kernel on linux-ports-held", async () => {
+    const { compare, SCENARIOS } = await import("../bench/ts-kernel/check.mjs" as string);
+    const { loadSdkInternals, loadTsKernel } = await import("../bench/ts-kernel/load.mjs" as string);
+    const [sdk, ts] = await Promise.all([loadSdkInternals(), loadTsKernel()]);
+    for (const flavour of ["release", "debug"]) {
+      const r = await compare("linux-ports-held", SCENARIOS["linux-ports-held"], { sdk, ts, flavour });
+      expect(r.totals, flavour).toMatchObject({ Attempted: 5656, Completed: 5051, EADDRNOTAVAIL: 605, TwReused: 1687 });
+    }
+  });
+
+  test("the destination book each address keeps for it matches its sockets (invariant 6, debug engine)", async () => {
+    const { SCENARIOS } = await import("../bench/ts-kernel/check.mjs" as string);
+    const r = await runScenario({ ...SCENARIOS["linux-ports-held"], name: "held" }, { checkInvariants: true, flavour: "debug" });
+    expect(r.totals).toMatchObject({ attempted: 5656, completed: 5051, failed: { EADDRNOTAVAIL: 605 }, timeWaitReused: 1687 });
+  });
+});

@@ -117,6 +117,24 @@ export const SCENARIOS = {
       { plugin: "tcp-churn", from: "l", to: "s:443", rate: 40, closer: "server" },
     ],
   },
+  // linux allocator with most of the range in TIME_WAIT (EADDRNOTAVAIL): to one destination
+  // without tw_reuse (the engine skips held ports; the kernel looks each up), to two, and with tw_reuse.
+  "linux-ports-held": {
+    seed: 9, duration: "20s", sample: "500ms", trace: 40,
+    hosts: {
+      a: { ip: "10.0.5.1", ports: "40000-40599", portAllocator: "linux", tcp: { timeWait: "8s" } },
+      b: { ip: "10.0.5.2", ports: "40000-40599", portAllocator: "linux", tcp: { timeWait: "8s" } },
+      c: { ip: "10.0.5.3", ports: "40000-40599", portAllocator: "linux", tcp: { timeWait: "8s", twReuse: 1 } },
+      s: { ip: "10.0.5.9", listen: [{ port: 80 }, { port: 443 }] },
+    },
+    links: [{ between: ["a", "s"], latency: "1ms" }, { between: ["b", "s"], latency: "1ms" }, { between: ["c", "s"], latency: "1ms" }],
+    workloads: [
+      { plugin: "tcp-churn", from: "a", to: "s:80", rate: 100 },
+      { plugin: "tcp-churn", from: "b", to: "s:80", rate: 80 },
+      { plugin: "tcp-churn", from: "b", to: "s:443", rate: 30, start: "3s", stop: "6s" },
+      { plugin: "tcp-churn", from: "c", to: "s:80", rate: 100 },
+    ],
+  },
   // Closed-loop clients and sizes drawn per connection (uniform, exponential).
   "closed-loop-sizes": {
     seed: 21, duration: "20s", sample: "250ms", trace: 20,
