@@ -92,20 +92,25 @@ function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
   move(s, from, to, tracedFrom >= 0 ? <u32>tracedFrom : from);
 }
 
+/**
+ * A TCP socket takes its local port (ip, lp) for a peer (ra, rp), and lets go of it: the
+ * port's holders and the address's destination book (pickLinux's shortcut) move together.
+ */
+@inline function takePort(ip: u32, lp: u32, ra: u32, rp: u32): void { holdPort(ip, lp, 1); countDest(ip, ra, rp, 1); }
+@inline function letGoPort(s: u32): void { releasePort(ipIdx(s), lport(s)); countDest(ipIdx(s), raddr(s), rport(s), -1); }
+
 /** Ends a socket: trace it to CLOSED, free its port and slot. */
 function destroy(s: u32): void { destroyFrom(s, state(s)); }
 /** destroy, inlined where the socket's state is a constant (LAST_ACK's last ACK, TIME_WAIT's end): only its books remain. */
 @inline function destroyFrom(s: u32, from: u32): void {
   move(s, from, State.CLOSED, from);
-  releasePort(ipIdx(s), lport(s));
-  countDest(ipIdx(s), raddr(s), rport(s), -1);
+  letGoPort(s);
   sockets.close(s);
 }
 /** A half-open child reset by its client: back to LISTEN (as traced), port and slot freed. */
 function destroyToListen(s: u32): void {
   setState(s, State.LISTEN);
-  releasePort(ipIdx(s), lport(s));
-  countDest(ipIdx(s), raddr(s), rport(s), -1);
+  letGoPort(s);
   sockets.close(s);
 }
 
@@ -322,8 +327,7 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
   const h = ipHost(ip);
   const la = ipAddr(ip);
   const s = sockets.open(la, port, da, dp, ip, w, d, id, 0);
-  holdPort(ip, port, 1);
-  countDest(ip, da, dp, 1);
+  takePort(ip, port, da, dp);
   const i = isn(h, la, port, da, dp);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
@@ -366,8 +370,7 @@ function newChild(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, 
   const ip = listenerIp(l);
   const h = ipHost(ip);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
-  holdPort(ip, dp, 1);
-  countDest(ip, sa, sp, 1);
+  takePort(ip, dp, sa, sp);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   const i = isn(h, da, dp, sa, sp);
@@ -417,8 +420,7 @@ function cookieAck(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   // The child is made as from the SYN (without its SYN-ACK), then completed by this ACK.
   const ip = listenerIp(l);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
-  holdPort(ip, dp, 1);
-  countDest(ip, sa, sp, 1);
+  takePort(ip, dp, sa, sp);
   addListenerQueue(l, 1);
   setIrs(s, seq - 1); setRcvNxt(s, seq);
   setIss(s, ack - 1); setSndUna(s, ack - 1); setSndNxt(s, ack); setSndEnd(s, l);

@@ -6,7 +6,7 @@
 import { Flag, HostParam, LossKind, PortAllocator, SizeDist, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
 import type { Plan } from "./scenario.js";
 import type { AllocatorKernel, SizeSpec } from "./kernels.js";
-import { hostGroups } from "./workers/shard.js";
+import { hostGroups } from "./groups.js";
 
 export interface EngineExports {
   memory: WebAssembly.Memory;

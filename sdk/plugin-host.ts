@@ -12,7 +12,7 @@ import {
   type WorkloadHook, type WorkloadOutcomes, type WorkloadPlugin,
 } from "./plugins.js";
 import { ScenarioError, type Plan } from "./scenario.js";
-import { hookEpoch } from "./workers/shard.js";
+import { hookEpoch } from "./groups.js";
 
 export interface PluginHost {
   /** After configure(): the engine's epoch, from the hooked directions' latencies. */

@@ -16,7 +16,7 @@ import {
 import type { Result, StateName, Trace } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
-import { hostGroups } from "./workers/shard.js";
+import { hostGroups } from "./groups.js";
 
 export const VERSION = "0.1.0";
 

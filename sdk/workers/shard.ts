@@ -9,6 +9,7 @@
 
 import type { ListenCounters, Result, StateName } from "../result.js";
 import type { Plan } from "../scenario.js";
+import { hookEpoch, hostGroups } from "../groups.js";
 
 /** The plan split into independent shards, or undefined when it does not split. */
 export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
@@ -35,28 +36,6 @@ export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
     links: plan.links.filter((l) => shardOf.get(l.a) === s),
     workloads: plan.workloads.filter((w) => shardOf.get(w.from) === s),
   }));
-}
-
-/**
- * The epoch of the loss hooks' batches, us: the smallest latency of a hooked direction
- * in the whole scenario (a shard keeps the whole run's), so a hook's decide() calls
- * take the same segments in a shard. Undefined without loss hooks.
- */
-export function hookEpoch(plan: Plan): number | undefined {
-  if (plan.hookEpoch !== undefined) return plan.hookEpoch;
-  const hooked = plan.links.filter((l) => l.loss && !l.loss.kernel);
-  return hooked.length ? Math.min(...hooked.map((l) => Math.min(l.latencyAB, l.latencyBA))) : undefined;
-}
-
-/** Each host's group (hosts that chains of links join): a name standing for the group, hosts in plan order. */
-export function hostGroups(plan: Pick<Plan, "hosts" | "links">): Map<string, string> {
-  const parent = new Map(plan.hosts.map((h) => [h.name, h.name]));
-  const find = (x: string): string => {
-    while (parent.get(x) !== x) x = parent.get(x)!;
-    return x;
-  };
-  for (const l of plan.links) parent.set(find(l.a), find(l.b));
-  return new Map(plan.hosts.map((h) => [h.name, find(h.name)]));
 }
 
 /** The shards' results as one, hosts in the plan's order. */
