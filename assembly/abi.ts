@@ -44,6 +44,15 @@ export enum WlParam {
    * connect() order, and a shard numbers them as the whole run does.
    */
   ConnGroup,
+  /**
+   * Several sources and destinations, taken in turn per connection (the k-th connection:
+   * destination k mod Dests, source (k div Dests) mod Sources, so every pair comes up):
+   * Sources consecutive addresses from SrcIp (0 or 1: SrcIp alone); Dests entries of the
+   * destination table from DstFirst (addDestination; 0: DstAddr, DstPort and Dir alone).
+   */
+  Sources, DstFirst, Dests,
+  /** 1: bind(addr, 0) picks the port before connect(), so it is never shared across destinations; 0: connect() picks it knowing the destination (IP_BIND_ADDRESS_NO_PORT). */
+  BindPort,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */

@@ -32,6 +32,11 @@ let WPICKS: usize = 0;   // u32 [workload] ports taken since then
 let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to (workload hooks read it)
 let WCONN: usize = 0;    // u32 [workload] connections numbered so far by its counter (WlParam.ConnGroup)
 let WGROUP: usize = 0;   // u32 [workload] the workload whose WCONN counter numbers its connections
+let WTURN: usize = 0;    // u32 [workload] connections it has made from its sources to its destinations (A_MULTI)
+// Destinations of workloads with several (WlParam.DstFirst, Dests): u32 [entry][4] address, port, direction, 0.
+let DEST: usize = 0;
+let nDests: u32 = 0;
+let destCap: u32 = 0;
 // What the per-connection paths read of a workload, converted from its f64 parameters
 // by setWorkloadParam (a conversion on each read is a checked truncation): u32 [workload][8]
 //   0 fixed request size | 4 fixed response size (SIZE_DRAWN: drawn) | 8 Requests | 12 A_* bits
@@ -48,6 +53,8 @@ const A_UDP: u32 = 64;           // Udp != 0
 const A_LOCAL_PORT: u32 = 128;   // LocalPort > 0
 const A_POISSON: u32 = 256;      // Arrival == Poisson
 const A_CONSTANT: u32 = 512;     // Arrival == Constant
+const A_MULTI: u32 = 1024;       // Sources > 1 or Dests > 0: source and destination taken in turn
+const A_BIND: u32 = 2048;        // BindPort != 0
 @inline function app(w: u32): usize { return WAPP + (<usize>w << 5); }
 @inline function appBits(w: u32): u32 { return load<u32>(app(w), 12); }
 
@@ -64,7 +71,8 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
     | (wp(w, WlParam.Clients) > 0 ? A_LOOP : 0) | (closer != Closer.Server ? A_CLIENT_CLOSES : 0)
     | (closer != Closer.Client ? A_SERVER_CLOSES : 0) | (wp(w, WlParam.Hooked) != 0 ? A_HOOKED : 0)
     | (wp(w, WlParam.Udp) != 0 ? A_UDP : 0) | (<i32>wp(w, WlParam.LocalPort) > 0 ? A_LOCAL_PORT : 0)
-    | (arrival == Arrival.Poisson ? A_POISSON : 0) | (arrival == Arrival.Constant ? A_CONSTANT : 0), 12);
+    | (arrival == Arrival.Poisson ? A_POISSON : 0) | (arrival == Arrival.Constant ? A_CONSTANT : 0)
+    | (wp(w, WlParam.Sources) > 1 || wp(w, WlParam.Dests) > 0 ? A_MULTI : 0) | (wp(w, WlParam.BindPort) != 0 ? A_BIND : 0), 12);
   store<u32>(p, <u32>wp(w, WlParam.SrcIp), 16);
   store<u32>(p, <u32>wp(w, WlParam.DstAddr), 20);
   store<u32>(p, <u32>wp(w, WlParam.DstPort), 24);
@@ -77,13 +85,14 @@ export function appsReset(): void {
   nWorkloads = 0;
   wlCap = 0; growWorkloads(16);
   arrivalsCap = 0;
+  nDests = 0; destCap = 0; DEST = 0;
 }
 function growWorkloads(n: u32): void {
   const c = wlCap;
   WPARAM = col(WPARAM, c, n, WlParam.COUNT * 8); WNEXT = col(WNEXT, c, n, 8); WCOUNT = col(WCOUNT, c, n, 4);
   WRNG = col(WRNG, c, n, 8); WFULL = col(WFULL, c, n, 4); WPICKS = col(WPICKS, c, n, 4);
   WOUT = col(WOUT, c, n, Outcome.COUNT * 4); WAPP = col(WAPP, c, n, 32);
-  WCONN = col(WCONN, c, n, 4); WGROUP = col(WGROUP, c, n, 4);
+  WCONN = col(WCONN, c, n, 4); WGROUP = col(WGROUP, c, n, 4); WTURN = col(WTURN, c, n, 4);
   wlCap = n;
   for (let w = c; w < n; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }
@@ -111,6 +120,17 @@ export function addWorkload(stream: u32): u32 {
   store<u64>(WRNG + (<usize>w << 3), seedStream(runSeed, (stream < 0x10000 ? 0x30000 : <u64>1 << 32) + <u64>stream));
   return w;
 }
+
+/** A destination for WlParam.DstFirst/Dests: its index in the destination table. */
+export function addDestination(addr: u32, port: u32, dir: u32): u32 {
+  if (nDests == destCap) { const m = max(destCap * 2, 16); DEST = col(DEST, destCap, m, 16); destCap = m; }
+  const e = DEST + (<usize>nDests << 4);
+  store<u32>(e, addr); store<u32>(e, port, 4); store<u32>(e, dir, 8);
+  return nDests++;
+}
+export function destinationCount(): u32 { return nDests; }
+@inline export function destinationDir(i: u32): u32 { return load<u32>(DEST + (<usize>i << 4), 8); }
+@inline export function destinationPort(i: u32): u32 { return load<u32>(DEST + (<usize>i << 4), 4); }
 
 /** Files every workload's first arrival. */
 export function appsStart(): void {
@@ -236,12 +256,26 @@ function connect(w: u32, failed: u32): void {
   const id = load<u32>(counter);
   store<u32>(counter, id + 1);
   const a = app(w);
-  const ip = load<u32>(a, 16);
-  const da = load<u32>(a, 20);
-  const dp = load<u32>(a, 24);
+  let ip = load<u32>(a, 16);
+  let da = load<u32>(a, 20);
+  let dp = load<u32>(a, 24);
+  let dir = load<u32>(a, 28);
   const bits = load<u32>(a, 12);
+  if (bits & A_MULTI) {
+    // The k-th connection: destination k mod Dests, source (k div Dests) mod Sources, so
+    // every (source, destination) pair comes up in turn.
+    const turn = WTURN + (<usize>w << 2);
+    const k = load<u32>(turn);
+    store<u32>(turn, k + 1);
+    const dests = <u32>wp(w, WlParam.Dests);
+    if (dests > 0) {
+      const e = DEST + (<usize>(<u32>wp(w, WlParam.DstFirst) + k % dests) << 4);
+      da = load<u32>(e); dp = load<u32>(e, 4); dir = load<u32>(e, 8);
+    }
+    ip += (k / max(dests, 1)) % max(<u32>wp(w, WlParam.Sources), 1);
+  }
   if (bits & A_UDP) {
-    if (!udpQuery(ip, da, dp, load<u32>(a, 28), w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) noPort(w, failed);
+    if (!udpQuery(ip, da, dp, dir, w, id, sizeOf(w, id, false), <u64>wp(w, WlParam.UdpTimeout))) noPort(w, failed);
     return;
   }
   const la = ipAddr(ip);
@@ -257,15 +291,16 @@ function connect(w: u32, failed: u32): void {
     // make at most one tuple usable, and each port this workload took since used one up:
     // while takes keep up with releases the range is still full, and connect() fails in
     // O(1) instead of scanning it again (tw_reuse frees tuples with time, so not then).
+    // (Not for a workload taking sources and destinations in turn: its takes are not all this tuple's.)
     const full = WFULL + (<usize>w << 2);
     const picks = WPICKS + (<usize>w << 2);
-    const known = load<u32>(full);
+    const known = bits & A_MULTI ? 0 : load<u32>(full);
     if (known != 0) { // (nested, not &&: binaryen folds those into selects)
       if (ipEpoch(ip) - (known - 1) <= load<u32>(picks)) {
         if (!twReuseApplies(ipHost(ip), la, da)) { noPort(w, failed); return; }
       }
     }
-    port = pickPort(ip, la, da, dp);
+    port = bits & A_BIND ? pickBound(ip) : pickPort(ip, la, da, dp);
     if (port < 0) {
       store<u32>(full, ipEpoch(ip) + 1);
       store<u32>(picks, 0);
@@ -274,7 +309,7 @@ function connect(w: u32, failed: u32): void {
     }
     store<u32>(picks, load<u32>(picks) + 1);
   }
-  activeOpen(ip, <u32>port, da, dp, load<u32>(a, 28), w | min(failed, 63) << 16, id);
+  activeOpen(ip, <u32>port, da, dp, dir, w | min(failed, 63) << 16, id);
 }
 
 /**
@@ -338,6 +373,42 @@ function pickLinux(ip: u32, h: u32, lo: u32, n: u32, la: u32, da: u32, dp: u32):
     }
     offset++;
     if (!(offset & 1) || remaining <= 1) break;
+  }
+  return -1;
+}
+
+/**
+ * bind(addr, 0) before connect(), without IP_BIND_ADDRESS_NO_PORT: the port is chosen
+ * before the destination is known, so it must be one no socket on the address holds
+ * (TIME_WAIT included; inet_csk_bind_conflict without SO_REUSEADDR), and it is never
+ * shared across destinations. Linux (inet_csk_find_open_port): a random start, ports of
+ * the other parity than connect()'s first, two at a time, then the rest; the other
+ * allocators walk the range as connect() does.
+ */
+function pickBound(ip: u32): i32 {
+  const h = ipHost(ip);
+  const lo = hostParam(h, HostParam.PortLo);
+  const n = hostParam(h, HostParam.PortHi) - lo + 1;
+  const kind = hostParam(h, HostParam.PortAllocator);
+  if (kind == PortAllocator.Linux) {
+    const remaining = n > 1 ? n & ~1 : n;
+    let offset = <u32>(nextUnit(hostRng(h)) * <f64>remaining) | 1;
+    while (true) {
+      let p = lo + offset;
+      for (let i: u32 = 0; i < remaining; i += 2, p += 2) {
+        if (p >= lo + n) p -= remaining;
+        if (portUse(ip, p) == 0 && !portReserved(h, p)) return <i32>p;
+      }
+      offset--;
+      if (offset & 1) break; // both parities scanned
+    }
+    return -1;
+  }
+  let off = kind == PortAllocator.Random ? <u32>(nextUnit(hostRng(h)) * <f64>n) : ipCursor(ip) % n;
+  for (let i: u32 = 0; i < n; i++) {
+    const p = lo + off;
+    off = off + 1 == n ? 0 : off + 1;
+    if (portUse(ip, p) == 0 && !portReserved(h, p)) { setIpCursor(ip, off); return <i32>p; }
   }
   return -1;
 }

@@ -9,7 +9,7 @@ import {
 } from "./hooks";
 import {
   addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalDue, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
-  setWorkloadParam as setWp, nWorkloads, wp,
+  setWorkloadParam as setWp, nWorkloads, wp, addDestination as newDestination, destinationCount, destinationDir, destinationPort,
 } from "./apps";
 import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
@@ -20,7 +20,7 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
-  setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners,
+  setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners, ipHost, dirSrc,
 } from "./net";
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
@@ -101,11 +101,25 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
   setWp(w, k, v);
 }
 
+/** A destination a workload takes in turn with others (WlParam.DstFirst, Dests): its index. */
+export function addDestination(addr: u32, port: u32, dir: u32): u32 { configuring(); dirIndex(dir); return newDestination(addr, port, dir); }
+
 /** As the run starts: what hosts and workloads point at is in the tables; the lanes' heap takes every lane. */
 function start(): void {
   for (let w: u32 = 0; w < nWorkloads; w++) {
     if (wp(w, WlParam.SrcIp) >= <f64>nIps || wp(w, WlParam.Dir) >= <f64>nDirs || wp(w, WlParam.DstPort) > 65535 || wp(w, WlParam.LocalPort) > 65535) {
       abort("engine configuration: a workload's address, direction or port is not in the tables");
+    }
+    const sources = max(<u32>wp(w, WlParam.Sources), 1);
+    const first = <u32>wp(w, WlParam.DstFirst), dests = <u32>wp(w, WlParam.Dests);
+    if (<u32>wp(w, WlParam.SrcIp) + sources > nIps || <u64>first + <u64>dests > <u64>destinationCount()) {
+      abort("engine configuration: a workload's sources or destinations are not in the tables");
+    }
+    for (let i: u32 = 0; i < sources; i++) {
+      if (ipHost(<u32>wp(w, WlParam.SrcIp) + i) != <u32>wp(w, WlParam.SrcHost)) abort("engine configuration: a workload's source address is another host's");
+    }
+    for (let i = first; i < first + dests; i++) {
+      if (destinationPort(i) > 65535 || dirSrc(destinationDir(i)) != <u32>wp(w, WlParam.SrcHost)) abort("engine configuration: a workload's destination is not reached from its host");
     }
   }
   for (let h: u32 = 0; h < nHosts; h++) { // (ports index the port tables)

@@ -23,6 +23,7 @@ export interface EngineExports {
   setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
   addWorkload(stream: number): number;
+  addDestination(addr: number, port: number, dir: number): number;
   setWorkloadParam(w: number, k: number, v: number): void;
   setRun(duration: number, sample: number, traceFirst: number): void;
   run(maxEvents: number): number;
@@ -233,10 +234,16 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
       [WlParam.ConnGroup, counter.get(g)!],
+      [WlParam.Sources, w.source === "round-robin" ? byName.get(w.from)!.ips.length : 1], [WlParam.BindPort, w.portAt === "bind" ? 1 : 0],
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];
     for (const [k, v] of params) e.setWorkloadParam(wi, k, v);
+    if (w.destinations) {
+      const first = w.destinations.map((d) => e.addDestination(byName.get(d.to)!.ips[0], d.dstPort, route.get(`${w.from}>${d.to}`)!))[0];
+      e.setWorkloadParam(wi, WlParam.DstFirst, first);
+      e.setWorkloadParam(wi, WlParam.Dests, w.destinations.length);
+    }
   }
   e.setRun(plan.duration, plan.sample, plan.trace);
   return { dirs, hostIndex };

@@ -30,6 +30,14 @@ const portRange = z.string().superRefine((v, ctx) => {
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
 });
 
+/**
+ * The most hosts one entry stands for (the engine's host table, limits.ts). Links,
+ * workloads and destinations are capped while expanding at MAX_EXPANDED, far past what
+ * an engine takes, so a typo like a count of 65536 on both ends of a link is refused
+ * before a billion objects are made; limits.ts then refuses what one engine cannot hold.
+ */
+export const MAX_FLEET = 65536;
+
 const tcpKnobs = z.strictObject({
   timeWait: duration, rtoInit: duration, rtoMin: duration, rtoMax: duration,
   synRetries: count.max(255), synackRetries: count.max(255), retries2: count.max(255), orphanRetries: count.max(255),
@@ -59,6 +67,9 @@ const listen = z.strictObject({
 
 const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
+  // A fleet: this entry stands for `count` hosts, <name>-0 ... <name>-(count-1); the i-th
+  // has each listed address plus i ("10.0.0.1" -> 10.0.0.1, 10.0.0.2, ...).
+  count: z.number().int().min(1).max(MAX_FLEET).optional(),
   ports: portRange.optional(),
   // A port allocator plugin: its name, or { "plugin": name, ...its options }.
   portAllocator: z.union([z.string(), z.looseObject({})]).optional(),
@@ -84,11 +95,19 @@ const link = z.strictObject({
   loss: pluginUse.optional(),
 });
 
-/** A workload: a plugin's options besides where it runs, from one host to a port of another. */
+/** A workload: a plugin's options besides where it runs, from a host (or fleet) to a port of others. */
+const destination = z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"');
 const workload = z.looseObject({
   from: z.string(),
-  to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
+  to: z.union([destination, z.array(destination).min(1)]).describe('"host:port" (e.g. "server:80"; a fleet\'s name stands for its hosts) or a list of them'),
+  // Which of the host's addresses a connection leaves from: its first (connect() alone), or each in turn (bind() first).
+  source: z.enum(["first", "round-robin"]).optional(),
+  // When the local port is chosen: at connect(), knowing the destination (a port is shared
+  // across destinations; IP_BIND_ADDRESS_NO_PORT after a bind()), or at bind(), before it.
+  portAt: z.enum(["connect", "bind"]).optional(),
 });
+/** The keys of a workload object that are the scenario's, not its plugin's options. */
+const WORKLOAD_KEYS = ["plugin", "from", "to", "source", "portAt"];
 
 const scenarioSchema = z.strictObject({
   name: z.string().optional(),
@@ -113,6 +132,8 @@ export type Scenario = z.input<typeof scenarioSchema>;
 // instance holding all of them would.
 export interface PlannedHost {
   name: string;
+  /** The fleet (a host entry with `count`) this host is one of: the entry's name. */
+  fleet?: string;
   stream: number;
   ips: number[];
   ports: [number, number];
@@ -141,6 +162,10 @@ export interface PlannedWorkload {
   hook?: { module?: string; options: Record<string, unknown> };
   stream: number;
   from: string; to: string; dstPort: number;
+  /** Several destinations, taken in turn (the first is to:dstPort); absent with one. */
+  destinations?: { to: string; dstPort: number }[];
+  /** The host's first address, or each of its addresses in turn; the port chosen at connect() or at bind(). */
+  source: "first" | "round-robin"; portAt: "connect" | "bind";
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
   rate: number; arrival: "constant" | "poisson";
   /** Which step of a stepped rate this is (0: the first, or no steps). */
@@ -174,6 +199,8 @@ const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin",
 const TOP_FIELDS = Object.keys(scenarioSchema.shape);
 const MAX_DURATION_US = 2 ** 42 - 1; // the timing wheel's horizon, about 50 days
 const MAX_RESULT_NUMBERS = 200e6;
+const MAX_EXPANDED = 1_000_000;
+const FLEET_STREAMS = 2 ** 31;
 
 export interface PlanOptions {
   seed?: number;
@@ -203,23 +230,29 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   if (sample <= 0) throw new ScenarioError("scenario.sample", "must be more than zero");
   if (sample > duration) throw new ScenarioError("scenario.sample", `must be at most scenario.duration (${duration / 1e6}s), got ${sample / 1e6}s`);
   if (duration / sample > 1e6) throw new ScenarioError("scenario.sample", `gives ${Math.ceil(duration / sample)} samples; at most 1000000 are kept, use a longer sample`);
-  // The result holds about 12 numbers per host and sample (one at 0, one per interval,
-  // the last at the end); past ~200 million it would not fit in a JS heap.
-  const numbers = (Math.ceil(duration / sample) + 1) * (Object.keys(sc.hosts).length * 12 + 6);
+  // The samples hold about 12 numbers per host and sample (one at 0, one per interval,
+  // the last at the end; a fleet's hosts one by one, as the engine samples them, though
+  // the result sums them); past ~200 million they would not fit in a JS heap.
+  const totalHosts = Object.values(sc.hosts).reduce((n, h) => n + (h.count ?? 1), 0);
+  if (totalHosts > MAX_FLEET) {
+    throw new ScenarioError("scenario.hosts", `the entries stand for ${totalHosts} hosts (a fleet counts its count); the engine takes at most ${MAX_FLEET} in one run`);
+  }
+  const numbers = (Math.ceil(duration / sample) + 1) * (totalHosts * 12 + 6);
   if (numbers > MAX_RESULT_NUMBERS) {
-    throw new ScenarioError("scenario.sample", `${Math.ceil(duration / sample) + 1} samples of ${Object.keys(sc.hosts).length} hosts make a result of ${(numbers / 1e6).toFixed(0)} million numbers (at most ${MAX_RESULT_NUMBERS / 1e6} million); use a longer sample`);
+    throw new ScenarioError("scenario.sample", `${Math.ceil(duration / sample) + 1} samples of ${totalHosts} hosts make a result of ${(numbers / 1e6).toFixed(0)} million numbers (at most ${MAX_RESULT_NUMBERS / 1e6} million); use a longer sample`);
   }
 
   const hosts: PlannedHost[] = [];
   const ipOwner = new Map<number, string>();
+  // A name a link or workload may give: a host, a fleet (all its hosts) or one of a fleet's hosts.
+  const members = new Map<string, string[]>();
   for (const [name, h] of Object.entries(sc.hosts)) {
     const field = `scenario.hosts.${name}`;
-    const ips = (Array.isArray(h.ip) ? h.ip : [h.ip]).map((a) => parseIPv4(a) as number);
-    for (const ip of ips) {
-      const other = ipOwner.get(ip);
-      if (other === name) throw new ScenarioError(`${field}.ip`, `address ${formatIPv4(ip)} is listed twice`);
-      if (other !== undefined) throw new ScenarioError(`${field}.ip`, `address ${formatIPv4(ip)} is already used by host "${other}"`);
-      ipOwner.set(ip, name);
+    const baseIps = (Array.isArray(h.ip) ? h.ip : [h.ip]).map((a) => parseIPv4(a) as number);
+    const fleet = h.count !== undefined;
+    const n = h.count ?? 1;
+    for (const ip of baseIps) {
+      if (ip + n - 1 > 0xFFFFFFFF) throw new ScenarioError(`${field}.count`, `${n} hosts counting up from ${formatIPv4(ip)} pass 255.255.255.255`);
     }
     const tcp: TcpKnobs = { ...base.tcp };
     for (const [k, v] of Object.entries(h.tcp ?? {}) as [keyof TcpKnobs, string | number][]) {
@@ -247,31 +280,60 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     });
     // Unnamed, the profile's own allocator (Linux's under `linux`, as the OS does).
     const allocator = resolvePlugin<AllocatorKernel>(h.portAllocator ?? base.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
-    hosts.push({
-      name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports,
-      portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp, listen,
-      reservedPorts: h.reservedPorts ? h.reservedPorts.split(",").map((r) => parsePortRange(r) as [number, number]) : [],
-    });
+    const ports = h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports;
+    const reservedPorts = h.reservedPorts ? h.reservedPorts.split(",").map((r) => parsePortRange(r) as [number, number]) : [];
+    const names: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const member = fleet ? `${name}-${i}` : name;
+      if (members.has(member)) throw new ScenarioError(`${field}.count`, `makes host "${member}", which is also the name of another host or fleet`);
+      const ips = baseIps.map((ip) => ip + i);
+      for (const ip of ips) {
+        const other = ipOwner.get(ip);
+        if (other === member) throw new ScenarioError(`${field}.ip`, `address ${formatIPv4(ip)} is listed twice`);
+        if (other !== undefined) throw new ScenarioError(`${field}.ip`, `address ${formatIPv4(ip)}${fleet ? ` (of "${member}")` : ""} is already used by host "${other}"${fleet ? "; a fleet's i-th host has each listed address plus i" : ""}`);
+        ipOwner.set(ip, member);
+      }
+      hosts.push({
+        name: member, ...(fleet ? { fleet: name } : {}), stream: hosts.length, ips, ports,
+        portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp: { ...tcp }, reservedPorts,
+        listen: listen.map((l) => ({ ...l })), // (a restart sets one host's listener)
+      });
+      members.set(member, [member]);
+      names.push(member);
+    }
+    if (fleet && members.has(name)) throw new ScenarioError(`${field}.count`, `the fleet's name "${name}" is also the name of one of another fleet's hosts`);
+    members.set(name, names);
   }
   const byName = new Map(hosts.map((h) => [h.name, h]));
-  const hostField = (field: string, name: string) => {
-    if (!byName.has(name)) {
-      const hint = closest(name, [...byName.keys()]);
-      throw new ScenarioError(field, `unknown host ${JSON.stringify(name)}${hint ? `; did you mean "${hint}"?` : "."} Hosts: ${[...byName.keys()].join(", ")}`);
+  /** The hosts a name in a link or workload stands for. */
+  const hostField = (field: string, name: string): string[] => {
+    const found = members.get(name);
+    if (!found) {
+      const known = Object.keys(sc.hosts);
+      const hint = closest(name, known);
+      throw new ScenarioError(field, `unknown host ${JSON.stringify(name)}${hint ? `; did you mean "${hint}"?` : "."} Hosts: ${known.join(", ")}`);
     }
-    return name;
+    return found;
   };
 
   const links: PlannedLink[] = [];
   const linked = new Set<string>();
   sc.links.forEach((l, i) => {
     const field = `scenario.links.${i}`;
-    const a = hostField(`${field}.between.0`, l.between[0]);
-    const b = hostField(`${field}.between.1`, l.between[1]);
-    if (a === b) throw new ScenarioError(`${field}.between`, "a link joins two different hosts");
-    const key = [a, b].sort().join("\u0000");
-    if (linked.has(key)) throw new ScenarioError(`${field}.between`, `hosts "${a}" and "${b}" are already linked`);
-    linked.add(key);
+    // A fleet's name joins each of its hosts (to each host the other end stands for).
+    const as = hostField(`${field}.between.0`, l.between[0]);
+    const bs = hostField(`${field}.between.1`, l.between[1]);
+    if (l.between[0] === l.between[1]) throw new ScenarioError(`${field}.between`, "a link joins two different hosts");
+    if (links.length + as.length * bs.length > MAX_EXPANDED) {
+      throw new ScenarioError(`${field}.between`, `joins ${as.length} x ${bs.length} hosts: ${links.length + as.length * bs.length} links in all, far past the ${32768} one engine takes`);
+    }
+    const pairs = as.flatMap((a) => bs.map((b) => [a, b] as const));
+    for (const [a, b] of pairs) {
+      if (a === b) throw new ScenarioError(`${field}.between`, `would link host "${a}" to itself`);
+      const key = [a, b].sort().join("\u0000");
+      if (linked.has(key)) throw new ScenarioError(`${field}.between`, `hosts "${a}" and "${b}" are already linked`);
+      linked.add(key);
+    }
     const [ab, ba] = Array.isArray(l.latency) ? l.latency.map(us) : [us(l.latency), us(l.latency)];
     if (ab < 1 || ba < 1) throw new ScenarioError(`${field}.latency`, "must be at least 1us");
     let loss: PlannedLoss | undefined;
@@ -281,33 +343,62 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       // A rule's `from` is an end of this link (the plugin cannot know the link).
       if (loss.kernel?.model === "rules") {
         loss.kernel.rules.forEach((r, j) => {
-          if (r.from !== undefined && r.from !== a && r.from !== b) {
-            throw new ScenarioError(`${field}.loss.rules.${j}.from`, `must be one end of the link: "${a}" or "${b}"`);
+          if (r.from !== undefined && r.from !== l.between[0] && r.from !== l.between[1]) {
+            throw new ScenarioError(`${field}.loss.rules.${j}.from`, `must be one end of the link: "${l.between[0]}" or "${l.between[1]}"`);
           }
         });
       }
     }
-    links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss });
+    for (const [a, b] of pairs) {
+      // A rule from a fleet's end is from each of its hosts.
+      const own = loss?.kernel?.model === "rules" && loss.kernel.rules.some((r) => r.from !== undefined && r.from !== a && r.from !== b)
+        ? { ...loss, kernel: { ...loss.kernel, rules: loss.kernel.rules.map((r) => (r.from === undefined ? r : { ...r, from: r.from === l.between[0] ? a : b })) } }
+        : loss;
+      links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: own });
+    }
   });
 
   const restarted = new Map<PlannedListener, number>();
-  const workloads: PlannedWorkload[] = sc.workloads.flatMap((w, i): PlannedWorkload[] => {
+  const workloads: PlannedWorkload[] = [];
+  sc.workloads.forEach((w, i) => {
     const field = `scenario.workloads.${i}`;
-    const used = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, ["plugin", "from", "to"]);
+    const used = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, WORKLOAD_KEYS);
     const { plugin, hook: hooked } = used;
     // A hooked workload's kernel says what each connection does; the hook says when.
     const k: WorkloadKernel = used.kernel ?? { model: "open-loop", rate: 0 };
     if (hooked && (k.model !== "open-loop" || Array.isArray(k.rate))) {
       throw new PluginError(plugin, "has a hook for its arrivals, so its kernel must be open-loop without rate steps");
     }
-    const from = hostField(`${field}.from`, w.from);
-    const [toName, toPort] = w.to.split(":");
-    const to = hostField(`${field}.to`, toName);
-    const dstPort = Number(toPort);
-    if (!(dstPort >= 1 && dstPort <= 65535)) throw new ScenarioError(`${field}.to`, `port ${toPort} is outside 1-65535`);
-    if (!linked.has([from, to].sort().join("\u0000"))) {
-      throw new ScenarioError(`${field}.to`, `no link joins "${from}" and "${to}"; add { "between": ["${from}", "${to}"], "latency": "1ms" } to links`);
+    // A fleet's workload runs on each of its hosts, as if written once per host; a fleet
+    // as destination stands for its hosts, taken in turn with the other destinations.
+    const froms = hostField(`${field}.from`, w.from);
+    const toList = Array.isArray(w.to) ? w.to : [w.to];
+    const dests = toList.flatMap((d, j) => {
+      const at = Array.isArray(w.to) ? `${field}.to.${j}` : `${field}.to`;
+      const [toName, toPort] = d.split(":");
+      const dstPort = Number(toPort);
+      const names = hostField(at, toName);
+      if (!(dstPort >= 1 && dstPort <= 65535)) throw new ScenarioError(at, `port ${toPort} is outside 1-65535`);
+      for (const from of froms) {
+        for (const to of names) {
+          if (!linked.has([from, to].sort().join("\u0000"))) {
+            throw new ScenarioError(at, `no link joins "${from}" and "${to}"; add { "between": ["${w.from}", "${toName}"], "latency": "1ms" } to links`);
+          }
+        }
+      }
+      return names.map((to) => ({ to, dstPort }));
+    });
+    if (dests.length > 65536) throw new ScenarioError(`${field}.to`, `names ${dests.length} destinations; a workload takes at most 65536`);
+    const seen = new Set<string>();
+    for (const d of dests) {
+      if (seen.has(`${d.to}:${d.dstPort}`)) throw new ScenarioError(`${field}.to`, `names "${d.to}:${d.dstPort}" twice`);
+      seen.add(`${d.to}:${d.dstPort}`);
     }
+    const from = froms[0];
+    const { to, dstPort } = dests[0];
+    const source = (w.source ?? "first") as PlannedWorkload["source"];
+    const portAt = (w.portAt ?? "connect") as PlannedWorkload["portAt"];
+    if (k.model === "udp" && portAt === "bind") throw new ScenarioError(`${field}.portAt`, `"bind" applies to TCP workloads; a UDP query's port is its own socket's. Allowed: "connect"`);
     if (k.restart) {
       // The server behind `to` stops and starts again: its listener's life, set here.
       const protocol = k.model === "udp" ? "udp" : "tcp";
@@ -315,14 +406,16 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       if (!l) throw new ScenarioError(`${field}.to`, `nothing listens on ${protocol} port ${dstPort} of "${to}", so there is no server to restart; add it to hosts.${to}.listen`);
       if (restarted.has(l)) throw new ScenarioError(`${field}.to`, `the server on "${w.to}" is already restarted by scenario.workloads.${restarted.get(l)}`);
       if (l.start || l.stop) throw new ScenarioError(`${field}.to`, `the listener on "${w.to}" already has its own start/stop; give the restart in one place`);
+      if (dests.length > 1) throw new ScenarioError(`${field}.to`, `a restart stops one server; this workload has ${dests.length} destinations`);
       if (k.restart.at <= 0 || k.restart.down <= 0) throw new ScenarioError(field, `a restart needs a time after the start and a downtime above zero (plugin "${plugin}")`);
       restarted.set(l, i);
       l.stop = k.restart.at;
       l.start = k.restart.at + k.restart.down;
       l.reuseAddr = k.restart.reuseAddr ?? l.reuseAddr;
     }
+    const made = ((): PlannedWorkload[] => {
     const common: PlannedWorkload = {
-      plugin, model: k.model, stream: i, from, to, dstPort, step: 0,
+      plugin, model: k.model, stream: i, from, to, dstPort, ...(dests.length > 1 ? { destinations: dests } : {}), source, portAt, step: 0,
       rate: 0, arrival: "constant", clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, udpTimeout: 0,
       request: k.request ?? 100, response: k.response ?? 1000,
       closer: k.model !== "udp" ? k.closer ?? "client" : "client",
@@ -352,6 +445,15 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       ...planned, stream: j === 0 ? i : sc.workloads.length + 64 * i + j, step: j, rate: s.rate, start: s.at,
       stop: j + 1 < steps.length ? Math.min(steps[j + 1].at, planned.stop || Infinity) : planned.stop,
     }));
+    })();
+    if (workloads.length + froms.length * made.length > MAX_EXPANDED) {
+      throw new ScenarioError(`${field}.from`, `runs on ${froms.length} hosts: ${workloads.length + froms.length * made.length} workloads in all, far past the 65536 one engine takes`);
+    }
+    // The first host's workload draws the stream an entry without count would; the others
+    // draw streams numbered past 2^31 by their place in the plan (scenario-wide, not per shard).
+    froms.forEach((member, m) => {
+      for (const p of made) workloads.push(m === 0 ? p : { ...p, from: member, stream: FLEET_STREAMS + workloads.length });
+    });
   });
 
   const seed = overrides.seed ?? sc.seed ?? 1;
