@@ -164,7 +164,9 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (htmlFile) {
     // The ephemeral range matters where connect() picks ports: hosts that open connections.
     const connecting = plan.hosts.filter((h) => plan.workloads.some((w) => w.from === h.name));
-    const ranges = Object.fromEntries(connecting.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
+    const sizes = new Map<string, number>(); // a fleet: its hosts' ranges together
+    for (const h of connecting) sizes.set(h.fleet ?? h.name, (sizes.get(h.fleet ?? h.name) ?? 0) + h.ports[1] - h.ports[0] + 1);
+    const ranges = Object.fromEntries(sizes);
     await output(htmlFile, () => htmlReportPieces(result, scenario, ranges));
   }
   if (values.pcap) await output(values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));

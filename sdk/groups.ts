@@ -1,5 +1,6 @@
-// Facts about a scenario's link graph that the engine set-up, the hook host and the
-// sharding all need: which hosts links join, and the loss hooks' batch length. Kept
+// Facts about a scenario's hosts and link graph that the engine set-up, the hook host,
+// the results and the sharding all need: which hosts links join, the loss hooks' batch
+// length, the hosts a result reports (a fleet as one). Kept
 // here, importing only the Plan type, so the layers below the worker pools need not import them.
 
 import type { Plan } from "./scenario.js";
@@ -24,4 +25,19 @@ export function hostGroups(plan: Pick<Plan, "hosts" | "links">): Map<string, str
   };
   for (const l of plan.links) parent.set(find(l.a), find(l.b));
   return new Map(plan.hosts.map((h) => [h.name, find(h.name)]));
+}
+
+/**
+ * The hosts a result reports, in plan order: each host, except that a fleet's hosts
+ * (a host entry with `count`) are reported as one, under the entry's name, their
+ * series summed, so a thousand clients make one column, not a thousand.
+ */
+export function reportedHosts(plan: Pick<Plan, "hosts">): { name: string; members: number[] }[] {
+  const out = new Map<string, number[]>();
+  plan.hosts.forEach((h, i) => {
+    const name = h.fleet ?? h.name;
+    if (!out.has(name)) out.set(name, []);
+    out.get(name)!.push(i);
+  });
+  return [...out].map(([name, members]) => ({ name, members }));
 }

@@ -39,17 +39,23 @@ export function checkEngineFits(plan: Plan, memoryLimit?: number): void {
   // The way out when the plan has host groups that no link joins: a worker (an engine) each.
   const split = () => (planShards(plan, 2) ? "; host groups that no link joins can run in separate workers (--workers)" : "");
   const addresses = plan.hosts.reduce((n, h) => n + h.ips.length, 0);
+  // A fleet counts each of its hosts: the biggest is named, as the count to lower.
+  const fleets = new Map<string, number>();
+  for (const h of plan.hosts) if (h.fleet) fleets.set(h.fleet, (fleets.get(h.fleet) ?? 0) + 1);
+  const biggest = [...fleets].sort((a, b) => b[1] - a[1])[0];
+  const hostsField = biggest ? `scenario.hosts.${biggest[0]}.count` : "scenario.hosts";
+  const counted = biggest ? ` (fleets counted host by host: ${[...fleets].map(([f, n]) => `${f} ${n}`).join(", ")})` : "";
   const over = (field: string, what: string, most: number) => {
-    throw new ScenarioError(field, `${what}, the engine takes at most ${most} in one run${split()}`);
+    throw new ScenarioError(field, `${what}${counted}, the engine takes at most ${most} in one run${split()}`);
   };
-  if (plan.workloads.length > L.workloads) over("scenario.workloads", `${plan.workloads.length} workloads (a rate step counts as one)`, L.workloads);
-  if (plan.links.length > L.links) over("scenario.links", `${plan.links.length} links`, L.links);
-  if (plan.hosts.length > L.hosts) over("scenario.hosts", `${plan.hosts.length} hosts`, L.hosts);
-  if (addresses > L.addresses) over("scenario.hosts", `${addresses} addresses`, L.addresses);
+  if (plan.workloads.length > L.workloads) over(biggest ? hostsField : "scenario.workloads", `${plan.workloads.length} workloads (a rate step counts as one)`, L.workloads);
+  if (plan.links.length > L.links) over(biggest ? hostsField : "scenario.links", `${plan.links.length} links`, L.links);
+  if (plan.hosts.length > L.hosts) over(hostsField, `${plan.hosts.length} hosts`, L.hosts);
+  if (addresses > L.addresses) over(hostsField, `${addresses} addresses`, L.addresses);
   const limited = memoryLimit !== undefined && memoryLimit > 0 && memoryLimit < L.memory;
   const need = engineBytesBefore(plan);
   if (need > (limited ? memoryLimit : L.memory)) {
-    throw new ScenarioError("scenario.hosts", `${addresses} addresses on ${plan.hosts.length} hosts need about ${gib(need)} of engine memory before the first connection (${ADDRESS_BYTES >> 10} KiB of port tables each); `
+    throw new ScenarioError(hostsField, `${addresses} addresses on ${plan.hosts.length} hosts${counted} need about ${gib(need)} of engine memory before the first connection (${ADDRESS_BYTES >> 10} KiB of port tables each); `
       + (limited ? `memoryLimit is ${gib(memoryLimit)}: raise it or use fewer addresses` : `WebAssembly gives an engine ${gib(L.memory)}: use fewer addresses${split()}`));
   }
 }

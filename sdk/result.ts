@@ -28,6 +28,13 @@ export interface ListenCounters {
   SyncookiesFailed: number;
 }
 
+/** A fleet (a host entry with `count`): its series are its hosts' sums; here, the few that held the most ports. */
+export interface FleetSummary {
+  hosts: number;
+  /** The hosts with the highest peak of local TCP ports in use, highest first (at most 5; ties in host order). */
+  busiest: { host: string; peakPortsInUse: number }[];
+}
+
 export interface Result {
   name: string;
   seed: number;
@@ -43,6 +50,7 @@ export interface Result {
     listen: ListenCounters;
   };
   peak: Record<StateName, number>;
+  /** Per host: a fleet's hosts appear as one, under the fleet's name, their counts summed. */
   series: {
     t: number[];
     states: Record<StateName, number[]>;
@@ -57,6 +65,8 @@ export interface Result {
     failures: number[];
     failuresByErrno: Record<Errno, number[]>;
   };
+  /** Per fleet: series above hold a fleet's sums under its name; this names its busiest hosts. */
+  fleets?: Record<string, FleetSummary>;
   traces?: Trace[];
   /** Present when the run stopped early (cancelled, or a plugin failed): why. */
   error?: string;

@@ -13,10 +13,10 @@ import {
   checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
   type EngineExports, type SampleLayout, type TraceRecord,
 } from "./engine.js";
-import type { Result, StateName, Trace } from "./result.js";
+import type { FleetSummary, Result, StateName, Trace } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
-import { hostGroups } from "./groups.js";
+import { hostGroups, reportedHosts } from "./groups.js";
 
 export const VERSION = "0.1.0";
 
@@ -143,6 +143,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
   let lastNow = 0;
   const hostNames = plan.hosts.map((h) => h.name);
   const samples = new SampleTable(hostNames.length);
+  const reported = reportedHosts(plan);
   const records: TraceRecord[] = [];
   const slice = options.sliceEvents ?? 1_000_000;
   let error: string | undefined;
@@ -170,7 +171,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     if (plan.trace > 0) for (const rec of readTrace(e)) records.push(rec);
     options.onProgress?.({
       t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events),
-      samples: samplePoints(fresh, samples.layout, plan, hostNames),
+      samples: samplePoints(fresh, samples.layout, plan, reported),
     });
     sliceStart = e.stat(Stat.Events);
     if (!more) break;
@@ -192,24 +193,29 @@ export function resultFromRows(plan: Plan, blocks: Uint32Array[], stats: number[
 function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTable, records: TraceRecord[],
                   dirs: { from: string; to: string }[], wallSeconds: number, error?: string): Result {
   const hostNames = plan.hosts.map((h) => h.name);
+  const reported = reportedHosts(plan);
   const st = (k: Stat) => e.stat(k);
   const failed = Object.fromEntries(ERRNOS.map((n, i) => [n, st(Stat.EADDRNOTAVAIL + i)])) as Result["totals"]["failed"];
   // Each series is one column of the sample table, read by index; the objects keyed by
   // host and state are built once around them (keyed pushes per sample were
   // megamorphic lookups, most of the time outside the engine with a thousand hosts).
   const L = samples.layout;
-  const byHost = hostNames.map((_, hi) => STATE_NAMES.map((_, s) => samples.column(L.states + hi * STATE_COUNT + s)));
+  // A fleet's column is its hosts' sum.
+  const column = (members: number[], offset: (hi: number) => number) => members.length === 1
+    ? samples.column(offset(members[0])) : sumColumns(members.map((hi) => samples.column(offset(hi))), samples.rows);
+  const byHost = reported.map((r) => STATE_NAMES.map((_, s) => column(r.members, (hi) => L.states + hi * STATE_COUNT + s)));
   const states = STATE_NAMES.map((_, s) => sumColumns(byHost.map((perState) => perState[s]), samples.rows));
+  const perHost = (offset: number) => Object.fromEntries(reported.map((r) => [r.name, column(r.members, (hi) => offset + hi)]));
   const failuresByErrno = ERRNOS.map((_, i) => samples.column(L.failures + i));
   const byState = (columns: number[][]) => Object.fromEntries(STATE_NAMES.map((n, s) => [n, columns[s]])) as Record<StateName, number[]>;
   const series: Result["series"] = {
     t: samples.column(0).map((index) => sampleTime(index, plan)),
     states: byState(states),
-    byHost: Object.fromEntries(hostNames.map((h, hi) => [h, byState(byHost[hi])])),
-    portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.ports + hi)])),
-    udpSockets: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.udp + hi)])),
-    synQueue: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.synQueue + hi)])),
-    acceptQueue: Object.fromEntries(hostNames.map((h, hi) => [h, samples.column(L.acceptQueue + hi)])),
+    byHost: Object.fromEntries(reported.map((r, i) => [r.name, byState(byHost[i])])),
+    portsInUse: perHost(L.ports),
+    udpSockets: perHost(L.udp),
+    synQueue: perHost(L.synQueue),
+    acceptQueue: perHost(L.acceptQueue),
     failures: sumColumns(failuresByErrno, samples.rows),
     failuresByErrno: Object.fromEntries(ERRNOS.map((n, i) => [n, failuresByErrno[i]])) as Result["series"]["failuresByErrno"],
   };
@@ -237,9 +243,26 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
     peak,
     series,
   };
+  const fleets = fleetSummaries(plan, reported, (hi) => samples.column(L.ports + hi).reduce((m, v) => Math.max(m, v), 0));
+  if (fleets) result.fleets = fleets;
   if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs, plan);
   if (error) result.error = error;
   return result;
+}
+
+/** The fleets' summaries (undefined without fleets): how many hosts, the busiest by peak ports in use. */
+export function fleetSummaries(plan: Plan, reported: { name: string; members: number[] }[], peakPorts: (hi: number) => number): Record<string, FleetSummary> | undefined {
+  const fleets = reported.filter((r) => plan.hosts[r.members[0]].fleet !== undefined);
+  if (!fleets.length) return undefined;
+  return Object.fromEntries(fleets.map((r) => [r.name, {
+    hosts: r.members.length,
+    busiest: busiestHosts(r.members.map((hi) => ({ host: plan.hosts[hi].name, peakPortsInUse: peakPorts(hi) }))),
+  }]));
+}
+
+/** The five hosts with the highest peak ports in use, highest first, ties in the order given. */
+export function busiestHosts(hosts: FleetSummary["busiest"]): FleetSummary["busiest"] {
+  return hosts.map((h, i) => [h, i] as const).sort((a, b) => b[0].peakPortsInUse - a[0].peakPortsInUse || a[1] - b[1]).slice(0, 5).map(([h]) => h);
 }
 
 /**
@@ -281,19 +304,19 @@ function sumColumns(columns: number[][], rows: number): number[] {
 }
 
 /** The samples of a block of rows as they are taken: the counts of every state (all hosts), ports in use per host, failures. */
-function samplePoints(block: Uint32Array, L: SampleLayout, plan: Plan, hostNames: string[]): SamplePoint[] {
+function samplePoints(block: Uint32Array, L: SampleLayout, plan: Plan, reported: { name: string; members: number[] }[]): SamplePoint[] {
   const points: SamplePoint[] = [];
   for (let o = 0; o < block.length; o += L.words) {
     const states = Object.fromEntries(STATE_NAMES.map((name, s) => {
       let sum = 0;
-      for (let h = 0; h < hostNames.length; h++) sum += block[o + L.states + h * STATE_COUNT + s];
+      for (let h = 0; h < plan.hosts.length; h++) sum += block[o + L.states + h * STATE_COUNT + s];
       return [name, sum];
     })) as Record<StateName, number>;
     let failures = 0;
     for (let i = L.failures; i < L.words; i++) failures += block[o + i];
     points.push({
       t: sampleTime(block[o], plan), states,
-      portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, block[o + L.ports + hi]])),
+      portsInUse: Object.fromEntries(reported.map((r) => [r.name, r.members.reduce((sum, hi) => sum + block[o + L.ports + hi], 0)])),
       failures,
     });
   }

@@ -22,6 +22,9 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
     `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}`,
     `  peak         ${Object.entries(r.peak).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "no TCP sockets"}`,
   ];
+  for (const [name, f] of Object.entries(r.fleets ?? {})) {
+    lines.push(`  fleet        ${name}: ${fmt(f.hosts)} hosts, summed in the series; most ports in use: ${f.busiest.map((b) => `${b.host} ${fmt(b.peakPortsInUse)}`).join(", ")}`);
+  }
   const udp = Object.entries(r.series.udpSockets).map(([h, v]) => [h, v.reduce((m, x) => Math.max(m, x), 0)] as const).filter(([, m]) => m > 0);
   if (udp.length) lines.push(`  udp          sockets open at most: ${udp.map(([h, m]) => `${h} ${fmt(m)}`).join(", ")}`);
   const queues = listenLines(r, plan);
@@ -48,16 +51,18 @@ function listenLines(r: Result, plan?: Plan): string[] {
   const c = r.totals.listen;
   if (!c || Object.values(c).every((v) => v === 0)) return [];
   const lines = [`  listen       ${Object.entries(c).filter(([k, v]) => v > 0 || k === "ListenOverflows" || k === "ListenDrops").map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`];
-  for (const h of plan?.hosts ?? []) {
-    const peakAccept = Math.max(0, ...(r.series.acceptQueue[h.name] ?? []));
-    const peakSyn = Math.max(0, ...(r.series.synQueue[h.name] ?? []));
+  // A fleet's hosts are configured alike and reported as one: its first host stands for them.
+  for (const h of (plan?.hosts ?? []).filter((x, i, all) => x.fleet === undefined || all[i - 1]?.fleet !== x.fleet)) {
+    const name = h.fleet ?? h.name;
+    const peakAccept = Math.max(0, ...(r.series.acceptQueue[name] ?? []));
+    const peakSyn = Math.max(0, ...(r.series.synQueue[name] ?? []));
     for (const l of h.listen.filter((x) => x.protocol === "tcp")) {
       const most = Math.min(l.backlog, h.tcp.somaxconn);
       const cap = l.backlog > h.tcp.somaxconn ? `somaxconn ${fmt(h.tcp.somaxconn)} (caps backlog ${fmt(l.backlog)})` : `backlog ${fmt(l.backlog)}`;
       const accept = l.acceptInterval > 0 ? `accept() ${num(1e6 / l.acceptInterval)}/s, ` : "";
       const cookies = h.tcp.syncookies === 0 ? "SYNs dropped when full (tcp_syncookies 0)" : h.tcp.syncookies === 2 ? "SYN cookies always (tcp_syncookies 2)" : "SYN cookies when full (tcp_syncookies 1)";
       const overflow = h.tcp.abortOnOverflow ? "reset (tcp_abort_on_overflow 1)" : "SYN and last ACK dropped";
-      lines.push(`    ${h.name}:${l.port}  ${accept}${cap}: accept queue ${fmt(most + 1)} (peak ${fmt(peakAccept)}), full: ${overflow}; SYN queue ${fmt(most)} (peak ${fmt(peakSyn)}), ${cookies}`);
+      lines.push(`    ${h.fleet ? `${h.fleet} (each)` : h.name}:${l.port}  ${accept}${cap}: accept queue ${fmt(most + 1)} (peak ${fmt(peakAccept)}), full: ${overflow}; SYN queue ${fmt(most)} (peak ${fmt(peakSyn)}), ${cookies}`);
     }
   }
   return lines;
@@ -76,7 +81,7 @@ function firstFailure(r: Result): number | undefined {
  */
 function portStudy(r: Result, plan: Plan): string[] | undefined {
   const ws = plan.workloads;
-  if (ws.length === 0 || ws.some((w) => w.from !== ws[0].from || w.closer === "server" || w.localPort !== 0 || w.clients > 0 || w.step > 0 || w.model === "udp" || w.hook)) return undefined;
+  if (ws.length === 0 || ws.some((w) => w.from !== ws[0].from || w.destinations || w.source !== "first" || w.portAt !== "connect" || w.closer === "server" || w.localPort !== 0 || w.clients > 0 || w.step > 0 || w.model === "udp" || w.hook)) return undefined;
   const host = plan.hosts.find((h) => h.name === ws[0].from)!;
   if (host.tcp.twReuse === 1 || (host.tcp.twReuse === 2 && (host.ips[0] >>> 24) === 127)) return undefined;
   const ports = host.ports[1] - host.ports[0] + 1;

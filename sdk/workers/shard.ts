@@ -7,9 +7,9 @@
 // for a given `conn` means in a shard what it means in the whole run; runs that trace
 // connections are not split (traces are not merged).
 
-import type { ListenCounters, Result, StateName } from "../result.js";
+import type { FleetSummary, ListenCounters, Result, StateName } from "../result.js";
 import type { Plan } from "../scenario.js";
-import { hookEpoch, hostGroups } from "../groups.js";
+import { hookEpoch, hostGroups, reportedHosts } from "../groups.js";
 
 /** The plan split into independent shards, or undefined when it does not split. */
 export function planShards(plan: Plan, maxShards: number): Plan[] | undefined {
@@ -49,7 +49,16 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
     for (const r of results.slice(1)) for (let i = 0; i < n; i++) out[i] += get(r)[i];
     return out;
   };
-  const holder = (host: string) => results[shards.findIndex((s) => s.hosts.some((h) => h.name === host))];
+  // A reported host's series: its shard's, or a fleet's sum over the shards holding its hosts.
+  const holders = (name: string) => results.filter((r) => Object.hasOwn(r.series.portsInUse, name));
+  const hostSeries = (name: string, get: (r: Result) => number[]) => {
+    const [one, ...more] = holders(name);
+    const out = get(one).slice(0, n);
+    for (const r of more) for (let i = 0; i < n; i++) out[i] += get(r)[i];
+    return out;
+  };
+  const reported = reportedHosts(plan).map((r) => r.name);
+  const perHost = (get: (r: Result) => Record<string, number[]>) => Object.fromEntries(reported.map((h) => [h, hostSeries(h, (r) => get(r)[h])]));
   const states = Object.fromEntries(Object.keys(first.series.states).map((n) => [n, addSeries((r) => r.series.states[n as StateName])])) as Record<StateName, number[]>;
   const errnos = Object.keys(first.totals.failed) as (keyof Result["totals"]["failed"])[];
 
@@ -75,18 +84,28 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
     series: {
       t: first.series.t.slice(0, n),
       states,
-      byHost: Object.fromEntries(plan.hosts.map((h) => {
-        const own = holder(h.name).series.byHost[h.name];
-        return [h.name, Object.fromEntries(Object.entries(own).map(([k, v]) => [k, v.slice(0, n)])) as Record<StateName, number[]>];
-      })),
-      portsInUse: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.portsInUse[h.name].slice(0, n)])),
-      udpSockets: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.udpSockets[h.name].slice(0, n)])),
-      synQueue: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.synQueue[h.name].slice(0, n)])),
-      acceptQueue: Object.fromEntries(plan.hosts.map((h) => [h.name, holder(h.name).series.acceptQueue[h.name].slice(0, n)])),
+      byHost: Object.fromEntries(reported.map((h) => [h,
+        Object.fromEntries(Object.keys(first.series.states).map((k) => [k, hostSeries(h, (r) => r.series.byHost[h][k as StateName])])) as Record<StateName, number[]>])),
+      portsInUse: perHost((r) => r.series.portsInUse),
+      udpSockets: perHost((r) => r.series.udpSockets),
+      synQueue: perHost((r) => r.series.synQueue),
+      acceptQueue: perHost((r) => r.series.acceptQueue),
       failures: addSeries((r) => r.series.failures),
       failuresByErrno: Object.fromEntries(errnos.map((k) => [k, addSeries((r) => r.series.failuresByErrno[k])])) as Result["series"]["failuresByErrno"],
     },
   };
+  const fleets = [...new Set(results.flatMap((r) => Object.keys(r.fleets ?? {})))];
+  if (fleets.length) {
+    // (In plan order; a fleet whose hosts no link joins may span shards.)
+    const order = new Map(reported.map((h, i) => [h, i]));
+    fleets.sort((a, b) => order.get(a)! - order.get(b)!);
+    const hostOrder = new Map(plan.hosts.map((h, i) => [h.name, i]));
+    merged.fleets = Object.fromEntries(fleets.map((f) => {
+      const parts = results.map((r) => r.fleets?.[f]).filter((x): x is FleetSummary => x !== undefined);
+      const busiest = parts.flatMap((p) => p.busiest).sort((a, b) => b.peakPortsInUse - a.peakPortsInUse || hostOrder.get(a.host)! - hostOrder.get(b.host)!).slice(0, 5);
+      return [f, { hosts: parts.reduce((sum, p) => sum + p.hosts, 0), busiest }];
+    }));
+  }
   // The shard that failed, not one it stopped (those say "cancelled").
   const failed = [results.findIndex((r) => r.error && r.error !== "cancelled"), results.findIndex((r) => r.error)].find((i) => i >= 0) ?? -1;
   if (failed >= 0) merged.error = `shard ${failed} (hosts ${shards[failed].hosts.map((h) => h.name).join(", ")}): ${results[failed].error}`;
