@@ -68,7 +68,7 @@ const cases: Case[] = [
     what: "misspelt nested field (swapped letters)",
     change: (s) => { s.hosts.client.tpc = { timeWait: "1s" }; },
     field: "scenario.hosts.client.tpc",
-    says: ['unknown field; did you mean "tcp"?', /Allowed: ip, ports, portAllocator, reservedPorts, tcp, listen/],
+    says: ['unknown field; did you mean "tcp"?', /Allowed: ip, count, ports, portAllocator, reservedPorts, tcp, listen/],
   },
   {
     what: "misspelt tcp knob (case)",
