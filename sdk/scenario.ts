@@ -285,7 +285,10 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     const names: string[] = [];
     for (let i = 0; i < n; i++) {
       const member = fleet ? `${name}-${i}` : name;
-      if (members.has(member)) throw new ScenarioError(`${field}.count`, `makes host "${member}", which is also the name of another host or fleet`);
+      if (members.has(member)) {
+        throw fleet ? new ScenarioError(`${field}.count`, `makes host "${member}", which is also the name of another host or fleet`)
+          : new ScenarioError(field, `the name "${member}" is taken by a host of a fleet listed before it`);
+      }
       const ips = baseIps.map((ip) => ip + i);
       for (const ip of ips) {
         const other = ipOwner.get(ip);
@@ -378,6 +381,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       const [toName, toPort] = d.split(":");
       const dstPort = Number(toPort);
       const names = hostField(at, toName);
+      if (froms.length * names.length > MAX_EXPANDED) throw new ScenarioError(at, `joins ${froms.length} x ${names.length} hosts, far past the 65536 workloads and destinations one engine takes`);
       if (!(dstPort >= 1 && dstPort <= 65535)) throw new ScenarioError(at, `port ${toPort} is outside 1-65535`);
       for (const from of froms) {
         for (const to of names) {
@@ -402,11 +406,11 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     if (k.restart) {
       // The server behind `to` stops and starts again: its listener's life, set here.
       const protocol = k.model === "udp" ? "udp" : "tcp";
+      if (dests.length > 1) throw new ScenarioError(`${field}.to`, `a restart stops one server; this workload has ${dests.length} destinations`);
       const l = byName.get(to)!.listen.find((x) => x.port === dstPort && x.protocol === protocol);
       if (!l) throw new ScenarioError(`${field}.to`, `nothing listens on ${protocol} port ${dstPort} of "${to}", so there is no server to restart; add it to hosts.${to}.listen`);
       if (restarted.has(l)) throw new ScenarioError(`${field}.to`, `the server on "${w.to}" is already restarted by scenario.workloads.${restarted.get(l)}`);
       if (l.start || l.stop) throw new ScenarioError(`${field}.to`, `the listener on "${w.to}" already has its own start/stop; give the restart in one place`);
-      if (dests.length > 1) throw new ScenarioError(`${field}.to`, `a restart stops one server; this workload has ${dests.length} destinations`);
       if (k.restart.at <= 0 || k.restart.down <= 0) throw new ScenarioError(field, `a restart needs a time after the start and a downtime above zero (plugin "${plugin}")`);
       restarted.set(l, i);
       l.stop = k.restart.at;
@@ -414,37 +418,37 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       l.reuseAddr = k.restart.reuseAddr ?? l.reuseAddr;
     }
     const made = ((): PlannedWorkload[] => {
-    const common: PlannedWorkload = {
-      plugin, model: k.model, stream: i, from, to, dstPort, ...(dests.length > 1 ? { destinations: dests } : {}), source, portAt, step: 0,
-      rate: 0, arrival: "constant", clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, udpTimeout: 0,
-      request: k.request ?? 100, response: k.response ?? 1000,
-      closer: k.model !== "udp" ? k.closer ?? "client" : "client",
-      halfClose: k.model !== "udp" && (k.halfClose ?? false), linger0: k.model !== "udp" && (k.linger0 ?? false),
-      start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0,
-    };
-    if (k.model === "closed-loop") {
-      return [{
-        ...common, clients: k.clients, think: k.think ?? 0, requests: k.requests ?? 1,
-        backoff: k.backoff ?? 0, backoffMax: k.backoffMax ?? 30e6,
-      }];
-    }
-    if (k.model === "udp") return [{ ...common, rate: k.rate, arrival: k.arrival ?? "poisson", udpTimeout: k.timeout ?? 5e6 }];
-    const planned: PlannedWorkload = {
-      ...common, rate: hooked || Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0,
-      ...(hooked ? { hook: { ...(used.module ? { module: used.module } : {}), options: used.options } } : {}),
-    };
-    if (!Array.isArray(k.rate)) return [planned];
-    // A rate in steps: one open-loop stream per step, from its `at` to the next one's.
-    // Each step draws its own random stream, numbered past every workload's index.
-    if (k.count !== undefined || k.start !== undefined) throw new ScenarioError(`${field}.rate`, "steps set their own start; leave out count and start");
-    const steps = k.rate;
-    steps.forEach((s, j) => {
-      if (j > 0 && s.at <= steps[j - 1].at) throw new ScenarioError(`${field}.rate.${j}.at`, `must be after the step before (${steps[j - 1].at / 1e6}s)`);
-    });
-    return steps.map((s, j) => ({
-      ...planned, stream: j === 0 ? i : sc.workloads.length + 64 * i + j, step: j, rate: s.rate, start: s.at,
-      stop: j + 1 < steps.length ? Math.min(steps[j + 1].at, planned.stop || Infinity) : planned.stop,
-    }));
+      const common: PlannedWorkload = {
+        plugin, model: k.model, stream: i, from, to, dstPort, ...(dests.length > 1 ? { destinations: dests } : {}), source, portAt, step: 0,
+        rate: 0, arrival: "constant", clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, udpTimeout: 0,
+        request: k.request ?? 100, response: k.response ?? 1000,
+        closer: k.model !== "udp" ? k.closer ?? "client" : "client",
+        halfClose: k.model !== "udp" && (k.halfClose ?? false), linger0: k.model !== "udp" && (k.linger0 ?? false),
+        start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0,
+      };
+      if (k.model === "closed-loop") {
+        return [{
+          ...common, clients: k.clients, think: k.think ?? 0, requests: k.requests ?? 1,
+          backoff: k.backoff ?? 0, backoffMax: k.backoffMax ?? 30e6,
+        }];
+      }
+      if (k.model === "udp") return [{ ...common, rate: k.rate, arrival: k.arrival ?? "poisson", udpTimeout: k.timeout ?? 5e6 }];
+      const planned: PlannedWorkload = {
+        ...common, rate: hooked || Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0,
+        ...(hooked ? { hook: { ...(used.module ? { module: used.module } : {}), options: used.options } } : {}),
+      };
+      if (!Array.isArray(k.rate)) return [planned];
+      // A rate in steps: one open-loop stream per step, from its `at` to the next one's.
+      // Each step draws its own random stream, numbered past every workload's index.
+      if (k.count !== undefined || k.start !== undefined) throw new ScenarioError(`${field}.rate`, "steps set their own start; leave out count and start");
+      const steps = k.rate;
+      steps.forEach((s, j) => {
+        if (j > 0 && s.at <= steps[j - 1].at) throw new ScenarioError(`${field}.rate.${j}.at`, `must be after the step before (${steps[j - 1].at / 1e6}s)`);
+      });
+      return steps.map((s, j) => ({
+        ...planned, stream: j === 0 ? i : sc.workloads.length + 64 * i + j, step: j, rate: s.rate, start: s.at,
+        stop: j + 1 < steps.length ? Math.min(steps[j + 1].at, planned.stop || Infinity) : planned.stop,
+      }));
     })();
     if (workloads.length + froms.length * made.length > MAX_EXPANDED) {
       throw new ScenarioError(`${field}.from`, `runs on ${froms.length} hosts: ${workloads.length + froms.length * made.length} workloads in all, far past the 65536 one engine takes`);

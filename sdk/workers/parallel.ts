@@ -52,12 +52,19 @@ export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOpti
   return mergeShards(plan, shards, results);
 }
 
+/** (name, count) pairs with each name once, its counts summed (a fleet whose hosts are in several shards), in first-seen order. */
+function sumByName(pairs: [string, number][]): [string, number][] {
+  const sums = new Map<string, number>();
+  for (const [k, v] of pairs) sums.set(k, (sums.get(k) ?? 0) + v);
+  return [...sums];
+}
+
 function sumPoints(points: SamplePoint[]): SamplePoint {
   const states = { ...points[0].states };
   for (const p of points.slice(1)) for (const k of Object.keys(states) as StateName[]) states[k] += p.states[k];
   return {
     t: points[0].t, states,
-    portsInUse: Object.fromEntries(points.flatMap((p) => Object.entries(p.portsInUse))), // defined, not assigned: names are data
+    portsInUse: Object.fromEntries(sumByName(points.flatMap((p) => Object.entries(p.portsInUse)))), // defined, not assigned: names are data
     failures: points.reduce((a, p) => a + p.failures, 0),
   };
 }
