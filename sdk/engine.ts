@@ -234,7 +234,9 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
       [WlParam.ConnGroup, counter.get(g)!],
-      [WlParam.Sources, w.source === "round-robin" ? byName.get(w.from)!.ips.length : 1], [WlParam.BindPort, w.portAt === "bind" ? 1 : 0],
+      // (Sources, Dests and BindPort left at 0 mean one source, one destination, the port at connect().)
+      ...(w.source === "round-robin" ? [[WlParam.Sources, byName.get(w.from)!.ips.length] as [WlParam, number]] : []),
+      ...(w.portAt === "bind" ? [[WlParam.BindPort, 1] as [WlParam, number]] : []),
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];
