@@ -39,13 +39,13 @@ function fleetScenario(clients, duration) {
     workloads.push({ plugin: "tcp-churn", from: `c${i}`, to: "server:80", rate: RATE / clients, arrival: "poisson",
       request: 100, response: 1000, closer: "client" });
   }
-  return { name: `fleet-${clients}`, seed: 1, duration, sample: "100ms", hosts, links, workloads };
+  return { name: `fleet-${clients}`, seed: 1, duration, sample: duration === "10ms" ? "10ms" : "100ms", hosts, links, workloads };
 }
 
 /** The same fleet as one host entry: `count` clients c-0, c-1, ... at 10.2.0.1, 10.2.0.2, ... */
 function countScenario(clients, duration) {
   return {
-    name: `fleet-count-${clients}`, seed: 1, duration, sample: "100ms",
+    name: `fleet-count-${clients}`, seed: 1, duration, sample: duration === "10ms" ? "10ms" : "100ms",
     hosts: {
       server: { ip: "10.1.0.1", listen: [{ port: 80, backlog: 65535 }] },
       c: { ip: "10.2.0.1", count: clients, ports: "1024-65535", tcp: { timeWait: "2s" } },
