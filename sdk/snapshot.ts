@@ -1,7 +1,8 @@
 // `connsim snapshot`: the `ss -s` view of one simulated instant. Runs the scenario up
 // to `at` and reads, beside the per-state counts of the last sample, the engine's
 // per-address port tables: how many sockets hold each local port and how many of
-// those sit in TIME_WAIT, so the busiest ports can be named.
+// those sit in TIME_WAIT, so the busiest ports can be named. A fleet is one entry, as
+// in the result.
 
 import { STATE_COUNT } from "../assembly/abi.js";
 import { STATE_NAMES } from "./engine.js";
@@ -10,6 +11,7 @@ import type { StateName } from "./result.js";
 import { simulate } from "./run.js";
 import { planScenario, ScenarioError, type Scenario } from "./scenario.js";
 import { formatIPv4, parseDuration } from "./units.js";
+import { reportedHosts } from "./groups.js";
 
 export interface PortUse { ip: string; port: number; sockets: number; timeWait: number; listening: boolean }
 export interface HostSnapshot { states: Record<StateName, number>; portsInUse: number; udpSockets: number; busiest: PortUse[] }
@@ -36,22 +38,27 @@ export async function snapshotScenario(scenario: Scenario | unknown, options: Sn
   const L = samples.layout;
 
   const hosts: Record<string, HostSnapshot> = {};
-  let ip = 0; // addresses are numbered in host order, as configure() adds them
-  plan.hosts.forEach((h, hi) => {
-    const states = Object.fromEntries(STATE_NAMES.map((n, s) => [n, last[L.states + hi * STATE_COUNT + s]])) as Record<StateName, number>;
+  // Addresses are numbered in host order, as configure() adds them.
+  const firstIp: number[] = [];
+  plan.hosts.reduce((n, h, hi) => { firstIp[hi] = n; return n + h.ips.length; }, 0);
+  // A fleet is one entry, as in the result: its counts summed, its busiest ports over all its hosts.
+  for (const { name, members } of reportedHosts(plan)) {
+    const states = Object.fromEntries(STATE_NAMES.map((n, s) => [n, members.reduce((sum, hi) => sum + last[L.states + hi * STATE_COUNT + s], 0)])) as Record<StateName, number>;
     const ports: PortUse[] = [];
-    for (const addr of h.ips) {
-      const use = new Uint16Array(e.memory.buffer, e.portsPtr(ip), 65536);
-      const tw = new Uint16Array(e.memory.buffer, e.portsTwPtr(ip), 65536);
-      for (let p = 1; p < 65536; p++) {
-        if (use[p] === 0) continue;
-        const listening = (use[p] & LISTENER_BIT) !== 0;
-        ports.push({ ip: formatIPv4(addr), port: p, sockets: use[p] & ~LISTENER_BIT, timeWait: tw[p], listening });
-      }
-      ip++;
+    for (const hi of members) {
+      plan.hosts[hi].ips.forEach((addr, k) => {
+        const use = new Uint16Array(e.memory.buffer, e.portsPtr(firstIp[hi] + k), 65536);
+        const tw = new Uint16Array(e.memory.buffer, e.portsTwPtr(firstIp[hi] + k), 65536);
+        for (let p = 1; p < 65536; p++) {
+          if (use[p] === 0) continue;
+          const listening = (use[p] & LISTENER_BIT) !== 0;
+          ports.push({ ip: formatIPv4(addr), port: p, sockets: use[p] & ~LISTENER_BIT, timeWait: tw[p], listening });
+        }
+      });
     }
-    ports.sort((a, b) => b.sockets - a.sockets || a.port - b.port);
-    hosts[h.name] = { states, portsInUse: last[L.ports + hi], udpSockets: last[L.udp + hi], busiest: ports.slice(0, options.top ?? 5) };
-  });
+    ports.sort((a, b) => b.sockets - a.sockets || a.port - b.port); // (stable: ties in host order)
+    const sum = (offset: number) => members.reduce((n, hi) => n + last[offset + hi], 0);
+    hosts[name] = { states, portsInUse: sum(L.ports), udpSockets: sum(L.udp), busiest: ports.slice(0, options.top ?? 5) };
+  }
   return { name: plan.name, seed: plan.seed, t: at / 1e6, hosts };
 }

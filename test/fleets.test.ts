@@ -6,7 +6,7 @@
 // TIME_WAIT (exact timers, hz 0) three windows pass.
 
 import { afterAll, describe, expect, test } from "vitest";
-import { planScenario, runOnPool, runPlan, runScenario, ScenarioError, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
+import { planScenario, runOnPool, runPlan, runScenario, ScenarioError, snapshotScenario, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
 import { seriesCsv } from "../sdk/report/csv.js";
 
 type Workload = Scenario["workloads"][number];
@@ -149,6 +149,19 @@ describe("a fleet in the plan and the result", () => {
     expect(r.series.portsInUse.client.at(-1)).toBe(r.series.byHost.client.TIME_WAIT.at(-1));
     expect(r.series.byHost.client.TIME_WAIT.at(-1)).toBe(20 * 10);
     expect(r.fleets).toEqual({ client: { hosts: 20, busiest: [0, 1, 2, 3, 4].map((i) => ({ host: `client-${i}`, peakPortsInUse: 10 })) } });
+  });
+
+  test("a snapshot shows a fleet as one entry, as the result does", async () => {
+    const r = await runScenario(fleet(20));
+    const snap = await snapshotScenario(fleet(20), { at: "3s", top: 3 });
+    expect(Object.keys(snap.hosts)).toEqual(["client", "server"]);
+    expect(snap.hosts.client.portsInUse).toBe(r.series.portsInUse.client.at(-1));
+    expect(snap.hosts.client.states.TIME_WAIT).toBe(r.series.byHost.client.TIME_WAIT.at(-1));
+    // One destination: each held port has one socket, so the busiest are the lowest ports held on any of its hosts.
+    const busiest = snap.hosts.client.busiest;
+    expect(busiest.map((p) => p.sockets)).toEqual([1, 1, 1]);
+    expect(busiest.map((p) => p.port)).toEqual([...busiest.map((p) => p.port)].sort((a, b) => a - b));
+    expect(new Set(busiest.map((p) => p.ip)).size).toBeGreaterThan(1);
   });
 
   test("a thousand hosts: the result's size does not grow with them", async () => {
