@@ -213,6 +213,24 @@ describe("the same result on 1 and 2 workers", () => {
   }, 60_000);
 });
 
+describe("a fleet past what one engine holds", () => {
+  const clients = (n: number): Scenario => ({
+    duration: "1s", hosts: { client: { ip: "10.0.0.1", count: n }, server: { ip: "11.0.0.1", listen: [{ port: 80 }] } },
+    links: [{ between: ["client", "server"], latency: "1ms" }],
+    workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: 1 }],
+  });
+
+  test("20,000 clients: refused before the run, naming the count, with the memory estimate", async () => {
+    await expect(runScenario(clients(20_000))).rejects.toThrow(
+      "scenario.hosts.client.count: 20001 addresses on 20001 hosts (fleets counted host by host: client 20000) need about 5.38 GiB of engine memory before the first connection (272 KiB of port tables each); WebAssembly gives an engine 4.00 GiB: use fewer addresses");
+  });
+
+  test("40,000 clients on one link each: more links than the engine's u16 directions hold", async () => {
+    await expect(runScenario(clients(40_000))).rejects.toThrow(
+      "scenario.hosts.client.count: 40000 links (fleets counted host by host: client 40000), the engine takes at most 32768 in one run");
+  });
+});
+
 describe("fleet errors name the field and what is allowed", () => {
   const error = (s: Scenario): string => {
     try { planScenario(s); } catch (e) { expect(e).toBeInstanceOf(ScenarioError); return (e as Error).message; }
