@@ -91,6 +91,22 @@ describe("capacity grows with the distinct 4-tuples", () => {
   });
 });
 
+describe("the engine's invariants hold (debug build, checked after every slice)", () => {
+  test.each([
+    ["2 addresses x 2 destinations, linux allocator", capacity({ ip: ["10.0.0.1", "10.0.0.2"] }, { source: "round-robin", to: "s:80" })],
+    ["bind before connect, random allocator, tw_reuse on", capacity({ portAllocator: "random", tcp: { timeWait: "10s", hz: 0, twReuse: 1 } }, { to: "s:80", portAt: "bind" })],
+    ["UDP queries to a pool from 2 addresses", (() => {
+      const s = capacity({ ip: ["10.0.0.1", "10.0.0.2"] }, { plugin: "udp-request", to: "s:53", source: "round-robin", timeout: "2s" } as Partial<Workload>);
+      s.hosts.s.listen = [{ port: 53, protocol: "udp" }];
+      return s;
+    })()],
+  ])("%s", async (_, s) => {
+    const r = await runScenario({ ...s, duration: "12s" }, { flavour: "debug", checkInvariants: true, sliceEvents: 20_000 });
+    expect(r.error).toBeUndefined();
+    expect(r.totals.completed).toBeGreaterThan(1000);
+  }, 60_000);
+});
+
 describe("sources and destinations in turn", () => {
   test("the k-th connection goes to destination k mod 2 from source (k div 2) mod 2: every pair in turn", async () => {
     const s = capacity({ ip: ["10.0.0.1", "10.0.0.2"] }, { source: "round-robin", to: "s:80", count: 8 });
