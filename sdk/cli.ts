@@ -18,6 +18,7 @@ import { pluginDetail, pluginList } from "./plugin-docs.js";
 import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
 import { LIMITS, wholeFlag } from "./options.js";
 import { closest, visible } from "./units.js";
+import { parseJsonText } from "./json-text.js";
 import { runPlan, VERSION, type Progress } from "./run.js";
 import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
@@ -327,12 +328,9 @@ async function loadScenario(file: string): Promise<unknown> {
       const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
       throw new UsageError(`cannot read scenario file "${file}": ${why}`);
     }
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      // V8 quotes a snippet of the text, which may hold newlines; keep the reason on one line.
-      throw new UsageError(`${file} is not valid JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
-    }
+    const parsed = parseJsonText(text);
+    if ("error" in parsed) throw new UsageError(`${file} is not valid JSON: ${parsed.error}`);
+    return parsed.value;
   }
   if (ext === ".js" || ext === ".mjs" || ext === ".ts" || ext === ".mts") {
     let mod;
