@@ -6,6 +6,7 @@
 
 import { z } from "zod";
 import { count, durationText as duration, port, unwrapSchema } from "./fields.js";
+import { parseExpectation } from "./expect.js";
 import {
   checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind,
 } from "./plugins.js";
@@ -102,6 +103,11 @@ const scenarioSchema = z.strictObject({
     .refine((h) => Object.keys(h).length > 0, "at least one host is needed"),
   links: z.array(link),
   workloads: z.array(workload),
+  // Checks on the result, for CI (expect.ts): "failed.EADDRNOTAVAIL==0".
+  expect: z.array(z.string().superRefine((v, ctx) => {
+    const e = parseExpectation(v);
+    if (typeof e === "string") ctx.addIssue({ code: "custom", message: e });
+  })).optional(),
 });
 
 export type Scenario = z.input<typeof scenarioSchema>;
