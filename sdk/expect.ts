@@ -52,7 +52,7 @@ export function parseExpectation(text: string): Expectation | string {
         ? `the roots are totals and peak, and a field of totals may be written without "totals.": ${TOTALS.join(", ")}`
         : typeof here === "object" ? `${where} has ${Object.keys(here).join(", ")}` : `${where} is a number`;
       const hint = typeof here === "object" ? closest(path[i], [...Object.keys(here), ...(i === 1 && path[0] === "totals" ? ["totals", "peak"] : [])]) : undefined;
-      return `${JSON.stringify(text)}: no number at ${m[1]}${hint ? `; did you mean "${hint}"?` : ""}; ${allowed}`;
+      return `${JSON.stringify(text)}: no number at ${m[1]}${hint ? ` (did you mean "${hint}"?)` : ""}; ${allowed}`;
     }
     node = here[path[i]];
   }
