@@ -115,7 +115,7 @@ function portStudy(r: Result, plan: Plan): string[] | undefined {
   const ports = host.ports[1] - host.ports[0] + 1;
   const wheel = wheelTimer(host.tcp.timeWait, host.tcp.hz);
   const tw = wheel.cycle; // a port's TIME_WAIT when it is taken again as soon as it is free
-  const duration = r.engine.simulatedSeconds; // the scenario's duration, less when the run stopped early (Ctrl-C)
+  const duration = r.engine.simulatedSeconds ?? plan.duration / 1e6; // less than the scenario's when the run stopped early (Ctrl-C)
   const rate = ws.reduce((sum, w) => sum + w.rate, 0);
   const capacity = ports / tw;
   // Connections established per second while connect() calls were being made.
