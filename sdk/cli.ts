@@ -348,7 +348,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   if (values.csv) await written("csv", table.map((r) => r.map(csvCell).join(",") + "\n"));
   if (values.json) {
     const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
-    await written("json", jsonLines(json));
+    await written("json", json.map((row) => JSON.stringify(row) + "\n")); // JSON Lines: one run a line
   }
   if (!values.quiet) {
     out = piped ? err : out; // stdout carries the data alone

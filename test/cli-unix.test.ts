@@ -68,6 +68,13 @@ describe("pipes: data alone on stdout", () => {
     expect(r.stderr).toMatch(/^workloads\.0\.rate +attempted +established/);
   });
 
+  test("sweep --json -: JSON Lines on stdout, one run a line", () => {
+    const r = connsim("sweep", "examples/default.json", "--vary", "workloads.0.rate=10,100", "--workers", "1", "--json", "-");
+    expect(r.code, r.stderr).toBe(0);
+    const runs = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(runs.map((x) => [x.values["workloads.0.rate"], x.totals.attempted, x.totals.failed.EADDRNOTAVAIL])).toEqual([[10, 1197, 0], [100, 12108, 10108]]);
+  });
+
   test("two outputs cannot share stdout", () => {
     expectUserError(connsim("run", "examples/default.json", "--json", "-", "--csv", "-"), "connsim: --json - and --csv -: only one output can go to stdout");
   });
