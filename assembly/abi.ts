@@ -88,6 +88,8 @@ export enum Stat {
   TwReused,
   /** netstat's TcpExt counters of listeners: accept queue overflows, every SYN or ACK a listener dropped, SYN cookies. */
   ListenOverflows, ListenDrops, SyncookiesSent, SyncookiesRecv, SyncookiesFailed,
+  /** tcp_max_tw_buckets was reached: a socket closed at once instead of entering TIME_WAIT (TcpExt TCPTimeWaitOverflow). */
+  TwOverflow,
   COUNT,
 }
 /** The failures counted, as the errno an application would see; EADDRINUSE is a server's bind(). */

@@ -533,7 +533,7 @@ function finWait2Timer(s: u32): void {
   if (!overflow) move(s, from, State.TIME_WAIT, from);
   if (ackFin) sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
   clearFlag(s, F_ACK_NOW);
-  if (overflow) { destroyFrom(s, from); return; }
+  if (overflow) { bump(Stat.TwOverflow); destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
   armTimeWait(s);
 }

@@ -18,6 +18,8 @@ import { pluginDetail, pluginList } from "./plugin-docs.js";
 import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
 import { LIMITS, wholeFlag } from "./options.js";
 import { closest, visible } from "./units.js";
+import { checkExpectations, parseExpectation, type Expectation } from "./expect.js";
+import { parseJsonText } from "./json-text.js";
 import { runPlan, VERSION, type Progress } from "./run.js";
 import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
@@ -28,11 +30,93 @@ import { availableParallelism } from "node:os";
 import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
-const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]";
-const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]";
-const USAGE_SWEEP = "usage: connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]";
-const USAGE_PLUGINS = "usage: connsim plugins [NAME | ./module.js]";
-const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP, USAGE_PLUGINS].map((u, i) => (i ? u.replace("usage:", "      ") : u)).join("\n") + "\n";
+/** A flag of a command: its value's name (none for a switch), and what it does. */
+interface FlagSpec { value?: string; multiple?: true; required?: true; help: string }
+interface CommandSpec { args: string; about: string; flags: Record<string, FlagSpec> }
+
+/** Every command and flag, for the parser, `--help`, `connsim help` and the unknown-flag message. */
+const COMMANDS: Record<string, CommandSpec> = {
+  run: {
+    args: "<scenario.json|.js|.ts>",
+    about: "Runs a scenario and prints its summary; writes the result, series, report and capture where asked.",
+    flags: {
+      json: { value: "FILE", help: "the full result as JSON (- for stdout)" },
+      csv: { value: "FILE", help: "the series, one row per sample (- for stdout)" },
+      html: { value: "FILE", help: "an offline HTML report with charts (- for stdout)" },
+      pcap: { value: "FILE", help: "the traced connections as a pcap capture (- for stdout)" },
+      out: { value: "DIR", help: "samples.jsonl as the run goes, then result.json, series.csv, report.html (a file flag wins for its file)" },
+      expect: { value: "CHECK", multiple: true, help: "a check on the result, e.g. 'failed.EADDRNOTAVAIL==0'; exit 3 if one fails" },
+      workers: { value: "N", help: "worker threads for independent host groups (default: the cores)" },
+      seed: { value: "N", help: "the seed, instead of the scenario's" },
+      trace: { value: "N", help: "record the first N connections of each group of linked hosts" },
+      quiet: { help: "print no summary or progress" },
+    },
+  },
+  snapshot: {
+    args: "<scenario.json|.js|.ts>",
+    about: "Runs a scenario up to one instant and prints what `ss -s` would: sockets per state, ports in use, the busiest ports.",
+    flags: {
+      at: { value: "TIME", required: true, help: "the instant, a duration like 30s (required)" },
+      seed: { value: "N", help: "the seed, instead of the scenario's" },
+      top: { value: "N", help: "the busiest local ports listed per host (default 5)" },
+    },
+  },
+  sweep: {
+    args: "<scenario.json|.js|.ts>",
+    about: "Runs the scenario once per combination of the --vary values, over worker threads; one row per run.",
+    flags: {
+      vary: { value: "PATH=V1,V2,... | PATH=FROM:TO:COUNT", multiple: true, required: true, help: "a scenario field and its values (at least one)" },
+      workers: { value: "N", help: "worker threads (default: the cores)" },
+      seed: { value: "N", help: "the seed, instead of the scenario's" },
+      csv: { value: "FILE", help: "the table as CSV (- for stdout)" },
+      json: { value: "FILE", help: "JSON Lines, one object per run (- for stdout)" },
+      quiet: { help: "print no table" },
+    },
+  },
+  plugins: {
+    args: "[NAME | ./module.js]",
+    about: "Lists the plugins a scenario can name, or one plugin's options in detail.",
+    flags: {},
+  },
+  help: { args: "[COMMAND]", about: "Prints this overview, or one command's flags.", flags: {} },
+};
+
+/** "usage: connsim run <scenario> [--json FILE] ... [--quiet]" */
+function usage(command: string): string {
+  const c = COMMANDS[command];
+  const flags = Object.entries(c.flags).map(([name, f]) => {
+    const text = `--${name}${f.value ? ` ${f.value}` : ""}`;
+    return f.required ? (f.multiple ? `${text} [--${name} ...]` : text) : f.multiple ? `[${text} ...]` : `[${text}]`;
+  });
+  return ["usage: connsim", command, c.args, ...flags].join(" ");
+}
+
+/** `connsim help`: every command's synopsis. */
+function overview(): string {
+  const lines = Object.keys(COMMANDS).filter((c) => c !== "help").map((c, i) => (i ? usage(c).replace("usage:", "      ") : usage(c)));
+  return `${lines.join("\n")}\n\nconnsim help COMMAND (or connsim COMMAND --help) describes a command's flags; connsim --version prints the version.\n`;
+}
+
+/** `connsim help run`, `connsim run --help`: the synopsis, what it does, each flag. */
+function commandHelp(command: string): string {
+  const c = COMMANDS[command];
+  const flags = Object.entries(c.flags).map(([name, f]) => [`--${name}${f.value ? ` ${f.value}` : ""}`, f.help]);
+  const width = Math.max(0, ...flags.map(([f]) => (f.length > 28 ? 0 : f.length)));
+  const rows = flags.map(([f, help]) => (f.length > 28 ? `  ${f}\n  ${"".padEnd(width)}  ${help}` : `  ${f.padEnd(width)}  ${help}`));
+  return `${usage(command)}\n\n${c.about}\n${rows.length ? `\n${rows.join("\n")}\n` : ""}`;
+}
+
+/** A command's flags parsed (strict: an unknown flag is named with the command's own flags). */
+function parseFlags(command: string, args: string[]) {
+  const options = Object.fromEntries(Object.entries(COMMANDS[command].flags).map(([name, f]) =>
+    [name, { type: f.value ? "string" as const : "boolean" as const, ...(f.multiple ? { multiple: true } : {}) }]));
+  try {
+    const { values, positionals } = parseArgs({ args: negativeValues(args), allowPositionals: true, options });
+    return { values: values as Record<string, string | undefined> & { quiet?: boolean; vary?: string[]; expect?: string[] }, positionals };
+  } catch (e) {
+    throw new UsageError(argsProblem(e as NodeJS.ErrnoException, command));
+  }
+}
 
 /** Runs estimated above this many events (about 15 minutes) are announced. */
 const LONG_RUN_EVENTS = 3.6e9;
@@ -49,49 +133,62 @@ class UsageError extends Error {}
 /** An output that could not be written: the file and the errno. */
 class WriteError extends Error {}
 
-export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+/** Exit codes: 0 all well, 1 the run failed or stopped early or an output could not be written, 2 bad input, 3 a check failed. */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, checkFailed: 3 } as const;
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   try {
     const [command, ...rest] = argv;
-    if (command === undefined || command === "--help" || command === "-h") {
-      if (command === undefined) {
-        err.write(HELP);
-        return 2;
-      }
-      out.write(HELP);
-      return 0;
+    if (command === undefined) {
+      err.write(overview());
+      return EXIT.badInput;
+    }
+    if (command === "--help" || command === "-h" || (command === "help" && rest.length === 0)) {
+      out.write(overview());
+      return EXIT.ok;
+    }
+    if (command === "--version" || command === "-V") {
+      out.write(`connsim ${VERSION}\n`);
+      return EXIT.ok;
+    }
+    if (command === "help" || (Object.hasOwn(COMMANDS, command) && (rest.includes("--help") || rest.includes("-h")))) {
+      const which = command === "help" ? rest[0] : command;
+      if (rest.length > 1 && command === "help") throw new UsageError(`help takes one command; ${usage("help")}`);
+      if (!Object.hasOwn(COMMANDS, which)) throw new UsageError(unknownCommand(which));
+      out.write(commandHelp(which));
+      return EXIT.ok;
     }
     if (command === "run") return await run(rest, out, err);
     if (command === "snapshot") return await snapshot(rest, out);
     if (command === "sweep") return await sweep(rest, out, err);
     if (command === "plugins") return await plugins(rest, out);
-    throw new UsageError(`unknown command "${command}"; the commands are run, snapshot, sweep and plugins`);
+    throw new UsageError(unknownCommand(command));
   } catch (e) {
     if (e instanceof ScenarioError || e instanceof UsageError) {
       err.write(`connsim: ${visible(e.message)}\n`);
-      return 2;
+      return EXIT.badInput;
     }
     err.write(`connsim: ${visible((e as Error).message)}\n`);
-    return 1;
+    return EXIT.failed;
   }
 }
 
+function unknownCommand(command: string): string {
+  const names = Object.keys(COMMANDS);
+  const hint = closest(command, names);
+  return `unknown command "${command}"${hint ? ` (did you mean "${hint}"?)` : ""}; the commands are ${names.slice(0, -1).join(", ")} and ${names.at(-1)} (connsim help)`;
+}
+
 async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: negativeValues(args),
-      allowPositionals: true,
-      options: {
-        workers: { type: "string" }, json: { type: "string" }, csv: { type: "string" }, html: { type: "string" },
-        pcap: { type: "string" }, seed: { type: "string" }, trace: { type: "string" }, quiet: { type: "boolean" },
-        out: { type: "string" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE}`);
+  const { values, positionals } = parseFlags("run", args);
+  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("run")}`);
+  // Data written to stdout (FILE "-") is all stdout carries: the summary goes to stderr.
+  const piped = toStdout(["json", "csv", "html", "pcap"], values);
+  const checksGiven = (values.expect ?? []).map((text) => {
+    const e = parseExpectation(text);
+    if (typeof e === "string") throw new UsageError(`--expect ${e}`);
+    return e;
+  });
   const seed = wholeFlag("--seed", values.seed, LIMITS.seed);
   let trace = wholeFlag("--trace", values.trace, LIMITS.trace);
   if (trace !== undefined && trace > MAX_TRACE) throw new UsageError(`--trace ${values.trace}: ${tooManyTraced(trace)}`);
@@ -100,6 +197,8 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   const scenario = await loadScenario(positionals[0]);
   const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
   let plan = planScenario(scenario, { seed, trace, plugins });
+  // The scenario's checks, then the command line's (both checked by now).
+  const checks = [...((scenario as { expect?: string[] }).expect ?? []).map((t) => parseExpectation(t) as Expectation), ...checksGiven];
   const notes: string[] = [];
   if (values.pcap && plan.trace === 0) {
     plan = { ...plan, trace: PCAP_DEFAULT_TRACE };
@@ -148,33 +247,43 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   // Every output is written even when the run stopped early: its samples are real. Each
   // is written piece by piece (a long run's JSON is longer than a string can be); one
   // that fails (disk full) leaves no temp file and does not stop the others.
-  const failed: string[] = sink?.error ? [sink.error] : [];
+  const failed: string[] = sink?.error ? [`--out: ${sink.error}`] : [];
   const wrote: string[] = sink && !sink.error ? [sink.file("samples.jsonl")] : [];
-  const output = async (file: string, data: () => Promise<string | Uint8Array | Iterable<string>>, note = "") => {
+  const output = async (flag: string, file: string, data: () => Promise<string | Uint8Array | Iterable<string>>, note = "") => {
     try {
-      await writeAtomically(file, await data());
-      wrote.push(`${file} ${note}`.trim());
+      await writeAtomically(file, await data(), out);
+      if (file !== "-") wrote.push(`${file} ${note}`.trim());
     } catch (e) {
       if (!(e instanceof WriteError)) throw e;
-      failed.push(e.message);
+      failed.push(`${values[flag] === file ? `--${flag}` : "--out"}: ${e.message}`);
     }
   };
-  if (jsonFile) await output(jsonFile, async () => jsonLines(result));
-  if (csvFile) await output(csvFile, async () => seriesCsvChunks(result));
+  if (jsonFile) await output("json", jsonFile, async () => jsonLines(result));
+  if (csvFile) await output("csv", csvFile, async () => seriesCsvChunks(result));
   if (htmlFile) {
     // The ephemeral range matters where connect() picks ports: hosts that open connections.
     const connecting = plan.hosts.filter((h) => plan.workloads.some((w) => w.from === h.name));
     const sizes = new Map<string, number>(); // a fleet: its hosts' ranges together
     for (const h of connecting) sizes.set(h.fleet ?? h.name, (sizes.get(h.fleet ?? h.name) ?? 0) + h.ports[1] - h.ports[0] + 1);
     const ranges = Object.fromEntries(sizes);
-    await output(htmlFile, () => htmlReportPieces(result, scenario, ranges));
+    await output("html", htmlFile, () => htmlReportPieces(result, scenario, ranges));
   }
-  if (values.pcap) await output(values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));
-  if (!values.quiet) out.write(summary(result, plan, wrote));
+  if (values.pcap) await output("pcap", values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));
+  const outcomes = checkExpectations(result, checks);
+  if (!values.quiet) (piped ? err : out).write(summary(result, plan, wrote, outcomes));
   for (const f of failed) err.write(`connsim: ${visible(f)}\n`);
   // A run stopped for a failed samples.jsonl was cancelled by us: the line above says why.
   if (result.error && !(sink?.error && result.error === "cancelled")) err.write(`connsim: run stopped early: ${visible(result.error)}\n`);
-  return result.error || failed.length ? 1 : 0;
+  const missed = outcomes.filter((c) => !c.held);
+  if (missed.length) err.write(`connsim: ${missed.length} of ${outcomes.length} check${outcomes.length === 1 ? "" : "s"} failed: ${missed.map((c) => `${c.text} (${fmt(c.actual)})`).join(", ")}\n`);
+  return result.error || failed.length ? EXIT.failed : missed.length ? EXIT.checkFailed : EXIT.ok;
+}
+
+/** Whether one of these file flags is "-" (stdout); two of them cannot share it. */
+function toStdout(flags: string[], values: Record<string, unknown>): boolean {
+  const dashed = flags.filter((f) => values[f] === "-");
+  if (dashed.length > 1) throw new UsageError(`${dashed.map((f) => `--${f} -`).join(" and ")}: only one output can go to stdout`);
+  return dashed.length === 1;
 }
 
 /** JSON.stringify(value, null, 2) and a newline, in pieces. */
@@ -185,7 +294,8 @@ function* jsonLines(value: unknown): Generator<string> {
 
 /** `connsim plugins`: the registered plugins and their options; one plugin, by name or module, in detail. */
 async function plugins(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  if (args.length > 1 || args[0]?.startsWith("-")) throw new UsageError(USAGE_PLUGINS);
+  if (args[0]?.startsWith("-")) parseFlags("plugins", args); // names the flag
+  if (args.length > 1) throw new UsageError(`expected one plugin at most; ${usage("plugins")}`);
   const all = PLUGIN_KINDS.flatMap((k) => registeredNames(k)).map((n) => registeredPlugin(n)!);
   if (!args.length) {
     out.write(visible(pluginList(all), "\n"));
@@ -203,21 +313,10 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
 }
 
 async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: negativeValues(args), allowPositionals: true,
-      options: {
-        vary: { type: "string", multiple: true }, workers: { type: "string" }, seed: { type: "string" },
-        csv: { type: "string" }, json: { type: "string" }, quiet: { type: "boolean" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE_SWEEP}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE_SWEEP}`);
-  if (!values.vary?.length) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200; ${USAGE_SWEEP}`);
+  const { values, positionals } = parseFlags("sweep", args);
+  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("sweep")}`);
+  if (!values.vary?.length) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200; ${usage("sweep")}`);
+  const piped = toStdout(["csv", "json"], values);
   const varies = values.vary.map(parseVary);
   const workers = workersOption(values.workers);
   const scenario = await loadScenario(positionals[0]);
@@ -243,17 +342,23 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   }
   if (tty) err.write("\r\x1b[K");
   const table = sweepTable(varies, rows);
-  if (values.csv) await writeAtomically(values.csv, table.map((r) => r.map(csvCell).join(",") + "\n"));
+  const written = async (flag: "csv" | "json", data: Iterable<string>) => {
+    await writeAtomically(values[flag]!, data, out).catch((e: unknown) => {
+      throw e instanceof WriteError ? new WriteError(`--${flag}: ${e.message}`) : e;
+    });
+  };
+  if (values.csv) await written("csv", table.map((r) => r.map(csvCell).join(",") + "\n"));
   if (values.json) {
     const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
-    await writeAtomically(values.json, jsonLines(json));
+    await written("json", json.map((row) => JSON.stringify(row) + "\n")); // JSON Lines: one run a line
   }
   if (!values.quiet) {
+    out = piped ? err : out; // stdout carries the data alone
     const shown = table.map((r) => r.map((cell) => visible(cell)));
     const widths = shown[0].map((_, c) => Math.max(...shown.map((r) => r[c].length)));
     const lastUsed = rows.some((r) => r.error) ? widths.length : widths.length - 1; // no error column when none failed
     out.write(shown.map((r) => r.slice(0, lastUsed).map((cell, c) => (c < varies.length ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd()).join("\n") + "\n");
-    for (const f of [values.csv, values.json]) if (f) out.write(`wrote ${visible(f)}\n`);
+    for (const f of [values.csv, values.json]) if (f && f !== "-") out.write(`wrote ${visible(f)}\n`);
   }
   const failed = rows.filter((r) => r.error).length;
   if (failed) err.write(`connsim: ${failed} of ${rows.length} runs failed; their rows say why\n`);
@@ -266,15 +371,9 @@ function workersOption(v: string | undefined): number {
 }
 
 async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: negativeValues(args), allowPositionals: true, options: { at: { type: "string" }, seed: { type: "string" }, top: { type: "string" } } });
-  } catch (e) {
-    throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE_SNAPSHOT}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${USAGE_SNAPSHOT}`);
-  if (values.at === undefined) throw new UsageError(`snapshot needs --at TIME, e.g. --at 30s; ${USAGE_SNAPSHOT}`);
+  const { values, positionals } = parseFlags("snapshot", args);
+  if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("snapshot")}`);
+  if (values.at === undefined) throw new UsageError(`snapshot needs --at TIME, e.g. --at 30s; ${usage("snapshot")}`);
   const at = /^\d+(\.\d+)?$/.test(values.at) ? Number(values.at) : values.at;
   const snap = await snapshotScenario(await loadScenario(positionals[0]), {
     at, seed: wholeFlag("--seed", values.seed, LIMITS.seed), top: wholeFlag("--top", values.top, [0, 65535]), baseDir: dirname(resolve(positionals[0])),
@@ -308,12 +407,21 @@ function negativeValues(args: string[]): string[] {
   return args.flatMap((a, i) => (/^-\d/.test(a) && /^--[a-z]+$/.test(args[i - 1] ?? "") ? [] : /^--[a-z]+$/.test(a) && /^-\d/.test(args[i + 1] ?? "") ? [`${a}=${args[i + 1]}`] : [a]));
 }
 
-/** parseArgs' messages are long and end with advice about "--"; say the problem briefly. */
-function argsProblem(e: NodeJS.ErrnoException): string {
+/** parseArgs' messages are long and end with advice about "--"; say the problem briefly, with the command's flags. */
+function argsProblem(e: NodeJS.ErrnoException, command: string): string {
   const option = /'(-[^' ]+)/.exec(e.message)?.[1];
-  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option "${option}"`;
-  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option && /argument missing/.test(e.message)) return `${option} needs a value`;
-  return e.message.split("\n")[0];
+  const flags = Object.keys(COMMANDS[command].flags).map((f) => `--${f}`);
+  const theirs = flags.length ? `connsim ${command} takes ${flags.join(", ")}` : `connsim ${command} takes no flags`;
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) {
+    const hint = closest(option.replace(/^-+/, "").split("=")[0], flags.map((f) => f.slice(2)));
+    return `unknown option "${option}"${hint ? ` (did you mean "--${hint}"?)` : ""}; ${theirs} (connsim help ${command})`;
+  }
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) {
+    const f = COMMANDS[command].flags[option.replace(/^-+/, "")];
+    if (f?.value) return `${option} needs a value: ${option} ${f.value}`;
+    if (f) return `${option} takes no value`;
+  }
+  return `${e.message.split("\n")[0]}; ${usage(command)}`;
 }
 
 /** JSON files are parsed; .js/.ts/.mjs modules export the scenario as default. */
@@ -329,12 +437,9 @@ async function loadScenario(file: string): Promise<unknown> {
       const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
       throw new UsageError(`cannot read scenario file "${file}": ${why}`);
     }
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      // V8 quotes a snippet of the text, which may hold newlines; keep the reason on one line.
-      throw new UsageError(`${file} is not valid JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
-    }
+    const parsed = parseJsonText(text);
+    if ("error" in parsed) throw new UsageError(`${file} is not valid JSON: ${parsed.error}`);
+    return parsed.value;
   }
   if (ext === ".js" || ext === ".mjs" || ext === ".ts" || ext === ".mts") {
     let mod;
@@ -423,16 +528,21 @@ function writeError(file: string, e: unknown): WriteError {
 }
 
 /** Write then rename, so a reader never sees half a file; a failed write leaves no temp file. */
-async function writeAtomically(file: string, data: string | Uint8Array | Iterable<string>): Promise<void> {
+async function writeAtomically(file: string, data: string | Uint8Array | Iterable<string>, stdout: NodeJS.WritableStream): Promise<void> {
   const chunks = typeof data === "string" || data instanceof Uint8Array ? [data] : data;
   if (file === "-") {
-    for (const chunk of chunks) await new Promise<void>((done, fail) => process.stdout.write(chunk, (e) => (e ? fail(e) : done())));
+    for (const chunk of chunks) await new Promise<void>((done, fail) => stdout.write(chunk, (e) => (e ? fail(e) : done())));
     return;
   }
   // A device or a pipe (/dev/stdout, a FIFO) is written to, never replaced.
   const existing = await stat(file).catch(() => undefined);
   const direct = existing !== undefined && !existing.isFile();
-  if (!direct) await mkdir(dirname(resolve(file)), { recursive: true }).catch((e: unknown) => { throw writeError(file, e); });
+  if (!direct) {
+    await mkdir(dirname(resolve(file)), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+      // mkdir -p says EEXIST when the directory's name is taken by a file.
+      throw e.code === "EEXIST" ? new WriteError(`cannot write ${file}: ${dirname(file)} is a file, not a directory`) : writeError(file, e);
+    });
+  }
   // A fresh name, created exclusively: a link planted at a guessable name is never followed.
   const tmp = direct ? file : `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
   let fd: number | undefined;

@@ -15,4 +15,5 @@ export { planScenario, ScenarioError, type Scenario, type Plan } from "./scenari
 export type { Result, Trace, TraceState, TraceSegment, StateName, FleetSummary } from "./result.js";
 export { PROFILES, PROFILE_NAMES, wheelTimer, type Profile, type TcpKnobs } from "./profiles.js";
 export { parseDuration } from "./units.js";
+export { checkExpectations, parseExpectation, EXPECT_OPERATORS, type Expectation, type CheckOutcome } from "./expect.js";
 export { snapshotScenario, type Snapshot, type HostSnapshot, type PortUse, type SnapshotOptions } from "./snapshot.js";

@@ -39,13 +39,20 @@ export interface Result {
   name: string;
   seed: number;
   profile: string;
-  engine: { version: string; workers: number; events: number; segmentEvents: number; wallSeconds: number; memoryBytes: number };
+  engine: {
+    version: string; workers: number; events: number; segmentEvents: number; wallSeconds: number;
+    /** The simulated time the run reached: the scenario's duration, or less when it stopped early (Ctrl-C, a failure). */
+    simulatedSeconds: number;
+    memoryBytes: number;
+  };
   totals: {
     attempted: number; established: number; completed: number; pending: number;
     failed: Record<Errno, number>;
     segments: { sent: number; dropped: number; retransmitted: number; duplicated: number };
     /** connect()s that took over a tuple in TIME_WAIT (tw_reuse, or a bind to a fixed port): the allocator came back to it. */
     timeWaitReused: number;
+    /** Sockets closed at once instead of entering TIME_WAIT because tcp_max_tw_buckets was reached (TCPTimeWaitOverflow). */
+    timeWaitOverflow: number;
     /** Listeners' drops and SYN cookies, counted as netstat's TcpExt counters (ListenDrops includes ListenOverflows). */
     listen: ListenCounters;
   };

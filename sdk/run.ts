@@ -110,7 +110,7 @@ export async function runScenario(scenario: Scenario | unknown, options: RunOpti
 export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Result> {
   checkRunOptions(options);
   const sim = await simulate(plan, options);
-  return assemble(sim.e, plan, sim.samples, sim.records, sim.dirs, sim.wallSeconds, sim.error);
+  return assemble(sim.e, plan, sim.samples, sim.records, sim.dirs, sim.wallSeconds, sim.error, sim.simulatedUs);
 }
 
 /** What a run leaves: the engine instance (its tables readable), the samples and trace records. */
@@ -120,6 +120,8 @@ export interface Simulation {
   records: TraceRecord[];
   dirs: { from: string; to: string }[];
   wallSeconds: number;
+  /** The simulated time reached: the duration, or less when the run stopped early. */
+  simulatedUs: number;
   error?: string;
 }
 
@@ -180,18 +182,21 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     options.onSlice?.(fresh, (k) => e.stat(k));
     if (options.onProgress || options.onSlice || options.signal) await new Promise((r) => setTimeout(r, 0));
   }
-  return { e, samples, records, dirs, wallSeconds: (performance.now() - started) / 1000, error };
+  const simulatedUs = error ? Math.min(plan.duration, e.nowUs()) : plan.duration;
+  return { e, samples, records, dirs, wallSeconds: (performance.now() - started) / 1000, simulatedUs, error };
 }
 
 /** A result from the sample rows and counters (by Stat) a run reported before its worker died; no traces. */
 export function resultFromRows(plan: Plan, blocks: Uint32Array[], stats: number[], error: string): Result {
   const samples = new SampleTable(plan.hosts.length);
   for (const b of blocks) { samples.blocks.push(b); samples.rows += b.length / samples.layout.words; }
-  return assemble({ stat: (k: Stat) => stats[k] ?? 0 } as EngineExports, plan, samples, [], [], 0, error);
+  // The clock of a dead worker is lost: its last sample is the time it is known to have reached.
+  const last = samples.rows ? samples.column(0)[samples.rows - 1] : 0;
+  return assemble({ stat: (k: Stat) => stats[k] ?? 0 } as EngineExports, plan, samples, [], [], 0, error, Math.round(sampleTime(last, plan) * 1e6));
 }
 
 function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTable, records: TraceRecord[],
-                  dirs: { from: string; to: string }[], wallSeconds: number, error?: string): Result {
+                  dirs: { from: string; to: string }[], wallSeconds: number, error: string | undefined, simulatedUs: number): Result {
   const hostNames = plan.hosts.map((h) => h.name);
   const reported = reportedHosts(plan);
   const st = (k: Stat) => e.stat(k);
@@ -227,7 +232,7 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
     profile: plan.profile,
     engine: {
       version: VERSION, workers: 1, events: st(Stat.Events), segmentEvents: st(Stat.SegmentEvents),
-      wallSeconds: round6(wallSeconds), memoryBytes: st(Stat.MemoryBytes),
+      wallSeconds: round6(wallSeconds), simulatedSeconds: round6(simulatedUs / 1e6), memoryBytes: st(Stat.MemoryBytes),
     },
     totals: {
       attempted, established: st(Stat.Established), completed: st(Stat.Completed),
@@ -235,6 +240,7 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
       failed,
       segments: { sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated) },
       timeWaitReused: st(Stat.TwReused),
+      timeWaitOverflow: st(Stat.TwOverflow),
       listen: {
         ListenOverflows: st(Stat.ListenOverflows), ListenDrops: st(Stat.ListenDrops), SyncookiesSent: st(Stat.SyncookiesSent),
         SyncookiesRecv: st(Stat.SyncookiesRecv), SyncookiesFailed: st(Stat.SyncookiesFailed),

@@ -6,6 +6,7 @@
 
 import { z } from "zod";
 import { count, durationText as duration, port, unwrapSchema } from "./fields.js";
+import { parseExpectation } from "./expect.js";
 import {
   checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind,
 } from "./plugins.js";
@@ -121,6 +122,11 @@ const scenarioSchema = z.strictObject({
     .refine((h) => Object.keys(h).length > 0, "at least one host is needed"),
   links: z.array(link),
   workloads: z.array(workload),
+  // Checks on the result, for CI (expect.ts): "failed.EADDRNOTAVAIL==0".
+  expect: z.array(z.string().superRefine((v, ctx) => {
+    const e = parseExpectation(v);
+    if (typeof e === "string") ctx.addIssue({ code: "custom", message: e });
+  })).optional(),
 });
 
 export type Scenario = z.input<typeof scenarioSchema>;
@@ -259,8 +265,13 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       tcp[k] = DURATION_KNOBS.has(k) ? us(v) : (v as number);
     }
     if (tcp.rtoMin > tcp.rtoMax) throw new ScenarioError(`${field}.tcp.rtoMin`, "is above rtoMax");
-    if (tcp.timeWait > 4294e6 || tcp.rtoMax > 4294e6 || tcp.finTimeout > 4294e6 || tcp.twReuseDelay > 4294e6 || tcp.rtoInit > 65e6) {
-      throw new ScenarioError(`${field}.tcp`, "timers must stay under 4294s (rtoInit under 65s)");
+    // The engine's timers hold 2^32 us. A number is seconds: 60000 meant as milliseconds is 16.7 hours.
+    for (const k of DURATION_KNOBS) {
+      const most = k === "rtoInit" ? 65e6 : 4294e6;
+      if (tcp[k] <= most) continue;
+      const given = h.tcp?.[k];
+      const hint = typeof given === "number" ? `; a number is seconds: for ${given} milliseconds write "${given}ms"` : "";
+      throw new ScenarioError(`${field}.tcp.${k}`, `${JSON.stringify(given ?? tcp[k] / 1e6)} is ${(tcp[k] / 1e6).toLocaleString("en-US")} s; a TCP timer must be at most ${most / 1e6} s${hint}`);
     }
     const listen: PlannedListener[] = (h.listen ?? []).map((l, i) => {
       const at = `${field}.listen.${i}`;

@@ -2,17 +2,17 @@
 // integers the engine uses. Each parser returns a value or a message saying what
 // is allowed; the caller adds the field's name.
 
-const UNIT_US: Record<string, number> = { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 };
+const UNIT_US: Record<string, number> = { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6, d: 86400e6 };
 
-/** Microseconds from "60s", "500us", "2ms", "1.5s", "2m", "1h" or a number of seconds. */
+/** Microseconds from "60s", "500us", "2ms", "1.5s", "2m", "1h", "10d" or a number of seconds. */
 export function parseDuration(v: unknown): number | string {
   let us: number;
   if (typeof v === "number") {
     us = v * 1e6;
   } else if (typeof v === "string") {
-    const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|ms|s|m|h)\s*$/.exec(v);
+    const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|ms|s|m|h|d)\s*$/.exec(v);
     if (!m && /^\s*-/.test(v)) return `${JSON.stringify(v)} is negative; a duration is zero or more, like "60s"`;
-    if (!m) return `${JSON.stringify(v)} is not a duration; write it like "60s", "500us", "2ms", "1.5s", "2m" or as a number of seconds`;
+    if (!m) return `${JSON.stringify(v)} is not a duration; write it like "60s", "500us", "2ms", "1.5s", "2m", "1h", "10d" or as a number of seconds`;
     us = Number(m[1]) * UNIT_US[m[2]];
   } else {
     return `expected a duration like "60s" or a number of seconds, got ${typeName(v)}`;

@@ -6,11 +6,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { connsim, expectUserError, ROOT } from "./cli-helpers.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT = readFileSync(join(ROOT, "examples/default.json"), "utf8");
 
 let dir: string;
@@ -22,32 +21,19 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function connsim(...args: string[]) {
-  const r = spawnSync(process.execPath, ["bin/connsim.mjs", ...args], {
-    cwd: ROOT, encoding: "utf8", timeout: 50_000, env: { ...process.env, NO_COLOR: "1" },
-  });
-  if (r.error) throw r.error;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const OVERVIEW =
+  "usage: connsim run <scenario.json|.js|.ts> [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--expect CHECK ...] [--workers N] [--seed N] [--trace N] [--quiet]\n" +
+  "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n" +
+  "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n" +
+  "       connsim plugins [NAME | ./module.js]\n" +
+  "\n" +
+  "connsim help COMMAND (or connsim COMMAND --help) describes a command's flags; connsim --version prints the version.\n";
 
 /** A file in the test's temp dir. */
 function file(name: string, text?: string): string {
   const path = join(dir, name);
   if (text !== undefined) writeFileSync(path, text);
   return path;
-}
-
-/** A user mistake: exit 2, nothing on stdout, one line on stderr, no stack trace. */
-function expectUserError(r: ReturnType<typeof connsim>, starts: string | RegExp): string {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stdout).toBe("");
-  expect(r.stderr).not.toContain("    at ");
-  const lines = r.stderr.split("\n");
-  expect(lines, r.stderr).toHaveLength(2);   // one line and its newline
-  expect(lines[1]).toBe("");
-  if (typeof starts === "string") expect(lines[0].startsWith(starts), lines[0]).toBe(true);
-  else expect(lines[0]).toMatch(starts);
-  return lines[0];
 }
 
 describe("connsim run: results", () => {
@@ -116,7 +102,7 @@ describe("connsim run: bad input exits 2 with one line", () => {
   test("a scenario with a typo names the field", () => {
     const typo = file("typo.json", DEFAULT.replace('"duration"', '"durration"'));
     const line = expectUserError(connsim("run", typo, "--quiet"), "connsim: scenario.");
-    expect(line).toBe(`connsim: scenario.durration: unknown field; did you mean "duration"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads`);
+    expect(line).toBe(`connsim: scenario.durration: unknown field; did you mean "duration"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads, expect`);
   });
 
   test("a nested typo names the nested field", () => {
@@ -132,9 +118,22 @@ describe("connsim run: bad input exits 2 with one line", () => {
     expect(line).toContain("no such file");
   });
 
-  test("invalid JSON", () => {
+  test("invalid JSON says the line and column", () => {
     const line = expectUserError(connsim("run", file("broken.json", '{\n  "duration": 60s,\n  "seed": 1\n}\n')), "connsim: ");
-    expect(line).toContain("broken.json is not valid JSON");
+    expect(line).toMatch(/broken\.json is not valid JSON: line 2, column 17: Expected .,. or .}. after property value$/);
+  });
+
+  test("a key given twice is refused by name, where it is", () => {
+    const text = DEFAULT.replace('"rate": 100,', '"rate": 100, "rate": 400,');
+    expectUserError(connsim("run", file("twice.json", text)),
+      `connsim: ${join(dir, "twice.json")} is not valid JSON: line 14, column 33: scenario.workloads.0: key "rate" is given twice in one object`);
+  });
+
+  test("timeWait: 60000 names timeWait (a number is seconds)", () => {
+    const sc = JSON.parse(DEFAULT);
+    sc.hosts.client.tcp = { timeWait: 60000 };
+    expectUserError(connsim("run", file("tw60000.json", JSON.stringify(sc))),
+      'connsim: scenario.hosts.client.tcp.timeWait: 60000 is 60,000 s; a TCP timer must be at most 4294 s; a number is seconds: for 60000 milliseconds write "60000ms"');
   });
 
   test("an empty JSON file", () => {
@@ -145,13 +144,16 @@ describe("connsim run: bad input exits 2 with one line", () => {
     expectUserError(connsim("run", file("list.json", "[]")), "connsim: scenario: expected an object with ");
   });
 
-  test("an unknown option", () => {
-    const line = expectUserError(connsim("run", "examples/default.json", "--frobnicate"), 'connsim: unknown option "--frobnicate"');
-    expect(line).toContain("usage: connsim run");
+  test("an unknown option names itself and the command's flags", () => {
+    expectUserError(connsim("run", "examples/default.json", "--frobnicate"),
+      'connsim: unknown option "--frobnicate"; connsim run takes --json, --csv, --html, --pcap, --out, --expect, --workers, --seed, --trace, --quiet (connsim help run)');
+    expectUserError(connsim("snapshot", "examples/default.json", "--att", "3s"),
+      'connsim: unknown option "--att" (did you mean "--at"?); connsim snapshot takes --at, --seed, --top (connsim help snapshot)');
+    expectUserError(connsim("plugins", "--all"), 'connsim: unknown option "--all"; connsim plugins takes no flags (connsim help plugins)');
   });
 
   test("an option without its value", () => {
-    expectUserError(connsim("run", "examples/default.json", "--json"), "connsim: --json needs a value");
+    expectUserError(connsim("run", "examples/default.json", "--json"), "connsim: --json needs a value: --json FILE");
   });
 
   test("--seed abc", () => {
@@ -167,7 +169,8 @@ describe("connsim run: bad input exits 2 with one line", () => {
   });
 
   test("an unknown command", () => {
-    expectUserError(connsim("simulate", "examples/default.json"), 'connsim: unknown command "simulate"');
+    expectUserError(connsim("simulate", "examples/default.json"), 'connsim: unknown command "simulate"; the commands are run, snapshot, sweep, plugins and help (connsim help)');
+    expectUserError(connsim("runn"), 'connsim: unknown command "runn" (did you mean "run"?); the commands are run, snapshot, sweep, plugins and help (connsim help)');
   });
 
   test("a file type that is not a scenario", () => {
@@ -190,17 +193,16 @@ describe("connsim run: bad input exits 2 with one line", () => {
     const r = connsim();
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(
-      "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]\n" +
-      "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n" +
-      "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n" +
-      "       connsim plugins [NAME | ./module.js]\n");
+    expect(r.stderr).toBe(OVERVIEW);
   });
 
-  test("--help prints usage and succeeds", () => {
-    const r = connsim("--help");
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^usage: connsim run /);
+  test("--help and help print the overview to stdout and succeed", () => {
+    for (const args of [["--help"], ["-h"], ["help"]]) {
+      const r = connsim(...args);
+      expect(r.code, args[0]).toBe(0);
+      expect(r.stdout).toBe(OVERVIEW);
+      expect(r.stderr).toBe("");
+    }
   });
 });
 

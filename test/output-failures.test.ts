@@ -54,9 +54,9 @@ describe("a full disk", () => {
     const r = connsim(["run", file("busy.json", BUSY), "--out", out, "--quiet", "--workers", "1"], 16);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toBe([
-      `connsim: cannot write ${out}/samples.jsonl: EFBIG (file too large)`,
-      `connsim: cannot write ${out}/result.json: EFBIG (file too large)`,
-      `connsim: cannot write ${out}/report.html: EFBIG (file too large)`,
+      `connsim: --out: cannot write ${out}/samples.jsonl: EFBIG (file too large)`,
+      `connsim: --out: cannot write ${out}/result.json: EFBIG (file too large)`,
+      `connsim: --out: cannot write ${out}/report.html: EFBIG (file too large)`,
       "",
     ].join("\n"));
     expect(readdirSync(out).sort()).toEqual(["samples.jsonl", "series.csv"]);
@@ -76,7 +76,7 @@ describe("a full disk", () => {
     const csv = join(dir, "devfull.csv");
     const r = connsim(["run", "examples/default.json", "--json", "/dev/full", "--csv", csv, "--quiet"]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toBe("connsim: cannot write /dev/full: ENOSPC (no space left on device)\n");
+    expect(r.stderr).toBe("connsim: --json: cannot write /dev/full: ENOSPC (no space left on device)\n");
     expect(readFileSync(csv, "utf8").trimEnd().split("\n")).toHaveLength(1 + 121); // a header, t = 0..120 s
   });
 });

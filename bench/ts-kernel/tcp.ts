@@ -364,7 +364,7 @@ function enterTimeWait(s: number, ackFin: boolean): void {
   if (!overflow) setState(s, State.TIME_WAIT);
   if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
   clearFlag(s, F_ACK_NOW);
-  if (overflow) { destroy(s); return; }
+  if (overflow) { bump(Stat.TwOverflow); destroy(s); return; }
   setSndEnd(s, Math.floor(now / 1000));
   armTimeWait(s);
 }

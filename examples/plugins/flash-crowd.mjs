@@ -6,7 +6,7 @@
 //   { "plugin": "./plugins/flash-crowd.mjs", "from": "client", "to": "server:80",
 //     "rate": 200, "surge": 10, "at": "20s", "for": "10s", "closer": "client" }
 
-import { definePlugin, fields, z } from "connsim";
+import { definePlugin, fields, z } from "connsim/plugin";
 
 export default definePlugin({
   kind: "workload", name: "flash-crowd", version: "1.0.0",

@@ -7,7 +7,7 @@
 // Use it from a scenario by path:
 //   "loss": { "plugin": "./plugins/tail-drop.mjs", "capacity": 8, "rate": 2000 }
 
-import { definePlugin, z } from "connsim";
+import { definePlugin, z } from "connsim/plugin";
 
 export default definePlugin({
   kind: "loss",

@@ -12,11 +12,15 @@ import type { Result } from "../result.js";
 import type { Plan } from "../scenario.js";
 import { wheelTimer } from "../profiles.js";
 import { visible } from "../units.js";
+import type { CheckOutcome } from "../expect.js";
 
-export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
+export function summary(r: Result, plan?: Plan, wrote: string[] = [], checks: CheckOutcome[] = []): string {
   const f = r.totals.failed;
+  const simulated = r.engine.simulatedSeconds;
   const lines = [
     `${r.name} (profile ${r.profile}, seed ${r.seed})`,
+    // Stopped early (Ctrl-C, a failed plugin): every figure below is for the time simulated.
+    ...(r.error && plan ? [`  stopped      at t=${num(simulated)} s of ${num(plan.duration / 1e6)} s (${r.error}); the figures are for the time simulated`] : []),
     `  connections  attempted ${fmt(r.totals.attempted)}, established ${fmt(r.totals.established)}, completed ${fmt(r.totals.completed)}, pending ${fmt(r.totals.pending)}${r.totals.timeWaitReused ? `, ${fmt(r.totals.timeWaitReused)} took over a TIME_WAIT tuple` : ""}`,
     `  failed       EADDRNOTAVAIL ${fmt(f.EADDRNOTAVAIL)}, ECONNREFUSED ${fmt(f.ECONNREFUSED)}, ETIMEDOUT ${fmt(f.ETIMEDOUT)}, ECONNRESET ${fmt(f.ECONNRESET)}${f.EADDRINUSE ? `, EADDRINUSE ${fmt(f.EADDRINUSE)} (server bind)` : ""}`,
     `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}`,
@@ -27,18 +31,52 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = []): string {
   }
   const udp = Object.entries(r.series.udpSockets).map(([h, v]) => [h, v.reduce((m, x) => Math.max(m, x), 0)] as const).filter(([, m]) => m > 0);
   if (udp.length) lines.push(`  udp          sockets open at most: ${udp.map(([h, m]) => `${h} ${fmt(m)}`).join(", ")}`);
+  lines.push(...cappedLines(r, plan));
   const queues = listenLines(r, plan);
   lines.push(...queues);
-  // The port study's model has a server that keeps up: not when its queues turned connections away.
-  const study = plan && queues.length === 0 ? portStudy(r, plan) : undefined;
+  // The port study's model has a server that keeps up and a TIME_WAIT for every port:
+  // not when queues turned connections away or tcp_max_tw_buckets closed sockets early.
+  const study = plan && queues.length === 0 && !r.totals.timeWaitOverflow ? portStudy(r, plan) : undefined;
   if (study) lines.push(...study);
   else {
     const first = firstFailure(r);
     if (first !== undefined) lines.push(`  first EADDRNOTAVAIL in the sample ending at t=${first}s`);
   }
   lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
+  const width = Math.max(0, ...checks.map((c) => c.text.length));
+  checks.forEach((c, i) => lines.push(`  ${(i ? "" : "checks").padEnd(13)}${(c.held ? "held" : "failed").padEnd(8)}${c.text.padEnd(width)}  (${Number.isNaN(c.actual) ? "no value" : fmt(c.actual)})`));
   for (const file of wrote) lines.push(`  wrote ${file}`);
   return lines.map((l) => visible(l)).join("\n") + "\n"; // names and paths are the user's: no raw control characters
+}
+
+/**
+ * Every kernel cap that changed the answer, with how often it did (the project rule: a cap
+ * that changes the answer is named in the summary). One entry per cap; a new cap (a
+ * conntrack table, say) is one more entry.
+ */
+const CAPS: { counted: (r: Result) => number; says: (count: string, r: Result, plan?: Plan) => string }[] = [
+  {
+    counted: (r) => r.totals.timeWaitOverflow,
+    says: (n, r, plan) => {
+      // A fleet's series is its hosts' sum, so a fleet is named when the sum reached its hosts' cap.
+      const full = new Map<string, number>();
+      for (const h of plan?.hosts ?? []) {
+        const name = h.fleet ?? h.name;
+        if (Math.max(0, ...(r.series.byHost[name]?.TIME_WAIT ?? [])) >= h.tcp.maxTwBuckets) full.set(h.fleet ? `${name} (each host)` : name, h.tcp.maxTwBuckets);
+      }
+      const where = [...full].map(([name, cap]) => ` ${fmt(cap)} on ${name}`).join(",");
+      return `tcp_max_tw_buckets${where}: ${n} sockets closed at once instead of entering TIME_WAIT (TCPTimeWaitOverflow)`;
+    },
+  },
+  { counted: (r) => r.totals.listen?.ListenOverflows ?? 0, says: (n) => `accept queue full: ${n} SYNs and handshake ACKs dropped or reset (ListenOverflows); the listen lines say which queue` },
+  {
+    counted: (r) => (r.totals.listen?.ListenDrops ?? 0) - (r.totals.listen?.ListenOverflows ?? 0),
+    says: (n) => `SYN queue full without cookies: ${n} SYNs dropped (ListenDrops beyond ListenOverflows)`,
+  },
+];
+
+function cappedLines(r: Result, plan?: Plan): string[] {
+  return CAPS.filter((c) => c.counted(r) > 0).map((c, i) => `  ${(i ? "" : "capped").padEnd(13)}${c.says(fmt(c.counted(r)), r, plan)}`);
 }
 
 /**
@@ -87,7 +125,7 @@ function portStudy(r: Result, plan: Plan): string[] | undefined {
   const ports = host.ports[1] - host.ports[0] + 1;
   const wheel = wheelTimer(host.tcp.timeWait, host.tcp.hz);
   const tw = wheel.cycle; // a port's TIME_WAIT when it is taken again as soon as it is free
-  const duration = plan.duration / 1e6;
+  const duration = r.engine.simulatedSeconds ?? plan.duration / 1e6; // less than the scenario's when the run stopped early (Ctrl-C)
   const rate = ws.reduce((sum, w) => sum + w.rate, 0);
   const capacity = ports / tw;
   // Connections established per second while connect() calls were being made.
@@ -102,12 +140,17 @@ function portStudy(r: Result, plan: Plan): string[] | undefined {
   const expected = rate > capacity ? windows * ports + Math.min(ports, rate * (calling - windows * tw)) : rate * calling;
   const plateau = Math.max(...(r.series.byHost[host.name]?.TIME_WAIT ?? [0]));
   const first = firstFailure(r);
+  // The model has a server that answers: when none did, say why beside its figures.
+  const unanswered = r.totals.established === 0 && r.totals.attempted > 0
+    ? r.totals.failed.ECONNREFUSED > 0 ? `none established: ${fmt(r.totals.failed.ECONNREFUSED)} refused (ECONNREFUSED), nothing listens on ${ws[0].to}:${ws[0].dstPort}`
+      : r.totals.failed.ETIMEDOUT > 0 ? `none established: ${fmt(r.totals.failed.ETIMEDOUT)} unanswered (ETIMEDOUT)` : undefined
+    : undefined;
   const row = (what: string, simulated: string, analytic = "", why = "") =>
     `    ${what.padEnd(21)}${simulated.padEnd(12)}${analytic.padEnd(10)}${why}`.trimEnd();
   const lines = [
     `  ${host.name.padEnd(12)} ${fmt(ports)} ephemeral ports, TIME_WAIT ${num(host.tcp.timeWait / 1e6)} s${host.tcp.hz ? ` (${wheel.mean.toFixed(2)} s on average, a port every ${wheel.cycle.toFixed(2)} s on the ${host.tcp.hz} Hz timer wheel)` : ""}, offered ${num(rate)} connections/s`,
     row("", "simulated", "analytic"),
-    row("connections/s", num(achieved), num(expected / calling), rate > capacity ? "ports per TIME_WAIT, in bursts" : "the offered rate"),
+    row("connections/s", num(achieved), num(expected / calling), unanswered ?? (rate > capacity ? "ports per TIME_WAIT, in bursts" : "the offered rate")),
     // Sockets closed within the last TIME_WAIT are in it: at most `ports`, fewer when calls stopped sooner.
     row("TIME_WAIT plateau", fmt(plateau), fmt(Math.round(Math.min(ports, rate * Math.min(wheel.mean, calling)))), "min(ports, rate x TIME_WAIT)"),
     row("first EADDRNOTAVAIL", first === undefined ? "none" : `by ${num(first)} s`,

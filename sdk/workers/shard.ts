@@ -67,7 +67,9 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
     engine: {
       version: first.engine.version, workers: results.length,
       events: sum((r) => r.engine.events), segmentEvents: sum((r) => r.engine.segmentEvents),
-      wallSeconds: Math.max(...results.map((r) => r.engine.wallSeconds)), memoryBytes: sum((r) => r.engine.memoryBytes),
+      wallSeconds: Math.max(...results.map((r) => r.engine.wallSeconds)),
+      simulatedSeconds: Math.min(...results.map((r) => r.engine.simulatedSeconds)), // the time every shard reached
+      memoryBytes: sum((r) => r.engine.memoryBytes),
     },
     totals: {
       attempted: sum((r) => r.totals.attempted), established: sum((r) => r.totals.established),
@@ -78,6 +80,7 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
         retransmitted: sum((r) => r.totals.segments.retransmitted), duplicated: sum((r) => r.totals.segments.duplicated),
       },
       timeWaitReused: sum((r) => r.totals.timeWaitReused),
+      timeWaitOverflow: sum((r) => r.totals.timeWaitOverflow),
       listen: Object.fromEntries(Object.keys(first.totals.listen).map((k) => [k, sum((r) => r.totals.listen[k as keyof ListenCounters])])) as unknown as ListenCounters,
     },
     peak: Object.fromEntries(Object.entries(states).map(([n, v]) => [n, v.reduce((m, x) => Math.max(m, x), 0)])) as Record<StateName, number>,
