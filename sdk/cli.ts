@@ -191,12 +191,13 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
   }
   const ref = args[0];
   let plugin: Plugin | undefined = registeredPlugin(ref);
-  if (!plugin && isModuleRef(ref)) plugin = await importPlugin(ref, "plugins", process.cwd());
+  const byPath = !plugin && isModuleRef(ref);
+  if (byPath) plugin = await importPlugin(ref, "plugins", process.cwd());
   if (!plugin) {
     const hint = closest(ref, all.map((p) => p.name));
     throw new UsageError(`no plugin named "${ref}"${hint ? `; did you mean "${hint}"?` : "."} connsim plugins lists them`);
   }
-  out.write(visible(pluginDetail(plugin), "\n")); // a plugin module's texts are its author's
+  out.write(visible(pluginDetail(plugin, byPath ? ref : undefined), "\n")); // a plugin module's texts are its author's
   return 0;
 }
 

@@ -71,7 +71,9 @@ describe("RunOptions are checked before anything runs", () => {
   test("planScenario's overrides", () => {
     expect(() => planScenario(small(), { seed: NaN })).toThrow(`options.seed: expected a whole number ${SEED_RANGE}, got number NaN`);
     expect(() => planScenario(small(), { trace: 2 ** 32 })).toThrow("options.trace: expected a whole number from 0 to 4294967295, got number 4294967296");
-    expect(() => planScenario(small(), { plugins: [] as never })).toThrow("options.plugins: expected a Map of plugins by name (loadPlugins), got a list");
+    // One form for planScenario and runScenario: a list of plugin objects (a Map was planScenario's once).
+    expect(() => planScenario(small(), { plugins: new Map() as never })).toThrow("options.plugins: expected a list of plugins made with definePlugin, got ");
+    expect(() => planScenario(small(), { plugins: [{ kind: "loss" }] as never })).toThrow('options.plugins.0: plugin "(unnamed)": needs a name');
   });
 
   test("a scenario's trace above the engine's u32 (it wrapped to 0)", () => {
