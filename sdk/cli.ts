@@ -8,10 +8,10 @@ import { randomBytes } from "node:crypto";
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { htmlReportPieces } from "./report/html.js";
+import { htmlReportPieces, reportRanges } from "./report/html.js";
 import { jsonChunks } from "./report/json.js";
 import { pcapBytes } from "./report/pcap.js";
-import { csvCell, seriesCsvChunks } from "./report/csv.js";
+import { seriesCsvChunks } from "./report/csv.js";
 import { summary } from "./report/summary.js";
 import { importPlugin, loadPlugins } from "./plugin-loader.js";
 import { pluginDetail, pluginList } from "./plugin-docs.js";
@@ -23,13 +23,13 @@ import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
 import { checkEngineFits } from "./limits.js";
-import { parseVary, runSweep, sweepTable } from "./workers/sweep.js";
+import { parseVary, runSweep, sweepCsv, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
 import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
 
 const USAGE = "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]";
-const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]";
+const USAGE_SNAPSHOT = "usage: connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N] [--json FILE]";
 const USAGE_SWEEP = "usage: connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]";
 const USAGE_PLUGINS = "usage: connsim plugins [NAME | ./module.js]";
 const HELP = [USAGE, USAGE_SNAPSHOT, USAGE_SWEEP, USAGE_PLUGINS].map((u, i) => (i ? u.replace("usage:", "      ") : u)).join("\n") + "\n";
@@ -61,7 +61,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       return 0;
     }
     if (command === "run") return await run(rest, out, err);
-    if (command === "snapshot") return await snapshot(rest, out);
+    if (command === "snapshot") return await snapshot(rest, out, err);
     if (command === "sweep") return await sweep(rest, out, err);
     if (command === "plugins") return await plugins(rest, out);
     throw new UsageError(`unknown command "${command}"; the commands are run, snapshot, sweep and plugins`);
@@ -162,10 +162,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (jsonFile) await output(jsonFile, async () => jsonLines(result));
   if (csvFile) await output(csvFile, async () => seriesCsvChunks(result));
   if (htmlFile) {
-    // The ephemeral range matters where connect() picks ports: hosts that open connections.
-    const connecting = plan.hosts.filter((h) => plan.workloads.some((w) => w.from === h.name));
-    const ranges = Object.fromEntries(connecting.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
-    await output(htmlFile, () => htmlReportPieces(result, scenario, ranges));
+    await output(htmlFile, () => htmlReportPieces(result, scenario, reportRanges(plan)));
   }
   if (values.pcap) await output(values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));
   if (!values.quiet) out.write(summary(result, plan, wrote));
@@ -242,7 +239,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   }
   if (tty) err.write("\r\x1b[K");
   const table = sweepTable(varies, rows);
-  if (values.csv) await writeAtomically(values.csv, table.map((r) => r.map(csvCell).join(",") + "\n"));
+  if (values.csv) await writeAtomically(values.csv, sweepCsv(varies, rows));
   if (values.json) {
     const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
     await writeAtomically(values.json, jsonLines(json));
@@ -264,10 +261,10 @@ function workersOption(v: string | undefined): number {
   return wholeFlag("--workers", v, LIMITS.workers) ?? Math.min(availableParallelism(), LIMITS.workers[1]);
 }
 
-async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<number> {
+async function snapshot(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: negativeValues(args), allowPositionals: true, options: { at: { type: "string" }, seed: { type: "string" }, top: { type: "string" } } });
+    parsed = parseArgs({ args: negativeValues(args), allowPositionals: true, options: { at: { type: "string" }, seed: { type: "string" }, top: { type: "string" }, json: { type: "string" } } });
   } catch (e) {
     throw new UsageError(`${argsProblem(e as NodeJS.ErrnoException)}; ${USAGE_SNAPSHOT}`);
   }
@@ -278,7 +275,13 @@ async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<num
   const snap = await snapshotScenario(await loadScenario(positionals[0]), {
     at, seed: wholeFlag("--seed", values.seed, LIMITS.seed), top: wholeFlag("--top", values.top, [0, 65535]), baseDir: dirname(resolve(positionals[0])),
   });
-  out.write(visible(snapshotText(snap), "\n"));
+  // --json FILE: the Snapshot as snapshotScenario returns it; with "-", stdout holds only that.
+  const text = values.json === "-" ? err : out;
+  text.write(visible(snapshotText(snap), "\n"));
+  if (values.json !== undefined) {
+    await writeAtomically(values.json, jsonLines(snap));
+    if (values.json !== "-") text.write(`wrote ${visible(values.json)}\n`);
+  }
   return 0;
 }
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { planScenario, runOnPool, runScenario, ScenarioError, WorkerPool, type Scenario } from "../sdk/index.js";
 import { csvCell, seriesCsv } from "../sdk/report/csv.js";
-import { htmlReport } from "../sdk/report/html.js";
+import { htmlPage } from "../sdk/report/html.js";
 import { summary } from "../sdk/report/summary.js";
 import { visible } from "../sdk/units.js";
 import { applyVary, parseVary, planSweep, sweepTable } from "../sdk/workers/sweep.js";
@@ -147,7 +147,7 @@ describe("keys are data", () => {
     expect(own(one.series.portsInUse, "constructor").at(-1)).toBe(1);
     const csv = seriesCsv(two).split("\n")[0].split(",");
     expect(csv.filter((c) => c.startsWith("portsInUse."))).toEqual(["portsInUse.toString", "portsInUse.constructor", "portsInUse.hasOwnProperty", "portsInUse.valueOf"]);
-    const html = await htmlReport(two, oddHosts(), { toString: 100, hasOwnProperty: 100 });
+    const html = await htmlPage(two, oddHosts(), { toString: 100, hasOwnProperty: 100 });
     expect(html).toContain("<tr><th>constructor</th><td>1</td></tr>");
     expect(html).toContain("<tr><th>toString</th><td>100 (100% of 100)</td></tr>");
     expect(html).not.toMatch(/NaN|native code/);

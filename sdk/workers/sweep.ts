@@ -5,6 +5,7 @@
 
 import { loadPlugins } from "../plugin-loader.js";
 import { PluginError, type Plugin } from "../plugins.js";
+import { csvCell } from "../report/csv.js";
 import type { Result } from "../result.js";
 import { planScenario, ScenarioError, type Plan } from "../scenario.js";
 import { closest } from "../units.js";
@@ -170,4 +171,9 @@ export function sweepTable(varies: Vary[], rows: SweepRow[]): string[][] {
     ...figures.map(([, get]) => (row.result ? String(get(row.result)) : "")),
     row.error ?? "",
   ])];
+}
+
+/** What `connsim sweep --csv` writes: sweepTable as CSV. */
+export function sweepCsv(varies: Vary[], rows: SweepRow[]): string {
+  return sweepTable(varies, rows).map((r) => r.map(csvCell).join(",") + "\n").join("");
 }
