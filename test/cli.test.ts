@@ -192,7 +192,7 @@ describe("connsim run: bad input exits 2 with one line", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       "usage: connsim run <scenario.json|.js|.ts> [--workers N] [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--seed N] [--trace N] [--quiet]\n" +
-      "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n" +
+      "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N] [--json FILE]\n" +
       "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n" +
       "       connsim plugins [NAME | ./module.js]\n");
   });
