@@ -14,6 +14,7 @@ import { pcapBytes } from "./report/pcap.js";
 import { seriesCsvChunks } from "./report/csv.js";
 import { summary } from "./report/summary.js";
 import { importPlugin, loadPlugins } from "./plugin-loader.js";
+import { importUserModule } from "./user-module.js";
 import { pluginDetail, pluginList } from "./plugin-docs.js";
 import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
 import { LIMITS, wholeFlag } from "./options.js";
@@ -352,14 +353,14 @@ async function loadScenario(file: string): Promise<unknown> {
       const tmp = `${path}.connsim-${process.pid}-${randomBytes(6).toString("hex")}.mjs`;
       await writeFile(tmp, built.outputFiles[0].text, { flag: "wx" }); // exclusive: never through a planted link
       try {
-        mod = await import(pathToFileURL(tmp).href).catch((e: Error) => {
+        mod = await importUserModule(pathToFileURL(tmp).href).catch((e: Error) => {
           throw new UsageError(`cannot load ${file}: ${e.message.split(tmp).join(file).split("\n")[0]}`);
         });
       } finally {
         await unlink(tmp).catch(() => {});
       }
     } else {
-      mod = await import(pathToFileURL(path).href).catch((e: Error) => { throw new UsageError(`cannot load ${file}: ${e.message.split("\n")[0]}`); });
+      mod = await importUserModule(pathToFileURL(path).href).catch((e: Error) => { throw new UsageError(`cannot load ${file}: ${e.message.split("\n")[0]}`); });
     }
     if (mod.default === undefined) throw new UsageError(`${file} has no default export; export the scenario object as default`);
     return mod.default;

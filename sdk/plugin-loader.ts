@@ -3,7 +3,7 @@
 // in each worker that hosts one's hook. Plugins named by name are registered ones
 // (plugins.ts registerPlugins) or passed in.
 
-import { importPluginModule } from "./plugin-import.js";
+import { importUserModule } from "./user-module.js";
 import { isModuleRef, type ModulePlugin, type Plugin } from "./plugins.js";
 import { ScenarioError } from "./scenario.js";
 
@@ -67,7 +67,7 @@ export async function importPlugin(ref: string, field: string, baseDir?: string)
       (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? "no such file" : e.message.split("\n")[0]));
     if (what) throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${what}; a plugin is a .js or .mjs module file`);
   }
-  const mod = await importPluginModule(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
+  const mod = await importUserModule(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
   const plugin = mod.default as Plugin | undefined;
   if (!plugin || typeof plugin !== "object" || typeof plugin.name !== "string") {
     throw new ScenarioError(field, `${JSON.stringify(ref)} has no plugin as its default export (export default definePlugin({...}))`);

@@ -103,3 +103,27 @@ test("from code, with the package's dist: runScenario and a sweep on a worker po
   expect([both, neither, firstOnly + secondOnly]).toEqual([attempted, 0, attempted]);
   expect(Math.min(firstOnly, secondOnly)).toBeGreaterThan(attempted / 4);
 });
+
+test("a .js or .ts scenario there imports connsim too: the CLI runs it", () => {
+  const body = `const scenario${"TYPE"} = {
+  name: "typed-scenario", description: \`made with connsim \${VERSION}\`, seed: 1, duration: "2s",
+  hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+  links: [{ between: ["c", "s"], latency: "1ms" }],
+  workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 10 }],
+};
+export default scenario;
+`;
+  writeFileSync(join(dir, "scenario.mjs"), `import { VERSION } from "connsim";\n${body.replace("TYPE", "")}`);
+  writeFileSync(join(dir, "scenario.ts"), `import { VERSION, type Scenario } from "connsim";\n${body.replace("TYPE", ": Scenario")}`);
+  const totals = (file: string) => {
+    const r = connsim("run", file, "--quiet", "--json", "-");
+    expect(r.code, `${file}: ${r.stderr}`).toBe(0);
+    return JSON.parse(r.stdout).totals;
+  };
+  writeFileSync(join(dir, "twin.json"), JSON.stringify({ name: "typed-scenario", seed: 1, duration: "2s",
+    hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } }, links: [{ between: ["c", "s"], latency: "1ms" }],
+    workloads: [{ plugin: "tcp-churn", from: "c", to: "s:80", rate: 10 }] }));
+  const twin = totals("twin.json"); // the same scenario as JSON
+  expect(twin.completed).toBeGreaterThan(10);
+  for (const file of ["scenario.mjs", "scenario.ts"]) expect(totals(file), file).toEqual(twin);
+});

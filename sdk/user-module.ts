@@ -1,15 +1,16 @@
-// Importing a plugin module by URL, in the main thread and in workers alike. A plugin
-// file may live where connsim is not installed (/tmp/x.mjs, a folder of its own): its
-// `import ... from "connsim/plugin"` must still find a connsim, and the right one is the
-// connsim running it. So, before the first file: import in each thread, a Node module
-// resolve hook (module.register) maps "connsim" and "connsim/plugin" to this package's
-// dist/index.js and dist/plugin.js. It imports nothing at the top: browsers bundle it too
-// (their plugins come by http(s) URL and need no hook).
+// Importing a module the user hands connsim (a plugin by path, a .js or .ts scenario), in
+// the main thread and in workers alike. Such a file may live where connsim is not
+// installed (/tmp/x.mjs, a folder of its own): its `import ... from "connsim/plugin"`
+// must still find a connsim, and the right one is the connsim running it. So, before
+// the first file: import in each thread, a Node module resolve hook (module.register)
+// maps "connsim" and "connsim/plugin" to this package's dist/index.js and dist/plugin.js.
+// It imports nothing at the top: browsers bundle it too (their plugins come by http(s)
+// URL and need no hook).
 
 let hooked: Promise<void> | undefined;
 
-/** The module at `url` (file:, http(s):, data:), with "connsim" and "connsim/plugin" resolving to this connsim for file: modules. */
-export async function importPluginModule(url: string): Promise<{ default?: unknown }> {
+/** The module at `url` (file:, http(s):, data:); a file: module's "connsim" and "connsim/plugin" are this connsim. */
+export async function importUserModule(url: string): Promise<{ default?: unknown }> {
   if (url.startsWith("file:")) await (hooked ??= resolveConnsimHere());
   return import(url);
 }
