@@ -24,6 +24,7 @@ export function resolve(specifier, context, next) {
 
 async function resolveConnsimHere(): Promise<void> {
   const { register } = await import("node:module");
+  if (typeof register !== "function") return; // Node before 20.6: plain resolution (connsim installed beside the file)
   // From dist/*.js (the package) and from sdk/*.ts (the sources, run by the tests) alike.
   const dist = (file: string) => new URL(`../dist/${file}`, import.meta.url).href;
   register(`data:text/javascript,${encodeURIComponent(HOOK)}`, { data: { connsim: dist("index.js"), "connsim/plugin": dist("plugin.js") } });
