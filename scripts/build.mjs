@@ -48,6 +48,17 @@ await entry("cli", `export * from "./sdk/cli.ts";`);
 await entry("node-worker", `import "./sdk/workers/node-worker.ts";`);
 await entry("plugin", `export * from "./sdk/plugins.ts";`); // "connsim/plugin" for plugins loaded from a path
 
+// The package's type declarations (dist/types), which a consumer's compiler reads instead
+// of sdk/*.ts: they stand alone whatever the consumer's settings. Flags here rather than
+// a tsconfig so nothing of connsim's own configuration reaches them; comlink's Node
+// adapter has no types of its own, and its declaration (comlink-node.d.ts) is for the
+// build only, none of the public surface names it.
+const tsc = join(dirname(require.resolve("typescript/package.json")), "bin", "tsc");
+execFileSync(process.execPath, [tsc, "sdk/index.ts", "sdk/plugins.ts", "sdk/workers/comlink-node.d.ts",
+  "--declaration", "--emitDeclarationOnly", "--outDir", "dist/types", "--rootDir", ".",
+  "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--lib", "es2022,dom",
+  "--strict", "--skipLibCheck", "--types", "node", "--stripInternal"], { cwd: root, stdio: "inherit" });
+
 // The HTML report's charts (web/report.ts): one browser script and its CSS (dist/report.css),
 // which sdk/report/html.ts inlines into each report. uPlot is MIT: keep its notice.
 const uplot = JSON.parse(readFileSync(require.resolve("uplot/package.json"), "utf8"));

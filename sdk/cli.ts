@@ -8,12 +8,13 @@ import { randomBytes } from "node:crypto";
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { htmlReportPieces } from "./report/html.js";
+import { htmlReportPieces, reportRanges } from "./report/html.js";
 import { jsonChunks } from "./report/json.js";
 import { pcapBytes } from "./report/pcap.js";
-import { csvCell, seriesCsvChunks } from "./report/csv.js";
+import { seriesCsvChunks } from "./report/csv.js";
 import { summary } from "./report/summary.js";
 import { importPlugin, loadPlugins } from "./plugin-loader.js";
+import { importUserModule } from "./user-module.js";
 import { pluginDetail, pluginList } from "./plugin-docs.js";
 import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
 import { LIMITS, wholeFlag } from "./options.js";
@@ -25,7 +26,7 @@ import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
 import { checkEngineFits } from "./limits.js";
-import { parseVary, runSweep, sweepTable } from "./workers/sweep.js";
+import { parseVary, runSweep, sweepCsv, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
 import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
@@ -59,6 +60,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       at: { value: "TIME", required: true, help: "the instant, a duration like 30s (required)" },
       seed: { value: "N", help: "the seed, instead of the scenario's" },
       top: { value: "N", help: "the busiest local ports listed per host (default 5)" },
+      json: { value: "FILE", help: "the snapshot as JSON (- for stdout, the text view then goes to stderr)" },
     },
   },
   sweep: {
@@ -159,7 +161,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return EXIT.ok;
     }
     if (command === "run") return await run(rest, out, err);
-    if (command === "snapshot") return await snapshot(rest, out);
+    if (command === "snapshot") return await snapshot(rest, out, err);
     if (command === "sweep") return await sweep(rest, out, err);
     if (command === "plugins") return await plugins(rest, out);
     throw new UsageError(unknownCommand(command));
@@ -261,12 +263,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   if (jsonFile) await output("json", jsonFile, async () => jsonLines(result));
   if (csvFile) await output("csv", csvFile, async () => seriesCsvChunks(result));
   if (htmlFile) {
-    // The ephemeral range matters where connect() picks ports: hosts that open connections.
-    const connecting = plan.hosts.filter((h) => plan.workloads.some((w) => w.from === h.name));
-    const sizes = new Map<string, number>(); // a fleet: its hosts' ranges together
-    for (const h of connecting) sizes.set(h.fleet ?? h.name, (sizes.get(h.fleet ?? h.name) ?? 0) + h.ports[1] - h.ports[0] + 1);
-    const ranges = Object.fromEntries(sizes);
-    await output("html", htmlFile, () => htmlReportPieces(result, scenario, ranges));
+    await output("html", htmlFile, () => htmlReportPieces(result, scenario, reportRanges(plan)));
   }
   if (values.pcap) await output("pcap", values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));
   const outcomes = checkExpectations(result, checks);
@@ -303,12 +300,13 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
   }
   const ref = args[0];
   let plugin: Plugin | undefined = registeredPlugin(ref);
-  if (!plugin && isModuleRef(ref)) plugin = await importPlugin(ref, "plugins", process.cwd());
+  const byPath = !plugin && isModuleRef(ref);
+  if (byPath) plugin = await importPlugin(ref, "plugins", process.cwd());
   if (!plugin) {
     const hint = closest(ref, all.map((p) => p.name));
     throw new UsageError(`no plugin named "${ref}"${hint ? `; did you mean "${hint}"?` : "."} connsim plugins lists them`);
   }
-  out.write(visible(pluginDetail(plugin), "\n")); // a plugin module's texts are its author's
+  out.write(visible(pluginDetail(plugin, byPath ? ref : undefined), "\n")); // a plugin module's texts are its author's
   return 0;
 }
 
@@ -347,7 +345,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
       throw e instanceof WriteError ? new WriteError(`--${flag}: ${e.message}`) : e;
     });
   };
-  if (values.csv) await written("csv", table.map((r) => r.map(csvCell).join(",") + "\n"));
+  if (values.csv) await written("csv", [sweepCsv(varies, rows)]);
   if (values.json) {
     const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
     await written("json", json.map((row) => JSON.stringify(row) + "\n")); // JSON Lines: one run a line
@@ -370,7 +368,7 @@ function workersOption(v: string | undefined): number {
   return wholeFlag("--workers", v, LIMITS.workers) ?? Math.min(availableParallelism(), LIMITS.workers[1]);
 }
 
-async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<number> {
+async function snapshot(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseFlags("snapshot", args);
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("snapshot")}`);
   if (values.at === undefined) throw new UsageError(`snapshot needs --at TIME, e.g. --at 30s; ${usage("snapshot")}`);
@@ -378,7 +376,15 @@ async function snapshot(args: string[], out: NodeJS.WritableStream): Promise<num
   const snap = await snapshotScenario(await loadScenario(positionals[0]), {
     at, seed: wholeFlag("--seed", values.seed, LIMITS.seed), top: wholeFlag("--top", values.top, [0, 65535]), baseDir: dirname(resolve(positionals[0])),
   });
-  out.write(visible(snapshotText(snap), "\n"));
+  // --json FILE: the Snapshot as snapshotScenario returns it; with "-", stdout holds only that.
+  const text = values.json === "-" ? err : out;
+  text.write(visible(snapshotText(snap), "\n"));
+  if (values.json !== undefined) {
+    await writeAtomically(values.json, jsonLines(snap), out).catch((e: unknown) => {
+      throw e instanceof WriteError ? new WriteError(`--json: ${e.message}`) : e;
+    });
+    if (values.json !== "-") text.write(`wrote ${visible(values.json)}\n`);
+  }
   return 0;
 }
 
@@ -455,14 +461,14 @@ async function loadScenario(file: string): Promise<unknown> {
       const tmp = `${path}.connsim-${process.pid}-${randomBytes(6).toString("hex")}.mjs`;
       await writeFile(tmp, built.outputFiles[0].text, { flag: "wx" }); // exclusive: never through a planted link
       try {
-        mod = await import(pathToFileURL(tmp).href).catch((e: Error) => {
+        mod = await importUserModule(pathToFileURL(tmp).href).catch((e: Error) => {
           throw new UsageError(`cannot load ${file}: ${e.message.split(tmp).join(file).split("\n")[0]}`);
         });
       } finally {
         await unlink(tmp).catch(() => {});
       }
     } else {
-      mod = await import(pathToFileURL(path).href).catch((e: Error) => { throw new UsageError(`cannot load ${file}: ${e.message.split("\n")[0]}`); });
+      mod = await importUserModule(pathToFileURL(path).href).catch((e: Error) => { throw new UsageError(`cannot load ${file}: ${e.message.split("\n")[0]}`); });
     }
     if (mod.default === undefined) throw new UsageError(`${file} has no default export; export the scenario object as default`);
     return mod.default;

@@ -107,12 +107,10 @@ export function checkPoolRunOptions(options: unknown): void {
   checkFields(options, POOL_RUN, "options");
 }
 
-/** planScenario's overrides: seed, trace, and the plugins as a Map from the name the scenario writes. */
+/** planScenario's overrides: seed, trace, and plugin objects, as runScenario takes them. */
 export function checkPlanOptions(options: unknown): void {
   const o = checkFields(options, { seed: RUN.seed, trace: RUN.trace, plugins: () => undefined }, "options");
-  if (o.plugins !== undefined && !(o.plugins instanceof Map)) {
-    throw new ScenarioError("options.plugins", `expected a Map of plugins by name (loadPlugins), got ${typeName(o.plugins)}`);
-  }
+  checkPlugins(o.plugins, "options.plugins");
 }
 
 /** A pool's size (`workers`): a whole number of threads. */

@@ -29,12 +29,17 @@ export function pluginList(plugins: Plugin[]): string {
   return lines.join("\n") + "\n";
 }
 
-/** One plugin: its kind, version, tiers, and each option with what it takes. */
-export function pluginDetail(p: Plugin): string {
-  const use = p.kind === "loss" ? `"loss": { "plugin": "${p.name}", ... }`
-    : p.kind === "portAllocator" ? `"portAllocator": "${p.name}" or { "plugin": "${p.name}", ... }`
-    : `{ "plugin": "${p.name}", "from": HOST, "to": "HOST:PORT", ... }`;
+/**
+ * One plugin: its kind, version, tiers, and each option with what it takes. `path`: the
+ * module it was loaded from, as the user wrote it, which is then what a scenario names.
+ */
+export function pluginDetail(p: Plugin, path?: string): string {
+  const ref = JSON.stringify(path ?? p.name);
+  const use = p.kind === "loss" ? `"loss": { "plugin": ${ref}, ... }`
+    : p.kind === "portAllocator" ? `"portAllocator": ${ref} or { "plugin": ${ref}, ... }`
+    : `{ "plugin": ${ref}, "from": HOST, "to": "HOST:PORT", ... }`;
   const lines = [`${p.name} ${p.version}: a ${p.kind} plugin (${tiers(p)})`, `  ${use}`];
+  if (path) lines.push("  (a scenario names a plugin module by its path from the scenario file's folder)");
   const entries = optionEntries(p);
   if (!entries.length) lines.push("  no options");
   const width = Math.max(0, ...entries.map(([k]) => k.length));

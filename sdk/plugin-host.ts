@@ -13,6 +13,7 @@ import {
 } from "./plugins.js";
 import { ScenarioError, type Plan } from "./scenario.js";
 import { hookEpoch } from "./groups.js";
+import { importUserModule } from "./user-module.js";
 
 export interface PluginHost {
   /** After configure(): the engine's epoch, from the hooked directions' latencies. */
@@ -124,7 +125,7 @@ async function findPlugin(c: { plugin: string; module?: string }, kind: PluginKi
   let plugin = known;
   if (!plugin) {
     if (!c.module) throw new PluginError(c.plugin, "is not available here; load it from a module path so workers can import it too");
-    const mod = await import(c.module).catch((e: Error) => { throw new PluginError(c.plugin, `cannot load ${c.module}: ${e.message.split("\n")[0]}`); });
+    const mod = await importUserModule(c.module).catch((e: Error) => { throw new PluginError(c.plugin, `cannot load ${c.module}: ${e.message.split("\n")[0]}`); });
     plugin = mod.default as Plugin;
   }
   if (plugin?.kind !== kind || !("hook" in plugin) || typeof plugin.hook !== "function") throw new PluginError(c.plugin, "has neither a kernel nor a hook(options, context) here");

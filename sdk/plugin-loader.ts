@@ -3,7 +3,8 @@
 // in each worker that hosts one's hook. Plugins named by name are registered ones
 // (plugins.ts registerPlugins) or passed in.
 
-import { isModuleRef, type Plugin } from "./plugins.js";
+import { importUserModule } from "./user-module.js";
+import { isModuleRef, type ModulePlugin, type Plugin } from "./plugins.js";
 import { ScenarioError } from "./scenario.js";
 
 /** Where a scenario names plugins: each field and the reference written there. */
@@ -34,14 +35,16 @@ function pluginRefs(scenario: unknown): [field: string, ref: string][] {
 }
 
 /**
- * The plugins a scenario names: those given by object (by name), and modules named by a
- * path or URL (relative paths from `baseDir`), imported here. Keyed by what the
- * scenario writes.
+ * The plugins a scenario needs, as planScenario takes them: those `given`, and the
+ * modules it names by a path or URL (relative paths from `baseDir`), imported here.
  */
-export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseDir?: string): Promise<Map<string, Plugin & { module?: string }>> {
-  const out = new Map<string, Plugin & { module?: string }>(given.map((p) => [p.name, p]));
+export async function loadPlugins(scenario: unknown, given: Plugin[] = [], baseDir?: string): Promise<(Plugin | ModulePlugin)[]> {
+  const known = new Set(given.map((p) => (p as Partial<ModulePlugin>).ref ?? p.name));
+  const out: (Plugin | ModulePlugin)[] = [...given];
   for (const [field, ref] of pluginRefs(scenario)) {
-    if (!out.has(ref) && isModuleRef(ref)) out.set(ref, await importPlugin(ref, field, baseDir));
+    if (known.has(ref) || !isModuleRef(ref)) continue;
+    known.add(ref);
+    out.push({ ...await importPlugin(ref, field, baseDir), ref });
   }
   return out;
 }
@@ -64,7 +67,7 @@ export async function importPlugin(ref: string, field: string, baseDir?: string)
       (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? "no such file" : e.message.split("\n")[0]));
     if (what) throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${what}; a plugin is a .js or .mjs module file`);
   }
-  const mod = await import(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
+  const mod = await importUserModule(url).catch((e: Error) => { throw new ScenarioError(field, `cannot load ${JSON.stringify(ref)}: ${e.message.split("\n")[0]}`); });
   const plugin = mod.default as Plugin | undefined;
   if (!plugin || typeof plugin !== "object" || typeof plugin.name !== "string") {
     throw new ScenarioError(field, `${JSON.stringify(ref)} has no plugin as its default export (export default definePlugin({...}))`);

@@ -113,6 +113,8 @@ export interface WorkloadPlugin<O = Record<string, unknown>> extends PluginBase<
 }
 
 export type Plugin = LossPlugin<any> | PortAllocatorPlugin<any> | WorkloadPlugin<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A plugin loadPlugins imported: the module's URL (workers import it again) and the path or URL the scenario wrote. */
+export type ModulePlugin = Plugin & { module: string; ref: string };
 export type PluginKind = Plugin["kind"];
 export const PLUGIN_KINDS: readonly PluginKind[] = ["loss", "portAllocator", "workload"];
 

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { count, durationText as duration, port, unwrapSchema } from "./fields.js";
 import { parseExpectation } from "./expect.js";
 import {
-  checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind,
+  checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind, type ModulePlugin,
 } from "./plugins.js";
 import type { AllocatorKernel, LossKernel, SizeSpec, WorkloadKernel } from "./kernels.js";
 import { checkPlanOptions } from "./options.js";
@@ -211,8 +211,11 @@ const FLEET_STREAMS = 2 ** 31;
 export interface PlanOptions {
   seed?: number;
   trace?: number;
-  /** Plugins the scenario may name, by name or by the module path it gives (loadPlugins). */
-  plugins?: Map<string, Plugin & { module?: string }>;
+  /**
+   * Plugin objects the scenario names, as runScenario takes them. A scenario that names
+   * modules by path needs them loaded first: `plugins: await loadPlugins(scenario, mine, dir)`.
+   */
+  plugins?: Plugin[];
 }
 
 /** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
@@ -222,6 +225,8 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     throw new ScenarioError("scenario", `expected an object with ${TOP_FIELDS.join(", ")}, got ${typeName(input)}`);
   }
   refuseProtoKeys(input, "scenario");
+  // By the name the scenario writes: a plugin's name, or a module's path (loadPlugins).
+  const given = new Map((overrides.plugins ?? []).map((p) => [(p as Partial<ModulePlugin>).ref ?? p.name, p]));
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) throw fromZod(parsed.error, input);
   const sc = parsed.data;
@@ -290,7 +295,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       seen.add(`${l.protocol}/${l.port}`);
     });
     // Unnamed, the profile's own allocator (Linux's under `linux`, as the OS does).
-    const allocator = resolvePlugin<AllocatorKernel>(h.portAllocator ?? base.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
+    const allocator = resolvePlugin<AllocatorKernel>(h.portAllocator ?? base.portAllocator, "portAllocator", `${field}.portAllocator`, given, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
     const ports = h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports;
     const reservedPorts = h.reservedPorts ? h.reservedPorts.split(",").map((r) => parsePortRange(r) as [number, number]) : [];
     const names: string[] = [];
@@ -352,7 +357,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     if (ab < 1 || ba < 1) throw new ScenarioError(`${field}.latency`, "must be at least 1us");
     let loss: PlannedLoss | undefined;
     if (l.loss) {
-      const { hook: _hook, ...used } = resolvePlugin<LossKernel>(l.loss, "loss", `${field}.loss`, overrides.plugins, ["plugin"]);
+      const { hook: _hook, ...used } = resolvePlugin<LossKernel>(l.loss, "loss", `${field}.loss`, given, ["plugin"]);
       loss = used;
       // A rule's `from` is an end of this link (the plugin cannot know the link).
       if (loss.kernel?.model === "rules") {
@@ -376,7 +381,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   const workloads: PlannedWorkload[] = [];
   sc.workloads.forEach((w, i) => {
     const field = `scenario.workloads.${i}`;
-    const used = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, WORKLOAD_KEYS);
+    const used = resolvePlugin<WorkloadKernel>(w, "workload", field, given, WORKLOAD_KEYS);
     const { plugin, hook: hooked } = used;
     // A hooked workload's kernel says what each connection does; the hook says when.
     const k: WorkloadKernel = used.kernel ?? { model: "open-loop", rate: 0 };
@@ -507,17 +512,17 @@ export function tooManyTraced(n: number): string {
  * its options checked by its schema, and its kernel, checked against the engine's
  * vocabulary. `own` are the keys the scenario keeps for itself, not the plugin's options.
  */
-function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: PlanOptions["plugins"], own: string[]): Resolved<K> {
+function resolvePlugin<K>(use: unknown, kind: PluginKind, field: string, given: Map<string, Plugin>, own: string[]): Resolved<K> {
   const named = typeof use === "string";
   const ref = named ? use : (use as { plugin?: unknown }).plugin;
   const at = named ? field : `${field}.plugin`;
-  const known = () => [...new Set([...registeredNames(kind), ...[...(given?.values() ?? [])].filter((p) => p.kind === kind).map((p) => p.name)])];
+  const known = () => [...new Set([...registeredNames(kind), ...[...given.values()].filter((p) => p.kind === kind).map((p) => p.name)])];
   if (typeof ref !== "string") {
     throw new ScenarioError(at, `${ref === undefined ? "is required" : `expected a plugin's name, got ${typeName(ref)}`}. Allowed: ${known().join(", ")}`);
   }
-  const plugin = given?.get(ref) ?? registeredPlugin(ref);
+  const plugin = given.get(ref) ?? registeredPlugin(ref);
   if (!plugin) {
-    if (isModuleRef(ref)) throw new ScenarioError(at, `plugin module ${JSON.stringify(ref)} is not loaded (runScenario and the CLI load it; planScenario needs it in plugins)`);
+    if (isModuleRef(ref)) throw new ScenarioError(at, `plugin module ${JSON.stringify(ref)} is not loaded (runScenario and the CLI load it; planScenario needs plugins: await loadPlugins(scenario))`);
     const hint = closest(ref, known());
     throw new ScenarioError(at, `unknown plugin ${JSON.stringify(ref)}${hint ? `; did you mean "${hint}"?` : "."} Allowed: ${known().join(", ")}`);
   }

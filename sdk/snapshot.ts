@@ -7,6 +7,7 @@
 import { STATE_COUNT } from "../assembly/abi.js";
 import { STATE_NAMES } from "./engine.js";
 import { loadPlugins } from "./plugin-loader.js";
+import type { Plugin } from "./plugins.js";
 import type { StateName } from "./result.js";
 import { simulate } from "./run.js";
 import { planScenario, ScenarioError, type Scenario } from "./scenario.js";
@@ -18,7 +19,13 @@ export interface HostSnapshot { states: Record<StateName, number>; portsInUse: n
 export interface Snapshot { name: string; seed: number; t: number; hosts: Record<string, HostSnapshot> }
 
 export interface SnapshotOptions {
-  at: string | number; seed?: number; top?: number;
+  /** The instant: a duration ("30s") or seconds. */
+  at: string | number;
+  seed?: number;
+  /** How many of each host's busiest local ports to name (default 5). */
+  top?: number;
+  /** Plugin objects the scenario names, as runScenario takes them. */
+  plugins?: Plugin[];
   /** Where plugin paths in the scenario are relative to (default: the working directory). */
   baseDir?: string;
 }
@@ -29,10 +36,10 @@ export async function snapshotScenario(scenario: Scenario | unknown, options: Sn
   const at = parseDuration(options.at);
   if (typeof at === "string") throw new ScenarioError("--at", at);
   if (at <= 0) throw new ScenarioError("--at", "must be more than zero");
-  const plan = planScenario(scenario, { seed: options.seed, plugins: await loadPlugins(scenario, [], options.baseDir) });
+  const plan = planScenario(scenario, { seed: options.seed, plugins: await loadPlugins(scenario, options.plugins, options.baseDir) });
   if (at > plan.duration) throw new ScenarioError("--at", `is past the scenario's duration (${plan.duration / 1e6}s)`);
   // Stop at `at` with a sample there: a sample at T counts every event before T.
-  const { e, samples, error } = await simulate({ ...plan, duration: at, sample: at, trace: 0 });
+  const { e, samples, error } = await simulate({ ...plan, duration: at, sample: at, trace: 0 }, { plugins: options.plugins });
   if (error) throw new Error(`the run stopped before ${at / 1e6}s: ${error}`);
   const last = samples.lastRow()!;
   const L = samples.layout;

@@ -23,7 +23,7 @@ afterAll(() => {
 
 const OVERVIEW =
   "usage: connsim run <scenario.json|.js|.ts> [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--expect CHECK ...] [--workers N] [--seed N] [--trace N] [--quiet]\n" +
-  "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N]\n" +
+  "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N] [--json FILE]\n" +
   "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n" +
   "       connsim plugins [NAME | ./module.js]\n" +
   "\n" +
@@ -148,7 +148,7 @@ describe("connsim run: bad input exits 2 with one line", () => {
     expectUserError(connsim("run", "examples/default.json", "--frobnicate"),
       'connsim: unknown option "--frobnicate"; connsim run takes --json, --csv, --html, --pcap, --out, --expect, --workers, --seed, --trace, --quiet (connsim help run)');
     expectUserError(connsim("snapshot", "examples/default.json", "--att", "3s"),
-      'connsim: unknown option "--att" (did you mean "--at"?); connsim snapshot takes --at, --seed, --top (connsim help snapshot)');
+      'connsim: unknown option "--att" (did you mean "--at"?); connsim snapshot takes --at, --seed, --top, --json (connsim help snapshot)');
     expectUserError(connsim("plugins", "--all"), 'connsim: unknown option "--all"; connsim plugins takes no flags (connsim help plugins)');
   });
 

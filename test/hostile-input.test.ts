@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { planScenario, runOnPool, runScenario, ScenarioError, WorkerPool, type Scenario } from "../sdk/index.js";
 import { csvCell, seriesCsv } from "../sdk/report/csv.js";
-import { htmlReport } from "../sdk/report/html.js";
+import { htmlPage } from "../sdk/report/html.js";
 import { summary } from "../sdk/report/summary.js";
 import { visible } from "../sdk/units.js";
 import { applyVary, parseVary, planSweep, sweepTable } from "../sdk/workers/sweep.js";
@@ -71,7 +71,9 @@ describe("RunOptions are checked before anything runs", () => {
   test("planScenario's overrides", () => {
     expect(() => planScenario(small(), { seed: NaN })).toThrow(`options.seed: expected a whole number ${SEED_RANGE}, got number NaN`);
     expect(() => planScenario(small(), { trace: 2 ** 32 })).toThrow("options.trace: expected a whole number from 0 to 4294967295, got number 4294967296");
-    expect(() => planScenario(small(), { plugins: [] as never })).toThrow("options.plugins: expected a Map of plugins by name (loadPlugins), got a list");
+    // One form for planScenario and runScenario: a list of plugin objects (a Map was planScenario's once).
+    expect(() => planScenario(small(), { plugins: new Map() as never })).toThrow("options.plugins: expected a list of plugins made with definePlugin, got ");
+    expect(() => planScenario(small(), { plugins: [{ kind: "loss" }] as never })).toThrow('options.plugins.0: plugin "(unnamed)": needs a name');
   });
 
   test("a scenario's trace above the engine's u32 (it wrapped to 0)", () => {
@@ -145,7 +147,7 @@ describe("keys are data", () => {
     expect(own(one.series.portsInUse, "constructor").at(-1)).toBe(1);
     const csv = seriesCsv(two).split("\n")[0].split(",");
     expect(csv.filter((c) => c.startsWith("portsInUse."))).toEqual(["portsInUse.toString", "portsInUse.constructor", "portsInUse.hasOwnProperty", "portsInUse.valueOf"]);
-    const html = await htmlReport(two, oddHosts(), { toString: 100, hasOwnProperty: 100 });
+    const html = await htmlPage(two, oddHosts(), { toString: 100, hasOwnProperty: 100 });
     expect(html).toContain("<tr><th>constructor</th><td>1</td></tr>");
     expect(html).toContain("<tr><th>toString</th><td>100 (100% of 100)</td></tr>");
     expect(html).not.toMatch(/NaN|native code/);

@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, test } from "vitest";
 import { planScenario, runScenario, type Result } from "../sdk/index.js";
-import { htmlReport } from "../sdk/report/html.js";
+import { htmlPage } from "../sdk/report/html.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -23,7 +23,7 @@ let html: string;
 beforeAll(async () => {
   result = await runScenario(scenario);
   ranges = Object.fromEntries(planScenario(scenario).hosts.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
-  html = await htmlReport(result, scenario, ranges);
+  html = await htmlPage(result, scenario, ranges);
 });
 
 function embedded(page: string): { result: Result; scenario: unknown; ranges: Record<string, number> } {
@@ -68,7 +68,7 @@ describe("html report: the file", () => {
 
   test("text from the scenario cannot break out of its element", async () => {
     const name = "</script><script>alert(1)</script><!--";
-    const page = await htmlReport({ ...result, name }, { ...scenario, name }, ranges);
+    const page = await htmlPage({ ...result, name }, { ...scenario, name }, ranges);
     expect(page.match(/<script/gi)).toHaveLength(2);
     expect(page.match(/<\/script>/gi)).toHaveLength(2);
     expect(page).toContain("<title>&#60;/script&#62;&#60;script&#62;alert(1)&#60;/script&#62;&#60;!--</title>");
@@ -76,7 +76,7 @@ describe("html report: the file", () => {
   });
 
   test("leaves the traces out (they belong to --json and --pcap)", async () => {
-    const page = await htmlReport({ ...result, traces: [] }, scenario, ranges);
+    const page = await htmlPage({ ...result, traces: [] }, scenario, ranges);
     expect(embedded(page).result).not.toHaveProperty("traces");
   });
 });

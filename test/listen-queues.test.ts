@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import type { Scenario, Trace } from "../sdk/index.js";
 import { planScenario, runPlan } from "../sdk/index.js";
-import { htmlReport } from "../sdk/report/html.js";
+import { htmlPage } from "../sdk/report/html.js";
 import { summary } from "../sdk/report/summary.js";
 import { runScenario } from "../sdk/index.js";
 import { pair, path } from "./helpers.js";
@@ -207,7 +207,7 @@ describe("the slow-accept study (examples/slow-accept.json)", () => {
     expect(text).toContain(`  listen       ListenOverflows ${r.totals.listen.ListenOverflows.toLocaleString("en-US")}, ListenDrops`);
     expect(text).toContain("    server:80  accept() 100/s, backlog 128: accept queue 129 (peak 129), full: SYN and last ACK dropped;");
     expect(text).not.toContain("TIME_WAIT plateau"); // the port study assumes a server that keeps up
-    const html = await htmlReport(r, plan, {});
+    const html = await htmlPage(r, plan, {});
     expect(html).toContain("<h2>Listen queues</h2>");
     expect(html).toContain("ListenOverflows");
   });

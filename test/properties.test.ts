@@ -191,7 +191,7 @@ describe("plugins on malformed input", () => {
       options: z.strictObject({ p: z.number().min(0).max(1), every: z.number().int().min(1).optional(), mode: z.enum(["a", "b"]).optional() }),
       hook: () => ({ decide() {} }),
     });
-    const plugins = new Map([["fuzzed", plugin]]);
+    const plugins = [plugin];
     fc.assert(fc.property(fc.dictionary(fc.constantFrom("p", "every", "mode", "extra", ""), fc.anything()), (options) => {
       const s = {
         duration: "1s", hosts: { c: { ip: "10.0.0.1" }, s: { ip: "10.0.0.2", listen: [{ port: 80 }] } },

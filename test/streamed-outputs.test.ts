@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { runScenario } from "../sdk/index.js";
 import { seriesCsv, seriesCsvChunks } from "../sdk/report/csv.js";
-import { htmlReport, htmlReportPieces } from "../sdk/report/html.js";
+import { htmlPage, htmlReportPieces } from "../sdk/report/html.js";
 import { jsonChunks } from "../sdk/report/json.js";
 import { pair } from "./helpers.js";
 
@@ -41,7 +41,7 @@ describe("CSV and HTML in pieces", () => {
     expect(pieces.join("").split("\n")).toHaveLength(r.series.t.length + 2);
   });
 
-  test("a 20 MB description of '<' and '&' is escaped in pieces of at most 5 MB, and the page is the one htmlReport gives", async () => {
+  test("a 20 MB description of '<' and '&' is escaped in pieces of at most 5 MB, and the page is the one htmlPage gives", async () => {
     // One replace over 100 MB of such characters was a V8 fatal error (a native stack, no exception).
     const description = "<a href=\"x\">&amp;</a>\u{1F600}".repeat(20e6 / 24);
     const scenario = { ...pair({ duration: "5s" }), description };
@@ -49,7 +49,7 @@ describe("CSV and HTML in pieces", () => {
     const pieces = [...await htmlReportPieces(r, scenario, { client: 1000 })];
     expect(Math.max(...pieces.map((p) => p.length))).toBeLessThanOrEqual(5 << 20);
     const page = pieces.join("");
-    expect(page).toBe(await htmlReport(r, scenario, { client: 1000 }));
+    expect(page).toBe(await htmlPage(r, scenario, { client: 1000 }));
     expect(page).toContain(`<p class="description">&#60;a href=&#34;x&#34;&#62;&#38;amp;&#60;/a&#62;\u{1F600}&#60;a`);
     // Each piece is encoded alone when written: none may end between the halves of a surrogate pair.
     expect(pieces.filter((p) => /[\uD800-\uDBFF]$/.test(p))).toEqual([]);

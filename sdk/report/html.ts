@@ -6,15 +6,30 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Result } from "../result.js";
+import type { Plan } from "../scenario.js";
 import { jsonChunks } from "./json.js";
 
 /**
  * The HTML report of a run. `scenario` is shown as JSON as given; `hostRanges` maps a host
  * name to the number of ephemeral ports it may use (the line its ports-in-use chart is
- * drawn against).
+ * drawn against; reportRanges). The public htmlReport (outputs.ts) finds them itself.
  */
-export async function htmlReport(result: Result, scenario: unknown, hostRanges: Record<string, number>): Promise<string> {
+export async function htmlPage(result: Result, scenario: unknown, hostRanges: Record<string, number>): Promise<string> {
   return [...await htmlReportPieces(result, scenario, hostRanges)].join("");
+}
+
+/**
+ * The ephemeral range of each host that opens connections (where connect() picks ports), in
+ * ports; a fleet, as its series, counts its hosts' ranges together.
+ */
+export function reportRanges(plan: Plan): Record<string, number> {
+  const ranges: Record<string, number> = {};
+  for (const h of plan.hosts) {
+    if (!plan.workloads.some((w) => w.from === h.name)) continue;
+    const name = h.fleet ?? h.name;
+    ranges[name] = (ranges[name] ?? 0) + h.ports[1] - h.ports[0] + 1;
+  }
+  return ranges;
 }
 
 /**

@@ -23,8 +23,6 @@ export interface PoolOptions {
 
 export type { PoolRunOptions } from "./pool-base.js";
 
-interface Slot extends PoolSlot { worker: Worker }
-
 /** dist/node-worker.js beside the bundle this module is part of, or ../../dist from the sources. */
 function defaultWorkerUrl(): URL {
   for (const rel of ["./node-worker.js", "../../dist/node-worker.js"]) {
@@ -34,8 +32,10 @@ function defaultWorkerUrl(): URL {
   throw new Error("dist/node-worker.js is missing; run npm run build");
 }
 
-export class WorkerPool extends PoolBase<Slot> {
+export class WorkerPool extends PoolBase<PoolSlot> {
   private readonly url: URL;
+  // Each slot's thread, kept private so Node's types stay out of the package's declarations.
+  private readonly threads = new Map<PoolSlot, Worker>();
   protected readonly death = "crashed";
 
   constructor(private readonly options: PoolOptions = {}) {
@@ -47,26 +47,29 @@ export class WorkerPool extends PoolBase<Slot> {
     return compileEngine("release", () => defaultEngineBytes("release"));
   }
 
-  protected spawn(id: number): Slot {
+  protected spawn(id: number): PoolSlot {
     const worker = new Worker(this.url, { workerData: this.options.workerData });
-    const slot: Slot = { id, worker, api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)) };
+    const slot: PoolSlot = { id, api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)) };
+    this.threads.set(slot, worker);
     worker.on("error", (e) => { slot.dead ??= e; });
-    worker.on("exit", (code) => { slot.dead ??= new Error(`exited with code ${code}`); this.forget(slot); });
+    worker.on("exit", (code) => { slot.dead ??= new Error(`exited with code ${code}`); this.threads.delete(slot); this.forget(slot); });
     worker.unref(); // an idle worker does not keep the process alive
     return slot;
   }
 
-  protected end(slot: Slot): void {
-    void slot.worker.terminate();
+  protected end(slot: PoolSlot): void {
+    void this.threads.get(slot)?.terminate();
   }
 
-  protected watch(slot: Slot, died: () => void): () => void {
+  protected watch(slot: PoolSlot, died: () => void): () => void {
+    const worker = this.threads.get(slot);
     const onExit = () => setImmediate(died); // after the "error" event has named the cause
-    slot.worker.once("exit", onExit);
-    return () => slot.worker.off("exit", onExit);
+    worker?.once("exit", onExit);
+    return () => worker?.off("exit", onExit);
   }
 
-  protected setBusy(slot: Slot, busy: boolean): void {
-    if (busy) slot.worker.ref(); else slot.worker.unref();
+  protected setBusy(slot: PoolSlot, busy: boolean): void {
+    const worker = this.threads.get(slot);
+    if (busy) worker?.ref(); else worker?.unref();
   }
 }

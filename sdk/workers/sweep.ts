@@ -3,7 +3,9 @@
 // table in grid order whatever order the runs finish in. A run that fails keeps its
 // row with the reason; the others are reported.
 
+import { loadPlugins } from "../plugin-loader.js";
 import { PluginError, type Plugin } from "../plugins.js";
+import { csvCell } from "../report/csv.js";
 import type { Result } from "../result.js";
 import { planScenario, ScenarioError, type Plan } from "../scenario.js";
 import { closest } from "../units.js";
@@ -103,13 +105,15 @@ export function applyVary(scenario: unknown, path: string, value: Value): unknow
 export interface SweepOptions {
   seed?: number;
   onRun?: (done: number, total: number) => void;
-  /** Plugins the scenario names by module path (loadPlugins); workers import them again. */
-  plugins?: Map<string, Plugin & { module?: string }>;
+  /** Plugin objects the scenario names, as runScenario takes them; modules named by path load themselves (runSweep). */
+  plugins?: Plugin[];
+  /** The directory relative plugin paths in the scenario are resolved against (default: the working directory). */
+  baseDir?: string;
   /** Called with every plan once all are checked, before any runs (warnings about a long run). */
   onPlanned?: (plans: Plan[], grid: Record<string, Value>[]) => void;
 }
 
-/** Every combination checked and planned; a bad one throws naming its values. */
+/** Every combination checked and planned; a bad one throws naming its values. Plugin modules must be loaded (loadPlugins), as for planScenario. */
 export function planSweep(scenario: unknown, varies: Vary[], options: Pick<SweepOptions, "seed" | "plugins"> = {}): { grid: Record<string, Value>[]; plans: Plan[] } {
   const seen = new Set<string>();
   for (const v of varies) {
@@ -135,7 +139,8 @@ export function planSweep(scenario: unknown, varies: Vary[], options: Pick<Sweep
 
 /** Checks every combination, then runs them all on the pool. */
 export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool, options: SweepOptions = {}): Promise<SweepRow[]> {
-  const { grid, plans } = planSweep(scenario, varies, options);
+  const plugins = await loadPlugins(scenario, options.plugins, options.baseDir); // workers import the modules again
+  const { grid, plans } = planSweep(scenario, varies, { seed: options.seed, plugins });
   options.onPlanned?.(plans, grid);
   let done = 0;
   return Promise.all(plans.map(async (plan, i): Promise<SweepRow> => {
@@ -166,4 +171,9 @@ export function sweepTable(varies: Vary[], rows: SweepRow[]): string[][] {
     ...figures.map(([, get]) => (row.result ? String(get(row.result)) : "")),
     row.error ?? "",
   ])];
+}
+
+/** What `connsim sweep --csv` writes: sweepTable as CSV. */
+export function sweepCsv(varies: Vary[], rows: SweepRow[]): string {
+  return sweepTable(varies, rows).map((r) => r.map(csvCell).join(",") + "\n").join("");
 }
