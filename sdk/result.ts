@@ -9,6 +9,8 @@ export interface TraceState { t: number; host: string; from: StateName; to: Stat
 export interface TraceSegment {
   t: number; from: string; to: string; flags: string; seq: number; ack: number; len: number;
   fate: "delivered" | "dropped";
+  /** The timestamps option (RFC 7323), on the segments of a connection that uses it: TSval and TSecr as on the wire. */
+  tsval?: number; tsecr?: number;
 }
 export interface Trace {
   /** The connection's number in its group of linked hosts (connect() order); a trace is one group's. */
@@ -36,7 +38,8 @@ export interface Result {
   totals: {
     attempted: number; established: number; completed: number; pending: number;
     failed: Record<Errno, number>;
-    segments: { sent: number; dropped: number; retransmitted: number; duplicated: number };
+    /** pawsRejected: segments PAWS dropped (RFC 7323: a TSval older than the last one taken), netstat's PAWSEstab + PAWSActive + PAWSTimewait + PAWSOldAck. */
+    segments: { sent: number; dropped: number; retransmitted: number; duplicated: number; pawsRejected: number };
     /** connect()s that took over a tuple in TIME_WAIT (tw_reuse, or a bind to a fixed port): the allocator came back to it. */
     timeWaitReused: number;
     /** Listeners' drops and SYN cookies, counted as netstat's TcpExt counters (ListenDrops includes ListenOverflows). */

@@ -13,7 +13,7 @@ import {
   checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
   type EngineExports, type SampleLayout, type TraceRecord,
 } from "./engine.js";
-import type { Result, StateName, Trace } from "./result.js";
+import type { Result, StateName, Trace, TraceSegment } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
 import { hostGroups } from "./groups.js";
@@ -227,7 +227,10 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
       attempted, established: st(Stat.Established), completed: st(Stat.Completed),
       pending: attempted - st(Stat.Established) - st(Stat.ConnectFailed),
       failed,
-      segments: { sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated) },
+      segments: {
+        sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated),
+        pawsRejected: st(Stat.PawsRejected),
+      },
       timeWaitReused: st(Stat.TwReused),
       listen: {
         ListenOverflows: st(Stat.ListenOverflows), ListenDrops: st(Stat.ListenDrops), SyncookiesSent: st(Stat.SyncookiesSent),
@@ -321,10 +324,12 @@ function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: 
     } else if (r.kind === 0) {
       tr.states.push({ t, host: hostNames[r.where], from: State[r.a] as StateName, to: State[r.b] as StateName });
     } else {
-      tr.segments.push({
+      const seg: TraceSegment = {
         t, from: dirs[r.where].from, to: dirs[r.where].to, flags: flagText(r.a),
         seq: r.seq, ack: r.ack, len: r.len, fate: r.b ? "dropped" : "delivered",
-      });
+      };
+      if (r.opts & 1) { seg.tsval = r.tsval; seg.tsecr = r.tsecr; }
+      tr.segments.push(seg);
     }
   }
   const out = [...byConn.values()].sort((a, b) => key.get(a)! - key.get(b)!);

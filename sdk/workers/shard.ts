@@ -67,6 +67,7 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
       segments: {
         sent: sum((r) => r.totals.segments.sent), dropped: sum((r) => r.totals.segments.dropped),
         retransmitted: sum((r) => r.totals.segments.retransmitted), duplicated: sum((r) => r.totals.segments.duplicated),
+        pawsRejected: sum((r) => r.totals.segments.pawsRejected),
       },
       timeWaitReused: sum((r) => r.totals.timeWaitReused),
       listen: Object.fromEntries(Object.keys(first.totals.listen).map((k) => [k, sum((r) => r.totals.listen[k as keyof ListenCounters])])) as unknown as ListenCounters,
