@@ -167,7 +167,10 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     const ranges = Object.fromEntries(connecting.map((h) => [h.name, h.ports[1] - h.ports[0] + 1]));
     await output(htmlFile, () => htmlReportPieces(result, scenario, ranges));
   }
-  if (values.pcap) await output(values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));
+  if (values.pcap) {
+    const mss = Object.fromEntries(plan.hosts.map((h) => [h.name, h.tcp.mss]));
+    await output(values.pcap, async () => pcapBytes(result.traces ?? [], mss), notes.join(" "));
+  }
   if (!values.quiet) out.write(summary(result, plan, wrote));
   for (const f of failed) err.write(`connsim: ${visible(f)}\n`);
   // A run stopped for a failed samples.jsonl was cancelled by us: the line above says why.

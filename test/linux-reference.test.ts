@@ -50,7 +50,7 @@ describe("c_reuse0_p1000: 1000 ports, tw_reuse 0, a client connecting as fast as
 });
 
 describe("c_reuse1_p1000: 1000 ports, tw_reuse 1 with timestamps, a client connecting as fast as it can for 20 s", () => {
-  const scenario = (timestamps: number, duration: string): Scenario => {
+  const scenario = (timestamps: 0 | 1, duration: string): Scenario => {
     const s = example("c_reuse1_p1000.json");
     const client = s.hosts.client;
     return { ...s, duration, sample: "10ms", trace: 0, hosts: { ...s.hosts, client: { ...client, tcp: { ...client.tcp, timestamps } } } };
