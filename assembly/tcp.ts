@@ -848,16 +848,14 @@ function rstAccepted(s: u32, seq: u32): bool {
  * A RST or a SYN goes on to its own checks; an old pure ACK below RCV.NXT is dropped
  * silently (PAWS_OLD_ACK); a duplicate ACK at RCV.NXT within the replay window, 1.2 RTO
  * of ticks (tcp_disordered_ack_check), is let through; anything else is answered with
- * an ACK (tcp_send_dupack). Returns true when the segment was dropped.
+ * an ACK (tcp_send_dupack). Returns true when the segment was dropped. (Called when
+ * the TSval is that old: synchronized tests it inline, so a segment in order costs no call.)
  */
-function pawsDrops(s: u32, fl: u32, seq: u32, ack: u32, len: u32): bool {
-  const recent = tsRecent(s);
-  const age = <i32>(recent - rxTsval);
-  if (age <= 1 || recent == 0) return false;
+function pawsDrops(s: u32, fl: u32, seq: u32, ack: u32, len: u32, age: u32): bool {
   if ((fl & (Flag.RST | Flag.SYN)) != 0) return false;
   if ((fl & Flag.ACK) != 0 && (len | (fl & Flag.FIN)) == 0) { // a pure ACK
     if (seqLt(seq, rcvNxt(s))) { bump(Stat.PawsRejected); return true; }
-    if (seq == rcvNxt(s)) { if (ack == sndUna(s)) { if (<u32>age <= rtoMs(s) * 6 / 5) return false; } }
+    if (seq == rcvNxt(s)) { if (ack == sndUna(s)) { if (age <= rtoMs(s) * 6 / 5) return false; } }
   }
   bump(Stat.PawsRejected);
   emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
@@ -866,7 +864,12 @@ function pawsDrops(s: u32, fl: u32, seq: u32, ack: u32, len: u32): bool {
 
 /** ESTABLISHED, FIN_WAIT_1/2, CLOSE_WAIT, CLOSING, LAST_ACK. */
 function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  if (rxTs) { if (pawsDrops(s, fl, seq, ack, len)) return; }
+  if (rxTs) {
+    const recent = tsRecent(s);
+    const age = recent - rxTsval;
+    // tcp_paws_check with TCP_PAWS_WINDOW 1 (a TS.Recent of 0 lets everything in). (Nested: binaryen's selects.)
+    if (<i32>age > 1) { if (recent != 0) { if (pawsDrops(s, fl, seq, ack, len, age)) return; } }
+  }
   if (fl & Flag.RST) {
     if (rstAccepted(s, seq)) fail(s, Errno.ECONNRESET);
     return;

@@ -581,10 +581,7 @@ function rstAccepted(s: number, seq: number): boolean {
 }
 
 /** PAWS in a synchronized state (tcp_validate_incoming, TCP_PAWS_WINDOW 1); true when the segment was dropped. */
-function pawsDrops(s: number, fl: number, seq: number, ack: number, len: number): boolean {
-  const recent = tsRecent(s);
-  const age = (recent - rxTsval) | 0;
-  if (age <= 1 || recent === 0) return false;
+function pawsDrops(s: number, fl: number, seq: number, ack: number, len: number, age: number): boolean {
   if (fl & (Flag.RST | Flag.SYN)) return false;
   if ((fl & Flag.ACK) && (len | (fl & Flag.FIN)) === 0) { // a pure ACK
     if (seqLt(seq, rcvNxt(s))) { bump(Stat.PawsRejected); return true; }
@@ -596,7 +593,11 @@ function pawsDrops(s: number, fl: number, seq: number, ack: number, len: number)
 }
 
 function synchronized(s: number, fl: number, seq: number, ack: number, len: number): void {
-  if (rxTs && pawsDrops(s, fl, seq, ack, len)) return;
+  if (rxTs) {
+    const recent = tsRecent(s);
+    const age = (recent - rxTsval) >>> 0;
+    if ((age | 0) > 1 && recent !== 0 && pawsDrops(s, fl, seq, ack, len, age)) return;
+  }
   if (fl & Flag.RST) {
     if (rstAccepted(s, seq)) fail(s, ERR_ECONNRESET);
     return;
