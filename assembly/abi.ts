@@ -26,6 +26,8 @@ export enum HostParam {
   SynLinearTimeouts,
   /** net.ipv4.tcp_tw_reuse_delay, us. */
   TwReuseDelay,
+  /** net.ipv4.tcp_timestamps: 0 off, 1 on with a random offset per address pair, 2 on without offsets. */
+  Timestamps,
   COUNT,
 }
 /** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */
@@ -90,6 +92,8 @@ export enum Stat {
   ListenOverflows, ListenDrops, SyncookiesSent, SyncookiesRecv, SyncookiesFailed,
   /** tcp_max_tw_buckets was reached: a socket closed at once instead of entering TIME_WAIT (TcpExt TCPTimeWaitOverflow). */
   TwOverflow,
+  /** Segments PAWS dropped (RFC 7323 5): netstat's PAWSEstab + PAWSActive + PAWSTimewait + PAWSOldAck. */
+  PawsRejected,
   COUNT,
 }
 /** The failures counted, as the errno an application would see; EADDRINUSE is a server's bind(). */
@@ -99,14 +103,16 @@ export enum Outcome { Attempted = 0, Established, Completed, Failed, COUNT = Fai
 /** Failures per sample interval, in this order after the state and port columns. */
 export const ERRNO_COUNT = 5;
 
-/** Trace records: 32 bytes each. */
+/** Trace records: 40 bytes each. */
 export enum TraceField {
   Time = 0,     // u64 microseconds
   Conn = 8,     // u32 connection id
   Kind = 12,    // u8: 0 state change, 1 segment, 2 connection opened (Seq laddr, Ack lport<<16|rport, Len raddr)
   A = 13,       // u8: from-state, or flags
   B = 14,       // u8: to-state, or fate (0 delivered, 1 dropped)
+  Opts = 15,    // u8: a segment's options: 1 it carries the timestamps option (TsVal, TsEcr)
   Where = 16,   // u16: host (state change) or link direction (segment)
   Seq = 20, Ack = 24, Len = 28,
-  SIZE = 32,
+  TsVal = 32, TsEcr = 36,
+  SIZE = 40,
 }

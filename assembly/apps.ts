@@ -13,7 +13,7 @@ import { heldBits, hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, i
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, F_DONE, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
-import { activeOpen, appClose, appShutdown, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp";
+import { activeOpen, appClose, appShutdown, EV_ARRIVAL, failNoPort, takeOverTimeWait, twReusable, twReuseApplies } from "./tcp";
 import { udpQuery } from "./udp";
 
 // A workload's index is a u16 in sockets and segments; its table doubles as workloads are added.
@@ -285,7 +285,7 @@ function connect(w: u32, failed: u32): void {
     // bind() to a fixed port first: connect fails when the 4-tuple is taken.
     const t = lookup(la, port, da, dp);
     if (t >= 0 && !(state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t))) { noPort(w, failed); return; }
-    if (t >= 0) { killTimeWait(<u32>t); bump(Stat.TwReused); }
+    if (t >= 0) { takeOverTimeWait(<u32>t); bump(Stat.TwReused); }
   } else {
     // After a search of the whole range failed, each port released on the address can
     // make at most one tuple usable, and each port this workload took since used one up:
@@ -438,7 +438,7 @@ function portFree(ip: u32, p: u32, la: u32, da: u32, dp: u32): bool {
   const t = lookup(la, p, da, dp);
   if (t < 0) return true;
   if (state(<u32>t) == State.TIME_WAIT && twReusable(<u32>t)) {
-    killTimeWait(<u32>t);
+    takeOverTimeWait(<u32>t);
     bump(Stat.TwReused);
     return true;
   }

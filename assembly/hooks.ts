@@ -19,7 +19,7 @@
 import { HookField, Stat } from "./abi";
 import { alloc, regrow } from "./mem";
 import { bump, traced, traceSegment } from "./metrics";
-import { setSgFate } from "./net";
+import { setSgFate, sgOpts, sgTsecr, sgTsval } from "./net";
 
 const UNDECIDED: u32 = 1;
 const DROPPED: u32 = 2;
@@ -92,7 +92,7 @@ export function applyVerdicts(): void {
     const c = load<u32>(p + HookField.Conn);
     if (traced(c)) {
       traceSegment(load<u64>(p + HookField.Time), c, load<u16>(p + HookField.Dir), load<u8>(p + HookField.Flags), drop,
-        load<u32>(p + HookField.Seq), load<u32>(p + HookField.Ack), load<u32>(p + HookField.Len));
+        load<u32>(p + HookField.Seq), load<u32>(p + HookField.Ack), load<u32>(p + HookField.Len), sgOpts(g), sgTsval(g), sgTsecr(g));
     }
     if (drop) bump(Stat.SegDropped);
   }

@@ -3,7 +3,7 @@
 // buffers in linear memory that the SDK reads and drains after every run slice.
 //
 //   sample row (u32 words): index | states[host][11] | portsInUse[host] | udpSockets[host] | synQueue[host] | acceptQueue[host] | failures[5]
-//   trace record: see TraceField in abi.ts (32 bytes)
+//   trace record: see TraceField in abi.ts (40 bytes)
 
 import { alloc, regrow } from "./mem";
 import { ERRNO_COUNT, Stat, STATE_COUNT, TraceField } from "./abi";
@@ -77,7 +77,7 @@ export function drainSamples(): void { sampleBytes = 0; sampleRows = 0; }
 
 @inline export function traced(conn: u32): bool { return conn < traceFirst; }
 
-function traceRecord(t: u64, conn: u32, kind: u32, a: u32, b: u32, where: u32, seq: u32, ack: u32, len: u32): void {
+function traceRecord(t: u64, conn: u32, kind: u32, a: u32, b: u32, where: u32, seq: u32, ack: u32, len: u32, opts: u32, tsval: u32, tsecr: u32): void {
   if (traceBytes + TraceField.SIZE > traceCap) {
     const cap = traceCap << 1;
     TRACE = regrow(TRACE, traceBytes, cap); traceCap = cap;
@@ -92,17 +92,21 @@ function traceRecord(t: u64, conn: u32, kind: u32, a: u32, b: u32, where: u32, s
   store<u32>(p + TraceField.Seq, seq);
   store<u32>(p + TraceField.Ack, ack);
   store<u32>(p + TraceField.Len, len);
+  store<u8>(p + TraceField.Opts, <u8>opts);
+  store<u32>(p + TraceField.TsVal, tsval);
+  store<u32>(p + TraceField.TsEcr, tsecr);
   traceBytes += TraceField.SIZE;
 }
 export function traceState(t: u64, conn: u32, host: u32, from: u32, to: u32): void {
-  traceRecord(t, conn, 0, from, to, host, 0, 0, 0);
+  traceRecord(t, conn, 0, from, to, host, 0, 0, 0, 0, 0, 0);
 }
-export function traceSegment(t: u64, conn: u32, dir: u32, flags: u32, dropped: bool, seq: u32, ack: u32, len: u32): void {
-  traceRecord(t, conn, 1, flags, dropped ? 1 : 0, dir, seq, ack, len);
+/** A segment: `opts` 1 when it carries the timestamps option (tsval, tsecr). */
+export function traceSegment(t: u64, conn: u32, dir: u32, flags: u32, dropped: bool, seq: u32, ack: u32, len: u32, opts: u32, tsval: u32, tsecr: u32): void {
+  traceRecord(t, conn, 1, flags, dropped ? 1 : 0, dir, seq, ack, len, opts, opts != 0 ? tsval : 0, opts != 0 ? tsecr : 0);
 }
 /** Names a traced connection's endpoints: addresses and ports of the client. */
 export function traceOpen(t: u64, conn: u32, host: u32, la: u32, lp: u32, ra: u32, rp: u32): void {
-  traceRecord(t, conn, 2, 0, 0, host, la, lp << 16 | rp, ra);
+  traceRecord(t, conn, 2, 0, 0, host, la, lp << 16 | rp, ra, 0, 0, 0);
 }
 export function tracePtr(): usize { return TRACE; }
 export function traceCount(): u32 { return <u32>(traceBytes / TraceField.SIZE); }

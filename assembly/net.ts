@@ -372,6 +372,7 @@ let DP: usize = 0;          // f64 [dir][4] loss parameters
 let DRNG: usize = 0;        // u64 [dir] random stream
 let DRULE: usize = 0;       // i32 [dir] first rule or -1
 let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
+let DTS: usize = 0;         // u8  [dir] 1: both hosts have tcp_timestamps on, so their connections negotiate the option
 
 @inline export function dirSrc(d: u32): u32 { return load<u16>(DSRC + (<usize>d << 1)); }
 @inline export function dirDst(d: u32): u32 { return load<u16>(DDST + (<usize>d << 1)); }
@@ -384,6 +385,8 @@ let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in 
 @inline export function dirRng(d: u32): usize { return DRNG + (<usize>d << 3); }
 @inline export function dirFirstRule(d: u32): i32 { return load<i32>(DRULE + (<usize>d << 2)); }
 @inline function dirLane(d: u32): u32 { return load<u16>(DLANE + (<usize>d << 1)); }
+/** Whether connections over direction d use timestamps: each end's SYN offers them only with tcp_timestamps on. */
+@inline export function dirTs(d: u32): bool { return load<u8>(DTS + <usize>d) != 0; }
 
 /** Both directions of a link between hosts a and b; returns the a->b direction. */
 export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u32 {
@@ -399,13 +402,16 @@ export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u3
   store<u64>(DRNG + (<usize>ab << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream));
   store<u64>(DRNG + (<usize>ba << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream + 1));
   store<i32>(DRULE + (<usize>ab << 2), -1); store<i32>(DRULE + (<usize>ba << 2), -1);
+  // (The hosts' knobs are set before their links: configure in sdk/engine.ts.)
+  const ts: u8 = hostParam(a, HostParam.Timestamps) != 0 && hostParam(b, HostParam.Timestamps) != 0 ? 1 : 0;
+  store<u8>(DTS + <usize>ab, ts); store<u8>(DTS + <usize>ba, ts);
   return ab;
 }
 function growDirs(): void {
   const c = dirCap; const n = c * 2;
   DSRC = col(DSRC, c, n, 2); DDST = col(DDST, c, n, 2); DREV = col(DREV, c, n, 2); DLAT = col(DLAT, c, n, 4);
   DLOSS = col(DLOSS, c, n, 1); DBAD = col(DBAD, c, n, 1); DP = col(DP, c, n, 32); DRNG = col(DRNG, c, n, 8);
-  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2);
+  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2); DTS = col(DTS, c, n, 1);
   dirCap = n;
 }
 /** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
@@ -488,7 +494,8 @@ export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool 
 //
 //   0 src u32 | 4 dst u32 | 8 sport u16 | 10 dport u16 | 12 seq u32 | 16 ack u32 (free-list link)
 //   20 len u16 | 22 flags u8 | 23 fate u8 | 24 dir u16 | 26 wl u16 | 28 conn u32
-//   32 next u32 (its direction's queue) | 40 at u64 (arrival, us) | 48 order u64 (filing number, wheel.ts)
+//   32 next u32 (its direction's queue) | 36 tsval u32 | 40 at u64 (arrival, us) | 48 order u64 (filing number, wheel.ts)
+//   56 tsecr u32 | 60 opts u8 (1: the timestamps option, RFC 7323: tsval and tsecr hold it)
 //
 // fate: 0 deliver, 1 a hook has not decided yet, 2 a hook dropped it (freed on arrival).
 //
@@ -516,6 +523,14 @@ let SG: usize = 0;
 @inline export function sgConn(g: u32): u32 { return load<u32>(sg(g), 28); }
 @inline export function sgFate(g: u32): u32 { return load<u8>(sg(g), 23); }
 @inline export function setSgFate(g: u32, v: u32): void { store<u8>(sg(g), <u8>v, 23); }
+@inline export function sgOpts(g: u32): u32 { return load<u8>(sg(g), 60); }
+@inline export function sgTsval(g: u32): u32 { return load<u32>(sg(g), 36); }
+@inline export function sgTsecr(g: u32): u32 { return load<u32>(sg(g), 56); }
+/** Writes record g's options: `opts` 1 with the timestamps option (tsval, tsecr), 0 without (the values then unread). */
+@inline export function setSgOpts(g: u32, opts: u32, tsval: u32, tsecr: u32): void {
+  const p = sg(g);
+  store<u8>(p, <u8>opts, 60); store<u32>(p, tsval, 36); store<u32>(p, tsecr, 56);
+}
 
 /** Fills record g (fate 0: deliver). */
 @inline function writeSegment(g: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): void {
@@ -639,7 +654,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   RSEEN = alloc(<usize>c * 4); RACTION = alloc(<usize>c); RDELAY = alloc(<usize>c * 4);
   sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
-  DLANE = alloc(<usize>c * 2);
+  DLANE = alloc(<usize>c * 2); DTS = alloc(<usize>c);
   QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4); LLAT = alloc(<usize>c * 4);
   nLatencies = 0;
 }

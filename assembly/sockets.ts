@@ -26,8 +26,10 @@
 //                     due time is the socket's deadline (NEVER: no timer running)
 //   CONN       4      connection id: its number in its host group, in connect() order
 //                     (apps.ts: a shard numbers a group's connections as the whole run does)
+//   TSRECENT   4      RFC 7323 TS.Recent: the peer's latest TSval, echoed as TSecr and the
+//                     floor of PAWS (0: none yet); unused without timestamps
 //                ---
-//                56   + 8 in the hash table at <= 50% load = 64 bytes per slot
+//                60   + 8 in the hash table at <= 50% load = 68 bytes per slot
 //
 // The hash table is open addressing with linear probing over slot indices + 1
 // (0 = empty); deletion shifts later entries back, so there are no tombstones.
@@ -77,7 +79,7 @@ let LADDR: usize = 0; let RADDR: usize = 0; let LPORT: usize = 0; let RPORT: usi
 let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0; let TRIES: usize = 0;
 let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
 let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
-let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0;
+let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0; let TSRECENT: usize = 0;
 
 let HT: usize = 0;
 const HC_BITS: u32 = 12;
@@ -100,7 +102,7 @@ function htSizeFor(size: u32): void {
   htMaxDist = <u32>0xFFFFFFFF >> htBits;
 }
 
-export const SLOT_BYTES: u32 = 56 + 8;
+export const SLOT_BYTES: u32 = 60 + 8;
 
 @inline export function laddr(s: u32): u32 { return load<u32>(LADDR + (<usize>s << 2)); }
 @inline export function raddr(s: u32): u32 { return load<u32>(RADDR + (<usize>s << 2)); }
@@ -143,6 +145,8 @@ export const SLOT_BYTES: u32 = 56 + 8;
   if (e != 0) { orphan(e); setTimerEvent(s, 0); }
 }
 @inline export function conn(s: u32): u32 { return load<u32>(CONN + (<usize>s << 2)); }
+@inline export function tsRecent(s: u32): u32 { return load<u32>(TSRECENT + (<usize>s << 2)); }
+@inline export function setTsRecent(s: u32, v: u32): void { store<u32>(TSRECENT + (<usize>s << 2), v); }
 
 export function socketsReset(capacity: u32): void {
   cap = capacity; top = 0; freeHead = 0xFFFFFFFF; live = 0; udpLive = 0;
@@ -154,7 +158,7 @@ export function socketsReset(capacity: u32): void {
   ISS = alloc(<usize>cap << 2); IRS = alloc(<usize>cap << 2);
   SNDUNA = alloc(<usize>cap << 2); SNDNXT = alloc(<usize>cap << 2);
   SNDEND = alloc(<usize>cap << 2); RCVNXT = alloc(<usize>cap << 2);
-  TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2);
+  TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2); TSRECENT = alloc(<usize>cap << 2);
   htSizeFor(cap * 2);
   HT = alloc(<usize>(htMask + 1) << 2);
   HC = alloc(<usize>(HC_MASK + 1) << 2);
@@ -185,7 +189,7 @@ function growSockets(): void {
   ISS = regrow(ISS, c << 2, m << 2); IRS = regrow(IRS, c << 2, m << 2);
   SNDUNA = regrow(SNDUNA, c << 2, m << 2); SNDNXT = regrow(SNDNXT, c << 2, m << 2);
   SNDEND = regrow(SNDEND, c << 2, m << 2); RCVNXT = regrow(RCVNXT, c << 2, m << 2);
-  TIMER = regrow(TIMER, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2);
+  TIMER = regrow(TIMER, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2); TSRECENT = regrow(TSRECENT, c << 2, m << 2);
   cap = n;
   // Rehash into a table twice the new capacity.
   const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
@@ -277,6 +281,7 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u16>(IPIDX + (<usize>s << 1), <u16>ip); store<u16>(WL + (<usize>s << 1), <u16>w); store<u8>(TRIES + <usize>s, <u8>(w >> 16));
   store<u16>(DIR + (<usize>s << 1), <u16>d);
   store<u32>(CONN + (<usize>s << 2), id);
+  store<u32>(TSRECENT + (<usize>s << 2), 0);
   if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)
   if (fl & F_UDP) { store<u16>(RTO + (<usize>s << 1), 0); udpLive++; }
   else {

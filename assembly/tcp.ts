@@ -15,6 +15,14 @@
 // - ISNs are a per-host secret hash of the 4-tuple plus a clock ticking every 64 ns,
 //   as Linux does, so a new SYN for a tuple in TIME_WAIT is normally "after" the old
 //   connection and may take the tuple over.
+// - Timestamps (RFC 7323, net.ipv4.tcp_timestamps) as Linux 6.x: a connection uses them
+//   when both hosts have them on (the link knows: dirTs); TSval is a millisecond clock
+//   plus a secret offset per address pair (tcp_clock_ms + secure_tcp_ts_off), TSecr
+//   echoes TS.Recent (the socket's TSRECENT). PAWS drops a segment whose TSval is older
+//   than TS.Recent (tcp_validate_incoming, tcp_timewait_state_process, tcp_check_req);
+//   TS.Recent is taken from a segment at or below RCV.NXT (RFC 7323's Last.ACK.sent, as
+//   every segment is ACKed at once). Not modelled: PAWS's 2147 s idle limit
+//   (TCP_PAWS_WRAP) and the options a SYN cookie folds into its TSval.
 
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
@@ -27,6 +35,7 @@ import {
   listenerIp, newSegment, newSegmentInline, segmentFree, takeFreeSegment, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  dirTs, setSgOpts, sgOpts, sgTsecr, sgTsval,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
   acceptInterval, acceptNext, acceptPending, acceptPop, acceptPush, acceptQueued, cookieSentAt, listenerBacklog,
   listenerBacklogUsed, setAcceptNext, setAcceptPending, setCookieSentAt,
@@ -37,6 +46,7 @@ import {
   hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl, setTries, tries,
+  setTsRecent, tsRecent,
 } from "./sockets";
 import * as sockets from "./sockets";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps";
@@ -132,13 +142,38 @@ function fail(s: u32, errno: i32): void {
   return x + <u32>((now * 125) >> 3); // ns / 64, as Linux's secure_tcp_seq clock
 }
 
+/**
+ * The TSval host h sends from address la to ra now: a millisecond clock plus a secret
+ * offset per address pair (Linux tcp_clock_ms + secure_tcp_ts_off), so the connections
+ * between two addresses share one clock and a new one's TSvals follow an old one's.
+ */
+@inline function tsClock(h: u32, la: u32, ra: u32): u32 {
+  const k = hostSecret(h);
+  const off = <u32>(((<u64>(la ^ <u32>k) << 32 | <u64>(ra ^ <u32>(k >> 32))) * 0x9E3779B97F4A7C15) >> 32);
+  return <u32>(now / 1000) + off;
+}
+@inline function tsNow(s: u32): u32 { return tsClock(hostOf(s), laddr(s), raddr(s)); }
+
+// The arriving segment's timestamps option (segmentArrives), read by the state's checks.
+let rxTs = false;
+let rxTsval: u32 = 0;
+/** PAWS with no window (tcp_paws_reject): the arriving TSval is older than TS.Recent (0: none yet). */
+@inline function pawsOld(s: u32): bool {
+  const recent = tsRecent(s);
+  return rxTs && recent != 0 && <i32>(recent - rxTsval) > 0;
+}
+/** TS.Recent takes the arriving TSval when the segment starts at or below RCV.NXT and the TSval is not older (tcp_replace_ts_recent). */
+@inline function takeTsRecent(s: u32, seq: u32): void {
+  if (rxTs) { if (seqLe(seq, rcvNxt(s))) { if (!pawsOld(s)) setTsRecent(s, rxTsval); } }
+}
+
 // ---- sending ----------------------------------------------------------------------
 
 let retransmitting = false;
 
 /** Puts a segment on the link in direction d, through its rules and loss kernel. */
 export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
-                     w: u32, c: u32, senderState: u32): void {
+                     w: u32, c: u32, senderState: u32, opts: u32, tsval: u32, tsecr: u32): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   let dropped = false;
@@ -165,16 +200,19 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
       deferred = true;
     }
   }
-  if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, ack, len);
+  if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, ack, len, opts, tsval, tsecr);
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = <u64>dirLatency(d);
   const g = newSegmentInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  setSgOpts(g, opts, tsval, tsecr);
   putInFlight(g, d, now + lat, takeSeq());
   if (deferred) deferLoss(now, g, d, fl, senderState, seq, ack, len, c);
   if (dupDelay >= 0) {
     bump(Stat.SegDuplicated);
-    if (traced(c)) traceSegment(now + <u64>dupDelay, c, d, fl, false, seq, ack, len);
-    schedule(now + lat + <u64>dupDelay, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+    if (traced(c)) traceSegment(now + <u64>dupDelay, c, d, fl, false, seq, ack, len, opts, tsval, tsecr);
+    const copy = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+    setSgOpts(copy, opts, tsval, tsecr); // the same bytes, TSval included: PAWS knows it for old
+    schedule(now + lat + <u64>dupDelay, EV_SEGMENT, copy, 0);
   }
 }
 
@@ -190,29 +228,39 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
  * the rare paths (RSTs, challenge ACKs, TIME_WAIT's answers), which it would only grow.
  */
 @inline function sendFrom(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  sendWithTs(s, fl, seq, ack, len, dirTs(dir(s)));
+}
+/** sendFrom, with the timestamps option (TSval now, TSecr TS.Recent) when `ts`. */
+@inline function sendWithTs(s: u32, fl: u32, seq: u32, ack: u32, len: u32, ts: bool): void {
   const d = dir(s);
   // Three tests, each its own branch (as one condition they were computed in full).
-  if (!segmentFree()) { sendFromRuled(s, d, fl, seq, ack, len); return; }
-  if (dirLoss(d) != LossKind.None) { sendFromRuled(s, d, fl, seq, ack, len); return; }
-  if (dirFirstRule(d) >= 0) { sendFromRuled(s, d, fl, seq, ack, len); return; }
+  if (!segmentFree()) { sendFromRuled(s, d, fl, seq, ack, len, ts); return; }
+  if (dirLoss(d) != LossKind.None) { sendFromRuled(s, d, fl, seq, ack, len, ts); return; }
+  if (dirFirstRule(d) >= 0) { sendFromRuled(s, d, fl, seq, ack, len, ts); return; }
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   const c = conn(s);
   const g = takeFreeSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
+  if (ts) setSgOpts(g, 1, tsNow(s), tsRecent(s)); else setSgOpts(g, 0, 0, 0);
   putInFlightInline(g, d, now + <u64>dirLatency(d), takeSeq());
   if (traced(c)) traceSent(g);
 }
 /** sendFrom's other paths: send() with the socket's fields. */
-function sendFromRuled(s: u32, d: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+function sendFromRuled(s: u32, d: u32, fl: u32, seq: u32, ack: u32, len: u32, ts: bool): void {
+  send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s),
+    ts ? 1 : 0, ts ? tsNow(s) : 0, ts ? tsRecent(s) : 0);
 }
 function traceSent(g: u32): void {
-  traceSegment(now, sgConn(g), sgDir(g), sgFlags(g), false, sgSeq(g), sgAck(g), sgLen(g));
+  traceSegment(now, sgConn(g), sgDir(g), sgFlags(g), false, sgSeq(g), sgAck(g), sgLen(g), sgOpts(g), sgTsval(g), sgTsecr(g));
 }
 
-/** sendFrom out of line, for the rare paths. */
+/**
+ * sendFrom out of line, for the rare paths. A RST without ACK is one Linux makes for a
+ * segment (tcp_v4_send_reset, e.g. SYN_SENT's answer to an unacceptable ACK): no options;
+ * the RST,ACK of a close (tcp_send_active_reset) carries them.
+ */
 function emit(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
-  sendFrom(s, fl, seq, ack, len);
+  sendWithTs(s, fl, seq, ack, len, fl == Flag.RST ? false : dirTs(dir(s)));
 }
 
 /** The current retransmission timeout with exponential backoff, in microseconds. */
@@ -328,7 +376,8 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
   const la = ipAddr(ip);
   const s = sockets.open(la, port, da, dp, ip, w, d, id, 0);
   takePort(ip, port, da, dp);
-  const i = isn(h, la, port, da, dp);
+  let i = isn(h, la, port, da, dp);
+  if (inheritIsn != 0) { i = inheritIsn; setTsRecent(s, inheritTsRecent); inheritIsn = 0; } // the TIME_WAIT just taken over (takeOverTimeWait)
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   if (traced(id)) traceOpen(now, id, h, la, port, da, dp);
@@ -340,7 +389,7 @@ export function activeOpen(ip: u32, port: u32, da: u32, dp: u32, d: u32, w: u32,
 }
 
 /** A SYN reached a listener: a child socket in SYN_RCVD answers SYN-ACK. */
-function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): void {
+function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32, twIsn: u32): void {
   // Linux tcp_conn_request: a full request queue (6.x inet_csk_reqsk_queue_is_full: qlen >=
   // sk_max_ack_backlog) answers with a SYN cookie (tcp_syncookies 1; 2: always), or drops the SYN (0).
   const ip = listenerIp(l);
@@ -360,20 +409,24 @@ function passiveOpen(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u3
     const msb = ipParam(ip, HostParam.MaxSynBacklog);
     if (qlen > msb - (msb >> 2)) { bump(Stat.ListenDrops); return; } // max_syn_backlog - qlen < max_syn_backlog >> 2
   }
-  newChild(l, d, sa, sp, da, dp, seq, w, c);
+  newChild(l, d, sa, sp, da, dp, seq, w, c, twIsn);
 }
 /** sk_max_ack_backlog: listen()'s backlog capped by net.core.somaxconn. */
 @inline function maxAckBacklog(l: u32): u32 { return min(listenerBacklog(l), ipParam(listenerIp(l), HostParam.Somaxconn)); }
 
-/** A half-open child in SYN_RCVD for the SYN (seq) from (sa, sp), SYN-ACK sent; returns it. */
-function newChild(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32): u32 {
+/**
+ * A half-open child in SYN_RCVD for the SYN (seq) from (sa, sp), SYN-ACK sent; returns it.
+ * Its ISN is `twIsn` when the SYN reopened a TIME_WAIT (0: none), else the secret hash's.
+ */
+function newChild(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, w: u32, c: u32, twIsn: u32): u32 {
   const ip = listenerIp(l);
   const h = ipHost(ip);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c, F_SERVER);
   takePort(ip, dp, sa, sp);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
-  const i = isn(h, da, dp, sa, sp);
+  if (rxTs) setTsRecent(s, rxTsval); // the SYN's TSval, echoed by the SYN-ACK
+  const i = twIsn != 0 ? twIsn : isn(h, da, dp, sa, sp);
   // Until the handshake completes SND.END would be ISS + 1: it holds the listener instead,
   // whose half-open count the child leaves (move), as it leaves SYN_RCVD (a stopping server
   // ends its half-open children before it unbinds, so the listener is still there).
@@ -399,7 +452,9 @@ function sendCookie(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32
   const isnc = cookieHash(h, da, dp, sa, sp, 0) + seq + (n << 24) + (cookieHash(h, da, dp, sa, sp, n + 1) & 0xFFFFFF);
   bump(Stat.SyncookiesSent);
   setCookieSentAt(l, now + 1);
-  send(dirRev(d), da, dp, sa, sp, Flag.SYN | Flag.ACK, isnc, seq + 1, 0, w, c, State.LISTEN);
+  const ts = rxTs && dirTs(d);
+  send(dirRev(d), da, dp, sa, sp, Flag.SYN | Flag.ACK, isnc, seq + 1, 0, w, c, State.LISTEN,
+    ts ? 1 : 0, ts ? tsClock(h, da, sa) : 0, ts ? rxTsval : 0);
 }
 /**
  * An ACK with no socket reached listener l (Linux tcp_v4_cookie_check, only within 2 minutes
@@ -423,6 +478,7 @@ function cookieAck(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   takePort(ip, dp, sa, sp);
   addListenerQueue(l, 1);
   setIrs(s, seq - 1); setRcvNxt(s, seq);
+  if (rxTs) setTsRecent(s, rxTsval);
   setIss(s, ack - 1); setSndUna(s, ack - 1); setSndNxt(s, ack); setSndEnd(s, l);
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
@@ -569,16 +625,34 @@ export function twDue(): bool {
   return true;
 }
 
-/** tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? */
+/**
+ * tw_reuse: may a new connect() take over this TIME_WAIT socket's tuple? Only when the
+ * old connection used timestamps (Linux tcp_twsk_unique: tw_ts_recent_stamp), so that
+ * PAWS keeps its old segments out of the new one.
+ */
 export function twReusable(s: u32): bool {
-  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && <u32>(now / 1000) - sndEnd(s) >= param(s, HostParam.TwReuseDelay) / 1000;
+  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && dirTs(dir(s)) && <u32>(now / 1000) - sndEnd(s) >= param(s, HostParam.TwReuseDelay) / 1000;
 }
-/** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default). */
+/** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default); never without timestamps. */
 export function twReuseApplies(h: u32, la: u32, ra: u32): bool {
+  if (hostParam(h, HostParam.Timestamps) == 0) return false;
   const mode = hostParam(h, HostParam.TwReuse);
   return mode == 1 || (mode == 2 && la >> 24 == 127 && ra >> 24 == 127);
 }
-export function killTimeWait(s: u32): void { destroy(s); }
+// What the next activeOpen inherits from the TIME_WAIT it takes over (0: nothing).
+let inheritIsn: u32 = 0;
+let inheritTsRecent: u32 = 0;
+/**
+ * tw_reuse takes over TIME_WAIT socket s for the connect() that follows: the new
+ * connection starts at tw_snd_nxt + 65537 (past any window of the old one) and keeps the
+ * old TS.Recent (Linux tcp_twsk_unique).
+ */
+export function takeOverTimeWait(s: u32): void {
+  const i = sndNxt(s) + 65537;
+  inheritIsn = i != 0 ? i : 1;
+  inheritTsRecent = tsRecent(s);
+  destroy(s);
+}
 
 // ---- arrivals -------------------------------------------------------------------------
 
@@ -598,14 +672,17 @@ export function segmentArrives(g: u32): void {
   }
   const found = lookupArrival(g, sgConn(g), sgDir(g));
   const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
+  rxTs = sgOpts(g) != 0; rxTsval = sgTsval(g);
   freeSegment(g);
+  let twIsn: u32 = 0;
   if (found >= 0) {
     const s = <u32>found;
     const st = state(s);
     if (st == State.SYN_SENT) { synSent(s, fl, seq, ack); return; }
     if (st == State.SYN_RCVD) { synRcvd(s, fl, seq, ack, len); return; }
     if (st == State.TIME_WAIT) {
-      if (!timeWait(s, fl, seq, len)) return;
+      twIsn = timeWait(s, fl, seq, len);
+      if (twIsn == 0) return;
       // The TIME_WAIT socket gave its tuple up to a new SYN (and sent nothing): go on as if it were gone.
     } else {
       synchronized(s, fl, seq, ack, len);
@@ -618,7 +695,7 @@ export function segmentArrives(g: u32): void {
   const ctl = fl & (Flag.SYN | Flag.ACK | Flag.RST);
   if (ctl == Flag.SYN) {
     const l = findListener(da, dp);
-    if (l >= 0) { passiveOpen(<u32>l, d, sa, sp, da, dp, seq, w, c); return; }
+    if (l >= 0) { passiveOpen(<u32>l, d, sa, sp, da, dp, seq, w, c, twIsn); return; }
   } else if (ctl == Flag.ACK) {
     const l = findListener(da, dp);
     if (l >= 0) { if (cookieAck(<u32>l, d, sa, sp, da, dp, fl, seq, ack, len, w, c)) return; }
@@ -627,10 +704,10 @@ export function segmentArrives(g: u32): void {
   if (fl & Flag.RST) return;
   const back = dirRev(d);
   if (fl & Flag.ACK) {
-    send(back, da, dp, sa, sp, Flag.RST, ack, 0, 0, w, c, State.CLOSED);
+    send(back, da, dp, sa, sp, Flag.RST, ack, 0, 0, w, c, State.CLOSED, 0, 0, 0);
   } else {
     const segLen = len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
-    send(back, da, dp, sa, sp, Flag.RST | Flag.ACK, 0, seq + segLen, 0, w, c, State.CLOSED);
+    send(back, da, dp, sa, sp, Flag.RST | Flag.ACK, 0, seq + segLen, 0, w, c, State.CLOSED, 0, 0, 0);
   }
 }
 
@@ -649,6 +726,8 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     return;
   }
   if (!(fl & Flag.SYN)) return;
+  if (!(fl & Flag.ACK)) { if (pawsOld(s)) { bump(Stat.PawsRejected); return; } } // crossed SYNs, against a TS.Recent taken over with a TIME_WAIT
+  if (rxTs) setTsRecent(s, rxTsval);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   if (fl & Flag.ACK) {
     setSndUna(s, ack);
@@ -665,7 +744,11 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
 }
 
 function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  // PAWS first (Linux tcp_check_req): a segment older than TS.Recent is dropped, and
+  // answered with an ACK unless it is a RST or an ACK the ACK check below refuses.
+  const paws = pawsOld(s);
   if (fl & Flag.RST) {
+    if (paws) { bump(Stat.PawsRejected); return; }
     if (!rstAccepted(s, seq)) return;
     // A passive open returns to LISTEN (the half-open child is freed); an active one
     // (simultaneous open) is refused.
@@ -674,14 +757,16 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     return;
   }
   if ((fl & (Flag.SYN | Flag.ACK)) == Flag.SYN) { // one test for SYN without ACK
-    if (seq == irs(s)) { retransmitting = true; sendSynAck(s); retransmitting = false; } // its SYN was resent: so is our SYN-ACK
-    return;
+    if (!paws) { if (seq == irs(s)) { retransmitting = true; sendSynAck(s); retransmitting = false; return; } } // its SYN was resent: so is our SYN-ACK
+    if (!paws) return;
   }
-  if (!(fl & Flag.ACK)) return;
-  if (ack != iss(s) + 1) {
+  if (fl & Flag.ACK) { if (ack != iss(s) + 1) {
     emit(s, Flag.RST, ack, 0, 0); // unacceptable ACK (RFC 9293: <SEQ=SEG.ACK><CTL=RST>)
     return;
-  }
+  } }
+  if (paws) { bump(Stat.PawsRejected); emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  if (!(fl & Flag.ACK)) return;
+  takeTsRecent(s, seq);
   const server = hasFlag(s, F_SERVER);
   const l = sndEnd(s); // a server child's listener (passiveOpen)
   if (server) { const q = acceptQueued(l); if (q != 0) { if (q > maxAckBacklog(l)) { listenOverflow(s); return; } } }
@@ -710,29 +795,40 @@ function listenOverflow(s: u32): void {
 
 /**
  * TIME_WAIT, as Linux's tcp_timewait_state_process (RFC 9293 3.10.7.4 with RFC 1122's
- * reopening by a new SYN). Returns true when a new SYN takes the tuple over, after the
- * socket has been destroyed.
+ * reopening by a new SYN, RFC 6191's by a newer timestamp). Returns the ISN of the
+ * connection a new SYN reopens (tw_snd_nxt + 65537, never 0), after the socket has been
+ * destroyed; 0 when the segment was handled here.
  */
-function timeWait(s: u32, fl: u32, seq: u32, len: u32): bool {
+function timeWait(s: u32, fl: u32, seq: u32, len: u32): u32 {
   const nxt = rcvNxt(s);
+  // PAWS (tcp_paws_reject; a RST too, as its TS.Recent is under TCP_PAWS_MSL old).
+  const paws = pawsOld(s);
   // Only a RST or a bare ACK exactly at RCV.NXT is in window: the RST kills TIME_WAIT
   // (tcp_rfc1337 = 0), the ACK restarts it unanswered.
-  if (seq == nxt) {
-    if (fl & Flag.RST) { destroy(s); return false; }
-    if ((len | (fl & (Flag.SYN | Flag.FIN))) == 0) { armTimeWait(s); return false; }
-  }
-  if (fl & Flag.RST) return false; // any other RST is dropped
+  if (!paws) { if (seq == nxt) {
+    if (fl & Flag.RST) { destroy(s); return 0; }
+    if ((len | (fl & (Flag.SYN | Flag.FIN))) == 0) { armTimeWait(s); if (rxTs) setTsRecent(s, rxTsval); return 0; }
+  } }
+  if (paws) bump(Stat.PawsRejected);
+  if (fl & Flag.RST) return 0; // any other RST is dropped
   if ((fl & (Flag.SYN | Flag.ACK)) == Flag.SYN) { // one test for SYN without ACK
-    // A SYN after the old connection reopens it through a listener (TCP_TW_SYN); without
-    // one, or an older SYN, it is ACKed as any other segment, the timer left running.
-    if (seqGt(seq, nxt)) { if (findListener(laddr(s), lport(s)) >= 0) { destroy(s); return true; } }
+    // A SYN after the old connection (its sequence number, or with timestamps its TSval:
+    // RFC 6191) reopens it through a listener (TCP_TW_SYN); without one, or an older SYN,
+    // it is ACKed as any other segment, the timer left running unless PAWS refused it.
+    if (!paws) { if (seqGt(seq, nxt) || (rxTs && <i32>(tsRecent(s) - rxTsval) < 0)) { if (findListener(laddr(s), lport(s)) >= 0) {
+      const i = sndNxt(s) + 65537;
+      destroy(s);
+      return i != 0 ? i : 1;
+    } } }
+    if (paws) armTimeWait(s);
     emit(s, Flag.ACK, sndNxt(s), nxt, 0);
-    return false;
+    return 0;
   }
-  // Anything else (the peer's FIN again, an old SYN-ACK, data) is ACKed; one with ACK set restarts 2MSL.
-  if (fl & Flag.ACK) armTimeWait(s);
+  // Anything else (the peer's FIN again, an old SYN-ACK, data) is ACKed; one with ACK set,
+  // or refused by PAWS, restarts 2MSL.
+  if ((fl & Flag.ACK) != 0 || paws) armTimeWait(s);
   emit(s, Flag.ACK, sndNxt(s), nxt, 0);
-  return false;
+  return 0;
 }
 
 /**
@@ -746,8 +842,34 @@ function rstAccepted(s: u32, seq: u32): bool {
   return false;
 }
 
+/**
+ * PAWS in a synchronized state (RFC 7323 5.3, Linux tcp_validate_incoming): a segment
+ * whose TSval is more than one tick older than TS.Recent (TCP_PAWS_WINDOW) is dropped.
+ * A RST or a SYN goes on to its own checks; an old pure ACK below RCV.NXT is dropped
+ * silently (PAWS_OLD_ACK); a duplicate ACK at RCV.NXT within the replay window, 1.2 RTO
+ * of ticks (tcp_disordered_ack_check), is let through; anything else is answered with
+ * an ACK (tcp_send_dupack). Returns true when the segment was dropped. (Called when
+ * the TSval is that old: synchronized tests it inline, so a segment in order costs no call.)
+ */
+function pawsDrops(s: u32, fl: u32, seq: u32, ack: u32, len: u32, age: u32): bool {
+  if ((fl & (Flag.RST | Flag.SYN)) != 0) return false;
+  if ((fl & Flag.ACK) != 0 && (len | (fl & Flag.FIN)) == 0) { // a pure ACK
+    if (seqLt(seq, rcvNxt(s))) { bump(Stat.PawsRejected); return true; }
+    if (seq == rcvNxt(s)) { if (ack == sndUna(s)) { if (age <= rtoMs(s) * 6 / 5) return false; } }
+  }
+  bump(Stat.PawsRejected);
+  emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  return true;
+}
+
 /** ESTABLISHED, FIN_WAIT_1/2, CLOSE_WAIT, CLOSING, LAST_ACK. */
 function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
+  if (rxTs) {
+    const recent = tsRecent(s);
+    const age = recent - rxTsval;
+    // tcp_paws_check with TCP_PAWS_WINDOW 1 (a TS.Recent of 0 lets everything in). (Nested: binaryen's selects.)
+    if (<i32>age > 1) { if (recent != 0) { if (pawsDrops(s, fl, seq, ack, len, age)) return; } }
+  }
   if (fl & Flag.RST) {
     if (rstAccepted(s, seq)) fail(s, Errno.ECONNRESET);
     return;
@@ -759,6 +881,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   // (challenge ACK): answered, and the segment dropped.
   const low = sndUna(s) - RCV_WND;
   if (ack - low > sndNxt(s) - low) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  takeTsRecent(s, seq);
 
   // The ACK field (at most SND.NXT, checked above).
   if (seqGt(ack, sndUna(s))) {

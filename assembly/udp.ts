@@ -43,7 +43,7 @@ export function udpQuery(ip: u32, da: u32, dp: u32, d: u32, w: u32, id: u32, req
   bump(Stat.Established); // the query is out: in UDP there is nothing more to establish
   outcome(w, Outcome.Established);
   if (traced(id)) traceOpen(now, id, h, la, <u32>port, da, dp);
-  send(d, la, <u32>port, da, dp, Flag.UDP, 0, s, request, w, id, State.CLOSED);
+  send(d, la, <u32>port, da, dp, Flag.UDP, 0, s, request, w, id, State.CLOSED, 0, 0, 0);
   setTimerEvent(s, schedule(now + timeoutUs, EV_TIMER, s, 0));
   return true;
 }
@@ -61,9 +61,9 @@ export function udpArrives(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   }
   const back = dirRev(d);
   if (findListener(da, dp, true) >= 0) {
-    send(back, da, dp, sa, sp, Flag.UDP | Flag.ACK, 0, ack, sizeOf(w, c, true), w, c, State.CLOSED);
+    send(back, da, dp, sa, sp, Flag.UDP | Flag.ACK, 0, ack, sizeOf(w, c, true), w, c, State.CLOSED, 0, 0, 0);
   } else {
-    send(back, da, dp, sa, sp, Flag.UDP | Flag.RST, 0, ack, 0, w, c, State.CLOSED);
+    send(back, da, dp, sa, sp, Flag.UDP | Flag.RST, 0, ack, 0, w, c, State.CLOSED, 0, 0, 0);
   }
 }
 

@@ -172,6 +172,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.MaxSynBacklog, h.tcp.maxSynBacklog], [HostParam.Syncookies, h.tcp.syncookies],
       [HostParam.Somaxconn, h.tcp.somaxconn], [HostParam.AbortOnOverflow, h.tcp.abortOnOverflow],
       [HostParam.Hz, h.tcp.hz], [HostParam.SynLinearTimeouts, h.tcp.synLinearTimeouts], [HostParam.TwReuseDelay, h.tcp.twReuseDelay],
+      [HostParam.Timestamps, h.tcp.timestamps],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
@@ -340,7 +341,10 @@ export function readSamples(e: EngineExports, nHosts: number): SampleRow[] {
   return rows;
 }
 
-export interface TraceRecord { t: number; conn: number; kind: number; a: number; b: number; where: number; seq: number; ack: number; len: number }
+export interface TraceRecord {
+  t: number; conn: number; kind: number; a: number; b: number; where: number; seq: number; ack: number; len: number;
+  opts: number; tsval: number; tsecr: number;
+}
 
 export function readTrace(e: EngineExports): TraceRecord[] {
   const n = e.traceCount();
@@ -358,6 +362,9 @@ export function readTrace(e: EngineExports): TraceRecord[] {
       seq: view.getUint32(o + TraceField.Seq, true),
       ack: view.getUint32(o + TraceField.Ack, true),
       len: view.getUint32(o + TraceField.Len, true),
+      opts: view.getUint8(o + TraceField.Opts),
+      tsval: view.getUint32(o + TraceField.TsVal, true),
+      tsecr: view.getUint32(o + TraceField.TsEcr, true),
     });
   }
   e.drainTrace();

@@ -27,7 +27,7 @@ const CHECKABLE: Record<string, unknown> = {
   totals: {
     attempted: 0, established: 0, completed: 0, pending: 0,
     failed: zeros(ERRNOS),
-    segments: zeros(["sent", "dropped", "retransmitted", "duplicated"]),
+    segments: zeros(["sent", "dropped", "retransmitted", "duplicated", "pawsRejected"]),
     timeWaitReused: 0, timeWaitOverflow: 0,
     listen: zeros(["ListenOverflows", "ListenDrops", "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed"]),
   },

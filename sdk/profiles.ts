@@ -22,6 +22,7 @@ export interface TcpKnobs {
   hz: number;            // CONFIG_HZ: timers fire on the kernel's timer wheel (0: exact timers)
   synLinearTimeouts: number; // net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
   twReuseDelay: number;  // net.ipv4.tcp_tw_reuse_delay (Linux >= 6.13; fixed 1 s before)
+  timestamps: number;    // net.ipv4.tcp_timestamps: 1 on (TSval, PAWS; tw_reuse needs it), 0 off; a connection uses them when both ends have them on
 }
 
 export interface Profile {
@@ -39,7 +40,7 @@ const UNLIMITED = 0xffffffff;
 const linux618: TcpKnobs = {
   timeWait: 60 * s, rtoInit: 1 * s, rtoMin: 0.2 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
   retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 131072, mss: 1460, // a fresh netns: 131072 tw buckets
-  hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s,
+  hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s, timestamps: 1,
   maxSynBacklog: 2048, syncookies: 1, somaxconn: 4096, abortOnOverflow: 0,
 };
 
@@ -53,7 +54,8 @@ export const PROFILES: Record<string, Profile> = {
       retries2: 15, orphanRetries: 8, finTimeout: 0, twReuse: 0, maxTwBuckets: UNLIMITED, mss: 1460,
       // RFC 9293 has no SYN cookies; a listener's backlog is its own.
       maxSynBacklog: UNLIMITED, syncookies: 0, somaxconn: UNLIMITED, abortOnOverflow: 0,
-      hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s,
+      // Timestamps are RFC 7323's, an option RFC 9293 does not require: the textbook host goes without.
+      hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s, timestamps: 0,
     },
     portAllocator: "sequential",
   },
@@ -64,7 +66,8 @@ export const PROFILES: Record<string, Profile> = {
       retries2: 5, orphanRetries: 5, finTimeout: 120 * s, twReuse: 0, maxTwBuckets: UNLIMITED, mss: 1460,
       // Windows' SYN attack protection answers a full queue without keeping state, as cookies do; SOMAXCONN is large.
       maxSynBacklog: UNLIMITED, syncookies: 1, somaxconn: UNLIMITED, abortOnOverflow: 0,
-      hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s,
+      // Windows leaves RFC 1323 timestamps off unless asked (netsh "RFC 1323 Timestamps: disabled").
+      hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s, timestamps: 0,
     },
     portAllocator: "windows",
   },

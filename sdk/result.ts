@@ -9,6 +9,10 @@ export interface TraceState { t: number; host: string; from: StateName; to: Stat
 export interface TraceSegment {
   t: number; from: string; to: string; flags: string; seq: number; ack: number; len: number;
   fate: "delivered" | "dropped";
+  /** The timestamps option (RFC 7323), on the segments of a connection that uses it: TSval and TSecr as on the wire. */
+  tsval?: number; tsecr?: number;
+  /** The MSS option a SYN or SYN-ACK carries: the sending host's `mss` knob. */
+  mss?: number;
 }
 export interface Trace {
   /** The connection's number in its group of linked hosts (connect() order); a trace is one group's. */
@@ -48,7 +52,8 @@ export interface Result {
   totals: {
     attempted: number; established: number; completed: number; pending: number;
     failed: Record<Errno, number>;
-    segments: { sent: number; dropped: number; retransmitted: number; duplicated: number };
+    /** pawsRejected: segments PAWS dropped (RFC 7323: a TSval older than the last one taken), netstat's PAWSEstab + PAWSActive + PAWSTimewait + PAWSOldAck. */
+    segments: { sent: number; dropped: number; retransmitted: number; duplicated: number; pawsRejected: number };
     /** connect()s that took over a tuple in TIME_WAIT (tw_reuse, or a bind to a fixed port): the allocator came back to it. */
     timeWaitReused: number;
     /** Sockets closed at once instead of entering TIME_WAIT because tcp_max_tw_buckets was reached (TCPTimeWaitOverflow). */

@@ -3,7 +3,7 @@
 // calls, and slices are where progress and cancellation happen), and assembles the
 // result from the samples, counters and trace records the engine wrote.
 
-import { RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
+import { Flag, RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
 import { checkEngineFits } from "./limits.js";
 import { hostPlugins } from "./plugin-host.js";
 import { checkRunOptions } from "./options.js";
@@ -13,7 +13,7 @@ import {
   checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
   type EngineExports, type SampleLayout, type TraceRecord,
 } from "./engine.js";
-import type { FleetSummary, Result, StateName, Trace } from "./result.js";
+import type { FleetSummary, Result, StateName, Trace, TraceSegment } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
 import { hostGroups, reportedHosts } from "./groups.js";
@@ -238,7 +238,10 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
       attempted, established: st(Stat.Established), completed: st(Stat.Completed),
       pending: attempted - st(Stat.Established) - st(Stat.ConnectFailed),
       failed,
-      segments: { sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated) },
+      segments: {
+        sent: st(Stat.SegSent), dropped: st(Stat.SegDropped), retransmitted: st(Stat.SegRetransmitted), duplicated: st(Stat.SegDuplicated),
+        pawsRejected: st(Stat.PawsRejected),
+      },
       timeWaitReused: st(Stat.TwReused),
       timeWaitOverflow: st(Stat.TwOverflow),
       listen: {
@@ -333,6 +336,7 @@ function samplePoints(block: Uint32Array, L: SampleLayout, plan: Plan, reported:
 function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: string; to: string }[], plan: Plan): Trace[] {
   const groups = hostGroups(plan);
   const rank = new Map([...new Set(groups.values())].map((g, i) => [g, i]));
+  const mss = new Map(plan.hosts.map((h) => [h.name, h.tcp.mss]));
   const byConn = new Map<number, Trace>();
   const key = new Map<Trace, number>();
   const get = (id: number, host: string) => {
@@ -350,10 +354,13 @@ function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: 
     } else if (r.kind === 0) {
       tr.states.push({ t, host: hostNames[r.where], from: State[r.a] as StateName, to: State[r.b] as StateName });
     } else {
-      tr.segments.push({
+      const seg: TraceSegment = {
         t, from: dirs[r.where].from, to: dirs[r.where].to, flags: flagText(r.a),
         seq: r.seq, ack: r.ack, len: r.len, fate: r.b ? "dropped" : "delivered",
-      });
+      };
+      if (r.opts & 1) { seg.tsval = r.tsval; seg.tsecr = r.tsecr; }
+      if (r.a & Flag.SYN) seg.mss = mss.get(seg.from); // the option a SYN carries (the pcap writes it)
+      tr.segments.push(seg);
     }
   }
   const out = [...byConn.values()].sort((a, b) => key.get(a)! - key.get(b)!);

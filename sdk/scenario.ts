@@ -48,6 +48,7 @@ const tcpKnobs = z.strictObject({
   somaxconn: count.max(2 ** 32 - 1), abortOnOverflow: z.union([z.literal(0), z.literal(1)]),
   hz: z.union([z.literal(0), z.literal(100), z.literal(250), z.literal(300), z.literal(1000)]),
   synLinearTimeouts: count.max(255), twReuseDelay: duration,
+  timestamps: z.union([z.literal(0), z.literal(1)]),
 }).partial();
 
 const listen = z.strictObject({

@@ -49,6 +49,39 @@ describe("c_reuse0_p1000: 1000 ports, tw_reuse 0, a client connecting as fast as
   });
 });
 
+describe("c_reuse1_p1000: 1000 ports, tw_reuse 1 with timestamps, a client connecting as fast as it can for 20 s", () => {
+  const scenario = (timestamps: 0 | 1, duration: string): Scenario => {
+    const s = example("c_reuse1_p1000.json");
+    const client = s.hosts.client;
+    return { ...s, duration, sample: "10ms", trace: 0, hosts: { ...s.hosts, client: { ...client, tcp: { ...client.tcp, timestamps } } } };
+  };
+
+  test("1000 connections a second, each taking over a TIME_WAIT past tw_reuse_delay: completed, plateau, first EADDRNOTAVAIL and rate match the kernel", async () => {
+    const meta = JSON.parse(readFileSync(join(REF, "c_reuse1_p1000.meta.json"), "utf8"));
+    const ref = csv("c_reuse1_p1000.csv");
+    const r = await runScenario(scenario(1, "20s"));
+    within(r.totals.completed, meta.totals.completed, "connections completed");
+    within(r.totals.timeWaitReused, meta.tcpext_delta.TWRecycled, "TIME_WAITs taken over (TcpExt TWRecycled)");
+    within(r.peak.TIME_WAIT, Math.max(...ref.map((x) => x.tw_sockstat)), "TIME_WAIT plateau");
+    const i = r.series.failuresByErrno.EADDRNOTAVAIL.findIndex((n) => n > 0);
+    const first = r.series.t[i] - 0.005; // the middle of the 10 ms sample it fell in
+    within(first, meta.first_EADDRNOTAVAIL_t_s, "first EADDRNOTAVAIL");
+    const sustained = (n: number, t0: number) => (n - meta.completed_before_first_EADDRNOTAVAIL) / (meta.duration_s - t0);
+    within(sustained(r.totals.completed, first), sustained(meta.totals.completed, meta.first_EADDRNOTAVAIL_t_s), "sustained rate after exhaustion");
+  });
+
+  test("without timestamps tw_reuse never applies: ports come back only as TIME_WAIT ends, ports / 61.15 s", async () => {
+    const r = await runScenario(scenario(0, "250s"));
+    expect(r.totals.timeWaitReused).toBe(0);
+    // Each port cycle (TIME_WAIT rounded up on the timer wheel) brings the 1000 ports back at once.
+    const sim = chunks(falls(r.series.t, r.series.byHost.client.TIME_WAIT));
+    expect(sim.length).toBe(4);
+    const cycle = (sim[sim.length - 1] - sim[0]) / (sim.length - 1);
+    expect(r.totals.completed).toBe(1000 * (sim.length + 1));
+    within(1000 / cycle, 1000 / 61.15, "sustained rate, ports per TIME_WAIT lifetime (kernel mean 61.15 s)", 0.01);
+  });
+});
+
 describe("tw_lifetime: how long TIME_WAIT lasts", () => {
   test("60.0-62.05 s after close, in batches 2.048 s apart, as the kernel's 60.24-62.09 s (mean 61.15 s)", async () => {
     const ref = csv("tw_lifetime.csv");

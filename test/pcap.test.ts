@@ -96,6 +96,17 @@ function decodeFrame(frame: Uint8Array) {
   const dataOffset = (frame[t + 12] >> 4) * 4;
   const pseudo = new Uint8Array([...ip.subarray(12, 20), 0, 6, tcp.length >> 8, tcp.length & 0xff]);
   const payload = tcp.subarray(dataOffset);
+  // The options: kinds in order, and the timestamps option's values.
+  const kinds: number[] = [];
+  let tsval: number | undefined, tsecr: number | undefined, mss: number | undefined;
+  for (let o = 20; o < dataOffset;) {
+    const kind = tcp[o];
+    kinds.push(kind);
+    if (kind === 1) { o++; continue; }
+    if (kind === 8) { tsval = v.getUint32(t + o + 2); tsecr = v.getUint32(t + o + 6); }
+    if (kind === 2) mss = v.getUint16(t + o + 2);
+    o += tcp[o + 1];
+  }
   return {
     dstMac: hex(frame.subarray(0, 6)), srcMac: hex(frame.subarray(6, 12)), etherType: v.getUint16(12),
     ipVersion: ip[0] >> 4, ipHeader: ihl, ipTotal: total, ipId: v.getUint16(14 + 4), ipFrag: v.getUint16(14 + 6),
@@ -103,11 +114,22 @@ function decodeFrame(frame: Uint8Array) {
     src: `${ip.subarray(12, 16).join(".")}:${v.getUint16(t)}`, dst: `${ip.subarray(16, 20).join(".")}:${v.getUint16(t + 2)}`,
     seq: v.getUint32(t + 4), ack: v.getUint32(t + 8), tcpHeader: dataOffset, flags: flagText(frame[t + 13]),
     window: v.getUint16(t + 14), urgent: v.getUint16(t + 18), tcpChecksum: verify(pseudo, tcp),
-    len: payload.length, payloadZero: payload.every((x) => x === 0),
+    len: payload.length, payloadZero: payload.every((x) => x === 0), options: kinds, mss, tsval, tsecr,
   };
 }
 
 const macOf = (endpoint: string) => hex([2, 0, ...endpoint.split(":")[0].split(".").map(Number)]);
+
+/**
+ * The option kinds Linux writes: a SYN MSS, SACK-permitted, TS (or NOP, NOP for it), NOP,
+ * window scale; any other segment of a connection with timestamps NOP, NOP, TS.
+ */
+function optionKinds(seg: TraceSegment): number[] {
+  const ts = seg.tsval !== undefined;
+  if (seg.flags.includes("S")) return ts ? [2, 4, 8, 1, 3] : [2, 1, 1, 4, 1, 3];
+  return ts ? [1, 1, 8] : [];
+}
+const optionBytes = (seg: TraceSegment) => (seg.flags.includes("S") ? (seg.tsval !== undefined ? 20 : 12) : seg.tsval !== undefined ? 12 : 0);
 
 describe("pcap writer", () => {
   test("every traced segment, dropped ones too, reads back with true headers and checksums", async () => {
@@ -118,6 +140,8 @@ describe("pcap writer", () => {
     expect(want.filter((p) => p.seg.flags === "F." && p.src.endsWith(":80")).length).toBeGreaterThan(2);
     expect(want.filter((p) => p.seg.len === 1460).length).toBeGreaterThanOrEqual(6);
     expect(want.some((p) => p.seg.flags.includes("R"))).toBe(true);
+    // Timestamps (the linux profile's default) on every segment but the closed port's RST.
+    expect(want.filter((p) => p.seg.tsval === undefined).map((p) => p.seg.flags)).toEqual(["R."]);
 
     const file = readPcap(pcapBytes(traces));
     expect(file).toMatchObject({
@@ -133,12 +157,14 @@ describe("pcap writer", () => {
       const ip = src.split(":")[0];
       const id = sent.get(ip) ?? 0;
       sent.set(ip, id + 1);
+      const opt = optionBytes(seg);
       return {
-        us: Math.round(seg.t * 1e6), usecInRange: true, caplen: 54 + seg.len, origlen: 54 + seg.len,
+        us: Math.round(seg.t * 1e6), usecInRange: true, caplen: 54 + opt + seg.len, origlen: 54 + opt + seg.len,
         dstMac: macOf(dst), srcMac: macOf(src), etherType: 0x0800,
-        ipVersion: 4, ipHeader: 20, ipTotal: 40 + seg.len, ipId: id, ipFrag: 0x4000, ttl: 64, protocol: 6, ipChecksum: 0,
-        src, dst, seq: seg.seq, ack: seg.flags.includes(".") ? seg.ack : 0, tcpHeader: 20, flags: seg.flags,
+        ipVersion: 4, ipHeader: 20, ipTotal: 40 + opt + seg.len, ipId: id, ipFrag: 0x4000, ttl: 64, protocol: 6, ipChecksum: 0,
+        src, dst, seq: seg.seq, ack: seg.flags.includes(".") ? seg.ack : 0, tcpHeader: 20 + opt, flags: seg.flags,
         window: 65535, urgent: 0, tcpChecksum: 0, len: seg.len, payloadZero: true,
+        options: optionKinds(seg), mss: seg.flags.includes("S") ? 1460 : undefined, tsval: seg.tsval, tsecr: seg.tsecr,
       };
     });
     expect(got).toEqual(expected);
@@ -198,17 +224,21 @@ describe("pcap in tshark", () => {
       writeFileSync(file, pcapBytes(traces));
 
       const fields = ["frame.number", "frame.len", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw", "tcp.len",
-        "ip.checksum.status", "tcp.checksum.status", "_ws.expert.severity", "_ws.expert.message"];
+        "ip.checksum.status", "tcp.checksum.status", "_ws.expert.severity", "_ws.expert.message",
+        "tcp.options.timestamp.tsval", "tcp.options.timestamp.tsecr", "tcp.options.mss_val", "tcp.options.wscale.shift"];
       const out = tshark(file, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
         "-T", "fields", "-E", "separator=|", "-E", "aggregator=;", ...fields.flatMap((f) => ["-e", f]));
       const rows = out.trimEnd().split("\n").map((line) => line.split("|"));
       expect(rows).toHaveLength(want.length);
-      rows.forEach(([num, len, flags, seq, ack, tcpLen, ipStatus, tcpStatus, severities, messages], i) => {
+      rows.forEach(([num, len, flags, seq, ack, tcpLen, ipStatus, tcpStatus, severities, messages, tsval, tsecr, mss, wscale], i) => {
         const { seg } = want[i];
         const where = `frame ${num}: ${messages}`;
         expect([num, len, flagText(Number(flags)), seq, ack, tcpLen], where).toEqual([
-          String(i + 1), String(54 + seg.len), seg.flags, String(seg.seq), String(seg.flags.includes(".") ? seg.ack : 0), String(seg.len),
+          String(i + 1), String(54 + optionBytes(seg) + seg.len), seg.flags, String(seg.seq), String(seg.flags.includes(".") ? seg.ack : 0), String(seg.len),
         ]);
+        // The timestamps option as tshark reads it; a SYN's MSS and window scale.
+        expect([tsval, tsecr], where).toEqual(seg.tsval === undefined ? ["", ""] : [String(seg.tsval), String(seg.tsecr)]);
+        expect([mss, wscale], where).toEqual(seg.flags.includes("S") ? ["1460", "0"] : ["", ""]);
         expect([ipStatus, tcpStatus], `${where} (checksum status 1 is "Good")`).toEqual(["1", "1"]);
         // Errors (malformed, bad checksum) have severity 0x800000; notes and warnings are lower.
         expect(severities.split(";").filter((s) => Number(s) >= 0x800000), where).toEqual([]);
@@ -216,6 +246,17 @@ describe("pcap in tshark", () => {
       });
       // tshark's own analysis agrees: the lost final ACK shows as retransmitted FINs.
       expect(rows.some((r) => /retransmission/i.test(r[9]))).toBe(true);
+      // Each sender's TSvals never go back and move on with time (a millisecond clock);
+      // each TSecr is a TSval the other end sent before.
+      for (const t of traces.filter((x) => x.client !== "" && x.segments[0].tsval !== undefined)) {
+        for (const from of new Set(t.segments.map((x) => x.from))) {
+          const mine = t.segments.filter((x) => x.from === from && x.tsval !== undefined);
+          mine.slice(1).forEach((x, k) => expect(x.tsval! - mine[k].tsval!).toBe(Math.floor(x.t * 1000) - Math.floor(mine[k].t * 1000)));
+          if (mine.length > 1) expect(mine[mine.length - 1].tsval!).toBeGreaterThan(mine[0].tsval!);
+          const theirs = new Set([0, ...t.segments.filter((x) => x.from !== from).map((x) => x.tsval)]);
+          for (const x of mine) expect(theirs.has(x.tsecr), `${from} echoes ${x.tsecr}`).toBe(true);
+        }
+      }
 
       // One conversation per trace: "A <-> B  frames(B->A) bytes  frames(A->B) bytes  total ...".
       const conv = tshark(file, "-q", "-z", "conv,tcp");

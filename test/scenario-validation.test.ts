@@ -359,6 +359,12 @@ const cases: Case[] = [
     says: ["3 is not allowed. Allowed: 0, 1, 2"],
   },
   {
+    what: "timestamps outside its values",
+    change: (s) => { s.hosts.client.tcp = { timestamps: 2 as 0 }; },
+    field: "scenario.hosts.client.tcp.timestamps",
+    says: ["2 is not allowed. Allowed: 0, 1"],
+  },
+  {
     what: "syncookies outside its values",
     change: (s) => { s.hosts.server.tcp = { syncookies: 3 }; },
     field: "scenario.hosts.server.tcp.syncookies",

@@ -11,7 +11,7 @@ import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch,
 import { mix4, nextUnit, seedStream, storeU64 } from "./rng.js";
 import { asLog } from "./aslog.js";
 import { conn, F_DONE, F_SERVER, hasFlag, iss, lookup, tries, setFlag, setSndEnd, sndEnd, state, wl } from "./sockets.js";
-import { activeOpen, appClose, appShutdown, EV_ARRIVAL, failNoPort, killTimeWait, twReusable, twReuseApplies } from "./tcp.js";
+import { activeOpen, appClose, appShutdown, EV_ARRIVAL, failNoPort, takeOverTimeWait, twReusable, twReuseApplies } from "./tcp.js";
 
 export const MAX_WORKLOADS = 1024;
 const WP = WlParam.COUNT;
@@ -180,7 +180,7 @@ function connect(w: number, failed: number): void {
     port = i32(wp(w, WlParam.LocalPort));
     const t = lookup(la, port, da, dp);
     if (t >= 0 && !(state(t) === State.TIME_WAIT && twReusable(t))) { noPort(w, failed); return; }
-    if (t >= 0) { killTimeWait(t); bump(Stat.TwReused); }
+    if (t >= 0) { takeOverTimeWait(t); bump(Stat.TwReused); }
   } else {
     // After a failed search of the whole range, connect() fails in O(1) while this
     // workload's takes keep up with the releases on the address (not under tw_reuse).
@@ -249,7 +249,7 @@ function portFree(ip: number, p: number, la: number, da: number, dp: number): bo
   const t = lookup(la, p, da, dp);
   if (t < 0) return true;
   if (state(t) === State.TIME_WAIT && twReusable(t)) {
-    killTimeWait(t);
+    takeOverTimeWait(t);
     bump(Stat.TwReused);
     return true;
   }

@@ -179,6 +179,7 @@ function bytesEqual(a, b) {
 /** Runs one plan on both; returns the final totals or throws with the first difference. */
 export async function compare(name, scenario, { sdk, ts, flavour = "release", slice = SLICE, file = undefined }) {
   const Stat = sdk.Stat;
+  const { TraceField } = sdk;
   const COUNTED = counted(Stat);
   const plan = sdk.planScenario(scenario);
   const w = await newWasmEngine(sdk, flavour, file);
@@ -208,11 +209,11 @@ export async function compare(name, scenario, { sdk, ts, flavour = "release", sl
     }
     const tn = w.traceCount();
     if (tn !== ts.traceCount()) throw new Error(`${where}: trace records wasm=${tn} ts=${ts.traceCount()}`);
-    const tw = new Uint8Array(w.memory.buffer, w.tracePtr(), tn * 32);
+    const tw = new Uint8Array(w.memory.buffer, w.tracePtr(), tn * TraceField.SIZE);
     if (!bytesEqual(tw, ts.traceView())) {
       const tv = ts.traceView();
       const i = tw.findIndex((v, j) => v !== tv[j]);
-      throw new Error(`${where}: trace record ${Math.floor(i / 32)} byte ${i % 32} wasm=${tw[i]} ts=${tv[i]}`);
+      throw new Error(`${where}: trace record ${Math.floor(i / TraceField.SIZE)} byte ${i % TraceField.SIZE} wasm=${tw[i]} ts=${tv[i]}`);
     }
     rows += n; records += tn;
     w.drainSamples(); ts.drainSamples(); w.drainTrace(); ts.drainTrace();

@@ -29,7 +29,7 @@ export function loadTsKernel() {
 /** The SDK's engine glue (configure, readSamples, readTrace, ...) and planScenario, from sdk/ sources, with the built-in plugins. */
 export function loadSdkInternals() {
   return bundle(
-    `import "../plugins/index"; export { configure, readSamples, readTrace, instantiateEngine, Stat } from "../sdk/engine"; export { planScenario } from "../sdk/scenario";`,
+    `import "../plugins/index"; export { configure, readSamples, readTrace, instantiateEngine, Stat } from "../sdk/engine"; export { planScenario } from "../sdk/scenario"; export { TraceField } from "../assembly/abi";`,
     join(ROOT, "bench"));
 }
 
@@ -48,7 +48,7 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
 export const PORTED_FROM = {
   "abi.ts": "4ad8018ee21eda0a9ffdd8624515f2e88b8df0ba",
   "apps.ts": "06a0774fcb6aa08c099175811d8a44447f17a524", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
-  "hooks.ts": "3d52482f8307a71e72abc469c5f414a809c32e4f", // not ported: plugin hooks, which the bench workload does not use
+  "hooks.ts": "cd602fb9bea316527ee797d8a89a0eddd07a9c8e", // not ported: plugin hooks, which the bench workload does not use
   "index.ts": "6bc719113b555537807917fc6df8fce50f1e18cc", // RunStatus.WorkloadBatch not ported, as above
   "lanes.ts": "7b33e00cec7c33d7e28d1bd799d6e0183fe1abdb",
   "invariants.ts": "26e2e5064ded2044f62c9901425ea18ceb6db0d9", // not ported: test-only checks, no part of the measured kernel
@@ -58,7 +58,7 @@ export const PORTED_FROM = {
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "55218e832ccc054585ad18eecd4e2b3499ffbd33",
   "tcp.ts": "e8a46ca5f1d2cb44bddcebb6c10c7e3763ec3e1b",
-  "udp.ts": "88e9d61098ef10e5e39894dd4651e458cf9e842b", // not ported: UDP, which the bench workload does not use
+  "udp.ts": "dcf62b4cf88df32ed9fa0b83de84debccf61247f", // not ported: UDP, which the bench workload does not use
   "wheel.ts": "9eda0e1e2cbf18d1986f4a789351899d05db3722",
 };
 

@@ -1,5 +1,5 @@
 // assembly/metrics.ts in TypeScript: counters (f64), sample rows (u32 words:
-// index | states[host][11] | portsInUse[host] | udpSockets[host] | synQueue[host] | acceptQueue[host] | failures[5]) and 32-byte trace
+// index | states[host][11] | portsInUse[host] | udpSockets[host] | synQueue[host] | acceptQueue[host] | failures[5]) and 40-byte trace
 // records laid out as TraceField says, in growable buffers drained by the caller.
 // The buffers have the engine's byte layout, so the check compares them bytewise.
 
@@ -75,7 +75,8 @@ export function metricsBytes(): number { return STATS.byteLength + FAILS.byteLen
 
 export function traced(c: number): boolean { return c < traceFirst; }
 
-function traceRecord(t: number, c: number, kind: number, a: number, b: number, where: number, seq: number, ack: number, len: number): void {
+function traceRecord(t: number, c: number, kind: number, a: number, b: number, where: number, seq: number, ack: number, len: number,
+                     opts: number, tsval: number, tsecr: number): void {
   if (traceBytes + TraceField.SIZE > traceCap) {
     const cap = traceCap * 2;
     const old = T8;
@@ -94,16 +95,20 @@ function traceRecord(t: number, c: number, kind: number, a: number, b: number, w
   T32[(p + TraceField.Seq) >> 2] = seq;
   T32[(p + TraceField.Ack) >> 2] = ack;
   T32[(p + TraceField.Len) >> 2] = len;
+  T8[p + TraceField.Opts] = opts;
+  T32[(p + TraceField.TsVal) >> 2] = tsval;
+  T32[(p + TraceField.TsEcr) >> 2] = tsecr;
   traceBytes += TraceField.SIZE;
 }
 export function traceState(t: number, c: number, host: number, from: number, to: number): void {
-  traceRecord(t, c, 0, from, to, host, 0, 0, 0);
+  traceRecord(t, c, 0, from, to, host, 0, 0, 0, 0, 0, 0);
 }
-export function traceSegment(t: number, c: number, dir: number, fl: number, dropped: boolean, seq: number, ack: number, len: number): void {
-  traceRecord(t, c, 1, fl, dropped ? 1 : 0, dir, seq, ack, len);
+export function traceSegment(t: number, c: number, dir: number, fl: number, dropped: boolean, seq: number, ack: number, len: number,
+                             opts: number, tsval: number, tsecr: number): void {
+  traceRecord(t, c, 1, fl, dropped ? 1 : 0, dir, seq, ack, len, opts, opts !== 0 ? tsval : 0, opts !== 0 ? tsecr : 0);
 }
 export function traceOpen(t: number, c: number, host: number, la: number, lp: number, ra: number, rp: number): void {
-  traceRecord(t, c, 2, 0, 0, host, la, (lp << 16 | rp) >>> 0, ra);
+  traceRecord(t, c, 2, 0, 0, host, la, (lp << 16 | rp) >>> 0, ra, 0, 0, 0);
 }
 /** The records written since the last drain (a view; copy before draining). */
 export function traceView(): Uint8Array { return T8.subarray(0, traceBytes); }

@@ -177,6 +177,7 @@ let DP = new Float64Array(0);
 export let DRNG = new Uint32Array(0);
 let DRULE = new Int32Array(0);
 let DLANE = new Uint16Array(0); // [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
+let DTS = new Uint8Array(0);    // [dir] 1: both hosts have tcp_timestamps on
 let ROUTE = new Uint16Array(0);
 
 export function dirSrc(d: number): number { return DSRC[d]; }
@@ -188,6 +189,7 @@ export function dirBad(d: number): boolean { return DBAD[d] !== 0; }
 export function setDirBad(d: number, b: boolean): void { DBAD[d] = b ? 1 : 0; }
 export function dirP(d: number, k: number): number { return DP[d * 4 + k]; }
 export function dirFirstRule(d: number): number { return DRULE[d]; }
+export function dirTs(d: number): boolean { return DTS[d] !== 0; }
 
 /** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
 function latencyLane(lat: number): number {
@@ -205,6 +207,7 @@ export function addLink(a: number, b: number, latAB: number, latBA: number, stre
   storeU64(DRNG, ab, seedStream(runSeed, 0x20000n + 2n * BigInt(stream)));
   storeU64(DRNG, ba, seedStream(runSeed, 0x20000n + 2n * BigInt(stream) + 1n));
   DRULE[ab] = -1; DRULE[ba] = -1;
+  DTS[ab] = DTS[ba] = hostParam(a, HostParam.Timestamps) !== 0 && hostParam(b, HostParam.Timestamps) !== 0 ? 1 : 0;
   ROUTE[a * MAX_HOSTS + b] = ab + 1;
   ROUTE[b * MAX_HOSTS + a] = ba + 1;
   return ab;
@@ -269,6 +272,8 @@ let SGSPORT = new Uint16Array(0); let SGDPORT = new Uint16Array(0);
 let SGSEQ = new Uint32Array(0); let SGACK = new Uint32Array(0); let SGLEN = new Uint32Array(0);
 let SGFLAGS = new Uint8Array(0); let SGDIR = new Uint16Array(0); let SGWL = new Uint16Array(0);
 let SGCONN = new Uint32Array(0); let SGFATE = new Uint8Array(0); // 0 deliver (hooks are not ported)
+// The timestamps option: 1 when carried, with TSval and TSecr.
+let SGOPTS = new Uint8Array(0); let SGTSVAL = new Uint32Array(0); let SGTSECR = new Uint32Array(0);
 // Its direction's queue: the next segment, the arrival time and the filing number (wheel.ts).
 let SGNEXT = new Uint32Array(0); let SGAT = new Float64Array(0); let SGORDER = new Float64Array(0);
 
@@ -284,6 +289,10 @@ export function sgDir(g: number): number { return SGDIR[g]; }
 export function sgWl(g: number): number { return SGWL[g]; }
 export function sgConn(g: number): number { return SGCONN[g]; }
 export function sgFate(g: number): number { return SGFATE[g]; }
+export function sgOpts(g: number): number { return SGOPTS[g]; }
+export function sgTsval(g: number): number { return SGTSVAL[g]; }
+export function sgTsecr(g: number): number { return SGTSECR[g]; }
+export function setSgOpts(g: number, opts: number, tsval: number, tsecr: number): void { SGOPTS[g] = opts; SGTSVAL[g] = tsval; SGTSECR[g] = tsecr; }
 
 function regrow<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(old: T, n: number): T {
   const a = new (old.constructor as { new(n: number): T })(n);
@@ -299,6 +308,7 @@ function growSegments(): void {
   SGLEN = regrow(SGLEN, n); SGFLAGS = regrow(SGFLAGS, n);
   SGDIR = regrow(SGDIR, n); SGWL = regrow(SGWL, n);
   SGCONN = regrow(SGCONN, n); SGFATE = regrow(SGFATE, n);
+  SGOPTS = regrow(SGOPTS, n); SGTSVAL = regrow(SGTSVAL, n); SGTSECR = regrow(SGTSECR, n);
   SGNEXT = regrow(SGNEXT, n); SGAT = regrow(SGAT, n); SGORDER = regrow(SGORDER, n);
   sgCap = n;
 }
@@ -357,7 +367,7 @@ export function netBytes(): number {
     + LSIP.byteLength * 4 + LSBOUND.byteLength * 2 + LSSTART.byteLength * 2 + LSRETRY.byteLength + DSRC.byteLength * 3 + DLAT.byteLength + DLOSS.byteLength * 2 + DP.byteLength
     + DRNG.byteLength + DRULE.byteLength + ROUTE.byteLength
     + RNEXT.byteLength * 5 + RMASK.byteLength * 4
-    + sgCap * 53 + QHEAD.byteLength * 3 + DLANE.byteLength;
+    + sgCap * 62 + QHEAD.byteLength * 3 + DLANE.byteLength + DTS.byteLength;
   for (let i = 0; i < nIps; i++) b += PORTUSE[i].byteLength + PORTTW[i].byteLength;
   return b;
 }
@@ -392,7 +402,8 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   SGSEQ = new Uint32Array(sgCap); SGACK = new Uint32Array(sgCap); SGLEN = new Uint32Array(sgCap);
   SGFLAGS = new Uint8Array(sgCap); SGDIR = new Uint16Array(sgCap); SGWL = new Uint16Array(sgCap);
   SGCONN = new Uint32Array(sgCap); SGFATE = new Uint8Array(sgCap);
+  SGOPTS = new Uint8Array(sgCap); SGTSVAL = new Uint32Array(sgCap); SGTSECR = new Uint32Array(sgCap);
   SGNEXT = new Uint32Array(sgCap); SGAT = new Float64Array(sgCap); SGORDER = new Float64Array(sgCap);
-  DLANE = new Uint16Array(MAX_DIRS);
+  DLANE = new Uint16Array(MAX_DIRS); DTS = new Uint8Array(MAX_DIRS);
   QHEAD = new Uint32Array(FLIGHT_LANES).fill(NONE); QTAIL = new Uint32Array(FLIGHT_LANES); LLAT = new Uint32Array(FLIGHT_LANES); nLatencies = 0;
 }

@@ -30,6 +30,7 @@ let STATE = new Uint8Array(0); let FLAGS = new Uint8Array(0); let RETRIES = new 
 let IPIDX = new Uint16Array(0); let WL = new Uint16Array(0); let DIR = new Uint16Array(0); let RTO = new Uint16Array(0);
 let ISS = new Uint32Array(0); let IRS = new Uint32Array(0); let SNDUNA = new Uint32Array(0); let SNDNXT = new Uint32Array(0);
 let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let TIMER = new Uint32Array(0); let CONN = new Uint32Array(0);
+let TSRECENT = new Uint32Array(0); // RFC 7323 TS.Recent (0: none yet)
 
 let HT = new Uint32Array(0);
 /** As in the engine: a direct-mapped cache (connection id, direction parity) -> slot + 1 in front of the hash. */
@@ -89,6 +90,8 @@ function dropTimer(s: number): void {
   if (e !== 0) { orphan(e); TIMER[s] = 0; }
 }
 export function conn(s: number): number { return CONN[s]; }
+export function tsRecent(s: number): number { return TSRECENT[s]; }
+export function setTsRecent(s: number, v: number): void { TSRECENT[s] = v; }
 
 export function socketsReset(capacity: number): void {
   cap = capacity; top = 0; freeHead = NONE; live = 0; peakLive = 0;
@@ -100,7 +103,7 @@ export function socketsReset(capacity: number): void {
   ISS = new Uint32Array(cap); IRS = new Uint32Array(cap);
   SNDUNA = new Uint32Array(cap); SNDNXT = new Uint32Array(cap);
   SNDEND = new Uint32Array(cap); RCVNXT = new Uint32Array(cap);
-  TIMER = new Uint32Array(cap); CONN = new Uint32Array(cap);
+  TIMER = new Uint32Array(cap); CONN = new Uint32Array(cap); TSRECENT = new Uint32Array(cap);
   htSizeFor(cap * 2);
   HT = new Uint32Array(htMask + 1);
   HC.fill(0);
@@ -109,7 +112,7 @@ export function socketsReset(capacity: number): void {
 export function capacity(): number { return cap; }
 export function slotsUsed(): number { return top; }
 export function socketBytes(): number {
-  return cap * 55 + HT.byteLength;
+  return cap * 59 + HT.byteLength;
 }
 
 function regrow<T extends Uint32Array | Uint16Array | Uint8Array>(old: T, n: number): T {
@@ -128,7 +131,7 @@ function growSockets(): void {
   ISS = regrow(ISS, n); IRS = regrow(IRS, n);
   SNDUNA = regrow(SNDUNA, n); SNDNXT = regrow(SNDNXT, n);
   SNDEND = regrow(SNDEND, n); RCVNXT = regrow(RCVNXT, n);
-  TIMER = regrow(TIMER, n); CONN = regrow(CONN, n);
+  TIMER = regrow(TIMER, n); CONN = regrow(CONN, n); TSRECENT = regrow(TSRECENT, n);
   cap = n;
   const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
   htSizeFor(n * 2);
@@ -202,7 +205,7 @@ export function open(la: number, lp: number, ra: number, rp: number, ip: number,
   STATE[s] = 0; FLAGS[s] = 0; RETRIES[s] = 0;
   IPIDX[s] = ip; WL[s] = w;
   DIR[s] = d; RTO[s] = 0;
-  CONN[s] = id;
+  CONN[s] = id; TSRECENT[s] = 0;
   htPlace(s + 1);
   HC[hcIndex(id, d ^ 1)] = s + 1;
   return s;

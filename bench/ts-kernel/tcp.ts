@@ -15,13 +15,14 @@ import {
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   listenerStopAt, nListeners, portUse, unbindListener,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
+  dirTs, setSgOpts, sgOpts, sgTsval,
 } from "./net.js";
-import { mix4, nextUnit } from "./rng.js";
+import { mix4, mulhi, nextUnit } from "./rng.js";
 import {
   clearFlag, conn, dir, F_DONE, F_ERROR, F_EVER_EST, F_FIN_QUEUED, F_SERVER, F_SHUT_WR, F_ACK_NOW,
   hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
-  setStateRaw, setTimerEvent, timerEvent, sndEnd, sndNxt, sndUna, state, wl,
+  setStateRaw, setTimerEvent, timerEvent, sndEnd, sndNxt, sndUna, state, wl, setTsRecent, tsRecent,
 } from "./sockets.js";
 import * as sockets from "./sockets.js";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps.js";
@@ -87,12 +88,33 @@ function isn(s: number): number {
   return (x + Math.floor((now * 125) / 8)) >>> 0; // ns / 64, as Linux's secure_tcp_seq clock
 }
 
+/** TSval: a millisecond clock plus a secret offset per address pair (the high word of ((la ^ kLo) << 32 | ra ^ kHi) * M1). */
+function tsClock(h: number, la: number, ra: number): number {
+  const a = (la ^ hostSecretLo(h)) >>> 0, b = (ra ^ hostSecretHi(h)) >>> 0;
+  const off = (mulhi(b, 0x7F4A7C15) + Math.imul(b, 0x9E3779B9) + Math.imul(a, 0x7F4A7C15)) >>> 0;
+  return (Math.floor(now / 1000) + off) >>> 0;
+}
+function tsNow(s: number): number { return tsClock(hostOf(s), laddr(s), raddr(s)); }
+
+// The arriving segment's timestamps option (segmentArrives).
+let rxTs = false;
+let rxTsval = 0;
+/** PAWS with no window (tcp_paws_reject): the arriving TSval is older than TS.Recent (0: none yet). */
+function pawsOld(s: number): boolean {
+  const recent = tsRecent(s);
+  return rxTs && recent !== 0 && ((recent - rxTsval) | 0) > 0;
+}
+/** TS.Recent takes the arriving TSval when the segment starts at or below RCV.NXT and is not older (tcp_replace_ts_recent). */
+function takeTsRecent(s: number, seq: number): void {
+  if (rxTs && seqLe(seq, rcvNxt(s)) && !pawsOld(s)) setTsRecent(s, rxTsval);
+}
+
 // ---- sending ----------------------------------------------------------------------
 
 let retransmitting = false;
 
 export function send(d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number, ack: number,
-                     len: number, w: number, c: number, senderState: number): void {
+                     len: number, w: number, c: number, senderState: number, opts: number, tsval: number, tsecr: number): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   let dropped = false;
@@ -116,31 +138,41 @@ export function send(d: number, sa: number, sp: number, da: number, dp: number, 
       throw new Error("the TypeScript kernel has no plugin hooks (assembly/hooks.ts is not ported)");
     }
   }
-  if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len);
+  if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len, opts, tsval, tsecr);
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = dirLatency(d);
-  putInFlight(newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), d, now + lat, takeSeq());
+  const g = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+  setSgOpts(g, opts, tsval, tsecr);
+  putInFlight(g, d, now + lat, takeSeq());
   if (dupDelay >= 0) {
     bump(Stat.SegDuplicated);
-    if (traced(c)) traceSegment(now + dupDelay, c, d, fl, false, seq, ack, len);
-    schedule(now + lat + dupDelay, EV_SEGMENT, newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c), 0);
+    if (traced(c)) traceSegment(now + dupDelay, c, d, fl, false, seq, ack, len, opts, tsval, tsecr);
+    const copy = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
+    setSgOpts(copy, opts, tsval, tsecr);
+    schedule(now + lat + dupDelay, EV_SEGMENT, copy, 0);
   }
 }
 
 // (The engine calls sendFrom(s, ...) here, send's body inlined, to spare a call of twelve
 // arguments and newSegment's of eleven; the JIT inlines these calls on its own.) On a
 // direction with neither rules nor a loss model nothing can drop or copy the segment.
+// With the timestamps option when the connection uses it, except on a RST without ACK
+// (Linux's tcp_v4_send_reset for a segment carries no options).
 function emit(s: number, fl: number, seq: number, ack: number, len: number): void {
   const d = dir(s);
+  const ts = fl !== Flag.RST && dirTs(d);
+  const opts = ts ? 1 : 0, tsval = ts ? tsNow(s) : 0, tsecr = ts ? tsRecent(s) : 0;
   if (dirLoss(d) !== 0 || dirFirstRule(d) >= 0) {
-    send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s));
+    send(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), conn(s), state(s), opts, tsval, tsecr);
     return;
   }
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
   const c = conn(s);
-  if (traced(c)) traceSegment(now, c, d, fl, false, seq, ack, len);
-  putInFlight(newSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c), d, now + dirLatency(d), takeSeq());
+  const g = newSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
+  setSgOpts(g, opts, tsval, tsecr);
+  putInFlight(g, d, now + dirLatency(d), takeSeq());
+  if (traced(c)) traceSegment(now, c, d, fl, false, seq, ack, len, opts, tsval, tsecr);
 }
 
 const POW2 = new Float64Array(32).map((_, i) => 2 ** i);
@@ -227,7 +259,8 @@ function sendSynAck(s: number): void {
 export function activeOpen(ip: number, port: number, da: number, dp: number, d: number, w: number, id: number): number {
   const s = sockets.open(ipAddr(ip), port, da, dp, ip, w, d, id);
   holdPort(ip, port, 1);
-  const i = isn(s);
+  let i = isn(s);
+  if (inheritIsn !== 0) { i = inheritIsn; setTsRecent(s, inheritTsRecent); inheritIsn = 0; } // the TIME_WAIT just taken over
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, i + 1);
   setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
   if (traced(id)) traceOpen(now, id, hostOf(s), ipAddr(ip), port, da, dp);
@@ -238,7 +271,7 @@ export function activeOpen(ip: number, port: number, da: number, dp: number, d: 
   return s;
 }
 
-function passiveOpen(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number): void {
+function passiveOpen(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number, twIsn: number): void {
   const ip = listenerIp(l);
   const h = ipHost(ip);
   const cookies = hostParam(h, HostParam.Syncookies);
@@ -255,18 +288,19 @@ function passiveOpen(l: number, d: number, sa: number, sp: number, da: number, d
     const msb = hostParam(h, HostParam.MaxSynBacklog);
     if (qlen > msb - (msb >>> 2)) { bump(Stat.ListenDrops); return; }
   }
-  newChild(l, d, sa, sp, da, dp, seq, w, c);
+  newChild(l, d, sa, sp, da, dp, seq, w, c, twIsn);
 }
 function maxAckBacklog(l: number): number { return Math.min(listenerBacklog(l), hostParam(ipHost(listenerIp(l)), HostParam.Somaxconn)); }
 
-function newChild(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number): number {
+function newChild(l: number, d: number, sa: number, sp: number, da: number, dp: number, seq: number, w: number, c: number, twIsn: number): number {
   const ip = listenerIp(l);
   const s = sockets.open(da, dp, sa, sp, ip, w, dirRev(d), c);
   holdPort(ip, dp, 1);
   setFlag(s, F_SERVER);
   addListenerQueue(l, 1);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
-  const i = isn(s);
+  if (rxTs) setTsRecent(s, rxTsval);
+  const i = twIsn !== 0 ? twIsn : isn(s);
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, l); // SND.END holds the listener until established
   setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
   setState(s, State.SYN_RCVD, State.LISTEN);
@@ -285,7 +319,9 @@ function sendCookie(l: number, d: number, sa: number, sp: number, da: number, dp
   const isnc = (cookieHash(h, da, dp, sa, sp, 0) + seq + ((n << 24) >>> 0) + ((cookieHash(h, da, dp, sa, sp, (n + 1) >>> 0) & 0xFFFFFF) >>> 0)) >>> 0;
   bump(Stat.SyncookiesSent);
   setCookieSentAt(l, now + 1);
-  send(dirRev(d), da, dp, sa, sp, Flag.SYN | Flag.ACK, isnc, (seq + 1) >>> 0, 0, w, c, State.LISTEN);
+  const ts = rxTs && dirTs(d);
+  send(dirRev(d), da, dp, sa, sp, Flag.SYN | Flag.ACK, isnc, (seq + 1) >>> 0, 0, w, c, State.LISTEN,
+    ts ? 1 : 0, ts ? tsClock(h, da, sa) : 0, ts ? rxTsval : 0);
 }
 function cookieAck(l: number, d: number, sa: number, sp: number, da: number, dp: number, fl: number, seq: number, ack: number, len: number, w: number, c: number): boolean {
   const at = cookieSentAt(l);
@@ -303,6 +339,7 @@ function cookieAck(l: number, d: number, sa: number, sp: number, da: number, dp:
   setFlag(s, F_SERVER);
   addListenerQueue(l, 1);
   setIrs(s, (seq - 1) >>> 0); setRcvNxt(s, seq);
+  if (rxTs) setTsRecent(s, rxTsval);
   setIss(s, (ack - 1) >>> 0); setSndUna(s, (ack - 1) >>> 0); setSndNxt(s, ack); setSndEnd(s, l);
   setRtoMs(s, Math.floor(hostParam(hostOf(s), HostParam.RtoInit) / 1000));
   setState(s, State.SYN_RCVD, State.LISTEN);
@@ -389,15 +426,25 @@ export function twDue(): boolean {
   return true;
 }
 
+/** tw_reuse, only for a TIME_WAIT whose connection used timestamps (tcp_twsk_unique). */
 export function twReusable(s: number): boolean {
-  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && ((Math.floor(now / 1000) - sndEnd(s)) >>> 0) >= Math.floor(hostParam(hostOf(s), HostParam.TwReuseDelay) / 1000);
+  return twReuseApplies(hostOf(s), laddr(s), raddr(s)) && dirTs(dir(s)) && ((Math.floor(now / 1000) - sndEnd(s)) >>> 0) >= Math.floor(hostParam(hostOf(s), HostParam.TwReuseDelay) / 1000);
 }
-/** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default). */
+/** tcp_tw_reuse: 1 on, 2 loopback only (Linux's default); never without timestamps. */
 export function twReuseApplies(h: number, la: number, ra: number): boolean {
+  if (hostParam(h, HostParam.Timestamps) === 0) return false;
   const mode = hostParam(h, HostParam.TwReuse);
   return mode === 1 || (mode === 2 && la >>> 24 === 127 && ra >>> 24 === 127);
 }
-export function killTimeWait(s: number): void { destroy(s); }
+let inheritIsn = 0;
+let inheritTsRecent = 0;
+/** tw_reuse takes over TIME_WAIT s: the next connect() starts at tw_snd_nxt + 65537 with the old TS.Recent. */
+export function takeOverTimeWait(s: number): void {
+  const i = (sndNxt(s) + 65537) >>> 0;
+  inheritIsn = i !== 0 ? i : 1;
+  inheritTsRecent = tsRecent(s);
+  destroy(s);
+}
 
 // ---- arrivals -------------------------------------------------------------------------
 
@@ -407,15 +454,18 @@ export function segmentArrives(g: number): void {
   const sa = sgSrc(g); const sp = sgSport(g); const da = sgDst(g); const dp = sgDport(g);
   const fl = sgFlags(g); const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
   const w = sgWl(g); const c = sgConn(g);
+  rxTs = sgOpts(g) !== 0; rxTsval = sgTsval(g);
   freeSegment(g);
   const found = lookupArrival(da, dp, sa, sp, c, d);
+  let twIsn = 0;
   if (found >= 0) {
     const s = found;
     const st = state(s);
     if (st === State.SYN_SENT) { synSent(s, fl, seq, ack); return; }
     if (st === State.SYN_RCVD) { synRcvd(s, fl, seq, ack, len); return; }
     if (st === State.TIME_WAIT) {
-      if (!timeWait(s, fl, seq, len)) return;
+      twIsn = timeWait(s, fl, seq, len);
+      if (twIsn === 0) return;
     } else {
       synchronized(s, fl, seq, ack, len);
       return;
@@ -424,7 +474,7 @@ export function segmentArrives(g: number): void {
   const ctl = fl & (Flag.SYN | Flag.ACK | Flag.RST);
   if (ctl === Flag.SYN) {
     const l = findListener(da, dp);
-    if (l >= 0) { passiveOpen(l, d, sa, sp, da, dp, seq, w, c); return; }
+    if (l >= 0) { passiveOpen(l, d, sa, sp, da, dp, seq, w, c, twIsn); return; }
   } else if (ctl === Flag.ACK) {
     const l = findListener(da, dp);
     if (l >= 0) { if (cookieAck(l, d, sa, sp, da, dp, fl, seq, ack, len, w, c)) return; }
@@ -432,10 +482,10 @@ export function segmentArrives(g: number): void {
   if (fl & Flag.RST) return;
   const back = dirRev(d);
   if (fl & Flag.ACK) {
-    send(back, da, dp, sa, sp, Flag.RST, ack, 0, 0, w, c, State.CLOSED);
+    send(back, da, dp, sa, sp, Flag.RST, ack, 0, 0, w, c, State.CLOSED, 0, 0, 0);
   } else {
     const segLen = len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
-    send(back, da, dp, sa, sp, Flag.RST | Flag.ACK, 0, (seq + segLen) >>> 0, 0, w, c, State.CLOSED);
+    send(back, da, dp, sa, sp, Flag.RST | Flag.ACK, 0, (seq + segLen) >>> 0, 0, w, c, State.CLOSED, 0, 0, 0);
   }
 }
 
@@ -451,6 +501,8 @@ function synSent(s: number, fl: number, seq: number, ack: number): void {
     return;
   }
   if (!(fl & Flag.SYN)) return;
+  if (!(fl & Flag.ACK) && pawsOld(s)) { bump(Stat.PawsRejected); return; } // crossed SYNs against an inherited TS.Recent
+  if (rxTs) setTsRecent(s, rxTsval);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
   if (fl & Flag.ACK) {
     setSndUna(s, ack);
@@ -466,21 +518,25 @@ function synSent(s: number, fl: number, seq: number, ack: number): void {
 }
 
 function synRcvd(s: number, fl: number, seq: number, ack: number, len: number): void {
+  const paws = pawsOld(s); // tcp_check_req
   if (fl & Flag.RST) {
+    if (paws) { bump(Stat.PawsRejected); return; }
     if (!rstAccepted(s, seq)) return;
     if (hasFlag(s, F_SERVER)) destroy(s, State.LISTEN);
     else fail(s, ERR_ECONNREFUSED);
     return;
   }
-  if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
+  if ((fl & Flag.SYN) && !(fl & Flag.ACK) && !paws) {
     if (seq === irs(s)) { retransmitting = true; sendSynAck(s); retransmitting = false; }
     return;
   }
-  if (!(fl & Flag.ACK)) return;
-  if (ack !== ((iss(s) + 1) >>> 0)) {
+  if ((fl & Flag.ACK) && ack !== ((iss(s) + 1) >>> 0)) {
     emit(s, Flag.RST, ack, 0, 0);
     return;
   }
+  if (paws) { bump(Stat.PawsRejected); emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  if (!(fl & Flag.ACK)) return;
+  takeTsRecent(s, seq);
   setSndUna(s, ack);
   establish(s);
   setSndEnd(s, (iss(s) + 1) >>> 0); // a server child's held its listener
@@ -491,21 +547,30 @@ function synRcvd(s: number, fl: number, seq: number, ack: number, len: number): 
   else flush(s);
 }
 
-function timeWait(s: number, fl: number, seq: number, len: number): boolean {
+/** TIME_WAIT (tcp_timewait_state_process): the ISN of the connection a new SYN reopens (never 0), or 0. */
+function timeWait(s: number, fl: number, seq: number, len: number): number {
   const nxt = rcvNxt(s);
-  if (seq === nxt) {
-    if (fl & Flag.RST) { destroy(s); return false; }
-    if ((len | (fl & (Flag.SYN | Flag.FIN))) === 0) { armTimeWait(s); return false; }
+  const paws = pawsOld(s);
+  if (!paws && seq === nxt) {
+    if (fl & Flag.RST) { destroy(s); return 0; }
+    if ((len | (fl & (Flag.SYN | Flag.FIN))) === 0) { armTimeWait(s); if (rxTs) setTsRecent(s, rxTsval); return 0; }
   }
-  if (fl & Flag.RST) return false;
+  if (paws) bump(Stat.PawsRejected);
+  if (fl & Flag.RST) return 0;
   if ((fl & Flag.SYN) && !(fl & Flag.ACK)) {
-    if (seqGt(seq, nxt) && findListener(laddr(s), lport(s)) >= 0) { destroy(s); return true; }
+    // RFC 6191: a newer TSval reopens it too.
+    if (!paws && (seqGt(seq, nxt) || (rxTs && ((tsRecent(s) - rxTsval) | 0) < 0)) && findListener(laddr(s), lport(s)) >= 0) {
+      const i = (sndNxt(s) + 65537) >>> 0;
+      destroy(s);
+      return i !== 0 ? i : 1;
+    }
+    if (paws) armTimeWait(s);
     emit(s, Flag.ACK, sndNxt(s), nxt, 0);
-    return false;
+    return 0;
   }
-  if (fl & Flag.ACK) armTimeWait(s);
+  if ((fl & Flag.ACK) || paws) armTimeWait(s);
   emit(s, Flag.ACK, sndNxt(s), nxt, 0);
-  return false;
+  return 0;
 }
 
 function rstAccepted(s: number, seq: number): boolean {
@@ -515,7 +580,24 @@ function rstAccepted(s: number, seq: number): boolean {
   return false;
 }
 
+/** PAWS in a synchronized state (tcp_validate_incoming, TCP_PAWS_WINDOW 1); true when the segment was dropped. */
+function pawsDrops(s: number, fl: number, seq: number, ack: number, len: number, age: number): boolean {
+  if (fl & (Flag.RST | Flag.SYN)) return false;
+  if ((fl & Flag.ACK) && (len | (fl & Flag.FIN)) === 0) { // a pure ACK
+    if (seqLt(seq, rcvNxt(s))) { bump(Stat.PawsRejected); return true; }
+    if (seq === rcvNxt(s) && ack === sndUna(s) && age <= Math.floor(rtoMs(s) * 6 / 5)) return false;
+  }
+  bump(Stat.PawsRejected);
+  emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  return true;
+}
+
 function synchronized(s: number, fl: number, seq: number, ack: number, len: number): void {
+  if (rxTs) {
+    const recent = tsRecent(s);
+    const age = (recent - rxTsval) >>> 0;
+    if ((age | 0) > 1 && recent !== 0 && pawsDrops(s, fl, seq, ack, len, age)) return;
+  }
   if (fl & Flag.RST) {
     if (rstAccepted(s, seq)) fail(s, ERR_ECONNRESET);
     return;
@@ -524,6 +606,7 @@ function synchronized(s: number, fl: number, seq: number, ack: number, len: numb
   if (!(fl & Flag.ACK)) return;
   const low = (sndUna(s) - RCV_WND) >>> 0;
   if (((ack - low) >>> 0) > ((sndNxt(s) - low) >>> 0)) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  takeTsRecent(s, seq);
 
   if (seqGt(ack, sndUna(s))) {
     setSndUna(s, ack);

@@ -151,6 +151,7 @@ function totalsTable(r: Result): string {
     ...Object.entries(t.failed).map(([errno, n]): [string, number] => [`failed ${errno}`, n]),
     ["segments sent", t.segments.sent], ["segments dropped", t.segments.dropped],
     ["segments retransmitted", t.segments.retransmitted], ["segments duplicated", t.segments.duplicated],
+    ["segments PAWS refused (an older timestamp)", t.segments.pawsRejected ?? 0],
     ["connects that took over a TIME_WAIT tuple", t.timeWaitReused],
     ...(t.timeWaitOverflow ? [["closed without TIME_WAIT: tcp_max_tw_buckets reached (TCPTimeWaitOverflow)", t.timeWaitOverflow] as [string, number]] : []),
     ...Object.entries(t.listen ?? {}).filter(([, n]) => n > 0), // netstat's names, when they happened

@@ -5,6 +5,11 @@
 // counts payload bytes but never stores them, so payloads are zeros: lengths, sequence
 // numbers and checksums stay true. UDP datagrams get UDP headers; an ICMP port
 // unreachable (a UDP query nobody listens for) is left out.
+//
+// TCP options are written as Linux lays them out: a SYN or SYN-ACK carries MSS (the
+// sending host's knob), SACK-permitted, timestamps when the trace has them, and window
+// scale 0 (the model's windows are unscaled, 65535); any other segment of a connection
+// with timestamps carries NOP, NOP, TS (tcpdump: "options [nop,nop,TS val .. ecr ..]").
 
 import type { Trace, TraceSegment } from "../result.js";
 
@@ -20,8 +25,9 @@ const LINKTYPE_ETHERNET = 1;
 const FLAG_BITS: Record<string, number> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, ".": 0x10 };
 
 interface Endpoint { ip: number[]; port: number }
-interface Packet { seg: TraceSegment; src: Endpoint; dst: Endpoint }
+interface Packet { seg: TraceSegment; src: Endpoint; dst: Endpoint; options: number[] }
 
+/** The file for these traces. */
 export function pcapBytes(traces: Trace[]): Uint8Array {
   const packets: Packet[] = [];
   for (const tr of traces) {
@@ -32,12 +38,12 @@ export function pcapBytes(traces: Trace[]): Uint8Array {
     for (const seg of tr.segments) {
       if (seg.flags === "udp unreachable") continue; // an ICMP message: not written
       const fromClient = seg.from === clientHost;
-      packets.push({ seg, src: fromClient ? client : server, dst: fromClient ? server : client });
+      packets.push({ seg, src: fromClient ? client : server, dst: fromClient ? server : client, options: tcpOptions(seg, seg.mss ?? 1460) });
     }
   }
   packets.sort((a, b) => a.seg.t - b.seg.t); // stable: ties keep trace order
 
-  const frameLength = (p: Packet) => ETH + IPV4 + (isUdp(p) ? UDP : TCP) + p.seg.len;
+  const frameLength = (p: Packet) => ETH + IPV4 + (isUdp(p) ? UDP : TCP + p.options.length) + p.seg.len;
   const size = packets.reduce((n, p) => n + RECORD_HEADER + frameLength(p), GLOBAL_HEADER);
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
@@ -72,6 +78,18 @@ export function pcapBytes(traces: Trace[]): Uint8Array {
 
 const isUdp = (p: Packet) => p.seg.flags.startsWith("udp");
 
+const NOP = 1;
+/** A TCP segment's options, as Linux's tcp_options_write orders them (a multiple of 4 bytes). */
+function tcpOptions(seg: TraceSegment, mss: number): number[] {
+  if (seg.flags.startsWith("udp")) return [];
+  const ts = seg.tsval === undefined ? [] : [8, 10, ...u32(seg.tsval), ...u32(seg.tsecr ?? 0)];
+  if (seg.flags.includes("S")) {
+    return [2, 4, mss >> 8, mss & 0xff, ...(ts.length ? [4, 2, ...ts] : [NOP, NOP, 4, 2]), NOP, 3, 3, 0];
+  }
+  return ts.length ? [NOP, NOP, ...ts] : [];
+}
+const u32 = (v: number) => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
+
 /** Ethernet II + IPv4 + TCP or UDP headers; the payload is left as zeros. */
 function writeFrame(frame: Uint8Array, p: Packet, id: number): void {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
@@ -85,7 +103,7 @@ function writeFrame(frame: Uint8Array, p: Packet, id: number): void {
   const ipView = new DataView(ip.buffer, ip.byteOffset, IPV4);
   ipView.setUint8(0, 0x45); // version 4, IHL 5
   const udp = isUdp(p);
-  ipView.setUint16(2, IPV4 + (udp ? UDP : TCP) + seg.len);
+  ipView.setUint16(2, IPV4 + (udp ? UDP : TCP + p.options.length) + seg.len);
   ipView.setUint16(4, id);
   ipView.setUint16(6, 0x4000); // DF, no fragments
   ipView.setUint8(8, 64);
@@ -116,9 +134,10 @@ function writeFrame(frame: Uint8Array, p: Packet, id: number): void {
   tcpView.setUint16(2, dst.port);
   tcpView.setUint32(4, seg.seq >>> 0);
   tcpView.setUint32(8, flags & FLAG_BITS["."] ? seg.ack >>> 0 : 0);
-  tcpView.setUint8(12, (TCP / 4) << 4); // data offset, no options
+  tcpView.setUint8(12, ((TCP + p.options.length) / 4) << 4); // data offset, options included
   tcpView.setUint8(13, flags);
   tcpView.setUint16(14, 65535);
+  tcp.set(p.options, TCP);
   tcpView.setUint16(16, checksum(tcp, sum16(pseudo)));
 }
 

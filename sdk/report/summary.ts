@@ -23,7 +23,7 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = [], checks: Ch
     ...(r.error && plan ? [`  stopped      at t=${num(simulated)} s of ${num(plan.duration / 1e6)} s (${r.error}); the figures are for the time simulated`] : []),
     `  connections  attempted ${fmt(r.totals.attempted)}, established ${fmt(r.totals.established)}, completed ${fmt(r.totals.completed)}, pending ${fmt(r.totals.pending)}${r.totals.timeWaitReused ? `, ${fmt(r.totals.timeWaitReused)} took over a TIME_WAIT tuple` : ""}`,
     `  failed       EADDRNOTAVAIL ${fmt(f.EADDRNOTAVAIL)}, ECONNREFUSED ${fmt(f.ECONNREFUSED)}, ETIMEDOUT ${fmt(f.ETIMEDOUT)}, ECONNRESET ${fmt(f.ECONNRESET)}${f.EADDRINUSE ? `, EADDRINUSE ${fmt(f.EADDRINUSE)} (server bind)` : ""}`,
-    `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}`,
+    `  segments     sent ${fmt(r.totals.segments.sent)}, dropped ${fmt(r.totals.segments.dropped)}, retransmitted ${fmt(r.totals.segments.retransmitted)}${r.totals.segments.pawsRejected ? `, ${fmt(r.totals.segments.pawsRejected)} refused by PAWS (older timestamp)` : ""}`,
     `  peak         ${Object.entries(r.peak).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "no TCP sockets"}`,
   ];
   for (const [name, f] of Object.entries(r.fleets ?? {})) {

@@ -78,6 +78,7 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
       segments: {
         sent: sum((r) => r.totals.segments.sent), dropped: sum((r) => r.totals.segments.dropped),
         retransmitted: sum((r) => r.totals.segments.retransmitted), duplicated: sum((r) => r.totals.segments.duplicated),
+        pawsRejected: sum((r) => r.totals.segments.pawsRejected),
       },
       timeWaitReused: sum((r) => r.totals.timeWaitReused),
       timeWaitOverflow: sum((r) => r.totals.timeWaitOverflow),
