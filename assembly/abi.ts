@@ -26,6 +26,8 @@ export enum HostParam {
   SynLinearTimeouts,
   /** net.ipv4.tcp_tw_reuse_delay, us. */
   TwReuseDelay,
+  /** 1: delayed ACKs as Linux sends them (quick-ack, pingpong, ATO 40-200 ms; delack.ts); 0: every ACK at once. */
+  DelayedAck,
   COUNT,
 }
 /** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */
@@ -44,6 +46,8 @@ export enum WlParam {
    * connect() order, and a shard numbers them as the whole run does.
    */
   ConnGroup,
+  /** us: the server application close()s this long after it reads the client's EOF (0: at once). */
+  ServerCloseDelay,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */

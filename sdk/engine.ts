@@ -171,6 +171,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.MaxSynBacklog, h.tcp.maxSynBacklog], [HostParam.Syncookies, h.tcp.syncookies],
       [HostParam.Somaxconn, h.tcp.somaxconn], [HostParam.AbortOnOverflow, h.tcp.abortOnOverflow],
       [HostParam.Hz, h.tcp.hz], [HostParam.SynLinearTimeouts, h.tcp.synLinearTimeouts], [HostParam.TwReuseDelay, h.tcp.twReuseDelay],
+      [HostParam.DelayedAck, h.tcp.delayedAck],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
@@ -232,7 +233,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
-      [WlParam.ConnGroup, counter.get(g)!],
+      [WlParam.ConnGroup, counter.get(g)!], [WlParam.ServerCloseDelay, w.serverCloseDelay],
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];

@@ -22,6 +22,7 @@ export interface TcpKnobs {
   hz: number;            // CONFIG_HZ: timers fire on the kernel's timer wheel (0: exact timers)
   synLinearTimeouts: number; // net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
   twReuseDelay: number;  // net.ipv4.tcp_tw_reuse_delay (Linux >= 6.13; fixed 1 s before)
+  delayedAck: number;    // 1: delayed ACKs as Linux sends them (quick-ack, pingpong, ATO 40-200 ms); 0: every ACK at once
 }
 
 export interface Profile {
@@ -39,7 +40,7 @@ const UNLIMITED = 0xffffffff;
 const linux618: TcpKnobs = {
   timeWait: 60 * s, rtoInit: 1 * s, rtoMin: 0.2 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
   retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 131072, mss: 1460, // a fresh netns: 131072 tw buckets
-  hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s,
+  hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s, delayedAck: 1,
   maxSynBacklog: 2048, syncookies: 1, somaxconn: 4096, abortOnOverflow: 0,
 };
 
@@ -54,6 +55,10 @@ export const PROFILES: Record<string, Profile> = {
       // RFC 9293 has no SYN cookies; a listener's backlog is its own.
       maxSynBacklog: UNLIMITED, syncookies: 0, somaxconn: UNLIMITED, abortOnOverflow: 0,
       hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s,
+      // RFC 9293 3.8.6.3 says an ACK SHOULD be delayed (at most 0.5 s, at least every second
+      // full segment) but leaves how to the implementation: the textbook profile ACKs each
+      // segment at once, as the RFC's own figures show.
+      delayedAck: 0,
     },
     portAllocator: "sequential",
   },
@@ -65,6 +70,9 @@ export const PROFILES: Record<string, Profile> = {
       // Windows' SYN attack protection answers a full queue without keeping state, as cookies do; SOMAXCONN is large.
       maxSynBacklog: UNLIMITED, syncookies: 1, somaxconn: UNLIMITED, abortOnOverflow: 0,
       hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s,
+      // Windows delays ACKs too, but its own way (a 200 ms timer, TcpAckFrequency 2, no
+      // quick-ack start); Linux's mechanism would be wrong for it, so ACKs go at once.
+      delayedAck: 0,
     },
     portAllocator: "windows",
   },

@@ -39,6 +39,7 @@ const tcpKnobs = z.strictObject({
   somaxconn: count.max(2 ** 32 - 1), abortOnOverflow: z.union([z.literal(0), z.literal(1)]),
   hz: z.union([z.literal(0), z.literal(100), z.literal(250), z.literal(300), z.literal(1000)]),
   synLinearTimeouts: count.max(255), twReuseDelay: duration,
+  delayedAck: z.union([z.literal(0), z.literal(1)]),
 }).partial();
 
 const listen = z.strictObject({
@@ -154,6 +155,8 @@ export interface PlannedWorkload {
   udpTimeout: number;
   request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
+  /** us: the server application's close() after it reads EOF. */
+  serverCloseDelay: number;
   start: number; stop: number; count: number; localPort: number;
 }
 export interface Plan {
@@ -327,6 +330,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       request: k.request ?? 100, response: k.response ?? 1000,
       closer: k.model !== "udp" ? k.closer ?? "client" : "client",
       halfClose: k.model !== "udp" && (k.halfClose ?? false), linger0: k.model !== "udp" && (k.linger0 ?? false),
+      serverCloseDelay: k.model !== "udp" ? k.serverCloseDelay ?? 0 : 0,
       start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0,
     };
     if (k.model === "closed-loop") {
