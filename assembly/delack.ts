@@ -185,7 +185,8 @@ export function ackDueSoon(s: u32, rttUs: u64): bool {
   if (!dackArmed(s)) return false;
   const rate = tickRate(s);
   const ato = delayTicks(s, rttUs);
-  return <i32>(timeoutTicks(s, evDue(dackEvent(s)), rate) - (ticksNow(rate) + (ato >> 2))) <= 0;
+  const d = (timeoutTicks(s, evDue(dackEvent(s)), rate) - (ticksNow(rate) + (ato >> 2))) & 0xFFFFFFF; // (28-bit ticks)
+  return d == 0 || d >= 0x8000000;
 }
 
 /**
