@@ -501,7 +501,7 @@ export function closeDue(r: u32): void {
   const c = load<u32>(p, 4);
   const d = load<u32>(p, 8);
   store<u32>(p, closesFree); closesFree = r;
-  if (state(s) <= <u32>State.LISTEN || hasFlag(s, F_UDP)) return; // (nested tests: binaryen's selects)
+  if (state(s) != <u32>State.CLOSE_WAIT || hasFlag(s, F_UDP)) return; // where EOF left it (a free slot reads CLOSED or LISTEN)
   if (conn(s) != c) return;
   if (dir(s) != d) return;
   if (hasFlag(s, F_FIN_QUEUED)) return;
