@@ -440,8 +440,7 @@ interface Resolved<K> { plugin: string; module?: string; options: Record<string,
 
 /**
  * A rough count of the events a plan simulates: each connection a workload opens costs
- * about 12 (10 segments under Linux's delayed ACKs, its arrival, its TIME_WAIT timer;
- * more under loss). For a
+ * about 10 (8 to 10 segments, its arrival, its TIME_WAIT timer; more under loss). For a
  * warning before a run that would take hours, not for billing.
  */
 export function estimateEvents(plan: Plan): number {
@@ -449,7 +448,7 @@ export function estimateEvents(plan: Plan): number {
     const end = Math.min(plan.duration, w.stop || Infinity);
     const rate = w.clients ? w.clients / Math.max(w.think / 1e6, 0.001) : w.rate; // a closed loop: at most clients per think time
     const opened = Math.max(0, end - w.start) / 1e6 * rate;
-    return sum + 12 * (w.count ? Math.min(w.count, opened) : opened);
+    return sum + 10 * (w.count ? Math.min(w.count, opened) : opened);
   }, 0);
 }
 
