@@ -28,6 +28,8 @@ export enum HostParam {
   TwReuseDelay,
   /** net.ipv4.tcp_timestamps: 0 off, 1 on with a random offset per address pair, 2 on without offsets. */
   Timestamps,
+  /** 1: delayed ACKs as Linux sends them (quick-ack, pingpong, ATO 40-200 ms; delack.ts); 0: every ACK at once. */
+  DelayedAck,
   COUNT,
 }
 /** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */
@@ -55,6 +57,8 @@ export enum WlParam {
   Sources, DstFirst, Dests,
   /** 1: bind(addr, 0) picks the port before connect(), so it is never shared across destinations; 0: connect() picks it knowing the destination (IP_BIND_ADDRESS_NO_PORT). */
   BindPort,
+  /** us: the server application close()s this long after it reads the client's EOF (0: at once). */
+  ServerCloseDelay,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */

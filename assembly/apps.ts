@@ -12,8 +12,8 @@ import { bump } from "./metrics";
 import { heldBits, hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
-import { conn, F_DONE, F_SERVER, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
-import { activeOpen, appClose, appShutdown, EV_ARRIVAL, failNoPort, takeOverTimeWait, twReusable, twReuseApplies } from "./tcp";
+import { conn, dir, F_DONE, F_FIN_QUEUED, F_SERVER, F_UDP, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
+import { activeOpen, appClose, appShutdown, closeNow, EV_ARRIVAL, EV_CLOSE, failNoPort, takeOverTimeWait, twReusable, twReuseApplies } from "./tcp";
 import { udpQuery } from "./udp";
 
 // A workload's index is a u16 in sockets and segments; its table doubles as workloads are added.
@@ -86,6 +86,7 @@ export function appsReset(): void {
   wlCap = 0; growWorkloads(16);
   arrivalsCap = 0;
   nDests = 0; destCap = 0; DEST = 0;
+  closesCap = 0; closesTop = 0; closesFree = 0xFFFFFFFF;
 }
 function growWorkloads(n: u32): void {
   const c = wlCap;
@@ -531,14 +532,51 @@ function keepAlive(s: u32, total: u32, k: u32): void {
   if (queued / req <= answered) setSndEnd(s, sndEnd(s) + req); // the next request
 }
 
-/** The peer closed its sending side: the application reads EOF and closes. */
+/** The peer closed its sending side: the application reads EOF and closes (a server, ServerCloseDelay later). */
 export function appEof(s: u32): void {
   if (tries(s) != 0) { if (hasFlag(s, F_SERVER)) return; } // not accept()ed yet
   if (!hasFlag(s, F_DONE)) {
     setFlag(s, F_DONE); // EOF before the whole exchange: nothing more will come
     if (!hasFlag(s, F_SERVER)) loopNext(wl(s));
   }
+  if (hasFlag(s, F_SERVER)) {
+    const delay = wp(wl(s), WlParam.ServerCloseDelay);
+    if (delay > 0) { closeLater(s, <u64>delay); return; }
+  }
   appClose(s, false); // close(): after shutdown(SHUT_WR), the socket becomes an orphan
+}
+
+// Delayed close()s. A pending one is a record (slot, connection id, link direction) that
+// its wheel event points to: by the time it is due the socket may be gone and its slot
+// reused, so it acts only on the end of that connection (a connection id is unique in
+// its host group, and the direction names the group and the end).
+let CLOSES: usize = 0;  // u32 [record][3]
+let closesCap: u32 = 0;
+let closesTop: u32 = 0;
+let closesFree: u32 = 0xFFFFFFFF;
+function closeLater(s: u32, delay: u64): void {
+  let r: u32;
+  if (closesFree != 0xFFFFFFFF) { r = closesFree; closesFree = load<u32>(CLOSES + <usize>r * 12); }
+  else {
+    if (closesTop == closesCap) { const n = max(closesCap * 2, 64); CLOSES = col(CLOSES, closesCap, n, 12); closesCap = n; }
+    r = closesTop++;
+  }
+  const p = CLOSES + <usize>r * 12;
+  store<u32>(p, s); store<u32>(p, conn(s), 4); store<u32>(p, dir(s), 8);
+  schedule(now + delay, EV_CLOSE, r, 0);
+}
+/** A delayed close() is due: record r's socket, if it is still that connection's end and open. */
+export function closeDue(r: u32): void {
+  const p = CLOSES + <usize>r * 12;
+  const s = load<u32>(p);
+  const c = load<u32>(p, 4);
+  const d = load<u32>(p, 8);
+  store<u32>(p, closesFree); closesFree = r;
+  if (state(s) != <u32>State.CLOSE_WAIT || hasFlag(s, F_UDP)) return; // where EOF left it (a free slot reads CLOSED or LISTEN)
+  if (conn(s) != c) return;
+  if (dir(s) != d) return;
+  if (hasFlag(s, F_FIN_QUEUED)) return;
+  closeNow(s);
 }
 
 function respond(s: u32): void {

@@ -22,8 +22,10 @@ import {
   freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
   setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners, ipHost, dirSrc,
 } from "./net";
-import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
-import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
+import { capacity, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
+import { dackFires, EV_ARRIVAL, EV_CLOSE, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
+import { EV_DACK } from "./delack";
+import { closeDue } from "./apps";
 import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
@@ -31,7 +33,8 @@ import {
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
 function timerDropped(kind: u32, target: u32): void {
-  setTimerEvent(target, 0);
+  if (kind == EV_DACK) setDackEvent(target, 0);
+  else setTimerEvent(target, 0);
 }
 
 let durationUs: u64 = 0;
@@ -273,6 +276,10 @@ export function run(maxEvents: u32): i32 {
           arrival(target, g);
         } else if (kind == EV_LISTENER) {
           listenerEvent(target, g);
+        } else if (kind == EV_DACK) {
+          dackFires(target);
+        } else if (kind == EV_CLOSE) {
+          closeDue(target);
         }
       }
       // A lane's item now: which comes first is decided above. A slot popDue emptied

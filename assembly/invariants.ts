@@ -13,7 +13,9 @@
 //   7  per host, TIME_WAIT sockets equal the host's TIME_WAIT count
 //   8  a socket in a state only a timer can end (SYN_SENT, SYN_RCVD, TIME_WAIT, an
 //      orphan's FIN_WAIT_2 with a fin timeout, or anything unacknowledged in flight) has
-//      exactly one timer filed that is not cancelled (in the wheel or the TIME_WAIT FIFO)
+//      exactly one timer filed that is not cancelled (in the wheel or the TIME_WAIT FIFO);
+//      a delayed-ACK timer filed and not cancelled is its socket's, and a socket owes an
+//      ACK exactly while its delayed-ACK timer runs (delack.ts; without delayed ACKs it never does)
 //   9  a listener's half-open count equals its SYN_RCVD children; its accept queue holds
 //      at least its children waiting for accept() (freed ones stay counted until
 //      accept() takes them, as Linux's), at most min(backlog, somaxconn) + 1, and none
@@ -38,6 +40,7 @@ import { HostParam } from "./abi";
 import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, tries, timerEvent, htDistanceOk, htEntry, htSize, ipIdx, irs, laddr, live, udpLive, lookup, lport, raddr, rport, sndNxt, sndUna, state } from "./sockets";
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
+import { dackArmed, EV_DACK } from "./delack";
 import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
 import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, laneCount, laneEntry, laneEntryAt, laneEntryOrder, TIME_WAIT_LANE } from "./lanes";
 import { nWorkloads } from "./apps";
@@ -140,6 +143,10 @@ export function checkInvariants(): i32 {
   memory.fill(TIMERS, 0, <usize>slots);
   for (let i: u32 = 0; i < WHEEL_LISTS; i++) {
     for (let e = listHead(i); e != 0; e = nextEvent(e)) {
+      if (evKind(e) == EV_DACK) {
+        if (evDue(e) != NEVER && sockets.dackEvent(evTarget(e)) != e) return fail(8, evTarget(e), sockets.dackEvent(evTarget(e)), e);
+        continue;
+      }
       if (evKind(e) != EV_TIMER) continue;
       const s = evTarget(e);
       if (evDue(e) == NEVER) continue; // cancelled: dropped when reached
@@ -159,6 +166,7 @@ export function checkInvariants(): i32 {
     if (badSocket >= 0) return;
     const timers = <u32>load<u8>(TIMERS + <usize>s);
     if (timers > 1 || (timers == 0 && needsTimer(s))) { badSocket = <i32>s; badTimers = timers; }
+    if (hasFlag(s, sockets.F_ACK_NOW) != dackArmed(s)) { badSocket = <i32>s; badTimers = 100 + timers; }
   });
   if (badSocket >= 0) return fail(8, <u32>badSocket, needsTimer(<u32>badSocket) ? 1 : 0, badTimers);
 

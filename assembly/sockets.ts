@@ -28,8 +28,17 @@
 //                     (apps.ts: a shard numbers a group's connections as the whole run does)
 //   TSRECENT   4      RFC 7323 TS.Recent: the peer's latest TSval, echoed as TSecr and the
 //                     floor of PAWS (0: none yet); unused without timestamps
+//   ACKS       8      the delayed-ACK state (delack.ts: quick-acks left, pingpong, ATO,
+//                     last receive time, RCV.NXT when the owed ACK began)
+//   DACK       4      the delayed-ACK timer's event (wheel.ts), 0 when none is filed
 //                ---
-//                60   + 8 in the hash table at <= 50% load = 68 bytes per slot
+//                72   + 8 in the hash table at <= 50% load = 80 bytes per slot
+//
+// The delayed-ACK timer is a second event beside TIMER rather than a deadline shared
+// with it: a socket can owe a delayed ACK while its retransmission or FIN_WAIT_2 timer
+// runs, and the two move independently (Linux keeps two timer_lists too). Both are
+// lazy events (moved on by setDue, orphaned only when a deadline moves earlier), so
+// neither costs an allocation; the price is these 12 bytes a slot.
 //
 // The hash table is open addressing with linear probing over slot indices + 1
 // (0 = empty); deletion shifts later entries back, so there are no tombstones.
@@ -80,6 +89,7 @@ let STATE: usize = 0; let FLAGS: usize = 0; let RETRIES: usize = 0; let TRIES: u
 let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
 let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
 let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0; let TSRECENT: usize = 0;
+let ACKS: usize = 0; let DACK: usize = 0;
 
 let HT: usize = 0;
 const HC_BITS: u32 = 12;
@@ -102,7 +112,7 @@ function htSizeFor(size: u32): void {
   htMaxDist = <u32>0xFFFFFFFF >> htBits;
 }
 
-export const SLOT_BYTES: u32 = 60 + 8;
+export const SLOT_BYTES: u32 = 72 + 8;
 
 @inline export function laddr(s: u32): u32 { return load<u32>(LADDR + (<usize>s << 2)); }
 @inline export function raddr(s: u32): u32 { return load<u32>(RADDR + (<usize>s << 2)); }
@@ -139,10 +149,16 @@ export const SLOT_BYTES: u32 = 60 + 8;
 @inline export function setRcvNxt(s: u32, v: u32): void { store<u32>(RCVNXT + (<usize>s << 2), v); }
 @inline export function timerEvent(s: u32): u32 { return load<u32>(TIMER + (<usize>s << 2)); }
 @inline export function setTimerEvent(s: u32, e: u32): void { store<u32>(TIMER + (<usize>s << 2), e); }
-/** Lets go of the socket's timer event, if any: it is dropped when its slot is reached. */
+@inline export function acks(s: u32): u64 { return load<u64>(ACKS + (<usize>s << 3)); }
+@inline export function setAcks(s: u32, v: u64): void { store<u64>(ACKS + (<usize>s << 3), v); }
+@inline export function dackEvent(s: u32): u32 { return load<u32>(DACK + (<usize>s << 2)); }
+@inline export function setDackEvent(s: u32, e: u32): void { store<u32>(DACK + (<usize>s << 2), e); }
+/** Lets go of the socket's timer events, if any: they are dropped when their slots are reached. */
 @inline function dropTimer(s: u32): void {
   const e = timerEvent(s);
   if (e != 0) { orphan(e); setTimerEvent(s, 0); }
+  const d = dackEvent(s);
+  if (d != 0) { orphan(d); setDackEvent(s, 0); }
 }
 @inline export function conn(s: u32): u32 { return load<u32>(CONN + (<usize>s << 2)); }
 @inline export function tsRecent(s: u32): u32 { return load<u32>(TSRECENT + (<usize>s << 2)); }
@@ -159,6 +175,7 @@ export function socketsReset(capacity: u32): void {
   SNDUNA = alloc(<usize>cap << 2); SNDNXT = alloc(<usize>cap << 2);
   SNDEND = alloc(<usize>cap << 2); RCVNXT = alloc(<usize>cap << 2);
   TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2); TSRECENT = alloc(<usize>cap << 2);
+  ACKS = alloc(<usize>cap << 3); DACK = alloc(<usize>cap << 2);
   htSizeFor(cap * 2);
   HT = alloc(<usize>(htMask + 1) << 2);
   HC = alloc(<usize>(HC_MASK + 1) << 2);
@@ -190,6 +207,7 @@ function growSockets(): void {
   SNDUNA = regrow(SNDUNA, c << 2, m << 2); SNDNXT = regrow(SNDNXT, c << 2, m << 2);
   SNDEND = regrow(SNDEND, c << 2, m << 2); RCVNXT = regrow(RCVNXT, c << 2, m << 2);
   TIMER = regrow(TIMER, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2); TSRECENT = regrow(TSRECENT, c << 2, m << 2);
+  ACKS = regrow(ACKS, c << 3, m << 3); DACK = regrow(DACK, c << 2, m << 2);
   cap = n;
   // Rehash into a table twice the new capacity.
   const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
@@ -282,6 +300,7 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u16>(DIR + (<usize>s << 1), <u16>d);
   store<u32>(CONN + (<usize>s << 2), id);
   store<u32>(TSRECENT + (<usize>s << 2), 0);
+  store<u64>(ACKS + (<usize>s << 3), 0);
   if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)
   if (fl & F_UDP) { store<u16>(RTO + (<usize>s << 1), 0); udpLive++; }
   else {

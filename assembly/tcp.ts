@@ -9,9 +9,11 @@
 //   the handshake is the path's round trip; RTO = RTT + max(2 RTT, rto_min) (RFC 6298
 //   with rto_min in the role of the clock granularity, close to Linux's RTT + 200 ms),
 //   or 3 s when the handshake was retransmitted (RFC 6298 5.7).
-// - The receiver accepts in-order data only and ACKs every segment (Linux's quick-ack
-//   mode at the start of a connection); a sender keeps at most 10 segments in flight
-//   (the initial window) and after a timeout resends the whole window (go-back-N).
+// - The receiver accepts in-order data only. With DelayedAck (delack.ts) it ACKs as Linux
+//   does: at once in quick-ack mode and for every second full segment, else after the
+//   delayed-ACK timeout unless its own data or FIN carries the ACK first; without, it
+//   ACKs every segment at once. A sender keeps at most 10 segments in flight (the
+//   initial window) and after a timeout resends the whole window (go-back-N).
 // - ISNs are a per-host secret hash of the 4-tuple plus a clock ticking every 64 ns,
 //   as Linux does, so a new SYN for a tuple in TIME_WAIT is normally "after" the old
 //   connection and may take the tuple over.
@@ -51,6 +53,10 @@ import {
 import * as sockets from "./sockets";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps";
 import { udpArrives, udpTimeout } from "./udp";
+import {
+  ackAtOnce, ackDelay, ackDueSoon, ackOnRead, ackOwed, ackSent, dackArmed, dackMissed, dataReceived, dataSent,
+  delayedAcks, enterPingpong, quickAckMode,
+} from "./delack";
 
 export const EV_SEGMENT: u32 = 0; // a delayed duplicate (other segments wait in their direction's queue, net.ts)
 export const EV_TIMER: u32 = 1;
@@ -59,6 +65,7 @@ export const EV_LISTENER: u32 = 3; // gen: LISTENER_STOP or LISTENER_BIND
 export const LISTENER_STOP: u32 = 0;
 export const LISTENER_BIND: u32 = 1;
 export const LISTENER_ACCEPT: u32 = 2;
+export const EV_CLOSE: u32 = 5; // a server application's delayed close() (apps.ts closeDue); 4 is delack.ts's EV_DACK
 
 const WINDOW_SEGMENTS: u32 = 10;
 // The receive window (RCV.WND) that RST and ACK checks measure against, and the peer's
@@ -321,10 +328,12 @@ function fileTimer(s: u32, due: u64): void {
   const win = mss * WINDOW_SEGMENTS;
   const una = sndUna(s);
   let sent = false;
+  let data = false;
   const wasIdle = una == nxt;
   while (true) {
     if (seqLt(nxt, end)) {
       if (nxt - una >= win) break;
+      data = true;
       const len = min(mss, end - nxt);
       const last = nxt + len == end;
       let fl: u32 = Flag.ACK;
@@ -345,20 +354,40 @@ function fileTimer(s: u32, due: u64): void {
   }
   setSndNxt(s, nxt);
   if (sent) {
-    clearFlag(s, F_ACK_NOW);
+    if (hasFlag(s, F_ACK_NOW)) acked(s); // the owed ACK rode on the first of them
+    if (data) { if (delayedAcks(s)) dataSent(s); }
     if (wasIdle) armTimer(s, rto(s));
     else if (retransmitting) armTimer(s, rto(s));
   }
 }
 
-/** Sends what the socket owes: data, FIN, or at least a pure ACK. */
-function flush(s: u32): void {
+/**
+ * Sends what the socket owes: data, FIN, or at least a pure ACK. An owed ACK that
+ * nothing carried waits for the delayed-ACK timer instead when `delay` (the caller
+ * decided so, delack.ts) or when that timer is already running.
+ */
+function flush(s: u32, delay: bool): void {
   if (state(s) == State.CLOSED) return;
   output(s);
   if (hasFlag(s, F_ACK_NOW)) {
-    clearFlag(s, F_ACK_NOW);
-    sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    if (delay) ackDelay(s, pathRtt(s));
+    else if (!dackArmed(s)) sendAck(s);
   }
+}
+/** A pure ACK of everything received. */
+function sendAck(s: u32): void {
+  sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  acked(s);
+}
+/** The owed ACK went out on a segment: no longer owed (and, with delayed ACKs, tcp_event_ack_sent). */
+@inline function acked(s: u32): void {
+  clearFlag(s, F_ACK_NOW);
+  if (delayedAcks(s)) ackSent(s);
+}
+/** The path's round trip (the model's links have fixed latencies, so it is the SRTT), us. */
+function pathRtt(s: u32): u64 {
+  const d = dir(s);
+  return <u64>dirLatency(d) + <u64>dirLatency(dirRev(d));
 }
 
 function sendSyn(s: u32): void {
@@ -521,7 +550,7 @@ function accepted(s: u32): void {
   const total = rcvNxt(s) - irs(s) - 1 - (fin ? 1 : 0);
   if (total > 0) appReceived(s, total);
   if (fin) { if (state(s) != State.CLOSED) appEof(s); }
-  flush(s);
+  flush(s, false);
 }
 
 /** The handshake is complete on this end, in state `from` (SYN_SENT or SYN_RCVD). */
@@ -553,7 +582,7 @@ export function appClose(s: u32, linger0: bool): void {
     // What write() handed over went out at once (within the window); close() discards the
     // rest and resets at SND.NXT, after it (Linux tcp_disconnect). The owed ACK rides on the RST.
     clearFlag(s, F_ACK_NOW);
-    flush(s);
+    flush(s, false);
     emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0);
     destroy(s);
     return;
@@ -588,7 +617,7 @@ function finWait2Timer(s: u32): void {
   const overflow = hostTw(h) >= param(s, HostParam.MaxTwBuckets);
   if (!overflow) move(s, from, State.TIME_WAIT, from);
   if (ackFin) sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
-  clearFlag(s, F_ACK_NOW);
+  if (hasFlag(s, F_ACK_NOW)) acked(s);
   if (overflow) { bump(Stat.TwOverflow); destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
   armTimeWait(s);
@@ -734,7 +763,7 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     establish(s, State.SYN_SENT);
     sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the handshake's third segment
     appEstablished(s);
-    flush(s);
+    flush(s, false);
   } else {
     // Simultaneous open: both SYNs crossed. Answer SYN-ACK from SYN_RCVD.
     setState(s, State.SYN_RCVD);
@@ -778,7 +807,7 @@ function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (!queued) appEstablished(s);
   if (state(s) == State.CLOSED) return;
   if ((len | (fl & Flag.FIN)) != 0) synchronized(s, fl, seq, ack, len); // data or a FIN, in one test
-  else flush(s);
+  else flush(s, false);
 }
 
 /**
@@ -899,9 +928,11 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   let received: u32 = 0;  // bytes newly delivered to the application
   let total: u32 = 0;     // all data bytes received so far
   let finNow = false;
+  let ackWay = ACK_AT_END;
   if ((len | (fl & Flag.FIN)) != 0) { // data or a FIN, in one test
-    setFlag(s, F_ACK_NOW);
     const nxt = rcvNxt(s);
+    const delayed = delayedAcks(s);
+    if (!hasFlag(s, F_ACK_NOW)) { setFlag(s, F_ACK_NOW); if (delayed) ackOwed(s, nxt); }
     const end = seq + len;
     if (seqLe(seq, nxt)) {
       if (seqGe(end, nxt)) {
@@ -909,6 +940,15 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
         total = end - irs(s) - 1;
         finNow = (fl & Flag.FIN) != 0;
         setRcvNxt(s, end + (finNow ? 1 : 0));
+      }
+    }
+    if (delayed) {
+      if ((received != 0) || finNow) {
+        if (received != 0) dataReceived(s, received, rto(s));
+        ackWay = ACK_DECIDE;
+      } else {
+        if (seqLt(seq, nxt)) quickAckMode(s, len); // an old duplicate: quick-ack mode, ACK at once
+        ackWay = ACK_AT_ONCE;                      // (out of order: a duplicate ACK at once)
       }
     }
   }
@@ -930,15 +970,58 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   }
   if (finNow) {
     const cur = state(s);
-    if (cur == State.ESTABLISHED) move(s, State.ESTABLISHED, State.CLOSE_WAIT, State.ESTABLISHED);
-    else if (cur == State.FIN_WAIT_1) move(s, State.FIN_WAIT_1, State.CLOSING, State.FIN_WAIT_1);
-    else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_2); return; }
+    if (cur == State.ESTABLISHED) {
+      move(s, State.ESTABLISHED, State.CLOSE_WAIT, State.ESTABLISHED);
+      if (ackWay != ACK_AT_END) enterPingpong(s); // tcp_fin: the answer to a FIN is interactive
+    } else if (cur == State.FIN_WAIT_1) {
+      move(s, State.FIN_WAIT_1, State.CLOSING, State.FIN_WAIT_1);
+      if (ackWay != ACK_AT_END) ackWay = ACK_AT_ONCE; // simultaneous close: tcp_fin ACKs at once
+    } else if (cur == State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_2); return; }
   }
+
+  // With delayed ACKs, what the kernel does before the application wakes: ACK at once,
+  // or when the application's read will (tcp_cleanup_rbuf), or leave it to the timer.
+  if (ackWay == ACK_DECIDE) {
+    if (ackAtOnce(s, rcvNxt(s), len)) ackWay = ACK_AT_ONCE;
+    else if (ackDueSoon(s, pathRtt(s))) ackWay = ACK_AT_ONCE;
+    else if (received != 0) { if (reads(s)) { if (ackOnRead(s)) ackWay = ACK_AT_ONCE; } }
+  }
+  if (ackWay == ACK_AT_ONCE) { stopDelayedAck(s); flush(s, false); }
 
   // Then the application reads what arrived and may answer or close.
   deliver(s, received, total);
   if (finNow) { if (state(s) != State.CLOSED) appEof(s); }
-  flush(s);
+  flush(s, ackWay == ACK_DECIDE);
+}
+
+// How synchronized() sends the ACK a segment with data or a FIN is owed.
+const ACK_AT_END: u32 = 0;  // no delayed ACKs: after the application's answer, riding on it if it sends any
+const ACK_DECIDE: u32 = 1;  // delayed ACKs, in order: at once, or when nothing carried it, the delayed-ACK timer
+const ACK_AT_ONCE: u32 = 2; // delayed ACKs: before the application wakes
+
+/** Whether the application reads what arrives now (a server child not yet accept()ed does not, nor one whose exchange is done). */
+@inline function reads(s: u32): bool {
+  if (hasFlag(s, F_DONE)) return false;
+  return !hasFlag(s, F_SERVER) || tries(s) == 0;
+}
+/** The ACK goes now: a running delayed-ACK timer is stopped (acked() would stop it too). */
+function stopDelayedAck(s: u32): void {
+  const e = sockets.dackEvent(s);
+  if (e != 0) cancelDue(e);
+}
+
+/** The delayed-ACK timer fired (tcp_delack_timer_handler); its event is released. */
+export function dackFires(s: u32): void {
+  sockets.setDackEvent(s, 0);
+  if (!hasFlag(s, F_ACK_NOW)) return;
+  dackMissed(s, rto(s));
+  sendAck(s);
+}
+
+/** A server application's close() `ServerCloseDelay` after it read EOF (apps.ts closeDue checks the socket is still that connection's). */
+export function closeNow(s: u32): void {
+  appClose(s, false);
+  flush(s, false);
 }
 
 /** Hands newly arrived bytes to the application: `total` is all data received so far. */
@@ -1054,7 +1137,7 @@ function serverStops(l: u32): void {
     if (tries(s) != 0) { emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0); destroy(s); continue; }
     if (hasFlag(s, F_FIN_QUEUED)) continue; // already closing
     appClose(s, false);
-    flush(s);
+    flush(s, false);
   }
   unbindListener(l);
 }

@@ -7,7 +7,10 @@
 // then alternates them (rotating which goes first), which keeps the pairs close in time.
 //
 //   node scripts/build.mjs && cp build/engine.wasm /tmp/base.wasm   # (on the base commit)
-//   node bench/ab.mjs /tmp/base.wasm build/engine.wasm [--runs 5] [--quick] [--cpu 1] [--inproc] [--connections N]
+//   node bench/ab.mjs /tmp/base.wasm build/engine.wasm [--runs 5] [--quick] [--cpu 1] [--inproc] [--connections N] [--base-root DIR]
+//
+// --base-root DIR runs build A with the SDK of DIR (a built checkout of the base commit),
+// for a change that adds a number to the ABI the old engine refuses (a new host knob).
 //
 // The runs must agree on events and segment events per build; a difference between the
 // builds is reported (a change of event order shows here first).
@@ -37,7 +40,7 @@ if (process.env.CONNSIM_AB_CHILD) {
   const connections = Number(process.env.CONNSIM_AB_CONNECTIONS);
   const rounds = Number(process.env.CONNSIM_AB_ROUNDS ?? "1");
   const scenario = churnScenario(connections);
-  const dist = await import(pathToFileURL(join(ROOT, "dist", "index.js")).href);
+  const dist = await import(pathToFileURL(join(process.env.CONNSIM_AB_ROOT || ROOT, "dist", "index.js")).href);
   const modules = files.map((f) => WebAssembly.compile(readFileSync(f)));
   const warm = dist.planScenario(warmScenario(scenario));
   for (const m of modules) await dist.runPlan(warm, { engineModule: await m, sliceEvents: 1_000_000 });
@@ -52,7 +55,9 @@ if (process.env.CONNSIM_AB_CHILD) {
   process.exit(0);
 }
 
-const files = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && ["--runs", "--cpu", "--connections"].includes(args[i - 1])));
+const files = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && ["--runs", "--cpu", "--connections", "--base-root"].includes(args[i - 1])));
+const BASE_ROOT = opt("--base-root", "");
+if (BASE_ROOT && args.includes("--inproc")) { console.error("--base-root runs each build in its own process: not with --inproc"); process.exit(2); }
 if (files.length < 2) { console.error("usage: node bench/ab.mjs A.wasm B.wasm [--runs N] [--quick] [--cpu C] [--inproc] [--connections N]"); process.exit(2); }
 const RUNS = Number(opt("--runs", "5"));
 const CPU = opt("--cpu", "1");
@@ -66,7 +71,7 @@ const show = (x, f) => console.log(`run ${x.round + 1} ${String.fromCharCode(65 
 const child = (which, rounds) => {
   const r = spawnSync("taskset", ["-c", CPU, process.execPath, "--expose-gc", process.argv[1]], {
     env: { ...process.env, CONNSIM_AB_CHILD: which.map((f) => resolve(f)).join("\n"), CONNSIM_AB_CONNECTIONS: String(CONNECTIONS),
-      CONNSIM_AB_ROUNDS: String(rounds) }, encoding: "utf8",
+      CONNSIM_AB_ROUNDS: String(rounds), CONNSIM_AB_ROOT: BASE_ROOT && which[0] === files[0] ? resolve(BASE_ROOT) : "" }, encoding: "utf8",
   });
   if (r.status !== 0) { console.error(r.stderr); process.exit(1); }
   return r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));

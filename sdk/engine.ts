@@ -173,6 +173,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.Somaxconn, h.tcp.somaxconn], [HostParam.AbortOnOverflow, h.tcp.abortOnOverflow],
       [HostParam.Hz, h.tcp.hz], [HostParam.SynLinearTimeouts, h.tcp.synLinearTimeouts], [HostParam.TwReuseDelay, h.tcp.twReuseDelay],
       [HostParam.Timestamps, h.tcp.timestamps],
+      [HostParam.DelayedAck, h.tcp.delayedAck],
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
@@ -234,7 +235,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
-      [WlParam.ConnGroup, counter.get(g)!],
+      [WlParam.ConnGroup, counter.get(g)!], [WlParam.ServerCloseDelay, w.serverCloseDelay],
       // (Sources, Dests and BindPort left at 0 mean one source, one destination, the port at connect().)
       ...(w.source === "round-robin" ? [[WlParam.Sources, byName.get(w.from)!.ips.length] as [WlParam, number]] : []),
       ...(w.portAt === "bind" ? [[WlParam.BindPort, 1] as [WlParam, number]] : []),

@@ -61,6 +61,7 @@ export const exchange = {
   halfClose: z.boolean().optional().describe("shutdown(SHUT_WR) after the request"),
   closer: z.enum(["client", "server", "both"]).optional(),
   linger0: z.boolean().optional().describe("SO_LINGER 0: the closer sends RST"),
+  serverCloseDelay: duration.optional().describe("the server application close()s this long after it reads the client's FIN (default 0)"),
   start: duration.optional(),
   stop: duration.optional(),
   count: count.optional(),

@@ -43,6 +43,7 @@ const exchange = {
   request: size.optional(), response: size.optional(),
   closer: z.enum(["client", "server", "both"]).optional(),
   halfClose: z.boolean().optional(), linger0: z.boolean().optional(),
+  serverCloseDelay: us.optional(),
   ...staging,
 };
 const rateStep = z.strictObject({ at: us, rate: z.number().min(0) });

@@ -23,6 +23,7 @@ export interface TcpKnobs {
   synLinearTimeouts: number; // net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
   twReuseDelay: number;  // net.ipv4.tcp_tw_reuse_delay (Linux >= 6.13; fixed 1 s before)
   timestamps: number;    // net.ipv4.tcp_timestamps: 1 on (TSval, PAWS; tw_reuse needs it), 0 off; a connection uses them when both ends have them on
+  delayedAck: number;    // 1: delayed ACKs as Linux sends them (quick-ack, pingpong, ATO 40-200 ms); 0: every ACK at once
 }
 
 export interface Profile {
@@ -40,7 +41,7 @@ const UNLIMITED = 0xffffffff;
 const linux618: TcpKnobs = {
   timeWait: 60 * s, rtoInit: 1 * s, rtoMin: 0.2 * s, rtoMax: 120 * s, synRetries: 6, synackRetries: 5,
   retries2: 15, orphanRetries: 8, finTimeout: 60 * s, twReuse: 2, maxTwBuckets: 131072, mss: 1460, // a fresh netns: 131072 tw buckets
-  hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s, timestamps: 1,
+  hz: 250, synLinearTimeouts: 4, twReuseDelay: 1 * s, timestamps: 1, delayedAck: 1,
   maxSynBacklog: 2048, syncookies: 1, somaxconn: 4096, abortOnOverflow: 0,
 };
 
@@ -56,6 +57,10 @@ export const PROFILES: Record<string, Profile> = {
       maxSynBacklog: UNLIMITED, syncookies: 0, somaxconn: UNLIMITED, abortOnOverflow: 0,
       // Timestamps are RFC 7323's, an option RFC 9293 does not require: the textbook host goes without.
       hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s, timestamps: 0,
+      // RFC 9293 3.8.6.3 says an ACK SHOULD be delayed (at most 0.5 s, at least every second
+      // full segment) but leaves how to the implementation: the textbook profile ACKs each
+      // segment at once, as the RFC's own figures show.
+      delayedAck: 0,
     },
     portAllocator: "sequential",
   },
@@ -68,6 +73,9 @@ export const PROFILES: Record<string, Profile> = {
       maxSynBacklog: UNLIMITED, syncookies: 1, somaxconn: UNLIMITED, abortOnOverflow: 0,
       // Windows leaves RFC 1323 timestamps off unless asked (netsh "RFC 1323 Timestamps: disabled").
       hz: 0, synLinearTimeouts: 0, twReuseDelay: 1 * s, timestamps: 0,
+      // Windows delays ACKs too, but its own way (a 200 ms timer, TcpAckFrequency 2, no
+      // quick-ack start); Linux's mechanism would be wrong for it, so ACKs go at once.
+      delayedAck: 0,
     },
     portAllocator: "windows",
   },

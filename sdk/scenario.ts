@@ -49,6 +49,7 @@ const tcpKnobs = z.strictObject({
   hz: z.union([z.literal(0), z.literal(100), z.literal(250), z.literal(300), z.literal(1000)]),
   synLinearTimeouts: count.max(255), twReuseDelay: duration,
   timestamps: z.union([z.literal(0), z.literal(1)]),
+  delayedAck: z.union([z.literal(0), z.literal(1)]),
 }).partial();
 
 const listen = z.strictObject({
@@ -186,6 +187,8 @@ export interface PlannedWorkload {
   udpTimeout: number;
   request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
+  /** us: the server application's close() after it reads EOF. */
+  serverCloseDelay: number;
   start: number; stop: number; count: number; localPort: number;
 }
 export interface Plan {
@@ -441,6 +444,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
         request: k.request ?? 100, response: k.response ?? 1000,
         closer: k.model !== "udp" ? k.closer ?? "client" : "client",
         halfClose: k.model !== "udp" && (k.halfClose ?? false), linger0: k.model !== "udp" && (k.linger0 ?? false),
+        serverCloseDelay: k.model !== "udp" ? k.serverCloseDelay ?? 0 : 0,
         start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0,
       };
       if (k.model === "closed-loop") {
@@ -559,7 +563,7 @@ interface Resolved<K> { plugin: string; module?: string; options: Record<string,
 
 /**
  * A rough count of the events a plan simulates: each connection a workload opens costs
- * about 10 (8 segments, its arrival, its TIME_WAIT timer; more under loss). For a
+ * about 10 (8 to 10 segments, its arrival, its TIME_WAIT timer; more under loss). For a
  * warning before a run that would take hours, not for billing.
  */
 export function estimateEvents(plan: Plan): number {

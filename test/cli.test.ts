@@ -219,10 +219,11 @@ describe("connsim run: report files and snapshot", () => {
     expect(readFileSync(html, "utf8")).toMatch(/^<!doctype html>/i);
     const bytes = readFileSync(pcap);
     expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4);
-    // 10 connections of 8 segments each, 16-byte record headers, 54-byte headers plus
-    // options (timestamps on: SYN and SYN-ACK 20 bytes, the 6 others 12) plus payload.
+    // 10 connections of 10 segments each (Linux ACKs request and response at once), 16-byte
+    // record headers, 54-byte headers plus options (timestamps on: SYN and SYN-ACK 20 bytes,
+    // the 8 others 12) plus payload.
     const payload = res.traces.flatMap((t: { segments: { len: number }[] }) => t.segments).reduce((a: number, s: { len: number }) => a + s.len, 0);
-    expect(bytes.length).toBe(24 + 80 * (16 + 54) + 10 * (2 * 20 + 6 * 12) + payload);
+    expect(bytes.length).toBe(24 + 100 * (16 + 54) + 10 * (2 * 20 + 8 * 12) + payload);
   });
 
   test("snapshot --at 30s: the ss -s view of the default study", () => {

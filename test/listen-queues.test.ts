@@ -57,6 +57,7 @@ describe("accept queue", () => {
       "1.472 client P. 1:1 100",   // the request again, now read into the queued child's buffer and ACKed
       "1.473 server . 1:101 0",
       "4.003 server P. 1:101 1000", // accept() at 4.003 s: the application reads the request and answers
+      "4.004 client . 101:1001 0",  // the response's quick ACK, then the client's close
       "4.004 client F. 101:1001 0",
       "4.005 server F. 1001:102 0",
       "4.006 client . 102:1002 0",
@@ -152,11 +153,12 @@ describe("SYN queue and SYN cookies", () => {
     // The child is made from the ACK and established at once.
     expect(path(t, "server")).toEqual(["LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED"]);
     expect(t.states.filter((s) => s.host === "server").slice(0, 2).map((s) => s.t)).toEqual([0.003, 0.003]);
-    expect(relative(t).slice(0, 5)).toEqual([
+    expect(relative(t).slice(0, 6)).toEqual([
       "0.000 client S 0:0 0",
       "0.001 server S. 0:1 0",
       "0.002 client . 1:1 0",
       "0.002 client P. 1:1 100",
+      "0.003 server . 1:101 0", // the request's ACK at once (quick-ack mode: the connection's first data)
       "0.003 server P. 1:101 1000",
     ]);
     expect(Math.max(...r.series.synQueue.server)).toBe(0);

@@ -146,6 +146,7 @@ describe("connections numbered per host group", () => {
     expect(r.traces!.map((t) => [t.id, t.client.split(":")[0], t.server])).toEqual([
       [0, "10.0.0.1", "10.0.0.2:80"], [0, "10.0.1.1", "10.0.1.2:80"], [1, "10.0.0.1", "10.0.0.2:80"], [1, "10.0.1.1", "10.0.1.2:80"],
     ]);
-    expect(r.traces!.map((t) => t.segments.length)).toEqual([8, 8, 8, 8]);
+    // 10 segments each under Linux: the request and the response are ACKed at once (quick-ack mode).
+    expect(r.traces!.map((t) => t.segments.length)).toEqual([10, 10, 10, 10]);
   });
 });

@@ -26,8 +26,10 @@ describe("jsonChunks", () => {
     const pieces = [...jsonChunks(r, 2, 4096)];
     const text = JSON.stringify(r, null, 2);
     expect(pieces.join("")).toBe(text);
-    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(3 * 4096);
-    expect(pieces.length).toBeGreaterThan(text.length / (3 * 4096));
+    // A piece overshoots by at most one small subtree (up to 512 values, written whole):
+    // here a trace of 10 segments with their timestamps, about 8 KB indented.
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(4 * 4096);
+    expect(pieces.length).toBeGreaterThan(text.length / (4 * 4096));
   });
 });
 

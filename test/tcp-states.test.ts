@@ -21,12 +21,17 @@ describe("three-way handshake and close", () => {
     expect(path(t, "server")).toEqual([
       "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED",
     ]);
+    // Linux's quick-ack mode ACKs the request and the response at once, before the
+    // application answers or closes; the ACK of the client's FIN waits (pingpong mode)
+    // and rides on the server's FIN.
     expect(t.segments.map((s) => `${s.from}:${s.flags}:${s.len}`)).toEqual([
-      "client:S:0", "server:S.:0", "client:.:0", "client:P.:100", "server:P.:1000",
-      "client:F.:0", "server:F.:0", "client:.:0",
+      "client:S:0", "server:S.:0", "client:.:0", "client:P.:100", "server:.:0", "server:P.:1000",
+      "client:.:0", "client:F.:0", "server:F.:0", "client:.:0",
     ]);
     // Sequence numbers: SYN and FIN take one each; ACKs name the next byte expected.
-    const [syn, synAck, ack, req, resp, fin, finAck, last] = t.segments;
+    const [syn, synAck, ack, req, reqAck, resp, respAck, fin, finAck, last] = t.segments;
+    expect(reqAck.ack).toBe((req.seq + 100) >>> 0);
+    expect(respAck.ack).toBe((resp.seq + 1000) >>> 0);
     expect(synAck.ack).toBe((syn.seq + 1) >>> 0);
     expect(ack.ack).toBe((synAck.seq + 1) >>> 0);
     expect(resp.ack).toBe((req.seq + 100) >>> 0);
@@ -47,8 +52,10 @@ describe("three-way handshake and close", () => {
     expect(path(t, "client")).toEqual([
       "CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK", "LAST_ACK>CLOSED",
     ]);
+    // The client ACKs the response and FIN at once (more than rcv_mss unacknowledged, Linux
+    // __tcp_ack_snd_check), before its application closes: the server passes through FIN_WAIT_2.
     expect(path(t, "server")).toEqual([
-      "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>TIME_WAIT", "TIME_WAIT>CLOSED",
+      "LISTEN>SYN_RCVD", "SYN_RCVD>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>FIN_WAIT_2", "FIN_WAIT_2>TIME_WAIT", "TIME_WAIT>CLOSED",
     ]);
     // The response carries the FIN: tcpdump shows "FP.".
     expect(t.segments.find((s) => s.from === "server" && s.len === 1000)!.flags).toBe("FP.");
@@ -214,7 +221,8 @@ describe("aborts and resets", () => {
     const r = await runDebug(pair({ workload: { linger0: true, closer: "server" } }));
     const t = r.traces![0];
     expect(path(t, "client")).toEqual(["CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>CLOSED"]);
-    const [resp, rst] = t.segments.filter((s) => s.from === "server" && s.t > 0.001);
+    // (after the request's quick ACK)
+    const [resp, rst] = t.segments.filter((s) => s.from === "server" && s.t > 0.001 && s.len + (s.flags.includes("R") ? 1 : 0) > 0);
     expect([resp.flags, resp.len, rst.flags, rst.len, rst.t]).toEqual(["P.", 1000, "R.", 0, resp.t]);
     expect(rst.seq).toBe((resp.seq + 1000) >>> 0);
     expect(r.totals.completed).toBe(1);

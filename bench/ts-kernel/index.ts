@@ -16,8 +16,9 @@ import {
   setListenerLife as setLife, reservePorts as reserve,
   freeSegment, netBytes, sgFate, takeSegment, netReset, setHostParam as setHp, setLoss as setLossKernel,
 } from "./net.js";
-import { capacity, live, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
-import { EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp.js";
+import { capacity, live, setDackEvent, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
+import { dackFires, EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp.js";
+import { EV_DACK } from "./delack.js";
 import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesBytes, lanesReset, TIME_WAIT_LANE } from "./lanes.js";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelBytes, wheelReset,
@@ -25,7 +26,8 @@ import {
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
 function timerDropped(kind: number, target: number): void {
-  setTimerEvent(target, 0);
+  if (kind === EV_DACK) setDackEvent(target, 0);
+  else setTimerEvent(target, 0);
 }
 
 let durationUs = 0;
@@ -170,6 +172,8 @@ export function run(maxEvents: number): number {
           arrival(target, g);
         } else if (kind === EV_LISTENER) {
           listenerEvent(target, g);
+        } else if (kind === EV_DACK) {
+          dackFires(target);
         }
       }
       if (firstAt === now || !isFound()) break; // a lane's item now, or the slot emptied: back to the merge above

@@ -31,6 +31,9 @@ let IPIDX = new Uint16Array(0); let WL = new Uint16Array(0); let DIR = new Uint1
 let ISS = new Uint32Array(0); let IRS = new Uint32Array(0); let SNDUNA = new Uint32Array(0); let SNDNXT = new Uint32Array(0);
 let SNDEND = new Uint32Array(0); let RCVNXT = new Uint32Array(0); let TIMER = new Uint32Array(0); let CONN = new Uint32Array(0);
 let TSRECENT = new Uint32Array(0); // RFC 7323 TS.Recent (0: none yet)
+// The delayed-ACK state (the engine's ACKS u64, delack.ts) and timer event (DACK).
+let ACKBITS = new Uint8Array(0); let ACKATO = new Uint16Array(0); let ACKWUP = new Uint16Array(0); let ACKLRCV = new Uint32Array(0);
+let DACK = new Uint32Array(0);
 
 let HT = new Uint32Array(0);
 /** As in the engine: a direct-mapped cache (connection id, direction parity) -> slot + 1 in front of the hash. */
@@ -48,8 +51,8 @@ function htSizeFor(size: number): void {
 }
 function htMake(v: number, d: number): number { return ((d < htMaxDist ? d : htMaxDist) << htBits | v) >>> 0; }
 
-/** The engine's figure (56 with its pad byte, + 8 in the hash table). */
-export const SLOT_BYTES = 56 + 8;
+/** The engine's figure (68 with its pad byte and the delayed-ACK state, + 8 in the hash table). */
+export const SLOT_BYTES = 68 + 8;
 
 export function laddr(s: number): number { return LADDR[s]; }
 export function raddr(s: number): number { return RADDR[s]; }
@@ -88,7 +91,19 @@ export function setTimerEvent(s: number, e: number): void { TIMER[s] = e; }
 function dropTimer(s: number): void {
   const e = TIMER[s];
   if (e !== 0) { orphan(e); TIMER[s] = 0; }
+  const d = DACK[s];
+  if (d !== 0) { orphan(d); DACK[s] = 0; }
 }
+export function ackBits(s: number): number { return ACKBITS[s]; }
+export function setAckBits(s: number, v: number): void { ACKBITS[s] = v; }
+export function ackAto(s: number): number { return ACKATO[s]; }
+export function setAckAto(s: number, v: number): void { ACKATO[s] = v; }
+export function ackWup(s: number): number { return ACKWUP[s]; }
+export function setAckWup(s: number, v: number): void { ACKWUP[s] = v; }
+export function ackLrcv(s: number): number { return ACKLRCV[s]; }
+export function setAckLrcv(s: number, v: number): void { ACKLRCV[s] = v; }
+export function dackEvent(s: number): number { return DACK[s]; }
+export function setDackEvent(s: number, e: number): void { DACK[s] = e; }
 export function conn(s: number): number { return CONN[s]; }
 export function tsRecent(s: number): number { return TSRECENT[s]; }
 export function setTsRecent(s: number, v: number): void { TSRECENT[s] = v; }
@@ -104,6 +119,8 @@ export function socketsReset(capacity: number): void {
   SNDUNA = new Uint32Array(cap); SNDNXT = new Uint32Array(cap);
   SNDEND = new Uint32Array(cap); RCVNXT = new Uint32Array(cap);
   TIMER = new Uint32Array(cap); CONN = new Uint32Array(cap); TSRECENT = new Uint32Array(cap);
+  ACKBITS = new Uint8Array(cap); ACKATO = new Uint16Array(cap); ACKWUP = new Uint16Array(cap); ACKLRCV = new Uint32Array(cap);
+  DACK = new Uint32Array(cap);
   htSizeFor(cap * 2);
   HT = new Uint32Array(htMask + 1);
   HC.fill(0);
@@ -112,7 +129,7 @@ export function socketsReset(capacity: number): void {
 export function capacity(): number { return cap; }
 export function slotsUsed(): number { return top; }
 export function socketBytes(): number {
-  return cap * 59 + HT.byteLength;
+  return cap * 71 + HT.byteLength;
 }
 
 function regrow<T extends Uint32Array | Uint16Array | Uint8Array>(old: T, n: number): T {
@@ -132,6 +149,8 @@ function growSockets(): void {
   SNDUNA = regrow(SNDUNA, n); SNDNXT = regrow(SNDNXT, n);
   SNDEND = regrow(SNDEND, n); RCVNXT = regrow(RCVNXT, n);
   TIMER = regrow(TIMER, n); CONN = regrow(CONN, n); TSRECENT = regrow(TSRECENT, n);
+  ACKBITS = regrow(ACKBITS, n); ACKATO = regrow(ACKATO, n); ACKWUP = regrow(ACKWUP, n); ACKLRCV = regrow(ACKLRCV, n);
+  DACK = regrow(DACK, n);
   cap = n;
   const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
   htSizeFor(n * 2);
@@ -206,6 +225,7 @@ export function open(la: number, lp: number, ra: number, rp: number, ip: number,
   IPIDX[s] = ip; WL[s] = w;
   DIR[s] = d; RTO[s] = 0;
   CONN[s] = id; TSRECENT[s] = 0;
+  ACKBITS[s] = 0; ACKATO[s] = 0; ACKWUP[s] = 0; ACKLRCV[s] = 0;
   htPlace(s + 1);
   HC[hcIndex(id, d ^ 1)] = s + 1;
   return s;

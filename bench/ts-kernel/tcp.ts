@@ -26,6 +26,10 @@ import {
 } from "./sockets.js";
 import * as sockets from "./sockets.js";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps.js";
+import {
+  ackAtOnce, ackDelay, ackDueSoon, ackOnRead, ackOwed, ackSent, dackArmed, dackMissed, dataReceived, dataSent,
+  delayedAcks, enterPingpong, quickAckMode,
+} from "./delack.js";
 
 export const EV_SEGMENT = 0;
 export const EV_TIMER = 1;
@@ -213,10 +217,12 @@ function output(s: number): void {
   const finQueued = hasFlag(s, F_FIN_QUEUED);
   let nxt = sndNxt(s);
   let sent = false;
+  let data = false;
   const wasIdle = sndUna(s) === nxt;
   while (true) {
     if (seqLt(nxt, end)) {
       if (((nxt - sndUna(s)) >>> 0) >= win) break;
+      data = true;
       const len = Math.min(mss, (end - nxt) >>> 0);
       const last = ((nxt + len) >>> 0) === end;
       let fl = Flag.ACK;
@@ -233,18 +239,32 @@ function output(s: number): void {
   }
   setSndNxt(s, nxt);
   if (sent) {
-    clearFlag(s, F_ACK_NOW);
+    if (hasFlag(s, F_ACK_NOW)) acked(s);
+    if (data && delayedAcks(s)) dataSent(s);
     if (wasIdle || retransmitting) armTimer(s, rto(s));
   }
 }
 
-function flush(s: number): void {
+/** An owed ACK nothing carried waits for the delayed-ACK timer when `delay`, or when that timer runs. */
+function flush(s: number, delay: boolean): void {
   if (state(s) === State.CLOSED) return;
   output(s);
   if (hasFlag(s, F_ACK_NOW)) {
-    clearFlag(s, F_ACK_NOW);
-    emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+    if (delay) ackDelay(s, pathRtt(s));
+    else if (!dackArmed(s)) sendAck(s);
   }
+}
+function sendAck(s: number): void {
+  emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+  acked(s);
+}
+function acked(s: number): void {
+  clearFlag(s, F_ACK_NOW);
+  if (delayedAcks(s)) ackSent(s);
+}
+function pathRtt(s: number): number {
+  const d = dir(s);
+  return dirLatency(d) + dirLatency(dirRev(d));
 }
 
 function sendSyn(s: number): void {
@@ -371,7 +391,7 @@ export function appClose(s: number, linger0: boolean): void {
   if (hasFlag(s, F_FIN_QUEUED)) { if (hasFlag(s, F_SHUT_WR)) orphaned(s); return; }
   if (linger0) {
     clearFlag(s, F_ACK_NOW);
-    flush(s); // what write() handed over went out already; the RST follows it
+    flush(s, false); // what write() handed over went out already; the RST follows it
     emit(s, Flag.RST | Flag.ACK, sndNxt(s), rcvNxt(s), 0);
     destroy(s);
     return;
@@ -400,7 +420,7 @@ function enterTimeWait(s: number, ackFin: boolean): void {
   const overflow = hostTw(h) >= hostParam(h, HostParam.MaxTwBuckets);
   if (!overflow) setState(s, State.TIME_WAIT);
   if (ackFin) emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
-  clearFlag(s, F_ACK_NOW);
+  if (hasFlag(s, F_ACK_NOW)) acked(s);
   if (overflow) { bump(Stat.TwOverflow); destroy(s); return; }
   setSndEnd(s, Math.floor(now / 1000));
   armTimeWait(s);
@@ -509,7 +529,7 @@ function synSent(s: number, fl: number, seq: number, ack: number): void {
     establish(s);
     emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
     appEstablished(s);
-    flush(s);
+    flush(s, false);
   } else {
     setState(s, State.SYN_RCVD);
     sendSynAck(s);
@@ -544,7 +564,7 @@ function synRcvd(s: number, fl: number, seq: number, ack: number, len: number): 
   appEstablished(s);
   if (state(s) === State.CLOSED) return;
   if (len > 0 || (fl & Flag.FIN)) synchronized(s, fl, seq, ack, len);
-  else flush(s);
+  else flush(s, false);
 }
 
 /** TIME_WAIT (tcp_timewait_state_process): the ISN of the connection a new SYN reopens (never 0), or 0. */
@@ -619,15 +639,26 @@ function synchronized(s: number, fl: number, seq: number, ack: number, len: numb
   let received = 0; // bytes newly delivered to the application
   let total = 0;    // all data bytes received so far
   let finNow = false;
+  let ackWay = ACK_AT_END;
   if (len > 0 || (fl & Flag.FIN)) {
-    setFlag(s, F_ACK_NOW);
     const nxt = rcvNxt(s);
+    const delayed = delayedAcks(s);
+    if (!hasFlag(s, F_ACK_NOW)) { setFlag(s, F_ACK_NOW); if (delayed) ackOwed(s, nxt); }
     const end = (seq + len) >>> 0;
     if (seqLe(seq, nxt) && seqGe(end, nxt)) {
       received = (end - nxt) >>> 0;
       total = (end - irs(s) - 1) >>> 0;
       finNow = (fl & Flag.FIN) !== 0;
       setRcvNxt(s, end + (finNow ? 1 : 0));
+    }
+    if (delayed) {
+      if (received !== 0 || finNow) {
+        if (received !== 0) dataReceived(s, received, rto(s));
+        ackWay = ACK_DECIDE;
+      } else {
+        if (seqLt(seq, nxt)) quickAckMode(s, len);
+        ackWay = ACK_AT_ONCE;
+      }
     }
   }
 
@@ -647,14 +678,46 @@ function synchronized(s: number, fl: number, seq: number, ack: number, len: numb
   }
   if (finNow) {
     const cur = state(s);
-    if (cur === State.ESTABLISHED) setState(s, State.CLOSE_WAIT);
-    else if (cur === State.FIN_WAIT_1) setState(s, State.CLOSING);
-    else if (cur === State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true); return; }
+    if (cur === State.ESTABLISHED) {
+      setState(s, State.CLOSE_WAIT);
+      if (ackWay !== ACK_AT_END) enterPingpong(s);
+    } else if (cur === State.FIN_WAIT_1) {
+      setState(s, State.CLOSING);
+      if (ackWay !== ACK_AT_END) ackWay = ACK_AT_ONCE;
+    } else if (cur === State.FIN_WAIT_2) { deliver(s, received, total); enterTimeWait(s, true); return; }
   }
+
+  if (ackWay === ACK_DECIDE) {
+    if (ackAtOnce(s, rcvNxt(s), len)) ackWay = ACK_AT_ONCE;
+    else if (ackDueSoon(s, pathRtt(s))) ackWay = ACK_AT_ONCE;
+    else if (received !== 0 && reads(s) && ackOnRead(s)) ackWay = ACK_AT_ONCE;
+  }
+  if (ackWay === ACK_AT_ONCE) { stopDelayedAck(s); flush(s, false); }
 
   deliver(s, received, total);
   if (finNow && state(s) !== State.CLOSED) appEof(s);
-  flush(s);
+  flush(s, ackWay === ACK_DECIDE);
+}
+
+const ACK_AT_END = 0;
+const ACK_DECIDE = 1;
+const ACK_AT_ONCE = 2;
+
+function reads(s: number): boolean {
+  if (hasFlag(s, F_DONE)) return false;
+  return !hasFlag(s, F_SERVER) || sockets.tries(s) === 0;
+}
+function stopDelayedAck(s: number): void {
+  const e = sockets.dackEvent(s);
+  if (e !== 0) cancelDue(e);
+}
+
+/** The delayed-ACK timer fired (tcp_delack_timer_handler); its event is released. */
+export function dackFires(s: number): void {
+  sockets.setDackEvent(s, 0);
+  if (!hasFlag(s, F_ACK_NOW)) return;
+  dackMissed(s, rto(s));
+  sendAck(s);
 }
 
 /** Hands newly arrived bytes to the application: `total` is all data received so far. */
@@ -746,7 +809,7 @@ function serverStops(l: number): void {
     if (state(s) === State.SYN_RCVD) { destroy(s); continue; }
     if (hasFlag(s, F_FIN_QUEUED)) continue;
     appClose(s, false);
-    flush(s);
+    flush(s, false);
   }
   unbindListener(l);
 }
