@@ -372,6 +372,7 @@ let DP: usize = 0;          // f64 [dir][4] loss parameters
 let DRNG: usize = 0;        // u64 [dir] random stream
 let DRULE: usize = 0;       // i32 [dir] first rule or -1
 let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
+let DFWD: usize = 0;        // u16 [dir] the NAT (nat/ index + 1) of the host it leads to, 0: an endpoint
 
 @inline export function dirSrc(d: u32): u32 { return load<u16>(DSRC + (<usize>d << 1)); }
 @inline export function dirDst(d: u32): u32 { return load<u16>(DDST + (<usize>d << 1)); }
@@ -384,6 +385,12 @@ let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in 
 @inline export function dirRng(d: u32): usize { return DRNG + (<usize>d << 3); }
 @inline export function dirFirstRule(d: u32): i32 { return load<i32>(DRULE + (<usize>d << 2)); }
 @inline function dirLane(d: u32): u32 { return load<u16>(DLANE + (<usize>d << 1)); }
+/** The NAT + 1 that a segment over direction d reaches (it forwards), 0 when d leads to an endpoint. */
+@inline export function dirForwards(d: u32): u32 { return load<u16>(DFWD + (<usize>d << 1)); }
+/** Host h is NAT k: the directions into it (links are added before it) lead to a forwarder. */
+export function markForwarding(h: u32, k: u32): void {
+  for (let d: u32 = 0; d < nDirs; d++) if (load<u16>(DDST + (<usize>d << 1)) == h) store<u16>(DFWD + (<usize>d << 1), <u16>(k + 1));
+}
 
 /** Both directions of a link between hosts a and b; returns the a->b direction. */
 export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u32 {
@@ -405,7 +412,7 @@ function growDirs(): void {
   const c = dirCap; const n = c * 2;
   DSRC = col(DSRC, c, n, 2); DDST = col(DDST, c, n, 2); DREV = col(DREV, c, n, 2); DLAT = col(DLAT, c, n, 4);
   DLOSS = col(DLOSS, c, n, 1); DBAD = col(DBAD, c, n, 1); DP = col(DP, c, n, 32); DRNG = col(DRNG, c, n, 8);
-  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2);
+  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2); DFWD = col(DFWD, c, n, 2);
   dirCap = n;
 }
 /** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
@@ -639,7 +646,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   RSEEN = alloc(<usize>c * 4); RACTION = alloc(<usize>c); RDELAY = alloc(<usize>c * 4);
   sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
-  DLANE = alloc(<usize>c * 2);
+  DLANE = alloc(<usize>c * 2); DFWD = alloc(<usize>c * 2);
   QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4); LLAT = alloc(<usize>c * 4);
   nLatencies = 0;
 }

@@ -45,6 +45,7 @@ import { udpArrives, udpTimeout } from "./udp";
 export const EV_SEGMENT: u32 = 0; // a delayed duplicate (other segments wait in their direction's queue, net.ts)
 export const EV_TIMER: u32 = 1;
 export const EV_ARRIVAL: u32 = 2;
+export const EV_HOLD: u32 = 5; // a client's hold after its response ended (apps.ts); gen: the connection (4 is conntrack's)
 export const EV_LISTENER: u32 = 3; // gen: LISTENER_STOP or LISTENER_BIND
 export const LISTENER_STOP: u32 = 0;
 export const LISTENER_BIND: u32 = 1;
@@ -141,6 +142,14 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
                      w: u32, c: u32, senderState: u32): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
+  transmit(d, sa, sp, da, dp, fl, seq, ack, len, w, c, senderState);
+}
+/** A segment a NAT forwards over its next hop (nat/nat.ts): that hop's rules and loss, not counted as sent again. */
+export function hop(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32): void {
+  transmit(d, sa, sp, da, dp, fl, seq, ack, len, w, c, State.CLOSED);
+}
+@inline function transmit(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
+                          w: u32, c: u32, senderState: u32): void {
   let dropped = false;
   let deferred = false; // a TypeScript hook decides, in its next batch
   let dupDelay: i64 = -1;
@@ -304,7 +313,7 @@ function fileTimer(s: u32, due: u64): void {
 }
 
 /** Sends what the socket owes: data, FIN, or at least a pure ACK. */
-function flush(s: u32): void {
+export function flush(s: u32): void {
   if (state(s) == State.CLOSED) return;
   output(s);
   if (hasFlag(s, F_ACK_NOW)) {

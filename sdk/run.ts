@@ -3,20 +3,21 @@
 // calls, and slices are where progress and cancellation happen), and assembles the
 // result from the samples, counters and trace records the engine wrote.
 
-import { RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
+import { ERRNO_COUNT, RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
 import { checkEngineFits } from "./limits.js";
 import { hostPlugins } from "./plugin-host.js";
 import { checkRunOptions } from "./options.js";
 import { loadPlugins } from "./plugin-loader.js";
 import { PluginError, type Plugin } from "./plugins.js";
 import {
-  checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
+  checkEngine, compileEngine, configure, natShape, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
   type EngineExports, type SampleLayout, type TraceRecord,
 } from "./engine.js";
 import type { Result, StateName, Trace } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
 import { hostGroups } from "./groups.js";
+import { natResults } from "./nat-result.js";
 
 export const VERSION = "0.1.0";
 
@@ -142,7 +143,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
   if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
   let lastNow = 0;
   const hostNames = plan.hosts.map((h) => h.name);
-  const samples = new SampleTable(hostNames.length);
+  const samples = new SampleTable(hostNames.length, ...natShape(plan));
   const records: TraceRecord[] = [];
   const slice = options.sliceEvents ?? 1_000_000;
   let error: string | undefined;
@@ -184,7 +185,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
 
 /** A result from the sample rows and counters (by Stat) a run reported before its worker died; no traces. */
 export function resultFromRows(plan: Plan, blocks: Uint32Array[], stats: number[], error: string): Result {
-  const samples = new SampleTable(plan.hosts.length);
+  const samples = new SampleTable(plan.hosts.length, ...natShape(plan));
   for (const b of blocks) { samples.blocks.push(b); samples.rows += b.length / samples.layout.words; }
   return assemble({ stat: (k: Stat) => stats[k] ?? 0 } as EngineExports, plan, samples, [], [], 0, error);
 }
@@ -237,6 +238,8 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
     peak,
     series,
   };
+  const nats = natResults(plan, samples, series.t);
+  if (nats) result.nats = nats;
   if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs, plan);
   if (error) result.error = error;
   return result;
@@ -290,7 +293,7 @@ function samplePoints(block: Uint32Array, L: SampleLayout, plan: Plan, hostNames
       return [name, sum];
     })) as Record<StateName, number>;
     let failures = 0;
-    for (let i = L.failures; i < L.words; i++) failures += block[o + i];
+    for (let i = L.failures; i < L.failures + ERRNO_COUNT; i++) failures += block[o + i];
     points.push({
       t: sampleTime(block[o], plan), states,
       portsInUse: Object.fromEntries(hostNames.map((h, hi) => [h, block[o + L.ports + hi]])),
@@ -318,6 +321,8 @@ function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: 
     if (r.kind === 2) {
       tr.client = `${formatIPv4(r.seq)}:${r.ack >>> 16}`;
       tr.server = `${formatIPv4(r.len)}:${r.ack & 0xffff}`;
+    } else if (r.kind === 3) {
+      (tr.nat ??= []).push({ t, host: hostNames[r.where], inside: `${formatIPv4(r.seq)}:${r.ack >>> 16}`, outside: `${formatIPv4(r.len)}:${r.ack & 0xffff}` });
     } else if (r.kind === 0) {
       tr.states.push({ t, host: hostNames[r.where], from: State[r.a] as StateName, to: State[r.b] as StateName });
     } else {

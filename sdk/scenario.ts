@@ -12,6 +12,7 @@ import {
 import type { AllocatorKernel, LossKernel, SizeSpec, WorkloadKernel } from "./kernels.js";
 import { checkPlanOptions } from "./options.js";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
+import { findPath } from "./routes.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
 
 export class ScenarioError extends Error {
@@ -57,6 +58,18 @@ const listen = z.strictObject({
   bindRetry: duration.optional(),
 });
 
+/** A NAT host's SNAT and conntrack settings (Linux's defaults where left out). */
+const natTimeouts = z.strictObject({
+  synSent: duration, synRecv: duration, established: duration, finWait: duration, closeWait: duration,
+  lastAck: duration, timeWait: duration, close: duration, udp: duration, udpStream: duration,
+}).partial();
+const nat = z.strictObject({
+  addresses: z.union([ipv4, z.array(ipv4).min(1)]).describe('the public IPv4 addresses, "10.2.0.1" or a list of them').optional(),
+  ports: portRange.optional(),
+  max: z.number().int().min(1).max(2 ** 32 - 1).optional(),
+  timeouts: natTimeouts.optional(),
+});
+
 const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
   ports: portRange.optional(),
@@ -71,6 +84,9 @@ const host = z.strictObject({
   }).optional(),
   tcp: tcpKnobs.optional(),
   listen: z.array(listen).optional(),
+  // "nat": the host forwards, translating the source of the flows it passes (nat below).
+  kind: z.enum(["endpoint", "nat"]).optional(),
+  nat: nat.optional(),
 });
 
 // Loss models and workloads are plugins: "plugin" names one, and its own schema checks
@@ -88,6 +104,7 @@ const link = z.strictObject({
 const workload = z.looseObject({
   from: z.string(),
   to: z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"'),
+  via: z.array(z.string()).optional(),
 });
 
 const scenarioSchema = z.strictObject({
@@ -120,7 +137,11 @@ export interface PlannedHost {
   reservedPorts: [number, number][];
   tcp: TcpKnobs;
   listen: PlannedListener[];
+  /** A host that forwards, as a NAT: its SNAT range and conntrack settings. */
+  nat?: PlannedNat;
 }
+/** Times in us; timeouts in CtTimeout order (assembly/abi.ts): the TCP states', then UDP's and UDP streams'. */
+export interface PlannedNat { addresses: number[]; ports: [number, number]; max: number; timeouts: number[] }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener {
   port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number;
@@ -141,6 +162,8 @@ export interface PlannedWorkload {
   hook?: { module?: string; options: Record<string, unknown> };
   stream: number;
   from: string; to: string; dstPort: number;
+  /** The hosts a packet passes, from `from` to `to` (just the two without a forwarding host between). */
+  path: string[];
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
   rate: number; arrival: "constant" | "poisson";
   /** Which step of a stepped rate this is (0: the first, or no steps). */
@@ -155,6 +178,8 @@ export interface PlannedWorkload {
   request: SizeSpec; response: SizeSpec; closer: "client" | "server" | "both";
   halfClose: boolean; linger0: boolean;
   start: number; stop: number; count: number; localPort: number;
+  /** us a client holds its connection after the response (open loop), 0: closes at once. */
+  hold: number;
 }
 export interface Plan {
   name: string;
@@ -247,10 +272,21 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     });
     // Unnamed, the profile's own allocator (Linux's under `linux`, as the OS does).
     const allocator = resolvePlugin<AllocatorKernel>(h.portAllocator ?? base.portAllocator, "portAllocator", `${field}.portAllocator`, overrides.plugins, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
+    if (h.nat && h.kind !== "nat") throw new ScenarioError(`${field}.nat`, 'applies to a NAT host only: add "kind": "nat"');
+    const natPlan = h.kind === "nat" ? planNat(h.nat ?? {}, ips, `${field}.nat`, us) : undefined;
+    if (natPlan && listen.length) throw new ScenarioError(`${field}.listen`, "a NAT host forwards; it has no listeners (give them to a host behind or beyond it)");
     hosts.push({
+      ...(natPlan ? { nat: natPlan } : {}),
       name, stream: hosts.length, ips, ports: h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports,
       portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp, listen,
       reservedPorts: h.reservedPorts ? h.reservedPorts.split(",").map((r) => parsePortRange(r) as [number, number]) : [],
+    });
+  }
+  for (const h of hosts) {
+    h.nat?.addresses.forEach((a, j) => {
+      const other = ipOwner.get(a);
+      if (other !== undefined && other !== h.name) throw new ScenarioError(`scenario.hosts.${h.name}.nat.addresses${h.nat!.addresses.length > 1 ? `.${j}` : ""}`, `address ${formatIPv4(a)} is already used by host "${other}"`);
+      ipOwner.set(a, h.name);
     });
   }
   const byName = new Map(hosts.map((h) => [h.name, h]));
@@ -293,7 +329,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   const restarted = new Map<PlannedListener, number>();
   const workloads: PlannedWorkload[] = sc.workloads.flatMap((w, i): PlannedWorkload[] => {
     const field = `scenario.workloads.${i}`;
-    const used = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, ["plugin", "from", "to"]);
+    const used = resolvePlugin<WorkloadKernel>(w, "workload", field, overrides.plugins, ["plugin", "from", "to", "via"]);
     const { plugin, hook: hooked } = used;
     // A hooked workload's kernel says what each connection does; the hook says when.
     const k: WorkloadKernel = used.kernel ?? { model: "open-loop", rate: 0 };
@@ -305,9 +341,9 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     const to = hostField(`${field}.to`, toName);
     const dstPort = Number(toPort);
     if (!(dstPort >= 1 && dstPort <= 65535)) throw new ScenarioError(`${field}.to`, `port ${toPort} is outside 1-65535`);
-    if (!linked.has([from, to].sort().join("\u0000"))) {
-      throw new ScenarioError(`${field}.to`, `no link joins "${from}" and "${to}"; add { "between": ["${from}", "${to}"], "latency": "1ms" } to links`);
-    }
+    if (byName.get(from)!.nat) throw new ScenarioError(`${field}.from`, `"${from}" is a NAT host: it forwards, it runs no workload`);
+    if (byName.get(to)!.nat) throw new ScenarioError(`${field}.to`, `"${to}" is a NAT host: it forwards, nothing listens on it`);
+    const path = findPath(from, to, w.via as string[] | undefined, `${field}`, links, (n) => byName.get(n)?.nat !== undefined, (f, n) => hostField(f, n), (f, d) => new ScenarioError(f, d));
     if (k.restart) {
       // The server behind `to` stops and starts again: its listener's life, set here.
       const protocol = k.model === "udp" ? "udp" : "tcp";
@@ -322,12 +358,12 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       l.reuseAddr = k.restart.reuseAddr ?? l.reuseAddr;
     }
     const common: PlannedWorkload = {
-      plugin, model: k.model, stream: i, from, to, dstPort, step: 0,
+      plugin, model: k.model, stream: i, from, to, dstPort, path, step: 0,
       rate: 0, arrival: "constant", clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, udpTimeout: 0,
       request: k.request ?? 100, response: k.response ?? 1000,
       closer: k.model !== "udp" ? k.closer ?? "client" : "client",
       halfClose: k.model !== "udp" && (k.halfClose ?? false), linger0: k.model !== "udp" && (k.linger0 ?? false),
-      start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0,
+      start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0, hold: 0,
     };
     if (k.model === "closed-loop") {
       return [{
@@ -337,7 +373,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     }
     if (k.model === "udp") return [{ ...common, rate: k.rate, arrival: k.arrival ?? "poisson", udpTimeout: k.timeout ?? 5e6 }];
     const planned: PlannedWorkload = {
-      ...common, rate: hooked || Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0,
+      ...common, rate: hooked || Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0, hold: k.hold ?? 0,
       ...(hooked ? { hook: { ...(used.module ? { module: used.module } : {}), options: used.options } } : {}),
     };
     if (!Array.isArray(k.rate)) return [planned];
@@ -361,6 +397,28 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     name: sc.name ?? "scenario", seed, profile, duration, sample,
     trace, hosts, links, workloads,
   };
+}
+
+/** Linux's conntrack defaults (nf_conntrack_tcp_timeout_*, nf_conntrack_udp_timeout(_stream)), s, in CtTimeout order. */
+export const CONNTRACK_DEFAULTS = {
+  synSent: 120, synRecv: 60, established: 432000, finWait: 120, closeWait: 60, lastAck: 30, timeWait: 120, close: 10, udp: 30, udpStream: 120,
+};
+/** nf_conntrack_max when a NAT names none (a host with 8 GiB or more: nf_conntrack_buckets 262144, max the same). */
+export const CONNTRACK_MAX = 262144;
+
+function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: string | number) => number): PlannedNat {
+  const addresses = n.addresses === undefined ? ips : (Array.isArray(n.addresses) ? n.addresses : [n.addresses]).map((a) => parseIPv4(a) as number);
+  if (new Set(addresses).size !== addresses.length) throw new ScenarioError(`${field}.addresses`, "lists an address twice");
+  const ports = n.ports ? (parsePortRange(n.ports) as [number, number]) : [1024, 65535] as [number, number];
+  const t = { ...n.timeouts };
+  const timeouts = (Object.keys(CONNTRACK_DEFAULTS) as (keyof typeof CONNTRACK_DEFAULTS)[]).map((k) => {
+    const v = t[k] === undefined ? CONNTRACK_DEFAULTS[k] * 1e6 : us(t[k]!);
+    if (v < 1e6 || v > 4294967e6) throw new ScenarioError(`${field}.timeouts.${k}`, "must be from 1s to 4294967s (conntrack counts whole seconds of jiffies)");
+    return v;
+  });
+  // SYN_SENT2 (simultaneous open) shares SYN_SENT's timeout in Linux's table.
+  timeouts.splice(8, 0, timeouts[0]);
+  return { addresses, ports, max: n.max ?? CONNTRACK_MAX, timeouts: [0, ...timeouts] };
 }
 
 /**
