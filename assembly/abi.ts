@@ -129,5 +129,9 @@ export enum NatStat {
   Created,
   /** Packets forwarded. */
   Forwarded,
+  /** Seconds entries held their tuple (until TIME_WAIT or CLOSE, or their end), summed, and how many such holds ended. */
+  HeldSeconds, Holds,
+  /** Seconds entries stayed in the table, summed, and how many entries ended. */
+  LifeSeconds, Lives,
   COUNT,
 }

@@ -54,15 +54,19 @@ export function natResults(plan: Plan, samples: SampleTable, t: number[]): Recor
       },
       series: { entries, states, mappings, portsInUse, insertFailed: perInterval(insertFailed), tableFull: perInterval(tableFull) },
     };
-    const cap = capacity(plan, h.name, r, created, t);
+    const perEntry = (sum: NatStat, n: NatStat) => { const c = last(counter(n)); return c > 0 ? last(counter(sum)) / c : 0; };
+    const cap = capacity(plan, h.name, r, created, t, perEntry(NatStat.HeldSeconds, NatStat.Holds), perEntry(NatStat.LifeSeconds, NatStat.Lives));
     if (cap) r.capacity = cap;
     out[h.name] = r;
   });
   return out;
 }
 
-/** NatCapacity from the second half of the samples (Little's law: entries = rate x time held). */
-function capacity(plan: Plan, name: string, r: NatResult, created: number[], t: number[]): NatCapacity | undefined {
+/**
+ * NatCapacity: the mean hold and lifetime of the entries that ended them, or by Little's
+ * law from the second half of the samples (entries = rate x time) while none has.
+ */
+function capacity(plan: Plan, name: string, r: NatResult, created: number[], t: number[], hold: number, life: number): NatCapacity | undefined {
   const n = t.length;
   if (n < 3) return undefined;
   const from = Math.floor((n - 1) / 2), to = n - 1;
@@ -75,13 +79,14 @@ function capacity(plan: Plan, name: string, r: NatResult, created: number[], t: 
   // Destinations whose flows pass this NAT: each has a tuple space of its own.
   const dsts = new Set(plan.workloads.filter((w) => w.path.includes(name)).map((w) => `${w.to}:${w.dstPort}`));
   const ports = r.ports[1] - r.ports[0] + 1;
-  const holdSeconds = held / rate, lifetimeSeconds = all / rate;
-  const portsLimit = ports * r.addresses.length * Math.max(dsts.size, 1) / holdSeconds;
-  const tableLimit = r.max / lifetimeSeconds;
+  const holdSeconds = hold > 0 ? hold : held / rate, lifetimeSeconds = life > 0 ? life : all / rate;
+  // No entry held its tuple at a sample (flows shorter than the sample, their entries then taken over): ports do not bind.
+  const portsLimit = holdSeconds > 0 ? ports * r.addresses.length * Math.max(dsts.size, 1) / holdSeconds : Infinity;
+  const tableLimit = lifetimeSeconds > 0 ? r.max / lifetimeSeconds : Infinity;
   const binds = portsLimit <= tableLimit ? "ports per destination" : "table size";
-  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
   return {
-    rate: round(rate), holdSeconds: round(holdSeconds), lifetimeSeconds: round(lifetimeSeconds), destinations: Math.max(dsts.size, 1),
+    rate: round(rate)!, holdSeconds: round(holdSeconds)!, lifetimeSeconds: round(lifetimeSeconds)!, destinations: Math.max(dsts.size, 1),
     portsLimit: round(portsLimit), tableLimit: round(tableLimit), sustainable: round(Math.min(portsLimit, tableLimit)), binds,
     reached: binds === "ports per destination" ? r.totals.insertFailed > 0 : r.totals.tableFull > 0,
   };

@@ -104,10 +104,11 @@ export interface NatResult {
 }
 
 /**
- * What a NAT sustains, from the run's second half by Little's law: an entry holds its
- * tuple for `holdSeconds` (until TIME_WAIT or CLOSE, when Linux may take it over) and
- * stays in the table `lifetimeSeconds`; ports x addresses x destinations / hold and
- * max / lifetime are the two limits, the lower binds.
+ * What a NAT sustains: an entry holds its tuple for `holdSeconds` (until TIME_WAIT or
+ * CLOSE, when Linux may take it over) and stays in the table `lifetimeSeconds` (means
+ * over the entries that ended them; Little's law on the run's second half before any
+ * has); ports x addresses x destinations / hold and max / lifetime are the two limits,
+ * the lower binds.
  */
 export interface NatCapacity {
   /** New flows per second the NAT made in the second half of the run. */
@@ -115,9 +116,10 @@ export interface NatCapacity {
   holdSeconds: number;
   lifetimeSeconds: number;
   destinations: number;
-  portsLimit: number;
-  tableLimit: number;
-  sustainable: number;
+  /** null: unbounded (no entry was seen holding its tuple, or none stayed in the table). */
+  portsLimit: number | null;
+  tableLimit: number | null;
+  sustainable: number | null;
   binds: "ports per destination" | "table size";
   /** Whether the run met that limit (flows dropped for it). */
   reached: boolean;

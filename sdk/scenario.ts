@@ -390,6 +390,20 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     }));
   });
 
+  // A forwarding host routes by destination address: two workloads may not need different next hops to one address.
+  const nextHop = new Map<string, [string, number]>();
+  workloads.forEach((w) => {
+    for (let j = 1; j + 1 < w.path.length; j++) {
+      for (const a of byName.get(w.to)!.ips) {
+        const key = `${w.path[j]}>${a}`;
+        const had = nextHop.get(key);
+        if (had && had[0] !== w.path[j + 1]) {
+          throw new ScenarioError(`scenario.workloads.${w.stream}.via`, `"${w.path[j]}" already sends packets for ${formatIPv4(a)} to "${had[0]}" (scenario.workloads.${had[1]}); a host routes by destination address, so give both workloads the same path`);
+        }
+        nextHop.set(key, [w.path[j + 1], w.stream]);
+      }
+    }
+  });
   const seed = overrides.seed ?? sc.seed ?? 1;
   const trace = overrides.trace ?? sc.trace ?? 0;
   if (trace > MAX_TRACE) throw new ScenarioError(overrides.trace !== undefined ? "options.trace" : "scenario.trace", tooManyTraced(trace));

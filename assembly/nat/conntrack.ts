@@ -112,9 +112,18 @@ export function setNatMax(k: u32, most: u32): void { store<u32>(NMAX + (<usize>k
   store<u32>(p, load<u32>(p) + d);
 }
 @inline export function natStat(k: u32, i: u32): f64 { return load<f64>(NSTATS + ((<usize>k * NatStat.COUNT + i) << 3)); }
-@inline export function countNat(k: u32, i: u32): void {
+@inline export function countNat(k: u32, i: u32): void { addNat(k, i, 1.0); }
+@inline function addNat(k: u32, i: u32, v: f64): void {
   const p = NSTATS + ((<usize>k * NatStat.COUNT + i) << 3);
-  store<f64>(p, load<f64>(p) + 1.0);
+  store<f64>(p, load<f64>(p) + v);
+}
+/** Whether an entry in state st holds its tuple against a new flow (TIME_WAIT and later may be taken over). */
+@inline function holding(st: u32): bool { return st < <u32>CtState.TIME_WAIT || st > <u32>CtState.SYN_SENT2; }
+/** Entry c stops holding its tuple now: its hold is counted. */
+function endHold(c: u32): void {
+  const k = ctNat(c);
+  addNat(k, NatStat.HeldSeconds, <f64>(now - ctBorn(c)) / 1e6);
+  countNat(k, NatStat.Holds);
 }
 /** Whether the table holds nf_conntrack_max entries (a new flow's first packet is then dropped). */
 @inline export function natFull(k: u32): bool {
@@ -212,6 +221,9 @@ export function ctKill(c: u32): void {
   if (e != 0) orphan(e);
   hashRemove(c, 0); hashRemove(c, 1);
   onHold(c, -1);
+  if (holding(ctState(c))) endHold(c);
+  addNat(k, NatStat.LifeSeconds, <f64>(now - ctBorn(c)) / 1e6);
+  countNat(k, NatStat.Lives);
   addNatState(k, ctState(c), -1);
   store<u32>(NCOUNT + (<usize>k << 2), natCount(k) - 1);
   ctLive--;
@@ -222,6 +234,7 @@ export function ctSetState(c: u32, st: u32): void {
   const old = ctState(c);
   if (old == st) return;
   const k = ctNat(c);
+  if (holding(old) && !holding(st)) endHold(c);
   addNatState(k, old, -1); addNatState(k, st, 1);
   store<u8>(CSTATE + <usize>c, <u8>st);
 }

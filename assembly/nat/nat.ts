@@ -285,7 +285,7 @@ export function natSampleWords(): u32 { return nNats * (CT_STATE_COUNT + NatStat
 export function writeNatSample(p: usize): void {
   for (let k: u32 = 0; k < nNats; k++) {
     for (let s: u32 = 0; s < <u32>CT_STATE_COUNT; s++) { store<u32>(p, natStates(k, s)); p += 4; }
-    for (let i: u32 = 0; i < <u32>NatStat.COUNT; i++) { store<u32>(p, <u32>natStat(k, i)); p += 4; }
+    for (let i: u32 = 0; i < <u32>NatStat.COUNT; i++) { store<u32>(p, <u32>Math.round(natStat(k, i))); p += 4; }
   }
   for (let q: u32 = 0; q < nPubs; q++) { store<u32>(p, pubEntries(q)); store<u32>(p, pubPorts(q), 4); p += 8; }
 }
