@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { planScenario, runOnPool, runPlan, runScenario, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
 import { seriesCsv } from "../sdk/report/csv.js";
+import { htmlReport } from "../sdk/report/html.js";
+import { summary } from "../sdk/report/summary.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const FIX = join(ROOT, "test/fixtures/linux-nat");
@@ -246,6 +248,25 @@ describe("a connection through a NAT, hop by hop", () => {
     expect(via.traces![0].segments[1]).toMatchObject({ from: "a", to: "server" });
     expect(via.traces![0].nat![0].outside.startsWith("10.2.0.1:")).toBe(true);
     expect(via.totals.completed).toBe(1);
+  });
+});
+
+describe("reports", () => {
+  test("the summary names the limit that binds and the cap that changed the answer; CSV and HTML carry the NAT's series", async () => {
+    const plan = planScenario(behindNat({ ports: "40000-40199", workload: churn(40, "20s"), duration: "60s" }));
+    const r = await runPlan(plan);
+    const text = summary(r, plan);
+    expect(text).toContain("nat gw       10.2.0.1 ports 40000-40199:");
+    expect(text).toMatch(/sustains {5}(9\.9\d|10)\/s \(made [\d.]+\/s\): ports 200 x 1 address x 1 destination \/ 20 s held = (9\.9\d|10)\/s; table 262,144 \//);
+    expect(text).toContain(`binds        ports per destination (the cap that changed the answer: ${r.nats!.gw.totals.insertFailed.toLocaleString("en-US")} SYNs or datagrams dropped, no free tuple)`);
+    const [head, ...rows] = seriesCsv(r).trim().split("\n").map((l) => l.split(","));
+    const col = (name: string) => rows.map((row) => Number(row[head.indexOf(name)]));
+    expect(col("nats.gw.insertFailed").reduce((a, b) => a + b, 0)).toBe(r.nats!.gw.totals.insertFailed);
+    expect(col("nats.gw.ESTABLISHED")).toEqual(r.nats!.gw.series.states.ESTABLISHED);
+    expect(col("nats.gw.mappings.10.2.0.1")).toEqual(r.nats!.gw.series.mappings["10.2.0.1"]);
+    const html = await htmlReport(r, {}, {});
+    expect(html).toContain("<h2>NAT hosts</h2>");
+    expect(html).toContain("gw (binds: ports per destination, reached)");
   });
 });
 
