@@ -25,7 +25,7 @@ import {
 import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
 import { EV_ARRIVAL, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
 import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
-import { addNat as newNat, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
+import { addNat as newNat, setNatTakeover as setTakeover, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
 import { conntrackReset, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
@@ -99,6 +99,11 @@ export function addRule(dir: u32, mask: u32, value: u32, senderState: i32, conn:
   return newRule(dir, mask, value, senderState, conn, nth, action, <u32>delay);
 }
 /** Host h forwards as a NAT (after its links are added): SNAT to ports lo-hi, at most `most` conntrack entries (0: no limit). */
+export function setNatTakeover(k: u32, on: u32): void {
+  configuring();
+  if (k >= nNats) abort("engine configuration: no such NAT");
+  setTakeover(k, on != 0);
+}
 export function addNat(h: u32, lo: u32, hi: u32, most: u32, stream: u32): u32 {
   configuring(); hostIndex(h);
   if (lo > hi || hi > 65535) abort("engine configuration: a NAT's port range is not within 0-65535");

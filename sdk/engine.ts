@@ -24,6 +24,7 @@ export interface EngineExports {
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
   addNat(h: number, lo: number, hi: number, max: number, stream: number): number;
   addNatAddress(k: number, addr: number): void;
+  setNatTakeover(k: number, on: number): void;
   setNatTimeout(k: number, i: number, us: number): void;
   addRoute(h: number, addr: number, dir: number): void;
   natStat(k: number, i: number): number;
@@ -223,6 +224,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     const n = h.nat!;
     const k = e.addNat(hostIndex.get(h.name)!, n.ports[0], n.ports[1], n.max, h.stream);
     for (const a of n.addresses) e.addNatAddress(k, a);
+    if (!n.takeover) e.setNatTakeover(k, 0);
     n.timeouts.forEach((us, i) => { if (i > 0) e.setNatTimeout(k, i, us); });
   }
   const hostsByName = new Map(plan.hosts.map((h) => [h.name, h]));
@@ -252,7 +254,8 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
-      [WlParam.ConnGroup, counter.get(g)!], [WlParam.Hold, w.hold],
+      [WlParam.ConnGroup, counter.get(g)!],
+      ...(w.hold ? [[WlParam.Hold, w.hold] as [WlParam, number]] : []), // (0 is every parameter's start)
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];

@@ -79,7 +79,10 @@ function capacity(plan: Plan, name: string, r: NatResult, created: number[], t: 
   // Destinations whose flows pass this NAT: each has a tuple space of its own.
   const dsts = new Set(plan.workloads.filter((w) => w.path.includes(name)).map((w) => `${w.to}:${w.dstPort}`));
   const ports = r.ports[1] - r.ports[0] + 1;
-  const holdSeconds = hold > 0 ? hold : held / rate, lifetimeSeconds = life > 0 ? life : all / rate;
+  const lifetimeSeconds = life > 0 ? life : all / rate;
+  // Without takeover an entry holds its tuple its whole life.
+  const takeover = plan.hosts.find((h) => h.name === name)!.nat!.takeover;
+  const holdSeconds = !takeover ? lifetimeSeconds : hold > 0 ? hold : held / rate;
   // No entry held its tuple at a sample (flows shorter than the sample, their entries then taken over): ports do not bind.
   const portsLimit = holdSeconds > 0 ? ports * r.addresses.length * Math.max(dsts.size, 1) / holdSeconds : Infinity;
   const tableLimit = lifetimeSeconds > 0 ? r.max / lifetimeSeconds : Infinity;

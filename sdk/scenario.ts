@@ -68,6 +68,8 @@ const nat = z.strictObject({
   ports: portRange.optional(),
   max: z.number().int().min(1).max(2 ** 32 - 1).optional(),
   timeouts: natTimeouts.optional(),
+  // false: a closed flow's entry keeps its tuple until its timeout ends (no TIME_WAIT takeover, as Linux before 6.5).
+  takeover: z.boolean().optional(),
 });
 
 const host = z.strictObject({
@@ -141,7 +143,7 @@ export interface PlannedHost {
   nat?: PlannedNat;
 }
 /** Times in us; timeouts in CtTimeout order (assembly/abi.ts): the TCP states', then UDP's and UDP streams'. */
-export interface PlannedNat { addresses: number[]; ports: [number, number]; max: number; timeouts: number[] }
+export interface PlannedNat { addresses: number[]; ports: [number, number]; max: number; timeouts: number[]; takeover: boolean }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener {
   port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number;
@@ -432,7 +434,7 @@ function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: s
   });
   // SYN_SENT2 (simultaneous open) shares SYN_SENT's timeout in Linux's table.
   timeouts.splice(8, 0, timeouts[0]);
-  return { addresses, ports, max: n.max ?? CONNTRACK_MAX, timeouts: [0, ...timeouts] };
+  return { addresses, ports, max: n.max ?? CONNTRACK_MAX, timeouts: [0, ...timeouts], takeover: n.takeover ?? true };
 }
 
 /**

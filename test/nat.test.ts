@@ -82,6 +82,31 @@ describe("capacity with long-held flows is ports / hold time, per public address
   });
 });
 
+describe("TIME_WAIT takeover", () => {
+  test("a NAT that keeps a closed flow's port for its 120 s TIME_WAIT (takeover false) sustains ports / 120 s, where Linux sustains the offered rate", async () => {
+    const s = behindNat({ ports: "40000-40999", workload: { plugin: "tcp-churn", rate: 25, arrival: "constant", request: 5, response: 5 }, duration: "300s" });
+    // The client's ports one after another: none comes back within the run. (Linux's allocator returns to
+    // a port once the client's own 60 s TIME_WAIT ends; its SYN then reopens the gateway's TIME_WAIT entry.)
+    s.hosts.client0 = { ...s.hosts.client0, portAllocator: "sequential" };
+    const linux = await runScenario(s);
+    expect(linux.nats!.gw.totals.insertFailed).toBe(0);
+    expect(linux.totals.failed.ETIMEDOUT).toBe(0);
+    (s.hosts.gw.nat as { takeover?: boolean }).takeover = false;
+    const held = await runScenario(s);
+    const n = held.nats!.gw;
+    expect(n.totals.takeovers).toBe(0);
+    expect(n.totals.insertFailed).toBeGreaterThan(0);
+    expect(n.capacity!.binds).toBe("ports per destination");
+    expect(n.capacity!.portsLimit!).toBeGreaterThan(1000 / 120 * 0.95);
+    expect(n.capacity!.portsLimit!).toBeLessThan(1000 / 120 * 1.05);
+    // The first 1000 flows take every port in 40 s; the next 1000 as those entries expire, 120-160 s,
+    // and the next 240-280 s: 1000 ports per 120 s, against Linux's 25/s x 300 s.
+    expect(Math.max(...n.series.states.TIME_WAIT)).toBe(1000);
+    expect(held.totals.established).toBe(3000);
+    expect(linux.totals.established).toBe(7500);
+  });
+});
+
 describe("UDP mappings", () => {
   test("follow Little's law: a DNS-like query stream holds rate x 30 s unreplied-timeout mappings", async () => {
     // (At 75% of the 1000 ports; nearer 90%, the search's runs of consecutive ports from a random

@@ -44,6 +44,7 @@ let NHI: usize = 0;
 let NPUB0: usize = 0;    // u32 [nat] its first public address index
 let NPUBN: usize = 0;    // u32 [nat] how many
 let NRNG: usize = 0;     // u64 [nat] random stream (get_random_u16)
+let NTAKE: usize = 0;    // u8  [nat] 1: a SYN may take over a TIME_WAIT or CLOSE entry (Linux); 0: a closed flow holds its port to the end of its timeout
 let nCap: u32 = 0;
 let natsAdded: u32 = 0;
 
@@ -67,12 +68,14 @@ export function addNat(h: u32, lo: u32, hi: u32, stream: u32): u32 {
     const c = nCap; const n = max(c * 2, 4);
     NHOST = regrow(NHOST, <usize>c * 4, <usize>n * 4); NLO = regrow(NLO, <usize>c * 4, <usize>n * 4); NHI = regrow(NHI, <usize>c * 4, <usize>n * 4);
     NPUB0 = regrow(NPUB0, <usize>c * 4, <usize>n * 4); NPUBN = regrow(NPUBN, <usize>c * 4, <usize>n * 4); NRNG = regrow(NRNG, <usize>c * 8, <usize>n * 8);
+    NTAKE = regrow(NTAKE, <usize>c, <usize>n);
     nCap = n;
   }
   natsAdded = k + 1;
   store<u32>(NHOST + (<usize>k << 2), h); store<u32>(NLO + (<usize>k << 2), lo); store<u32>(NHI + (<usize>k << 2), hi);
   store<u32>(NPUB0 + (<usize>k << 2), nPubs); store<u32>(NPUBN + (<usize>k << 2), 0);
   store<u64>(NRNG + (<usize>k << 3), seedStream(runSeed, 0x80000 + <u64>stream));
+  store<u8>(NTAKE + <usize>k, 1);
   markForwarding(h, k);
   return k;
 }
@@ -92,6 +95,7 @@ export function addPublic(k: u32, addr: u32): u32 {
   return p;
 }
 export function natHost(k: u32): u32 { return load<u32>(NHOST + (<usize>k << 2)); }
+export function setNatTakeover(k: u32, on: bool): void { store<u8>(NTAKE + <usize>k, on ? 1 : 0); }
 
 function holdPublic(c: u32, d: i32): void {
   const p = ctPub(c);
@@ -242,6 +246,7 @@ function uniqueTuple(k: u32, c: u32, udp: bool): bool {
   }
   // 3. random rounds
   const size = hi - lo + 1;
+  const harder = !udp && load<u8>(NTAKE + <usize>k) != 0;
   let attempts = min(size, MAX_ATTEMPTS);
   let off = <u32>(next64(NRNG + (<usize>k << 3)) >> 48); // get_random_u16
   while (true) {
@@ -250,7 +255,7 @@ function uniqueTuple(k: u32, c: u32, udp: bool): bool {
       off = (off + 1) & 0xFFFF; // a u16
       const f = ctFind(k, da, dp, pa, port, udp);
       if (f < 0) { ctConfirm(c, p, port, first); return true; }
-      if (!udp) { if (attempts - i <= HARDER_THRESH) { if (mayTakeOver(<u32>f, c)) {
+      if (harder) { if (attempts - i <= HARDER_THRESH) { if (mayTakeOver(<u32>f, c)) {
         ctKill(<u32>f >> 1);
         countNat(k, NatStat.Takeovers);
         ctConfirm(c, p, port, first);
@@ -274,7 +279,7 @@ function mayTakeOver(f: u32, c: u32): bool {
 
 export function natReset(): void {
   nCap = 0; natsAdded = 0; nPubs = 0; pCap = 0;
-  NHOST = 0; NLO = 0; NHI = 0; NPUB0 = 0; NPUBN = 0; NRNG = 0; PADDR = 0; PENTRIES = 0; PPORTS = 0; PUSE = 0;
+  NHOST = 0; NLO = 0; NHI = 0; NPUB0 = 0; NPUBN = 0; NRNG = 0; NTAKE = 0; PADDR = 0; PENTRIES = 0; PPORTS = 0; PUSE = 0;
   rMask = 15; nRoutes = 0; RKEY = alloc(16 * 8); RDIR = alloc(16 * 4);
   setPubAddrOf(pubAddr);
   setOnHold(holdPublic);
