@@ -84,6 +84,7 @@ export const INVARIANTS = [
   "a listener's half-open count equals its SYN_RCVD children",
   "each UDP port has at most one holder, as the UDP port table says; UDP sockets per host equal the reported counts",
   "each direction's segments in flight arrive in order, and the first arrival is the earliest queue head",
+  "conntrack: each live entry is found by both its tuples (the hash holds two per entry), and each NAT's entries by state equal its counts",
 ];
 
 /** Runs the engine's invariant checks; throws naming the broken one. */

@@ -276,6 +276,21 @@ describe("a connection through a NAT, hop by hop", () => {
   });
 });
 
+describe("the engine's invariants (12: conntrack's books)", () => {
+  test("hold between slices through exhaustion, takeovers, UDP expiry and a full table", async () => {
+    const runs = [
+      replay("nat_estab_hold60"),
+      behindNat({ ports: "40000-40099", servers: 2, workload: churn(20, "5s"), duration: "40s" }),
+      behindNat({ max: 50, workload: { plugin: "udp-request", rate: 10, arrival: "poisson", timeout: "2s" }, duration: "70s" }),
+    ];
+    for (const s of runs) {
+      const r = await runScenario({ ...s, duration: "70s" }, { checkInvariants: true, sliceEvents: 5000 });
+      expect(r.error).toBeUndefined();
+      expect(r.nats!.gw.totals.created).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe("reports", () => {
   test("the summary names the limit that binds and the cap that changed the answer; CSV and HTML carry the NAT's series", async () => {
     const plan = planScenario(behindNat({ ports: "40000-40199", workload: churn(40, "20s"), duration: "60s" }));

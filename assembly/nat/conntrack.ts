@@ -349,3 +349,42 @@ export function conntrackReset(): void {
   CEND = alloc(256); CTIMER = alloc(256); CBORN = alloc(512); CCONN = alloc(256);
   htBits = 8; htMask = 255; HT = alloc(256 * 4);
 }
+
+// ---- the invariant (invariants.ts 12) ----------------------------------------------------
+/**
+ * Each live entry's two tuples are found by ctFind as its own, the hash holds two
+ * entries per live one, and per NAT the live entries by state equal its counts. Returns
+ * 0, or the entry (+1) or NAT (+1, negated) that breaks it; `ctWant`/`ctGot` say how.
+ */
+export let ctWant: u32 = 0;
+export let ctGot: u32 = 0;
+let PER: usize = 0; let perCap: u32 = 0;
+export function ctCheck(): i32 {
+  let live: u32 = 0;
+  if (perCap < max(nNats, 1)) { perCap = max(nNats, 1) * 2; PER = alloc(<usize>perCap * CT_STATE_COUNT * 4); }
+  const per = PER;
+  memory.fill(per, 0, <usize>perCap * CT_STATE_COUNT * 4);
+  for (let c: u32 = 0; c < ctTop; c++) {
+    const st = ctState(c);
+    if (st == 0) continue; // free, or unconfirmed (never left over between slices)
+    live++;
+    const k = ctNat(c);
+    const p = per + ((<usize>k * CT_STATE_COUNT + st) << 2);
+    store<u32>(p, load<u32>(p) + 1);
+    const udp = (ctFlags(c) & CF_UDP) != 0;
+    for (let dir: u32 = 0; dir < 2; dir++) {
+      const f = ctFind(k, tupleSrc(c, dir), tupleSport(c, dir), tupleDst(c, dir), tupleDport(c, dir), udp);
+      if (f != <i32>(c << 1 | dir)) { ctWant = c << 1 | dir; ctGot = <u32>f; return <i32>c + 1; }
+    }
+  }
+  let inHash: u32 = 0;
+  for (let i: u32 = 0; i <= htMask; i++) if (load<u32>(HT + (<usize>i << 2)) != 0) inHash++;
+  if (live != ctLive || inHash != 2 * live) { ctWant = 2 * ctLive; ctGot = inHash; return <i32>ctTop + 1; }
+  for (let k: u32 = 0; k < nNats; k++) {
+    for (let st: u32 = 1; st < <u32>CT_STATE_COUNT; st++) {
+      const got = load<u32>(per + ((<usize>k * CT_STATE_COUNT + st) << 2));
+      if (got != natStates(k, st)) { ctWant = natStates(k, st); ctGot = got; return -(<i32>k + 1); }
+    }
+  }
+  return 0;
+}
