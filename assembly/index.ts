@@ -26,7 +26,7 @@ import { capacity, live, setTimerEvent, SLOT_BYTES, socketsReset } from "./socke
 import { EV_ARRIVAL, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
 import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
 import { addNat as newNat, setNatTakeover as setTakeover, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
-import { conntrackReset, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
+import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
 } from "./wheel";
@@ -151,6 +151,8 @@ function start(): void {
     }
   }
   lanesStart(nLatencies + 1 + nWorkloads);
+  conntrackStart();
+  setExtraColumns(natSampleWords(), writeNatSample); // (with the hosts' count, now final)
   started = true;
   listenersStart();
   appsStart();

@@ -279,11 +279,12 @@ function sizeParams(s: SizeSpec, fixed: WlParam, dist: WlParam, a: WlParam, b: W
  *   index | states, STATE_COUNT per host, host-major | ports in use per host | UDP sockets per host
  *   | SYN queue per host | accept queue per host | failures per errno
  *   | per NAT (plan order): entries per CtState, then its NatStat counters | per public address: entries, ports in use
+ *   | with NATs, per host: the conntrack entries whose original side came from it
  */
 export interface SampleLayout {
   words: number; states: number; ports: number; udp: number; synQueue: number; acceptQueue: number; failures: number;
-  /** The first NAT column; a NAT's block is NAT_WORDS words, then each public address has 2. */
-  nat: number; pubs: number;
+  /** The first NAT column; a NAT's block is NAT_WORDS words, then each public address has 2, then (with NATs) each host its inside entries. */
+  nat: number; pubs: number; inside: number;
 }
 export const NAT_WORDS = CT_STATE_COUNT + NatStat.COUNT;
 
@@ -296,8 +297,8 @@ export function natShape(plan: Pick<Plan, "hosts">): [nats: number, pubs: number
 export function sampleLayout(nHosts: number, nats = 0, pubs = 0): SampleLayout {
   const states = 1, ports = states + nHosts * STATE_COUNT, udp = ports + nHosts, synQueue = udp + nHosts, acceptQueue = synQueue + nHosts;
   const failures = acceptQueue + nHosts;
-  const nat = failures + ERRNO_COUNT, pubsAt = nat + nats * NAT_WORDS;
-  return { words: pubsAt + 2 * pubs, states, ports, udp, synQueue, acceptQueue, failures, nat, pubs: pubsAt };
+  const nat = failures + ERRNO_COUNT, pubsAt = nat + nats * NAT_WORDS, inside = pubsAt + 2 * pubs;
+  return { words: inside + (nats > 0 ? nHosts : 0), states, ports, udp, synQueue, acceptQueue, failures, nat, pubs: pubsAt, inside };
 }
 
 /** Copies the rows written since the last drain, back to back, and drains the buffer. */

@@ -53,8 +53,15 @@ export function natResults(plan: Plan, samples: SampleTable, t: number[]): Recor
         states: Object.fromEntries(CT_STATE_NAMES.map((s) => [s, Math.max(0, ...states[s])])) as Record<CtStateName, number>,
       },
       series: { entries, states, mappings, portsInUse, insertFailed: perInterval(insertFailed), tableFull: perInterval(tableFull) },
+      insideHosts: [],
     };
     const perEntry = (sum: NatStat, n: NatStat) => { const c = last(counter(n)); return c > 0 ? last(counter(sum)) / c : 0; };
+    // Inside hosts: those whose workloads' paths pass this NAT (a host behind two NATs counts its entries in both).
+    const inside = [...new Set(plan.workloads.filter((w) => w.path.slice(1, -1).includes(h.name)).map((w) => w.from))];
+    r.insideHosts = inside.map((host) => {
+      const v = samples.column(L.inside + plan.hosts.findIndex((x) => x.name === host));
+      return { host, peak: Math.max(0, ...v), mean: Math.round(1000 * (v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0)) / 1000 };
+    }).sort((a, b) => b.peak - a.peak || b.mean - a.mean || (a.host < b.host ? -1 : 1)).slice(0, 10);
     const cap = capacity(plan, h.name, r, created, t, perEntry(NatStat.HeldSeconds, NatStat.Holds), perEntry(NatStat.LifeSeconds, NatStat.Lives));
     if (cap) r.capacity = cap;
     out[h.name] = r;

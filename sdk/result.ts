@@ -101,6 +101,8 @@ export interface NatResult {
     tableFull: number[];
   };
   capacity?: NatCapacity;
+  /** The inside hosts holding the most of this NAT's mappings: peak and mean entries (at most 10, most first). */
+  insideHosts: { host: string; peak: number; mean: number }[];
 }
 
 /**

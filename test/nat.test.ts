@@ -79,6 +79,10 @@ describe("capacity with long-held flows is ports / hold time, per public address
     expect(n.capacity!.portsLimit!).toBeLessThan(used * 5 * 1.05);
     expect(n.capacity!.holdSeconds).toBeGreaterThan(20);
     expect(n.capacity!.holdSeconds).toBeLessThan(20 * 1.05);
+    // Who holds the mappings: the eight clients, whose entries add up to the NAT's at every sample.
+    expect(n.insideHosts.map((x) => x.host).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `client${i}`));
+    expect(n.insideHosts.reduce((a, x) => a + x.mean, 0)).toBeCloseTo(mean(n.series.entries), 1);
+    expect(n.insideHosts[0].peak).toBeGreaterThanOrEqual(n.insideHosts[7].peak);
   });
 });
 

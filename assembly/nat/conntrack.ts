@@ -27,6 +27,7 @@
 import { alloc, regrow } from "../mem";
 import { CT_STATE_COUNT, CtState, CtTimeout, NatStat } from "../abi";
 import { mix4 } from "../rng";
+import { dirSrc, nHosts } from "../net";
 import { now, orphan, scheduleLazy, setDue, evTime } from "../wheel";
 
 // ---- the tracker's table ----------------------------------------------------------------
@@ -208,7 +209,17 @@ export function ctConfirm(c: u32, p: u32, pp: u32, state: u32): void {
   store<u8>(CSTATE + <usize>c, <u8>state);
   addNatState(k, state, 1);
   countNat(k, NatStat.Created);
+  countInside(c, 1);
   onHold(c, 1);
+}
+// Entries per inside host (the host their original side came from, over its inside direction), for "who holds the mappings".
+let HMAP: usize = 0; let hmapCap: u32 = 0;
+/** As the run starts: a count per host (hosts are all added by then). */
+export function conntrackStart(): void { if (hmapCap < nHosts) { hmapCap = nHosts; HMAP = alloc(<usize>max(hmapCap, 1) << 2); } }
+@inline export function insideEntries(h: u32): u32 { return load<u32>(HMAP + (<usize>h << 2)); }
+@inline function countInside(c: u32, d: i32): void {
+  const p = HMAP + (<usize>dirSrc(ctDirIn(c)) << 2);
+  store<u32>(p, load<u32>(p) + d);
 }
 /** Books kept elsewhere (nat.ts: public ports in use) as an entry is entered (1) and removed (-1). */
 let onHold: (c: u32, d: i32) => void = (c: u32, d: i32): void => {};
@@ -221,6 +232,7 @@ export function ctKill(c: u32): void {
   if (e != 0) orphan(e);
   hashRemove(c, 0); hashRemove(c, 1);
   onHold(c, -1);
+  countInside(c, -1);
   if (holding(ctState(c))) endHold(c);
   addNat(k, NatStat.LifeSeconds, <f64>(now - ctBorn(c)) / 1e6);
   countNat(k, NatStat.Lives);
@@ -343,6 +355,7 @@ export function conntrackReset(): void {
   natCap = 4; nNats = 0;
   NTIMEOUT = alloc(<usize>natCap * CtTimeout.COUNT * 8); NHZ = alloc(<usize>natCap * 4); NMAX = alloc(<usize>natCap * 4);
   NCOUNT = alloc(<usize>natCap * 4); NSTATES = alloc(<usize>natCap * CT_STATE_COUNT * 4); NSTATS = alloc(<usize>natCap * NatStat.COUNT * 8);
+  hmapCap = 0; HMAP = 0;
   ctCap = 64; ctTop = 0; ctFree = 0xFFFFFFFF; ctLive = 0;
   CNAT = alloc(128); CSTATE = alloc(64); CFLAGS = alloc(64); CSRC = alloc(256); CSPORT = alloc(128);
   CDST = alloc(256); CDPORT = alloc(128); CPUB = alloc(128); CPPORT = alloc(128); CDIN = alloc(128); CDOUT = alloc(128);

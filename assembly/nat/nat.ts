@@ -26,12 +26,12 @@ import { CT_STATE_COUNT, CtState, CtTimeout, Flag, NatStat, Stat } from "../abi"
 import { mix4, next64, seedStream } from "../rng";
 import { now } from "../wheel";
 import { bump, traced, traceNat, traceSegment } from "../metrics";
-import { dirRev, freeSegment, markForwarding, runSeed, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl } from "../net";
+import { dirRev, freeSegment, markForwarding, nHosts, runSeed, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl } from "../net";
 import { hop } from "../tcp";
 import {
   addNatBooks, CF_ASSURED, CF_CLOSE_INIT, CF_SEEN_REPLY, CF_UDP, countNat, ctBorn, ctConfirm, ctDirIn, ctDirOut, ctDiscard, ctDport,
   ctDst, ctEnd, ctEvent, ctFind, ctFlags, ctKill, ctNew, ctPport, ctPub, ctRefresh, ctSetState, ctSport, ctSrc, ctState,
-  EV_RST, IG, IV, natFull, natStat, natStates, nNats, setCtEnd, setCtFlag, setOnHold, setPubAddrOf, transition,
+  EV_RST, IG, IV, insideEntries, natFull, natStat, natStates, nNats, setCtEnd, setCtFlag, setOnHold, setPubAddrOf, transition,
 } from "./conntrack";
 
 const MAX_ATTEMPTS: u32 = 128;            // NF_NAT_MAX_ATTEMPTS
@@ -286,11 +286,12 @@ export function natReset(): void {
 }
 
 /** The NAT columns of a sample row (metrics.ts): per NAT its entries by state and its counters, per public address its entries and ports. */
-export function natSampleWords(): u32 { return nNats * (CT_STATE_COUNT + NatStat.COUNT) + nPubs * 2; }
+export function natSampleWords(): u32 { return nNats == 0 ? 0 : nNats * (CT_STATE_COUNT + NatStat.COUNT) + nPubs * 2 + nHosts; }
 export function writeNatSample(p: usize): void {
   for (let k: u32 = 0; k < nNats; k++) {
     for (let s: u32 = 0; s < <u32>CT_STATE_COUNT; s++) { store<u32>(p, natStates(k, s)); p += 4; }
     for (let i: u32 = 0; i < <u32>NatStat.COUNT; i++) { store<u32>(p, <u32>Math.round(natStat(k, i))); p += 4; }
   }
   for (let q: u32 = 0; q < nPubs; q++) { store<u32>(p, pubEntries(q)); store<u32>(p, pubPorts(q), 4); p += 8; }
+  for (let h: u32 = 0; h < nHosts; h++) { store<u32>(p, insideEntries(h)); p += 4; }
 }

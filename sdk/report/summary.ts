@@ -124,6 +124,7 @@ function natLines(r: Result): string[] {
     const states = Object.entries(n.peak.states).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
     lines.push(`  nat ${host.padEnd(8)} ${n.addresses.join(", ")} ports ${n.ports[0]}-${n.ports[1]}: ${fmt(t.created)} flows, conntrack peak ${fmt(n.peak.entries)} of ${fmt(n.max)}${states ? ` (${states})` : ""}`);
     lines.push(`    dropped      ${fmt(t.insertFailed)} no free tuple (insert_failed), ${fmt(t.tableFull)} table full, ${fmt(t.invalid)} invalid; ${fmt(t.takeovers)} TIME_WAIT/CLOSE entries taken over`);
+    if (n.insideHosts.length > 1) lines.push(`    most held by ${n.insideHosts.slice(0, 5).map((x) => `${x.host} ${fmt(x.peak)}`).join(", ")}`);
     const c = n.capacity;
     if (!c) continue;
     const lim = (x: number | null) => (x === null ? "unbounded" : `${num(x)}/s`);
