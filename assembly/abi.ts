@@ -59,6 +59,8 @@ export enum WlParam {
   BindPort,
   /** us: the server application close()s this long after it reads the client's EOF (0: at once). */
   ServerCloseDelay,
+  /** us a client keeps its connection open after the response before it closes (0: at once). */
+  Hold,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */
@@ -111,7 +113,8 @@ export const ERRNO_COUNT = 5;
 export enum TraceField {
   Time = 0,     // u64 microseconds
   Conn = 8,     // u32 connection id
-  Kind = 12,    // u8: 0 state change, 1 segment, 2 connection opened (Seq laddr, Ack lport<<16|rport, Len raddr)
+  Kind = 12,    // u8: 0 state change, 1 segment, 2 connection opened (Seq laddr, Ack lport<<16|rport, Len raddr),
+                //     3 a NAT (Where: its host) translated it (Seq inside address, Ack inside port<<16|public port, Len public address)
   A = 13,       // u8: from-state, or flags
   B = 14,       // u8: to-state, or fate (0 delivered, 1 dropped)
   Opts = 15,    // u8: a segment's options: 1 it carries the timestamps option (TsVal, TsEcr)
@@ -119,4 +122,37 @@ export enum TraceField {
   Seq = 20, Ack = 24, Len = 28,
   TsVal = 32, TsEcr = 36,
   SIZE = 40,
+}
+
+/**
+ * conntrack's states (Linux enum tcp_conntrack, its order: the tracker's table is indexed
+ * by it), then the UDP entries: no reply seen, a reply seen, assured (a stream: replies
+ * and still in use 2 s after the first packet).
+ */
+export enum CtState {
+  NONE = 0, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2,
+  UDP_UNREPLIED, UDP_REPLIED, UDP_ASSURED,
+}
+export const CT_STATE_COUNT = 13;
+/** A NAT's timeouts (setNatTimeout), us: the TCP states' by CtState, then UDP's two. */
+export enum CtTimeout { UDP = 10, UDP_STREAM = 11, COUNT = 12 }
+/** A NAT's counters (natStat and its sample columns), cumulative. */
+export enum NatStat {
+  /** New flows whose first packet found no free tuple (nf_conntrack insert_failed): the packet is dropped. */
+  InsertFailed = 0,
+  /** New flows dropped because the table held nf_conntrack_max entries ("table full, dropping packet"). */
+  TableFull,
+  /** Packets conntrack marks invalid (no entry and not a SYN, or a forbidden transition): dropped. */
+  Invalid,
+  /** Entries in TIME_WAIT or CLOSE taken over by a new SYN ahead of them (nf_nat_used_tuple_harder). */
+  Takeovers,
+  /** Entries made (flows that got a tuple). */
+  Created,
+  /** Packets forwarded. */
+  Forwarded,
+  /** Seconds entries held their tuple (until TIME_WAIT or CLOSE, or their end), summed, and how many such holds ended. */
+  HeldSeconds, Holds,
+  /** Seconds entries stayed in the table, summed, and how many entries ended. */
+  LifeSeconds, Lives,
+  COUNT,
 }

@@ -13,7 +13,7 @@ import { heldBits, hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, i
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, dir, F_DONE, F_FIN_QUEUED, F_SERVER, F_UDP, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
-import { activeOpen, appClose, appShutdown, closeNow, EV_ARRIVAL, EV_CLOSE, failNoPort, takeOverTimeWait, twReusable, twReuseApplies } from "./tcp";
+import { activeOpen, appClose, appShutdown, closeNow, EV_ARRIVAL, EV_CLOSE, EV_HOLD, flush, failNoPort, takeOverTimeWait, twReusable, twReuseApplies } from "./tcp";
 import { udpQuery } from "./udp";
 
 // A workload's index is a u16 in sockets and segments; its table doubles as workloads are added.
@@ -595,7 +595,19 @@ function responseDone(s: u32): void {
   outcome(w, Outcome.Completed);
   loopNext(w);
   const bits = appBits(w);
-  if (bits & A_CLIENT_CLOSES) appClose(s, (bits & A_LINGER0) != 0);
+  if (bits & A_CLIENT_CLOSES) {
+    const hold = wp(w, WlParam.Hold);
+    if (hold > 0) { schedule(now + <u64>hold, EV_HOLD, s, conn(s)); return; }
+    appClose(s, (bits & A_LINGER0) != 0);
+  }
+}
+/** A client's hold ended: it closes, unless the connection ended meanwhile (the slot then holds another or none). */
+export function holdEnds(s: u32, c: u32): void {
+  if (conn(s) != c || hasFlag(s, F_SERVER) || !hasFlag(s, F_DONE)) return;
+  const st = state(s);
+  if (st != State.ESTABLISHED && st != State.CLOSE_WAIT) return;
+  appClose(s, (appBits(wl(s)) & A_LINGER0) != 0);
+  flush(s, false); // (a close in answer to a segment goes out with that segment's answer; this one has none)
 }
 
 /** A client connection failed before its exchange ended, with `errno`. */

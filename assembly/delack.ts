@@ -39,7 +39,8 @@ import { ipParam } from "./net";
 import { acks, dackEvent, ipIdx, setAcks, setDackEvent } from "./sockets";
 import { cancelDue, evDue, evTime, kernelDue, NEVER, now, orphan, scheduleLazy, setDue } from "./wheel";
 
-export const EV_DACK: u32 = 4;
+import { EV_DACK } from "./events";
+export { EV_DACK };
 
 const QUICK: u64 = 0x1F;
 const PINGPONG: u64 = 1 << 5;

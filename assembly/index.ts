@@ -2,31 +2,33 @@
 // pointers to the sample and trace buffers. Only numbers cross this boundary; the
 // SDK (sdk/engine.ts) is the one caller. One instance simulates one shard.
 
-import { HostParam, RunStatus, Stat, WlParam } from "./abi";
+import { CtTimeout, HostParam, NatStat, RunStatus, Stat, WlParam } from "./abi";
 import {
   applyVerdicts as apply, hookDue, hookPtr as hPtr, hooksReset, pendingHooks, setHookEpoch as setEpoch, verdictPtr as vPtr,
   setWorkloadEpoch as setWlEpoch, workloadBatchDone as wlDone, workloadDue, workloadHooked,
 } from "./hooks";
 import {
-  addArrivals as fileArrivals, appsReset, appsStart, arrival, arrivalDue, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
+  addArrivals as fileArrivals, appsReset, holdEnds, appsStart, arrival, arrivalDue, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
   setWorkloadParam as setWp, nWorkloads, wp, addDestination as newDestination, destinationCount, destinationDir, destinationPort,
 } from "./apps";
 import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
-  drainSamples as drainS, drainTrace as drainT, metricsReset, samplesPtr as sPtr, samplesRows, setStat,
+  drainSamples as drainS, drainTrace as drainT, metricsReset, setExtraColumns, samplesPtr as sPtr, samplesRows, setStat,
   setTraceFirst, stat as readStat, takeSample, traceCount as tCount, tracePtr as tPtr, rowWords,
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
-  freeSegment, netReset, takeSegment, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
+  dirForwards, freeSegment, netReset, takeSegment, sgDir, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
   setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners, ipHost, dirSrc,
 } from "./net";
 import { capacity, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
-import { dackFires, EV_ARRIVAL, EV_CLOSE, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
+import { dackFires, EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
 import { EV_DACK } from "./delack";
 import { closeDue } from "./apps";
 import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
+import { addNat as newNat, setNatTakeover as setTakeover, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
+import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
 } from "./wheel";
@@ -34,7 +36,7 @@ import {
 /** A cancelled timer was dropped: its socket has no event filed any more. */
 function timerDropped(kind: u32, target: u32): void {
   if (kind == EV_DACK) setDackEvent(target, 0);
-  else setTimerEvent(target, 0);
+  else if (kind == EV_TIMER) setTimerEvent(target, 0);
 }
 
 let durationUs: u64 = 0;
@@ -52,6 +54,8 @@ export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   metricsReset();
   hooksReset();
   appsReset();
+  conntrackReset();
+  natReset();
   sampleIndex = 0;
   started = false;
 }
@@ -97,6 +101,39 @@ export function addRule(dir: u32, mask: u32, value: u32, senderState: i32, conn:
   configuring(); dirIndex(dir);
   return newRule(dir, mask, value, senderState, conn, nth, action, <u32>delay);
 }
+/** Host h forwards as a NAT (after its links are added): SNAT to ports lo-hi, at most `most` conntrack entries (0: no limit). */
+export function setNatTakeover(k: u32, on: u32): void {
+  configuring();
+  if (k >= nNats) abort("engine configuration: no such NAT");
+  setTakeover(k, on != 0);
+}
+export function addNat(h: u32, lo: u32, hi: u32, most: u32, stream: u32): u32 {
+  configuring(); hostIndex(h);
+  if (lo > hi || hi > 65535) abort("engine configuration: a NAT's port range is not within 0-65535");
+  const k = newNat(h, lo, hi, stream);
+  setNatMax(k, most);
+  setNatHz(k, hostParam(h, HostParam.Hz));
+  setExtraColumns(natSampleWords(), writeNatSample);
+  return k;
+}
+export function addNatAddress(k: u32, addr: u32): void {
+  configuring();
+  if (k >= nNats) abort("engine configuration: no such NAT");
+  addPublic(k, addr);
+  setExtraColumns(natSampleWords(), writeNatSample);
+}
+/** A conntrack timeout of NAT k (CtTimeout index), us. */
+export function setNatTimeout(k: u32, i: u32, us: f64): void {
+  if (k >= nNats) abort("engine configuration: no such NAT");
+  if (i >= <u32>CtTimeout.COUNT) abort("engine configuration: no such conntrack timeout");
+  setCtTimeout(k, i, <u64>us);
+}
+/** Forwarding host h sends packets for address `addr` over direction d. */
+export function addRoute(h: u32, addr: u32, d: u32): void {
+  configuring(); hostIndex(h); dirIndex(d);
+  newRoute(h, addr, d);
+}
+export function natStat(k: u32, i: u32): f64 { return k < nNats && i < <u32>NatStat.COUNT ? readNatStat(k, i) : 0; }
 export function addWorkload(stream: u32): u32 { configuring(); return newWorkload(stream); }
 export function setWorkloadParam(w: u32, k: i32, v: f64): void {
   if (w >= nWorkloads) abort("engine configuration: no such workload");
@@ -131,6 +168,8 @@ function start(): void {
     }
   }
   lanesStart(nLatencies + 1 + nWorkloads);
+  conntrackStart();
+  setExtraColumns(natSampleWords(), writeNatSample); // (with the hosts' count, now final)
   started = true;
   listenersStart();
   appsStart();
@@ -153,6 +192,8 @@ let dropped: u32 = 0;
     dropped++;
     return;
   }
+  const k = dirForwards(sgDir(g));
+  if (k != 0) { natArrives(g, k - 1); return; }
   segmentArrives(g);
 }
 
@@ -280,6 +321,10 @@ export function run(maxEvents: u32): i32 {
           dackFires(target);
         } else if (kind == EV_CLOSE) {
           closeDue(target);
+        } else if (kind == EV_CONNTRACK) {
+          ctExpire(target);
+        } else if (kind == EV_HOLD) {
+          holdEnds(target, g);
         }
       }
       // A lane's item now: which comes first is decided above. A slot popDue emptied

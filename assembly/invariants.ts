@@ -27,6 +27,8 @@
 //      order; the heap is ordered and holds one entry per queue with segments, keyed by
 //      its first, one for the TIME_WAIT FIFO while it has entries, keyed by its first,
 //      and at most one per workload; firstAt is its first entry's time
+//  12  conntrack (nat/conntrack.ts): each live entry is found by both its tuples, the
+//      tuple hash holds two per live entry, and each NAT's entries by state equal its counts
 
 import { State, STATE_COUNT } from "./abi";
 import { alloc } from "./mem";
@@ -41,6 +43,7 @@ import { F_SERVER, F_SHUT_WR, F_UDP, hasFlag, tries, timerEvent, htDistanceOk, h
 import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { dackArmed, EV_DACK } from "./delack";
+import { ctCheck, ctGot, ctWant } from "./nat/conntrack";
 import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
 import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, laneCount, laneEntry, laneEntryAt, laneEntryOrder, TIME_WAIT_LANE } from "./lanes";
 import { nWorkloads } from "./apps";
@@ -253,6 +256,9 @@ export function checkInvariants(): i32 {
   if (tws != (twCount() > 0 ? 1 : 0)) return fail(11, TIME_WAIT_LANE, twCount(), tws);
   const first = nLanes > 0 ? laneEntryAt(0) : u64.MAX_VALUE;
   if (first != firstAt) return fail(11, 0xFFFFFFFE, <u32>first, <u32>firstAt);
+  // 12: conntrack
+  const ct = ctCheck();
+  if (ct != 0) return fail(12, <u32>(ct < 0 ? -ct : ct), ctWant, ctGot);
   return 0;
 }
 

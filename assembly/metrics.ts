@@ -3,6 +3,7 @@
 // buffers in linear memory that the SDK reads and drains after every run slice.
 //
 //   sample row (u32 words): index | states[host][11] | portsInUse[host] | udpSockets[host] | synQueue[host] | acceptQueue[host] | failures[5]
+//   | with NATs: per NAT, entries per CtState[13] and NatStat counters[6]; per public address, entries and ports in use
 //   trace record: see TraceField in abi.ts (40 bytes)
 
 import { alloc, regrow } from "./mem";
@@ -22,6 +23,7 @@ export function metricsReset(): void {
   sampleCap = 1 << 16; SAMPLES = alloc(sampleCap); sampleBytes = 0; sampleRows = 0;
   traceCap = 1 << 16; TRACE = alloc(traceCap); traceBytes = 0;
   traceFirst = 0;
+  extraWords = 0;
 }
 export function setTraceFirst(n: u32): void { traceFirst = n; }
 
@@ -36,7 +38,12 @@ export function countFailure(e: i32): void {
   store<u32>(p, load<u32>(p) + 1);
 }
 
-export function rowWords(): u32 { return 1 + nHosts * STATE_COUNT + nHosts * 4 + ERRNO_COUNT; }
+export function rowWords(): u32 { return 1 + nHosts * STATE_COUNT + nHosts * 4 + ERRNO_COUNT + extraWords; }
+
+/** Columns after the failures, written by another module (nat/: its NATs' books), and their writer. */
+let extraWords: u32 = 0;
+let writeExtra: (p: usize) => void = (p: usize): void => {};
+export function setExtraColumns(words: u32, writer: (p: usize) => void): void { extraWords = words; writeExtra = writer; }
 
 export function takeSample(index: u32): void {
   const bytes = <usize>rowWords() << 2;
@@ -68,6 +75,7 @@ export function takeSample(index: u32): void {
   p += <usize>nHosts << 3;
   memory.copy(p, FAILS, ERRNO_COUNT * 4);
   memory.fill(FAILS, 0, ERRNO_COUNT * 4);
+  if (extraWords != 0) writeExtra(p + ERRNO_COUNT * 4);
   sampleBytes += bytes;
   sampleRows++;
 }
@@ -103,6 +111,10 @@ export function traceState(t: u64, conn: u32, host: u32, from: u32, to: u32): vo
 /** A segment: `opts` 1 when it carries the timestamps option (tsval, tsecr). */
 export function traceSegment(t: u64, conn: u32, dir: u32, flags: u32, dropped: bool, seq: u32, ack: u32, len: u32, opts: u32, tsval: u32, tsecr: u32): void {
   traceRecord(t, conn, 1, flags, dropped ? 1 : 0, dir, seq, ack, len, opts, opts != 0 ? tsval : 0, opts != 0 ? tsecr : 0);
+}
+/** A NAT gave traced connection `conn` its public tuple: (inside address, port) -> (public address, port), at NAT host `host`. */
+export function traceNat(t: u64, conn: u32, host: u32, ia: u32, ip: u32, pa: u32, pp: u32): void {
+  traceRecord(t, conn, 3, 0, 0, host, ia, ip << 16 | pp, pa, 0, 0, 0);
 }
 /** Names a traced connection's endpoints: addresses and ports of the client. */
 export function traceOpen(t: u64, conn: u32, host: u32, la: u32, lp: u32, ra: u32, rp: u32): void {

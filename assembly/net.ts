@@ -373,6 +373,7 @@ let DRNG: usize = 0;        // u64 [dir] random stream
 let DRULE: usize = 0;       // i32 [dir] first rule or -1
 let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
 let DTS: usize = 0;         // u8  [dir] 1: both hosts have tcp_timestamps on, so their connections negotiate the option
+let DFWD: usize = 0;        // u16 [dir] the NAT (nat/ index + 1) of the host it leads to, 0: an endpoint
 
 @inline export function dirSrc(d: u32): u32 { return load<u16>(DSRC + (<usize>d << 1)); }
 @inline export function dirDst(d: u32): u32 { return load<u16>(DDST + (<usize>d << 1)); }
@@ -387,6 +388,12 @@ let DTS: usize = 0;         // u8  [dir] 1: both hosts have tcp_timestamps on, s
 @inline function dirLane(d: u32): u32 { return load<u16>(DLANE + (<usize>d << 1)); }
 /** Whether connections over direction d use timestamps: each end's SYN offers them only with tcp_timestamps on. */
 @inline export function dirTs(d: u32): bool { return load<u8>(DTS + <usize>d) != 0; }
+/** The NAT + 1 that a segment over direction d reaches (it forwards), 0 when d leads to an endpoint. */
+@inline export function dirForwards(d: u32): u32 { return load<u16>(DFWD + (<usize>d << 1)); }
+/** Host h is NAT k: the directions into it (links are added before it) lead to a forwarder. */
+export function markForwarding(h: u32, k: u32): void {
+  for (let d: u32 = 0; d < nDirs; d++) if (load<u16>(DDST + (<usize>d << 1)) == h) store<u16>(DFWD + (<usize>d << 1), <u16>(k + 1));
+}
 
 /** Both directions of a link between hosts a and b; returns the a->b direction. */
 export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u32 {
@@ -411,7 +418,7 @@ function growDirs(): void {
   const c = dirCap; const n = c * 2;
   DSRC = col(DSRC, c, n, 2); DDST = col(DDST, c, n, 2); DREV = col(DREV, c, n, 2); DLAT = col(DLAT, c, n, 4);
   DLOSS = col(DLOSS, c, n, 1); DBAD = col(DBAD, c, n, 1); DP = col(DP, c, n, 32); DRNG = col(DRNG, c, n, 8);
-  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2); DTS = col(DTS, c, n, 1);
+  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2); DTS = col(DTS, c, n, 1); DFWD = col(DFWD, c, n, 2);
   dirCap = n;
 }
 /** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
@@ -654,7 +661,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   RSEEN = alloc(<usize>c * 4); RACTION = alloc(<usize>c); RDELAY = alloc(<usize>c * 4);
   sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
-  DLANE = alloc(<usize>c * 2); DTS = alloc(<usize>c);
+  DLANE = alloc(<usize>c * 2); DTS = alloc(<usize>c); DFWD = alloc(<usize>c * 2);
   QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4); LLAT = alloc(<usize>c * 4);
   nLatencies = 0;
 }

@@ -58,14 +58,11 @@ import {
   delayedAcks, enterPingpong, quickAckMode,
 } from "./delack";
 
-export const EV_SEGMENT: u32 = 0; // a delayed duplicate (other segments wait in their direction's queue, net.ts)
-export const EV_TIMER: u32 = 1;
-export const EV_ARRIVAL: u32 = 2;
-export const EV_LISTENER: u32 = 3; // gen: LISTENER_STOP or LISTENER_BIND
+import { EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER } from "./events";
+export { EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER };
 export const LISTENER_STOP: u32 = 0;
 export const LISTENER_BIND: u32 = 1;
 export const LISTENER_ACCEPT: u32 = 2;
-export const EV_CLOSE: u32 = 5; // a server application's delayed close() (apps.ts closeDue); 4 is delack.ts's EV_DACK
 
 const WINDOW_SEGMENTS: u32 = 10;
 // The receive window (RCV.WND) that RST and ACK checks measure against, and the peer's
@@ -183,6 +180,18 @@ export function send(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u
                      w: u32, c: u32, senderState: u32, opts: u32, tsval: u32, tsecr: u32): void {
   bump(Stat.SegSent);
   if (retransmitting) bump(Stat.SegRetransmitted);
+  transmit(d, sa, sp, da, dp, fl, seq, ack, len, w, c, senderState, opts, tsval, tsecr);
+}
+/**
+ * A segment a NAT forwards over its next hop (nat/nat.ts): that hop's rules and loss, not
+ * counted as sent again; its options (the timestamps) pass through untouched.
+ */
+export function hop(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32, w: u32, c: u32,
+                    opts: u32, tsval: u32, tsecr: u32): void {
+  transmit(d, sa, sp, da, dp, fl, seq, ack, len, w, c, State.CLOSED, opts, tsval, tsecr);
+}
+@inline function transmit(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u32, ack: u32, len: u32,
+                          w: u32, c: u32, senderState: u32, opts: u32, tsval: u32, tsecr: u32): void {
   let dropped = false;
   let deferred = false; // a TypeScript hook decides, in its next batch
   let dupDelay: i64 = -1;
@@ -366,7 +375,7 @@ function fileTimer(s: u32, due: u64): void {
  * nothing carried waits for the delayed-ACK timer instead when `delay` (the caller
  * decided so, delack.ts) or when that timer is already running.
  */
-function flush(s: u32, delay: bool): void {
+export function flush(s: u32, delay: bool): void {
   if (state(s) == State.CLOSED) return;
   output(s);
   if (hasFlag(s, F_ACK_NOW)) {

@@ -18,6 +18,7 @@ export default definePlugin({
       .describe('a number of connections a second, or steps like [{ "at": "0s", "rate": 100 }, { "at": "30s", "rate": 500 }]'),
     arrival: z.enum(["constant", "poisson"]).optional(),
     localPort: fields.port.optional().describe("bind() to this port before connect()"),
+    hold: duration.optional().describe("how long the client keeps the connection open after the response before it closes"),
     ...fields.exchange,
   }),
   kernel: (o) => ({ model: "open-loop", ...o }),

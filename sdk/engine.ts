@@ -3,8 +3,9 @@
 // the sample and trace buffers. Loading takes bytes, so the same code serves Node
 // and browsers; only `loadEngineBytes` knows about the file system.
 
-import { Flag, HostParam, LossKind, PortAllocator, SizeDist, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
+import { CT_STATE_COUNT, NatStat, Flag, HostParam, LossKind, PortAllocator, SizeDist, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
 import type { Plan } from "./scenario.js";
+import { workloadPaths } from "./routes.js";
 import type { AllocatorKernel, SizeSpec } from "./kernels.js";
 import { hostGroups } from "./groups.js";
 
@@ -22,6 +23,12 @@ export interface EngineExports {
   addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number;
   setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
+  addNat(h: number, lo: number, hi: number, max: number, stream: number): number;
+  addNatAddress(k: number, addr: number): void;
+  setNatTakeover(k: number, on: number): void;
+  setNatTimeout(k: number, i: number, us: number): void;
+  addRoute(h: number, addr: number, dir: number): void;
+  natStat(k: number, i: number): number;
   addWorkload(stream: number): number;
   addDestination(addr: number, port: number, dir: number): number;
   setWorkloadParam(w: number, k: number, v: number): void;
@@ -79,6 +86,7 @@ export const INVARIANTS = [
   "a listener's half-open count equals its SYN_RCVD children",
   "each UDP port has at most one holder, as the UDP port table says; UDP sockets per host equal the reported counts",
   "each direction's segments in flight arrive in order, and the first arrival is the earliest queue head",
+  "conntrack: each live entry is found by both its tuples (the hash holds two per entry), and each NAT's entries by state equal its counts",
 ];
 
 /** Runs the engine's invariant checks; throws naming the broken one. */
@@ -215,6 +223,22 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       }
     }
   }
+  // NATs after their links (the engine marks the directions into them), each with its public addresses.
+  const nats = plan.hosts.filter((h) => h.nat);
+  for (const h of nats) {
+    const n = h.nat!;
+    const k = e.addNat(hostIndex.get(h.name)!, n.ports[0], n.ports[1], n.max, h.stream);
+    for (const a of n.addresses) e.addNatAddress(k, a);
+    if (!n.takeover) e.setNatTakeover(k, 0);
+    n.timeouts.forEach((us, i) => { if (i > 0) e.setNatTimeout(k, i, us); });
+  }
+  const hostsByName = new Map(plan.hosts.map((h) => [h.name, h]));
+  // Routes: each forwarding host on a workload's path sends toward its destination's addresses over the next link.
+  for (const w of plan.workloads) {
+    for (const { to, path } of workloadPaths(w)) for (let i = 1; i + 1 < path.length; i++) {
+      for (const a of hostsByName.get(to)!.ips) e.addRoute(hostIndex.get(path[i])!, a, route.get(`${path[i]}>${path[i + 1]}`)!);
+    }
+  }
   // Connections are numbered per host group, by the counter of the group's first workload:
   // a shard holds whole groups, so it numbers (and draws sizes for) them as the whole run does.
   const group = hostGroups(plan);
@@ -227,7 +251,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     const dst = byName.get(w.to)!;
     const params: [WlParam, number][] = [
       [WlParam.SrcHost, hostIndex.get(w.from)!], [WlParam.SrcIp, firstIp.get(w.from)!],
-      [WlParam.DstAddr, dst.ips[0]], [WlParam.DstPort, w.dstPort], [WlParam.Dir, route.get(`${w.from}>${w.to}`)!],
+      [WlParam.DstAddr, dst.ips[0]], [WlParam.DstPort, w.dstPort], [WlParam.Dir, route.get(`${w.path[0]}>${w.path[1]}`)!],
       [WlParam.Rate, w.rate], [WlParam.Arrival, w.arrival === "poisson" ? Arrival.Poisson : Arrival.Constant],
       [WlParam.Start, w.start], [WlParam.Stop, w.stop], [WlParam.Count, w.count],
       [WlParam.Closer, w.closer === "client" ? Closer.Client : w.closer === "server" ? Closer.Server : Closer.Both],
@@ -239,12 +263,13 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       // (Sources, Dests and BindPort left at 0 mean one source, one destination, the port at connect().)
       ...(w.source === "round-robin" ? [[WlParam.Sources, byName.get(w.from)!.ips.length] as [WlParam, number]] : []),
       ...(w.portAt === "bind" ? [[WlParam.BindPort, 1] as [WlParam, number]] : []),
+      ...(w.hold ? [[WlParam.Hold, w.hold] as [WlParam, number]] : []), // (0 is every parameter's start)
       ...sizeParams(w.request, WlParam.Request, WlParam.ReqDist, WlParam.ReqA, WlParam.ReqB),
       ...sizeParams(w.response, WlParam.Response, WlParam.RespDist, WlParam.RespA, WlParam.RespB),
     ];
     for (const [k, v] of params) e.setWorkloadParam(wi, k, v);
     if (w.destinations) {
-      const first = w.destinations.map((d) => e.addDestination(byName.get(d.to)!.ips[0], d.dstPort, route.get(`${w.from}>${d.to}`)!))[0];
+      const first = w.destinations.map((d) => e.addDestination(byName.get(d.to)!.ips[0], d.dstPort, route.get(`${d.path[0]}>${d.path[1]}`)!))[0];
       e.setWorkloadParam(wi, WlParam.DstFirst, first);
       e.setWorkloadParam(wi, WlParam.Dests, w.destinations.length);
     }
@@ -265,13 +290,27 @@ function sizeParams(s: SizeSpec, fixed: WlParam, dist: WlParam, a: WlParam, b: W
  * Where each field sits in a sample row (assembly/metrics.ts), in u32 words from the row's start:
  *   index | states, STATE_COUNT per host, host-major | ports in use per host | UDP sockets per host
  *   | SYN queue per host | accept queue per host | failures per errno
+ *   | per NAT (plan order): entries per CtState, then its NatStat counters | per public address: entries, ports in use
+ *   | with NATs, per host: the conntrack entries whose original side came from it
  */
-export interface SampleLayout { words: number; states: number; ports: number; udp: number; synQueue: number; acceptQueue: number; failures: number }
+export interface SampleLayout {
+  words: number; states: number; ports: number; udp: number; synQueue: number; acceptQueue: number; failures: number;
+  /** The first NAT column; a NAT's block is NAT_WORDS words, then each public address has 2, then (with NATs) each host its inside entries. */
+  nat: number; pubs: number; inside: number;
+}
+export const NAT_WORDS = CT_STATE_COUNT + NatStat.COUNT;
 
-export function sampleLayout(nHosts: number): SampleLayout {
+/** A plan's NATs and public addresses, for the sample layout. */
+export function natShape(plan: Pick<Plan, "hosts">): [nats: number, pubs: number] {
+  const nats = plan.hosts.filter((h) => h.nat);
+  return [nats.length, nats.reduce((n, h) => n + h.nat!.addresses.length, 0)];
+}
+
+export function sampleLayout(nHosts: number, nats = 0, pubs = 0): SampleLayout {
   const states = 1, ports = states + nHosts * STATE_COUNT, udp = ports + nHosts, synQueue = udp + nHosts, acceptQueue = synQueue + nHosts;
   const failures = acceptQueue + nHosts;
-  return { words: failures + ERRNO_COUNT, states, ports, udp, synQueue, acceptQueue, failures };
+  const nat = failures + ERRNO_COUNT, pubsAt = nat + nats * NAT_WORDS, inside = pubsAt + 2 * pubs;
+  return { words: inside + (nats > 0 ? nHosts : 0), states, ports, udp, synQueue, acceptQueue, failures, nat, pubs: pubsAt, inside };
 }
 
 /** Copies the rows written since the last drain, back to back, and drains the buffer. */
@@ -293,8 +332,8 @@ export class SampleTable {
   readonly blocks: Uint32Array[] = [];
   rows = 0;
 
-  constructor(nHosts: number) {
-    this.layout = sampleLayout(nHosts);
+  constructor(nHosts: number, nats = 0, pubs = 0) {
+    this.layout = sampleLayout(nHosts, nats, pubs);
   }
 
   /** Appends the rows written since the last drain and drains the engine's buffer; returns them. */
@@ -326,8 +365,8 @@ export class SampleTable {
 export interface SampleRow { index: number; states: Uint32Array; ports: Uint32Array; udp: Uint32Array; failures: Uint32Array }
 
 /** Copies the rows written since the last drain and drains the buffer, as one object a row (tests and benches). */
-export function readSamples(e: EngineExports, nHosts: number): SampleRow[] {
-  const L = sampleLayout(nHosts);
+export function readSamples(e: EngineExports, nHosts: number, nats = 0, pubs = 0): SampleRow[] {
+  const L = sampleLayout(nHosts, nats, pubs);
   const all = drainSampleWords(e, L);
   const rows: SampleRow[] = [];
   for (let o = 0; o < all.length; o += L.words) {
@@ -336,7 +375,7 @@ export function readSamples(e: EngineExports, nHosts: number): SampleRow[] {
       states: all.subarray(o + L.states, o + L.ports),
       ports: all.subarray(o + L.ports, o + L.udp),
       udp: all.subarray(o + L.udp, o + L.failures),
-      failures: all.subarray(o + L.failures, o + L.words),
+      failures: all.subarray(o + L.failures, o + L.failures + ERRNO_COUNT),
     });
   }
   return rows;

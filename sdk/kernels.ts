@@ -55,6 +55,8 @@ export const workloadKernel = z.discriminatedUnion("model", [
     rate: z.union([z.number().min(0), z.array(rateStep).min(1).max(64)]),
     arrival: z.enum(["constant", "poisson"]).optional(),
     localPort: port.optional(),
+    /** A client keeps its connection open this long after the response, then closes (us). */
+    hold: us.optional(),
     ...exchange,
   }),
   /** `clients` clients, each: connect, `requests` exchanges with `think` between, close, think, again. */

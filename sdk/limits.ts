@@ -9,7 +9,9 @@ import { planShards } from "./workers/shard.js";
  * What one engine instance holds (assembly/net.ts, apps.ts): indexes are u16 in sockets
  * and segments, and memory is WebAssembly's 4 GiB less a page (assembly/mem.ts).
  */
-export const ENGINE_LIMITS = { hosts: 65536, addresses: 65535, links: 32768, workloads: 65536, memory: 65535 * 65536 };
+export const ENGINE_LIMITS = { hosts: 65536, addresses: 65535, links: 32768, workloads: 65536, nats: 4096, memory: 65535 * 65536 };
+/** A NAT's public address: a u16 per port (its conntrack entries). */
+export const PUBLIC_ADDRESS_BYTES = 65536 * 2 + 16;
 /** Memory an address takes before any connection: a u16, a TIME_WAIT u16 and a held bit per TCP port, a bit per UDP port. */
 export const ADDRESS_BYTES = 65536 * 4 + 8192 * 2 + 208; // (+ its columns: params, cursors, destinations)
 /** A host's port-selection tables (a 256-entry perturbation table, a reserved-port bitmap) and knobs. */
@@ -25,7 +27,8 @@ const BASE_BYTES = 2.5 * 2 ** 20;
 export function engineBytesBefore(plan: Plan): number {
   const addresses = plan.hosts.reduce((n, h) => n + h.ips.length, 0);
   const carved = (n: number) => n + Math.min(n, 16);
-  return BASE_BYTES + carved(plan.hosts.length) * HOST_BYTES + carved(addresses) * ADDRESS_BYTES;
+  const publics = plan.hosts.reduce((n, h) => n + (h.nat?.addresses.length ?? 0), 0);
+  return BASE_BYTES + carved(plan.hosts.length) * HOST_BYTES + carved(addresses) * ADDRESS_BYTES + publics * PUBLIC_ADDRESS_BYTES;
 }
 
 const gib = (b: number) => (b < 2 ** 30 ? `${Math.ceil(b / 2 ** 20)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
@@ -51,6 +54,8 @@ export function checkEngineFits(plan: Plan, memoryLimit?: number): void {
   if (plan.workloads.length > L.workloads) over(biggest ? hostsField : "scenario.workloads", `${plan.workloads.length} workloads (a rate step counts as one)`, L.workloads);
   if (plan.links.length > L.links) over(biggest ? hostsField : "scenario.links", `${plan.links.length} links`, L.links);
   if (plan.hosts.length > L.hosts) over(hostsField, `${plan.hosts.length} hosts`, L.hosts);
+  const nats = plan.hosts.filter((h) => h.nat).length;
+  if (nats > L.nats) over("scenario.hosts", `${nats} NAT hosts`, L.nats);
   if (addresses > L.addresses) over(hostsField, `${addresses} addresses`, L.addresses);
   const limited = memoryLimit !== undefined && memoryLimit > 0 && memoryLimit < L.memory;
   const need = engineBytesBefore(plan);

@@ -19,6 +19,8 @@ export interface Trace {
   id: number; client: string; server: string;
   states: TraceState[];
   segments: TraceSegment[];
+  /** Each NAT the connection passed: the tuple it carries inside ("ip:port" of the client) and outside (the public one). */
+  nat?: { t: number; host: string; inside: string; outside: string }[];
 }
 
 export interface ListenCounters {
@@ -79,7 +81,70 @@ export interface Result {
   };
   /** Per fleet: series above hold a fleet's sums under its name; this names its busiest hosts. */
   fleets?: Record<string, FleetSummary>;
+  /** Per NAT host (scenarios with "kind": "nat" hosts). */
+  nats?: Record<string, NatResult>;
   traces?: Trace[];
   /** Present when the run stopped early (cancelled, or a plugin failed): why. */
   error?: string;
+}
+
+/** conntrack's entry states as Linux names them (/proc/net/nf_conntrack), then UDP entries': no reply yet, replied, assured (a stream). */
+export type CtStateName = "SYN_SENT" | "SYN_RECV" | "ESTABLISHED" | "FIN_WAIT" | "CLOSE_WAIT" | "LAST_ACK" | "TIME_WAIT" | "CLOSE"
+  | "SYN_SENT2" | "UDP_UNREPLIED" | "UDP_REPLIED" | "UDP_ASSURED";
+
+/** A NAT host's books (result.nats[host]). Counters are cumulative totals; series hold a value per sample. */
+export interface NatResult {
+  addresses: string[];
+  ports: [number, number];
+  /** nf_conntrack_max. */
+  max: number;
+  totals: {
+    /** Entries made: flows that got a public tuple. */
+    created: number;
+    forwarded: number;
+    /** New flows whose first packet found no free tuple (conntrack insert_failed): dropped, the client retransmits. */
+    insertFailed: number;
+    /** New flows dropped because the table held `max` entries. */
+    tableFull: number;
+    /** Packets conntrack found invalid (no entry and not a flow's first packet, or a forbidden transition): dropped. */
+    invalid: number;
+    /** TIME_WAIT or CLOSE entries taken over by a new SYN ahead of them (nf_nat_used_tuple_harder). */
+    takeovers: number;
+  };
+  peak: { entries: number; states: Record<CtStateName, number> };
+  series: {
+    entries: number[];
+    states: Record<CtStateName, number[]>;
+    /** Entries (mappings) per public address, and its ports with at least one entry. */
+    mappings: Record<string, number[]>;
+    portsInUse: Record<string, number[]>;
+    /** Per sample interval. */
+    insertFailed: number[];
+    tableFull: number[];
+  };
+  capacity?: NatCapacity;
+  /** The inside hosts holding the most of this NAT's mappings: peak and mean entries (at most 10, most first). */
+  insideHosts: { host: string; peak: number; mean: number }[];
+}
+
+/**
+ * What a NAT sustains: an entry holds its tuple for `holdSeconds` (until TIME_WAIT or
+ * CLOSE, when Linux may take it over) and stays in the table `lifetimeSeconds` (means
+ * over the entries that ended them; Little's law on the run's second half before any
+ * has); ports x addresses x destinations / hold and max / lifetime are the two limits,
+ * the lower binds.
+ */
+export interface NatCapacity {
+  /** New flows per second the NAT made in the second half of the run. */
+  rate: number;
+  holdSeconds: number;
+  lifetimeSeconds: number;
+  destinations: number;
+  /** null: unbounded (no entry was seen holding its tuple, or none stayed in the table). */
+  portsLimit: number | null;
+  tableLimit: number | null;
+  sustainable: number | null;
+  binds: "ports per destination" | "table size";
+  /** Whether the run met that limit (flows dropped for it). */
+  reached: boolean;
 }

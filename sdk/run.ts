@@ -3,20 +3,21 @@
 // calls, and slices are where progress and cancellation happen), and assembles the
 // result from the samples, counters and trace records the engine wrote.
 
-import { Flag, RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
+import { ERRNO_COUNT, Flag, RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
 import { checkEngineFits } from "./limits.js";
 import { hostPlugins } from "./plugin-host.js";
 import { checkRunOptions } from "./options.js";
 import { loadPlugins } from "./plugin-loader.js";
 import { PluginError, type Plugin } from "./plugins.js";
 import {
-  checkEngine, compileEngine, configure, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
+  checkEngine, compileEngine, configure, natShape, EngineMemoryError, ERRNOS, flagText, instantiateEngine, readTrace, SampleTable, STATE_NAMES,
   type EngineExports, type SampleLayout, type TraceRecord,
 } from "./engine.js";
 import type { FleetSummary, Result, StateName, Trace, TraceSegment } from "./result.js";
 import { planScenario, ScenarioError, type Plan, type Scenario } from "./scenario.js";
 import { formatIPv4 } from "./units.js";
 import { hostGroups, reportedHosts } from "./groups.js";
+import { natResults } from "./nat-result.js";
 
 export const VERSION = "0.1.0";
 
@@ -144,7 +145,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
   if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
   let lastNow = 0;
   const hostNames = plan.hosts.map((h) => h.name);
-  const samples = new SampleTable(hostNames.length);
+  const samples = new SampleTable(hostNames.length, ...natShape(plan));
   const reported = reportedHosts(plan);
   const records: TraceRecord[] = [];
   const slice = options.sliceEvents ?? 1_000_000;
@@ -188,7 +189,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
 
 /** A result from the sample rows and counters (by Stat) a run reported before its worker died; no traces. */
 export function resultFromRows(plan: Plan, blocks: Uint32Array[], stats: number[], error: string): Result {
-  const samples = new SampleTable(plan.hosts.length);
+  const samples = new SampleTable(plan.hosts.length, ...natShape(plan));
   for (const b of blocks) { samples.blocks.push(b); samples.rows += b.length / samples.layout.words; }
   // The clock of a dead worker is lost: its last sample is the time it is known to have reached.
   const last = samples.rows ? samples.column(0)[samples.rows - 1] : 0;
@@ -254,6 +255,8 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
   };
   const fleets = fleetSummaries(plan, reported, (hi) => samples.column(L.ports + hi).reduce((m, v) => Math.max(m, v), 0));
   if (fleets) result.fleets = fleets;
+  const nats = natResults(plan, samples, series.t);
+  if (nats) result.nats = nats;
   if (plan.trace > 0) result.traces = buildTraces(records, hostNames, dirs, plan);
   if (error) result.error = error;
   return result;
@@ -322,7 +325,7 @@ function samplePoints(block: Uint32Array, L: SampleLayout, plan: Plan, reported:
       return [name, sum];
     })) as Record<StateName, number>;
     let failures = 0;
-    for (let i = L.failures; i < L.words; i++) failures += block[o + i];
+    for (let i = L.failures; i < L.failures + ERRNO_COUNT; i++) failures += block[o + i];
     points.push({
       t: sampleTime(block[o], plan), states,
       portsInUse: Object.fromEntries(reported.map((r) => [r.name, r.members.reduce((sum, hi) => sum + block[o + L.ports + hi], 0)])),
@@ -351,6 +354,8 @@ function buildTraces(records: TraceRecord[], hostNames: string[], dirs: { from: 
     if (r.kind === 2) {
       tr.client = `${formatIPv4(r.seq)}:${r.ack >>> 16}`;
       tr.server = `${formatIPv4(r.len)}:${r.ack & 0xffff}`;
+    } else if (r.kind === 3) {
+      (tr.nat ??= []).push({ t, host: hostNames[r.where], inside: `${formatIPv4(r.seq)}:${r.ack >>> 16}`, outside: `${formatIPv4(r.len)}:${r.ack & 0xffff}` });
     } else if (r.kind === 0) {
       tr.states.push({ t, host: hostNames[r.where], from: State[r.a] as StateName, to: State[r.b] as StateName });
     } else {

@@ -13,6 +13,7 @@ import {
 import type { AllocatorKernel, LossKernel, SizeSpec, WorkloadKernel } from "./kernels.js";
 import { checkPlanOptions } from "./options.js";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
+import { findPath, routeGraph, workloadPaths } from "./routes.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
 
 export class ScenarioError extends Error {
@@ -68,6 +69,20 @@ const listen = z.strictObject({
   bindRetry: duration.optional(),
 });
 
+/** A NAT host's SNAT and conntrack settings (Linux's defaults where left out). */
+const natTimeouts = z.strictObject({
+  synSent: duration, synRecv: duration, established: duration, finWait: duration, closeWait: duration,
+  lastAck: duration, timeWait: duration, close: duration, udp: duration, udpStream: duration,
+}).partial();
+const nat = z.strictObject({
+  addresses: z.union([ipv4, z.array(ipv4).min(1)]).describe('the public IPv4 addresses, "10.2.0.1" or a list of them').optional(),
+  ports: portRange.optional(),
+  max: z.number().int().min(1).max(2 ** 32 - 1).optional(),
+  timeouts: natTimeouts.optional(),
+  // false: a closed flow's entry keeps its tuple until its timeout ends (no TIME_WAIT takeover, as Linux before 6.5).
+  takeover: z.boolean().optional(),
+});
+
 const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
   // A fleet: this entry stands for `count` hosts, <name>-0 ... <name>-(count-1); the i-th
@@ -85,6 +100,9 @@ const host = z.strictObject({
   }).optional(),
   tcp: tcpKnobs.optional(),
   listen: z.array(listen).optional(),
+  // "nat": the host forwards, translating the source of the flows it passes (nat below).
+  kind: z.enum(["endpoint", "nat"]).optional(),
+  nat: nat.optional(),
 });
 
 // Loss models and workloads are plugins: "plugin" names one, and its own schema checks
@@ -108,9 +126,11 @@ const workload = z.looseObject({
   // When the local port is chosen: at connect(), knowing the destination (a port is shared
   // across destinations; IP_BIND_ADDRESS_NO_PORT after a bind()), or at bind(), before it.
   portAt: z.enum(["connect", "bind"]).optional(),
+  // Forwarding hosts a packet passes, in order (routes otherwise come from the link graph).
+  via: z.array(z.string()).optional(),
 });
 /** The keys of a workload object that are the scenario's, not its plugin's options. */
-const WORKLOAD_KEYS = ["plugin", "from", "to", "source", "portAt"];
+const WORKLOAD_KEYS = ["plugin", "from", "to", "source", "portAt", "via"];
 
 const scenarioSchema = z.strictObject({
   name: z.string().optional(),
@@ -149,7 +169,11 @@ export interface PlannedHost {
   reservedPorts: [number, number][];
   tcp: TcpKnobs;
   listen: PlannedListener[];
+  /** A host that forwards, as a NAT: its SNAT range and conntrack settings. */
+  nat?: PlannedNat;
 }
+/** Times in us; timeouts in CtTimeout order (assembly/abi.ts): the TCP states', then UDP's and UDP streams'. */
+export interface PlannedNat { addresses: number[]; ports: [number, number]; max: number; timeouts: number[]; takeover: boolean }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener {
   port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number;
@@ -170,10 +194,12 @@ export interface PlannedWorkload {
   hook?: { module?: string; options: Record<string, unknown> };
   stream: number;
   from: string; to: string; dstPort: number;
-  /** Several destinations, taken in turn (the first is to:dstPort); absent with one. */
-  destinations?: { to: string; dstPort: number }[];
+  /** Several destinations, taken in turn (the first is to:dstPort, over path); absent with one. */
+  destinations?: { to: string; dstPort: number; path: string[] }[];
   /** The host's first address, or each of its addresses in turn; the port chosen at connect() or at bind(). */
   source: "first" | "round-robin"; portAt: "connect" | "bind";
+  /** The hosts a packet passes, from `from` to `to` (just the two without a forwarding host between). */
+  path: string[];
   /** Open loop: arrivals a second. Closed loop: 0, and `clients` clients thinking `think` us. */
   rate: number; arrival: "constant" | "poisson";
   /** Which step of a stepped rate this is (0: the first, or no steps). */
@@ -190,6 +216,8 @@ export interface PlannedWorkload {
   /** us: the server application's close() after it reads EOF. */
   serverCloseDelay: number;
   start: number; stop: number; count: number; localPort: number;
+  /** us a client holds its connection after the response (open loop), 0: closes at once. */
+  hold: number;
 }
 export interface Plan {
   name: string;
@@ -302,6 +330,10 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     const allocator = resolvePlugin<AllocatorKernel>(h.portAllocator ?? base.portAllocator, "portAllocator", `${field}.portAllocator`, given, ["plugin"]) as { plugin: string; kernel: AllocatorKernel };
     const ports = h.ports ? (parsePortRange(h.ports) as [number, number]) : allocator.kernel.ports ?? base.ports;
     const reservedPorts = h.reservedPorts ? h.reservedPorts.split(",").map((r) => parsePortRange(r) as [number, number]) : [];
+    if (h.nat && h.kind !== "nat") throw new ScenarioError(`${field}.nat`, 'applies to a NAT host only: add "kind": "nat"');
+    if (h.kind === "nat" && fleet) throw new ScenarioError(`${field}.count`, "a NAT host stands for one gateway: give each NAT its own entry");
+    const natPlan = h.kind === "nat" ? planNat(h.nat ?? {}, baseIps, `${field}.nat`, us) : undefined;
+    if (natPlan && listen.length) throw new ScenarioError(`${field}.listen`, "a NAT host forwards; it has no listeners (give them to a host behind or beyond it)");
     const names: string[] = [];
     for (let i = 0; i < n; i++) {
       const member = fleet ? `${name}-${i}` : name;
@@ -317,6 +349,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
         ipOwner.set(ip, member);
       }
       hosts.push({
+        ...(natPlan ? { nat: natPlan } : {}),
         name: member, ...(fleet ? { fleet: name } : {}), stream: hosts.length, ips, ports,
         portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp: { ...tcp }, reservedPorts,
         listen: listen.map((l) => ({ ...l })), // (a restart sets one host's listener)
@@ -326,6 +359,13 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     }
     if (fleet && members.has(name)) throw new ScenarioError(`${field}.count`, `the fleet's name "${name}" is also the name of one of another fleet's hosts`);
     members.set(name, names);
+  }
+  for (const h of hosts) {
+    h.nat?.addresses.forEach((a, j) => {
+      const other = ipOwner.get(a);
+      if (other !== undefined && other !== h.name) throw new ScenarioError(`scenario.hosts.${h.name}.nat.addresses${h.nat!.addresses.length > 1 ? `.${j}` : ""}`, `address ${formatIPv4(a)} is already used by host "${other}"`);
+      ipOwner.set(a, h.name);
+    });
   }
   const byName = new Map(hosts.map((h) => [h.name, h]));
   /** The hosts a name in a link or workload stands for. */
@@ -381,6 +421,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     }
   });
 
+  const graph = routeGraph(links);
   const restarted = new Map<PlannedListener, number>();
   const workloads: PlannedWorkload[] = [];
   sc.workloads.forEach((w, i) => {
@@ -403,14 +444,8 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       const names = hostField(at, toName);
       if (froms.length * names.length > MAX_EXPANDED) throw new ScenarioError(at, `joins ${froms.length} x ${names.length} hosts, far past the 65536 workloads and destinations one engine takes`);
       if (!(dstPort >= 1 && dstPort <= 65535)) throw new ScenarioError(at, `port ${toPort} is outside 1-65535`);
-      for (const from of froms) {
-        for (const to of names) {
-          if (!linked.has([from, to].sort().join("\u0000"))) {
-            throw new ScenarioError(at, `no link joins "${from}" and "${to}"; add { "between": ["${w.from}", "${toName}"], "latency": "1ms" } to links`);
-          }
-        }
-      }
-      return names.map((to) => ({ to, dstPort }));
+      for (const to of names) if (byName.get(to)!.nat) throw new ScenarioError(at, `"${to}" is a NAT host: it forwards, nothing listens on it`);
+      return names.map((to) => ({ to, dstPort, at }));
     });
     if (dests.length > 65536) throw new ScenarioError(`${field}.to`, `names ${dests.length} destinations; a workload takes at most 65536`);
     const seen = new Set<string>();
@@ -418,8 +453,16 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       if (seen.has(`${d.to}:${d.dstPort}`)) throw new ScenarioError(`${field}.to`, `names "${d.to}:${d.dstPort}" twice`);
       seen.add(`${d.to}:${d.dstPort}`);
     }
+    if (byName.get(froms[0])!.nat) throw new ScenarioError(`${field}.from`, `"${froms[0]}" is a NAT host: it forwards, it runs no workload`);
+    // Each host's path to each destination: through forwarding hosts, by the link graph or `via`.
+    const via = w.via as string[] | undefined;
+    const pathsFrom = (from: string) => dests.map((d) => ({
+      to: d.to, dstPort: d.dstPort,
+      path: findPath(from, d.to, via, field, graph, (n) => byName.get(n)?.nat !== undefined, (f, n) => { hostField(f, n); return n; }, (f, why) => new ScenarioError(f === `${field}.to` ? d.at : f, why)),
+    }));
     const from = froms[0];
-    const { to, dstPort } = dests[0];
+    const firstPaths = pathsFrom(from);
+    const { to, dstPort, path } = firstPaths[0];
     const source = (w.source ?? "first") as PlannedWorkload["source"];
     const portAt = (w.portAt ?? "connect") as PlannedWorkload["portAt"];
     if (k.model === "udp" && portAt === "bind") throw new ScenarioError(`${field}.portAt`, `"bind" applies to TCP workloads; a UDP query's port is its own socket's. Allowed: "connect"`);
@@ -439,13 +482,13 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     }
     const made = ((): PlannedWorkload[] => {
       const common: PlannedWorkload = {
-        plugin, model: k.model, stream: i, from, to, dstPort, ...(dests.length > 1 ? { destinations: dests } : {}), source, portAt, step: 0,
+        plugin, model: k.model, stream: i, from, to, dstPort, path, ...(dests.length > 1 ? { destinations: firstPaths } : {}), source, portAt, step: 0,
         rate: 0, arrival: "constant", clients: 0, think: 0, requests: 1, backoff: 0, backoffMax: 0, udpTimeout: 0,
         request: k.request ?? 100, response: k.response ?? 1000,
         closer: k.model !== "udp" ? k.closer ?? "client" : "client",
         halfClose: k.model !== "udp" && (k.halfClose ?? false), linger0: k.model !== "udp" && (k.linger0 ?? false),
         serverCloseDelay: k.model !== "udp" ? k.serverCloseDelay ?? 0 : 0,
-        start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0,
+        start: k.start ?? 0, stop: k.stop ?? 0, count: k.count ?? 0, localPort: 0, hold: 0,
       };
       if (k.model === "closed-loop") {
         return [{
@@ -455,7 +498,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       }
       if (k.model === "udp") return [{ ...common, rate: k.rate, arrival: k.arrival ?? "poisson", udpTimeout: k.timeout ?? 5e6 }];
       const planned: PlannedWorkload = {
-        ...common, rate: hooked || Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0,
+        ...common, rate: hooked || Array.isArray(k.rate) ? 0 : k.rate, arrival: k.arrival ?? "poisson", localPort: k.localPort ?? 0, hold: k.hold ?? 0,
         ...(hooked ? { hook: { ...(used.module ? { module: used.module } : {}), options: used.options } } : {}),
       };
       if (!Array.isArray(k.rate)) return [planned];
@@ -477,10 +520,26 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     // The first host's workload draws the stream an entry without count would; the others
     // draw streams numbered past 2^31 by their place in the plan (scenario-wide, not per shard).
     froms.forEach((member, m) => {
-      for (const p of made) workloads.push(m === 0 ? p : { ...p, from: member, stream: FLEET_STREAMS + workloads.length });
+      const paths = m === 0 ? firstPaths : pathsFrom(member);
+      const own = { from: member, path: paths[0].path, ...(paths.length > 1 ? { destinations: paths } : {}) };
+      for (const p of made) workloads.push(m === 0 ? p : { ...p, ...own, stream: FLEET_STREAMS + workloads.length });
     });
   });
 
+  // A forwarding host routes by destination address: two workloads may not need different next hops to one address.
+  const nextHop = new Map<string, [string, number]>();
+  workloads.forEach((w) => {
+    for (const { to, path } of workloadPaths(w)) for (let j = 1; j + 1 < path.length; j++) {
+      for (const a of byName.get(to)!.ips) {
+        const key = `${path[j]}>${a}`;
+        const had = nextHop.get(key);
+        if (had && had[0] !== path[j + 1]) {
+          throw new ScenarioError(`scenario.workloads.${w.stream}.via`, `"${path[j]}" already sends packets for ${formatIPv4(a)} to "${had[0]}" (scenario.workloads.${had[1]}); a host routes by destination address, so give both workloads the same path`);
+        }
+        nextHop.set(key, [path[j + 1], w.stream]);
+      }
+    }
+  });
   const seed = overrides.seed ?? sc.seed ?? 1;
   const trace = overrides.trace ?? sc.trace ?? 0;
   if (trace > MAX_TRACE) throw new ScenarioError(overrides.trace !== undefined ? "options.trace" : "scenario.trace", tooManyTraced(trace));
@@ -488,6 +547,28 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
     name: sc.name ?? "scenario", seed, profile, duration, sample,
     trace, hosts, links, workloads,
   };
+}
+
+/** Linux's conntrack defaults (nf_conntrack_tcp_timeout_*, nf_conntrack_udp_timeout(_stream)), s, in CtTimeout order. */
+export const CONNTRACK_DEFAULTS = {
+  synSent: 120, synRecv: 60, established: 432000, finWait: 120, closeWait: 60, lastAck: 30, timeWait: 120, close: 10, udp: 30, udpStream: 120,
+};
+/** nf_conntrack_max when a NAT names none (a host with 8 GiB or more: nf_conntrack_buckets 262144, max the same). */
+export const CONNTRACK_MAX = 262144;
+
+function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: string | number) => number): PlannedNat {
+  const addresses = n.addresses === undefined ? ips : (Array.isArray(n.addresses) ? n.addresses : [n.addresses]).map((a) => parseIPv4(a) as number);
+  if (new Set(addresses).size !== addresses.length) throw new ScenarioError(`${field}.addresses`, "lists an address twice");
+  const ports = n.ports ? (parsePortRange(n.ports) as [number, number]) : [1024, 65535] as [number, number];
+  const t = { ...n.timeouts };
+  const timeouts = (Object.keys(CONNTRACK_DEFAULTS) as (keyof typeof CONNTRACK_DEFAULTS)[]).map((k) => {
+    const v = t[k] === undefined ? CONNTRACK_DEFAULTS[k] * 1e6 : us(t[k]!);
+    if (v < 1e6 || v > 4294967e6) throw new ScenarioError(`${field}.timeouts.${k}`, "must be from 1s to 4294967s (conntrack counts whole seconds of jiffies)");
+    return v;
+  });
+  // SYN_SENT2 (simultaneous open) shares SYN_SENT's timeout in Linux's table.
+  timeouts.splice(8, 0, timeouts[0]);
+  return { addresses, ports, max: n.max ?? CONNTRACK_MAX, timeouts: [0, ...timeouts], takeover: n.takeover ?? true };
 }
 
 /**

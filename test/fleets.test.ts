@@ -269,7 +269,7 @@ describe("fleet errors name the field and what is allowed", () => {
     ["an unknown destination in a list", (s: Scenario) => { s.workloads[0].to = ["s-0:80", "s-9:80"]; }, /^scenario\.workloads\.0\.to\.1: unknown host "s-9"/],
     ["a destination twice", (s: Scenario) => { s.workloads[0].to = ["s:80", "s-1:80"]; }, 'scenario.workloads.0.to: names "s-1:80" twice'],
     ["a fleet's host not linked", (s: Scenario) => { s.links = [{ between: ["client", "s-0"], latency: "1ms" }]; s.workloads[0].to = "s:80"; },
-      'scenario.workloads.0.to: no link joins "client" and "s-1"; add { "between": ["client", "s"], "latency": "1ms" } to links'],
+      'scenario.workloads.0.to: no link joins "client" and "s-1", nor a path through hosts with "kind": "nat"; add { "between": ["client", "s-1"], "latency": "1ms" } to links'],
     ["bind for UDP", (s: Scenario) => { s.hosts["s"].listen = [{ port: 53, protocol: "udp" }]; s.workloads[0] = { plugin: "udp-request", from: "client", to: "s-0:53", rate: 1, portAt: "bind" } as Workload; },
       'scenario.workloads.0.portAt: "bind" applies to TCP workloads; a UDP query\'s port is its own socket\'s. Allowed: "connect"'],
     ["a link from a fleet to one of its own hosts", (s: Scenario) => { s.links.push({ between: ["s", "s-0"], latency: "1ms" }); }, 'scenario.links.1.between: would link host "s-0" to itself'],

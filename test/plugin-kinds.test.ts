@@ -97,7 +97,7 @@ describe("workload plugins", () => {
     await expect(runScenario(checks({ every: "soon" }), { plugins: [healthCheck] })).rejects.toThrow(
       /^scenario\.workloads\.0\.every: "soon" is not a duration.* \(plugin "health-check" 2\.0\.0\)$/);
     await expect(runScenario(checks({ rate: 3 }), { plugins: [healthCheck] })).rejects.toThrow(
-      'scenario.workloads.0.rate: unknown field. Allowed: plugin, from, to, source, portAt, every (plugin "health-check" 2.0.0)');
+      'scenario.workloads.0.rate: unknown field. Allowed: plugin, from, to, source, portAt, via, every (plugin "health-check" 2.0.0)');
   });
 
   test("a kernel outside the engine's vocabulary is refused, naming the plugin and the field", async () => {

@@ -4,7 +4,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./report.css";
-import type { Result, StateName } from "../sdk/result.js";
+import type { NatResult, Result, StateName } from "../sdk/result.js";
 
 export interface ReportData {
   result: Omit<Result, "traces">;
@@ -58,6 +58,7 @@ function main(): void {
     }
   }
   failuresChart(figure("failures"), series.t, series.failuresByErrno);
+  for (const [host, n] of Object.entries(data.result.nats ?? {})) natCharts(host, series.t, n);
 
   addEventListener("resize", () => {
     for (const u of plots) u.setSize({ width: widthOf(u.root.parentElement!), height: HEIGHT });
@@ -182,6 +183,32 @@ function failuresChart(el: HTMLElement, t: number[], byErrno: Result["series"]["
       })),
     ],
   }, [t, ...errnos.map((e) => byErrno[e] ?? t.map(() => 0))]);
+}
+
+const CT_COLOURS = ["#4fc3f7", "#0288d1", "#43a047", "#ba68c8", "#f9a825", "#26a69a", "#d62728", "#8d6e63", "#7986cb", "#9ccc65", "#ffb74d", "#6d4c41"];
+
+/** A NAT host: conntrack entries by state, mappings per public address against its port range, drops per interval. */
+function natCharts(host: string, t: number[], n: NatResult): void {
+  const states = Object.entries(n.series.states).filter(([, v]) => v.some((x) => x > 0));
+  const line = (label: string, stroke: string, extra: Partial<uPlot.Series> = {}): uPlot.Series => ({ label, stroke, width: 2, points: { show: false }, ...extra });
+  plot(figure("nats", `${host}: conntrack entries by state`), {
+    scales: { x: { time: false }, y: fromZero }, axes: [timeAxis, yAxis("entries")],
+    series: [{ label: "t (s)" }, ...states.map(([s], i) => line(s, CT_COLOURS[i % CT_COLOURS.length]))],
+  }, [t, ...states.map(([, v]) => v)]);
+  const addresses = Object.keys(n.series.mappings);
+  const range = n.ports[1] - n.ports[0] + 1;
+  plot(figure("nats", `${host}: mappings and ports in use per public address`), {
+    scales: { x: { time: false }, y: fromZero }, axes: [timeAxis, yAxis("mappings")],
+    series: [{ label: "t (s)" },
+      ...addresses.flatMap((a, i) => [line(`${a} mappings`, CT_COLOURS[(2 * i) % CT_COLOURS.length]), line(`${a} ports`, CT_COLOURS[(2 * i + 1) % CT_COLOURS.length])]),
+      line(`port range (${range})`, "#d62728", { dash: [6, 4], width: 1.5 })],
+  }, [t, ...addresses.flatMap((a) => [n.series.mappings[a], n.series.portsInUse[a]]), t.map(() => range)]);
+  plot(figure("nats", `${host}: flows dropped per interval`), {
+    scales: { x: { time: false }, y: fromZero }, axes: [timeAxis, yAxis("packets")],
+    series: [{ label: "t (s)" },
+      line("no free tuple (insert_failed)", "#6a3d9a", { paths: uPlot.paths.stepped!({ align: -1 }) }),
+      line("table full", "#d62728", { paths: uPlot.paths.stepped!({ align: -1 }) })],
+  }, [t, n.series.insertFailed, n.series.tableFull]);
 }
 
 /** The colour mixed with white: `amount` of the colour remains. Opaque, for stacking. */

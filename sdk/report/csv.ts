@@ -2,7 +2,9 @@
 // JSON fields are, so a spreadsheet and a script reading the JSON see the same numbers.
 //
 //   t, <STATE> (all hosts) x 11, <host>.<STATE> per host, portsInUse.<host>,
-//   udpSockets.<host>, synQueue.<host>, acceptQueue.<host>, failures, failures.<ERRNO>
+//   udpSockets.<host>, synQueue.<host>, acceptQueue.<host>, failures, failures.<ERRNO>,
+//   and per NAT host: nats.<host>.entries, nats.<host>.<CT_STATE>, nats.<host>.mappings.<address>,
+//   nats.<host>.portsInUse.<address>, nats.<host>.insertFailed, nats.<host>.tableFull
 
 import type { Result } from "../result.js";
 
@@ -24,6 +26,14 @@ export function* seriesCsvChunks(result: Result, size = 1 << 20): Generator<stri
   for (const [host, values] of Object.entries(s.acceptQueue)) columns.push([`acceptQueue.${host}`, values]);
   columns.push(["failures", s.failures]);
   for (const [errno, values] of Object.entries(s.failuresByErrno)) columns.push([`failures.${errno}`, values]);
+  for (const [host, n] of Object.entries(result.nats ?? {})) {
+    const at = `nats.${host}`;
+    columns.push([`${at}.entries`, n.series.entries]);
+    for (const [state, values] of Object.entries(n.series.states)) columns.push([`${at}.${state}`, values]);
+    for (const [a, values] of Object.entries(n.series.mappings)) columns.push([`${at}.mappings.${a}`, values]);
+    for (const [a, values] of Object.entries(n.series.portsInUse)) columns.push([`${at}.portsInUse.${a}`, values]);
+    columns.push([`${at}.insertFailed`, n.series.insertFailed], [`${at}.tableFull`, n.series.tableFull]);
+  }
 
   let lines = [columns.map(([name]) => csvCell(name)).join(",")];
   let length = lines[0].length;

@@ -90,6 +90,11 @@ ${queued(result) ? `<h2>Listen queues</h2>
 <p class="explain">Each server host's listeners: half-open children (the SYN queue) and connections waiting for accept() (the accept queue). A full accept queue drops SYNs and handshakes' last ACKs (ListenOverflows); a full SYN queue answers with SYN cookies, or drops SYNs without them.</p>
 <div id="queues"></div>
 
+` : ""}${result.nats ? `<h2>NAT hosts</h2>
+<p class="explain">Each NAT's conntrack entries by state, its mappings (entries) and ports in use per public address against its port range, and the new flows it dropped: no free tuple (the SYN or datagram is dropped, conntrack insert_failed) or a full table (nf_conntrack_max).</p>
+${natTables(result)}
+<div id="nats"></div>
+
 ` : ""}<h2>Failures</h2>
 <p class="explain">Failed connection attempts in each sample interval, by errno; an errno that never occurred starts hidden (click its name to show it).</p>
 <div id="failures"></div>
@@ -176,6 +181,20 @@ function portsTable(r: Result, ranges: Record<string, number>): string {
     return `<tr><th>${esc(host)}</th><td>${num(peak)}${share}</td></tr>`;
   });
   return `<table><caption>Peak ports in use</caption>\n${rows.join("\n")}\n</table>`;
+}
+
+/** Per NAT: its totals, and what it sustains with the limit that binds. */
+function natTables(r: Result): string {
+  return `<div class="tables">\n${Object.entries(r.nats ?? {}).map(([host, n]) => {
+    const c = n.capacity;
+    const rows: [string, number][] = [
+      ["flows (entries made)", n.totals.created], ["packets forwarded", n.totals.forwarded],
+      ["dropped: no free tuple", n.totals.insertFailed], ["dropped: table full", n.totals.tableFull], ["dropped: invalid", n.totals.invalid],
+      ["TIME_WAIT/CLOSE entries taken over", n.totals.takeovers], ["peak entries", n.peak.entries],
+      ...(c ? [["sustainable flows/s", c.sustainable ?? Infinity], ["mean seconds a tuple is held", c.holdSeconds]] as [string, number][] : []),
+    ];
+    return table(`${host}${c ? ` (binds: ${c.binds}${c.reached ? ", reached" : ""})` : ""}`, rows);
+  }).join("\n")}\n</div>`;
 }
 
 function table(caption: string, rows: [string, number][]): string {

@@ -42,6 +42,7 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = [], checks: Ch
     const first = firstFailure(r);
     if (first !== undefined) lines.push(`  first EADDRNOTAVAIL in the sample ending at t=${first}s`);
   }
+  lines.push(...natLines(r));
   lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
   const width = Math.max(0, ...checks.map((c) => c.text.length));
   checks.forEach((c, i) => lines.push(`  ${(i ? "" : "checks").padEnd(13)}${(c.held ? "held" : "failed").padEnd(8)}${c.text.padEnd(width)}  (${Number.isNaN(c.actual) ? "no value" : fmt(c.actual)})`));
@@ -119,7 +120,7 @@ function firstFailure(r: Result): number | undefined {
  */
 function portStudy(r: Result, plan: Plan): string[] | undefined {
   const ws = plan.workloads;
-  if (ws.length === 0 || ws.some((w) => w.from !== ws[0].from || w.destinations || w.source !== "first" || w.portAt !== "connect" || w.closer === "server" || w.localPort !== 0 || w.clients > 0 || w.step > 0 || w.model === "udp" || w.hook)) return undefined;
+  if (ws.length === 0 || ws.some((w) => w.from !== ws[0].from || w.destinations || w.source !== "first" || w.portAt !== "connect" || w.path.length > 2 || w.hold > 0 || w.closer === "server" || w.localPort !== 0 || w.clients > 0 || w.step > 0 || w.model === "udp" || w.hook)) return undefined;
   const host = plan.hosts.find((h) => h.name === ws[0].from)!;
   if (host.tcp.twReuse === 1 || (host.tcp.twReuse === 2 && (host.ips[0] >>> 24) === 127)) return undefined;
   const ports = host.ports[1] - host.ports[0] + 1;
@@ -156,6 +157,28 @@ function portStudy(r: Result, plan: Plan): string[] | undefined {
     row("first EADDRNOTAVAIL", first === undefined ? "none" : `by ${num(first)} s`,
       rate > capacity ? `${num(ports / rate)} s` : "none", rate > capacity ? "ports / rate" : "rate below ports / TIME_WAIT"),
   ];
+  return lines;
+}
+
+/**
+ * Per NAT host: its conntrack peak, drops, and what it sustains with the limit that
+ * binds (NatCapacity): ports x addresses x destinations / hold, or max / lifetime; a
+ * limit the run met (flows dropped for it) is named as the cap that changed the answer.
+ */
+function natLines(r: Result): string[] {
+  const lines: string[] = [];
+  for (const [host, n] of Object.entries(r.nats ?? {})) {
+    const t = n.totals;
+    const states = Object.entries(n.peak.states).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
+    lines.push(`  nat ${host.padEnd(8)} ${n.addresses.join(", ")} ports ${n.ports[0]}-${n.ports[1]}: ${fmt(t.created)} flows, conntrack peak ${fmt(n.peak.entries)} of ${fmt(n.max)}${states ? ` (${states})` : ""}`);
+    lines.push(`    dropped      ${fmt(t.insertFailed)} no free tuple (insert_failed), ${fmt(t.tableFull)} table full, ${fmt(t.invalid)} invalid; ${fmt(t.takeovers)} TIME_WAIT/CLOSE entries taken over`);
+    if (n.insideHosts.length > 1) lines.push(`    most held by ${n.insideHosts.slice(0, 5).map((x) => `${x.host} ${fmt(x.peak)}`).join(", ")}`);
+    const c = n.capacity;
+    if (!c) continue;
+    const lim = (x: number | null) => (x === null ? "unbounded" : `${num(x)}/s`);
+    lines.push(`    sustains     ${lim(c.sustainable)} (made ${num(c.rate)}/s): ports ${fmt(n.ports[1] - n.ports[0] + 1)} x ${n.addresses.length} address${n.addresses.length > 1 ? "es" : ""} x ${c.destinations} destination${c.destinations > 1 ? "s" : ""} / ${num(c.holdSeconds)} s held = ${lim(c.portsLimit)}; table ${fmt(n.max)} / ${num(c.lifetimeSeconds)} s = ${lim(c.tableLimit)}`);
+    lines.push(`    binds        ${c.binds}${c.reached ? ` (the cap that changed the answer: ${c.binds === "table size" ? `${fmt(t.tableFull)} flows dropped, table full` : `${fmt(t.insertFailed)} SYNs or datagrams dropped, no free tuple`})` : " (not reached)"}`);
+  }
   return lines;
 }
 

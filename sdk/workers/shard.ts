@@ -7,7 +7,7 @@
 // for a given `conn` means in a shard what it means in the whole run; runs that trace
 // connections are not split (traces are not merged).
 
-import type { FleetSummary, ListenCounters, Result, StateName } from "../result.js";
+import type { FleetSummary, ListenCounters, NatResult, Result, StateName } from "../result.js";
 import type { Plan } from "../scenario.js";
 import { hookEpoch, hostGroups, reportedHosts } from "../groups.js";
 
@@ -110,8 +110,24 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
       return [f, { hosts: parts.reduce((sum, p) => sum + p.hosts, 0), busiest }];
     }));
   }
+  // A NAT and the hosts it forwards for are one group: each NAT's books are one shard's.
+  const nats = Object.assign({}, ...results.map((r) => r.nats ?? {}));
+  if (Object.keys(nats).length) merged.nats = Object.fromEntries(plan.hosts.filter((h) => nats[h.name]).map((h) => [h.name, trimNat(nats[h.name], n)]));
   // The shard that failed, not one it stopped (those say "cancelled").
   const failed = [results.findIndex((r) => r.error && r.error !== "cancelled"), results.findIndex((r) => r.error)].find((i) => i >= 0) ?? -1;
   if (failed >= 0) merged.error = `shard ${failed} (hosts ${shards[failed].hosts.map((h) => h.name).join(", ")}): ${results[failed].error}`;
   return merged;
+}
+
+/** A NAT's series cut to the merged run's samples. */
+function trimNat(r: NatResult, n: number): NatResult {
+  const cut = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.slice(0, n)]));
+  return {
+    ...r,
+    series: {
+      entries: r.series.entries.slice(0, n), states: cut(r.series.states) as NatResult["series"]["states"],
+      mappings: cut(r.series.mappings), portsInUse: cut(r.series.portsInUse),
+      insertFailed: r.series.insertFailed.slice(0, n), tableFull: r.series.tableFull.slice(0, n),
+    },
+  };
 }
