@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { runScenario, type Scenario } from "../sdk/index.js";
+import { runScenario, type Result, type Scenario } from "../sdk/index.js";
 import { mean, when } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -22,6 +22,18 @@ const within = (actual: number, expected: number, what: string, rel = 0.02) => {
 };
 /** The sample times at which a TIME_WAIT count fell: ports coming back. */
 const falls = (t: number[], tw: number[]) => t.filter((_, i) => i > 0 && tw[i] < tw[i - 1]);
+/**
+ * The first EADDRNOTAVAIL and the rate sustained after it, against a reference run's meta
+ * (sampled every 10 ms).
+ */
+function exhaustionMatches(r: Result, meta: { first_EADDRNOTAVAIL_t_s: number; completed_before_first_EADDRNOTAVAIL: number; duration_s: number; totals: { completed: number } }): void {
+  const i = r.series.failuresByErrno.EADDRNOTAVAIL.findIndex((n) => n > 0);
+  const first = r.series.t[i] - 0.005; // the middle of the 10 ms sample it fell in
+  within(first, meta.first_EADDRNOTAVAIL_t_s, "first EADDRNOTAVAIL");
+  const sustained = (n: number, t0: number) => (n - meta.completed_before_first_EADDRNOTAVAIL) / (meta.duration_s - t0);
+  within(sustained(r.totals.completed, first), sustained(meta.totals.completed, meta.first_EADDRNOTAVAIL_t_s), "sustained rate after exhaustion");
+}
+
 /** The first time of each run of falls (a chunk: falls less than 1 s apart). */
 const chunks = (ts: number[]) => ts.filter((x, i) => i === 0 || x - ts[i - 1] > 1);
 
@@ -32,11 +44,7 @@ describe("c_reuse0_p1000: 1000 ports, tw_reuse 0, a client connecting as fast as
     const r = await runScenario({ ...example("c_reuse0_p1000.json"), sample: "10ms", trace: 0 });
     within(r.totals.completed, meta.totals.completed, "connections completed");
     within(r.peak.TIME_WAIT, Math.max(...ref.map((x) => x.tw_sockstat)), "TIME_WAIT plateau");
-    const i = r.series.failuresByErrno.EADDRNOTAVAIL.findIndex((n) => n > 0);
-    const first = r.series.t[i] - 0.005; // the middle of the 10 ms sample it fell in
-    within(first, meta.first_EADDRNOTAVAIL_t_s, "first EADDRNOTAVAIL");
-    const sustained = (n: number, t0: number) => (n - meta.completed_before_first_EADDRNOTAVAIL) / (meta.duration_s - t0);
-    within(sustained(r.totals.completed, first), sustained(meta.totals.completed, meta.first_EADDRNOTAVAIL_t_s), "sustained rate after exhaustion");
+    exhaustionMatches(r, meta);
     // Ports come back in chunks on the wheel's level-3 boundaries (2.048 s apart), each
     // chunk again one port cycle (30 granules, 61.44 s) later: 4 chunks in 130 s.
     const sim = chunks(falls(r.series.t, r.series.byHost.client.TIME_WAIT));
@@ -64,11 +72,7 @@ describe("c_reuse1_p1000: 1000 ports, tw_reuse 1 with timestamps, a client conne
     within(r.totals.completed, meta.totals.completed, "connections completed");
     within(r.totals.timeWaitReused, meta.tcpext_delta.TWRecycled, "TIME_WAITs taken over (TcpExt TWRecycled)");
     within(r.peak.TIME_WAIT, Math.max(...ref.map((x) => x.tw_sockstat)), "TIME_WAIT plateau");
-    const i = r.series.failuresByErrno.EADDRNOTAVAIL.findIndex((n) => n > 0);
-    const first = r.series.t[i] - 0.005; // the middle of the 10 ms sample it fell in
-    within(first, meta.first_EADDRNOTAVAIL_t_s, "first EADDRNOTAVAIL");
-    const sustained = (n: number, t0: number) => (n - meta.completed_before_first_EADDRNOTAVAIL) / (meta.duration_s - t0);
-    within(sustained(r.totals.completed, first), sustained(meta.totals.completed, meta.first_EADDRNOTAVAIL_t_s), "sustained rate after exhaustion");
+    exhaustionMatches(r, meta);
   });
 
   test("without timestamps tw_reuse never applies: ports come back only as TIME_WAIT ends, ports / 61.15 s", async () => {
