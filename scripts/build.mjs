@@ -1,9 +1,9 @@
 // One build for every entry point: the engine (AssemblyScript -> WASM) and the
 // CLI bundle (esbuild). Runs on `npm install` (prepare) so a fresh clone works.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -47,6 +47,11 @@ await entry("index", `export * from "./sdk/index.ts";`);
 await entry("cli", `export * from "./sdk/cli.ts";`);
 await entry("node-worker", `import "./sdk/workers/node-worker.ts";`);
 await entry("plugin", `export * from "./sdk/plugins.ts";`); // "connsim/plugin" for plugins loaded from a path
+// The scenario's JSON Schema, for editors ("connsim/scenario.schema.json"), and the
+// reference in docs/scenario.md (scripts/scenario-docs.mjs): both from sdk/scenario.ts.
+await entry("scenario-docs", `export * from "./sdk/scenario-docs.ts";`);
+const { scenarioJsonSchema } = await import(pathToFileURL(join(root, "dist/scenario-docs.js")).href);
+writeFileSync(join(root, "dist/scenario.schema.json"), JSON.stringify(scenarioJsonSchema(), null, 2) + "\n");
 
 // The package's type declarations (dist/types), which a consumer's compiler reads instead
 // of sdk/*.ts: they stand alone whatever the consumer's settings. Flags here rather than

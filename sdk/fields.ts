@@ -12,7 +12,7 @@ import { parseDuration } from "./units.js";
 export const durationText = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
   const r = parseDuration(v);
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-}).describe('a duration like "60s", "500us", "2ms" or a number of seconds');
+}).meta({ typeName: "duration", expected: 'a duration like "60s", "500us", "2ms" or a number of seconds' });
 
 /** A duration as written, parsed to whole microseconds (what kernels take). */
 export const duration = durationText.transform((v) => parseDuration(v) as number);
@@ -30,7 +30,7 @@ export const size = z.union([
   }),
   z.strictObject({ dist: z.literal("exponential"), mean: z.number().positive() }),
   z.strictObject({ dist: z.literal("lognormal"), median: z.number().positive(), sigma: z.number().min(0).max(5) }),
-]).describe('bytes, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean" } | { "dist": "lognormal", "median", "sigma" }');
+]).meta({ typeName: "size", unit: "bytes", expected: 'bytes, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean" } | { "dist": "lognormal", "median", "sigma" }' });
 
 
 /** tcpdump's flag letters: S F R P and "." for ACK, e.g. "S", "S.", ".", "F.", "R"; "any" matches all. */
@@ -66,6 +66,14 @@ export const exchange = {
   stop: duration.optional(),
   count: count.optional(),
 };
+
+/**
+ * What a field takes, as a user would say it (meta `expected`; "expected <it>, got ..."),
+ * where zod's own type name would say too little. A description says what the field means.
+ */
+export function expectedText(s: z.ZodType): string | undefined {
+  return (z.globalRegistry.get(s) as { expected?: string } | undefined)?.expected;
+}
 
 /** The schema under optional/default wrappers, and the input side of a parsed field (fields.duration). */
 export function unwrapSchema(s: z.ZodType): z.ZodType {

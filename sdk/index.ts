@@ -11,7 +11,7 @@ export {
 } from "./plugins.js";
 export { WorkerPool, type PoolOptions, type PoolRunOptions } from "./workers/pool.js";
 export { runOnPool } from "./workers/parallel.js";
-export { planScenario, ScenarioError, type Scenario, type Plan, type PlanOptions } from "./scenario.js";
+export { planScenario, scenarioJsonSchema, ScenarioError, type Scenario, type Plan, type PlanOptions } from "./scenario.js";
 export type { Result, Trace, TraceState, TraceSegment, StateName, FleetSummary } from "./result.js";
 export { PROFILES, PROFILE_NAMES, wheelTimer, type Profile, type TcpKnobs } from "./profiles.js";
 export { parseDuration } from "./units.js";

@@ -2,7 +2,7 @@
 // `connsim plugins <name>` shows one plugin's options, read from its own zod schema.
 
 import { z } from "zod";
-import { unwrapSchema } from "./fields.js";
+import { expectedText, unwrapSchema } from "./fields.js";
 import type { Plugin, PluginKind } from "./plugins.js";
 
 const KIND_TEXT: Record<PluginKind, string> = {
@@ -61,7 +61,7 @@ function optionEntries(p: Plugin): [string, { text: string; optional: boolean }]
 
 /** A schema as a user would say it: its description when it has one. */
 function typeText(s: z.ZodType): string {
-  const described = s.description ?? unwrapSchema(s).description;
+  const described = s.description ?? unwrapSchema(s).description ?? expectedText(unwrapSchema(s));
   if (described) return described;
   const u = unwrapSchema(s);
   if (u instanceof z.ZodEnum) return (u.options as string[]).map((o) => JSON.stringify(o)).join(" | ");

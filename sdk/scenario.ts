@@ -5,7 +5,7 @@
 // Every problem becomes one ScenarioError line: the field, what is wrong, what is allowed.
 
 import { z } from "zod";
-import { count, durationText as duration, port, unwrapSchema } from "./fields.js";
+import { count, durationText as duration, expectedText, port, unwrapSchema } from "./fields.js";
 import { parseExpectation } from "./expect.js";
 import {
   checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind, type ModulePlugin,
@@ -26,11 +26,13 @@ export class ScenarioError extends Error {
 const ipv4 = z.string().superRefine((v, ctx) => {
   const r = parseIPv4(v);
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-});
+}).meta({ typeName: "IPv4 address" });
 const portRange = z.string().superRefine((v, ctx) => {
   const r = parsePortRange(v);
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-});
+}).meta({ typeName: "port range", examples: ["40000-40999"] });
+const ipList = z.union([ipv4, z.array(ipv4).min(1)]).meta({ typeName: "IPv4 address or list", expected: 'an IPv4 address like "10.0.0.1" or a list of them' });
+const oneOf = <T extends number>(...values: T[]) => z.union(values.map((v) => z.literal(v)) as [z.ZodLiteral<T>, z.ZodLiteral<T>]);
 
 /**
  * The most hosts one entry stands for (the engine's host table, limits.ts). Links,
@@ -40,116 +42,163 @@ const portRange = z.string().superRefine((v, ctx) => {
  */
 export const MAX_FLEET = 65536;
 
+// Each field's .describe() is its one-line meaning: the scenario reference in
+// docs/scenario.md and the JSON Schema are made from it (scripts/scenario-docs.mjs). A
+// description is a noun phrase, since an error may say "expected <description>" (meta
+// `expected` overrides that); `default` and `defaultText` are for the reference only.
+// The TCP knobs' defaults are the profile's (profiles.ts).
 const tcpKnobs = z.strictObject({
-  timeWait: duration, rtoInit: duration, rtoMin: duration, rtoMax: duration,
-  synRetries: count.max(255), synackRetries: count.max(255), retries2: count.max(255), orphanRetries: count.max(255),
-  finTimeout: duration, twReuse: z.union([z.literal(0), z.literal(1), z.literal(2)]),
-  maxTwBuckets: count, mss: z.number().int().min(64).max(65495),
-  maxSynBacklog: count.max(2 ** 32 - 1), syncookies: z.union([z.literal(0), z.literal(1), z.literal(2)]),
-  somaxconn: count.max(2 ** 32 - 1), abortOnOverflow: z.union([z.literal(0), z.literal(1)]),
-  hz: z.union([z.literal(0), z.literal(100), z.literal(250), z.literal(300), z.literal(1000)]),
-  synLinearTimeouts: count.max(255), twReuseDelay: duration,
-  timestamps: z.union([z.literal(0), z.literal(1)]),
-  delayedAck: z.union([z.literal(0), z.literal(1)]),
-}).partial();
+  timeWait: duration.describe("how long a socket stays in TIME_WAIT (Linux: TCP_TIMEWAIT_LEN; RFC 9293: 2 x MSL)"),
+  rtoInit: duration.describe("the first retransmission timeout, before any RTT is measured"),
+  rtoMin: duration.describe("the least retransmission timeout (TCP_RTO_MIN)"),
+  rtoMax: duration.describe("the most retransmission timeout (TCP_RTO_MAX)"),
+  synRetries: count.max(255).describe("SYN retransmissions before connect() fails with ETIMEDOUT (tcp_syn_retries)"),
+  synackRetries: count.max(255).describe("SYN-ACK retransmissions before a half-open connection is dropped (tcp_synack_retries)"),
+  retries2: count.max(255).describe("data retransmissions before ETIMEDOUT (tcp_retries2)"),
+  orphanRetries: count.max(255).describe("FIN retransmissions after close() (tcp_orphan_retries)"),
+  finTimeout: duration.describe("how long an orphaned FIN_WAIT_2 socket waits for the peer's FIN; 0: forever (tcp_fin_timeout)"),
+  twReuse: oneOf(0, 1, 2).describe("connect() may take over a tuple in TIME_WAIT: 0 off, 1 on, 2 loopback only (tcp_tw_reuse; needs timestamps)"),
+  maxTwBuckets: count.describe("the most sockets in TIME_WAIT at once; past it a closing socket skips TIME_WAIT (tcp_max_tw_buckets)").meta({ unit: "sockets" }),
+  mss: z.number().int().min(64).max(65495).describe("the maximum segment size").meta({ unit: "bytes" }),
+  maxSynBacklog: count.max(2 ** 32 - 1).describe("the most half-open connections a listener keeps (tcp_max_syn_backlog)"),
+  syncookies: oneOf(0, 1, 2).describe("SYN cookies: 0 off, 1 when the SYN queue is full, 2 always (tcp_syncookies)"),
+  somaxconn: count.max(2 ** 32 - 1).describe("the cap on a listen() backlog, both queues (net.core.somaxconn)"),
+  abortOnOverflow: oneOf(0, 1).describe("1: a handshake the full accept queue cannot take is reset (tcp_abort_on_overflow)"),
+  hz: oneOf(0, 100, 250, 300, 1000).describe("CONFIG_HZ: timers round up on the kernel's timer wheel; 0: exact timers").meta({ unit: "Hz" }),
+  synLinearTimeouts: count.max(255).describe("SYN retransmissions at rtoInit before the backoff doubles (tcp_syn_linear_timeouts, Linux 6.5+)"),
+  twReuseDelay: duration.describe("how long a TIME_WAIT socket waits before twReuse may take it over (tcp_tw_reuse_delay)"),
+  timestamps: oneOf(0, 1).describe("RFC 7323 timestamps (TSval, PAWS) on the host's segments; used when both ends have them (tcp_timestamps)"),
+  delayedAck: oneOf(0, 1).describe("1: ACKs delayed as Linux delays them (quick-ack, pingpong, ATO 40-200 ms); 0: every ACK at once"),
+}).partial().describe("the host's TCP knobs, each named after its sysctl; unset ones are the profile's");
 
 const listen = z.strictObject({
-  port,
-  protocol: z.enum(["tcp", "udp"]).optional(),
-  backlog: z.number().int().min(1).max(2 ** 31 - 1).optional(),
-  // accept()s per second by the server application (unlimited when absent): completed
-  // handshakes wait in the accept queue, their requests unread, until accepted.
-  acceptRate: z.number().min(0.001).max(1e6).optional(),
+  port: port.describe("the port it listens on"),
+  protocol: z.enum(["tcp", "udp"]).optional().describe("the protocol it listens for").meta({ default: "tcp" }),
+  backlog: z.number().int().min(1).max(2 ** 31 - 1).optional()
+    .describe("listen()'s backlog, capped by the host's somaxconn").meta({ default: 4096, unit: "connections" }),
+  // Completed handshakes wait in the accept queue, their requests unread, until accepted.
+  acceptRate: z.number().min(0.001).max(1e6).optional()
+    .describe("accept()s a second by the server application").meta({ defaultText: "unlimited", unit: "connections/s" }),
   // A server process that stops and starts: at `stop` its sockets are closed; at `start`
   // it binds (again, when after the stop; EADDRINUSE without reuseAddr while TIME_WAIT
   // holds the port; when before any stop, nothing listens until then).
-  start: duration.optional(),
-  stop: duration.optional(),
-  reuseAddr: z.boolean().optional(),
-  bindRetry: duration.optional(),
-});
+  start: duration.optional().describe("when the server process binds (again, after a stop)").meta({ defaultText: "from the start" }),
+  stop: duration.optional().describe("when the server process exits: unaccepted requests dropped, accepted connections closed").meta({ defaultText: "never" }),
+  reuseAddr: z.boolean().optional().describe("SO_REUSEADDR: a new bind() is blocked by another listener only, not by TIME_WAIT").meta({ default: false }),
+  bindRetry: duration.optional().describe("how often a bind() that failed with EADDRINUSE is tried again").meta({ default: "1s" }),
+}).describe("a listening socket");
 
 /** A NAT host's SNAT and conntrack settings (Linux's defaults where left out). */
+/** Linux's conntrack defaults (nf_conntrack_tcp_timeout_*, nf_conntrack_udp_timeout(_stream)), s, in CtTimeout order. */
+export const CONNTRACK_DEFAULTS = {
+  synSent: 120, synRecv: 60, established: 432000, finWait: 120, closeWait: 60, lastAck: 30, timeWait: 120, close: 10, udp: 30, udpStream: 120,
+};
+/** nf_conntrack_max when a NAT names none (a host with 8 GiB or more: nf_conntrack_buckets 262144, max the same). */
+export const CONNTRACK_MAX = 262144;
+const ctTimeout = (k: keyof typeof CONNTRACK_DEFAULTS, meaning: string) => duration.describe(meaning).meta({ default: `${CONNTRACK_DEFAULTS[k]}s` });
 const natTimeouts = z.strictObject({
-  synSent: duration, synRecv: duration, established: duration, finWait: duration, closeWait: duration,
-  lastAck: duration, timeWait: duration, close: duration, udp: duration, udpStream: duration,
-}).partial();
+  synSent: ctTimeout("synSent", "an entry whose SYN is unanswered"),
+  synRecv: ctTimeout("synRecv", "an entry that saw the SYN-ACK, not yet the ACK"),
+  established: ctTimeout("established", "an established flow's entry, from its last packet"),
+  finWait: ctTimeout("finWait", "an entry after the first FIN"),
+  closeWait: ctTimeout("closeWait", "an entry whose first FIN is ACKed"),
+  lastAck: ctTimeout("lastAck", "an entry after both FINs, waiting for the last ACK"),
+  timeWait: ctTimeout("timeWait", "a closed flow's entry (TIME_WAIT)"),
+  close: ctTimeout("close", "an entry after a RST"),
+  udp: ctTimeout("udp", "a UDP flow's entry that has seen one direction"),
+  udpStream: ctTimeout("udpStream", "a UDP flow's entry that has seen both directions"),
+}).partial().describe("conntrack timeouts by state (nf_conntrack_*_timeout_*), Linux's by default");
 const nat = z.strictObject({
-  addresses: z.union([ipv4, z.array(ipv4).min(1)]).describe('the public IPv4 addresses, "10.2.0.1" or a list of them').optional(),
-  ports: portRange.optional(),
-  max: z.number().int().min(1).max(2 ** 32 - 1).optional(),
+  addresses: ipList.meta({ expected: 'the public IPv4 addresses, "10.2.0.1" or a list of them' }).optional()
+    .describe("the public address(es) flows leave with").meta({ defaultText: "the host's ip" }),
+  ports: portRange.optional().describe("the SNAT port range").meta({ default: "1024-65535" }),
+  max: z.number().int().min(1).max(2 ** 32 - 1).optional()
+    .describe("the entries the conntrack table holds; when full a new flow's first packet is dropped (nf_conntrack_max)").meta({ default: CONNTRACK_MAX, unit: "entries" }),
   timeouts: natTimeouts.optional(),
-  // false: a closed flow's entry keeps its tuple until its timeout ends (no TIME_WAIT takeover, as Linux before 6.5).
-  takeover: z.boolean().optional(),
-});
+  takeover: z.boolean().optional()
+    .describe("a SYN may take over a closing entry's tuple (Linux 6.5+); false: a closed flow keeps its tuple to its timeout's end").meta({ default: true }),
+}).describe("a NAT host's SNAT and conntrack settings");
 
 const host = z.strictObject({
-  ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
-  // A fleet: this entry stands for `count` hosts, <name>-0 ... <name>-(count-1); the i-th
-  // has each listed address plus i ("10.0.0.1" -> 10.0.0.1, 10.0.0.2, ...).
-  count: z.number().int().min(1).max(MAX_FLEET).optional(),
-  ports: portRange.optional(),
-  // A port allocator plugin: its name, or { "plugin": name, ...its options }.
-  portAllocator: z.union([z.string(), z.looseObject({})]).optional(),
-  // ip_local_reserved_ports: "40010-40019,40500"; connect() and UDP queries skip them.
+  ip: ipList.describe("the host's address, or addresses"),
+  // The i-th host of a fleet has each listed address plus i ("10.0.0.1" -> 10.0.0.1, 10.0.0.2, ...).
+  count: z.number().int().min(1).max(MAX_FLEET).optional()
+    .describe("a fleet: the entry stands for this many hosts, NAME-0 ... NAME-(count-1), the i-th at each address plus i").meta({ default: 1, unit: "hosts" }),
+  ports: portRange.optional().describe("the ephemeral port range").meta({ defaultText: "the profile's" }),
+  portAllocator: z.union([z.string(), z.looseObject({})]).optional()
+    .describe('the port allocator plugin: its name, or { "plugin": NAME, ...its options }').meta({ typeName: "plugin", defaultText: "the profile's" }),
   reservedPorts: z.string().superRefine((v, ctx) => {
     for (const part of v.split(",")) {
       const r = parsePortRange(part);
       if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
     }
-  }).optional(),
+  }).optional().describe('ports no allocator picks for connect() or a UDP query, like "40010-40019,40500" (ip_local_reserved_ports)').meta({ typeName: "port ranges" }),
   tcp: tcpKnobs.optional(),
-  listen: z.array(listen).optional(),
-  // "nat": the host forwards, translating the source of the flows it passes (nat below).
-  kind: z.enum(["endpoint", "nat"]).optional(),
+  listen: z.array(listen).optional().describe("the host's listening sockets"),
+  kind: z.enum(["endpoint", "nat"]).optional().describe('"nat": the host forwards, translating the source of the flows it passes').meta({ default: "endpoint" }),
   nat: nat.optional(),
-});
+}).describe("a host, or a fleet of alike hosts");
 
 // Loss models and workloads are plugins: "plugin" names one, and its own schema checks
 // the rest of the object (planScenario, resolvePlugin).
-const pluginUse = z.looseObject({});
+// `plugin` is checked by resolvePlugin, whose message lists the plugins there are; `type` is for the JSON Schema.
+const pluginName = (meaning: string) => z.unknown().optional().describe(meaning).meta({ type: "string", typeName: "plugin", defaultText: "required" });
+const pluginUse = z.looseObject({ plugin: pluginName("the plugin's name, or the path of a plugin module") });
 
 const link = z.strictObject({
-  between: z.tuple([z.string(), z.string()]),
+  between: z.tuple([z.string(), z.string()]).describe("the names of the two hosts (or fleets) the link joins"),
   latency: z.union([duration, z.tuple([duration, duration])])
-    .describe('a duration like "500us", or ["a-to-b", "b-to-a"] durations'),
-  loss: pluginUse.optional(),
-});
+    .meta({ typeName: "duration or [a->b, b->a]", expected: 'a duration like "500us", or ["a-to-b", "b-to-a"] durations' })
+    .describe("the one-way latency, the same both ways or each way"),
+  loss: pluginUse.optional().describe('the loss model plugin and its options, { "plugin": NAME, ... }').meta({ defaultText: "none" }),
+}).describe("a link between two hosts");
 
 /** A workload: a plugin's options besides where it runs, from a host (or fleet) to a port of others. */
 const destination = z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"');
 const workload = z.looseObject({
-  from: z.string(),
-  to: z.union([destination, z.array(destination).min(1)]).describe('"host:port" (e.g. "server:80"; a fleet\'s name stands for its hosts) or a list of them'),
-  // Which of the host's addresses a connection leaves from: its first (connect() alone), or each in turn (bind() first).
-  source: z.enum(["first", "round-robin"]).optional(),
-  // When the local port is chosen: at connect(), knowing the destination (a port is shared
-  // across destinations; IP_BIND_ADDRESS_NO_PORT after a bind()), or at bind(), before it.
-  portAt: z.enum(["connect", "bind"]).optional(),
-  // Forwarding hosts a packet passes, in order (routes otherwise come from the link graph).
-  via: z.array(z.string()).optional(),
-});
+  plugin: pluginName("the workload plugin's name, or the path of a plugin module; its options sit beside it"),
+  from: z.string().describe("the host (or fleet) the workload runs on"),
+  to: z.union([destination, z.array(destination).min(1)])
+    .meta({ typeName: '"host:port" or list', expected: '"host:port" (e.g. "server:80"; a fleet\'s name stands for its hosts) or a list of them' })
+    .describe("where connections go, taken in turn when several; a fleet's name stands for its hosts"),
+  source: z.enum(["first", "round-robin"]).optional()
+    .describe("which of the host's addresses a connection leaves from: the first (connect() alone) or each in turn (bind() first)").meta({ default: "first" }),
+  portAt: z.enum(["connect", "bind"]).optional()
+    .describe("when the ephemeral port is chosen: at connect(), knowing the destination, or at bind(), before it").meta({ default: "connect" }),
+  via: z.array(z.string()).optional()
+    .describe("the forwarding hosts packets pass, in order").meta({ defaultText: "the path of lowest latency" }),
+}).describe("a workload plugin and its options");
 /** The keys of a workload object that are the scenario's, not its plugin's options. */
 const WORKLOAD_KEYS = ["plugin", "from", "to", "source", "portAt", "via"];
 
 const scenarioSchema = z.strictObject({
-  name: z.string().optional(),
-  description: z.string().optional(),
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  duration,
-  sample: duration.optional(),
-  profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional(),
-  trace: count.max(2 ** 32 - 1).optional(), // the engine counts traced connections in a u32
+  name: z.string().optional().describe("the title of the summary and the HTML report").meta({ default: "scenario" }),
+  description: z.string().optional().describe("a text the HTML report shows under the title"),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional()
+    .describe("the seed of every random stream; --seed overrides it").meta({ default: 1 }),
+  duration: duration.describe("the simulated time the run covers"),
+  sample: duration.optional().describe("how often state counts are recorded; at most duration").meta({ defaultText: "duration / 100" }),
+  profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional().describe("the stack whose defaults every host's knobs take").meta({ default: "linux" }),
+  trace: count.max(2 ** 32 - 1).optional() // the engine counts traced connections in a u32
+    .describe("connections traced, the first N of each group of linked hosts; --trace overrides it").meta({ default: 0, unit: "connections" }),
   hosts: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, "host names are letters, digits, '_' and '-'"), host)
-    .refine((h) => Object.keys(h).length > 0, "at least one host is needed"),
-  links: z.array(link),
-  workloads: z.array(workload),
-  // Checks on the result, for CI (expect.ts): "failed.EADDRNOTAVAIL==0".
+    .refine((h) => Object.keys(h).length > 0, "at least one host is needed").describe("the hosts (and fleets) by name"),
+  links: z.array(link).describe("the links that join hosts"),
+  workloads: z.array(workload).describe("what the hosts do: workload plugins"),
   expect: z.array(z.string().superRefine((v, ctx) => {
     const e = parseExpectation(v);
     if (typeof e === "string") ctx.addIssue({ code: "custom", message: e });
-  })).optional(),
-});
+  })).optional().describe('checks on the result, like "failed.EADDRNOTAVAIL==0"; a failed one makes the exit code 3'),
+}).describe("a connsim scenario");
+
+/**
+ * The scenario's JSON Schema (draft 2020-12), made from the same zod schemas that check
+ * it: an editor validates a scenario with it, and docs/scenario.md's reference is made
+ * from it. Plugins' options are not in it (a workload or loss object allows any keys).
+ */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(scenarioSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+}
 
 export type Scenario = z.input<typeof scenarioSchema>;
 
@@ -549,13 +598,6 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   };
 }
 
-/** Linux's conntrack defaults (nf_conntrack_tcp_timeout_*, nf_conntrack_udp_timeout(_stream)), s, in CtTimeout order. */
-export const CONNTRACK_DEFAULTS = {
-  synSent: 120, synRecv: 60, established: 432000, finWait: 120, closeWait: 60, lastAck: 30, timeWait: 120, close: 10, udp: 30, udpStream: 120,
-};
-/** nf_conntrack_max when a NAT names none (a host with 8 GiB or more: nf_conntrack_buckets 262144, max the same). */
-export const CONNTRACK_MAX = 262144;
-
 function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: string | number) => number): PlannedNat {
   const addresses = n.addresses === undefined ? ips : (Array.isArray(n.addresses) ? n.addresses : [n.addresses]).map((a) => parseIPv4(a) as number);
   if (new Set(addresses).size !== addresses.length) throw new ScenarioError(`${field}.addresses`, "lists an address twice");
@@ -674,7 +716,9 @@ function fromZodIssue(err: z.ZodError, input: unknown, root: z.ZodType, at: stri
   const field = (p: PropertyKey[]) => [at, ...p.map(pathPart)].join(".");
   const got = valueAt(input, issue.path);
   const schema = schemaAt(root, issue.path);
-  const wanted = schema?.description;
+  // A scenario field's description is its meaning, for the reference; a plugin's options
+  // have said what they take in theirs, so it stands in for `expected` there.
+  const wanted = schema && (expectedText(schema) ?? (root === scenarioSchema ? undefined : schema.description));
   switch (issue.code) {
     case "unrecognized_keys": {
       const key = issue.keys[0];
