@@ -32,7 +32,7 @@ const esbuild = await import("esbuild");
 // sdk/plugins.ts, so a bundle holds one SDK and one registry. Each entry registers the
 // built-ins (plugins/index.ts) first.
 const alias = { "connsim/plugin": join(root, "sdk/plugins.ts") };
-const entry = (name, body) => esbuild.build({
+const entry = (name, body, own = {}) => esbuild.build({
   stdin: { contents: `import "./plugins/index.ts";\n${body}`, resolveDir: root, loader: "ts", sourcefile: `${name}-entry.ts` },
   outfile: join(root, "dist", `${name}.js`),
   bundle: true,
@@ -42,10 +42,21 @@ const entry = (name, body) => esbuild.build({
   packages: "external",
   alias,
   logLevel: "warning",
+  ...own,
 });
+// The CLI and the worker start as programs: zod and comlink go in their bundles, one
+// file to read instead of a few hundred, with zod's messages in English only (its other
+// locales were a third of its start-up); other packages (esbuild, loaded for a .ts
+// scenario) stay external. A plugin loaded by path still gets "connsim/plugin"
+// (dist/plugin.js, zod from node_modules): zod's instanceof and its global registry
+// work across copies.
+const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const bundled = ["zod", "comlink"];
+const external = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((d) => !bundled.includes(d));
+const program = { packages: undefined, external, plugins: [zodEnglishOnly()] };
 await entry("index", `export * from "./sdk/index.ts";`);
-await entry("cli", `export * from "./sdk/cli.ts";`);
-await entry("node-worker", `import "./sdk/workers/node-worker.ts";`);
+await entry("cli", `export * from "./sdk/cli.ts";`, program);
+await entry("node-worker", `import "./sdk/workers/node-worker.ts";`, program);
 await entry("plugin", `export * from "./sdk/plugins.ts";`); // "connsim/plugin" for plugins loaded from a path
 // The scenario's JSON Schema, for editors ("connsim/scenario.schema.json"), and the
 // reference in docs/scenario.md (scripts/scenario-docs.mjs): both from sdk/scenario.ts.
@@ -100,4 +111,15 @@ const browser = await esbuild.build({
 for (const [file, output] of Object.entries(browser.metafile.outputs)) {
   const bad = output.imports.filter((i) => i.external && i.kind !== "dynamic-import");
   if (bad.length) throw new Error(`${file} imports ${bad.map((i) => i.path).join(", ")}, which a browser cannot load`);
+}
+
+/** zod's locales module with English alone (z.locales.en; z.config() needs no other). */
+function zodEnglishOnly() {
+  return {
+    name: "zod-english-only",
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) => (/[\\/]zod[\\/]/.test(a.importer) ? { path: join(dirname(a.importer), a.path), namespace: "zod-en" } : undefined));
+      build.onLoad({ filter: /.*/, namespace: "zod-en" }, (a) => ({ contents: 'export { default as en } from "./en.js";', resolveDir: dirname(a.path) }));
+    },
+  };
 }

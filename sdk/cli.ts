@@ -4,32 +4,28 @@
 
 import { closeSync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { htmlReportPieces, reportRanges } from "./report/html.js";
-import { jsonChunks } from "./report/json.js";
-import { pcapBytes } from "./report/pcap.js";
-import { seriesCsvChunks } from "./report/csv.js";
+// The writers (JSON, CSV, HTML, pcap), the worker pool, sweeps and snapshots are imported
+// where a command asks for them (`await import`): a plain run starts without them.
 import { summary } from "./report/summary.js";
 import { importPlugin, loadPlugins } from "./plugin-loader.js";
 import { importUserModule } from "./user-module.js";
-import { pluginDetail, pluginList } from "./plugin-docs.js";
 import { isModuleRef, registeredNames, registeredPlugin, PLUGIN_KINDS, type Plugin } from "./plugins.js";
 import { LIMITS, wholeFlag } from "./options.js";
 import { closest, visible } from "./units.js";
 import { checkExpectations, parseExpectation, type Expectation } from "./expect.js";
 import { parseJsonText } from "./json-text.js";
 import { runPlan, VERSION, type Progress } from "./run.js";
-import { runOnPool } from "./workers/parallel.js";
-import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
 import { checkEngineFits } from "./limits.js";
-import { parseVary, runSweep, sweepCsv, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
 import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
-import { snapshotScenario, type Snapshot } from "./snapshot.js";
+import type { Snapshot } from "./snapshot.js";
+
+/** 12 random hex digits for a temp file's name (Web Crypto: node:crypto's start-up is paid only when a file is written). */
+const randomHex = () => Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
 
 /** A flag of a command: its value's name (none for a switch), and what it does. */
 interface FlagSpec { value?: string; multiple?: true; required?: true; help: string }
@@ -231,6 +227,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   try {
     // Independent host groups run in parallel workers; anything else runs here.
     if (workers > 1 && planShards(plan, workers)) {
+      const [{ WorkerPool }, { runOnPool }] = await Promise.all([import("./workers/pool.js"), import("./workers/parallel.js")]);
       const pool = new WorkerPool({ workers });
       try {
         result = await runOnPool(plan, pool, { onProgress, signal: interrupt.signal });
@@ -260,12 +257,13 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
       failed.push(`${values[flag] === file ? `--${flag}` : "--out"}: ${e.message}`);
     }
   };
-  if (jsonFile) await output("json", jsonFile, async () => jsonLines(result));
-  if (csvFile) await output("csv", csvFile, async () => seriesCsvChunks(result));
+  if (jsonFile) await output("json", jsonFile, async () => jsonLines(result, (await import("./report/json.js")).jsonChunks));
+  if (csvFile) await output("csv", csvFile, async () => (await import("./report/csv.js")).seriesCsvChunks(result));
   if (htmlFile) {
+    const { htmlReportPieces, reportRanges } = await import("./report/html.js");
     await output("html", htmlFile, () => htmlReportPieces(result, scenario, reportRanges(plan)));
   }
-  if (values.pcap) await output("pcap", values.pcap, async () => pcapBytes(result.traces ?? []), notes.join(" "));
+  if (values.pcap) await output("pcap", values.pcap, async () => (await import("./report/pcap.js")).pcapBytes(result.traces ?? []), notes.join(" "));
   const outcomes = checkExpectations(result, checks);
   if (!values.quiet) (piped ? err : out).write(summary(result, plan, wrote, outcomes));
   for (const f of failed) err.write(`connsim: ${visible(f)}\n`);
@@ -284,7 +282,7 @@ function toStdout(flags: string[], values: Record<string, unknown>): boolean {
 }
 
 /** JSON.stringify(value, null, 2) and a newline, in pieces. */
-function* jsonLines(value: unknown): Generator<string> {
+function* jsonLines(value: unknown, jsonChunks: typeof import("./report/json.js").jsonChunks): Generator<string> {
   yield* jsonChunks(value, 2);
   yield "\n";
 }
@@ -294,6 +292,7 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
   if (args[0]?.startsWith("-")) parseFlags("plugins", args); // names the flag
   if (args.length > 1) throw new UsageError(`expected one plugin at most; ${usage("plugins")}`);
   const all = PLUGIN_KINDS.flatMap((k) => registeredNames(k)).map((n) => registeredPlugin(n)!);
+  const { pluginDetail, pluginList } = await import("./plugin-docs.js");
   if (!args.length) {
     out.write(visible(pluginList(all), "\n"));
     return 0;
@@ -315,14 +314,17 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("sweep")}`);
   if (!values.vary?.length) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200; ${usage("sweep")}`);
   const piped = toStdout(["csv", "json"], values);
+  const [{ parseVary, runSweep, sweepCsv, sweepTable }, { WorkerPool }] = await Promise.all([import("./workers/sweep.js"), import("./workers/pool.js")]);
   const varies = values.vary.map(parseVary);
   const workers = workersOption(values.workers);
-  const scenario = await loadScenario(positionals[0]);
-  const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
   const tty = !values.quiet && (err as NodeJS.WriteStream).isTTY === true;
+  // The workers start and the engine compiles while the scenario is read and each point checked.
   const pool = new WorkerPool({ workers });
+  pool.warm(varies.reduce((n, v) => n * v.values.length, 1));
   let rows;
   try {
+    const scenario = await loadScenario(positionals[0]);
+    const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
     rows = await runSweep(scenario, varies, pool, {
       seed: wholeFlag("--seed", values.seed, LIMITS.seed), plugins,
       // Each point gets the warning a `run` of it would, before any starts.
@@ -373,6 +375,7 @@ async function snapshot(args: string[], out: NodeJS.WritableStream, err: NodeJS.
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("snapshot")}`);
   if (values.at === undefined) throw new UsageError(`snapshot needs --at TIME, e.g. --at 30s; ${usage("snapshot")}`);
   const at = /^\d+(\.\d+)?$/.test(values.at) ? Number(values.at) : values.at;
+  const { snapshotScenario } = await import("./snapshot.js");
   const snap = await snapshotScenario(await loadScenario(positionals[0]), {
     at, seed: wholeFlag("--seed", values.seed, LIMITS.seed), top: wholeFlag("--top", values.top, [0, 65535]), baseDir: dirname(resolve(positionals[0])),
   });
@@ -380,7 +383,7 @@ async function snapshot(args: string[], out: NodeJS.WritableStream, err: NodeJS.
   const text = values.json === "-" ? err : out;
   text.write(visible(snapshotText(snap), "\n"));
   if (values.json !== undefined) {
-    await writeAtomically(values.json, jsonLines(snap), out).catch((e: unknown) => {
+    await writeAtomically(values.json, jsonLines(snap, (await import("./report/json.js")).jsonChunks), out).catch((e: unknown) => {
       throw e instanceof WriteError ? new WriteError(`--json: ${e.message}`) : e;
     });
     if (values.json !== "-") text.write(`wrote ${visible(values.json)}\n`);
@@ -458,7 +461,7 @@ async function loadScenario(file: string): Promise<unknown> {
           throw new UsageError(`cannot compile ${file}${where}: ${first ? first.text : e.message.split("\n")[0]}`);
         });
       // Beside the scenario, so its imports (connsim, other packages) resolve as they would for a .js file.
-      const tmp = `${path}.connsim-${process.pid}-${randomBytes(6).toString("hex")}.mjs`;
+      const tmp = `${path}.connsim-${process.pid}-${randomHex()}.mjs`;
       await writeFile(tmp, built.outputFiles[0].text, { flag: "wx" }); // exclusive: never through a planted link
       try {
         mod = await importUserModule(pathToFileURL(tmp).href).catch((e: Error) => {
@@ -550,7 +553,7 @@ async function writeAtomically(file: string, data: string | Uint8Array | Iterabl
     });
   }
   // A fresh name, created exclusively: a link planted at a guessable name is never followed.
-  const tmp = direct ? file : `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  const tmp = direct ? file : `${file}.tmp-${process.pid}-${randomHex()}`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, direct ? "w" : "wx");

@@ -73,6 +73,20 @@ export abstract class PoolBase<S extends PoolSlot> {
     });
   }
 
+  /**
+   * Starts workers (up to `count`, at most the pool's size) and the engine's compilation
+   * now rather than at the first run: a sweep's workers boot while its points are checked.
+   */
+  warm(count = this.size): void {
+    if (this.closed) return;
+    this.module ??= this.compile();
+    this.module.catch(() => {}); // a failed compilation fails the first run, which awaits it
+    while (this.started < Math.min(count, this.size)) {
+      this.started++;
+      this.idle.push(this.spawn(this.nextId++));
+    }
+  }
+
   /** Ends the idle workers now and the busy ones when their run settles; queued runs are rejected. */
   async close(): Promise<void> {
     this.closed = true;
