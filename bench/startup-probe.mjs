@@ -1,15 +1,17 @@
 // Loaded with `node --import ./bench/startup-probe.mjs bin/connsim.mjs ...` by
 // bench/startup.mjs: notes when the engine's first run() call comes (the first event),
 // in ms since the process started (performance.now()), and the CPU time by then and at
-// exit, as JSON in the file STARTUP_PROBE_OUT names. Changes nothing else: the engine's
+// exit (all threads), as JSON in the file STARTUP_PROBE_OUT names. Changes nothing else: the engine's
 // exports are copied as instantiateEngine copies them, run() wrapped.
 import { writeFileSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 
-const out = process.env.STARTUP_PROBE_OUT;
+// Worker threads inherit --import: they leave the notes to the main thread.
+const out = isMainThread ? process.env.STARTUP_PROBE_OUT : undefined;
 const seen = {};
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const instantiate = WebAssembly.instantiate;
-WebAssembly.instantiate = async function (...args) {
+if (isMainThread) WebAssembly.instantiate = async function (...args) {
   const made = await instantiate.apply(this, args);
   const instance = made instanceof WebAssembly.Instance ? made : made.instance;
   if (typeof instance.exports.run !== "function") return made;
@@ -22,7 +24,7 @@ WebAssembly.instantiate = async function (...args) {
   const wrapped = { exports };
   return made instanceof WebAssembly.Instance ? wrapped : { module: made.module, instance: wrapped };
 };
-process.on("exit", () => {
+if (isMainThread) process.on("exit", () => {
   seen.exitMs = performance.now();
   seen.exitCpuMs = cpuMs();
   if (out) writeFileSync(out, JSON.stringify(seen));

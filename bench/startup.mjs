@@ -7,11 +7,13 @@
 //     package bin through npx (`npx connsim`, which adds npm's own start);
 //   - a sweep of 8 small points (the churn workload, --connections each, default
 //     20,000, seeds 1-8) from a cold start in a new process (`connsim sweep`), on 1
-//     worker and on 2: the wall time of each and the 1/2 ratio.
+//     worker and on 2: the wall time of each and the 1/2 ratio, and the CPU time the
+//     process used (all its threads; the probe notes it at exit).
 // The machine's load average is printed with the figures: on a shared machine they move.
+// --tree DIR measures another checkout (built) the same way, for a before and after.
 // Results: a table on stdout and bench/results/startup.json.
 //
-//   node bench/startup.mjs [--rounds N] [--connections N]
+//   node bench/startup.mjs [--rounds N] [--connections N] [--tree DIR]
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,6 +26,8 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const ROUNDS = opt("--rounds", 7);
 const CONNECTIONS = opt("--connections", 20_000);
+const TREE = args.includes("--tree") ? args[args.indexOf("--tree") + 1] : ROOT;
+const PROBE = join(ROOT, "bench/startup-probe.mjs");
 
 const dir = mkdtempSync(join(os.tmpdir(), "connsim-startup-"));
 const tiny = join(dir, "one-connection.json");
@@ -36,12 +40,13 @@ writeFileSync(tiny, JSON.stringify({
 const sweepFile = join(dir, "sweep.json");
 writeFileSync(sweepFile, JSON.stringify(churnScenario(CONNECTIONS)));
 
+const min = (xs) => Math.min(...xs);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 /** Runs a command, failing loudly; its wall time in ms. */
 function timed(command, argv, env = {}) {
   const t0 = performance.now();
-  const r = spawnSync(command, argv, { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
+  const r = spawnSync(command, argv, { cwd: TREE, env: { ...process.env, ...env }, encoding: "utf8" });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${command} ${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
   return { ms, stdout: r.stdout };
@@ -49,10 +54,10 @@ function timed(command, argv, env = {}) {
 
 const probeOut = join(dir, "probe.json");
 const first = [], firstCpu = [], whole = [], viaNpx = [];
-const sweep = { 1: [], 2: [] };
+const sweep = { 1: [], 2: [] }, sweepCpu = { 1: [], 2: [] };
 let rows;
 for (let round = 0; round < ROUNDS; round++) {
-  const run = timed(process.execPath, ["--import", "./bench/startup-probe.mjs", "bin/connsim.mjs", "run", tiny, "--quiet"], { STARTUP_PROBE_OUT: probeOut });
+  const run = timed(process.execPath, ["--import", PROBE, "bin/connsim.mjs", "run", tiny, "--quiet"], { STARTUP_PROBE_OUT: probeOut });
   const seen = JSON.parse(readFileSync(probeOut, "utf8"));
   first.push(seen.firstEventMs);
   firstCpu.push(seen.firstEventCpuMs);
@@ -60,8 +65,9 @@ for (let round = 0; round < ROUNDS; round++) {
   viaNpx.push(timed("npx", ["--no-install", "connsim", "run", tiny, "--quiet"]).ms);
   // Alternate the worker counts so a change in the machine's load falls on both.
   for (const workers of round % 2 ? [2, 1] : [1, 2]) {
-    const r = timed(process.execPath, ["bin/connsim.mjs", "sweep", sweepFile, "--vary", "seed=1:8:8", "--workers", String(workers), "--csv", "-", "--quiet"]);
+    const r = timed(process.execPath, ["--import", PROBE, "bin/connsim.mjs", "sweep", sweepFile, "--vary", "seed=1:8:8", "--workers", String(workers), "--csv", "-", "--quiet"], { STARTUP_PROBE_OUT: probeOut });
     sweep[workers].push(r.ms);
+    sweepCpu[workers].push(JSON.parse(readFileSync(probeOut, "utf8")).exitCpuMs);
     if (rows === undefined) rows = r.stdout;
     else if (r.stdout !== rows) throw new Error(`the sweep on ${workers} workers gave another table than before:\n${r.stdout}\n${rows}`);
   }
@@ -69,19 +75,20 @@ for (let round = 0; round < ROUNDS; round++) {
 rmSync(dir, { recursive: true, force: true });
 
 const figures = {
-  date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), load: os.loadavg().map((l) => Number(l.toFixed(2))),
+  tree: TREE, date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), load: os.loadavg().map((l) => Number(l.toFixed(2))),
   rounds: ROUNDS, sweepConnectionsPerPoint: CONNECTIONS,
-  firstEventMs: median(first), firstEventCpuMs: median(firstCpu),
+  firstEventMs: median(first), firstEventCpuMs: median(firstCpu), firstEventMinMs: min(first), firstEventCpuMinMs: min(firstCpu),
   wholeMs: { node: median(whole), npx: median(viaNpx) },
   sweepMs: { 1: median(sweep[1]), 2: median(sweep[2]) },
+  sweepCpuMs: { 1: median(sweepCpu[1]), 2: median(sweepCpu[2]) },
   sweepRatio: median(sweep[1].map((t, i) => t / sweep[2][i])),
 };
 const f = (ms) => `${Math.round(ms)} ms`;
 console.log(`node ${figures.node}, ${figures.cores} cores, load average ${figures.load.join(" ")}; medians of ${ROUNDS} rounds`);
-console.log(`first event (1-connection scenario, node bin/connsim.mjs)  ${f(figures.firstEventMs)} (CPU ${f(figures.firstEventCpuMs)})`);
+console.log(`first event (1-connection scenario, node bin/connsim.mjs)  ${f(figures.firstEventMs)} (CPU ${f(figures.firstEventCpuMs)}; least ${f(figures.firstEventMinMs)}, CPU ${f(figures.firstEventCpuMinMs)})`);
 console.log(`whole process, node bin/connsim.mjs run                    ${f(figures.wholeMs.node)}`);
 console.log(`whole process, npx connsim run                             ${f(figures.wholeMs.npx)}`);
-console.log(`sweep of 8 x ${CONNECTIONS.toLocaleString("en-US")} connections, 1 worker               ${f(figures.sweepMs[1])}`);
-console.log(`sweep of 8 x ${CONNECTIONS.toLocaleString("en-US")} connections, 2 workers              ${f(figures.sweepMs[2])}  (${figures.sweepRatio.toFixed(2)}x)`);
+console.log(`sweep of 8 x ${CONNECTIONS.toLocaleString("en-US")} connections, 1 worker               ${f(figures.sweepMs[1])} (CPU ${f(figures.sweepCpuMs[1])})`);
+console.log(`sweep of 8 x ${CONNECTIONS.toLocaleString("en-US")} connections, 2 workers              ${f(figures.sweepMs[2])} (CPU ${f(figures.sweepCpuMs[2])}): ${figures.sweepRatio.toFixed(2)}x`);
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-writeFileSync(join(ROOT, "bench/results/startup.json"), JSON.stringify(figures, null, 2) + "\n");
+writeFileSync(join(ROOT, `bench/results/startup${TREE === ROOT ? "" : "-tree"}.json`), JSON.stringify(figures, null, 2) + "\n");

@@ -74,7 +74,7 @@ afterAll(() => {
 
 describe("the packed package", () => {
   test("holds the engine, the bundles and the declarations, and no sources, tests or benches", () => {
-    for (const file of ["bin/connsim.mjs", "build/engine.wasm", "dist/index.js", "dist/plugin.js", "dist/cli.js", "dist/node-worker.js",
+    for (const file of ["bin/connsim.mjs", "build/engine.wasm", "dist/index.js", "dist/plugin.js", "dist/cli.js", "dist/node-worker.js", "dist/scenario.schema.json",
       "dist/report.js", "dist/report.css", "dist/types/sdk/index.d.ts", "dist/types/sdk/plugins.d.ts", "README.md", "package.json"]) {
       expect(packed, file).toContain(file);
     }
@@ -91,6 +91,17 @@ describe("the packed package", () => {
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(readFileSync(join(app, "result.json"), "utf8"));
     expect([result.totals.attempted, result.totals.completed, result.totals.failed.EADDRNOTAVAIL, result.peak.TIME_WAIT]).toEqual([12108, 2000, 10108, 1000]);
+  });
+
+  test("the bin sweeps on two worker threads (the bundled CLI and worker), and the scenario's JSON Schema is exported", () => {
+    const r = node(["node_modules/.bin/connsim", "sweep", "node_modules/connsim/examples/default.json", "--vary", "workloads.0.rate=10,20", "--workers", "2", "--csv", "-", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    // 1000 ports, 60 s of TIME_WAIT: 10/s never runs out in 120 s, 20/s does after 50 s.
+    expect(r.stdout.split("\n").slice(1, 3).map((row) => row.split(",").slice(0, 5).join(","))).toEqual(["10,1197,1197,1197,0", "20,2408,2000,2000,408"]);
+    writeFileSync(join(app, "schema.cjs"), `const s = require("connsim/scenario.schema.json"); console.log(Object.keys(s.properties).join(","), s.additionalProperties);`);
+    const schema = node(["schema.cjs"]);
+    expect(schema.code, schema.stderr).toBe(0);
+    expect(schema.stdout.trim()).toBe("name,description,seed,duration,sample,profile,trace,hosts,links,workloads,expect false");
   });
 
   // 20 s at 100 connections a second over 1,000 ports held 60 s in TIME_WAIT: exactly
