@@ -96,3 +96,9 @@ for (const [file, output] of Object.entries(browser.metafile.outputs)) {
   const bad = output.imports.filter((i) => i.external && i.kind !== "dynamic-import");
   if (bad.length) throw new Error(`${file} imports ${bad.map((i) => i.path).join(", ")}, which a browser cannot load`);
 }
+
+// ---- browser package assets and the study page (scripts/build-browser.mjs) ----------
+const { buildBrowserPackage, buildWebPage } = await import("./build-browser.mjs");
+buildBrowserPackage();
+await buildWebPage();
+// ---- end of the browser block ----------------------------------------------------------
