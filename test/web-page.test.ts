@@ -5,12 +5,16 @@
 // study again, the downloads equal to the CLI's writers, a sweep, a hook plugin by URL.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { planScenario, runScenario, ScenarioError, seriesCsv, pcapBytes, type Result } from "../sdk/index.js";
+import { definePlugin, z } from "../sdk/plugins.js";
+import type * as Connsim from "../web/connsim.js";
 import { parseJsonText } from "../sdk/json-text.js";
 import { summary } from "../sdk/report/summary.js";
 
@@ -285,5 +289,86 @@ describe.skipIf(!haveChromium && !requireChromium)("the study page in headless C
   test("nothing was fetched from anywhere but the page's server", () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith(url) && !u.startsWith("blob:") && !u.startsWith("data:"))).toEqual([]);
+  });
+});
+
+/** README's browser snippet: the html block of its "In the browser" section. */
+function readmeSnippet(): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## In the browser"));
+  return /```html\n([\s\S]*?)```/.exec(section)![1];
+}
+
+const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+
+/** A user's page: README's snippet at /, the package as installed under /node_modules/connsim/ (the files it ships). */
+function userSite(index: string): Server {
+  return createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    if (path === "/") { res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html>\n<meta charset="utf-8">\n<link rel="icon" href="data:,">\n${index}`); return; }
+    const m = /^\/node_modules\/connsim\/((?:dist|examples)\/[\w./-]+)$/.exec(path);
+    const file = m && !m[1].includes("..") ? join(ROOT, m[1]) : undefined;
+    if (!file || !existsSync(file)) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { "content-type": TYPES[/\.\w+$/.exec(file)![0]] ?? "application/octet-stream" }).end(readFileSync(file));
+  });
+}
+
+describe.skipIf(!haveChromium && !requireChromium)("connsim/browser in a page of one's own (headless Chromium)", () => {
+  let server: Server;
+  let browser: Browser | undefined;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`Chromium is required (CONNSIM_REQUIRE_CHROMIUM=1) but ${CHROMIUM} is missing`);
+    for (const f of ["dist/browser/connsim.js", "dist/browser/worker.js", "dist/browser/engine.wasm"]) {
+      if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing; run npm run build`);
+    }
+    server = userSite(readmeSnippet());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
+    page = await browser.newPage();
+    page.on("console", (m) => { if (m.type() === "error") problems.push(`console error: ${m.text()}`); });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server ? server.close(resolve) : resolve(undefined));
+  });
+
+  test("README's snippet runs the default study and prints the CLI's summary", async () => {
+    await page.waitForFunction(() => document.body.textContent?.includes("engine "), null, { timeout: 30_000 });
+    const node = await runScenario(DEFAULT);
+    expect(steady(await page.evaluate(() => document.body.textContent!))).toBe(steady(summary(node, planScenario(DEFAULT))));
+    expect(problems).toEqual([]);
+  });
+
+  test("a kernel plugin defined in the page with the module's plugin API runs in its workers", async () => {
+    const scenario = { ...DEFAULT, duration: "20s", links: [{ ...DEFAULT.links[0], loss: { plugin: "lossy", percent: 20 } }] };
+    await page.addScriptTag({ type: "module", content: 'import * as connsim from "./node_modules/connsim/dist/browser/connsim.js"; window.connsim = connsim;' });
+    await page.waitForFunction(() => "connsim" in window);
+    const totals = await page.evaluate(async (scenario) => {
+      const { connsim } = window as unknown as { connsim: typeof Connsim };
+      connsim.registerPlugins(connsim.definePlugin({
+        kind: "loss", name: "lossy", version: "1.0.0",
+        options: connsim.z.strictObject({ percent: connsim.z.number().min(0).max(100) }),
+        kernel: ({ percent }) => ({ model: "bernoulli", p: percent / 100 }),
+      }));
+      const pool = new connsim.BrowserPool({ workers: 1 });
+      const result = await connsim.runOnBrowserPool(connsim.planScenario(scenario), pool);
+      await pool.close();
+      return result.totals;
+    }, scenario);
+    const lossy = definePlugin({
+      kind: "loss", name: "lossy", version: "1.0.0",
+      options: z.strictObject({ percent: z.number().min(0).max(100) }),
+      kernel: ({ percent }) => ({ model: "bernoulli", p: percent / 100 }),
+    });
+    const node = await runScenario(scenario, { plugins: [lossy] });
+    expect(node.totals.segments.dropped).toBeGreaterThan(0);
+    expect(totals).toEqual(node.totals);
+    expect(problems).toEqual([]);
   });
 });
