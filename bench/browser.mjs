@@ -81,7 +81,7 @@ const ratio = nodeRate / chromiumRate;
 const range = (side) => runs[side].map((r) => r.events / r.wallSeconds / 1e6);
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 let chromiumBinary = chromiumVersion;
-try { chromiumBinary = execFileSync(CHROMIUM, ["--version"], { encoding: "utf8" }).trim(); } catch { /* the version from the protocol */ }
+try { chromiumBinary = execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { /* the version from the protocol */ }
 
 console.log(`\nconnsim browser bench: ${CONNECTIONS.toLocaleString("en-US")} connections (${c0.events.toLocaleString("en-US")} events), ${REPS} runs each, ${os.cpus().length} cores (${cpu})`);
 console.log(`${"".padEnd(34)}${"events/s (median)".padStart(18)}${"range".padStart(18)}`);

@@ -81,7 +81,7 @@ async function check(text: string, share = true): Promise<Checked | undefined> {
     problem(undefined);
     const events = estimateEvents(plan);
     $("check").textContent = `${plan.hosts.length} host${plan.hosts.length === 1 ? "" : "s"}, ${plan.workloads.length} workload${plan.workloads.length === 1 ? "" : "s"}, ${fmt(plan.duration / 1e6)} s simulated; about ${events < 1e6 ? fmt(Math.round(events / 1e3)) + " thousand" : fmt(events / 1e6) + " million"} events`;
-    if (share) void share_(text);
+    if (share) void shareInAddress(text);
     return { scenario, plan, plugins };
   } catch (e) {
     if (token !== checkToken) return undefined;
@@ -108,7 +108,7 @@ function problem(message: string | undefined, spot?: Spot): void {
   box.append(el("span", "message", message));
 }
 
-async function share_(text: string): Promise<void> {
+async function shareInAddress(text: string): Promise<void> {
   const hash = `#s=${await encodeScenario(text)}`;
   if (location.hash !== hash) history.replaceState(null, "", hash);
 }
@@ -305,7 +305,7 @@ $("run").addEventListener("click", () => { void run(); });
 $("cancel").addEventListener("click", () => running?.abort());
 $("sweep-run").addEventListener("click", () => { void sweep(); });
 $("copy-link").addEventListener("click", async () => {
-  await share_(editor.text);
+  await shareInAddress(editor.text);
   await navigator.clipboard?.writeText(location.href).catch(() => {});
   $("copy-link").textContent = "link copied";
   setTimeout(() => { $("copy-link").textContent = "Copy link"; }, 1500);
