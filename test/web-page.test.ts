@@ -61,6 +61,7 @@ function pixelsOf(page: Page, id: string, hex: string): Promise<number> {
 }
 
 const finished = (page: Page) => page.evaluate(() => (window as unknown as PageState).connsimPage.finished!.result);
+// The page is "running" (or "sweeping") from the click that starts a run on.
 const settled = (page: Page) => page.waitForFunction(() => !["running", "sweeping"].includes(document.body.dataset.state ?? ""), null, { timeout: 30_000 });
 
 /** Replaces the editor's text as a user would: select all, type (the page checks on input). */
@@ -281,6 +282,7 @@ describe.skipIf(!haveChromium && !requireChromium)("the study page in headless C
     const result = await finished(page);
     const scenario = JSON.parse(readFileSync(join(ROOT, "examples/flash-crowd.json"), "utf8"));
     const node = await runScenario(scenario, { trace: 10, baseDir: join(ROOT, "examples") });
+    expect(result.name).toBe(scenario.name);
     expect(result.totals).toEqual(node.totals);
     expect(result.totals.attempted).toBeGreaterThan(0);
     expect(problems).toEqual([]);

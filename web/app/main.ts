@@ -118,15 +118,21 @@ async function shareInAddress(text: string): Promise<void> {
 async function run(): Promise<void> {
   if (running) return;
   clearTimeout(checkTimer);
-  const checked = await check(editor.text);
-  if (!checked) { editor.reveal(); return; }
-  const { scenario } = checked;
-  // A few connections traced for the pcap, as `connsim run --pcap` does; tracing changes no figure.
-  const plan = checked.plan.trace > 0 ? checked.plan : { ...checked.plan, trace: PCAP_TRACE };
+  // Running from the click on (the check may wait for plugin modules): a second click is not a second run.
   const controller = new AbortController();
   running = controller;
   finished = undefined;
   setState("running");
+  const checked = await check(editor.text);
+  if (!checked) {
+    running = undefined;
+    setState("idle");
+    editor.reveal();
+    return;
+  }
+  const { scenario } = checked;
+  // A few connections traced for the pcap, as `connsim run --pcap` does; tracing changes no figure.
+  const plan = checked.plan.trace > 0 ? checked.plan : { ...checked.plan, trace: PCAP_TRACE };
   showDownloads(false);
   $("summary").textContent = "";
   $("run-title").textContent = plan.name;
@@ -236,11 +242,16 @@ async function sweep(): Promise<void> {
     box.textContent = (e as Error).message;
     return;
   }
-  const checked = await check(editor.text);
-  if (!checked) { editor.reveal(); return; }
   const controller = new AbortController();
   running = controller;
   setState("sweeping");
+  const checked = await check(editor.text);
+  if (!checked) {
+    running = undefined;
+    setState("idle");
+    editor.reveal();
+    return;
+  }
   const out = $("sweep-results");
   out.textContent = "";
   $("sweep-status").textContent = "checking every combination…";
@@ -287,7 +298,8 @@ function sweepResults(out: HTMLElement, varies: Vary[], rows: SweepRow[]): void 
     else fig.append(el("p", "problem", row.error ?? "no result"));
   }
   const legend = el("p", "explain", "Each chart: TIME_WAIT (red), ESTABLISHED (green) and the ports in use of all hosts (dashed blue) over time.");
-  out.append(scroll, legend, grid);
+  out.append(el("h3", undefined, `Sweep: ${rows.length} run${rows.length === 1 ? "" : "s"}`), scroll, legend, grid);
+  out.scrollIntoView({ behavior: "smooth", block: "start" });
   if (rows.length > MAX_SWEEP_CHARTS) out.append(el("p", "explain", `The first ${MAX_SWEEP_CHARTS} of ${rows.length} runs are drawn; the table has them all.`));
 }
 
