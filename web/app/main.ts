@@ -166,6 +166,8 @@ async function run(): Promise<void> {
     charts.drawNow(resultSeries(result), duration);
     $<HTMLProgressElement>("progress").value = result.engine.simulatedSeconds / duration;
     $("summary").textContent = summary(result, plan);
+    const e = result.engine;
+    if (e.wallSeconds > 0) stat("events", fmt(e.events), `${fmt(e.events / e.wallSeconds / 1e6)} M/s in the worker`);
     showDownloads(true);
     const cancelled = result.error === "cancelled";
     $("status").textContent = cancelled ? `cancelled at t=${fmt(result.engine.simulatedSeconds)} s of ${fmt(duration)} s: the samples so far are kept`
