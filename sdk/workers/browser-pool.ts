@@ -31,7 +31,7 @@ export class BrowserPool extends PoolBase<Slot> {
   }
 
   protected compile(): Promise<WebAssembly.Module> {
-    // new URL(..., import.meta.url): bundlers (esbuild, Vite, webpack) keep it relative to the bundle.
+    // Beside the bundle that holds this class (dist/browser/connsim.js); Vite and webpack follow new URL(..., import.meta.url) too.
     return compileEngine(this.options.engineUrl ?? new URL("./engine.wasm", import.meta.url));
   }
 
