@@ -123,3 +123,8 @@ function zodEnglishOnly() {
     },
   };
 }
+// ---- browser package assets and the study page (scripts/build-browser.mjs) ----------
+const { buildBrowserPackage, buildWebPage } = await import("./build-browser.mjs");
+buildBrowserPackage();
+await buildWebPage();
+// ---- end of the browser block ----------------------------------------------------------

@@ -75,7 +75,8 @@ afterAll(() => {
 describe("the packed package", () => {
   test("holds the engine, the bundles and the declarations, and no sources, tests or benches", () => {
     for (const file of ["bin/connsim.mjs", "build/engine.wasm", "dist/index.js", "dist/plugin.js", "dist/cli.js", "dist/node-worker.js", "dist/scenario.schema.json",
-      "dist/report.js", "dist/report.css", "dist/types/sdk/index.d.ts", "dist/types/sdk/plugins.d.ts", "README.md", "package.json"]) {
+      "dist/report.js", "dist/report.css", "dist/types/sdk/index.d.ts", "dist/types/sdk/plugins.d.ts", "README.md", "package.json",
+      "dist/browser/connsim.js", "dist/browser/worker.js", "dist/browser/engine.wasm", "dist/types/web/connsim.d.ts"]) {
       expect(packed, file).toContain(file);
     }
     expect(packed.filter((f) => /^(test|bench|sdk|assembly|plugins|scripts|web)\//.test(f) || f.startsWith("node_modules"))).toEqual([]);
@@ -84,6 +85,9 @@ describe("the packed package", () => {
     for (const f of dts) expect(readFileSync(join(app, "node_modules/connsim", f), "utf8"), f).not.toMatch(/from "node:|NodeJS\.|comlink\/dist/);
     expect(pkg.exports["."].types).toBe("./dist/types/sdk/index.d.ts");
     expect(pkg.exports["./plugin"].types).toBe("./dist/types/sdk/plugins.d.ts");
+    expect(pkg.exports["./browser"]).toEqual({ types: "./dist/types/web/connsim.d.ts", default: "./dist/browser/connsim.js" });
+    // The engine beside the browser entry is the one the package's Node entry runs.
+    expect(readFileSync(join(app, "node_modules/connsim/dist/browser/engine.wasm")).equals(readFileSync(join(app, "node_modules/connsim/build/engine.wasm")))).toBe(true);
   });
 
   test("the bin runs a scenario: the README's port-exhaustion figures", () => {

@@ -2,9 +2,6 @@
 // that shows a study. The charts are drawn in the browser by web/report.ts, bundled
 // to dist/report.js and dist/report.css by scripts/build.mjs.
 
-import { readFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { Result } from "../result.js";
 import type { Plan } from "../scenario.js";
 import { jsonChunks } from "./json.js";
@@ -39,10 +36,14 @@ export function reportRanges(plan: Plan): Record<string, number> {
  */
 export async function htmlReportPieces(result: Result, scenario: unknown, hostRanges: Record<string, number>): Promise<Generator<string>> {
   const [js, css] = await readBundle();
-  return page(result, scenario, hostRanges, js, css);
+  return htmlReportWith(result, scenario, hostRanges, js, css);
 }
 
-function* page(result: Result, scenario: unknown, hostRanges: Record<string, number>, js: string, css: string): Generator<string> {
+/**
+ * The page in pieces from the chart bundle's code and CSS as text: what a browser calls,
+ * having fetched dist/report.js and dist/report.css itself (nothing here reads files).
+ */
+export function* htmlReportWith(result: Result, scenario: unknown, hostRanges: Record<string, number>, js: string, css: string): Generator<string> {
   // Traces are not charted; they stay in --json and --pcap.
   const { traces: _traces, ...charted } = result;
   const data = { result: charted, scenario, ranges: hostRanges };
@@ -141,6 +142,8 @@ function* escPieces(s: string): Generator<string> {
 
 /** dist/report.js and dist/report.css: next to the bundled SDK, or under dist/ from the sources. */
 async function readBundle(): Promise<[string, string]> {
+  // Imported here, not at the top: a browser bundles this module for htmlReportWith.
+  const [{ readFile }, { existsSync }, { fileURLToPath }] = await Promise.all([import("node:fs/promises"), import("node:fs"), import("node:url")]);
   const candidates = [new URL("report.js", import.meta.url), new URL("../../dist/report.js", import.meta.url)];
   const js = candidates.find((u) => existsSync(fileURLToPath(u)));
   if (!js) throw new Error("dist/report.js is missing; run npm run build");

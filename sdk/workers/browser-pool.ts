@@ -15,10 +15,10 @@ export type { PoolRunOptions };
 export interface BrowserPoolOptions {
   /** Web Workers; default navigator.hardwareConcurrency. */
   workers?: number;
-  /** Where the page serves dist/browser/worker.js. */
-  workerUrl: URL | string;
-  /** Where the page serves build/engine.wasm. */
-  engineUrl: URL | string;
+  /** Where the page serves dist/browser/worker.js; default worker.js beside the module that holds this class. */
+  workerUrl?: URL | string;
+  /** Where the page serves the engine; default engine.wasm beside the module that holds this class (the package ships it in dist/browser/). */
+  engineUrl?: URL | string;
 }
 
 interface Slot extends PoolSlot { worker: Worker; onDeath?: () => void }
@@ -26,16 +26,17 @@ interface Slot extends PoolSlot { worker: Worker; onDeath?: () => void }
 export class BrowserPool extends PoolBase<Slot> {
   protected readonly death = "failed";
 
-  constructor(private readonly options: BrowserPoolOptions) {
+  constructor(private readonly options: BrowserPoolOptions = {}) {
     super(options.workers ?? (navigator.hardwareConcurrency || 1));
   }
 
   protected compile(): Promise<WebAssembly.Module> {
-    return compileEngine(this.options.engineUrl);
+    // Beside the bundle that holds this class (dist/browser/connsim.js); Vite and webpack follow new URL(..., import.meta.url) too.
+    return compileEngine(this.options.engineUrl ?? new URL("./engine.wasm", import.meta.url));
   }
 
   protected spawn(id: number): Slot {
-    const worker = new Worker(this.options.workerUrl, { type: "module", name: `connsim-${id}` });
+    const worker = new Worker(this.options.workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module", name: `connsim-${id}` });
     const slot: Slot = { id, worker, api: Comlink.wrap<WorkerApi>(worker) };
     // "error": the script failed to load or threw; "messageerror": a reply that cannot be
     // read. Either way comlink would never answer, so the worker goes.
