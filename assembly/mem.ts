@@ -46,12 +46,20 @@ let freeBytes: u64 = 0;
 
 /** Gives back a block (of `bytes`) nothing refers to any more; only chunks (allocChunk) are carved from it. */
 export function giveBack(p: usize, bytes: usize): void {
-  if (bytes < 65536) return; // not worth a range
   if (FREE == 0) FREE = alloc(<usize>FREE_MAX << 3);
-  if (freeCount == FREE_MAX) return; // (abandoned, as before)
+  freeBytes += <u64>bytes;
+  // A table's columns were handed out one after another, so their old blocks adjoin (but
+  // for the allocator's block header): a block next to a range joins it, and the columns
+  // of a grown table make one range big enough for chunks.
+  for (let i: u32 = 0; i < freeCount; i++) {
+    const q = FREE + (<usize>i << 3);
+    const at = <usize>load<u32>(q); const size = <usize>load<u32>(q, 4);
+    if (p >= at + size && p - (at + size) <= 64) { store<u32>(q, <u32>(p + bytes - at), 4); return; }
+    if (at >= p + bytes && at - (p + bytes) <= 64) { store<u32>(q, <u32>p); store<u32>(q, <u32>(at + size - p), 4); return; }
+  }
+  if (freeCount == FREE_MAX) { freeBytes -= <u64>bytes; return; } // (abandoned, as before)
   store<u32>(FREE + (<usize>freeCount << 3), <u32>p); store<u32>(FREE + (<usize>freeCount << 3), <u32>bytes, 4);
   freeCount++;
-  freeBytes += <u64>bytes;
 }
 
 /** A block of `bytes` (not zeroed) for a table grown in chunks: from a released range when one is big enough. */
@@ -62,7 +70,7 @@ export function allocChunk(bytes: usize): usize {
     if (size < bytes) continue;
     const p = <usize>load<u32>(q);
     freeBytes -= <u64>bytes;
-    if (size - bytes < 65536) { // the rest goes too (it stays unused): drop the range
+    if (size - bytes < 4096) { // the rest goes too (it stays unused): drop the range
       freeBytes -= <u64>(size - bytes);
       freeCount--;
       store<u64>(q, load<u64>(FREE + (<usize>freeCount << 3)));

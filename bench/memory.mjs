@@ -21,7 +21,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ROOT } from "./ts-kernel/load.mjs";
+import { loadSdkInternals, ROOT } from "./ts-kernel/load.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
@@ -86,25 +86,41 @@ async function run(scenario) {
 }
 
 const out = { engine: wasmFile, node: process.version, live: [], speed: [] };
+// The live runs drive the engine as runPlan does (configure, run in slices, samples drained
+// after each), so that its memory and tables can be read when it ends.
+const sdk = await loadSdkInternals();
+const TABLES = ["slots", "hash", "compact TIME_WAIT", "TIME_WAIT FIFO", "timer events", "handed out", "given back, unused"];
+async function runLive(n) {
+  gc();
+  const plan = sdk.planScenario(liveScenario(n));
+  const e = await sdk.instantiateEngine(engineModule);
+  const t = performance.now();
+  sdk.configure(e, plan);
+  let more = true;
+  while (more) { more = e.run(1_000_000); sdk.readSamples(e, plan.hosts.length); }
+  const wall = (performance.now() - t) / 1000;
+  const st = (k) => e.stat(sdk.Stat[k]);
+  const tables = typeof e.tableBytes === "function" ? Object.fromEntries(TABLES.map((k, i) => [k, e.tableBytes(i)])) : null;
+  return { live: st("LiveSockets"), completed: st("Completed"), attempted: st("Attempted"), segmentEvents: st("SegmentEvents"),
+    memoryBytes: e.memory.buffer.byteLength, wall, tables };
+}
 if (!args.includes("--speed-only")) {
-  // Warm-up (Liftoff -> TurboFan).
-  await run(liveScenario(100_000));
-  console.log(`live connections in TIME_WAIT (one worker, ${wasmFile})`);
-  const head = ["live (N)", "engine memory", "B / live", "ns / conn", "segment events / s", "tables (B / live)"];
-  console.log(head.join(" | "));
+  await runLive(100_000); // warm-up (Liftoff -> TurboFan)
+  console.log(`live connections in TIME_WAIT, one worker (${wasmFile})`);
+  console.log(["live", "engine memory", "B / live", "ns / connection", "segment events / s", "by table, B / live"].join(" | "));
   for (const n of SIZES) {
-    const { r, wall } = await run(liveScenario(n));
-    const live = r.peak.TIME_WAIT;
-    const row = {
-      n, liveTimeWait: live, error: r.error ?? null, memoryBytes: r.engine.memoryBytes, bytesPerLive: r.engine.memoryBytes / live,
-      nsPerConnection: (wall / r.totals.attempted) * 1e9, segmentEventsPerSecond: r.engine.segmentEvents / r.engine.wallSeconds,
-      tables: r.engine.tableBytes ?? null, failed: Object.values(r.totals.failed).reduce((a, b) => a + b, 0),
-    };
+    const r = await runLive(n);
+    if (r.completed !== n) throw new Error(`${n}: ${r.completed} connections completed`);
+    const row = { n, live: r.live, memoryBytes: r.memoryBytes, bytesPerLive: r.memoryBytes / r.live,
+      nsPerConnection: (r.wall / r.attempted) * 1e9, segmentEventsPerSecond: r.segmentEvents / r.wall, tables: r.tables };
     out.live.push(row);
-    const tables = row.tables ? Object.entries(row.tables).map(([k, v]) => `${k} ${fmt(v / live, 1)}`).join(", ") : "-";
-    console.log([fmt(live), MiB(row.memoryBytes), fmt(row.bytesPerLive, 1), fmt(row.nsPerConnection), fmt(row.segmentEventsPerSecond), tables].join(" | ")
-      + (row.error ? `  (${row.error})` : "") + (row.failed ? `  (${row.failed} failed)` : ""));
+    const tables = r.tables ? TABLES.slice(0, 5).map((k) => `${k} ${fmt(r.tables[k] / r.live, 1)}`).join(", ")
+      + `; unused ${fmt((r.memoryBytes - r.tables["handed out"] + r.tables["given back, unused"]) / r.live, 1)}` : "-";
+    console.log([fmt(r.live), MiB(r.memoryBytes), fmt(row.bytesPerLive, 1), fmt(row.nsPerConnection), fmt(row.segmentEventsPerSecond), tables].join(" | "));
   }
+  // The largest count that fits in 4 GiB, at the largest N's bytes per live connection.
+  const last = out.live.at(-1);
+  if (last) { out.fitsIn4GiB = Math.floor(65535 * 65536 / last.bytesPerLive); console.log(`fits in 4 GiB at ${fmt(last.bytesPerLive, 1)} B each: about ${fmt(out.fitsIn4GiB / 1e6, 1)} M live`); }
 }
 if (!args.includes("--no-speed")) {
   console.log("\nper-core speed (tcp-churn, TIME_WAIT 60 s, medians of 3)");
