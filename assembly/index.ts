@@ -11,7 +11,7 @@ import {
   addArrivals as fileArrivals, appsReset, holdEnds, appsStart, arrival, arrivalDue, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
   setWorkloadParam as setWp, nWorkloads, wp, addDestination as newDestination, destinationCount, destinationDir, destinationPort,
 } from "./apps";
-import { DEBUG, memoryBytes, setMemoryLimit as setLimit } from "./mem";
+import { DEBUG, heapBytes, memoryBytes, releasedBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsReset, setExtraColumns, samplesPtr as sPtr, samplesRows, setStat,
@@ -22,7 +22,7 @@ import {
   dirForwards, freeSegment, netReset, takeSegment, sgDir, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
   setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners, ipHost, dirSrc,
 } from "./net";
-import { capacity, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset } from "./sockets";
+import { capacity, hashBytes, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset, socketTableBytes, timeWaitTableBytes, twLive } from "./sockets";
 import { dackFires, EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
 import { EV_DACK } from "./delack";
 import { closeDue } from "./apps";
@@ -30,7 +30,7 @@ import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, T
 import { addNat as newNat, setNatTakeover as setTakeover, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
 import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset,
+  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset, eventBytes, timeWaitQueueBytes,
 } from "./wheel";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -359,12 +359,27 @@ export function setMemoryLimit(bytes: f64): void { setLimit(<usize>min(bytes, 42
 export function checkInvariants(): i32 { return check(); }
 export function invariantDetail(k: i32): u32 { return k == 0 ? brokenAt : k == 1 ? expected : found; }
 export function stat(k: i32): f64 {
-  if (k == Stat.LiveSockets) return <f64>live;
+  if (k == Stat.LiveSockets) return <f64>(live + twLive);
   if (k == Stat.SocketCapacity) return <f64>capacity();
   if (k == Stat.MemoryBytes) return memoryBytes();
   return readStat(k);
 }
 export function socketSlotBytes(): u32 { return SLOT_BYTES; }
+/**
+ * Where the engine's memory goes, bytes: 0 socket slots' columns, 1 the 4-tuple hash (and
+ * its arrival cache), 2 the compact TIME_WAIT table, 3 the TIME_WAIT FIFO, 4 the timer
+ * events, 5 all blocks handed out, 6 of those, given back and not yet used again.
+ */
+export function tableBytes(k: i32): f64 {
+  if (k == 0) return socketTableBytes();
+  if (k == 1) return hashBytes();
+  if (k == 2) return timeWaitTableBytes();
+  if (k == 3) return timeWaitQueueBytes();
+  if (k == 4) return eventBytes();
+  if (k == 5) return heapBytes();
+  if (k == 6) return releasedBytes();
+  return 0;
+}
 export function sampleRowWords(): u32 { return rowWords(); }
 export function samplesPtr(): usize { return sPtr(); }
 export function samplesCount(): u32 { return samplesRows(); }

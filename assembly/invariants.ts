@@ -78,12 +78,20 @@ export function checkInvariants(): i32 {
     const v = htEntry(i);
     if (v == 0) continue;
     n++;
+    if (sockets.htIsCompact(v)) { // a compact TIME_WAIT entry: holding its connection, found by its tuple
+      const t = sockets.htCompact(v);
+      if (!sockets.twHere(t)) return fail(2, t, 1, 0);
+      const at = sockets.findEntry(sockets.twLaddr(t), sockets.twLport(t), sockets.twRaddr(t), sockets.twRport(t));
+      if (at != <i32>i) return fail(2, t, i, <u32>at);
+      if (!htDistanceOk(i)) return fail(2, t, t, i);
+      continue;
+    }
     const s = v - 1;
     const at = lookup(laddr(s), lport(s), raddr(s), rport(s));
     if (at != <i32>s) return fail(2, s, s, <u32>at);
     if (!htDistanceOk(i)) return fail(2, s, s, i); // the entry's recorded distance from its home
   }
-  if (n != live - udpLive) return fail(1, 0, live - udpLive, n); // UDP sockets are not in the hash
+  if (n != live - udpLive + sockets.twLive) return fail(1, 0, live - udpLive + sockets.twLive, n); // UDP sockets are not in the hash
 
   // 3, 7: state counts per host.
   memory.fill(COUNTS, 0, <usize>nHosts * STATE_COUNT * 4);
@@ -91,6 +99,12 @@ export function checkInvariants(): i32 {
     const p = COUNTS + ((<usize>ipHost(ipIdx(s)) * STATE_COUNT + state(s)) << 2);
     store<u32>(p, load<u32>(p) + 1);
   });
+  const compact = sockets.twEntriesUsed();
+  for (let t: u32 = 0; t < compact; t++) {
+    if (!sockets.twHere(t)) continue;
+    const p = COUNTS + ((<usize>ipHost(sockets.twIpIdx(t)) * STATE_COUNT + State.TIME_WAIT) << 2);
+    store<u32>(p, load<u32>(p) + 1);
+  }
   for (let l: u32 = 0; l < nListeners; l++) {
     if (!listenerBound(l) || listenerUdp(l)) continue; // a UDP listener is no TCP socket
     const p = COUNTS + ((<usize>ipHost(listenerIp(l)) * STATE_COUNT + State.LISTEN) << 2);
@@ -119,6 +133,14 @@ export function checkInvariants(): i32 {
       store<u32>(p, load<u32>(p) + 1);
       if (state(s) == State.TIME_WAIT) { const q = TWS + (<usize>lport(s) << 2); store<u32>(q, load<u32>(q) + 1); }
     });
+    for (let t: u32 = 0; t < compact; t++) { // compact TIME_WAIT entries hold their ports too
+      if (!sockets.twHere(t) || sockets.twIpIdx(t) != ip) continue;
+      scanDests++;
+      if (sockets.twRaddr(t) != ipDest(ip, 0) || sockets.twRport(t) != ipDest(ip, 1)) scanElsewhere++;
+      const port = <usize>sockets.twLport(t);
+      const p = PORTS + (port << 2); store<u32>(p, load<u32>(p) + 1);
+      const q = TWS + (port << 2); store<u32>(q, load<u32>(q) + 1);
+    }
     for (let l: u32 = 0; l < nListeners; l++) {
       if (listenerBound(l) && !listenerUdp(l) && listenerIp(l) == ip) {
         const p = PORTS + (<usize>listenerPort(l) << 2);
@@ -158,12 +180,24 @@ export function checkInvariants(): i32 {
     }
   }
   // TIME_WAIT timers in the FIFO beside the wheel: an entry is its socket's while its tag is the socket's.
+  // A compact entry's: it holds its connection with the entry's tag, or forwards to the slot it went back to.
   const nTw = twCount();
+  let compactTimed: u32 = 0;
   for (let i: u32 = 0; i < nTw; i++) {
-    const s = twEntryTarget(i);
+    let s = twEntryTarget(i);
+    if (s & 0x80000000) {
+      const t = s & 0x7FFFFFFF;
+      if (sockets.twHere(t)) {
+        if (sockets.twTag(t) != twEntryTag(i)) return fail(8, t, sockets.twTag(t), twEntryTag(i));
+        compactTimed++;
+        continue;
+      }
+      s = sockets.twForward(t);
+    }
     if (state(s) != State.TIME_WAIT || irs(s) != twEntryTag(i)) continue; // stale: skipped when first
     store<u8>(TIMERS + <usize>s, load<u8>(TIMERS + <usize>s) + 1);
   }
+  if (compactTimed != sockets.twLive) return fail(8, 0xFFFFFFFF, sockets.twLive, compactTimed); // each compact entry has its FIFO entry
   badSocket = -1;
   forEachLive((s: u32): void => {
     if (badSocket >= 0) return;
@@ -274,7 +308,7 @@ function forEachLive(f: (s: u32) => void): void {
   const size = htSize();
   for (let i: u32 = 0; i < size; i++) {
     const v = htEntry(i);
-    if (v != 0) f(v - 1);
+    if (v != 0) { if (!sockets.htIsCompact(v)) f(v - 1); } // (compact TIME_WAIT entries: checked on their own)
   }
 }
 

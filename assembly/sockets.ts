@@ -41,7 +41,8 @@
 // neither costs an allocation; the price is these 12 bytes a slot.
 //
 // The hash table is open addressing with linear probing over slot indices + 1
-// (0 = empty); deletion shifts later entries back, so there are no tombstones.
+// (0 = empty), and above them (cap + 1 + t) the compact TIME_WAIT entries t below;
+// deletion shifts later entries back, so there are no tombstones.
 // A table of 2^b entries holds slot + 1 in the low b bits of an entry and, in the
 // high 32 - b bits, the entry's distance from its home position (saturated: the
 // largest value means "as far or further"). A probe compares the 4-tuple only of an
@@ -65,8 +66,9 @@
 // progress stay close together, where the hash's entries are spread over the whole table;
 // the link's number offsets them, so groups numbering their connections alike do not collide.
 
-import { alloc, DEBUG, regrow } from "./mem";
-import { orphan } from "./wheel";
+import { alloc, allocChunk, DEBUG, giveBack, regrow } from "./mem";
+import { evDue, NEVER, orphan } from "./wheel";
+import { State } from "./abi";
 import { sgDport, sgDst, sgSport, sgSrc } from "./net";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
@@ -92,6 +94,7 @@ let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: us
 let ACKS: usize = 0; let DACK: usize = 0;
 
 let HT: usize = 0;
+/** Entries in the hash (TCP sockets and compact TIME_WAIT entries): it is sized to keep them at most 3/4 of it. */
 const HC_BITS: u32 = 12;
 const HC_MASK: u32 = (1 << HC_BITS) - 1;
 let HC: usize = 0;     // u32 [(conn << 1 | direction parity) & HC_MASK] slot + 1, 0 = none
@@ -176,7 +179,8 @@ export function socketsReset(capacity: u32): void {
   SNDEND = alloc(<usize>cap << 2); RCVNXT = alloc(<usize>cap << 2);
   TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2); TSRECENT = alloc(<usize>cap << 2);
   ACKS = alloc(<usize>cap << 3); DACK = alloc(<usize>cap << 2);
-  htSizeFor(cap * 2);
+  twDirCap = 16; TWDIR = alloc(<usize>twDirCap << 2); twChunks = 0; twTop = 0; twFreeHead = TW_NONE; twLive = 0;
+  htSizeFor(htWanted());
   HT = alloc(<usize>(htMask + 1) << 2);
   HC = alloc(<usize>(HC_MASK + 1) << 2);
 }
@@ -188,35 +192,56 @@ export function htEntry(i: u32): u32 { return htAt(i) & htMask; }
 /** Whether entry i (not empty) records its distance from its home right. */
 export function htDistanceOk(i: u32): bool {
   const v = htAt(i);
-  const s = (v & htMask) - 1;
-  const d = (i - (homeOf(laddr(s), lport(s), raddr(s), rport(s)))) & htMask;
+  const d = (i - homeOfValue(v & htMask)) & htMask;
   return v >> htBits == min(d, htMaxDist);
 }
+/** Whether hash value v (htEntry) is a compact TIME_WAIT entry's, and which. */
+export function htIsCompact(v: u32): bool { return v > cap; }
+export function htCompact(v: u32): u32 { return v - cap - 1; }
 /** Slots ever handed out: a scan of 0..slotsUsed() sees every live socket (free ones read CLOSED or LISTEN). */
 export function slotsUsed(): u32 { return top; }
+
+/** A column grown from n to m bytes, the old block given back (mem.ts giveBack). */
+function grown(p: usize, n: usize, m: usize): usize { const q = regrow(p, n, m); giveBack(p, n); return q; }
 
 function growSockets(): void {
   const n = cap << 1;
   const c = <usize>cap; const m = <usize>n;
-  LADDR = regrow(LADDR, c << 2, m << 2); RADDR = regrow(RADDR, c << 2, m << 2);
-  LPORT = regrow(LPORT, c << 1, m << 1); RPORT = regrow(RPORT, c << 1, m << 1);
-  STATE = regrow(STATE, c, m); FLAGS = regrow(FLAGS, c, m); RETRIES = regrow(RETRIES, c, m); TRIES = regrow(TRIES, c, m);
-  IPIDX = regrow(IPIDX, c << 1, m << 1); WL = regrow(WL, c << 1, m << 1);
-  DIR = regrow(DIR, c << 1, m << 1); RTO = regrow(RTO, c << 1, m << 1);
-  ISS = regrow(ISS, c << 2, m << 2); IRS = regrow(IRS, c << 2, m << 2);
-  SNDUNA = regrow(SNDUNA, c << 2, m << 2); SNDNXT = regrow(SNDNXT, c << 2, m << 2);
-  SNDEND = regrow(SNDEND, c << 2, m << 2); RCVNXT = regrow(RCVNXT, c << 2, m << 2);
-  TIMER = regrow(TIMER, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2); TSRECENT = regrow(TSRECENT, c << 2, m << 2);
-  ACKS = regrow(ACKS, c << 3, m << 3); DACK = regrow(DACK, c << 2, m << 2);
+  LADDR = grown(LADDR, c << 2, m << 2); RADDR = grown(RADDR, c << 2, m << 2);
+  LPORT = grown(LPORT, c << 1, m << 1); RPORT = grown(RPORT, c << 1, m << 1);
+  STATE = grown(STATE, c, m); FLAGS = grown(FLAGS, c, m); RETRIES = grown(RETRIES, c, m); TRIES = grown(TRIES, c, m);
+  IPIDX = grown(IPIDX, c << 1, m << 1); WL = grown(WL, c << 1, m << 1);
+  DIR = grown(DIR, c << 1, m << 1); RTO = grown(RTO, c << 1, m << 1);
+  ISS = grown(ISS, c << 2, m << 2); IRS = grown(IRS, c << 2, m << 2);
+  SNDUNA = grown(SNDUNA, c << 2, m << 2); SNDNXT = grown(SNDNXT, c << 2, m << 2);
+  SNDEND = grown(SNDEND, c << 2, m << 2); RCVNXT = grown(RCVNXT, c << 2, m << 2);
+  TIMER = grown(TIMER, c << 2, m << 2); CONN = grown(CONN, c << 2, m << 2); TSRECENT = grown(TSRECENT, c << 2, m << 2);
+  ACKS = grown(ACKS, c << 3, m << 3); DACK = grown(DACK, c << 2, m << 2);
+  const oldCap = cap;
   cap = n;
-  // Rehash into a table twice the new capacity.
+  rehash(oldCap); // (entry values above cap move with it)
+}
+
+/** The hash's size for `cap` sockets and the compact table's room: twice the sockets, and the entries at most 3/4 of it. */
+function htWanted(): u32 {
+  const most = <u64>cap + (<u64>twChunks << TWT_BITS);
+  let size = cap * 2;
+  while (<u64>size * 3 < most * 4) size <<= 1;
+  return size;
+}
+
+/** Builds the hash again at htWanted(), its old values read with `oldCap` sockets; the old table is given back. */
+function rehash(oldCap: u32): void {
   const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
-  htSizeFor(n * 2);
+  htSizeFor(htWanted());
   HT = alloc(<usize>(htMask + 1) << 2);
   for (let i: u32 = 0; i < oldSize; i++) {
-    const v = load<u32>(oldHT + (<usize>i << 2));
-    if (v != 0) { const t = (v & oldMask) - 1; htPlace(t + 1, homeOf(laddr(t), lport(t), raddr(t), rport(t))); }
+    const v = load<u32>(oldHT + (<usize>i << 2)) & oldMask;
+    if (v == 0) continue;
+    if (v <= oldCap) { const t = v - 1; htPlace(v, homeOf(laddr(t), lport(t), raddr(t), rport(t))); }
+    else { const t = v - oldCap - 1; htPlace(cap + 1 + t, homeOf(twLaddr(t), twLport(t), twRaddr(t), twRport(t))); }
   }
+  giveBack(oldHT, <usize>oldSize << 2);
 }
 
 /**
@@ -228,6 +253,13 @@ function growSockets(): void {
   return <u32>(h >> htShift);
 }
 
+/** The home of hash value v (slot + 1, or cap + 1 + a compact entry): from its 4-tuple. */
+function homeOfValue(v: u32): u32 {
+  if (v <= cap) { const t = v - 1; return homeOf(laddr(t), lport(t), raddr(t), rport(t)); }
+  const t = v - cap - 1;
+  return homeOf(twLaddr(t), twLport(t), twRaddr(t), twRport(t));
+}
+
 /** Enters slot + 1 `v`, whose 4-tuple's home is `home`. */
 @inline function htPlace(v: u32, home: u32): void {
   let i = home;
@@ -236,21 +268,39 @@ function growSockets(): void {
   htSet(i, htMake(v, d));
 }
 
-/** The socket holding the 4-tuple, or -1. */
-export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
+/** The hash table's index of the entry for the 4-tuple (a socket's or a compact TIME_WAIT's), or -1. */
+export function findEntry(la: u32, lp: u32, ra: u32, rp: u32): i32 {
   let i = homeOf(la, lp, ra, rp);
   let d: u32 = 0;
   while (true) {
     const v = htAt(i);
     if (v == 0) return -1;
     if (v >> htBits == min(d, htMaxDist)) {
-      const s = (v & htMask) - 1;
-      if (((lport(s) ^ lp) | (rport(s) ^ rp) | (laddr(s) ^ la) | (raddr(s) ^ ra)) == 0) return <i32>s; // (as lookupArrival)
+      const x = v & htMask;
+      if (x <= cap) {
+        const s = x - 1;
+        if (((lport(s) ^ lp) | (rport(s) ^ rp) | (laddr(s) ^ la) | (raddr(s) ^ ra)) == 0) return <i32>i; // (as lookupArrival)
+      } else {
+        const t = x - cap - 1;
+        if (((twLport(t) ^ lp) | (twRport(t) ^ rp) | (twLaddr(t) ^ la) | (twRaddr(t) ^ ra)) == 0) return <i32>i;
+      }
     }
     i = (i + 1) & htMask;
     d++;
   }
   return -1;
+}
+
+/**
+ * The socket holding the 4-tuple, or -1. A connection in the compact TIME_WAIT table
+ * is moved back into a slot first (as TIME_WAIT, its timer still its entry's).
+ */
+export function lookup(la: u32, lp: u32, ra: u32, rp: u32): i32 {
+  const i = findEntry(la, lp, ra, rp);
+  if (i < 0) return -1;
+  const x = htAt(<u32>i) & htMask;
+  if (x <= cap) return <i32>(x - 1);
+  return <i32>fromTimeWaitTable(x - cap - 1);
 }
 
 /**
@@ -304,6 +354,7 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)
   if (fl & F_UDP) { store<u16>(RTO + (<usize>s << 1), 0); udpLive++; }
   else {
+    if (DEBUG) assert(findEntry(la, lp, ra, rp) < 0, "a 4-tuple is held by one socket");
     htPlace(s + 1, homeOf(la, lp, ra, rp));
     // Its peer's segments arrive over the reverse of d: the other direction of the link (links add theirs in pairs).
     store<u32>(hcPtr(id, d ^ 1), s + 1);
@@ -334,7 +385,7 @@ export function close(s: u32): void {
     const vd = v >> htBits;
     let home: u32;
     if (vd < htMaxDist) home = (j - vd) & htMask;
-    else { const t = (v & htMask) - 1; home = homeOf(laddr(t), lport(t), raddr(t), rport(t)); }
+    else home = homeOfValue(v & htMask);
     // Move v back to i unless its home lies cyclically in (i, j].
     if (((j - home) & htMask) >= ((j - i) & htMask)) {
       htSet(i, htMake(v & htMask, (i - home) & htMask));
@@ -346,4 +397,174 @@ export function close(s: u32): void {
   setIrs(s, freeHead);
   freeHead = s;
   live--;
+}
+
+// ---- compact TIME_WAIT entries (Linux's inet_timewait_sock) ---------------------------
+// A connection in TIME_WAIT only answers the odd segment and waits for its timer, so
+// (as Linux moves a socket into a small inet_timewait_sock on entering TIME_WAIT) its
+// slot's columns move into an entry of this table and the slot is freed: millions of
+// connections waiting out 2MSL cost an entry each, not a slot. tcp.ts moves a socket
+// here as it enters TIME_WAIT with its timer in the TIME_WAIT FIFO (wheel.ts), whose
+// entry then names the compact entry. The hash holds the entry (as cap + 1 + t), so
+// lookups find it; anything that finds it (a segment for the tuple, a connect() to it,
+// its timer coming due) moves it back into a slot first (fromTimeWaitTable), where the
+// state machine sees the socket exactly as it left it. The entry stays, forwarding to
+// that slot, until its FIFO entry comes due (one FIFO entry per compact entry).
+//
+// Chunks of TWT_CHUNK entries, structure-of-arrays within a chunk, listed in a
+// directory: the table grows by a chunk, with no copy, carved first from blocks other
+// tables gave back on growing (mem.ts). An entry is 63 bytes:
+//
+//   ACKS u64 | LADDR RADDR ISS SNDNXT SNDEND RCVNXT CONN TSRECENT TAG FWD u32 |
+//   LPORT RPORT IPIDX WL DIR RTO u16 | FLAGS RETRIES TRIES u8
+//
+// TAG is the slot's IRS in TIME_WAIT (the FIFO entry's tag); SNDUNA is SNDNXT (a socket
+// moves only when all it sent is acknowledged), STATE is TIME_WAIT, and the slot's
+// timer events are none (only sockets with none filed move). FWD says where the entry
+// is: TW_HERE, the slot it went back to, or (TW_FREE_BIT) the next free entry.
+const TWT_BITS: u32 = 14;
+const TWT_CHUNK: u32 = 1 << TWT_BITS;
+const TWT_MASK: u32 = TWT_CHUNK - 1;
+const T_ACKS: usize = 0;
+const T_LADDR: usize = 8; const T_RADDR: usize = 12; const T_ISS: usize = 16; const T_SNDNXT: usize = 20;
+const T_SNDEND: usize = 24; const T_RCVNXT: usize = 28; const T_CONN: usize = 32; const T_TSRECENT: usize = 36;
+const T_TAG: usize = 40; const T_FWD: usize = 44;
+const T_LPORT: usize = 48; const T_RPORT: usize = 50; const T_IPIDX: usize = 52; const T_WL: usize = 54;
+const T_DIR: usize = 56; const T_RTO: usize = 58;
+const T_FLAGS: usize = 60; const T_RETRIES: usize = 61; const T_TRIES: usize = 62;
+export const TW_ENTRY_BYTES: u32 = 63;
+const TW_HERE: u32 = 0xFFFFFFFF;
+const TW_FREE_BIT: u32 = 0x80000000;
+const TW_NONE: u32 = 0x7FFFFFFE; // (with TW_FREE_BIT, never TW_HERE)
+
+let TWDIR: usize = 0;   // u32 [chunk] chunk addresses
+let twDirCap: u32 = 0;
+let twChunks: u32 = 0;
+let twTop: u32 = 0;     // entries ever handed out
+let twFreeHead: u32 = TW_NONE;
+/** Connections in the compact table (entries TW_HERE). */
+export let twLive: u32 = 0;
+
+// A column of entry t starts at its byte offset in an entry times the chunk's entries.
+@inline function twAt(t: u32, col: usize, size: usize): usize {
+  return <usize>load<u32>(TWDIR + (<usize>(t >> TWT_BITS) << 2)) + col * <usize>TWT_CHUNK + <usize>(t & TWT_MASK) * size;
+}
+@inline export function twLaddr(t: u32): u32 { return load<u32>(twAt(t, T_LADDR, 4)); }
+@inline export function twRaddr(t: u32): u32 { return load<u32>(twAt(t, T_RADDR, 4)); }
+@inline export function twLport(t: u32): u32 { return load<u16>(twAt(t, T_LPORT, 2)); }
+@inline export function twRport(t: u32): u32 { return load<u16>(twAt(t, T_RPORT, 2)); }
+@inline export function twIpIdx(t: u32): u32 { return load<u16>(twAt(t, T_IPIDX, 2)); }
+@inline export function twTag(t: u32): u32 { return load<u32>(twAt(t, T_TAG, 4)); }
+/** Entries ever handed out (a scan of 0..twEntriesUsed() sees every one), and whether entry t holds a connection. */
+export function twEntriesUsed(): u32 { return twTop; }
+export function twHere(t: u32): bool { return load<u32>(twAt(t, T_FWD, 4)) == TW_HERE; }
+/** The slot entry t forwards to (it moved back there; not TW_HERE, not free). */
+export function twForward(t: u32): u32 { return load<u32>(twAt(t, T_FWD, 4)); }
+/** Bytes the compact table holds (its chunks and directory). */
+export function timeWaitTableBytes(): f64 { return <f64>twChunks * <f64>(<usize>TWT_CHUNK * TW_ENTRY_BYTES) + <f64>(twDirCap << 2); }
+/** Bytes the slots' columns and the hash hold. */
+export function socketTableBytes(): f64 { return <f64>cap * <f64>(SLOT_BYTES - 8); }
+export function hashBytes(): f64 { return <f64>(htMask + 1) * 4.0 + <f64>((HC_MASK + 1) << 2); }
+
+/** Whether TIME_WAIT socket s can move to the compact table: no timer event filed, no ACK owed, everything it sent acknowledged. */
+export function compactable(s: u32): bool {
+  if (timerEvent(s) != 0) return false;
+  const e = dackEvent(s);
+  if (e != 0) { if (evDue(e) != NEVER) return false; }
+  if (hasFlag(s, F_ACK_NOW | F_UDP)) return false;
+  if (sndUna(s) != sndNxt(s)) return false;
+  // (A server child not yet accepted is one a server stop resets: tcp.ts serverStops scans slots.)
+  if (hasFlag(s, F_SERVER)) { if (tries(s) != 0) return false; }
+  return true;
+}
+
+/** Moves TIME_WAIT socket s (compactable) into a compact entry and frees its slot; returns the entry. */
+export function toTimeWaitTable(s: u32): u32 {
+  let t: u32;
+  if (twFreeHead != TW_NONE) {
+    t = twFreeHead;
+    twFreeHead = load<u32>(twAt(t, T_FWD, 4)) & ~TW_FREE_BIT;
+  } else {
+    if (twTop == twChunks << TWT_BITS) addTwChunk();
+    t = twTop++;
+  }
+  store<u64>(twAt(t, T_ACKS, 8), acks(s));
+  store<u32>(twAt(t, T_LADDR, 4), laddr(s)); store<u32>(twAt(t, T_RADDR, 4), raddr(s));
+  store<u32>(twAt(t, T_ISS, 4), iss(s)); store<u32>(twAt(t, T_SNDNXT, 4), sndNxt(s));
+  store<u32>(twAt(t, T_SNDEND, 4), sndEnd(s)); store<u32>(twAt(t, T_RCVNXT, 4), rcvNxt(s));
+  store<u32>(twAt(t, T_CONN, 4), conn(s)); store<u32>(twAt(t, T_TSRECENT, 4), tsRecent(s));
+  store<u32>(twAt(t, T_TAG, 4), irs(s)); store<u32>(twAt(t, T_FWD, 4), TW_HERE);
+  store<u16>(twAt(t, T_LPORT, 2), <u16>lport(s)); store<u16>(twAt(t, T_RPORT, 2), <u16>rport(s));
+  store<u16>(twAt(t, T_IPIDX, 2), <u16>ipIdx(s)); store<u16>(twAt(t, T_WL, 2), <u16>wl(s));
+  store<u16>(twAt(t, T_DIR, 2), <u16>dir(s)); store<u16>(twAt(t, T_RTO, 2), <u16>rtoMs(s));
+  store<u8>(twAt(t, T_FLAGS, 1), flags(s)); store<u8>(twAt(t, T_RETRIES, 1), <u8>retries(s)); store<u8>(twAt(t, T_TRIES, 1), <u8>tries(s));
+  // The hash entry names the compact entry now: same tuple, same home, same distance.
+  let i = homeOf(laddr(s), lport(s), raddr(s), rport(s));
+  while ((htAt(i) & htMask) != s + 1) i = (i + 1) & htMask;
+  htSet(i, (htAt(i) & ~htMask) | (cap + 1 + t));
+  // The slot is freed as close() frees it, without its books (the connection still holds
+  // its port and its TIME_WAIT count); it reads CLOSED, so the arrival cache passes it by.
+  const d = dackEvent(s);
+  if (d != 0) { orphan(d); setDackEvent(s, 0); } // cancelled: dropped when reached, as on close
+  setStateRaw(s, State.CLOSED);
+  setIrs(s, freeHead);
+  freeHead = s;
+  live--;
+  twLive++;
+  return t;
+}
+
+/**
+ * The slot of compact entry t: a connection still here moves back into a slot (as it
+ * left it, in TIME_WAIT), and the entry forwards to that slot from then on.
+ */
+export function fromTimeWaitTable(t: u32): u32 {
+  const f = load<u32>(twAt(t, T_FWD, 4));
+  if (f != TW_HERE) return f;
+  let s: u32;
+  if (freeHead != 0xFFFFFFFF) {
+    s = freeHead;
+    freeHead = irs(s);
+  } else {
+    if (top >= cap) growSockets();
+    s = top++;
+  }
+  live++;
+  twLive--;
+  const la = twLaddr(t); const lp = twLport(t); const ra = twRaddr(t); const rp = twRport(t);
+  store<u32>(LADDR + (<usize>s << 2), la); store<u32>(RADDR + (<usize>s << 2), ra);
+  store<u16>(LPORT + (<usize>s << 1), <u16>lp); store<u16>(RPORT + (<usize>s << 1), <u16>rp);
+  store<u8>(STATE + <usize>s, <u8>State.TIME_WAIT);
+  store<u8>(FLAGS + <usize>s, load<u8>(twAt(t, T_FLAGS, 1))); store<u8>(RETRIES + <usize>s, load<u8>(twAt(t, T_RETRIES, 1)));
+  store<u8>(TRIES + <usize>s, load<u8>(twAt(t, T_TRIES, 1)));
+  store<u16>(IPIDX + (<usize>s << 1), load<u16>(twAt(t, T_IPIDX, 2))); store<u16>(WL + (<usize>s << 1), load<u16>(twAt(t, T_WL, 2)));
+  store<u16>(DIR + (<usize>s << 1), load<u16>(twAt(t, T_DIR, 2))); store<u16>(RTO + (<usize>s << 1), load<u16>(twAt(t, T_RTO, 2)));
+  store<u32>(ISS + (<usize>s << 2), load<u32>(twAt(t, T_ISS, 4))); store<u32>(IRS + (<usize>s << 2), load<u32>(twAt(t, T_TAG, 4)));
+  const nxt = load<u32>(twAt(t, T_SNDNXT, 4));
+  store<u32>(SNDUNA + (<usize>s << 2), nxt); store<u32>(SNDNXT + (<usize>s << 2), nxt);
+  store<u32>(SNDEND + (<usize>s << 2), load<u32>(twAt(t, T_SNDEND, 4))); store<u32>(RCVNXT + (<usize>s << 2), load<u32>(twAt(t, T_RCVNXT, 4)));
+  store<u32>(TIMER + (<usize>s << 2), 0); store<u32>(DACK + (<usize>s << 2), 0);
+  store<u32>(CONN + (<usize>s << 2), load<u32>(twAt(t, T_CONN, 4))); store<u32>(TSRECENT + (<usize>s << 2), load<u32>(twAt(t, T_TSRECENT, 4)));
+  store<u64>(ACKS + (<usize>s << 3), load<u64>(twAt(t, T_ACKS, 8)));
+  // Its hash entry names the slot again (same home and distance).
+  const v = cap + 1 + t;
+  let i = homeOf(la, lp, ra, rp);
+  while ((htAt(i) & htMask) != v) i = (i + 1) & htMask;
+  htSet(i, (htAt(i) & ~htMask) | (s + 1));
+  store<u32>(twAt(t, T_FWD, 4), s);
+  return s;
+}
+
+/** Compact entry t's FIFO entry came due: it is free again (its connection, if still here, moved back to a slot first: fromTimeWaitTable). */
+export function freeTimeWaitEntry(t: u32): void {
+  if (DEBUG) assert(load<u32>(twAt(t, T_FWD, 4)) != TW_HERE, "a compact entry freed while it holds its connection");
+  store<u32>(twAt(t, T_FWD, 4), TW_FREE_BIT | twFreeHead);
+  twFreeHead = t;
+}
+
+function addTwChunk(): void {
+  if (twChunks == twDirCap) { TWDIR = regrow(TWDIR, <usize>twDirCap << 2, <usize>twDirCap << 3); twDirCap <<= 1; }
+  store<u32>(TWDIR + (<usize>twChunks << 2), <u32>allocChunk(<usize>TWT_CHUNK * TW_ENTRY_BYTES));
+  twChunks++;
+  if (htWanted() > htMask + 1) rehash(cap); // the values above cap need room in the entry's bits
 }

@@ -29,7 +29,7 @@
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
 import { deferLoss } from "./hooks";
 import { DEBUG, regrow } from "./mem";
-import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel";
+import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twRetarget, twTag, twTarget } from "./wheel";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -629,21 +629,24 @@ function finWait2Timer(s: u32): void {
   if (hasFlag(s, F_ACK_NOW)) acked(s);
   if (overflow) { bump(Stat.TwOverflow); destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
-  armTimeWait(s);
+  if (armTimeWait(s)) { if (sockets.compactable(s)) twRetarget(TW_COMPACT | sockets.toTimeWaitTable(s)); }
 }
+/** A TIME_WAIT FIFO entry's target with this bit names a compact TIME_WAIT entry (sockets.ts), not a slot. */
+const TW_COMPACT: u32 = 0x80000000;
 
 /**
  * (Re)starts TIME_WAIT's timer: an entry in the TIME_WAIT FIFO (wheel.ts) when the host's
  * TimeWait is the FIFO's length, the socket's wheel timer otherwise. The socket lets go of
  * its wheel event and keeps the entry's tag in IRS (unused from TIME_WAIT on).
  */
-function armTimeWait(s: u32): void {
+function armTimeWait(s: u32): bool {
   const d = <u64>param(s, HostParam.TimeWait);
   const hz = param(s, HostParam.Hz);
-  if (!twFits(d, hz)) { armTimer(s, d); return; }
+  if (!twFits(d, hz)) { armTimer(s, d); return false; }
   const e = timerEvent(s);
   if (e != 0) { orphan(e); setTimerEvent(s, 0); }
   setIrs(s, twPush(s, kernelDue(hz, d)));
+  return true;
 }
 
 /**
@@ -653,9 +656,14 @@ function armTimeWait(s: u32): void {
  * new entry) is dropped as nothing; returns whether the entry was live (an event).
  */
 export function twDue(): bool {
-  const s = twTarget();
+  let s = twTarget();
   const tag = twTag();
   twPop();
+  if (s & TW_COMPACT) { // a compact entry: its connection back in a slot (or the slot it went back to before)
+    const t = s & ~TW_COMPACT;
+    s = sockets.fromTimeWaitTable(t);
+    sockets.freeTimeWaitEntry(t);
+  }
   if (state(s) != State.TIME_WAIT) return false;
   if (irs(s) != tag) return false;
   if (DEBUG) assert(timerEvent(s) == 0 && !hasFlag(s, F_UDP), "a live TIME_WAIT entry");

@@ -40,7 +40,7 @@
 //   slot lists:  head[level*64+slot] -> ev -> ev -> ... (tail[...] for O(1) append)
 //   event pool:  time u64 | due u64 | seq u64 | next u32 | target u32 | gen u32 | kind u8
 
-import { alloc, DEBUG, regrow } from "./mem";
+import { alloc, allocChunk, DEBUG, giveBack, regrow } from "./mem";
 import { laneEnter, laneLeave, laneNext, TIME_WAIT_LANE } from "./lanes";
 
 const LEVELS = 7;
@@ -120,7 +120,7 @@ export function wheelReset(capacity: u32): void {
   HEAD = alloc(LEVELS * SLOTS * 4);
   TAIL = alloc(LEVELS * SLOTS * 4);
   OCC = alloc(LEVELS * 8);
-  twCap = 1024; TWQ = alloc(<usize>twCap * TWE); twFirst = 0; twEnd = 0;
+  twDirCap = 64; TWDIR = alloc(<usize>twDirCap << 2); twChunks = 0; twFirst = 0; twEnd = 0;
   twDuration = 0; twHz = 0;
 }
 
@@ -134,11 +134,23 @@ export function pendingEvents(): u32 { return evLive; }
 // (time, filing number), as the wheel would have fired its entries. An entry is the
 // socket's only while the socket is in TIME_WAIT with the entry's tag (tcp.ts checks: a
 // restarted TIME_WAIT files a new entry, and a socket killed early leaves a stale one
-// behind, which comes due as nothing). Entries are 24 bytes: due u64 | seq u64 | socket u32 | tag u32.
-const TWE: usize = 24;
-let TWQ: usize = 0;
-let twCap: u32 = 0;
-let twFirst: u32 = 0;
+// behind, which comes due as nothing). Entries are 20 bytes: due u64 | seq u64 | target u32;
+// an entry's tag is the low 32 bits of its filing number. The target is the owner's
+// business (tcp.ts: a socket slot, or a compact TIME_WAIT entry of sockets.ts).
+//
+// The FIFO holds one entry per connection in TIME_WAIT, millions of them at times, so
+// it lives in chunks of TWQ_CHUNK entries rather than one block grown by copying: a
+// directory lists the chunks in queue order, position i is entry i & TWQ_MASK of chunk
+// i >> TWQ_BITS, and a chunk the first entry has left is moved to the directory's end
+// for reuse. Memory follows the peak count, with no copy and nothing left behind.
+const TWE: usize = 20;
+const TWQ_BITS: u32 = 14;
+const TWQ_CHUNK: u32 = 1 << TWQ_BITS;
+const TWQ_MASK: u32 = TWQ_CHUNK - 1;
+let TWDIR: usize = 0;    // u32 [chunk] the chunks' addresses, in queue order, then spare ones
+let twDirCap: u32 = 0;
+let twChunks: u32 = 0;   // chunks held (in use and spare)
+let twFirst: u32 = 0;    // positions, from the start of the directory's first chunk
 let twEnd: u32 = 0;
 /** The FIFO's timer length, us (0: none chosen yet; timers of another length use the wheel), and its hosts' hz. */
 export let twDuration: u64 = 0;
@@ -166,7 +178,11 @@ function wheelDue(hz: u64, delay: u64): u64 {
   return ((bucket - j0) * 1000000 + hz - 1) / hz; // the bucket's tick
 }
 
-@inline function twe(i: u32): usize { return TWQ + <usize>i * TWE; }
+@inline function twe(i: u32): usize {
+  return <usize>load<u32>(TWDIR + (<usize>(i >> TWQ_BITS) << 2)) + <usize>(i & TWQ_MASK) * TWE;
+}
+/** Bytes the FIFO's chunks and directory hold. */
+export function timeWaitQueueBytes(): f64 { return <f64>twChunks * <f64>(<usize>TWQ_CHUNK * TWE) + <f64>(twDirCap << 2); }
 /** Sets the FIFO's duration on first use; whether timers of length d go in it. */
 export function twFits(d: u64, hz: u32): bool {
   if (twDuration == 0 && d > 0) { twDuration = d; twHz = hz; }
@@ -174,47 +190,53 @@ export function twFits(d: u64, hz: u32): bool {
 }
 /** Appends a timer for socket `target` due at `due` (kernelDue(twHz, twDuration)); it takes a filing number, whose low 32 bits are its tag (returned). */
 export function twPush(target: u32, due: u64): u32 {
-  if (twEnd == twCap) {
-    if (twFirst >= (twCap >> 1) && twFirst > 0) {
-      memory.copy(TWQ, twe(twFirst), <usize>(twEnd - twFirst) * TWE);
-      twEnd -= twFirst; twFirst = 0;
-    } else {
-      TWQ = regrow(TWQ, <usize>twCap * TWE, <usize>twCap * 2 * TWE);
-      twCap <<= 1;
-    }
+  if (twEnd == twChunks << TWQ_BITS) { // every chunk is in use: one more
+    if (twChunks == twDirCap) { TWDIR = regrow(TWDIR, <usize>twDirCap << 2, <usize>twDirCap << 3); twDirCap <<= 1; }
+    store<u32>(TWDIR + (<usize>twChunks << 2), <u32>allocChunk(<usize>TWQ_CHUNK * TWE));
+    twChunks++;
   }
   const seq = seqNext++;
   const p = twe(twEnd++);
-  store<u64>(p, due); store<u64>(p, seq, 8); store<u32>(p, target, 16); store<u32>(p, <u32>seq, 20);
+  store<u64>(p, due); store<u64>(p, seq, 8); store<u32>(p, target, 16);
   if (twEnd - twFirst == 1) laneEnter(TIME_WAIT_LANE, due, seq);
   return <u32>seq;
 }
+/** The last entry filed names `target` instead (its owner moved what it times). */
+export function twRetarget(target: u32): void { store<u32>(twe(twEnd - 1), target, 16); }
 /** The first entry's socket and tag (the FIFO is not empty). */
 @inline export function twTarget(): u32 { return load<u32>(twe(twFirst), 16); }
-@inline export function twTag(): u32 { return load<u32>(twe(twFirst), 20); }
+@inline export function twTag(): u32 { return load<u32>(twe(twFirst), 8); }
 /** Takes the first entry off; the FIFO is the first lane. */
 export function twPop(): void {
   twFirst++;
   if (twFirst == twEnd) { twFirst = 0; twEnd = 0; laneLeave(); return; }
+  if (twFirst == TWQ_CHUNK) { // the first chunk is done with: it goes to the end, spare
+    const done = load<u32>(TWDIR);
+    memory.copy(TWDIR, TWDIR + 4, <usize>(twChunks - 1) << 2);
+    store<u32>(TWDIR + (<usize>(twChunks - 1) << 2), done);
+    twFirst -= TWQ_CHUNK; twEnd -= TWQ_CHUNK;
+  }
   const p = twe(twFirst);
   laneNext(TIME_WAIT_LANE, load<u64>(p), load<u64>(p, 8));
 }
 /** The entries, for the invariant checks: count, and the socket and tag of the i-th. */
 export function twCount(): u32 { return twEnd - twFirst; }
 export function twEntryTarget(i: u32): u32 { return load<u32>(twe(twFirst + i), 16); }
-export function twEntryTag(i: u32): u32 { return load<u32>(twe(twFirst + i), 20); }
+export function twEntryTag(i: u32): u32 { return load<u32>(twe(twFirst + i), 8); }
 export function twEntryDue(i: u32): u64 { return load<u64>(twe(twFirst + i)); }
 export function eventBytes(): f64 { return <f64>evCap * 37.0; }
 
+/** A column grown from n to m bytes, the old block released. */
+function grown(p: usize, n: usize, m: usize): usize { const q = regrow(p, n, m); giveBack(p, n); return q; }
 function growEvents(): void {
   const cap = evCap << 1;
-  EV_TIME = regrow(EV_TIME, <usize>evCap << 3, <usize>cap << 3);
-  EV_DUE = regrow(EV_DUE, <usize>evCap << 3, <usize>cap << 3);
-  EV_SEQ = regrow(EV_SEQ, <usize>evCap << 3, <usize>cap << 3);
-  EV_NEXT = regrow(EV_NEXT, <usize>evCap << 2, <usize>cap << 2);
-  EV_TARGET = regrow(EV_TARGET, <usize>evCap << 2, <usize>cap << 2);
-  EV_GEN = regrow(EV_GEN, <usize>evCap << 2, <usize>cap << 2);
-  EV_KIND = regrow(EV_KIND, <usize>evCap, <usize>cap);
+  EV_TIME = grown(EV_TIME, <usize>evCap << 3, <usize>cap << 3);
+  EV_DUE = grown(EV_DUE, <usize>evCap << 3, <usize>cap << 3);
+  EV_SEQ = grown(EV_SEQ, <usize>evCap << 3, <usize>cap << 3);
+  EV_NEXT = grown(EV_NEXT, <usize>evCap << 2, <usize>cap << 2);
+  EV_TARGET = grown(EV_TARGET, <usize>evCap << 2, <usize>cap << 2);
+  EV_GEN = grown(EV_GEN, <usize>evCap << 2, <usize>cap << 2);
+  EV_KIND = grown(EV_KIND, <usize>evCap, <usize>cap);
   evCap = cap;
 }
 

@@ -31,6 +31,48 @@ export function engineBytesBefore(plan: Plan): number {
   return BASE_BYTES + carved(plan.hosts.length) * HOST_BYTES + carved(addresses) * ADDRESS_BYTES + publics * PUBLIC_ADDRESS_BYTES;
 }
 
+/**
+ * Engine bytes a connection in TIME_WAIT takes at least: its compact entry (63), its
+ * TIME_WAIT FIFO entry (20) and its hash entry at most 3/4 full (assembly/sockets.ts);
+ * bench/memory.mjs measures 90-100 with everything counted, at 1-10 M live.
+ */
+export const TIME_WAIT_BYTES = 85;
+/** Engine bytes an open connection takes at least: a socket slot each end (72 + 8 in the hash) and a timer event (37). */
+export const OPEN_CONNECTION_BYTES = 2 * 80 + 37;
+
+/** Peak live connections of a plan by Little's law, and the engine memory they take (a lower bound). */
+export interface LiveEstimate { timeWait: number; open: number; bytes: number }
+
+/**
+ * Live connections at the peak, by Little's law: arrival rate x time held (TIME_WAIT on
+ * the closer's host, `hold` open), each bounded by the connections the workload makes,
+ * the tuples its ports reach (port range x source addresses x destinations) and the
+ * holder's tcp_max_tw_buckets. Closed loops and arrival hooks have no rate to go by:
+ * they are not counted (the memory error at run time names how far such a run got).
+ */
+export function estimateLive(plan: Plan): LiveEstimate {
+  const host = new Map(plan.hosts.map((h) => [h.name, h]));
+  const twByHost = new Map<string, number>();
+  let open = 0;
+  for (const w of plan.workloads) {
+    const from = host.get(w.from); const to = host.get(w.to);
+    if (w.rate <= 0 || w.hook || !from || !to) continue;
+    const end = w.stop > 0 ? Math.min(w.stop, plan.duration) : plan.duration;
+    const span = Math.max(0, end - w.start) / 1e6;
+    const made = w.count > 0 ? Math.min(w.count, w.rate * span) : w.rate * span;
+    const holder = w.closer === "server" ? to : from;
+    const tuples = (w.localPort ? 1 : from.ports[1] - from.ports[0] + 1)
+      * (w.source === "round-robin" ? from.ips.length : 1) * (w.destinations?.length ?? 1);
+    const tw = Math.min(made, w.rate * Math.min(holder.tcp.timeWait / 1e6, span), tuples);
+    twByHost.set(holder.name, (twByHost.get(holder.name) ?? 0) + tw);
+    open += Math.min(made, w.rate * (w.hold + w.serverCloseDelay) / 1e6);
+  }
+  let timeWait = 0;
+  for (const [name, n] of twByHost) timeWait += Math.min(n, host.get(name)!.tcp.maxTwBuckets);
+  timeWait = Math.floor(timeWait); open = Math.floor(open);
+  return { timeWait, open, bytes: engineBytesBefore(plan) + timeWait * TIME_WAIT_BYTES + open * OPEN_CONNECTION_BYTES };
+}
+
 const gib = (b: number) => (b < 2 ** 30 ? `${Math.ceil(b / 2 ** 20)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
 
 /**
@@ -62,5 +104,13 @@ export function checkEngineFits(plan: Plan, memoryLimit?: number): void {
   if (need > (limited ? memoryLimit : L.memory)) {
     throw new ScenarioError(hostsField, `${addresses} addresses on ${plan.hosts.length} hosts${counted} need about ${gib(need)} of engine memory before the first connection (${ADDRESS_BYTES >> 10} KiB of port tables each); `
       + (limited ? `memoryLimit is ${gib(memoryLimit)}: raise it or use fewer addresses` : `WebAssembly gives an engine ${gib(L.memory)}: use fewer addresses${split()}`));
+  }
+  const live = estimateLive(plan);
+  if (live.bytes > (limited ? memoryLimit : L.memory)) {
+    const m = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n.toLocaleString("en-US"));
+    throw new ScenarioError("scenario.workloads", `about ${m(live.timeWait + live.open)} connections live at once (rate x time held, Little's law: `
+      + `${m(live.timeWait)} in TIME_WAIT at ${TIME_WAIT_BYTES} B, ${m(live.open)} open at ${OPEN_CONNECTION_BYTES} B) need about ${gib(live.bytes)} of engine memory; `
+      + (limited ? `memoryLimit is ${gib(memoryLimit)}: raise it, ` : `WebAssembly gives an engine ${gib(L.memory)}: `)
+      + `split the scenario over workers (host groups that no link joins run in separate workers), or lower the rate or the TIME_WAIT`);
   }
 }

@@ -4,7 +4,7 @@
 // result from the samples, counters and trace records the engine wrote.
 
 import { ERRNO_COUNT, Flag, RunStatus, STATE_COUNT, State, Stat } from "../assembly/abi.js";
-import { checkEngineFits } from "./limits.js";
+import { checkEngineFits, OPEN_CONNECTION_BYTES, TIME_WAIT_BYTES } from "./limits.js";
 import { hostPlugins } from "./plugin-host.js";
 import { checkRunOptions } from "./options.js";
 import { loadPlugins } from "./plugin-loader.js";
@@ -294,11 +294,14 @@ function stalled(e: EngineExports, at: number, before: number): string {
 function engineFailure(err: unknown, e: EngineExports): string {
   const at = `at t=${round6(e.nowUs() / 1e6)}s`;
   if (err instanceof PluginError) return `${err.message}; the samples so far are kept`;
+  // How far it got and what each connection costs (limits.ts), so the reader can size the run or split it.
+  const held = `It held ${e.stat(Stat.LiveSockets).toLocaleString("en-US")} live sockets; a connection takes about ${TIME_WAIT_BYTES} B in TIME_WAIT and ${OPEN_CONNECTION_BYTES} B open`;
+  const way = "fewer live connections (a lower rate or a shorter TIME_WAIT) need less, or split the scenario over workers";
   if (err instanceof EngineMemoryError) {
-    return `the engine reached its memory limit (${(e.stat(Stat.MemoryBytes) / 2 ** 20).toFixed(0)} MB) ${at}; the samples so far are kept. Fewer live connections (a lower rate or a shorter TIME_WAIT) need less`;
+    return `the engine reached its memory limit (${(e.stat(Stat.MemoryBytes) / 2 ** 20).toFixed(0)} MB) ${at}; the samples so far are kept. ${held}: raise memoryLimit; ${way}`;
   }
   if (err instanceof WebAssembly.RuntimeError && /unreachable/.test(err.message)) {
-    return `the engine ran out of WebAssembly memory (4 GiB) ${at}; the samples so far are kept`;
+    return `the engine ran out of WebAssembly memory (4 GiB) ${at}; the samples so far are kept. ${held}: ${way}`;
   }
   return (err as Error).message;
 }

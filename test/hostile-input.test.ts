@@ -93,7 +93,7 @@ describe("RunOptions are checked before anything runs", () => {
   });
 
   test("memoryLimit applies to each worker of a sharded run", async () => {
-    // Two independent pairs, each holding some 20,000 sockets in TIME_WAIT by t=1s.
+    // Two independent pairs, each holding some 30,000 connections in TIME_WAIT by t=5s (closed loops: not refused up front).
     const s: Scenario = {
       duration: "30s", sample: "100ms",
       hosts: {
@@ -101,9 +101,9 @@ describe("RunOptions are checked before anything runs", () => {
         c2: { ip: "10.0.1.1", ports: "1024-65535" }, s2: { ip: "10.0.1.2", listen: [{ port: 80 }] },
       },
       links: [{ between: ["c1", "s1"], latency: "1ms" }, { between: ["c2", "s2"], latency: "1ms" }],
-      workloads: [{ plugin: "tcp-churn", from: "c1", to: "s1:80", rate: 20000 }, { plugin: "tcp-churn", from: "c2", to: "s2:80", rate: 20000 }],
+      workloads: [{ plugin: "closed-loop", from: "c1", to: "s1:80", clients: 40, think: "2ms" }, { plugin: "closed-loop", from: "c2", to: "s2:80", clients: 40, think: "2ms" }],
     };
-    const r = await runScenario(s, { workers: 2, memoryLimit: 10 * 2 ** 20, sliceEvents: 20_000 });
+    const r = await runScenario(s, { workers: 2, memoryLimit: 7 * 2 ** 20, sliceEvents: 20_000 });
     expect(r.engine.workers).toBe(2);
     expect(r.error).toMatch(/^shard \d \(hosts c\d, s\d\): the engine reached its memory limit \(\d+ MB\) at t=[\d.]+s; the samples so far are kept/);
     expect(r.series.t.length).toBeLessThan(300);
