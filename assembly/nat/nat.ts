@@ -26,7 +26,7 @@ import { CT_STATE_COUNT, CtState, CtTimeout, Flag, NatStat, Stat } from "../abi"
 import { mix4, next64, seedStream } from "../rng";
 import { now } from "../wheel";
 import { bump, traced, traceNat, traceSegment } from "../metrics";
-import { dirRev, freeSegment, markForwarding, nHosts, runSeed, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgOpts, sgSeq, sgSport, sgSrc, sgTsecr, sgTsval, sgWl } from "../net";
+import { dirRev, dirSrc, freeSegment, markForwarding, nHosts, runSeed, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgOpts, sgSeq, sgSport, sgSrc, sgTsecr, sgTsval, sgWl } from "../net";
 import { hop } from "../tcp";
 import {
   addNatBooks, CF_ASSURED, CF_CLOSE_INIT, CF_SEEN_REPLY, CF_UDP, countNat, ctBorn, ctConfirm, ctDirIn, ctDirOut, ctDiscard, ctDport,
@@ -45,6 +45,9 @@ let NPUB0: usize = 0;    // u32 [nat] its first public address index
 let NPUBN: usize = 0;    // u32 [nat] how many
 let NRNG: usize = 0;     // u64 [nat] random stream (get_random_u16)
 let NTAKE: usize = 0;    // u8  [nat] 1: a SYN may take over a TIME_WAIT or CLOSE entry (Linux); 0: a closed flow holds its port to the end of its timeout
+let NRESET: usize = 0;   // u8  [nat] 1: a TCP packet from inside for a flow with no entry is answered with an RST (AWS NAT gateway); 0: dropped as invalid (Linux)
+let NBLKN: usize = 0;    // u32 [nat] ports per inside host (a cloud gateway's per-VM block); 0: every host searches the whole range (Linux)
+let NBLK: usize = 0;     // usize [nat] -> u32[nHosts]: the inside host's block, (public address index + 1) << 16 | first port; 0 = none
 let nCap: u32 = 0;
 let natsAdded: u32 = 0;
 
@@ -68,14 +71,16 @@ export function addNat(h: u32, lo: u32, hi: u32, stream: u32): u32 {
     const c = nCap; const n = max(c * 2, 4);
     NHOST = regrow(NHOST, <usize>c * 4, <usize>n * 4); NLO = regrow(NLO, <usize>c * 4, <usize>n * 4); NHI = regrow(NHI, <usize>c * 4, <usize>n * 4);
     NPUB0 = regrow(NPUB0, <usize>c * 4, <usize>n * 4); NPUBN = regrow(NPUBN, <usize>c * 4, <usize>n * 4); NRNG = regrow(NRNG, <usize>c * 8, <usize>n * 8);
-    NTAKE = regrow(NTAKE, <usize>c, <usize>n);
+    NTAKE = regrow(NTAKE, <usize>c, <usize>n); NRESET = regrow(NRESET, <usize>c, <usize>n);
+    NBLKN = regrow(NBLKN, <usize>c * 4, <usize>n * 4); NBLK = regrow(NBLK, <usize>c * sizeof<usize>(), <usize>n * sizeof<usize>());
     nCap = n;
   }
   natsAdded = k + 1;
   store<u32>(NHOST + (<usize>k << 2), h); store<u32>(NLO + (<usize>k << 2), lo); store<u32>(NHI + (<usize>k << 2), hi);
   store<u32>(NPUB0 + (<usize>k << 2), nPubs); store<u32>(NPUBN + (<usize>k << 2), 0);
   store<u64>(NRNG + (<usize>k << 3), seedStream(runSeed, 0x80000 + <u64>stream));
-  store<u8>(NTAKE + <usize>k, 1);
+  store<u8>(NTAKE + <usize>k, 1); store<u8>(NRESET + <usize>k, 0);
+  store<u32>(NBLKN + (<usize>k << 2), 0); store<usize>(NBLK + (<usize>k << alignof<usize>()), 0);
   markForwarding(h, k);
   return k;
 }
@@ -96,6 +101,18 @@ export function addPublic(k: u32, addr: u32): u32 {
 }
 export function natHost(k: u32): u32 { return load<u32>(NHOST + (<usize>k << 2)); }
 export function setNatTakeover(k: u32, on: bool): void { store<u8>(NTAKE + <usize>k, on ? 1 : 0); }
+export function setNatReset(k: u32, on: bool): void { store<u8>(NRESET + <usize>k, on ? 1 : 0); }
+/** Inside host h of NAT k takes its public ports from `n` ports from `first` on the NAT's public address j (its index among the NAT's). */
+export function setNatBlock(k: u32, h: u32, j: u32, first: u32, n: u32): void {
+  const was = load<u32>(NBLKN + (<usize>k << 2));
+  if (was != 0 && was != n) abort("engine configuration: a NAT's blocks differ in size");
+  if (j >= load<u32>(NPUBN + (<usize>k << 2))) abort("engine configuration: a NAT's block is on an address it does not have");
+  if (n == 0 || first < load<u32>(NLO + (<usize>k << 2)) || first + n - 1 > load<u32>(NHI + (<usize>k << 2))) abort("engine configuration: a NAT's block is outside its port range");
+  store<u32>(NBLKN + (<usize>k << 2), n);
+  const at = NBLK + (<usize>k << alignof<usize>());
+  if (load<usize>(at) == 0) store<usize>(at, alloc(<usize>max(nHosts, 1) << 2));
+  store<u32>(load<usize>(at) + (<usize>h << 2), (j + 1) << 16 | first);
+}
 
 function holdPublic(c: u32, d: i32): void {
   const p = ctPub(c);
@@ -175,8 +192,19 @@ export function natArrives(g: u32, k: u32): void {
   if (found < 0) {
     // A new flow: only a datagram of the original side or a SYN starts one (no pick-up in mid-stream).
     const starts = udp ? (fl & (Flag.ACK | Flag.RST)) == 0 : (fl & (Flag.SYN | Flag.ACK | Flag.RST)) == Flag.SYN;
-    if (!starts) { countNat(k, NatStat.Invalid); dropAt(d, conn, fl, seq, ack, len, opts, tsval, tsecr); return; }
     const out = route(natHost(k), da);
+    if (!starts) {
+      countNat(k, NatStat.Invalid); dropAt(d, conn, fl, seq, ack, len, opts, tsval, tsecr);
+      // A cloud gateway answers an inside host's packet for a flow it dropped (idle) with an RST, as the
+      // receiver of a segment for no connection does (RFC 9293 3.10.7.1): seq from its ACK, else ACK what it covered.
+      if (!udp && out >= 0 && !(fl & Flag.RST) && load<u8>(NRESET + <usize>k) != 0) {
+        countNat(k, NatStat.Resets);
+        const end = seq + len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
+        if (fl & Flag.ACK) hop(dirRev(d), da, dp, sa, sp, Flag.RST, ack, 0, 0, 0, conn, 0, 0, 0);
+        else hop(dirRev(d), da, dp, sa, sp, Flag.RST | Flag.ACK, 0, end, 0, 0, conn, 0, 0, 0);
+      }
+      return;
+    }
     if (out < 0) { countNat(k, NatStat.Invalid); dropAt(d, conn, fl, seq, ack, len, opts, tsval, tsecr); return; }
     if (natFull(k)) { countNat(k, NatStat.TableFull); dropAt(<u32>out, conn, fl, seq, ack, len, opts, tsval, tsecr); return; }
     const end = seq + len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
@@ -234,6 +262,7 @@ function dropAt(d: u32, conn: u32, fl: u32, seq: u32, ack: u32, len: u32, opts: 
  * false when every try was taken (the caller drops the packet: insert_failed).
  */
 function uniqueTuple(k: u32, c: u32, udp: bool): bool {
+  if (load<u32>(NBLKN + (<usize>k << 2)) != 0) return blockTuple(k, c, udp);
   const n = load<u32>(NPUBN + (<usize>k << 2));
   const p = load<u32>(NPUB0 + (<usize>k << 2)) + (n == 1 ? 0 : <u32>((<u64>mix4(ctSrc(c), ctDst(c), 0x6A686173, 0) * n) >> 32));
   const pa = pubAddr(p);
@@ -269,6 +298,34 @@ function uniqueTuple(k: u32, c: u32, udp: bool): bool {
   }
   return false;
 }
+/**
+ * A cloud gateway's per-VM port block: entry c takes a port of its inside host's block,
+ * any one whose tuple to the destination is free (searched from a random port of the
+ * block, all of it: the vendors do not say how they pick, only that a VM runs out when
+ * every port of its block is in use toward that destination); false when none is.
+ */
+function blockTuple(k: u32, c: u32, udp: bool): bool {
+  const tab = load<usize>(NBLK + (<usize>k << alignof<usize>()));
+  const b = tab == 0 ? 0 : load<u32>(tab + (<usize>dirSrc(ctDirIn(c)) << 2));
+  if (b == 0) return false; // a host the scenario gave no block
+  const p = load<u32>(NPUB0 + (<usize>k << 2)) + (b >> 16) - 1;
+  const pa = pubAddr(p);
+  const first = b & 0xFFFF; const size = load<u32>(NBLKN + (<usize>k << 2));
+  const da = ctDst(c); const dp = ctDport(c);
+  const harder = !udp && load<u8>(NTAKE + <usize>k) != 0;
+  let off = <u32>((next64(NRNG + (<usize>k << 3)) >> 32) % <u64>size);
+  for (let i: u32 = 0; i < size; i++) {
+    const port = first + off;
+    off = off + 1 == size ? 0 : off + 1;
+    const f = ctFind(k, da, dp, pa, port, udp);
+    if (f < 0 || (harder && mayTakeOver(<u32>f, c))) {
+      if (f >= 0) { ctKill(<u32>f >> 1); countNat(k, NatStat.Takeovers); }
+      ctConfirm(c, p, port, udp ? CtState.UDP_UNREPLIED : CtState.SYN_SENT);
+      return true;
+    }
+  }
+  return false;
+}
 /** nf_nat_used_tuple_harder's test: the holder is a reply tuple of an SNAT entry in TIME_WAIT or CLOSE, and the new SYN is ahead of it. */
 function mayTakeOver(f: u32, c: u32): bool {
   if ((f & 1) == 0) return false; // the tuple is someone's original tuple
@@ -280,7 +337,7 @@ function mayTakeOver(f: u32, c: u32): bool {
 
 export function natReset(): void {
   nCap = 0; natsAdded = 0; nPubs = 0; pCap = 0;
-  NHOST = 0; NLO = 0; NHI = 0; NPUB0 = 0; NPUBN = 0; NRNG = 0; NTAKE = 0; PADDR = 0; PENTRIES = 0; PPORTS = 0; PUSE = 0;
+  NHOST = 0; NLO = 0; NHI = 0; NPUB0 = 0; NPUBN = 0; NRNG = 0; NTAKE = 0; NRESET = 0; NBLKN = 0; NBLK = 0; PADDR = 0; PENTRIES = 0; PPORTS = 0; PUSE = 0;
   rMask = 15; nRoutes = 0; RKEY = alloc(16 * 8); RDIR = alloc(16 * 4);
   setPubAddrOf(pubAddr);
   setOnHold(holdPublic);
