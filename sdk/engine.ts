@@ -27,6 +27,7 @@ export interface EngineExports {
   addNatAddress(k: number, addr: number): void;
   setNatTakeover(k: number, on: number): void;
   setNatReset(k: number, on: number): void;
+  setNatScan(k: number, on: number): void;
   setNatBlock(k: number, h: number, j: number, first: number, n: number): void;
   setNatTimeout(k: number, i: number, us: number): void;
   addRoute(h: number, addr: number, dir: number): void;
@@ -233,6 +234,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     for (const a of n.addresses) e.addNatAddress(k, a);
     if (!n.takeover) e.setNatTakeover(k, 0);
     if (n.resetUnknown) e.setNatReset(k, 1);
+    if (n.portSearch === "whole range") e.setNatScan(k, 1);
     // A shard holds the inside hosts its links join to the NAT, so each block's host is here.
     for (const b of n.blocks ?? []) { const hi = hostIndex.get(b.host); if (hi !== undefined) e.setNatBlock(k, hi, b.address, b.first, n.portsPerHost!); }
     n.timeouts.forEach((us, i) => { if (i > 0) e.setNatTimeout(k, i, us); });

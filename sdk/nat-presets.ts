@@ -18,6 +18,8 @@ export interface NatPreset {
   takeover: boolean;
   /** true: an inside host's TCP packet for a flow the gateway no longer has is answered with an RST. */
   resetUnknown: boolean;
+  /** "whole range": any free port is found (the vendor documents a count, not Linux's random runs). */
+  portSearch: "linux" | "whole range";
   /** Ports per inside host (a per-VM block), from the number of inside hosts and public addresses; absent: the whole range is shared. */
   portsPerHost?: (insideHosts: number, addresses: number) => number;
 }
@@ -30,7 +32,8 @@ export interface NatPreset {
  *   and https://repost.aws/knowledge-center/vpc-troubleshoot-nat-gateway-connection
  *   (read 2026-12-02). Modelled as 55,000 ports per address (1024-56023), endpoint-
  *   dependent: 55,000 flows per address and destination. Which ports AWS uses is not
- *   said (its network ACL advice names 1024-65535); the count is what matters.
+ *   said (its network ACL advice names 1024-65535), nor how it picks one: a SYN finds
+ *   any free port (portSearch "whole range"), so the 55,000th flow still gets one.
  * - Idle timeout 350 s; a packet sent on a timed-out connection from inside gets an RST
  *   (not a FIN). AWS's NAT gateway basics page says so
  *   (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-basics.html); read here
@@ -46,6 +49,7 @@ const aws: NatPreset = {
   timeouts: { synSent: 120, synRecv: 60, established: 350, finWait: 120, closeWait: 60, lastAck: 30, timeWait: 120, close: 10 },
   takeover: false,
   resetUnknown: true,
+  portSearch: "whole range",
 };
 
 /**
@@ -77,6 +81,7 @@ const gcp: NatPreset = {
   timeouts: { synSent: 30, synRecv: 30, established: 1200, finWait: 30, closeWait: 30, lastAck: 30, timeWait: 30, close: 30, udp: 30, udpStream: 30 },
   takeover: false,
   resetUnknown: false,
+  portSearch: "whole range",
   portsPerHost: () => 64,
 };
 
@@ -102,6 +107,7 @@ const azure: NatPreset = {
   timeouts: { established: 240 },
   takeover: false,
   resetUnknown: false,
+  portSearch: "whole range",
   portsPerHost: (pool, addresses) => Math.min(1024, addresses * azurePortsPerAddress(pool)),
 };
 

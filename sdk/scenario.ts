@@ -86,6 +86,8 @@ const nat = z.strictObject({
     .describe(`a cloud gateway as its vendor documents it (${Object.keys(NAT_PRESETS).join(", ")}): its ports, timeouts, per-host port blocks; fields given here override it`).optional(),
   portsPerHost: z.number().int().min(1).max(65536)
     .describe("ports each inside host gets as its own block of the range (a cloud gateway's per-VM allocation); absent: hosts share the whole range").optional(),
+  portSearch: z.enum(["linux", "whole range"])
+    .describe('"linux": nf_nat\'s rounds of random runs (128, 64, ... 8 ports), which may miss a free port in a nearly full range; "whole range": any free port is found, as a gateway that documents a count').optional(),
   resetUnknown: z.boolean()
     .describe("answer an inside host's TCP packet for a flow the NAT no longer has (idle timeout) with an RST, as AWS NAT gateway; false: drop it, as Linux").optional(),
 });
@@ -183,7 +185,7 @@ export interface PlannedHost {
 export interface PlannedNat {
   addresses: number[]; ports: [number, number]; max: number; timeouts: number[]; takeover: boolean;
   /** The cloud preset it follows; an RST for unknown flows from inside; per inside host its port block (address index, first port) of portsPerHost ports. */
-  preset?: string; resetUnknown: boolean; portsPerHost?: number; blocks?: { host: string; address: number; first: number }[];
+  preset?: string; resetUnknown: boolean; portSearch: "linux" | "whole range"; portsPerHost?: number; blocks?: { host: string; address: number; first: number }[];
 }
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener {
@@ -583,7 +585,7 @@ function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: s
   timeouts.splice(8, 0, timeouts[0]);
   return {
     addresses, ports, max: n.max ?? CONNTRACK_MAX, timeouts: [0, ...timeouts], takeover: n.takeover ?? preset?.takeover ?? true,
-    resetUnknown: n.resetUnknown ?? preset?.resetUnknown ?? false, ...(n.preset ? { preset: n.preset } : {}), ...(n.portsPerHost ? { portsPerHost: n.portsPerHost } : {}),
+    resetUnknown: n.resetUnknown ?? preset?.resetUnknown ?? false, portSearch: n.portSearch ?? preset?.portSearch ?? "linux", ...(n.preset ? { preset: n.preset } : {}), ...(n.portsPerHost ? { portsPerHost: n.portsPerHost } : {}),
   };
 }
 

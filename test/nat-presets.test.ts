@@ -78,6 +78,17 @@ describe("aws-nat-gateway: 55,000 connections per destination and address", () =
     expect(l.totals.established).toBe(64512);
   });
 
+  test("its search finds the last free port (the documented count); Linux's random runs miss some first", async () => {
+    // 1,000 ports (a narrowed range), 20 connections a second held 100 s: full at 1,000 / 20 = 50 s.
+    const s = (portSearch: string) => cloud({ nat: { preset: "aws-nat-gateway", ports: "40000-40999", portSearch }, clients: 1, workload: { plugin: "tcp-churn", rate: 20, arrival: "constant", request: 5, response: 5, hold: "100s" }, duration: "70s" });
+    const whole = await runScenario(s("whole range"));
+    const linux = await runScenario(s("linux"));
+    const firstDrop = (r: Result) => r.series.t[r.nats!.gw.series.insertFailed.findIndex((v) => v > 0)];
+    expect(firstDrop(whole)).toBe(51); // the 1,001st SYN, at 50.0 s, in the interval ending at 51 s
+    expect(whole.nats!.gw.peak.states.ESTABLISHED).toBe(1000);
+    expect(firstDrop(linux)).toBeLessThan(50);
+  });
+
   test("a connection idle 350 s is forgotten: its port comes back, and the client's FIN is answered with an RST", async () => {
     // 10 connections held idle 400 s, then closed by the client: its FIN reaches a gateway that forgot the flow.
     const s = (nat: Record<string, unknown>) => cloud({ nat, clients: 1, workload: opens(1, 10, "400s"), duration: "450s", clientPorts: "40000-40999" });
