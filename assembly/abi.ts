@@ -154,5 +154,7 @@ export enum NatStat {
   HeldSeconds, Holds,
   /** Seconds entries stayed in the table, summed, and how many entries ended. */
   LifeSeconds, Lives,
+  /** RSTs sent back to an inside host for a TCP packet of a flow the NAT no longer knows (a cloud gateway after its idle timeout; setNatReset). */
+  Resets,
   COUNT,
 }

@@ -9,7 +9,7 @@ import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, St
 import { now, schedule, takeSeq } from "./wheel";
 import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext, LANES } from "./lanes";
 import { bump } from "./metrics";
-import { heldBits, hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
+import { destBits, heldBits, hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, dir, F_DONE, F_FIN_QUEUED, F_SERVER, F_UDP, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
@@ -354,11 +354,20 @@ function pickLinux(ip: u32, h: u32, lo: u32, n: u32, la: u32, da: u32, dp: u32):
   const step: u32 = remaining > 1 ? 2 : 1;
   // Every socket on the address goes to (da, dp) and tw_reuse is off: each held port has
   // a socket to it that cannot be taken over, so skip it without the 4-tuple lookup.
-  const skipHeld = ipOnlyTo(ip, da, dp) && !twReuseApplies(h, la, da);
+  const noReuse = !twReuseApplies(h, la, da);
+  const skipHeld = noReuse && ipOnlyTo(ip, da, dp);
+  // With several destinations: the ports with a socket to this one (net.ts destBits), skipped alike.
+  const toDest = noReuse && !skipHeld ? destBits(ip, da, dp) : 0;
   for (let pass = 0; pass < 2; pass++) {
     let p = lo + offset;
     for (let i: u32 = 0; i < remaining; i += step, p += step) {
       if (p >= lo + remaining) p -= remaining;
+      if (toDest != 0 && (load<u8>(toDest + <usize>((p - lo) >> 3)) & (1 << ((p - lo) & 7))) != 0) {
+        const q = lo + nextClear(toDest, p - lo, remaining, step);
+        if (DEBUG) { for (let x = p; x < q; x += step) assert(!portFree(ip, x, la, da, dp), "a port with a socket to the destination is never free"); }
+        i += q - p - step; p = q - step;
+        continue;
+      }
       if (skipHeld && portUse(ip, p) != 0) {
         // On to the pass's next port not held (or past the range's end, to wrap), as if each were tried.
         const q = nextUnheld(ip, p, lo + remaining, step);
@@ -415,8 +424,9 @@ function pickBound(ip: u32): i32 {
 }
 
 /** The first port from p (p's parity when step is 2) not held on address ip; if none below end, the first at or past it. */
-function nextUnheld(ip: u32, p: u32, end: u32, step: u32): u32 {
-  const bits = heldBits(ip);
+@inline function nextUnheld(ip: u32, p: u32, end: u32, step: u32): u32 { return nextClear(heldBits(ip), p, end, step); }
+/** The first clear bit from p (p's parity when step is 2) of the bitmap at `bits`; if none below end, the first index at or past it of p's parity. */
+function nextClear(bits: usize, p: u32, end: u32, step: u32): u32 {
   const mask: u64 = step == 2 ? <u64>0x5555555555555555 << (p & 1) : <u64>-1;
   const stop = end + ((end ^ p) & (step - 1)); // (p's parity: where the search wraps)
   let w = p >> 6;

@@ -27,7 +27,7 @@ import { dackFires, EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_T
 import { EV_DACK } from "./delack";
 import { closeDue } from "./apps";
 import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
-import { addNat as newNat, setNatTakeover as setTakeover, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
+import { addNat as newNat, setNatTakeover as setTakeover, setNatReset as setReset, setNatScan as setScan, setNatBlock as setBlock, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
 import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
   advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset, eventBytes, timeWaitQueueBytes,
@@ -106,6 +106,24 @@ export function setNatTakeover(k: u32, on: u32): void {
   configuring();
   if (k >= nNats) abort("engine configuration: no such NAT");
   setTakeover(k, on != 0);
+}
+/** NAT k answers an inside host's TCP packet for a flow it has no entry for with an RST (on != 0), or drops it (Linux). */
+export function setNatReset(k: u32, on: u32): void {
+  configuring();
+  if (k >= nNats) abort("engine configuration: no such NAT");
+  setReset(k, on != 0);
+}
+/** NAT k's port search tries its whole range (on != 0), or Linux's rounds of random runs. */
+export function setNatScan(k: u32, on: u32): void {
+  configuring();
+  if (k >= nNats) abort("engine configuration: no such NAT");
+  setScan(k, on != 0);
+}
+/** Inside host h of NAT k takes its public ports from n ports from `first` on the NAT's j-th public address (a cloud gateway's per-VM block). */
+export function setNatBlock(k: u32, h: u32, j: u32, first: u32, n: u32): void {
+  configuring(); hostIndex(h);
+  if (k >= nNats) abort("engine configuration: no such NAT");
+  setBlock(k, h, j, first, n);
 }
 export function addNat(h: u32, lo: u32, hi: u32, most: u32, stream: u32): u32 {
   configuring(); hostIndex(h);

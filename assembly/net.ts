@@ -5,7 +5,7 @@
 
 import { alloc, DEBUG, regrow, regrowColumn as col } from "./mem";
 import { HostParam, LossKind, State, STATE_COUNT } from "./abi";
-import { seedStream } from "./rng";
+import { mix4, seedStream } from "./rng";
 import { FLIGHT_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes";
 
 // The widths of the fields that hold these indexes (u16: sockets' IPIDX and DIR, a
@@ -145,14 +145,73 @@ export function holdPort(i: u32, p: u32, amount: u32): void {
   store<u16>(q, <u16>(v + amount));
 }
 /** A TCP socket to (ra, rp) took (d 1) or let go (-1) of a port on address i. */
-export function countDest(i: u32, ra: u32, rp: u32, d: i32): void {
+export function countDest(i: u32, p: u32, ra: u32, rp: u32, d: i32): void {
   const q = IPDEST + (<usize>i << 4);
+  // With sockets to more than one destination (or about to be), the per-destination bitmaps.
+  if (dbCount != 0 || (load<u32>(q, 8) != 0 && (load<u32>(q) ^ ra | load<u32>(q, 4) ^ rp) != 0)) markDest(i, p, ra, rp, d > 0);
   let total = load<u32>(q, 8);
   if (total == 0) { store<u32>(q, ra); store<u32>(q, rp, 4); }
   total += d;
   store<u32>(q, total, 8);
   if ((load<u32>(q) ^ ra | load<u32>(q, 4) ^ rp) != 0) store<u32>(q, load<u32>(q, 12) + d, 12);
 }
+// ---- per-destination port bitmaps (pickLinux's shortcut with several destinations) -------
+// For an address with sockets to several destinations, a bitmap per (address, destination)
+// of the ephemeral range's ports that have a TCP socket to that destination: connect()'s
+// search skips them without a 4-tuple lookup each. A set bit always means a socket (take
+// sets it, the last let-go clears it), so skipping never changes a result; a missing book
+// (past the memory budget, or a port outside the range) only means the slow way.
+// Slot: key (ip << 48 | rport << 32 | raddr) + 1 (0 = empty) | the bitmap (bit p - lo), or 0.
+const DB_BUDGET: usize = 16 << 20;  // bytes of bitmaps at most (a run meeting more pairs searches the slow way)
+let DBKEY: usize = 0; let DBMAP: usize = 0; let dbMask: u32 = 0; let dbCount: u32 = 0; let dbBytes: usize = 0;
+@inline function dbKey(i: u32, ra: u32, rp: u32): u64 { return (<u64>i << 48 | <u64>rp << 32 | <u64>ra) + 1; }
+function dbSlot(key: u64): u32 {
+  let j = mix4(<u32>key, <u32>(key >> 32), 0x62697473, 0x64657374) & dbMask;
+  while (true) {
+    const k = load<u64>(DBKEY + (<usize>j << 3));
+    if (k == 0 || k == key) return j;
+    j = (j + 1) & dbMask;
+  }
+  return 0;
+}
+/** The bitmap of address i's ports with a socket to (ra, rp) (bit p - the range's first port), or 0: none kept. */
+export function destBits(i: u32, ra: u32, rp: u32): usize {
+  if (dbCount == 0) return 0;
+  const key = dbKey(i, ra, rp);
+  const j = dbSlot(key);
+  return load<u64>(DBKEY + (<usize>j << 3)) == key ? load<usize>(DBMAP + (<usize>j << alignof<usize>())) : 0;
+}
+/** A TCP socket to (ra, rp) took (on) or let go of port p on address i: its bit in the destination's bitmap. */
+function markDest(i: u32, p: u32, ra: u32, rp: u32, on: bool): void {
+  const h = ipHost(i);
+  const lo = hostParam(h, HostParam.PortLo); const hi = hostParam(h, HostParam.PortHi);
+  if (p < lo || p > hi || i >= 0x10000) return;
+  let bits = destBits(i, ra, rp);
+  if (bits == 0) {
+    const bytes = <usize>((hi - lo + 64) >> 6) << 3;
+    if (!on || dbBytes + bytes > DB_BUDGET) return;
+    if ((dbCount + 1) * 2 > dbMask + 1) {
+      const oldK = DBKEY; const oldM = DBMAP; const size: u32 = dbMask + 1;
+      dbMask = size * 2 - 1;
+      DBKEY = alloc(<usize>(dbMask + 1) << 3); DBMAP = alloc(<usize>(dbMask + 1) * sizeof<usize>());
+      for (let j: u32 = 0; j < size; j++) {
+        const k = load<u64>(oldK + (<usize>j << 3));
+        if (k == 0) continue;
+        const t = dbSlot(k);
+        store<u64>(DBKEY + (<usize>t << 3), k); store<usize>(DBMAP + (<usize>t << alignof<usize>()), load<usize>(oldM + (<usize>j << alignof<usize>())));
+      }
+    }
+    const key = dbKey(i, ra, rp);
+    const j = dbSlot(key);
+    bits = alloc(bytes);
+    dbBytes += bytes; dbCount++;
+    store<u64>(DBKEY + (<usize>j << 3), key); store<usize>(DBMAP + (<usize>j << alignof<usize>()), bits);
+  }
+  const q = bits + (<usize>((p - lo) >> 3));
+  const b = <u32>1 << ((p - lo) & 7);
+  store<u8>(q, <u8>(on ? <u32>load<u8>(q) | b : <u32>load<u8>(q) & ~b));
+}
+
 /** Address i's destination book, word k: 0 raddr, 1 rport, 2 sockets, 3 sockets elsewhere (invariants.ts). */
 @inline export function ipDest(i: u32, k: u32): u32 { return load<u32>(IPDEST + (<usize>i << 4) + (<usize>k << 2)); }
 /** Does every TCP socket on address i (at least one) go to (ra, rp)? Then each held port has a socket to it. */
@@ -643,6 +702,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   IPADDR = alloc(<usize>c * 4); IPHOST = alloc(<usize>c * 2); IPPARAM = alloc(<usize>c * 128);
   IPUSED = alloc(<usize>c * 4); IPCURSOR = alloc(<usize>c * 4);
   IPEPOCH = alloc(<usize>c * 4); IPDEST = alloc(<usize>c * 16);
+  dbMask = 255; dbCount = 0; dbBytes = 0; DBKEY = alloc(256 * 8); DBMAP = alloc(256 * sizeof<usize>());
   UDPUSE = alloc(<usize>c * sizeof<usize>()); IPUDPCURSOR = alloc(<usize>c * 4);
   PORTUSE = alloc(<usize>c * sizeof<usize>()); PORTTW = alloc(<usize>c * sizeof<usize>());
   LSIP = alloc(<usize>c * 4); LSPORT = alloc(<usize>c * 4);

@@ -110,8 +110,8 @@ function setStateFrom(s: u32, to: u32, tracedFrom: i32): void {
  * A TCP socket takes its local port (ip, lp) for a peer (ra, rp), and lets go of it: the
  * port's holders and the address's destination book (pickLinux's shortcut) move together.
  */
-@inline function takePort(ip: u32, lp: u32, ra: u32, rp: u32): void { holdPort(ip, lp, 1); countDest(ip, ra, rp, 1); }
-@inline function letGoPort(s: u32): void { releasePort(ipIdx(s), lport(s)); countDest(ipIdx(s), raddr(s), rport(s), -1); }
+@inline function takePort(ip: u32, lp: u32, ra: u32, rp: u32): void { holdPort(ip, lp, 1); countDest(ip, lp, ra, rp, 1); }
+@inline function letGoPort(s: u32): void { releasePort(ipIdx(s), lport(s)); countDest(ipIdx(s), lport(s), raddr(s), rport(s), -1); }
 
 /** Ends a socket: trace it to CLOSED, free its port and slot. */
 function destroy(s: u32): void { destroyFrom(s, state(s)); }

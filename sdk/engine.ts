@@ -26,6 +26,9 @@ export interface EngineExports {
   addNat(h: number, lo: number, hi: number, max: number, stream: number): number;
   addNatAddress(k: number, addr: number): void;
   setNatTakeover(k: number, on: number): void;
+  setNatReset(k: number, on: number): void;
+  setNatScan(k: number, on: number): void;
+  setNatBlock(k: number, h: number, j: number, first: number, n: number): void;
   setNatTimeout(k: number, i: number, us: number): void;
   addRoute(h: number, addr: number, dir: number): void;
   natStat(k: number, i: number): number;
@@ -230,6 +233,10 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
     const k = e.addNat(hostIndex.get(h.name)!, n.ports[0], n.ports[1], n.max, h.stream);
     for (const a of n.addresses) e.addNatAddress(k, a);
     if (!n.takeover) e.setNatTakeover(k, 0);
+    if (n.resetUnknown) e.setNatReset(k, 1);
+    if (n.portSearch === "whole range") e.setNatScan(k, 1);
+    // A shard holds the inside hosts its links join to the NAT, so each block's host is here.
+    for (const b of n.blocks ?? []) { const hi = hostIndex.get(b.host); if (hi !== undefined) e.setNatBlock(k, hi, b.address, b.first, n.portsPerHost!); }
     n.timeouts.forEach((us, i) => { if (i > 0) e.setNatTimeout(k, i, us); });
   }
   const hostsByName = new Map(plan.hosts.map((h) => [h.name, h]));

@@ -44,10 +44,11 @@ export function natResults(plan: Plan, samples: SampleTable, t: number[]): Recor
     const insertFailed = counter(NatStat.InsertFailed);
     const tableFull = counter(NatStat.TableFull);
     const r: NatResult = {
-      addresses: n.addresses.map(formatIPv4), ports: n.ports, max: n.max,
+      addresses: n.addresses.map(formatIPv4), ports: n.ports, ...(n.preset ? { preset: n.preset } : {}), ...(n.blocks ? { portsPerHost: n.portsPerHost, blockHosts: n.blocks.length } : {}), max: n.max,
       totals: {
         created: last(created), forwarded: last(counter(NatStat.Forwarded)), insertFailed: last(insertFailed),
         tableFull: last(tableFull), invalid: last(counter(NatStat.Invalid)), takeovers: last(counter(NatStat.Takeovers)),
+        resets: last(counter(NatStat.Resets)),
       },
       peak: {
         entries: Math.max(0, ...entries),
@@ -86,19 +87,20 @@ function capacity(plan: Plan, name: string, r: NatResult, created: number[], t: 
   const all = mean(r.series.entries);
   // Destinations whose flows pass this NAT: each has a tuple space of its own.
   const dsts = new Set(plan.workloads.flatMap((w) => workloadPaths(w).filter((p) => p.path.includes(name)).map((p) => `${p.to}:${p.dstPort}`)));
-  const ports = r.ports[1] - r.ports[0] + 1;
+  // With per-host blocks each inside host has its own ports (r.portsPerHost each), on one address.
+  const ports = r.portsPerHost ? r.portsPerHost * r.blockHosts! : (r.ports[1] - r.ports[0] + 1) * r.addresses.length;
   const lifetimeSeconds = life > 0 ? life : all / rate;
   // Without takeover an entry holds its tuple its whole life.
   const takeover = plan.hosts.find((h) => h.name === name)!.nat!.takeover;
   const holdSeconds = !takeover ? lifetimeSeconds : hold > 0 ? hold : held / rate;
   // No entry held its tuple at a sample (flows shorter than the sample, their entries then taken over): ports do not bind.
-  const portsLimit = holdSeconds > 0 ? ports * r.addresses.length * Math.max(dsts.size, 1) / holdSeconds : Infinity;
+  const portsLimit = holdSeconds > 0 ? ports * Math.max(dsts.size, 1) / holdSeconds : Infinity;
   const tableLimit = lifetimeSeconds > 0 ? r.max / lifetimeSeconds : Infinity;
-  const binds = portsLimit <= tableLimit ? "ports per destination" : "table size";
+  const binds = portsLimit > tableLimit ? "table size" : r.portsPerHost ? "ports per inside host" : "ports per destination";
   const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
   return {
     rate: round(rate)!, holdSeconds: round(holdSeconds)!, lifetimeSeconds: round(lifetimeSeconds)!, destinations: Math.max(dsts.size, 1),
     portsLimit: round(portsLimit), tableLimit: round(tableLimit), sustainable: round(Math.min(portsLimit, tableLimit)), binds,
-    reached: binds === "ports per destination" ? r.totals.insertFailed > 0 : r.totals.tableFull > 0,
+    reached: binds === "table size" ? r.totals.tableFull > 0 : r.totals.insertFailed > 0,
   };
 }

@@ -96,6 +96,10 @@ export type CtStateName = "SYN_SENT" | "SYN_RECV" | "ESTABLISHED" | "FIN_WAIT" |
 export interface NatResult {
   addresses: string[];
   ports: [number, number];
+  /** The cloud preset it follows (scenario `nat.preset`); the ports each inside host has as its own block, and how many hosts have one. */
+  preset?: string;
+  portsPerHost?: number;
+  blockHosts?: number;
   /** nf_conntrack_max. */
   max: number;
   totals: {
@@ -110,6 +114,8 @@ export interface NatResult {
     invalid: number;
     /** TIME_WAIT or CLOSE entries taken over by a new SYN ahead of them (nf_nat_used_tuple_harder). */
     takeovers: number;
+    /** RSTs sent to inside hosts for packets of flows the NAT had dropped (`resetUnknown`). */
+    resets: number;
   };
   peak: { entries: number; states: Record<CtStateName, number> };
   series: {
@@ -144,7 +150,8 @@ export interface NatCapacity {
   portsLimit: number | null;
   tableLimit: number | null;
   sustainable: number | null;
-  binds: "ports per destination" | "table size";
+  /** "ports per inside host": each host's block (portsPerHost x destinations / hold) fills first. */
+  binds: "ports per destination" | "ports per inside host" | "table size";
   /** Whether the run met that limit (flows dropped for it). */
   reached: boolean;
 }

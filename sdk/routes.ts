@@ -63,7 +63,9 @@ export function findPath(from: string, to: string, via: string[] | undefined, fi
     if (u === to) return best.get(u)!.path;
     if (u !== from && !forwards(u)) continue; // an endpoint does not pass packets on
     for (const v of next.get(u) ?? []) {
-      if (done.has(v)) continue;
+      // An endpoint other than `to` ends every path through it: never a candidate (a NAT
+      // joined to a fleet of 1,000 would otherwise make each host's search scan them all).
+      if (done.has(v) || (v !== to && !forwards(v))) continue;
       const cand = { lat: best.get(u)!.lat + latency.get(`${u}>${v}`)!, path: [...best.get(u)!.path, v] };
       if (better(cand, best.get(v))) best.set(v, cand);
     }

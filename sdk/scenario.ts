@@ -14,6 +14,7 @@ import type { AllocatorKernel, LossKernel, SizeSpec, WorkloadKernel } from "./ke
 import { checkPlanOptions } from "./options.js";
 import { PROFILE_NAMES, PROFILES, type TcpKnobs } from "./profiles.js";
 import { findPath, routeGraph, workloadPaths } from "./routes.js";
+import { NAT_PRESETS, type NatTimeoutName } from "./nat-presets.js";
 import { closest, formatIPv4, parseDuration, parseIPv4, parsePortRange, typeName } from "./units.js";
 
 export class ScenarioError extends Error {
@@ -117,6 +118,14 @@ const nat = z.strictObject({
   timeouts: natTimeouts.optional(),
   takeover: z.boolean().optional()
     .describe("a SYN may take over a closing entry's tuple (Linux 6.5+); false: a closed flow keeps its tuple to its timeout's end").meta({ default: true }),
+  preset: z.enum(Object.keys(NAT_PRESETS) as [string, ...string[]]).optional()
+    .describe(`a cloud gateway as its vendor documents it (${Object.keys(NAT_PRESETS).join(", ")}): its ports, timeouts, per-host port blocks; fields given here override it`).meta({ defaultText: "none" }),
+  portsPerHost: z.number().int().min(1).max(65536).optional()
+    .describe("ports each inside host gets as its own block of the range (a cloud gateway's per-VM allocation)").meta({ defaultText: "none: hosts share the whole range", unit: "ports" }),
+  portSearch: z.enum(["linux", "whole range"]).optional()
+    .describe('"linux": nf_nat\'s rounds of random runs (128, 64, ... 8 ports), which may miss a free port in a nearly full range; "whole range": any free port is found, as a gateway that documents a count').meta({ default: "linux" }),
+  resetUnknown: z.boolean().optional()
+    .describe("answer an inside host's TCP packet for a flow the NAT no longer has (idle timeout) with an RST, as AWS NAT gateway; false: drop it, as Linux").meta({ default: false }),
 }).describe("a NAT host's SNAT and conntrack settings");
 
 const host = z.strictObject({
@@ -222,7 +231,11 @@ export interface PlannedHost {
   nat?: PlannedNat;
 }
 /** Times in us; timeouts in CtTimeout order (assembly/abi.ts): the TCP states', then UDP's and UDP streams'. */
-export interface PlannedNat { addresses: number[]; ports: [number, number]; max: number; timeouts: number[]; takeover: boolean }
+export interface PlannedNat {
+  addresses: number[]; ports: [number, number]; max: number; timeouts: number[]; takeover: boolean;
+  /** The cloud preset it follows; an RST for unknown flows from inside; per inside host its port block (address index, first port) of portsPerHost ports. */
+  preset?: string; resetUnknown: boolean; portSearch: "linux" | "whole range"; portsPerHost?: number; blocks?: { host: string; address: number; first: number }[];
+}
 /** Times in us; start 0 = bound from the beginning, stop 0 = never stops. */
 export interface PlannedListener {
   port: number; protocol: "tcp" | "udp"; backlog: number; start: number; stop: number; reuseAddr: boolean; bindRetry: number;
@@ -589,6 +602,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       }
     }
   });
+  planBlocks(hosts, workloads);
   const seed = overrides.seed ?? sc.seed ?? 1;
   const trace = overrides.trace ?? sc.trace ?? 0;
   if (trace > MAX_TRACE) throw new ScenarioError(overrides.trace !== undefined ? "options.trace" : "scenario.trace", tooManyTraced(trace));
@@ -601,8 +615,9 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
 function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: string | number) => number): PlannedNat {
   const addresses = n.addresses === undefined ? ips : (Array.isArray(n.addresses) ? n.addresses : [n.addresses]).map((a) => parseIPv4(a) as number);
   if (new Set(addresses).size !== addresses.length) throw new ScenarioError(`${field}.addresses`, "lists an address twice");
-  const ports = n.ports ? (parsePortRange(n.ports) as [number, number]) : [1024, 65535] as [number, number];
-  const t = { ...n.timeouts };
+  const preset = n.preset === undefined ? undefined : NAT_PRESETS[n.preset];
+  const ports = n.ports ? (parsePortRange(n.ports) as [number, number]) : preset?.ports ?? [1024, 65535] as [number, number];
+  const t: Partial<Record<NatTimeoutName, string | number>> = { ...preset?.timeouts, ...n.timeouts };
   const timeouts = (Object.keys(CONNTRACK_DEFAULTS) as (keyof typeof CONNTRACK_DEFAULTS)[]).map((k) => {
     const v = t[k] === undefined ? CONNTRACK_DEFAULTS[k] * 1e6 : us(t[k]!);
     if (v < 1e6 || v > 4294967e6) throw new ScenarioError(`${field}.timeouts.${k}`, "must be from 1s to 4294967s (conntrack counts whole seconds of jiffies)");
@@ -610,7 +625,38 @@ function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: s
   });
   // SYN_SENT2 (simultaneous open) shares SYN_SENT's timeout in Linux's table.
   timeouts.splice(8, 0, timeouts[0]);
-  return { addresses, ports, max: n.max ?? CONNTRACK_MAX, timeouts: [0, ...timeouts], takeover: n.takeover ?? true };
+  return {
+    addresses, ports, max: n.max ?? CONNTRACK_MAX, timeouts: [0, ...timeouts], takeover: n.takeover ?? preset?.takeover ?? true,
+    resetUnknown: n.resetUnknown ?? preset?.resetUnknown ?? false, portSearch: n.portSearch ?? preset?.portSearch ?? "linux", ...(n.preset ? { preset: n.preset } : {}), ...(n.portsPerHost ? { portsPerHost: n.portsPerHost } : {}),
+  };
+}
+
+/**
+ * Each NAT's inside hosts (the hop before it on the workloads' paths, in host order) get
+ * their port blocks: block b is on address b / (blocks per address), its ports from
+ * lo + (b mod that) x size. A preset's size may follow the pool (Azure's table).
+ */
+function planBlocks(hosts: PlannedHost[], workloads: PlannedWorkload[]): void {
+  for (const h of hosts) {
+    const n = h.nat;
+    if (!n) continue;
+    const inside = new Set<string>();
+    for (const w of workloads) for (const { path } of workloadPaths(w)) path.forEach((x, i) => { if (x === h.name && i > 0) inside.add(path[i - 1]); });
+    const field = `scenario.hosts.${h.name}.nat`;
+    const preset = n.preset ? NAT_PRESETS[n.preset] : undefined;
+    const size = n.portsPerHost ?? preset?.portsPerHost?.(inside.size, n.addresses.length);
+    if (size === undefined || inside.size === 0) continue;
+    const at = n.portsPerHost ? `${field}.portsPerHost` : `${field}.preset`;
+    if (size === 0) throw new ScenarioError(at, `${n.preset}'s default port allocation stops at 1,000 inside hosts; this NAT has ${inside.size.toLocaleString("en-US")} (give portsPerHost)`);
+    const range = n.ports[1] - n.ports[0] + 1;
+    const perAddress = Math.floor(range / size);
+    if (perAddress * n.addresses.length < inside.size) {
+      throw new ScenarioError(at, `gives each of ${inside.size.toLocaleString("en-US")} inside hosts ${size.toLocaleString("en-US")} ports, but ${n.addresses.length} address${n.addresses.length > 1 ? "es" : ""} of ${range.toLocaleString("en-US")} ports hold ${(perAddress * n.addresses.length).toLocaleString("en-US")} blocks: add addresses or give fewer ports per host`);
+    }
+    n.portsPerHost = size;
+    const order = hosts.filter((x) => inside.has(x.name));
+    n.blocks = order.map((x, b) => ({ host: x.name, address: Math.floor(b / perAddress), first: n.ports[0] + (b % perAddress) * size }));
+  }
 }
 
 /**

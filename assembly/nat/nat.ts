@@ -21,15 +21,15 @@
 // Every tuple's uniqueness is the whole tuple's (endpoint-dependent mapping): one public
 // port serves flows to different destinations at once.
 
-import { alloc, regrow } from "../mem";
+import { alloc, DEBUG, regrow } from "../mem";
 import { CT_STATE_COUNT, CtState, CtTimeout, Flag, NatStat, Stat } from "../abi";
 import { mix4, next64, seedStream } from "../rng";
 import { now } from "../wheel";
 import { bump, traced, traceNat, traceSegment } from "../metrics";
-import { dirRev, freeSegment, markForwarding, nHosts, runSeed, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgOpts, sgSeq, sgSport, sgSrc, sgTsecr, sgTsval, sgWl } from "../net";
+import { dirRev, dirSrc, freeSegment, markForwarding, nHosts, runSeed, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgOpts, sgSeq, sgSport, sgSrc, sgTsecr, sgTsval, sgWl } from "../net";
 import { hop } from "../tcp";
 import {
-  addNatBooks, CF_ASSURED, CF_CLOSE_INIT, CF_SEEN_REPLY, CF_UDP, countNat, ctBorn, ctConfirm, ctDirIn, ctDirOut, ctDiscard, ctDport,
+  addNatBooks, ctNat, CF_ASSURED, CF_CLOSE_INIT, CF_SEEN_REPLY, CF_UDP, countNat, ctBorn, ctConfirm, ctDirIn, ctDirOut, ctDiscard, ctDport,
   ctDst, ctEnd, ctEvent, ctFind, ctFlags, ctKill, ctNew, ctPport, ctPub, ctRefresh, ctSetState, ctSport, ctSrc, ctState,
   EV_RST, IG, IV, insideEntries, natFull, natStat, natStates, nNats, setCtEnd, setCtFlag, setOnHold, setPubAddrOf, transition,
 } from "./conntrack";
@@ -45,6 +45,10 @@ let NPUB0: usize = 0;    // u32 [nat] its first public address index
 let NPUBN: usize = 0;    // u32 [nat] how many
 let NRNG: usize = 0;     // u64 [nat] random stream (get_random_u16)
 let NTAKE: usize = 0;    // u8  [nat] 1: a SYN may take over a TIME_WAIT or CLOSE entry (Linux); 0: a closed flow holds its port to the end of its timeout
+let NRESET: usize = 0;   // u8  [nat] 1: a TCP packet from inside for a flow with no entry is answered with an RST (AWS NAT gateway); 0: dropped as invalid (Linux)
+let NSCAN: usize = 0;    // u8  [nat] 1: the port search tries the whole range (a cloud gateway's documented count); 0: Linux's rounds of random runs
+let NBLKN: usize = 0;    // u32 [nat] ports per inside host (a cloud gateway's per-VM block); 0: every host searches the whole range (Linux)
+let NBLK: usize = 0;     // usize [nat] -> u32[nHosts]: the inside host's block, (public address index + 1) << 16 | first port; 0 = none
 let nCap: u32 = 0;
 let natsAdded: u32 = 0;
 
@@ -68,14 +72,16 @@ export function addNat(h: u32, lo: u32, hi: u32, stream: u32): u32 {
     const c = nCap; const n = max(c * 2, 4);
     NHOST = regrow(NHOST, <usize>c * 4, <usize>n * 4); NLO = regrow(NLO, <usize>c * 4, <usize>n * 4); NHI = regrow(NHI, <usize>c * 4, <usize>n * 4);
     NPUB0 = regrow(NPUB0, <usize>c * 4, <usize>n * 4); NPUBN = regrow(NPUBN, <usize>c * 4, <usize>n * 4); NRNG = regrow(NRNG, <usize>c * 8, <usize>n * 8);
-    NTAKE = regrow(NTAKE, <usize>c, <usize>n);
+    NTAKE = regrow(NTAKE, <usize>c, <usize>n); NRESET = regrow(NRESET, <usize>c, <usize>n); NSCAN = regrow(NSCAN, <usize>c, <usize>n);
+    NBLKN = regrow(NBLKN, <usize>c * 4, <usize>n * 4); NBLK = regrow(NBLK, <usize>c * sizeof<usize>(), <usize>n * sizeof<usize>());
     nCap = n;
   }
   natsAdded = k + 1;
   store<u32>(NHOST + (<usize>k << 2), h); store<u32>(NLO + (<usize>k << 2), lo); store<u32>(NHI + (<usize>k << 2), hi);
   store<u32>(NPUB0 + (<usize>k << 2), nPubs); store<u32>(NPUBN + (<usize>k << 2), 0);
   store<u64>(NRNG + (<usize>k << 3), seedStream(runSeed, 0x80000 + <u64>stream));
-  store<u8>(NTAKE + <usize>k, 1);
+  store<u8>(NTAKE + <usize>k, 1); store<u8>(NRESET + <usize>k, 0); store<u8>(NSCAN + <usize>k, 0);
+  store<u32>(NBLKN + (<usize>k << 2), 0); store<usize>(NBLK + (<usize>k << alignof<usize>()), 0);
   markForwarding(h, k);
   return k;
 }
@@ -96,6 +102,19 @@ export function addPublic(k: u32, addr: u32): u32 {
 }
 export function natHost(k: u32): u32 { return load<u32>(NHOST + (<usize>k << 2)); }
 export function setNatTakeover(k: u32, on: bool): void { store<u8>(NTAKE + <usize>k, on ? 1 : 0); }
+export function setNatReset(k: u32, on: bool): void { store<u8>(NRESET + <usize>k, on ? 1 : 0); }
+export function setNatScan(k: u32, on: bool): void { store<u8>(NSCAN + <usize>k, on ? 1 : 0); }
+/** Inside host h of NAT k takes its public ports from `n` ports from `first` on the NAT's public address j (its index among the NAT's). */
+export function setNatBlock(k: u32, h: u32, j: u32, first: u32, n: u32): void {
+  const was = load<u32>(NBLKN + (<usize>k << 2));
+  if (was != 0 && was != n) abort("engine configuration: a NAT's blocks differ in size");
+  if (j >= load<u32>(NPUBN + (<usize>k << 2))) abort("engine configuration: a NAT's block is on an address it does not have");
+  if (n == 0 || first < load<u32>(NLO + (<usize>k << 2)) || first + n - 1 > load<u32>(NHI + (<usize>k << 2))) abort("engine configuration: a NAT's block is outside its port range");
+  store<u32>(NBLKN + (<usize>k << 2), n);
+  const at = NBLK + (<usize>k << alignof<usize>());
+  if (load<usize>(at) == 0) store<usize>(at, alloc(<usize>max(nHosts, 1) << 2));
+  store<u32>(load<usize>(at) + (<usize>h << 2), (j + 1) << 16 | first);
+}
 
 function holdPublic(c: u32, d: i32): void {
   const p = ctPub(c);
@@ -105,6 +124,68 @@ function holdPublic(c: u32, d: i32): void {
   if (v == 0 && d < 0) store<u32>(PPORTS + (<usize>p << 2), pubPorts(p) - 1);
   if (v == 1 && d > 0) store<u32>(PPORTS + (<usize>p << 2), pubPorts(p) + 1);
   store<u32>(PENTRIES + (<usize>p << 2), <u32>(<i32>pubEntries(p) + d));
+  if (load<u8>(NSCAN + <usize>ctNat(c)) != 0) addToDest(c, d);
+}
+
+// ---- tuples taken per (public address, destination), for the whole-range search ----------
+// A key is (public address index << 49 | udp << 48 | port << 32 | address) + 1, 0 = empty;
+// its value: the entries toward it and a bitmap of the public ports they hold (8 KB, made
+// on first use). A key stays once made (a run meets few destinations): no tombstones.
+let DKEY: usize = 0; let DCOUNT: usize = 0; let DBITS: usize = 0; let dMask: u32 = 0; let nDests: u32 = 0;
+@inline function destKey(p: u32, da: u32, dp: u32, udp: bool): u64 { return (<u64>p << 49 | (udp ? <u64>1 << 48 : 0) | <u64>dp << 32 | <u64>da) + 1; }
+function destSlot(key: u64): u32 {
+  let i = mix4(<u32>key, <u32>(key >> 32), 0x64657374, 0) & dMask;
+  while (true) {
+    const k = load<u64>(DKEY + (<usize>i << 3));
+    if (k == 0 || k == key) return i;
+    i = (i + 1) & dMask;
+  }
+  return 0;
+}
+/** The slot of (p, da, dp), or -1 when no entry went there yet. */
+function destFind(p: u32, da: u32, dp: u32, udp: bool): i32 {
+  if (dMask == 0) return -1;
+  const i = destSlot(destKey(p, da, dp, udp));
+  return load<u64>(DKEY + (<usize>i << 3)) == 0 ? -1 : <i32>i;
+}
+function addToDest(c: u32, d: i32): void {
+  if ((nDests + 1) * 2 > dMask + 1) {
+    const oldK = DKEY; const oldC = DCOUNT; const oldB = DBITS; const size: u32 = oldK == 0 ? 0 : dMask + 1;
+    dMask = max(size * 2, <u32>16) - 1;
+    DKEY = alloc(<usize>(dMask + 1) << 3); DCOUNT = alloc(<usize>(dMask + 1) << 2); DBITS = alloc(<usize>(dMask + 1) * sizeof<usize>());
+    for (let i: u32 = 0; i < size; i++) {
+      const k = load<u64>(oldK + (<usize>i << 3));
+      if (k == 0) continue;
+      const j = destSlot(k);
+      store<u64>(DKEY + (<usize>j << 3), k); store<u32>(DCOUNT + (<usize>j << 2), load<u32>(oldC + (<usize>i << 2)));
+      store<usize>(DBITS + (<usize>j << alignof<usize>()), load<usize>(oldB + (<usize>i << alignof<usize>())));
+    }
+  }
+  const key = destKey(ctPub(c), ctDst(c), ctDport(c), (ctFlags(c) & CF_UDP) != 0);
+  const i = destSlot(key);
+  if (load<u64>(DKEY + (<usize>i << 3)) == 0) {
+    store<u64>(DKEY + (<usize>i << 3), key); nDests++;
+    store<usize>(DBITS + (<usize>i << alignof<usize>()), alloc(65536 / 8));
+  }
+  const q = DCOUNT + (<usize>i << 2);
+  store<u32>(q, <u32>(<i32>load<u32>(q) + d));
+  const pp = ctPport(c);
+  const w = load<usize>(DBITS + (<usize>i << alignof<usize>())) + (<usize>(pp >> 6) << 3);
+  const bit = <u64>1 << (pp & 63);
+  store<u64>(w, d > 0 ? load<u64>(w) | bit : load<u64>(w) & ~bit);
+}
+/** The first port in [from, to] with no entry toward slot i's destination, or -1. */
+function freeIn(i: u32, from: u32, to: u32): i32 {
+  const bits = load<usize>(DBITS + (<usize>i << alignof<usize>()));
+  let w = from >> 6;
+  let free = ~load<u64>(bits + (<usize>w << 3)) & (<u64>-1 << (from & 63));
+  while (free == 0) {
+    w++;
+    if (w << 6 > to) return -1;
+    free = ~load<u64>(bits + (<usize>w << 3));
+  }
+  const q = w << 6 | <u32>ctz(free);
+  return q <= to ? <i32>q : -1;
 }
 
 // ---- routes: (forwarding host, destination address) -> direction --------------------------
@@ -175,8 +256,19 @@ export function natArrives(g: u32, k: u32): void {
   if (found < 0) {
     // A new flow: only a datagram of the original side or a SYN starts one (no pick-up in mid-stream).
     const starts = udp ? (fl & (Flag.ACK | Flag.RST)) == 0 : (fl & (Flag.SYN | Flag.ACK | Flag.RST)) == Flag.SYN;
-    if (!starts) { countNat(k, NatStat.Invalid); dropAt(d, conn, fl, seq, ack, len, opts, tsval, tsecr); return; }
     const out = route(natHost(k), da);
+    if (!starts) {
+      countNat(k, NatStat.Invalid); dropAt(d, conn, fl, seq, ack, len, opts, tsval, tsecr);
+      // A cloud gateway answers an inside host's packet for a flow it dropped (idle) with an RST, as the
+      // receiver of a segment for no connection does (RFC 9293 3.10.7.1): seq from its ACK, else ACK what it covered.
+      if (!udp && out >= 0 && !(fl & Flag.RST) && load<u8>(NRESET + <usize>k) != 0) {
+        countNat(k, NatStat.Resets);
+        const end = seq + len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
+        if (fl & Flag.ACK) hop(dirRev(d), da, dp, sa, sp, Flag.RST, ack, 0, 0, 0, conn, 0, 0, 0);
+        else hop(dirRev(d), da, dp, sa, sp, Flag.RST | Flag.ACK, 0, end, 0, 0, conn, 0, 0, 0);
+      }
+      return;
+    }
     if (out < 0) { countNat(k, NatStat.Invalid); dropAt(d, conn, fl, seq, ack, len, opts, tsval, tsecr); return; }
     if (natFull(k)) { countNat(k, NatStat.TableFull); dropAt(<u32>out, conn, fl, seq, ack, len, opts, tsval, tsecr); return; }
     const end = seq + len + (fl & Flag.SYN ? 1 : 0) + (fl & Flag.FIN ? 1 : 0);
@@ -234,6 +326,7 @@ function dropAt(d: u32, conn: u32, fl: u32, seq: u32, ack: u32, len: u32, opts: 
  * false when every try was taken (the caller drops the packet: insert_failed).
  */
 function uniqueTuple(k: u32, c: u32, udp: bool): bool {
+  if (load<u32>(NBLKN + (<usize>k << 2)) != 0) return blockTuple(k, c, udp);
   const n = load<u32>(NPUBN + (<usize>k << 2));
   const p = load<u32>(NPUB0 + (<usize>k << 2)) + (n == 1 ? 0 : <u32>((<u64>mix4(ctSrc(c), ctDst(c), 0x6A686173, 0) * n) >> 32));
   const pa = pubAddr(p);
@@ -245,9 +338,10 @@ function uniqueTuple(k: u32, c: u32, udp: bool): bool {
   if (sp >= lo && sp <= hi) {
     if (lo == hi || ctFind(k, da, dp, pa, sp, udp) < 0) { ctConfirm(c, p, sp, first); return true; }
   }
-  // 3. random rounds
   const size = hi - lo + 1;
   const harder = !udp && load<u8>(NTAKE + <usize>k) != 0;
+  if (load<u8>(NSCAN + <usize>k) != 0) return scanTuple(k, c, p, lo, size, udp, harder);
+  // 3. random rounds
   let attempts = min(size, MAX_ATTEMPTS);
   let off = <u32>(next64(NRNG + (<usize>k << 3)) >> 48); // get_random_u16
   while (true) {
@@ -269,6 +363,68 @@ function uniqueTuple(k: u32, c: u32, udp: bool): bool {
   }
   return false;
 }
+/**
+ * A cloud gateway's per-VM port block: entry c takes a port of its inside host's block,
+ * any one whose tuple to the destination is free (searched from a random port of the
+ * block, all of it: the vendors do not say how they pick, only that a VM runs out when
+ * every port of its block is in use toward that destination); false when none is.
+ */
+function blockTuple(k: u32, c: u32, udp: bool): bool {
+  const tab = load<usize>(NBLK + (<usize>k << alignof<usize>()));
+  const b = tab == 0 ? 0 : load<u32>(tab + (<usize>dirSrc(ctDirIn(c)) << 2));
+  if (b == 0) return false; // a host the scenario gave no block
+  const p = load<u32>(NPUB0 + (<usize>k << 2)) + (b >> 16) - 1;
+  const pa = pubAddr(p);
+  const first = b & 0xFFFF; const size = load<u32>(NBLKN + (<usize>k << 2));
+  const da = ctDst(c); const dp = ctDport(c);
+  const harder = !udp && load<u8>(NTAKE + <usize>k) != 0;
+  let off = <u32>((next64(NRNG + (<usize>k << 3)) >> 32) % <u64>size);
+  for (let i: u32 = 0; i < size; i++) {
+    const port = first + off;
+    off = off + 1 == size ? 0 : off + 1;
+    const f = ctFind(k, da, dp, pa, port, udp);
+    if (f < 0 || (harder && mayTakeOver(<u32>f, c))) {
+      if (f >= 0) { ctKill(<u32>f >> 1); countNat(k, NatStat.Takeovers); }
+      ctConfirm(c, p, port, udp ? CtState.UDP_UNREPLIED : CtState.SYN_SENT);
+      return true;
+    }
+  }
+  return false;
+}
+/**
+ * The whole-range search (a cloud gateway that documents a count, not a search): from a
+ * random port, the first whose tuple is free; at once false when every port of the range
+ * has an entry toward the destination (and none may be taken over).
+ */
+function scanTuple(k: u32, c: u32, p: u32, lo: u32, size: u32, udp: bool, harder: bool): bool {
+  const pa = pubAddr(p); const da = ctDst(c); const dp = ctDport(c);
+  let off = <u32>((next64(NRNG + (<usize>k << 3)) >> 32) % <u64>size);
+  if (!harder) {
+    // Without takeover a port is free exactly when no entry toward the destination holds it: the bitmap says which.
+    const i = destFind(p, da, dp, udp);
+    let port = lo + off;
+    if (i >= 0) {
+      if (load<u32>(DCOUNT + (<usize>i << 2)) >= size) return false;
+      let q = freeIn(<u32>i, lo + off, lo + size - 1);
+      if (q < 0) q = freeIn(<u32>i, lo, lo + off);
+      port = <u32>q;
+    }
+    if (DEBUG) assert(ctFind(k, da, dp, pa, port, udp) < 0, "the bitmap's free port has no entry");
+    ctConfirm(c, p, port, udp ? CtState.UDP_UNREPLIED : CtState.SYN_SENT);
+    return true;
+  }
+  for (let i: u32 = 0; i < size; i++) {
+    const port = lo + off;
+    off = off + 1 == size ? 0 : off + 1;
+    const f = ctFind(k, da, dp, pa, port, udp);
+    if (f < 0 || (harder && mayTakeOver(<u32>f, c))) {
+      if (f >= 0) { ctKill(<u32>f >> 1); countNat(k, NatStat.Takeovers); }
+      ctConfirm(c, p, port, udp ? CtState.UDP_UNREPLIED : CtState.SYN_SENT);
+      return true;
+    }
+  }
+  return false;
+}
 /** nf_nat_used_tuple_harder's test: the holder is a reply tuple of an SNAT entry in TIME_WAIT or CLOSE, and the new SYN is ahead of it. */
 function mayTakeOver(f: u32, c: u32): bool {
   if ((f & 1) == 0) return false; // the tuple is someone's original tuple
@@ -280,8 +436,9 @@ function mayTakeOver(f: u32, c: u32): bool {
 
 export function natReset(): void {
   nCap = 0; natsAdded = 0; nPubs = 0; pCap = 0;
-  NHOST = 0; NLO = 0; NHI = 0; NPUB0 = 0; NPUBN = 0; NRNG = 0; NTAKE = 0; PADDR = 0; PENTRIES = 0; PPORTS = 0; PUSE = 0;
+  NHOST = 0; NLO = 0; NHI = 0; NPUB0 = 0; NPUBN = 0; NRNG = 0; NTAKE = 0; NRESET = 0; NSCAN = 0; NBLKN = 0; NBLK = 0; PADDR = 0; PENTRIES = 0; PPORTS = 0; PUSE = 0;
   rMask = 15; nRoutes = 0; RKEY = alloc(16 * 8); RDIR = alloc(16 * 4);
+  DKEY = 0; DCOUNT = 0; DBITS = 0; dMask = 0; nDests = 0;
   setPubAddrOf(pubAddr);
   setOnHold(holdPublic);
 }

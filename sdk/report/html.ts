@@ -194,9 +194,11 @@ function natTables(r: Result): string {
       ["flows (entries made)", n.totals.created], ["packets forwarded", n.totals.forwarded],
       ["dropped: no free tuple", n.totals.insertFailed], ["dropped: table full", n.totals.tableFull], ["dropped: invalid", n.totals.invalid],
       ["TIME_WAIT/CLOSE entries taken over", n.totals.takeovers], ["peak entries", n.peak.entries],
+      ...(n.portsPerHost ? [["ports per inside host", n.portsPerHost]] as [string, number][] : []),
+      ...(n.totals.resets ? [["RSTs for flows it had dropped", n.totals.resets]] as [string, number][] : []),
       ...(c ? [["sustainable flows/s", c.sustainable ?? Infinity], ["mean seconds a tuple is held", c.holdSeconds]] as [string, number][] : []),
     ];
-    return table(`${host}${c ? ` (binds: ${c.binds}${c.reached ? ", reached" : ""})` : ""}`, rows);
+    return table(`${host}${n.preset ? ` (${n.preset})` : ""}${c ? ` (binds: ${c.binds}${c.reached ? ", reached" : ""})` : ""}`, rows);
   }).join("\n")}\n</div>`;
 }
 

@@ -170,14 +170,17 @@ function natLines(r: Result): string[] {
   for (const [host, n] of Object.entries(r.nats ?? {})) {
     const t = n.totals;
     const states = Object.entries(n.peak.states).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
-    lines.push(`  nat ${host.padEnd(8)} ${n.addresses.join(", ")} ports ${n.ports[0]}-${n.ports[1]}: ${fmt(t.created)} flows, conntrack peak ${fmt(n.peak.entries)} of ${fmt(n.max)}${states ? ` (${states})` : ""}`);
-    lines.push(`    dropped      ${fmt(t.insertFailed)} no free tuple (insert_failed), ${fmt(t.tableFull)} table full, ${fmt(t.invalid)} invalid; ${fmt(t.takeovers)} TIME_WAIT/CLOSE entries taken over`);
+    const preset = n.preset ? ` (${n.preset}${n.portsPerHost ? `, ${fmt(n.portsPerHost)} ports per inside host` : ""})` : n.portsPerHost ? ` (${fmt(n.portsPerHost)} ports per inside host)` : "";
+    lines.push(`  nat ${host.padEnd(8)} ${n.addresses.join(", ")} ports ${n.ports[0]}-${n.ports[1]}${preset}: ${fmt(t.created)} flows, conntrack peak ${fmt(n.peak.entries)} of ${fmt(n.max)}${states ? ` (${states})` : ""}`);
+    lines.push(`    dropped      ${fmt(t.insertFailed)} no free tuple (insert_failed), ${fmt(t.tableFull)} table full, ${fmt(t.invalid)} invalid; ${fmt(t.takeovers)} TIME_WAIT/CLOSE entries taken over${t.resets ? `; ${fmt(t.resets)} RSTs for flows it had dropped (idle timeout)` : ""}`);
     if (n.insideHosts.length > 1) lines.push(`    most held by ${n.insideHosts.slice(0, 5).map((x) => `${x.host} ${fmt(x.peak)}`).join(", ")}`);
     const c = n.capacity;
     if (!c) continue;
     const lim = (x: number | null) => (x === null ? "unbounded" : `${num(x)}/s`);
-    lines.push(`    sustains     ${lim(c.sustainable)} (made ${num(c.rate)}/s): ports ${fmt(n.ports[1] - n.ports[0] + 1)} x ${n.addresses.length} address${n.addresses.length > 1 ? "es" : ""} x ${c.destinations} destination${c.destinations > 1 ? "s" : ""} / ${num(c.holdSeconds)} s held = ${lim(c.portsLimit)}; table ${fmt(n.max)} / ${num(c.lifetimeSeconds)} s = ${lim(c.tableLimit)}`);
-    lines.push(`    binds        ${c.binds}${c.reached ? ` (the cap that changed the answer: ${c.binds === "table size" ? `${fmt(t.tableFull)} flows dropped, table full` : `${fmt(t.insertFailed)} SYNs or datagrams dropped, no free tuple`})` : " (not reached)"}`);
+    const blocks = n.blockHosts ?? 0;
+    const ports = n.portsPerHost ? `ports ${fmt(n.portsPerHost)} per inside host x ${fmt(blocks)} host${blocks > 1 ? "s" : ""}` : `ports ${fmt(n.ports[1] - n.ports[0] + 1)} x ${n.addresses.length} address${n.addresses.length > 1 ? "es" : ""}`;
+    lines.push(`    sustains     ${lim(c.sustainable)} (made ${num(c.rate)}/s): ${ports} x ${c.destinations} destination${c.destinations > 1 ? "s" : ""} / ${num(c.holdSeconds)} s held = ${lim(c.portsLimit)}; table ${fmt(n.max)} / ${num(c.lifetimeSeconds)} s = ${lim(c.tableLimit)}`);
+    lines.push(`    binds        ${c.binds}${c.reached ? ` (the cap that changed the answer: ${c.binds === "table size" ? `${fmt(t.tableFull)} flows dropped, table full` : `${fmt(t.insertFailed)} SYNs or datagrams dropped, no free tuple${n.portsPerHost ? ` in an inside host's ${fmt(n.portsPerHost)}-port block` : ""}`})` : " (not reached)"}`);
   }
   return lines;
 }
