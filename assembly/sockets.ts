@@ -66,7 +66,9 @@
 // the link's number offsets them, so groups numbering their connections alike do not collide.
 
 import { alloc, DEBUG, regrow } from "./mem";
-import { orphan } from "./wheel";
+import { now, orphan } from "./wheel";
+import { Stat } from "./abi";
+import { setStat, stat } from "./metrics";
 import { sgDport, sgDst, sgSport, sgSrc } from "./net";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
@@ -90,6 +92,13 @@ let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
 let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
 let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0; let TSRECENT: usize = 0;
 let ACKS: usize = 0; let DACK: usize = 0;
+// The "why" books, a column apart from the slot (0 unless a scenario asks for them, sdk
+// Plan.why): u32 [slot], bit 31 the socket was made by an old duplicate (nobody wants it),
+// bit 30 its deadlock is counted, bits 0-29 its birth in ms (mod 2^30) when bit 31 is set.
+let WHY: usize = 0;
+export const WHY_UNWANTED: u32 = 0x80000000;
+export const WHY_DEADLOCK: u32 = 0x40000000;
+const WHY_MS: u32 = 0x3FFFFFFF;
 
 let HT: usize = 0;
 const HC_BITS: u32 = 12;
@@ -176,12 +185,29 @@ export function socketsReset(capacity: u32): void {
   SNDEND = alloc(<usize>cap << 2); RCVNXT = alloc(<usize>cap << 2);
   TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2); TSRECENT = alloc(<usize>cap << 2);
   ACKS = alloc(<usize>cap << 3); DACK = alloc(<usize>cap << 2);
+  WHY = 0;
   htSizeFor(cap * 2);
   HT = alloc(<usize>(htMask + 1) << 2);
   HC = alloc(<usize>(HC_MASK + 1) << 2);
 }
 
 export function capacity(): u32 { return cap; }
+
+/** Keeps the "why" books from now on (before the run starts). */
+export function whyBooksOn(): void { if (WHY == 0) WHY = alloc(<usize>cap << 2); }
+@inline export function whyBooks(): bool { return WHY != 0; }
+@inline export function whyBits(s: u32): u32 { return load<u32>(WHY + (<usize>s << 2)); }
+/** Marks socket s with bit `b` (WHY_UNWANTED also stamps its birth); returns whether it was new. */
+export function whyMark(s: u32, b: u32): bool {
+  const v = whyBits(s);
+  if (v & b) return false;
+  store<u32>(WHY + (<usize>s << 2), v | b | (b == WHY_UNWANTED ? <u32>(now / 1000) & WHY_MS : 0));
+  return true;
+}
+/** How long an unwanted socket has been held at `at` (us), us (ms resolution). */
+export function whyHeldUs(s: u32, at: u64): f64 {
+  return <f64>((<u32>(at / 1000) - whyBits(s)) & WHY_MS) * 1000;
+}
 /** The hash table, read by the invariant checks: entry i holds a live slot + 1, or 0. */
 export function htSize(): u32 { return htMask + 1; }
 export function htEntry(i: u32): u32 { return htAt(i) & htMask; }
@@ -208,6 +234,7 @@ function growSockets(): void {
   SNDEND = regrow(SNDEND, c << 2, m << 2); RCVNXT = regrow(RCVNXT, c << 2, m << 2);
   TIMER = regrow(TIMER, c << 2, m << 2); CONN = regrow(CONN, c << 2, m << 2); TSRECENT = regrow(TSRECENT, c << 2, m << 2);
   ACKS = regrow(ACKS, c << 3, m << 3); DACK = regrow(DACK, c << 2, m << 2);
+  if (WHY != 0) WHY = regrow(WHY, c << 2, m << 2);
   cap = n;
   // Rehash into a table twice the new capacity.
   const oldHT = HT; const oldSize = htMask + 1; const oldMask = htMask;
@@ -301,6 +328,7 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u32>(CONN + (<usize>s << 2), id);
   store<u32>(TSRECENT + (<usize>s << 2), 0);
   store<u64>(ACKS + (<usize>s << 3), 0);
+  if (WHY != 0) store<u32>(WHY + (<usize>s << 2), 0);
   if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)
   if (fl & F_UDP) { store<u16>(RTO + (<usize>s << 1), 0); udpLive++; }
   else {
@@ -342,6 +370,7 @@ export function close(s: u32): void {
     }
   }
   htSet(i, 0);
+  if (WHY != 0) { if (whyBits(s) & WHY_UNWANTED) setStat(Stat.UnwantedHeldUs, stat(Stat.UnwantedHeldUs) + whyHeldUs(s, now)); }
   dropTimer(s); // a timer still filed for this slot is dropped when reached
   setIrs(s, freeHead);
   freeHead = s;

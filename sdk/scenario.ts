@@ -5,7 +5,8 @@
 // Every problem becomes one ScenarioError line: the field, what is wrong, what is allowed.
 
 import { z } from "zod";
-import { count, durationText as duration, port, unwrapSchema } from "./fields.js";
+import { count, durationText as duration, flags, port, probability, unwrapSchema } from "./fields.js";
+import { VARIANT_NAMES, type VariantName } from "./variants.js";
 import { parseExpectation } from "./expect.js";
 import {
   checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind, type ModulePlugin,
@@ -83,6 +84,27 @@ const nat = z.strictObject({
   takeover: z.boolean().optional(),
 });
 
+/** Mechanisms left out ("why" studies, docs/why.md): a name, a list of names, or "none". */
+const variant = z.union([
+  z.literal("none"),
+  z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]]),
+  z.array(z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]])),
+]).describe(`TCP mechanisms left out: "none", one of ${VARIANT_NAMES.join(", ")}, or a list of them (docs/why.md)`);
+
+/** A duplicate's delay: fixed, or drawn per copy. */
+const dupDelay = z.union([
+  duration,
+  z.strictObject({ dist: z.literal("uniform"), min: duration, max: duration }),
+  z.strictObject({ dist: z.literal("exponential"), mean: duration, max: duration }),
+]).describe('a duration, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean", "max" } (max caps the draw)');
+
+/** The network keeps copies of segments and delivers them late: old duplicates. */
+const duplicate = z.strictObject({
+  rate: probability.describe("the probability that a delivered segment is also copied"),
+  delay: dupDelay,
+  flags: flags.optional().describe('copy only segments with these tcpdump flags, e.g. "S" (default: every TCP segment)'),
+}).describe("old duplicates: each delivered segment is copied with probability `rate`, the copy arriving `delay` later (draws from the link's own stream)");
+
 const host = z.strictObject({
   ip: z.union([ipv4, z.array(ipv4).min(1)]).describe('an IPv4 address like "10.0.0.1" or a list of them'),
   // A fleet: this entry stands for `count` hosts, <name>-0 ... <name>-(count-1); the i-th
@@ -103,6 +125,7 @@ const host = z.strictObject({
   // "nat": the host forwards, translating the source of the flows it passes (nat below).
   kind: z.enum(["endpoint", "nat"]).optional(),
   nat: nat.optional(),
+  variant: variant.optional().describe("this host's TCP mechanisms left out (replaces the scenario's `variant` for it)"),
 });
 
 // Loss models and workloads are plugins: "plugin" names one, and its own schema checks
@@ -114,6 +137,7 @@ const link = z.strictObject({
   latency: z.union([duration, z.tuple([duration, duration])])
     .describe('a duration like "500us", or ["a-to-b", "b-to-a"] durations'),
   loss: pluginUse.optional(),
+  duplicate: duplicate.optional(),
 });
 
 /** A workload: a plugin's options besides where it runs, from a host (or fleet) to a port of others. */
@@ -149,6 +173,9 @@ const scenarioSchema = z.strictObject({
     const e = parseExpectation(v);
     if (typeof e === "string") ctx.addIssue({ code: "custom", message: e });
   })).optional(),
+  variant: variant.optional().describe("TCP mechanisms every host leaves out (a host's own `variant` replaces it); the result counts what goes wrong (totals.why)"),
+  vary: z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1))
+    .describe('the sweep `connsim sweep` runs when given no --vary: { "path": [values] }, e.g. { "variant": ["none", "noTimeWait"] }').optional(),
 });
 
 export type Scenario = z.input<typeof scenarioSchema>;
@@ -171,6 +198,8 @@ export interface PlannedHost {
   listen: PlannedListener[];
   /** A host that forwards, as a NAT: its SNAT range and conntrack settings. */
   nat?: PlannedNat;
+  /** The TCP mechanisms it leaves out (docs/why.md); absent: none. */
+  variants?: VariantName[];
 }
 /** Times in us; timeouts in CtTimeout order (assembly/abi.ts): the TCP states', then UDP's and UDP streams'. */
 export interface PlannedNat { addresses: number[]; ports: [number, number]; max: number; timeouts: number[]; takeover: boolean }
@@ -185,7 +214,9 @@ export interface PlannedListener {
  * and its kernel, or none when its hook decides (plugin-host.ts).
  */
 export interface PlannedLoss { plugin: string; module?: string; options: Record<string, unknown>; kernel?: LossKernel }
-export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: PlannedLoss }
+/** A link's old duplicates: rate, the delay's shape and parameters (us: fixed a; uniform a-b; exponential mean a, at most b), flags matched. */
+export interface PlannedDuplicate { rate: number; shape: "fixed" | "uniform" | "exponential"; a: number; b: number; flags?: string }
+export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: PlannedLoss; duplicate?: PlannedDuplicate }
 export interface PlannedWorkload {
   /** The plugin that made it, and the engine model its kernel chose. */
   plugin: string;
@@ -231,6 +262,8 @@ export interface Plan {
   workloads: PlannedWorkload[];
   /** A shard's: the whole scenario's loss-hook epoch (plugin-host.ts), us. */
   hookEpoch?: number;
+  /** A "why" study (a `variant` given anywhere, or a link's `duplicate`): the engine keeps its books, the result has totals.why. */
+  why?: boolean;
 }
 
 const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout", "twReuseDelay"]);
@@ -302,6 +335,10 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       tcp[k] = DURATION_KNOBS.has(k) ? us(v) : (v as number);
     }
     if (tcp.rtoMin > tcp.rtoMax) throw new ScenarioError(`${field}.tcp.rtoMin`, "is above rtoMax");
+    const variants = variantList(h.variant ?? sc.variant);
+    // Two variants are knobs: no SYN or SYN-ACK retransmission; no TIME_WAIT (as past tcp_max_tw_buckets, uncounted).
+    if (variants.includes("noSynRetransmit")) Object.assign(tcp, { synRetries: 0, synackRetries: 0, synLinearTimeouts: 0 });
+    if (variants.includes("noTimeWait")) tcp.maxTwBuckets = 0;
     // The engine's timers hold 2^32 us. A number is seconds: 60000 meant as milliseconds is 16.7 hours.
     for (const k of DURATION_KNOBS) {
       const most = k === "rtoInit" ? 65e6 : 4294e6;
@@ -353,6 +390,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
         name: member, ...(fleet ? { fleet: name } : {}), stream: hosts.length, ips, ports,
         portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp: { ...tcp }, reservedPorts,
         listen: listen.map((l) => ({ ...l })), // (a restart sets one host's listener)
+        ...(variants.length ? { variants: [...variants] } : {}),
       });
       members.set(member, [member]);
       names.push(member);
@@ -412,12 +450,13 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
         });
       }
     }
+    const dup = l.duplicate ? planDuplicate(l.duplicate, `${field}.duplicate`, us) : undefined;
     for (const [a, b] of pairs) {
       // A rule from a fleet's end is from each of its hosts.
       const own = loss?.kernel?.model === "rules" && loss.kernel.rules.some((r) => r.from !== undefined && r.from !== a && r.from !== b)
         ? { ...loss, kernel: { ...loss.kernel, rules: loss.kernel.rules.map((r) => (r.from === undefined ? r : { ...r, from: r.from === l.between[0] ? a : b })) } }
         : loss;
-      links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: own });
+      links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: own, ...(dup ? { duplicate: { ...dup } } : {}) });
     }
   });
 
@@ -543,10 +582,31 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   const seed = overrides.seed ?? sc.seed ?? 1;
   const trace = overrides.trace ?? sc.trace ?? 0;
   if (trace > MAX_TRACE) throw new ScenarioError(overrides.trace !== undefined ? "options.trace" : "scenario.trace", tooManyTraced(trace));
+  const why = sc.variant !== undefined || Object.values(sc.hosts).some((h) => h.variant !== undefined) || links.some((l) => l.duplicate);
   return {
     name: sc.name ?? "scenario", seed, profile, duration, sample,
-    trace, hosts, links, workloads,
+    trace, hosts, links, workloads, ...(why ? { why } : {}),
   };
+}
+
+/** A `variant` as a list of names ("none" and absent: none), each once. */
+function variantList(v: "none" | VariantName | VariantName[] | undefined): VariantName[] {
+  if (v === undefined || v === "none") return [];
+  return [...new Set(Array.isArray(v) ? v : [v])];
+}
+
+/** A link's `duplicate`, with its delay in us; a range must be ordered. */
+function planDuplicate(d: z.infer<typeof duplicate>, field: string, us: (v: string | number) => number): PlannedDuplicate {
+  const flags = d.flags === undefined ? {} : { flags: d.flags };
+  if (typeof d.delay !== "object") return { rate: d.rate, shape: "fixed", a: us(d.delay), b: us(d.delay), ...flags };
+  if (d.delay.dist === "uniform") {
+    const [a, b] = [us(d.delay.min), us(d.delay.max)];
+    if (a > b) throw new ScenarioError(`${field}.delay.min`, `is above max (${b / 1e6}s)`);
+    return { rate: d.rate, shape: "uniform", a, b, ...flags };
+  }
+  const [a, b] = [us(d.delay.mean), us(d.delay.max)];
+  if (a <= 0) throw new ScenarioError(`${field}.delay.mean`, "must be more than zero");
+  return { rate: d.rate, shape: "exponential", a, b, ...flags };
 }
 
 /** Linux's conntrack defaults (nf_conntrack_tcp_timeout_*, nf_conntrack_udp_timeout(_stream)), s, in CtTimeout order. */

@@ -102,7 +102,7 @@ describe("connsim run: bad input exits 2 with one line", () => {
   test("a scenario with a typo names the field", () => {
     const typo = file("typo.json", DEFAULT.replace('"duration"', '"durration"'));
     const line = expectUserError(connsim("run", typo, "--quiet"), "connsim: scenario.");
-    expect(line).toBe(`connsim: scenario.durration: unknown field; did you mean "duration"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads, expect`);
+    expect(line).toBe(`connsim: scenario.durration: unknown field; did you mean "duration"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads, expect, variant, vary`);
   });
 
   test("a nested typo names the nested field", () => {
