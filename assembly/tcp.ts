@@ -820,7 +820,7 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     if (fl & Flag.ACK) fail(s, Errno.ECONNREFUSED); // a RST without an ACK is ignored here
     return;
   }
-  if (!(fl & Flag.SYN)) { if (fl & Flag.ACK) deadlocked(s); return; }
+  if (!(fl & Flag.SYN)) { if (fl & Flag.ACK) { if (!rxCopy) deadlocked(s); } return; }
   if (!(fl & Flag.ACK)) { if (pawsOld(s)) { bump(Stat.PawsRejected); return; } } // crossed SYNs, against a TS.Recent taken over with a TIME_WAIT
   if (rxTs) setTsRecent(s, rxTsval);
   setIrs(s, seq); setRcvNxt(s, seq + 1);

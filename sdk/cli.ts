@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { htmlReportPieces, reportRanges } from "./report/html.js";
+import { htmlReportPieces, reportRanges, sweepHtmlPage } from "./report/html.js";
 import { jsonChunks } from "./report/json.js";
 import { pcapBytes } from "./report/pcap.js";
 import { seriesCsvChunks } from "./report/csv.js";
@@ -26,7 +26,7 @@ import { runOnPool } from "./workers/parallel.js";
 import { WorkerPool } from "./workers/pool.js";
 import { planShards } from "./workers/shard.js";
 import { checkEngineFits } from "./limits.js";
-import { parseVary, runSweep, sweepCsv, sweepTable } from "./workers/sweep.js";
+import { declaredVary, parseVary, runSweep, sweepCsv, sweepTable } from "./workers/sweep.js";
 import { availableParallelism } from "node:os";
 import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
 import { snapshotScenario, type Snapshot } from "./snapshot.js";
@@ -72,6 +72,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       seed: { value: "N", help: "the seed, instead of the scenario's" },
       csv: { value: "FILE", help: "the table as CSV (- for stdout)" },
       json: { value: "FILE", help: "JSON Lines, one object per run (- for stdout)" },
+      html: { value: "FILE", help: "a page with the table and each run's charts side by side" },
       quiet: { help: "print no table" },
     },
   },
@@ -313,11 +314,12 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
 async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseFlags("sweep", args);
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("sweep")}`);
-  if (!values.vary?.length) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200; ${usage("sweep")}`);
-  const piped = toStdout(["csv", "json"], values);
-  const varies = values.vary.map(parseVary);
+  const piped = toStdout(["csv", "json", "html"], values);
   const workers = workersOption(values.workers);
   const scenario = await loadScenario(positionals[0]);
+  // --vary, or the sweep the scenario declares (its `vary`).
+  const varies = values.vary?.length ? values.vary.map(parseVary) : declaredVary(scenario);
+  if (!varies) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200, or a scenario with "vary"; ${usage("sweep")}`);
   const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
   const tty = !values.quiet && (err as NodeJS.WriteStream).isTTY === true;
   const pool = new WorkerPool({ workers });
@@ -340,12 +342,18 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   }
   if (tty) err.write("\r\x1b[K");
   const table = sweepTable(varies, rows);
-  const written = async (flag: "csv" | "json", data: Iterable<string>) => {
+  const written = async (flag: "csv" | "json" | "html", data: Iterable<string>) => {
     await writeAtomically(values[flag]!, data, out).catch((e: unknown) => {
       throw e instanceof WriteError ? new WriteError(`--${flag}: ${e.message}`) : e;
     });
   };
   if (values.csv) await written("csv", [sweepCsv(varies, rows)]);
+  if (values.html) {
+    const sc = scenario as { name?: unknown; description?: unknown };
+    const label = (v: Record<string, unknown>) => Object.entries(v).map(([p, x]) => `${p}=${x}`).join(" ");
+    await written("html", [await sweepHtmlPage(typeof sc.name === "string" ? sc.name : "sweep", typeof sc.description === "string" ? sc.description : "",
+      table[0], table.slice(1), rows.map((r) => ({ label: label(r.values), result: r.result })))]);
+  }
   if (values.json) {
     const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
     await written("json", json.map((row) => JSON.stringify(row) + "\n")); // JSON Lines: one run a line
@@ -356,7 +364,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
     const widths = shown[0].map((_, c) => Math.max(...shown.map((r) => r[c].length)));
     const lastUsed = rows.some((r) => r.error) ? widths.length : widths.length - 1; // no error column when none failed
     out.write(shown.map((r) => r.slice(0, lastUsed).map((cell, c) => (c < varies.length ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd()).join("\n") + "\n");
-    for (const f of [values.csv, values.json]) if (f && f !== "-") out.write(`wrote ${visible(f)}\n`);
+    for (const f of [values.csv, values.json, values.html]) if (f && f !== "-") out.write(`wrote ${visible(f)}\n`);
   }
   const failed = rows.filter((r) => r.error).length;
   if (failed) err.write(`connsim: ${failed} of ${rows.length} runs failed; their rows say why\n`);

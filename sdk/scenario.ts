@@ -84,12 +84,14 @@ const nat = z.strictObject({
   takeover: z.boolean().optional(),
 });
 
-/** Mechanisms left out ("why" studies, docs/why.md): a name, a list of names, or "none". */
+/** Mechanisms left out ("why" studies, docs/why.md): a name, names joined by "+", a list of names, or "none". */
+const variantName = z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]]);
 const variant = z.union([
   z.literal("none"),
-  z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]]),
-  z.array(z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]])),
-]).describe(`TCP mechanisms left out: "none", one of ${VARIANT_NAMES.join(", ")}, or a list of them (docs/why.md)`);
+  variantName,
+  z.string().regex(new RegExp(`^(${VARIANT_NAMES.join("|")})(\\+(${VARIANT_NAMES.join("|")}))+$`), `expected "none", one of ${VARIANT_NAMES.join(", ")}, or names joined by "+"`),
+  z.array(variantName),
+]).describe(`TCP mechanisms left out: "none", one of ${VARIANT_NAMES.join(", ")}, names joined by "+" (e.g. "noTimeWait+sameIsn"), or a list of them (docs/why.md)`);
 
 /** A duplicate's delay: fixed, or drawn per copy. */
 const dupDelay = z.union([
@@ -590,9 +592,9 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
 }
 
 /** A `variant` as a list of names ("none" and absent: none), each once. */
-function variantList(v: "none" | VariantName | VariantName[] | undefined): VariantName[] {
+function variantList(v: string | VariantName[] | undefined): VariantName[] {
   if (v === undefined || v === "none") return [];
-  return [...new Set(Array.isArray(v) ? v : [v])];
+  return [...new Set(Array.isArray(v) ? v : v.split("+") as VariantName[])];
 }
 
 /** A link's `duplicate`, with its delay in us; a range must be ordered. */
