@@ -149,6 +149,14 @@ describe("a why study's books", () => {
     expect(Math.abs(copied.totals.segments.duplicated - 0.1 * pushes)).toBeLessThan(4 * Math.sqrt(pushes * 0.1 * 0.9));
   });
 
+  test("a check can name a why counter", async () => {
+    const { checkExpectations } = await import("../sdk/index.js");
+    const r = await runScenario({ ...base({ variant: "noSynRetransmit", link: loss(0.05) }), seed: 1 });
+    const [held, failed] = checkExpectations(r, ["why.deadlocks==0", "totals.why.closedEarly>0"]);
+    expect(held).toEqual({ text: "why.deadlocks==0", held: true, actual: 0 });
+    expect(failed).toEqual({ text: "totals.why.closedEarly>0", held: false, actual: 0 });
+  });
+
   test("bad variants and duplicates are one-line errors naming the field", async () => {
     const { planScenario } = await import("../sdk/index.js");
     expect(() => planScenario(base({ variant: "twoWay" as never }))).toThrow(/^scenario\.variant: expected "none", one of twoWayHandshake/);
