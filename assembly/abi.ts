@@ -30,7 +30,25 @@ export enum HostParam {
   Timestamps,
   /** 1: delayed ACKs as Linux sends them (quick-ack, pingpong, ATO 40-200 ms; delack.ts); 0: every ACK at once. */
   DelayedAck,
+  /** Variant bits: the mechanisms this host leaves out (the "why" studies; 0: a standard stack). */
+  Variant,
   COUNT,
+}
+/**
+ * HostParam.Variant's bits: each removes one mechanism from the host's TCP, the peer
+ * staying standard. noSynRetransmit and noTimeWait are knobs the SDK sets (synRetries,
+ * synackRetries and synLinearTimeouts 0; maxTwBuckets 0, not counted as an overflow).
+ */
+export enum Variant {
+  /** A SYN makes an ESTABLISHED child at once: its SYN-ACK is sent once, never retransmitted or waited for. */
+  TwoWayHandshake = 1,
+  /** TIME_WAIT lasts 0: the active closer forgets the connection once it sends the last ACK. */
+  NoTimeWait = 2,
+  NoSynRetransmit = 4,
+  /** The active closer forgets the connection once its FIN is ACKed, without waiting for the peer's FIN. */
+  ThreeWayClose = 8,
+  /** Every incarnation of a 4-tuple starts from the same ISN (no ISN clock): the case the 2 x MSL argument guards against. */
+  SameIsn = 16,
 }
 /** How connect() picks an ephemeral port (HostParam.PortAllocator); SequentialShared: one cursor for TCP and UDP, as Windows. */
 export enum PortAllocator { Sequential = 0, Random = 1, Linux = 2, SequentialShared = 3 }
@@ -100,6 +118,22 @@ export enum Stat {
   TwOverflow,
   /** Segments PAWS dropped (RFC 7323 5): netstat's PAWSEstab + PAWSActive + PAWSTimewait + PAWSOldAck. */
   PawsRejected,
+  /**
+   * The "why" counters (result totals.why). Server sockets made by an old duplicate (a
+   * delayed copy of a SYN nobody is waiting for), the microseconds they were held (those
+   * still open at the end to the end), and those of them the server took for established.
+   */
+  UnwantedConns, UnwantedHeldUs, FalselyEstablished,
+  /** Connections whose client, in SYN_SENT, got an ACK of its SYN without a SYN: the peer established, both waiting. */
+  Deadlocks,
+  /** Data or a FIN of an old incarnation (another connection id on the same tuple) taken in order by a new one. */
+  StaleAccepted,
+  /** FIN retransmissions in LAST_ACK, and RSTs a passive closer (CLOSE_WAIT or LAST_ACK) accepted. */
+  LastAckRetries, PassiveResets,
+  /** threeWayClose sockets that forgot the connection before their exchange was done. */
+  ClosedEarly,
+  /** Sockets open at the end that nothing will ever close: ESTABLISHED, nothing unacknowledged, the peer's end gone. */
+  NeverClosed,
   COUNT,
 }
 /** The failures counted, as the errno an application would see; EADDRINUSE is a server's bind(). */

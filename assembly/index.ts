@@ -20,10 +20,13 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   dirForwards, freeSegment, netReset, takeSegment, sgDir, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
-  setLoss as setLossKernel, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners, ipHost, dirSrc,
+  setLoss as setLossKernel, setDuplicate as setDup, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners, ipHost, dirSrc,
 } from "./net";
-import { capacity, hashBytes, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset, socketTableBytes, timeWaitTableBytes, twLive } from "./sockets";
-import { dackFires, EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp";
+import { capacity, hashBytes, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset, socketTableBytes, timeWaitTableBytes, twLive, whyBooksOn } from "./sockets";
+import {
+  dackFires, EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, setArrivingCopy, timerFires, twDue,
+  whyFinish as whyEnd,
+} from "./tcp";
 import { EV_DACK } from "./delack";
 import { closeDue } from "./apps";
 import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
@@ -97,6 +100,15 @@ export function addLink(a: u32, b: u32, latAB: f64, latBA: f64, stream: u32): u3
   return newLink(a, b, <u32>latAB, <u32>latBA, stream);
 }
 export function setLoss(dir: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void { dirIndex(dir); setLossKernel(dir, kind, p0, p1, p2, p3); }
+/** Direction `dir` copies a segment whose flags & mask == value with probability p, the copy `shape`'s delay (a, b us: net.ts DUP_*) later. */
+export function setDuplicate(dir: u32, p: f64, shape: u32, a: f64, b: f64, mask: u32, value: u32, stream: u32): void {
+  configuring(); dirIndex(dir);
+  setDup(dir, p, shape, a, b, mask, value, <u64>stream);
+}
+/** Keeps the "why" books (unwanted sockets' hold times, deadlocks counted once): before the run. */
+export function setWhyBooks(): void { configuring(); whyBooksOn(); }
+/** Counts what the run leaves behind (Stat.NeverClosed, unwanted sockets still held): once, after the last slice. */
+export function whyFinish(): void { whyEnd(durationUs); }
 export function addRule(dir: u32, mask: u32, value: u32, senderState: i32, conn: i32, nth: u32, action: u32, delay: f64): u32 {
   configuring(); dirIndex(dir);
   return newRule(dir, mask, value, senderState, conn, nth, action, <u32>delay);
@@ -326,7 +338,9 @@ export function run(maxEvents: u32): i32 {
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       release(e);
       if (kind == EV_SEGMENT) {
-        deliver(target); // a delayed duplicate
+        setArrivingCopy(true); // a delayed duplicate
+        deliver(target);
+        setArrivingCopy(false);
       } else {
         others++;
         if (kind == EV_TIMER) {

@@ -5,7 +5,7 @@
 
 import { alloc, DEBUG, regrow, regrowColumn as col } from "./mem";
 import { HostParam, LossKind, State, STATE_COUNT } from "./abi";
-import { mix4, seedStream } from "./rng";
+import { mix4, nextUnit, seedStream } from "./rng";
 import { FLIGHT_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes";
 
 // The widths of the fields that hold these indexes (u16: sockets' IPIDX and DIR, a
@@ -433,12 +433,26 @@ let DRULE: usize = 0;       // i32 [dir] first rule or -1
 let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
 let DTS: usize = 0;         // u8  [dir] 1: both hosts have tcp_timestamps on, so their connections negotiate the option
 let DFWD: usize = 0;        // u16 [dir] the NAT (nat/ index + 1) of the host it leads to, 0: an endpoint
+// A link's duplicating process (its `duplicate` field): a delivered segment whose flags
+// match is copied with probability p, the copy arriving a drawn delay later. Set on a
+// direction, it adds DUP_BIT to DLOSS, so the senders' plain path (no loss, no rules)
+// goes on testing one byte.
+let DDUP: usize = 0;        // f64 [dir][3] p, then the delay's two parameters (us)
+let DDUPK: usize = 0;       // u8  [dir][3] the delay's shape (DupDelay), flags mask, flags value
+let DDUPRNG: usize = 0;     // u64 [dir] its random stream, apart from the loss model's
+export const DUP_BIT: u32 = 0x80;
+/** A duplicate's delay: fixed (a), uniform in [a, b], exponential of mean a capped at b. */
+export const DUP_FIXED: u32 = 0;
+export const DUP_UNIFORM: u32 = 1;
+export const DUP_EXPONENTIAL: u32 = 2;
 
 @inline export function dirSrc(d: u32): u32 { return load<u16>(DSRC + (<usize>d << 1)); }
 @inline export function dirDst(d: u32): u32 { return load<u16>(DDST + (<usize>d << 1)); }
 @inline export function dirRev(d: u32): u32 { return load<u16>(DREV + (<usize>d << 1)); }
 @inline export function dirLatency(d: u32): u32 { return load<u32>(DLAT + (<usize>d << 2)); }
+/** The direction's LossKind, with DUP_BIT when it also duplicates (dirLossKind: the kind alone). */
 @inline export function dirLoss(d: u32): u32 { return load<u8>(DLOSS + <usize>d); }
+@inline export function dirLossKind(d: u32): u32 { return load<u8>(DLOSS + <usize>d) & ~DUP_BIT; }
 @inline export function dirBad(d: u32): bool { return load<u8>(DBAD + <usize>d) != 0; }
 @inline export function setDirBad(d: u32, b: bool): void { store<u8>(DBAD + <usize>d, b ? 1 : 0); }
 @inline export function dirP(d: u32, k: u32): f64 { return load<f64>(DP + ((<usize>d * 4 + k) << 3)); }
@@ -478,6 +492,7 @@ function growDirs(): void {
   DSRC = col(DSRC, c, n, 2); DDST = col(DDST, c, n, 2); DREV = col(DREV, c, n, 2); DLAT = col(DLAT, c, n, 4);
   DLOSS = col(DLOSS, c, n, 1); DBAD = col(DBAD, c, n, 1); DP = col(DP, c, n, 32); DRNG = col(DRNG, c, n, 8);
   DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2); DTS = col(DTS, c, n, 1); DFWD = col(DFWD, c, n, 2);
+  if (DDUP != 0) { DDUP = col(DDUP, c, n, 24); DDUPK = col(DDUPK, c, n, 3); DDUPRNG = col(DDUPRNG, c, n, 8); }
   dirCap = n;
 }
 /** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
@@ -493,10 +508,32 @@ function latencyLane(lat: u32): u32 {
   return nLatencies++;
 }
 export function setLoss(d: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void {
-  store<u8>(DLOSS + <usize>d, <u8>kind);
+  store<u8>(DLOSS + <usize>d, <u8>(kind | (<u32>load<u8>(DLOSS + <usize>d) & DUP_BIT)));
   store<f64>(DP + ((<usize>d * 4) << 3), p0); store<f64>(DP + ((<usize>d * 4 + 1) << 3), p1);
   store<f64>(DP + ((<usize>d * 4 + 2) << 3), p2); store<f64>(DP + ((<usize>d * 4 + 3) << 3), p3);
   if (kind == LossKind.GilbertElliott) store<u8>(DBAD + <usize>d, 0);
+}
+
+/** Direction d copies a matching segment (flags & mask == value) with probability p, `shape`'s delay (a, b us) later; `stream` numbers its random stream. */
+export function setDuplicate(d: u32, p: f64, shape: u32, a: f64, b: f64, mask: u32, value: u32, stream: u64): void {
+  if (DDUP == 0) { DDUP = alloc(<usize>dirCap * 24); DDUPK = alloc(<usize>dirCap * 3); DDUPRNG = alloc(<usize>dirCap * 8); }
+  store<f64>(DDUP + <usize>d * 24, p); store<f64>(DDUP + <usize>d * 24 + 8, a); store<f64>(DDUP + <usize>d * 24 + 16, b);
+  store<u8>(DDUPK + <usize>d * 3, <u8>shape); store<u8>(DDUPK + <usize>d * 3 + 1, <u8>mask); store<u8>(DDUPK + <usize>d * 3 + 2, <u8>value);
+  store<u64>(DDUPRNG + (<usize>d << 3), seedStream(runSeed, 0xA0000 + stream));
+  store<u8>(DLOSS + <usize>d, <u8>(<u32>load<u8>(DLOSS + <usize>d) | DUP_BIT));
+}
+/** The delay of a copy of a segment with flags `fl` over d, us, or -1 when it is not copied (draws only for a matching segment). */
+export function duplicateDelay(d: u32, fl: u32): i64 {
+  const k = DDUPK + <usize>d * 3;
+  if ((fl & <u32>load<u8>(k, 1)) != <u32>load<u8>(k, 2)) return -1;
+  const rng = DDUPRNG + (<usize>d << 3);
+  const q = DDUP + <usize>d * 24;
+  if (nextUnit(rng) >= load<f64>(q)) return -1;
+  const a = load<f64>(q, 8); const b = load<f64>(q, 16);
+  const shape = <u32>load<u8>(k);
+  if (shape == DUP_UNIFORM) return <i64>(a + nextUnit(rng) * (b - a));
+  if (shape == DUP_EXPONENTIAL) return <i64>min(-a * Math.log(1 - nextUnit(rng)), b);
+  return <i64>a;
 }
 
 // ---- staged rules ---------------------------------------------------------------------
@@ -722,6 +759,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
   DLANE = alloc(<usize>c * 2); DTS = alloc(<usize>c); DFWD = alloc(<usize>c * 2);
+  DDUP = 0; DDUPK = 0; DDUPRNG = 0;
   QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4); LLAT = alloc(<usize>c * 4);
   nLatencies = 0;
 }

@@ -67,8 +67,9 @@
 // the link's number offsets them, so groups numbering their connections alike do not collide.
 
 import { alloc, allocChunk, DEBUG, giveBack, regrow } from "./mem";
-import { evDue, NEVER, orphan } from "./wheel";
-import { State } from "./abi";
+import { evDue, NEVER, now, orphan } from "./wheel";
+import { Stat, State } from "./abi";
+import { setStat, stat } from "./metrics";
 import { sgDport, sgDst, sgSport, sgSrc } from "./net";
 
 export const F_SERVER: u8 = 1;     // passive end (accepted from a listener)
@@ -92,6 +93,13 @@ let IPIDX: usize = 0; let WL: usize = 0; let DIR: usize = 0; let RTO: usize = 0;
 let ISS: usize = 0; let IRS: usize = 0; let SNDUNA: usize = 0; let SNDNXT: usize = 0;
 let SNDEND: usize = 0; let RCVNXT: usize = 0; let TIMER: usize = 0; let CONN: usize = 0; let TSRECENT: usize = 0;
 let ACKS: usize = 0; let DACK: usize = 0;
+// The "why" books, a column apart from the slot (0 unless a scenario asks for them, sdk
+// Plan.why): u32 [slot], bit 31 the socket was made by an old duplicate (nobody wants it),
+// bit 30 its deadlock is counted, bits 0-29 its birth in ms (mod 2^30) when bit 31 is set.
+let WHY: usize = 0;
+export const WHY_UNWANTED: u32 = 0x80000000;
+export const WHY_DEADLOCK: u32 = 0x40000000;
+const WHY_MS: u32 = 0x3FFFFFFF;
 
 let HT: usize = 0;
 /** Entries in the hash (TCP sockets and compact TIME_WAIT entries): it is sized to keep them at most 3/4 of it. */
@@ -180,12 +188,29 @@ export function socketsReset(capacity: u32): void {
   TIMER = alloc(<usize>cap << 2); CONN = alloc(<usize>cap << 2); TSRECENT = alloc(<usize>cap << 2);
   ACKS = alloc(<usize>cap << 3); DACK = alloc(<usize>cap << 2);
   twDirCap = 16; TWDIR = alloc(<usize>twDirCap << 2); twChunks = 0; twTop = 0; twFreeHead = TW_NONE; twLive = 0;
+  WHY = 0;
   htSizeFor(htWanted());
   HT = alloc(<usize>(htMask + 1) << 2);
   HC = alloc(<usize>(HC_MASK + 1) << 2);
 }
 
 export function capacity(): u32 { return cap; }
+
+/** Keeps the "why" books from now on (before the run starts). */
+export function whyBooksOn(): void { if (WHY == 0) WHY = alloc(<usize>cap << 2); }
+@inline export function whyBooks(): bool { return WHY != 0; }
+@inline export function whyBits(s: u32): u32 { return load<u32>(WHY + (<usize>s << 2)); }
+/** Marks socket s with bit `b` (WHY_UNWANTED also stamps its birth); returns whether it was new. */
+export function whyMark(s: u32, b: u32): bool {
+  const v = whyBits(s);
+  if (v & b) return false;
+  store<u32>(WHY + (<usize>s << 2), v | b | (b == WHY_UNWANTED ? <u32>(now / 1000) & WHY_MS : 0));
+  return true;
+}
+/** How long an unwanted socket has been held at `at` (us), us (ms resolution). */
+export function whyHeldUs(s: u32, at: u64): f64 {
+  return <f64>((<u32>(at / 1000) - whyBits(s)) & WHY_MS) * 1000;
+}
 /** The hash table, read by the invariant checks: entry i holds a live slot + 1, or 0. */
 export function htSize(): u32 { return htMask + 1; }
 export function htEntry(i: u32): u32 { return htAt(i) & htMask; }
@@ -217,6 +242,7 @@ function growSockets(): void {
   SNDEND = grown(SNDEND, c << 2, m << 2); RCVNXT = grown(RCVNXT, c << 2, m << 2);
   TIMER = grown(TIMER, c << 2, m << 2); CONN = grown(CONN, c << 2, m << 2); TSRECENT = grown(TSRECENT, c << 2, m << 2);
   ACKS = grown(ACKS, c << 3, m << 3); DACK = grown(DACK, c << 2, m << 2);
+  if (WHY != 0) WHY = grown(WHY, c << 2, m << 2);
   const oldCap = cap;
   cap = n;
   rehash(oldCap); // (entry values above cap move with it)
@@ -351,6 +377,7 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
   store<u32>(CONN + (<usize>s << 2), id);
   store<u32>(TSRECENT + (<usize>s << 2), 0);
   store<u64>(ACKS + (<usize>s << 3), 0);
+  if (WHY != 0) store<u32>(WHY + (<usize>s << 2), 0);
   if (DEBUG || (fl & F_UDP)) store<u8>(STATE + <usize>s, 0); // (debug: move asserts it)
   if (fl & F_UDP) { store<u16>(RTO + (<usize>s << 1), 0); udpLive++; }
   else {
@@ -393,6 +420,7 @@ export function close(s: u32): void {
     }
   }
   htSet(i, 0);
+  if (WHY != 0) { if (whyBits(s) & WHY_UNWANTED) setStat(Stat.UnwantedHeldUs, stat(Stat.UnwantedHeldUs) + whyHeldUs(s, now)); }
   dropTimer(s); // a timer still filed for this slot is dropped when reached
   setIrs(s, freeHead);
   freeHead = s;
@@ -468,6 +496,8 @@ export function hashBytes(): f64 { return <f64>(htMask + 1) * 4.0 + <f64>((HC_MA
 
 /** Whether TIME_WAIT socket s can move to the compact table: no timer event filed, no ACK owed, everything it sent acknowledged. */
 export function compactable(s: u32): bool {
+  // A run that keeps why books (variants, duplicates) keeps its sockets whole: the books are per slot.
+  if (WHY != 0) return false;
   if (timerEvent(s) != 0) return false;
   const e = dackEvent(s);
   if (e != 0) { if (evDue(e) != NEVER) return false; }

@@ -26,18 +26,18 @@
 //   every segment is ACKed at once). Not modelled: PAWS's 2147 s idle limit
 //   (TCP_PAWS_WRAP) and the options a SYN cookie folds into its TSval.
 
-import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State } from "./abi";
+import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State, Variant } from "./abi";
 import { deferLoss } from "./hooks";
 import { DEBUG, regrow } from "./mem";
 import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twRetarget, twTag, twTarget } from "./wheel";
-import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics";
+import { bump, countFailure, setStat, stat, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   countDest, dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam,
   listenerIp, newSegment, newSegmentInline, segmentFree, takeFreeSegment, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
-  dirTs, setSgOpts, sgOpts, sgTsecr, sgTsval,
+  dirTs, setSgOpts, sgOpts, sgTsecr, sgTsval, DUP_BIT, dirLossKind, duplicateDelay, dirForwards,
   listenerStopAt, listenerUdp, nListeners, portUse, udpPortHeld, unbindListener,
   acceptInterval, acceptNext, acceptPending, acceptPop, acceptPush, acceptQueued, cookieSentAt, listenerBacklog,
   listenerBacklogUsed, setAcceptNext, setAcceptPending, setCookieSentAt,
@@ -48,7 +48,7 @@ import {
   hasFlag, ipIdx, irs, iss, laddr, lookupArrival, lport, raddr, rcvNxt, retries, rport, rtoMs,
   setFlag, setIrs, setIss, setRcvNxt, setRetries, setRtoMs, setSndEnd, setSndNxt, setSndUna,
   setStateRaw, setTimerEvent, sndEnd, timerEvent, sndNxt, sndUna, state, wl, setTries, tries,
-  setTsRecent, tsRecent,
+  setTsRecent, tsRecent, whyBooks, whyBits, whyMark, WHY_UNWANTED, WHY_DEADLOCK, lookup, slotsUsed, whyHeldUs,
 } from "./sockets";
 import * as sockets from "./sockets";
 import { appEof, appEstablished, appFailed, appReceived, outcome } from "./apps";
@@ -143,6 +143,7 @@ function fail(s: u32, errno: i32): void {
 @inline function isn(h: u32, la: u32, lp: u32, ra: u32, rp: u32): u32 {
   const k = hostSecret(h);
   const x = mix4(la ^ <u32>k, ra, lp << 16 | rp, <u32>(k >> 32));
+  if (hostParam(h, HostParam.Variant) & Variant.SameIsn) return x; // every incarnation of the tuple alike
   return x + <u32>((now * 125) >> 3); // ns / 64, as Linux's secure_tcp_seq clock
 }
 
@@ -160,6 +161,11 @@ function fail(s: u32, errno: i32): void {
 
 // The arriving segment's timestamps option (segmentArrives), read by the state's checks.
 let rxTs = false;
+// Its connection id (the incarnation it belongs to), and whether it is a delayed copy (an old duplicate).
+let rxConn: u32 = 0;
+let rxCopy = false;
+/** A delayed copy arrives now (index.ts, around its delivery). */
+export function setArrivingCopy(v: bool): void { rxCopy = v; }
 let rxTsval: u32 = 0;
 /** PAWS with no window (tcp_paws_reject): the arriving TSval is older than TS.Recent (0: none yet). */
 @inline function pawsOld(s: u32): bool {
@@ -201,7 +207,7 @@ export function hop(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u3
     }
   }
   if (!dropped) {
-    const kind = dirLoss(d);
+    const kind = dirLossKind(d);
     if (kind == 1) {
       dropped = nextUnit(dirRng(d)) < dirP(d, 0);
     } else if (kind == 2) {
@@ -218,6 +224,7 @@ export function hop(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u3
   }
   if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, ack, len, opts, tsval, tsecr);
   if (dropped) { bump(Stat.SegDropped); return; }
+  if (dirLoss(d) & DUP_BIT) { if (dupDelay < 0) dupDelay = duplicateDelay(d, fl); } // the link's duplicating process
   const lat = <u64>dirLatency(d);
   const g = newSegmentInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
   setSgOpts(g, opts, tsval, tsecr);
@@ -471,9 +478,30 @@ function newChild(l: u32, d: u32, sa: u32, sp: u32, da: u32, dp: u32, seq: u32, 
   setIss(s, i); setSndUna(s, i); setSndNxt(s, i + 1); setSndEnd(s, l);
   setRtoMs(s, ipParam(ip, HostParam.RtoInit) / 1000);
   move(s, State.CLOSED, State.SYN_RCVD, State.LISTEN);
+  if (rxCopy) unwanted(s);
   sendSynAck(s);
+  if (ipParam(ip, HostParam.Variant) & Variant.TwoWayHandshake) { twoWayEstablish(s, l); return s; }
   fileTimer(s, kernelDue(ipParam(ip, HostParam.Hz), rto(s))); // a fresh slot has no timer event
   return s;
+}
+
+/** A child made by an old duplicate SYN: nobody wants it. */
+function unwanted(s: u32): void {
+  whyBump(Stat.UnwantedConns);
+  if (whyBooks()) whyMark(s, WHY_UNWANTED);
+}
+/** Counts a "why" counter (only with the books on: a run without them counts what it always did). */
+@inline function whyBump(k: i32): void { if (whyBooks()) bump(k); }
+
+/**
+ * twoWayHandshake: the SYN-ACK just sent counts as delivered (SND.UNA past it, never
+ * retransmitted), and the child is ESTABLISHED at once, accepted and its application told.
+ */
+function twoWayEstablish(s: u32, l: u32): void {
+  setSndUna(s, iss(s) + 1);
+  establish(s, State.SYN_RCVD);
+  if (acceptInterval(l) != 0) enqueueChild(l, s); else appEstablished(s);
+  if (state(s) != State.CLOSED) flush(s, false);
 }
 
 // ---- SYN cookies (Linux syncookies.c, without the MSS index) ----------------------------
@@ -579,6 +607,7 @@ function accepted(s: u32): void {
   if (!hasFlag(s, F_EVER_EST)) {
     setFlag(s, F_EVER_EST);
     if (!hasFlag(s, F_SERVER)) { bump(Stat.Established); outcome(wl(s), Outcome.Established); }
+    else if (whyBooks()) { if (whyBits(s) & WHY_UNWANTED) bump(Stat.FalselyEstablished); }
   }
 }
 
@@ -627,12 +656,38 @@ function finWait2Timer(s: u32): void {
   if (!overflow) move(s, from, State.TIME_WAIT, from);
   if (ackFin) sendFrom(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); // the last ACK
   if (hasFlag(s, F_ACK_NOW)) acked(s);
-  if (overflow) { bump(Stat.TwOverflow); destroyFrom(s, from); return; }
+  if (overflow) { twSkipped(s); destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
   if (armTimeWait(s)) { if (sockets.compactable(s)) twRetarget(TW_COMPACT | sockets.toTimeWaitTable(s)); }
 }
 /** A TIME_WAIT FIFO entry's target with this bit names a compact TIME_WAIT entry (sockets.ts), not a slot. */
 const TW_COMPACT: u32 = 0x80000000;
+
+/** No TIME_WAIT: past tcp_max_tw_buckets (counted), or noTimeWait (which sets that to 0). */
+function twSkipped(s: u32): void {
+  if ((param(s, HostParam.Variant) & Variant.NoTimeWait) == 0) bump(Stat.TwOverflow);
+}
+
+/**
+ * Sockets open now that nothing will ever close, counted into Stat.NeverClosed, and the
+ * unwanted ones still held, their time to `end` added to Stat.UnwantedHeldUs: called once,
+ * when the run ends (one scan of the socket table). Never closed: ESTABLISHED with
+ * nothing unacknowledged (no timer will fire; keepalive is not modelled) while its peer's
+ * end is gone (no socket of that connection on the tuple seen from the other side);
+ * not judged behind a NAT, where the peer's tuple is another.
+ */
+export function whyFinish(end: u64): void {
+  const n = slotsUsed();
+  for (let s: u32 = 0; s < n; s++) {
+    const st = state(s);
+    if (st <= <u32>State.LISTEN || hasFlag(s, F_UDP)) continue;
+    if (whyBooks()) { if (whyBits(s) & WHY_UNWANTED) setStat(Stat.UnwantedHeldUs, stat(Stat.UnwantedHeldUs) + whyHeldUs(s, end)); }
+    if (st != State.ESTABLISHED || sndUna(s) != sndNxt(s) || sndNxt(s) != sndEnd(s) || dirForwards(dir(s)) != 0) continue;
+    const p = lookup(raddr(s), rport(s), laddr(s), lport(s));
+    if (p >= 0) { if (conn(<u32>p) == conn(s)) continue; }
+    bump(Stat.NeverClosed);
+  }
+}
 
 /**
  * (Re)starts TIME_WAIT's timer: an entry in the TIME_WAIT FIFO (wheel.ts) when the host's
@@ -716,7 +771,9 @@ export function segmentArrives(g: u32): void {
     udpArrives(sgDir(g), sgSrc(g), sgSport(g), sgDst(g), sgDport(g), fl, ack, sgWl(g), sgConn(g));
     return;
   }
-  const found = lookupArrival(g, sgConn(g), sgDir(g));
+  const c0 = sgConn(g);
+  rxConn = c0;
+  const found = lookupArrival(g, c0, sgDir(g));
   const seq = sgSeq(g); const ack = sgAck(g); const len = sgLen(g);
   rxTs = sgOpts(g) != 0; rxTsval = sgTsval(g);
   freeSegment(g);
@@ -771,7 +828,7 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     if (fl & Flag.ACK) fail(s, Errno.ECONNREFUSED); // a RST without an ACK is ignored here
     return;
   }
-  if (!(fl & Flag.SYN)) return;
+  if (!(fl & Flag.SYN)) { if (fl & Flag.ACK) { if (!rxCopy) deadlocked(s); } return; }
   if (!(fl & Flag.ACK)) { if (pawsOld(s)) { bump(Stat.PawsRejected); return; } } // crossed SYNs, against a TS.Recent taken over with a TIME_WAIT
   if (rxTs) setTsRecent(s, rxTsval);
   setIrs(s, seq); setRcvNxt(s, seq + 1);
@@ -787,6 +844,16 @@ function synSent(s: u32, fl: u32, seq: u32, ack: u32): void {
     sendSynAck(s);
     armTimer(s, rto(s));
   }
+}
+
+/**
+ * SYN_SENT got an ACK of its SYN without a SYN: its peer is established (a two-way
+ * handshake's server whose SYN-ACK was lost) while this end still waits for the SYN-ACK,
+ * which will never come. Both ends wait on each other: a deadlock, counted once.
+ */
+function deadlocked(s: u32): void {
+  if (!whyBooks()) return;
+  if (whyMark(s, WHY_DEADLOCK)) bump(Stat.Deadlocks);
 }
 
 function synRcvd(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
@@ -908,6 +975,15 @@ function pawsDrops(s: u32, fl: u32, seq: u32, ack: u32, len: u32, age: u32): boo
   return true;
 }
 
+/**
+ * The answer to an ACK outside the window: an ACK; on a twoWayHandshake server, SYN_RCVD's
+ * RST (it has no SYN_RCVD, and an ACK would answer a TIME_WAIT's ACK for ever).
+ */
+function unacceptableAck(s: u32, ack: u32): void {
+  if (hasFlag(s, F_SERVER)) { if (param(s, HostParam.Variant) & Variant.TwoWayHandshake) { emit(s, Flag.RST, ack, 0, 0); return; } }
+  emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0);
+}
+
 /** ESTABLISHED, FIN_WAIT_1/2, CLOSE_WAIT, CLOSING, LAST_ACK. */
 function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (rxTs) {
@@ -917,7 +993,11 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
     if (<i32>age > 1) { if (recent != 0) { if (pawsDrops(s, fl, seq, ack, len, age)) return; } }
   }
   if (fl & Flag.RST) {
-    if (rstAccepted(s, seq)) fail(s, Errno.ECONNRESET);
+    if (rstAccepted(s, seq)) {
+      const st = state(s);
+      if (st == State.LAST_ACK || st == State.CLOSE_WAIT) whyBump(Stat.PassiveResets);
+      fail(s, Errno.ECONNRESET);
+    }
     return;
   }
   if (fl & Flag.SYN) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; } // RFC 5961 challenge ACK
@@ -926,7 +1006,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   // ACK of data never sent (RFC 9293: ACK it) or older than the peer's window could make
   // (challenge ACK): answered, and the segment dropped.
   const low = sndUna(s) - RCV_WND;
-  if (ack - low > sndNxt(s) - low) { emit(s, Flag.ACK, sndNxt(s), rcvNxt(s), 0); return; }
+  if (ack - low > sndNxt(s) - low) { unacceptableAck(s, ack); return; }
   takeTsRecent(s, seq);
 
   // The ACK field (at most SND.NXT, checked above).
@@ -957,6 +1037,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
         total = end - irs(s) - 1;
         finNow = (fl & Flag.FIN) != 0;
         setRcvNxt(s, end + (finNow ? 1 : 0));
+        if (rxConn != conn(s)) { if ((received != 0) || finNow) whyBump(Stat.StaleAccepted); } // an old incarnation's bytes
       }
     }
     if (delayed) {
@@ -975,6 +1056,7 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   if (finAcked) {
     if (st == State.FIN_WAIT_1) {
       if (finNow) { deliver(s, received, total); enterTimeWait(s, true, State.FIN_WAIT_1); return; } // FIN+ACK: straight to TIME_WAIT
+      if (param(s, HostParam.Variant) & Variant.ThreeWayClose) { deliver(s, received, total); closeAtFinAck(s); return; }
       move(s, State.FIN_WAIT_1, State.FIN_WAIT_2, State.FIN_WAIT_1);
       finWait2Timer(s);
     } else if (st == State.CLOSING) {
@@ -1009,6 +1091,13 @@ function synchronized(s: u32, fl: u32, seq: u32, ack: u32, len: u32): void {
   deliver(s, received, total);
   if (finNow) { if (state(s) != State.CLOSED) appEof(s); }
   flush(s, ackWay == ACK_DECIDE);
+}
+
+/** threeWayClose: the FIN is ACKed, and the closer forgets the connection without waiting for the peer's FIN. */
+function closeAtFinAck(s: u32): void {
+  if (state(s) != State.FIN_WAIT_1) return; // (the data just delivered ended it)
+  if (!hasFlag(s, F_DONE | F_ERROR)) whyBump(Stat.ClosedEarly);
+  destroyFrom(s, State.FIN_WAIT_1);
 }
 
 // How synchronized() sends the ACK a segment with data or a FIN is owed.
@@ -1076,6 +1165,7 @@ export function timerFires(s: u32): void {
   const isOrphan = (sockets.flags(s) & (F_FIN_QUEUED | F_SHUT_WR)) == F_FIN_QUEUED;
   const limit = isOrphan ? param(s, HostParam.OrphanRetries) : param(s, HostParam.Retries2);
   if (retries(s) >= limit) { fail(s, Errno.ETIMEDOUT); return; }
+  if (st == State.LAST_ACK) whyBump(Stat.LastAckRetries);
   setRetries(s, retries(s) + 1);
   setSndNxt(s, sndUna(s)); // go-back-N: the whole window again
   retransmitting = true;

@@ -68,6 +68,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       seed: { value: "N", help: "the seed, instead of the scenario's" },
       csv: { value: "FILE", help: "the table as CSV (- for stdout)" },
       json: { value: "FILE", help: "JSON Lines, one object per run (- for stdout)" },
+      html: { value: "FILE", help: "a page with the table and each run's charts side by side" },
       quiet: { help: "print no table" },
     },
   },
@@ -312,18 +313,19 @@ async function plugins(args: string[], out: NodeJS.WritableStream): Promise<numb
 async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseFlags("sweep", args);
   if (positionals.length !== 1) throw new UsageError(`expected one scenario file; ${usage("sweep")}`);
-  if (!values.vary?.length) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200; ${usage("sweep")}`);
-  const piped = toStdout(["csv", "json"], values);
-  const [{ parseVary, runSweep, sweepCsv, sweepTable }, { WorkerPool }] = await Promise.all([import("./workers/sweep.js"), import("./workers/pool.js")]);
-  const varies = values.vary.map(parseVary);
+  const piped = toStdout(["csv", "json", "html"], values);
+  const [{ declaredVary, parseVary, runSweep, sweepCsv, sweepTable }, { WorkerPool }] = await Promise.all([import("./workers/sweep.js"), import("./workers/pool.js")]);
   const workers = workersOption(values.workers);
+  const scenario = await loadScenario(positionals[0]);
+  // --vary, or the sweep the scenario declares (its `vary`).
+  const varies = values.vary?.length ? values.vary.map(parseVary) : declaredVary(scenario);
+  if (!varies) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200, or a scenario with "vary"; ${usage("sweep")}`);
   const tty = !values.quiet && (err as NodeJS.WriteStream).isTTY === true;
-  // The workers start and the engine compiles while the scenario is read and each point checked.
+  // The workers start and the engine compiles while the plugins load and each point is checked.
   const pool = new WorkerPool({ workers });
   pool.warm(varies.reduce((n, v) => n * v.values.length, 1));
   let rows;
   try {
-    const scenario = await loadScenario(positionals[0]);
     const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
     rows = await runSweep(scenario, varies, pool, {
       seed: wholeFlag("--seed", values.seed, LIMITS.seed), plugins,
@@ -342,12 +344,19 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   }
   if (tty) err.write("\r\x1b[K");
   const table = sweepTable(varies, rows);
-  const written = async (flag: "csv" | "json", data: Iterable<string>) => {
+  const written = async (flag: "csv" | "json" | "html", data: Iterable<string>) => {
     await writeAtomically(values[flag]!, data, out).catch((e: unknown) => {
       throw e instanceof WriteError ? new WriteError(`--${flag}: ${e.message}`) : e;
     });
   };
   if (values.csv) await written("csv", [sweepCsv(varies, rows)]);
+  if (values.html) {
+    const sc = scenario as { name?: unknown; description?: unknown };
+    const label = (v: Record<string, unknown>) => Object.entries(v).map(([p, x]) => `${p}=${x}`).join(" ");
+    const { sweepHtmlPage } = await import("./report/html.js");
+    await written("html", [await sweepHtmlPage(typeof sc.name === "string" ? sc.name : "sweep", typeof sc.description === "string" ? sc.description : "",
+      table[0], table.slice(1), rows.map((r) => ({ label: label(r.values), result: r.result })))]);
+  }
   if (values.json) {
     const json = rows.map((r) => ({ values: r.values, ...(r.result ? { totals: r.result.totals, peak: r.result.peak, engine: r.result.engine } : {}), ...(r.error ? { error: r.error } : {}) }));
     await written("json", json.map((row) => JSON.stringify(row) + "\n")); // JSON Lines: one run a line
@@ -358,7 +367,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
     const widths = shown[0].map((_, c) => Math.max(...shown.map((r) => r[c].length)));
     const lastUsed = rows.some((r) => r.error) ? widths.length : widths.length - 1; // no error column when none failed
     out.write(shown.map((r) => r.slice(0, lastUsed).map((cell, c) => (c < varies.length ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd()).join("\n") + "\n");
-    for (const f of [values.csv, values.json]) if (f && f !== "-") out.write(`wrote ${visible(f)}\n`);
+    for (const f of [values.csv, values.json, values.html]) if (f && f !== "-") out.write(`wrote ${visible(f)}\n`);
   }
   const failed = rows.filter((r) => r.error).length;
   if (failed) err.write(`connsim: ${failed} of ${rows.length} runs failed; their rows say why\n`);

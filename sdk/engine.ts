@@ -3,6 +3,7 @@
 // the sample and trace buffers. Loading takes bytes, so the same code serves Node
 // and browsers; only `loadEngineBytes` knows about the file system.
 
+import { variantBits } from "./variants.js";
 import { CT_STATE_COUNT, NatStat, Flag, HostParam, LossKind, PortAllocator, SizeDist, RuleAction, STATE_COUNT, State, Stat, TraceField, WlParam, Arrival, Closer, ERRNO_COUNT } from "../assembly/abi.js";
 import type { Plan } from "./scenario.js";
 import { workloadPaths } from "./routes.js";
@@ -23,6 +24,9 @@ export interface EngineExports {
   addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number;
   setLoss(dir: number, kind: number, p0: number, p1: number, p2: number, p3: number): void;
   addRule(dir: number, mask: number, value: number, senderState: number, conn: number, nth: number, action: number, delay: number): number;
+  setDuplicate(dir: number, p: number, shape: number, a: number, b: number, mask: number, value: number, stream: number): void;
+  setWhyBooks(): void;
+  whyFinish(): void;
   addNat(h: number, lo: number, hi: number, max: number, stream: number): number;
   addNatAddress(k: number, addr: number): void;
   setNatTakeover(k: number, on: number): void;
@@ -167,6 +171,7 @@ function allocatorKind(k: AllocatorKernel): PortAllocator {
 /** Loads the plan into a freshly reset engine instance: every kernel it names; hooked links wait for their hooks. */
 export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14): Configured {
   e.reset(Math.floor(plan.seed / 2 ** 32), plan.seed >>> 0, socketCapacity);
+  if (plan.why) e.setWhyBooks();
   const hostIndex = new Map<string, number>();
   const firstIp = new Map<string, number>();
   for (const h of plan.hosts) {
@@ -185,6 +190,7 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [HostParam.Hz, h.tcp.hz], [HostParam.SynLinearTimeouts, h.tcp.synLinearTimeouts], [HostParam.TwReuseDelay, h.tcp.twReuseDelay],
       [HostParam.Timestamps, h.tcp.timestamps],
       [HostParam.DelayedAck, h.tcp.delayedAck],
+      ...(h.variants ? [[HostParam.Variant, variantBits(h.variants)] as [HostParam, number]] : []),
     ];
     for (const [k, v] of knobs) e.setHostParam(hi, k, v);
     for (const [lo, hiPort] of h.reservedPorts) e.reservePorts(hi, lo, hiPort);
@@ -214,6 +220,13 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       if (model === "hook") e.setLoss(d, LossKind.Hook, 0, 0, 0, 0);
       else if (model.model === "bernoulli") e.setLoss(d, LossKind.Bernoulli, model.p, 0, 0, 0);
       else if (model.model === "gilbert-elliott") e.setLoss(d, LossKind.GilbertElliott, model.p, model.r, model.k ?? 1, model.h ?? 0);
+    }
+    if (l.duplicate) {
+      const d = l.duplicate;
+      const [mask, value] = d.flags === undefined ? [Flag.UDP, 0] : parseFlags(d.flags);
+      const shape = d.shape === "fixed" ? 0 : d.shape === "uniform" ? 1 : 2; // net.ts DUP_*
+      e.setDuplicate(ab, d.rate, shape, d.a, d.b, mask, value, 2 * l.stream);
+      e.setDuplicate(ab + 1, d.rate, shape, d.a, d.b, mask, value, 2 * l.stream + 1);
     }
     if (model !== "hook" && model.model === "rules") {
       const action = model.action === "drop" ? RuleAction.Drop : RuleAction.Duplicate;

@@ -4,7 +4,7 @@
 // them, the summary says which held, and the exit code says whether all did (cli.ts).
 
 import { ERRNOS, STATE_NAMES } from "./engine.js";
-import type { Result } from "./result.js";
+import { WHY_KEYS, type Result } from "./result.js";
 import { closest } from "./units.js";
 
 export const EXPECT_OPERATORS = ["==", "!=", "<=", ">=", "<", ">"] as const;
@@ -30,6 +30,8 @@ const CHECKABLE: Record<string, unknown> = {
     segments: zeros(["sent", "dropped", "retransmitted", "duplicated", "pawsRejected"]),
     timeWaitReused: 0, timeWaitOverflow: 0,
     listen: zeros(["ListenOverflows", "ListenDrops", "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed"]),
+    // A "why" study's counters (a run without them has no value there: the check fails).
+    why: zeros(WHY_KEYS),
   },
   peak: zeros(STATE_NAMES),
 };

@@ -12,7 +12,7 @@ export {
 export { WorkerPool, type PoolOptions, type PoolRunOptions } from "./workers/pool.js";
 export { runOnPool } from "./workers/parallel.js";
 export { planScenario, scenarioJsonSchema, ScenarioError, type Scenario, type Plan, type PlanOptions } from "./scenario.js";
-export type { Result, Trace, TraceState, TraceSegment, StateName, FleetSummary } from "./result.js";
+export type { Result, Trace, TraceState, TraceSegment, StateName, FleetSummary, WhyCounters } from "./result.js";
 export { PROFILES, PROFILE_NAMES, wheelTimer, type Profile, type TcpKnobs } from "./profiles.js";
 export { parseDuration } from "./units.js";
 export { checkExpectations, parseExpectation, EXPECT_OPERATORS, type Expectation, type CheckOutcome } from "./expect.js";

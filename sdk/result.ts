@@ -34,6 +34,31 @@ export interface ListenCounters {
   SyncookiesFailed: number;
 }
 
+/** The "why" counters (docs/results.md, docs/why.md). Held times are simulated seconds. */
+export interface WhyCounters {
+  /** Server sockets made by an old duplicate SYN (a delayed copy nobody waits for): resources held for connections nobody wants. */
+  unwanted: number;
+  /** Seconds they were held, summed (those still open at the end, to the end). */
+  unwantedHeldSeconds: number;
+  /** Of them, those the server took for established (a two-way handshake's): its application accepted them. */
+  falselyEstablished: number;
+  /** Connections whose client, still in SYN_SENT, got an ACK of its SYN without a SYN: the server established, both waiting on each other. */
+  deadlocks: number;
+  /** Segments of an old incarnation (another connection on the same 4-tuple) whose data or FIN a new one took in order: corruption. */
+  staleAccepted: number;
+  /** FIN retransmissions by a passive closer in LAST_ACK (its FIN or the final ACK lost). */
+  lastAckFinRetries: number;
+  /** RSTs a passive closer (CLOSE_WAIT or LAST_ACK) accepted: the active closer had forgotten the connection. */
+  passiveResets: number;
+  /** threeWayClose sockets that forgot the connection before their exchange was done (the peer's data still to come). */
+  closedEarly: number;
+  /** Sockets open at the end that nothing will ever close: ESTABLISHED, idle, the peer's end gone. */
+  neverClosed: number;
+}
+export const WHY_KEYS: (keyof WhyCounters)[] = [
+  "unwanted", "unwantedHeldSeconds", "falselyEstablished", "deadlocks", "staleAccepted", "lastAckFinRetries", "passiveResets", "closedEarly", "neverClosed",
+];
+
 /** A fleet (a host entry with `count`): its series are its hosts' sums; here, the few that held the most ports. */
 export interface FleetSummary {
   hosts: number;
@@ -62,6 +87,8 @@ export interface Result {
     timeWaitOverflow: number;
     /** Listeners' drops and SYN cookies, counted as netstat's TcpExt counters (ListenDrops includes ListenOverflows). */
     listen: ListenCounters;
+    /** What goes wrong when a mechanism is left out: in a "why" study (a `variant` or a link's `duplicate`), docs/why.md. */
+    why?: WhyCounters;
   };
   peak: Record<StateName, number>;
   /** Per host: a fleet's hosts appear as one, under the fleet's name, their counts summed. */
@@ -79,6 +106,8 @@ export interface Result {
     failures: number[];
     failuresByErrno: Record<Errno, number[]>;
   };
+  /** The hosts that leave TCP mechanisms out (`variant`), with their names; absent when none does. */
+  variants?: Record<string, string[]>;
   /** Per fleet: series above hold a fleet's sums under its name; this names its busiest hosts. */
   fleets?: Record<string, FleetSummary>;
   /** Per NAT host (scenarios with "kind": "nat" hosts). */

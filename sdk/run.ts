@@ -183,6 +183,7 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     options.onSlice?.(fresh, (k) => e.stat(k));
     if (options.onProgress || options.onSlice || options.signal) await new Promise((r) => setTimeout(r, 0));
   }
+  if (plan.why && !error) e.whyFinish(); // what the run leaves behind
   const simulatedUs = error ? Math.min(plan.duration, e.nowUs()) : plan.duration;
   return { e, samples, records, dirs, wallSeconds: (performance.now() - started) / 1000, simulatedUs, error };
 }
@@ -253,6 +254,15 @@ function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTab
     peak,
     series,
   };
+  if (plan.why) {
+    result.totals.why = {
+      unwanted: st(Stat.UnwantedConns), unwantedHeldSeconds: round6(st(Stat.UnwantedHeldUs) / 1e6), falselyEstablished: st(Stat.FalselyEstablished),
+      deadlocks: st(Stat.Deadlocks), staleAccepted: st(Stat.StaleAccepted), lastAckFinRetries: st(Stat.LastAckRetries),
+      passiveResets: st(Stat.PassiveResets), closedEarly: st(Stat.ClosedEarly), neverClosed: st(Stat.NeverClosed),
+    };
+    const variants = plan.hosts.filter((h) => h.variants?.length).map((h) => [h.fleet ?? h.name, h.variants!] as const);
+    if (variants.length) result.variants = Object.fromEntries(variants);
+  }
   const fleets = fleetSummaries(plan, reported, (hi) => samples.column(L.ports + hi).reduce((m, v) => Math.max(m, v), 0));
   if (fleets) result.fleets = fleets;
   const nats = natResults(plan, samples, series.t);

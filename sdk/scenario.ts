@@ -5,7 +5,8 @@
 // Every problem becomes one ScenarioError line: the field, what is wrong, what is allowed.
 
 import { z } from "zod";
-import { count, durationText as duration, expectedText, port, unwrapSchema } from "./fields.js";
+import { count, durationText as duration, expectedText, flags, port, probability, unwrapSchema } from "./fields.js";
+import { VARIANT_NAMES, type VariantName } from "./variants.js";
 import { parseExpectation } from "./expect.js";
 import {
   checkKernel, definePlugin, isModuleRef, PluginError, registeredNames, registeredPlugin, type LossPlugin, type Plugin, type PluginKind, type ModulePlugin,
@@ -128,6 +129,29 @@ const nat = z.strictObject({
     .describe("answer an inside host's TCP packet for a flow the NAT no longer has (idle timeout) with an RST, as AWS NAT gateway; false: drop it, as Linux").meta({ default: false }),
 }).describe("a NAT host's SNAT and conntrack settings");
 
+/** Mechanisms left out ("why" studies, docs/why.md): a name, names joined by "+", a list of names, or "none". */
+const variantName = z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]]);
+const variant = z.union([
+  z.literal("none"),
+  variantName,
+  z.string().regex(new RegExp(`^(${VARIANT_NAMES.join("|")})(\\+(${VARIANT_NAMES.join("|")}))+$`), `expected "none", one of ${VARIANT_NAMES.join(", ")}, or names joined by "+"`),
+  z.array(variantName),
+]).describe(`TCP mechanisms left out: "none", one of ${VARIANT_NAMES.join(", ")}, names joined by "+" (e.g. "noTimeWait+sameIsn"), or a list of them (docs/why.md)`);
+
+/** A duplicate's delay: fixed, or drawn per copy. */
+const dupDelay = z.union([
+  duration,
+  z.strictObject({ dist: z.literal("uniform"), min: duration, max: duration }),
+  z.strictObject({ dist: z.literal("exponential"), mean: duration, max: duration }),
+]).describe('a duration, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean", "max" } (max caps the draw)');
+
+/** The network keeps copies of segments and delivers them late: old duplicates. */
+const duplicate = z.strictObject({
+  rate: probability.describe("the probability that a delivered segment is also copied"),
+  delay: dupDelay,
+  flags: flags.optional().describe('copy only segments with these tcpdump flags, e.g. "S" (default: every TCP segment)'),
+}).describe("old duplicates: each delivered segment is copied with probability `rate`, the copy arriving `delay` later (draws from the link's own stream)");
+
 const host = z.strictObject({
   ip: ipList.describe("the host's address, or addresses"),
   // The i-th host of a fleet has each listed address plus i ("10.0.0.1" -> 10.0.0.1, 10.0.0.2, ...).
@@ -146,6 +170,7 @@ const host = z.strictObject({
   listen: z.array(listen).optional().describe("the host's listening sockets"),
   kind: z.enum(["endpoint", "nat"]).optional().describe('"nat": the host forwards, translating the source of the flows it passes').meta({ default: "endpoint" }),
   nat: nat.optional(),
+  variant: variant.optional().describe("this host's TCP mechanisms left out (replaces the scenario's `variant` for it)").meta({ defaultText: "the scenario's" }),
 }).describe("a host, or a fleet of alike hosts");
 
 // Loss models and workloads are plugins: "plugin" names one, and its own schema checks
@@ -160,6 +185,7 @@ const link = z.strictObject({
     .meta({ typeName: "duration or [a->b, b->a]", expected: 'a duration like "500us", or ["a-to-b", "b-to-a"] durations' })
     .describe("the one-way latency, the same both ways or each way"),
   loss: pluginUse.optional().describe('the loss model plugin and its options, { "plugin": NAME, ... }').meta({ defaultText: "none" }),
+  duplicate: duplicate.optional(),
 }).describe("a link between two hosts");
 
 /** A workload: a plugin's options besides where it runs, from a host (or fleet) to a port of others. */
@@ -198,6 +224,9 @@ const scenarioSchema = z.strictObject({
     const e = parseExpectation(v);
     if (typeof e === "string") ctx.addIssue({ code: "custom", message: e });
   })).optional().describe('checks on the result, like "failed.EADDRNOTAVAIL==0"; a failed one makes the exit code 3'),
+  variant: variant.optional().describe("TCP mechanisms every host leaves out (a host's own `variant` replaces it); the result counts what goes wrong (totals.why)").meta({ default: "none" }),
+  vary: z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1))
+    .describe('the sweep `connsim sweep` runs when given no --vary: { "path": [values] }, e.g. { "variant": ["none", "noTimeWait"] }').meta({ defaultText: "none" }).optional(),
 }).describe("a connsim scenario");
 
 /**
@@ -229,6 +258,8 @@ export interface PlannedHost {
   listen: PlannedListener[];
   /** A host that forwards, as a NAT: its SNAT range and conntrack settings. */
   nat?: PlannedNat;
+  /** The TCP mechanisms it leaves out (docs/why.md); absent: none. */
+  variants?: VariantName[];
 }
 /** Times in us; timeouts in CtTimeout order (assembly/abi.ts): the TCP states', then UDP's and UDP streams'. */
 export interface PlannedNat {
@@ -247,7 +278,9 @@ export interface PlannedListener {
  * and its kernel, or none when its hook decides (plugin-host.ts).
  */
 export interface PlannedLoss { plugin: string; module?: string; options: Record<string, unknown>; kernel?: LossKernel }
-export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: PlannedLoss }
+/** A link's old duplicates: rate, the delay's shape and parameters (us: fixed a; uniform a-b; exponential mean a, at most b), flags matched. */
+export interface PlannedDuplicate { rate: number; shape: "fixed" | "uniform" | "exponential"; a: number; b: number; flags?: string }
+export interface PlannedLink { a: string; b: string; stream: number; latencyAB: number; latencyBA: number; loss?: PlannedLoss; duplicate?: PlannedDuplicate }
 export interface PlannedWorkload {
   /** The plugin that made it, and the engine model its kernel chose. */
   plugin: string;
@@ -293,6 +326,8 @@ export interface Plan {
   workloads: PlannedWorkload[];
   /** A shard's: the whole scenario's loss-hook epoch (plugin-host.ts), us. */
   hookEpoch?: number;
+  /** A "why" study (a `variant` given anywhere, or a link's `duplicate`): the engine keeps its books, the result has totals.why. */
+  why?: boolean;
 }
 
 const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout", "twReuseDelay"]);
@@ -364,6 +399,10 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
       tcp[k] = DURATION_KNOBS.has(k) ? us(v) : (v as number);
     }
     if (tcp.rtoMin > tcp.rtoMax) throw new ScenarioError(`${field}.tcp.rtoMin`, "is above rtoMax");
+    const variants = variantList(h.variant ?? sc.variant);
+    // Two variants are knobs: no SYN or SYN-ACK retransmission; no TIME_WAIT (as past tcp_max_tw_buckets, uncounted).
+    if (variants.includes("noSynRetransmit")) Object.assign(tcp, { synRetries: 0, synackRetries: 0, synLinearTimeouts: 0 });
+    if (variants.includes("noTimeWait")) tcp.maxTwBuckets = 0;
     // The engine's timers hold 2^32 us. A number is seconds: 60000 meant as milliseconds is 16.7 hours.
     for (const k of DURATION_KNOBS) {
       const most = k === "rtoInit" ? 65e6 : 4294e6;
@@ -415,6 +454,7 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
         name: member, ...(fleet ? { fleet: name } : {}), stream: hosts.length, ips, ports,
         portAllocator: { plugin: allocator.plugin, kernel: allocator.kernel }, tcp: { ...tcp }, reservedPorts,
         listen: listen.map((l) => ({ ...l })), // (a restart sets one host's listener)
+        ...(variants.length ? { variants: [...variants] } : {}),
       });
       members.set(member, [member]);
       names.push(member);
@@ -474,12 +514,13 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
         });
       }
     }
+    const dup = l.duplicate ? planDuplicate(l.duplicate, `${field}.duplicate`, us) : undefined;
     for (const [a, b] of pairs) {
       // A rule from a fleet's end is from each of its hosts.
       const own = loss?.kernel?.model === "rules" && loss.kernel.rules.some((r) => r.from !== undefined && r.from !== a && r.from !== b)
         ? { ...loss, kernel: { ...loss.kernel, rules: loss.kernel.rules.map((r) => (r.from === undefined ? r : { ...r, from: r.from === l.between[0] ? a : b })) } }
         : loss;
-      links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: own });
+      links.push({ a, b, stream: links.length, latencyAB: ab, latencyBA: ba, loss: own, ...(dup ? { duplicate: { ...dup } } : {}) });
     }
   });
 
@@ -606,10 +647,31 @@ export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan 
   const seed = overrides.seed ?? sc.seed ?? 1;
   const trace = overrides.trace ?? sc.trace ?? 0;
   if (trace > MAX_TRACE) throw new ScenarioError(overrides.trace !== undefined ? "options.trace" : "scenario.trace", tooManyTraced(trace));
+  const why = sc.variant !== undefined || Object.values(sc.hosts).some((h) => h.variant !== undefined) || links.some((l) => l.duplicate);
   return {
     name: sc.name ?? "scenario", seed, profile, duration, sample,
-    trace, hosts, links, workloads,
+    trace, hosts, links, workloads, ...(why ? { why } : {}),
   };
+}
+
+/** A `variant` as a list of names ("none" and absent: none), each once. */
+function variantList(v: string | VariantName[] | undefined): VariantName[] {
+  if (v === undefined || v === "none") return [];
+  return [...new Set(Array.isArray(v) ? v : v.split("+") as VariantName[])];
+}
+
+/** A link's `duplicate`, with its delay in us; a range must be ordered. */
+function planDuplicate(d: z.infer<typeof duplicate>, field: string, us: (v: string | number) => number): PlannedDuplicate {
+  const flags = d.flags === undefined ? {} : { flags: d.flags };
+  if (typeof d.delay !== "object") return { rate: d.rate, shape: "fixed", a: us(d.delay), b: us(d.delay), ...flags };
+  if (d.delay.dist === "uniform") {
+    const [a, b] = [us(d.delay.min), us(d.delay.max)];
+    if (a > b) throw new ScenarioError(`${field}.delay.min`, `is above max (${b / 1e6}s)`);
+    return { rate: d.rate, shape: "uniform", a, b, ...flags };
+  }
+  const [a, b] = [us(d.delay.mean), us(d.delay.max)];
+  if (a <= 0) throw new ScenarioError(`${field}.delay.mean`, "must be more than zero");
+  return { rate: d.rate, shape: "exponential", a, b, ...flags };
 }
 
 function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: string | number) => number): PlannedNat {

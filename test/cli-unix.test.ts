@@ -90,7 +90,7 @@ describe("help and version", () => {
   test("every command has --help, the same as connsim help COMMAND, listing each flag it takes", () => {
     const flags: Record<string, string[]> = {
       run: ["json", "csv", "html", "pcap", "out", "expect", "workers", "seed", "trace", "quiet"],
-      snapshot: ["at", "seed", "top", "json"], sweep: ["vary", "workers", "seed", "csv", "json", "quiet"], plugins: [],
+      snapshot: ["at", "seed", "top", "json"], sweep: ["vary", "workers", "seed", "csv", "json", "html", "quiet"], plugins: [],
     };
     for (const [command, names] of Object.entries(flags)) {
       const help = connsim(command, "--help");
@@ -193,7 +193,7 @@ describe("--expect: checks for CI", () => {
 
   test("a bad check is bad input (exit 2) naming the allowed roots, before anything runs", () => {
     expectUserError(connsim("run", "examples/default.json", "--expect", "peek.TIME_WAIT<1"),
-      'connsim: --expect "peek.TIME_WAIT<1": no number at peek.TIME_WAIT (did you mean "peak"?); the roots are totals and peak, and a field of totals may be written without "totals.": attempted, established, completed, pending, failed, segments, timeWaitReused, timeWaitOverflow, listen');
+      'connsim: --expect "peek.TIME_WAIT<1": no number at peek.TIME_WAIT (did you mean "peak"?); the roots are totals and peak, and a field of totals may be written without "totals.": attempted, established, completed, pending, failed, segments, timeWaitReused, timeWaitOverflow, listen, why');
     expectUserError(connsim("run", "examples/default.json", "--expect", "peak.TIME_WAT<1"), /^connsim: --expect "peak\.TIME_WAT<1": no number at peak\.TIME_WAT \(did you mean "TIME_WAIT"\?\); peak has CLOSED, LISTEN, /);
     expectUserError(connsim("run", "examples/default.json", "--expect", "failed<1"),
       'connsim: --expect "failed<1": failed is a group, not a number; it has EADDRNOTAVAIL, ECONNREFUSED, ETIMEDOUT, ECONNRESET, EADDRINUSE');

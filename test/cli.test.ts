@@ -24,7 +24,7 @@ afterAll(() => {
 const OVERVIEW =
   "usage: connsim run <scenario.json|.js|.ts> [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--expect CHECK ...] [--workers N] [--seed N] [--trace N] [--quiet]\n" +
   "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N] [--json FILE]\n" +
-  "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--quiet]\n" +
+  "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--html FILE] [--quiet]\n" +
   "       connsim plugins [NAME | ./module.js]\n" +
   "\n" +
   "connsim help COMMAND (or connsim COMMAND --help) describes a command's flags; connsim --version prints the version.\n";
@@ -102,7 +102,7 @@ describe("connsim run: bad input exits 2 with one line", () => {
   test("a scenario with a typo names the field", () => {
     const typo = file("typo.json", DEFAULT.replace('"duration"', '"durration"'));
     const line = expectUserError(connsim("run", typo, "--quiet"), "connsim: scenario.");
-    expect(line).toBe(`connsim: scenario.durration: unknown field; did you mean "duration"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads, expect`);
+    expect(line).toBe(`connsim: scenario.durration: unknown field; did you mean "duration"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads, expect, variant, vary`);
   });
 
   test("a nested typo names the nested field", () => {

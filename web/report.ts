@@ -40,10 +40,17 @@ const ERRNO_COLOURS: Record<keyof Result["totals"]["failed"], string> = {
 const HEIGHT = 240;
 const plots: uPlot[] = [];
 
+/** A sweep's page (sdk/report/sweep-html.ts): each run's series, labelled by its varied values. */
+export interface SweepReportData {
+  sweep: { label: string; t: number[]; states: Record<StateName, number[]>; failuresByErrno: Result["series"]["failuresByErrno"] }[];
+}
+
 function main(): void {
   const el = document.getElementById("connsim-data");
   if (!el?.textContent) throw new Error("connsim report: the embedded data (#connsim-data) is missing");
-  const data = JSON.parse(el.textContent) as ReportData;
+  const parsed = JSON.parse(el.textContent) as ReportData | SweepReportData;
+  if ("sweep" in parsed) { sweepMain(parsed); return; }
+  const data = parsed;
   const { series } = data.result;
   const hosts = Object.keys(series.byHost);
 
@@ -65,6 +72,17 @@ function main(): void {
   });
 }
 
+/** A sweep: one states chart and one failures chart per run, side by side in grid order (a figure's width is its grid cell's). */
+function sweepMain(data: SweepReportData): void {
+  for (const run of data.sweep) {
+    stateChart(figure("sweep-states", run.label), run.t, run.states);
+    failuresChart(figure("sweep-failures", run.label), run.t, run.failuresByErrno);
+  }
+  addEventListener("resize", () => {
+    for (const u of plots) u.setSize({ width: widthOf(u.root.parentElement!), height: HEIGHT });
+  });
+}
+
 /** A titled box inside the section #id; returns the element the chart goes in. */
 function figure(id: string, title?: string): HTMLElement {
   const fig = document.createElement("figure");
@@ -78,7 +96,7 @@ function figure(id: string, title?: string): HTMLElement {
 }
 
 function widthOf(el: HTMLElement): number {
-  return Math.max(320, el.clientWidth);
+  return Math.max(el.closest(".side-by-side") ? 240 : 320, el.clientWidth);
 }
 
 function plot(el: HTMLElement, opts: Omit<uPlot.Options, "width" | "height">, data: uPlot.AlignedData): void {

@@ -124,6 +124,48 @@ ${inlineText(js, "script")}
 `;
 }
 
+/** The page of a sweep (`connsim sweep --html`): the runs' table, then each run's charts side by side, in grid order. */
+export async function sweepHtmlPage(name: string, description: string, header: string[], rows: string[][],
+                                    runs: { label: string; result?: Result }[]): Promise<string> {
+  const [js, css] = await readBundle();
+  const sweep = runs.filter((r) => r.result).map(({ label, result: r }) => ({
+    label, t: r!.series.t, states: r!.series.states, failuresByErrno: r!.series.failuresByErrno,
+  }));
+  const head = `<tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("\n");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(name)}</title>
+<style>
+${inlineText(css, "style")}
+</style>
+</head>
+<body>
+<h1>${esc(name)}</h1>
+${description ? `<p class="description">${esc(description)}</p>\n` : ""}<p class="meta">a sweep of ${runs.length} run${runs.length === 1 ? "" : "s"}; each chart below is one run, labelled by its varied values</p>
+<h2>Runs</h2>
+<div class="sweep-table"><table>
+${head}
+${body}
+</table></div>
+<h2>TCP states, all hosts, per run</h2>
+<p class="explain">Sockets in each TCP state at every sample, stacked, one chart per run side by side: the same workload with a mechanism and without it.</p>
+<div id="sweep-states" class="side-by-side"></div>
+<h2>Failures per run</h2>
+<p class="explain">Failed connection attempts in each sample interval, by errno.</p>
+<div id="sweep-failures" class="side-by-side"></div>
+<script type="application/json" id="connsim-data">${JSON.stringify({ sweep }).replace(/</g, "\\u003c")}</script>
+<script>
+${inlineText(js, "script")}
+</script>
+</body>
+</html>
+`;
+}
+
 /** A long string in slices of at most `size` UTF-16 units, never between the halves of a surrogate pair. */
 function* pieces(s: string, size = 1 << 20): Generator<string> {
   for (let i = 0; i < s.length;) {

@@ -43,11 +43,25 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = [], checks: Ch
     if (first !== undefined) lines.push(`  first EADDRNOTAVAIL in the sample ending at t=${first}s`);
   }
   lines.push(...natLines(r));
+  lines.push(...whyLines(r));
   lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
   const width = Math.max(0, ...checks.map((c) => c.text.length));
   checks.forEach((c, i) => lines.push(`  ${(i ? "" : "checks").padEnd(13)}${(c.held ? "held" : "failed").padEnd(8)}${c.text.padEnd(width)}  (${Number.isNaN(c.actual) ? "no value" : fmt(c.actual)})`));
   for (const file of wrote) lines.push(`  wrote ${file}`);
   return lines.map((l) => visible(l)).join("\n") + "\n"; // names and paths are the user's: no raw control characters
+}
+
+/** A "why" study's counters (docs/why.md), and which hosts leave which mechanisms out. */
+function whyLines(r: Result): string[] {
+  const w = r.totals.why;
+  if (!w) return [];
+  const variants = Object.entries(r.variants ?? {}).map(([h, v]) => `${h} ${v.join("+")}`).join(", ") || "none (standard TCP)";
+  const held = w.unwanted ? `held ${num(w.unwantedHeldSeconds)} s, ${num(w.unwantedHeldSeconds / w.unwanted)} s each, ` : "";
+  return [
+    `  variants     ${variants}`,
+    `  why          unwanted server connections ${fmt(w.unwanted)} (${held}${fmt(w.falselyEstablished)} taken for established), deadlocks ${fmt(w.deadlocks)}, never closed ${fmt(w.neverClosed)}`,
+    `               old incarnation's data accepted ${fmt(w.staleAccepted)}, LAST_ACK FIN retries ${fmt(w.lastAckFinRetries)}, passive closer reset ${fmt(w.passiveResets)}, closed early ${fmt(w.closedEarly)}`,
+  ];
 }
 
 /**

@@ -7,7 +7,7 @@
 // for a given `conn` means in a shard what it means in the whole run; runs that trace
 // connections are not split (traces are not merged).
 
-import type { FleetSummary, ListenCounters, NatResult, Result, StateName } from "../result.js";
+import { WHY_KEYS, type FleetSummary, type ListenCounters, type NatResult, type Result, type StateName, type WhyCounters } from "../result.js";
 import type { Plan } from "../scenario.js";
 import { hookEpoch, hostGroups, reportedHosts } from "../groups.js";
 
@@ -98,6 +98,12 @@ export function mergeShards(plan: Plan, shards: Plan[], results: Result[]): Resu
       failuresByErrno: Object.fromEntries(errnos.map((k) => [k, addSeries((r) => r.series.failuresByErrno[k])])) as Result["series"]["failuresByErrno"],
     },
   };
+  if (first.totals.why) {
+    merged.totals.why = Object.fromEntries(WHY_KEYS.map((k) => [k, sum((r) => r.totals.why?.[k] ?? 0)])) as unknown as WhyCounters;
+    merged.totals.why.unwantedHeldSeconds = Math.round(merged.totals.why.unwantedHeldSeconds * 1e6) / 1e6;
+  }
+  const variants = plan.hosts.filter((h) => h.variants?.length).map((h) => [h.fleet ?? h.name, h.variants!] as const);
+  if (plan.why && variants.length) merged.variants = Object.fromEntries(variants);
   const fleets = [...new Set(results.flatMap((r) => Object.keys(r.fleets ?? {})))];
   if (fleets.length) {
     // (In plan order; a fleet whose hosts no link joins may span shards.)

@@ -6,7 +6,7 @@
 import { loadPlugins } from "../plugin-loader.js";
 import { PluginError, type Plugin } from "../plugins.js";
 import { csvCell } from "../report/csv.js";
-import type { Result } from "../result.js";
+import { WHY_KEYS, type Result } from "../result.js";
 import { planScenario, ScenarioError, type Plan } from "../scenario.js";
 import { closest } from "../units.js";
 
@@ -46,6 +46,23 @@ export function parseVary(spec: string): Vary {
     return s !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
   });
   return { path, values };
+}
+
+/**
+ * The sweep a scenario declares in its `vary` ({ "path": [values] }), or undefined when it
+ * declares none; a malformed one is a ScenarioError naming it.
+ */
+export function declaredVary(scenario: unknown): Vary[] | undefined {
+  if (scenario === null || typeof scenario !== "object" || !Object.hasOwn(scenario, "vary")) return undefined;
+  const vary = (scenario as { vary: unknown }).vary;
+  if (vary === null || typeof vary !== "object" || Array.isArray(vary) || Object.keys(vary).length === 0) {
+    throw new ScenarioError("scenario.vary", 'expected { "path": [values] } with at least one path, e.g. { "variant": ["none", "noTimeWait"] }');
+  }
+  return Object.entries(vary).map(([path, values]) => {
+    const ok = Array.isArray(values) && values.length > 0 && values.every((v) => ["number", "string", "boolean"].includes(typeof v));
+    if (!ok) throw new ScenarioError(`scenario.vary.${path}`, "expected a list of at least one number, string or true/false");
+    return { path, values: values as Value[] };
+  });
 }
 
 /**
@@ -165,6 +182,10 @@ export function sweepTable(varies: Vary[], rows: SweepRow[]): string[][] {
     ["ETIMEDOUT", (r) => r.totals.failed.ETIMEDOUT], ["ECONNRESET", (r) => r.totals.failed.ECONNRESET],
     ["peak TIME_WAIT", (r) => r.peak.TIME_WAIT], ["retransmitted", (r) => r.totals.segments.retransmitted],
   ];
+  // A "why" study's counters, when its runs have them (docs/why.md).
+  if (rows.some((r) => r.result?.totals.why)) {
+    for (const k of WHY_KEYS) figures.push([k, (r) => r.totals.why?.[k] ?? 0]);
+  }
   const header = [...varies.map((v) => v.path), ...figures.map(([name]) => name), "error"];
   return [header, ...rows.map((row) => [
     ...varies.map((v) => String(row.values[v.path])),
