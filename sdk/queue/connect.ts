@@ -1,0 +1,34 @@
+// One Redis connection for the queue's users: a Redis that cannot be reached at the
+// start is an error at once (a mistyped port should not hang), while one lost later is
+// waited for, however long: commands wait through the outage and the user is told.
+
+import type { Redis } from "ioredis";
+import { redisOptions, type QueueTarget } from "./job.js";
+
+export async function connectRedis(target: QueueTarget, note: (line: string) => void): Promise<Redis> {
+  const { Redis } = await import("ioredis");
+  let ready = false;
+  let lost: string | undefined;
+  const redis = new Redis({
+    ...redisOptions(target),
+    maxRetriesPerRequest: null, // as BullMQ's workers need; commands wait for the connection
+    enableAutoPipelining: true,
+    retryStrategy: (times) => (ready ? Math.min(200 * times, 2000) : times > 3 ? null : 200),
+  });
+  redis.on("error", (e: Error) => {
+    if (ready && e.message !== lost) note(`lost Redis at ${target.shown} (${e.message}); waiting for it`);
+    lost = e.message;
+  });
+  redis.on("ready", () => {
+    if (ready && lost) note(`Redis at ${target.shown} is back`);
+    ready = true;
+    lost = undefined;
+  });
+  try {
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${target.shown}: ${lost ?? (e as Error).message}`);
+  }
+  return redis;
+}
