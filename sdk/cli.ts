@@ -100,7 +100,7 @@ function usage(command: string): string {
     const text = `--${name}${f.value ? ` ${f.value}` : ""}`;
     return f.required ? (f.multiple ? `${text} [--${name} ...]` : text) : f.multiple ? `[${text} ...]` : `[${text}]`;
   });
-  return ["usage: connsim", command, c.args, ...flags].join(" ");
+  return ["usage: connsim", command, c.args, ...flags].filter(Boolean).join(" ");
 }
 
 /** `connsim help`: every command's synopsis. */
