@@ -5,7 +5,7 @@
 // 1. The queue's overhead: N points of a near-empty scenario (one connection, 10 ms
 //    simulated), through the queue to one worker process, against the same sweep on the
 //    local pool: jobs per second each way.
-// 2. A 40-point sweep (the default study, 120 s simulated, tw_reuse 0/1 x 20 rates) on
+// 2. A 40-point sweep (the default study, 60 s simulated, tw_reuse 0/1 x 20 rates) on
 //    1 worker process against 2, each process running one job at a time
 //    (--concurrency 1): the speed-up is what a second machine gives.
 // Each measurement uses a fresh database, so no point is reused from an earlier one.
@@ -41,10 +41,10 @@ probe.on("error", () => {});
 await probe.ping();
 
 const def = JSON.parse(readFileSync(join(ROOT, "examples", "default.json"), "utf8"));
-writeFileSync(join(dir, "empty.json"), JSON.stringify({ ...def, name: "empty", duration: "10ms", workloads: [{ ...def.workloads[0], rate: 100, arrival: "uniform" }] }));
-writeFileSync(join(dir, "study.json"), JSON.stringify(def));
+writeFileSync(join(dir, "empty.json"), JSON.stringify({ ...def, name: "empty", duration: "10ms", sample: "10ms", workloads: [{ ...def.workloads[0], rate: 100, arrival: "constant" }] }));
+writeFileSync(join(dir, "study.json"), JSON.stringify({ ...def, duration: "60s" }));
 const EMPTY = ["sweep", "empty.json", "--vary", `seed=1:${JOBS}:${JOBS}`, "--quiet"];
-const STUDY = ["sweep", "study.json", "--vary", "hosts.client.tcp.twReuse=0,1", "--vary", "workloads.0.rate=100:2000:20", "--quiet"];
+const STUDY = ["sweep", "study.json", "--vary", "hosts.client.tcp.twReuse=0,1", "--vary", "workloads.0.rate=100:900:20", "--quiet"];
 
 let db = 0;
 /** Wall seconds of a queued sweep with `workers` worker processes at `concurrency`, on a fresh database. */

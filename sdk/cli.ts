@@ -65,7 +65,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   sweep: {
     args: "<scenario.json|.js|.ts>",
-    about: "Runs the scenario once per combination of the --vary values, over worker threads; one row per run.",
+    about: "Runs the scenario once per combination of the --vary values, over worker threads (or, with --queue, on `connsim worker`s on any machines); one row per run.",
     flags: {
       vary: { value: "PATH=V1,V2,... | PATH=FROM:TO:COUNT", multiple: true, required: true, help: "a scenario field and its values (at least one)" },
       workers: { value: "N", help: "worker threads (default: the cores)" },

@@ -49,6 +49,19 @@ describe("queue URLs and job keys", () => {
       .toBe("connsim: --results is for a queued sweep: --queue redis://HOST:PORT --results file:///DIR\n");
     expect(connsim("worker").stderr).toMatch(/^connsim: worker needs --queue redis:\/\/HOST:PORT; usage: connsim worker --queue/);
   });
+
+  test("the queue library loads only for a queued sweep or a worker, not for a run", () => {
+    // A resolve hook that names every import of bullmq or ioredis on stderr.
+    const hook = `import { register } from "node:module"; register("data:text/javascript," + encodeURIComponent(
+      'export async function resolve(s, c, n) { if (/^(bullmq|ioredis)$/.test(s)) process._rawDebug("imported " + s); return n(s, c); }'));`;
+    const traced = (...args: string[]) => spawnSync(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, join(ROOT, "bin/connsim.mjs"), ...args], { cwd: ROOT, encoding: "utf8" });
+    const run = traced("sweep", "examples/default.json", "--vary", "workloads.0.rate=10,20", "--quiet");
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe("");
+    const worker = traced("worker", "--queue", "redis://127.0.0.1:1");
+    expect(worker.stderr).toBe("imported bullmq\nimported ioredis\nconnsim: cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1\n");
+    expect(worker.status).toBe(1);
+  });
 });
 
 // ---- against redis-server ----
@@ -98,8 +111,8 @@ function cli(args: string[], env: Record<string, string> = {}) {
 }
 
 /** A `connsim worker` that has said it is taking jobs; its name is host:pid. */
-async function worker(db: number) {
-  const w = cli(["worker", "--queue", url(db), "--concurrency", "1"]);
+async function worker(db: number, env: Record<string, string> = {}) {
+  const w = cli(["worker", "--queue", url(db), "--concurrency", "1"], env);
   await until(() => w.stderr.includes("takes jobs from"), () => `worker did not start: ${w.stderr}`);
   return Object.assign(w, { name: /worker: (\S+) takes jobs/.exec(w.stderr)![1] });
 }
@@ -201,6 +214,32 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
     expect(w.stderr.match(/failed on try \d/g)).toEqual(["failed on try 1", "failed on try 2", "failed on try 3"]);
     w.child.kill("SIGINT");
     await w.exit;
+  });
+
+  test("a result above the size Redis holds goes to --results DIR, the job returning where; the figures are the local sweep's", async () => {
+    const q = queueOf(5);
+    const w = await worker(5, { CONNSIM_QUEUE_INLINE_BYTES: "2000" });
+    const results = join(dir, "results");
+    const args = ["sweep", "scenario.json", "--vary", "workloads.0.rate=100,900", "--json", "-", "--quiet"];
+    const sweep = await cli([...args, "--queue", url(5), "--results", `file://${results}`]).exit;
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const localRun = spawnSync(process.execPath, [join(ROOT, "bin/connsim.mjs"), ...args], { cwd: dir, encoding: "utf8" });
+    const figures = (jsonl: string) => jsonl.trim().split("\n").map((l) => { const { values, totals, peak } = JSON.parse(l); return { values, totals, peak }; });
+    expect(figures(sweep.stdout)).toEqual(figures(localRun.stdout));
+    const jobs = await q.completed();
+    expect(jobs).toHaveLength(2);
+    for (const job of jobs) {
+      const ret = job.returnvalue as { ref: string; bytes: number; summary: { totals: unknown } };
+      expect(ret.ref).toBe(`file://${results}/${job.id}.json`);
+      const whole = JSON.parse(readFileSync(join(results, `${job.id}.json`), "utf8"));
+      expect(Buffer.byteLength(JSON.stringify(whole))).toBe(ret.bytes);
+      expect(ret.bytes).toBeGreaterThan(2000);
+      expect(whole.series.t.length).toBe(31);
+      expect(ret.summary.totals).toEqual(whole.totals);
+    }
+    w.child.kill("SIGINT");
+    await w.exit;
+    await q.close();
   });
 
   test("Redis restarting mid-sweep loses no finished result; the submitter waits for it and finishes", async () => {
