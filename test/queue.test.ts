@@ -55,7 +55,7 @@ describe("queue URLs and job keys", () => {
     const hook = `import { register } from "node:module"; register("data:text/javascript," + encodeURIComponent(
       'export async function resolve(s, c, n) { if (/^(bullmq|ioredis)$/.test(s)) process._rawDebug("imported " + s); return n(s, c); }'));`;
     const traced = (...args: string[]) => spawnSync(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, join(ROOT, "bin/connsim.mjs"), ...args], { cwd: ROOT, encoding: "utf8" });
-    const run = traced("sweep", "examples/default.json", "--vary", "workloads.0.rate=10,20", "--quiet");
+    const run = traced("sweep", "examples/default.json", "--vary", "workloads.0.rate=10", "--workers", "1", "--quiet");
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toBe("");
     const worker = traced("worker", "--queue", "redis://127.0.0.1:1");
@@ -146,7 +146,7 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "connsim-queue-"));
     const s = JSON.parse(readFileSync(join(ROOT, "examples/default.json"), "utf8"));
-    writeFileSync(join(dir, "scenario.json"), JSON.stringify({ ...s, duration: "30s" }));
+    writeFileSync(join(dir, "scenario.json"), JSON.stringify({ ...s, duration: "20s" }));
     port = await freePort();
     await startRedis();
     const r = spawnSync(process.execPath, [join(ROOT, "bin/connsim.mjs"), ...SWEEP, "--csv", "local.csv"], { cwd: dir, encoding: "utf8" });
@@ -164,11 +164,15 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
     const q = queueOf(1);
     const [a, b] = [await worker(1), await worker(1)];
     const sweep = cli([...SWEEP, "--queue", url(1), "--csv", "queued.csv"]);
-    // Kill a mid-job: once a few points are done and it holds one.
+    // Kill a mid-job: once a few points are done, freeze it (SIGSTOP: it can finish
+    // nothing more) and look at the job it holds; none held (between two), let it go on.
     let held: Job | undefined;
     await until(async () => {
       if ((await q.completed()).length < 5) return false;
+      a.child.kill("SIGSTOP");
+      await new Promise((r) => setTimeout(r, 200)); // a command it sent before lands
       held = (await q.queue.getActive()).find((j) => j.processedBy === a.name);
+      if (!held) a.child.kill("SIGCONT");
       return held !== undefined;
     }, () => `worker a never held a job: ${sweep.stderr}`);
     a.child.kill("SIGKILL");
@@ -197,13 +201,13 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
     // A loss plugin that ends its thread at simulated time `at`: a worker crash, on every try.
     copyFileSync(join(ROOT, "test/fixtures/exit-loss.mjs"), join(dir, "exit-loss.mjs"));
     const s = JSON.parse(readFileSync(join(dir, "scenario.json"), "utf8"));
-    s.duration = "20s";
+    s.duration = "10s";
     s.links[0].loss = { plugin: "./exit-loss.mjs", at: 1000 };
     writeFileSync(join(dir, "crash.json"), JSON.stringify(s));
     const w = await worker(2);
     const sweep = await cli(["sweep", "crash.json", "--vary", "links.0.loss.at=1000,5,2000", "--queue", url(2)]).exit;
     expect(sweep.code, sweep.stderr).toBe(1);
-    const localRun = spawnSync(process.execPath, [join(ROOT, "bin/connsim.mjs"), "sweep", "crash.json", "--vary", "links.0.loss.at=1000,2000"], { cwd: dir, encoding: "utf8" });
+    const localRun = spawnSync(process.execPath, [join(ROOT, "bin/connsim.mjs"), "sweep", "crash.json", "--vary", "links.0.loss.at=1000,2000", "--workers", "1"], { cwd: dir, encoding: "utf8" });
     const good = localRun.stdout.split("\n").slice(1, 3);
     const rows = sweep.stdout.split("\n");
     expect(rows[0].startsWith(localRun.stdout.split("\n")[0]) && rows[0].endsWith("  error"), rows[0]).toBe(true);
@@ -223,7 +227,7 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
     const args = ["sweep", "scenario.json", "--vary", "workloads.0.rate=100,900", "--json", "-", "--quiet"];
     const sweep = await cli([...args, "--queue", url(5), "--results", `file://${results}`]).exit;
     expect(sweep.code, sweep.stderr).toBe(0);
-    const localRun = spawnSync(process.execPath, [join(ROOT, "bin/connsim.mjs"), ...args], { cwd: dir, encoding: "utf8" });
+    const localRun = spawnSync(process.execPath, [join(ROOT, "bin/connsim.mjs"), ...args, "--workers", "1"], { cwd: dir, encoding: "utf8" });
     const figures = (jsonl: string) => jsonl.trim().split("\n").map((l) => { const { values, totals, peak } = JSON.parse(l); return { values, totals, peak }; });
     expect(figures(sweep.stdout)).toEqual(figures(localRun.stdout));
     const jobs = await q.completed();
@@ -234,11 +238,35 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
       const whole = JSON.parse(readFileSync(join(results, `${job.id}.json`), "utf8"));
       expect(Buffer.byteLength(JSON.stringify(whole))).toBe(ret.bytes);
       expect(ret.bytes).toBeGreaterThan(2000);
-      expect(whole.series.t.length).toBe(31);
+      expect(whole.series.t.length).toBe(21);
       expect(ret.summary.totals).toEqual(whole.totals);
     }
     w.child.kill("SIGINT");
     await w.exit;
+    await q.close();
+  });
+
+  test("a worker stopped by a second signal gives its running job back to the queue, untried", async () => {
+    const q = queueOf(6);
+    // One long run: 12 million connections.
+    const s = JSON.parse(readFileSync(join(dir, "scenario.json"), "utf8"));
+    s.hosts.client.ports = "1024-65535";
+    s.duration = "600s";
+    s.workloads[0].rate = 20000;
+    writeFileSync(join(dir, "long.json"), JSON.stringify(s));
+    const sweep = cli(["sweep", "long.json", "--vary", "seed=2", "--queue", url(6)]);
+    const w = await worker(6);
+    await until(async () => (await q.queue.getActive()).length === 1, () => sweep.stderr);
+    w.child.kill("SIGTERM");
+    await until(() => w.stderr.includes("SIGTERM: finishing"), () => w.stderr);
+    w.child.kill("SIGINT");
+    const exit = await w.exit;
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toMatch(/SIGINT: giving the running jobs back to the queue\nconnsim worker: stopped after 0 jobs done\n$/);
+    const [job] = await q.queue.getWaiting();
+    expect(job).toBeDefined();
+    expect([job.attemptsMade, job.failedReason ?? null, await q.queue.getFailedCount()]).toEqual([0, null, 0]);
+    sweep.child.kill("SIGKILL");
     await q.close();
   });
 
