@@ -216,6 +216,11 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
     expect(rows[3].startsWith(good[1])).toBe(true);
     expect(sweep.stderr).toMatch(/connsim: 2\/3 done, 0 running, 1 failed\nconnsim: 1 of 3 runs failed; their rows say why\n$/);
     expect(w.stderr.match(/failed on try \d/g)).toEqual(["failed on try 1", "failed on try 2", "failed on try 3"]);
+    // Submitted again: the finished points are reused, the failed one gets three more tries.
+    const again = await cli(["sweep", "crash.json", "--vary", "links.0.loss.at=1000,5,2000", "--queue", url(2)]).exit;
+    expect(again.stdout).toBe(sweep.stdout);
+    expect(again.stderr.split("\n")[0]).toBe("connsim: 3 points: 2 already done, 1 that failed before tried again");
+    expect(w.stderr.match(/failed on try \d/g)).toHaveLength(6);
     w.child.kill("SIGINT");
     await w.exit;
   });

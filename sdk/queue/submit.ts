@@ -75,7 +75,7 @@ export async function runQueuedSweep(scenario: unknown, varies: Vary[], options:
     await add(unique.filter((_, i) => before[i] === "unknown"));
     // A point that failed in an earlier submission gets its tries again; a finished one is kept.
     const retried = unique.filter((_, i) => before[i] === "failed");
-    for (const id of retried) await (await Job.fromId(queue, id))?.retry("failed");
+    for (const id of retried) await (await Job.fromId(queue, id))?.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
     const reused = before.filter((s) => s === "completed").length;
     const queued = before.filter((s) => s !== "unknown" && s !== "completed" && s !== "failed").length;
     if (reused || queued || retried.length) {
