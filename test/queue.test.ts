@@ -156,7 +156,7 @@ describe.skipIf(!REDIS)("on a real redis-server", () => {
     const r = spawnSync(process.execPath, [join(ROOT, "bin/connsim.mjs"), ...SWEEP, "--csv", "local.csv"], { cwd: dir, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     local = { csv: readFileSync(join(dir, "local.csv"), "utf8"), table: r.stdout.replace(/wrote local\.csv\n$/, "") };
-  });
+  }, 60_000);
 
   afterAll(async () => {
     for (const c of children) c.kill("SIGKILL");
