@@ -52,7 +52,7 @@ export async function runQueuedSweep(scenario: unknown, varies: Vary[], options:
   const ids = jobs.map(jobKey);
   const label = (i: number) => Object.entries(grid[i]).map(([p, v]) => `${p}=${v}`).join(" ") || "the scenario";
 
-  const { Queue, Job } = await import("bullmq");
+  const { Queue, QueueEvents, Job } = await import("bullmq");
   const redis = await connectRedis(options.target, note);
   const queue = new Queue<SweepJob, JobReturn>(QUEUE_NAME, { connection: redis });
   queue.on("error", () => {}); // connectRedis reports it
@@ -82,32 +82,60 @@ export async function runQueuedSweep(scenario: unknown, varies: Vary[], options:
       note(`${unique.length} points: ${[reused && `${reused} already done`, queued && `${queued} already queued or running`, retried.length && `${retried.length} that failed before tried again`].filter(Boolean).join(", ")}`);
     }
 
+    // BullMQ's event stream says which jobs moved (started, finished, failed a try):
+    // only those are looked at, with every pending job every few seconds in case an
+    // event was missed (Redis away, the stream trimmed).
+    const listener = redis.duplicate(); // QueueEvents blocks on its own connection
+    const events = new QueueEvents(QUEUE_NAME, { connection: listener });
+    events.on("error", () => {});
+    const moved = new Set<string>();
+    let wake = () => {};
+    for (const event of ["active", "completed", "failed", "delayed", "waiting", "stalled"] as const) {
+      events.on(event, ({ jobId }: { jobId: string }) => { moved.add(jobId); wake(); });
+    }
+    await events.waitUntilReady();
     const outcome = new Map<string, { ret?: JobReturn; error?: string }>();
-    let pending = unique;
-    for (;;) {
-      const now = await states(pending);
-      const running = now.filter((s) => s === "active").length;
-      const vanished: string[] = [];
-      const finished = await Promise.all(pending.map(async (id, i) => {
-        if (now[i] === "unknown") { vanished.push(id); return false; }
-        if (now[i] !== "completed" && now[i] !== "failed") return false;
-        const job = await Job.fromId<SweepJob, JobReturn>(queue, id);
-        if (!job) { vanished.push(id); return false; }
-        outcome.set(id, now[i] === "completed"
-          ? { ret: job.returnvalue }
-          : { error: `${job.failedReason}${job.attemptsMade > 1 ? ` (failed ${job.attemptsMade} times)` : ""}` });
-        return true;
-      }));
-      pending = pending.filter((_, i) => !finished[i]);
-      // A job Redis no longer holds (lost before it was written to disk, removed by hand) is added again.
-      if (vanished.length) {
-        note(`${vanished.length} job${vanished.length === 1 ? "" : "s"} missing from Redis, queued again`);
-        await add(vanished);
+    const active = new Set<string>();
+    const pending = new Set(unique);
+    let lastFull = -Infinity;
+    const FULL_MS = 5000;
+    try {
+      for (;;) {
+        const full = performance.now() - lastFull >= FULL_MS;
+        if (full) lastFull = performance.now();
+        const look = full ? [...pending] : [...moved].filter((id) => pending.has(id));
+        moved.clear();
+        const now = await states(look);
+        const vanished: string[] = [];
+        await Promise.all(look.map(async (id, i) => {
+          if (now[i] === "active") active.add(id); else active.delete(id);
+          if (now[i] === "unknown") { vanished.push(id); return; }
+          if (now[i] !== "completed" && now[i] !== "failed") return;
+          const job = await Job.fromId<SweepJob, JobReturn>(queue, id);
+          if (!job) { vanished.push(id); return; }
+          outcome.set(id, now[i] === "completed"
+            ? { ret: job.returnvalue }
+            : { error: `${job.failedReason}${job.attemptsMade > 1 ? ` (failed ${job.attemptsMade} times)` : ""}` });
+          pending.delete(id);
+        }));
+        // A job Redis no longer holds (lost before it was written to disk, removed by hand) is added again.
+        if (vanished.length) {
+          note(`${vanished.length} job${vanished.length === 1 ? "" : "s"} missing from Redis, queued again`);
+          await add(vanished);
+        }
+        const failed = [...outcome.values()].filter((o) => o.error !== undefined).length;
+        options.onProgress?.({ total: unique.length, done: outcome.size - failed, running: active.size, failed });
+        if (!pending.size) break;
+        // Events come in bursts: gather them for a moment, or wait for the next one.
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, Math.max(0, lastFull + FULL_MS - performance.now()));
+          wake = () => { wake = () => {}; clearTimeout(timer); setTimeout(r, 100); };
+          if (moved.size) wake();
+        });
       }
-      const failed = [...outcome.values()].filter((o) => o.error !== undefined).length;
-      options.onProgress?.({ total: unique.length, done: outcome.size - failed, running, failed });
-      if (!pending.length) break;
-      await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(200, pending.length / 5))));
+    } finally {
+      await events.close();
+      listener.disconnect();
     }
 
     let partial = 0;
