@@ -61,15 +61,25 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   sweep: {
     args: "<scenario.json|.js|.ts>",
-    about: "Runs the scenario once per combination of the --vary values, over worker threads; one row per run.",
+    about: "Runs the scenario once per combination of the --vary values, over worker threads (or, with --queue, on `connsim worker`s on any machines); one row per run.",
     flags: {
-      vary: { value: "PATH=V1,V2,... | PATH=FROM:TO:COUNT", multiple: true, required: true, help: "a scenario field and its values (at least one)" },
+      vary: { value: "PATH=V1,V2,... | PATH=FROM:TO:COUNT", multiple: true, required: true, help: "a scenario field and its values; without it, the scenario's `vary`" },
       workers: { value: "N", help: "worker threads (default: the cores)" },
       seed: { value: "N", help: "the seed, instead of the scenario's" },
       csv: { value: "FILE", help: "the table as CSV (- for stdout)" },
       json: { value: "FILE", help: "JSON Lines, one object per run (- for stdout)" },
       html: { value: "FILE", help: "a page with the table and each run's charts side by side" },
+      queue: { value: "redis://HOST:PORT[/DB]", help: "one job per run on this Redis, for `connsim worker`s on any machines; waits for them" },
+      results: { value: "file:///DIR", help: "with --queue: where workers write results too large for Redis (a directory all machines see)" },
       quiet: { help: "print no table" },
+    },
+  },
+  worker: {
+    args: "",
+    about: "Takes the runs of queued sweeps (sweep --queue) and runs them on this machine's threads until Ctrl-C or SIGTERM (finishes the running jobs; a second signal gives them back).",
+    flags: {
+      queue: { value: "redis://HOST:PORT[/DB]", required: true, help: "the Redis the sweeps are queued on (required)" },
+      concurrency: { value: "N", help: "runs at once (default: the cores)" },
     },
   },
   plugins: {
@@ -87,7 +97,7 @@ function usage(command: string): string {
     const text = `--${name}${f.value ? ` ${f.value}` : ""}`;
     return f.required ? (f.multiple ? `${text} [--${name} ...]` : text) : f.multiple ? `[${text} ...]` : `[${text}]`;
   });
-  return ["usage: connsim", command, c.args, ...flags].join(" ");
+  return ["usage: connsim", command, c.args, ...flags].filter(Boolean).join(" ");
 }
 
 /** `connsim help`: every command's synopsis. */
@@ -161,6 +171,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (command === "snapshot") return await snapshot(rest, out, err);
     if (command === "sweep") return await sweep(rest, out, err);
     if (command === "plugins") return await plugins(rest, out);
+    if (command === "worker") return await worker(rest, err);
     throw new UsageError(unknownCommand(command));
   } catch (e) {
     if (e instanceof ScenarioError || e instanceof UsageError) {
@@ -321,13 +332,17 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   const varies = values.vary?.length ? values.vary.map(parseVary) : declaredVary(scenario);
   if (!varies) throw new UsageError(`sweep needs at least one --vary PATH=VALUES, e.g. --vary workloads.0.rate=100,200, or a scenario with "vary"; ${usage("sweep")}`);
   const tty = !values.quiet && (err as NodeJS.WriteStream).isTTY === true;
-  // The workers start and the engine compiles while the plugins load and each point is checked.
-  const pool = new WorkerPool({ workers });
-  pool.warm(varies.reduce((n, v) => n * v.values.length, 1));
+  // --queue: the runs go to Redis for `connsim worker`s; its module (and bullmq) loads only then.
+  const queued = values.queue ? await import("./queue/cli.js") : undefined;
+  if (values.results && !queued) throw new UsageError("--results is for a queued sweep: --queue redis://HOST:PORT --results file:///DIR");
+  if (values.workers && queued) throw new UsageError("--workers is for a local sweep; a queued sweep runs on each `connsim worker --concurrency N`");
+  // A local sweep's workers start and the engine compiles while the plugins load and each point is checked.
+  const pool = queued ? undefined : new WorkerPool({ workers });
+  pool?.warm(varies.reduce((n, v) => n * v.values.length, 1));
   let rows;
   try {
     const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));
-    rows = await runSweep(scenario, varies, pool, {
+    rows = await (queued?.queuedSweep(values, err) ?? runSweep)(scenario, varies, pool!, {
       seed: wholeFlag("--seed", values.seed, LIMITS.seed), plugins,
       // Each point gets the warning a `run` of it would, before any starts.
       onPlanned: values.quiet ? undefined : (plans, grid) => {
@@ -340,7 +355,7 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
       onRun: tty ? (done, total) => err.write(`\r${done}/${total} runs done on ${workers} worker${workers === 1 ? "" : "s"}\x1b[K`) : undefined,
     });
   } finally {
-    await pool.close();
+    await pool?.close();
   }
   if (tty) err.write("\r\x1b[K");
   const table = sweepTable(varies, rows);
@@ -372,6 +387,15 @@ async function sweep(args: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   const failed = rows.filter((r) => r.error).length;
   if (failed) err.write(`connsim: ${failed} of ${rows.length} runs failed; their rows say why\n`);
   return failed ? 1 : 0;
+}
+
+/** `connsim worker`: in its own module with the queue library, loaded only for this command. */
+async function worker(args: string[], err: NodeJS.WritableStream): Promise<number> {
+  const { values, positionals } = parseFlags("worker", args);
+  if (positionals.length) throw new UsageError(`worker takes no arguments; ${usage("worker")}`);
+  if (!values.queue) throw new UsageError(`worker needs --queue redis://HOST:PORT; ${usage("worker")}`);
+  const { workerCommand } = await import("./queue/cli.js");
+  return workerCommand({ queue: values.queue, concurrency: values.concurrency }, err);
 }
 
 /** --workers N, default the number of cores. */

@@ -90,7 +90,8 @@ describe("help and version", () => {
   test("every command has --help, the same as connsim help COMMAND, listing each flag it takes", () => {
     const flags: Record<string, string[]> = {
       run: ["json", "csv", "html", "pcap", "out", "expect", "workers", "seed", "trace", "quiet"],
-      snapshot: ["at", "seed", "top", "json"], sweep: ["vary", "workers", "seed", "csv", "json", "html", "quiet"], plugins: [],
+      snapshot: ["at", "seed", "top", "json"], sweep: ["vary", "workers", "seed", "csv", "json", "html", "queue", "results", "quiet"],
+      worker: ["queue", "concurrency"], plugins: [],
     };
     for (const [command, names] of Object.entries(flags)) {
       const help = connsim(command, "--help");

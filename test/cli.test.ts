@@ -24,7 +24,8 @@ afterAll(() => {
 const OVERVIEW =
   "usage: connsim run <scenario.json|.js|.ts> [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--expect CHECK ...] [--workers N] [--seed N] [--trace N] [--quiet]\n" +
   "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N] [--json FILE]\n" +
-  "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--html FILE] [--quiet]\n" +
+  "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--html FILE] [--queue redis://HOST:PORT[/DB]] [--results file:///DIR] [--quiet]\n" +
+  "       connsim worker --queue redis://HOST:PORT[/DB] [--concurrency N]\n" +
   "       connsim plugins [NAME | ./module.js]\n" +
   "\n" +
   "connsim help COMMAND (or connsim COMMAND --help) describes a command's flags; connsim --version prints the version.\n";
@@ -169,8 +170,8 @@ describe("connsim run: bad input exits 2 with one line", () => {
   });
 
   test("an unknown command", () => {
-    expectUserError(connsim("simulate", "examples/default.json"), 'connsim: unknown command "simulate"; the commands are run, snapshot, sweep, plugins and help (connsim help)');
-    expectUserError(connsim("runn"), 'connsim: unknown command "runn" (did you mean "run"?); the commands are run, snapshot, sweep, plugins and help (connsim help)');
+    expectUserError(connsim("simulate", "examples/default.json"), 'connsim: unknown command "simulate"; the commands are run, snapshot, sweep, worker, plugins and help (connsim help)');
+    expectUserError(connsim("runn"), 'connsim: unknown command "runn" (did you mean "run"?); the commands are run, snapshot, sweep, worker, plugins and help (connsim help)');
   });
 
   test("a file type that is not a scenario", () => {
