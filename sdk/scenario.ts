@@ -141,8 +141,14 @@ const variant = z.union([
 /** A duplicate's delay: fixed, or drawn per copy. */
 const dupDelay = z.union([
   duration,
-  z.strictObject({ dist: z.literal("uniform"), min: duration, max: duration }),
-  z.strictObject({ dist: z.literal("exponential"), mean: duration, max: duration }),
+  z.strictObject({
+    dist: z.literal("uniform").describe("each copy's delay drawn uniformly between min and max"),
+    min: duration.describe("the shortest delay"), max: duration.describe("the longest delay"),
+  }),
+  z.strictObject({
+    dist: z.literal("exponential").describe("each copy's delay drawn from an exponential distribution"),
+    mean: duration.describe("the mean delay"), max: duration.describe("the longest delay (a draw above it is capped)"),
+  }),
 ]).describe('a duration, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean", "max" } (max caps the draw)');
 
 /** The network keeps copies of segments and delivers them late: old duplicates. */

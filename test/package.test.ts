@@ -105,7 +105,7 @@ describe("the packed package", () => {
     writeFileSync(join(app, "schema.cjs"), `const s = require("connsim/scenario.schema.json"); console.log(Object.keys(s.properties).join(","), s.additionalProperties);`);
     const schema = node(["schema.cjs"]);
     expect(schema.code, schema.stderr).toBe(0);
-    expect(schema.stdout.trim()).toBe("name,description,seed,duration,sample,profile,trace,hosts,links,workloads,expect false");
+    expect(schema.stdout.trim()).toBe("name,description,seed,duration,sample,profile,trace,hosts,links,workloads,expect,variant,vary false");
   });
 
   // 20 s at 100 connections a second over 1,000 ports held 60 s in TIME_WAIT: exactly

@@ -183,7 +183,7 @@ describe.skipIf(!haveChromium && !requireChromium)("the study page in headless C
     // A field that is missing is marked at its object; an unknown one at its key.
     await setText(page, DEFAULT_TEXT.replace('"sample"', '"sampel"'));
     await page.waitForFunction(() => document.querySelector("#problem .message")?.textContent?.includes("sampel"));
-    expect(await page.textContent("#problem .message")).toBe('scenario.sampel: unknown field; did you mean "sample"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads, expect');
+    expect(await page.textContent("#problem .message")).toBe('scenario.sampel: unknown field; did you mean "sample"? Allowed: name, description, seed, duration, sample, profile, trace, hosts, links, workloads, expect, variant, vary');
     expect(await page.textContent("mark.field-error")).toBe('"sampel": "1s"');
 
     const broken = DEFAULT_TEXT.replace('"seed": 1,', '"seed": 1');
