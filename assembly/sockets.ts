@@ -353,13 +353,8 @@ function lookupMiss(g: u32, q: usize): i32 {
   return f;
 }
 
-/**
- * A fresh slot holding the 4-tuple with flags `fl`, for workload `w` (its low 16 bits;
- * above them, the closed-loop tries that failed before it), entered in the hash table unless
- * F_UDP. The caller checked it is free; a TCP caller moves it from CLOSED to its first
- * state and sets its RTO next (so neither is written here).
- */
-export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, fl: u8): u32 {
+/** A free slot (the free list's head, or a new one at the top), counted live. */
+@inline function takeSlot(): u32 {
   let s: u32;
   if (freeHead != 0xFFFFFFFF) {
     s = freeHead;
@@ -369,6 +364,16 @@ export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32
     s = top++;
   }
   live++;
+  return s;
+}
+/**
+ * A fresh slot holding the 4-tuple with flags `fl`, for workload `w` (its low 16 bits;
+ * above them, the closed-loop tries that failed before it), entered in the hash table unless
+ * F_UDP. The caller checked it is free; a TCP caller moves it from CLOSED to its first
+ * state and sets its RTO next (so neither is written here).
+ */
+export function open(la: u32, lp: u32, ra: u32, rp: u32, ip: u32, w: u32, d: u32, id: u32, fl: u8): u32 {
+  const s = takeSlot();
   store<u32>(LADDR + (<usize>s << 2), la); store<u32>(RADDR + (<usize>s << 2), ra);
   store<u16>(LPORT + (<usize>s << 1), <u16>lp); store<u16>(RPORT + (<usize>s << 1), <u16>rp);
   store<u8>(FLAGS + <usize>s, fl); store<u8>(RETRIES + <usize>s, 0);
@@ -551,15 +556,7 @@ export function toTimeWaitTable(s: u32): u32 {
 export function fromTimeWaitTable(t: u32): u32 {
   const f = load<u32>(twAt(t, T_FWD, 4));
   if (f != TW_HERE) return f;
-  let s: u32;
-  if (freeHead != 0xFFFFFFFF) {
-    s = freeHead;
-    freeHead = irs(s);
-  } else {
-    if (top >= cap) growSockets();
-    s = top++;
-  }
-  live++;
+  const s = takeSlot();
   twLive--;
   const la = twLaddr(t); const lp = twLport(t); const ra = twRaddr(t); const rp = twRport(t);
   store<u32>(LADDR + (<usize>s << 2), la); store<u32>(RADDR + (<usize>s << 2), ra);

@@ -63,7 +63,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     args: "<scenario.json|.js|.ts>",
     about: "Runs the scenario once per combination of the --vary values, over worker threads (or, with --queue, on `connsim worker`s on any machines); one row per run.",
     flags: {
-      vary: { value: "PATH=V1,V2,... | PATH=FROM:TO:COUNT", multiple: true, required: true, help: "a scenario field and its values; without it, the scenario's `vary`" },
+      vary: { value: "PATH=V1,V2,... | PATH=FROM:TO:COUNT", multiple: true, help: "a scenario field and its values; without it, the scenario's `vary`" },
       workers: { value: "N", help: "worker threads (default: the cores)" },
       seed: { value: "N", help: "the seed, instead of the scenario's" },
       csv: { value: "FILE", help: "the table as CSV (- for stdout)" },

@@ -24,7 +24,7 @@ afterAll(() => {
 const OVERVIEW =
   "usage: connsim run <scenario.json|.js|.ts> [--json FILE] [--csv FILE] [--html FILE] [--pcap FILE] [--out DIR] [--expect CHECK ...] [--workers N] [--seed N] [--trace N] [--quiet]\n" +
   "       connsim snapshot <scenario.json|.js|.ts> --at TIME [--seed N] [--top N] [--json FILE]\n" +
-  "       connsim sweep <scenario.json|.js|.ts> --vary PATH=V1,V2,... | PATH=FROM:TO:COUNT [--vary ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--html FILE] [--queue redis://HOST:PORT[/DB]] [--results file:///DIR] [--quiet]\n" +
+  "       connsim sweep <scenario.json|.js|.ts> [--vary PATH=V1,V2,... | PATH=FROM:TO:COUNT ...] [--workers N] [--seed N] [--csv FILE] [--json FILE] [--html FILE] [--queue redis://HOST:PORT[/DB]] [--results file:///DIR] [--quiet]\n" +
   "       connsim worker --queue redis://HOST:PORT[/DB] [--concurrency N]\n" +
   "       connsim plugins [NAME | ./module.js]\n" +
   "\n" +

@@ -56,7 +56,7 @@ test("a scenario whose live connections cannot fit is refused before it runs, na
     /^scenario\.workloads: about 60\.0 M connections live at once .* need about 4\.7\d GiB of engine memory; WebAssembly gives an engine 4\.00 GiB: split the scenario over workers/);
 });
 
-test("a run that runs out of memory anyway says when, how many sockets it held, and what a connection costs", async () => {
+test("a run that runs out of memory anyway says when, how many sockets it held, and what a connection costs, and keeps its samples", async () => {
   // A closed loop has no rate to estimate by: it runs until the limit stops it.
   const r = await runScenario({
     duration: "30s", sample: "100ms",
@@ -70,5 +70,8 @@ test("a run that runs out of memory anyway says when, how many sockets it held, 
     + "fewer live connections \\(a lower rate or a shorter TIME_WAIT\\) need less, or split the scenario over workers$"));
   const held = Number(/It held ([\d,]+) live sockets/.exec(r.error!)![1].replace(/,/g, ""));
   expect(held).toBeGreaterThan(20_000);
+  // The samples up to the stop are kept.
+  expect(r.series.t.length).toBeGreaterThan(5);
+  expect(r.series.t.length).toBeLessThan(300);
   expect(r.series.states.TIME_WAIT.at(-1)).toBeGreaterThan(20_000);
 });

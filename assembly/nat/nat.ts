@@ -374,22 +374,10 @@ function blockTuple(k: u32, c: u32, udp: bool): bool {
   const b = tab == 0 ? 0 : load<u32>(tab + (<usize>dirSrc(ctDirIn(c)) << 2));
   if (b == 0) return false; // a host the scenario gave no block
   const p = load<u32>(NPUB0 + (<usize>k << 2)) + (b >> 16) - 1;
-  const pa = pubAddr(p);
   const first = b & 0xFFFF; const size = load<u32>(NBLKN + (<usize>k << 2));
-  const da = ctDst(c); const dp = ctDport(c);
   const harder = !udp && load<u8>(NTAKE + <usize>k) != 0;
-  let off = <u32>((next64(NRNG + (<usize>k << 3)) >> 32) % <u64>size);
-  for (let i: u32 = 0; i < size; i++) {
-    const port = first + off;
-    off = off + 1 == size ? 0 : off + 1;
-    const f = ctFind(k, da, dp, pa, port, udp);
-    if (f < 0 || (harder && mayTakeOver(<u32>f, c))) {
-      if (f >= 0) { ctKill(<u32>f >> 1); countNat(k, NatStat.Takeovers); }
-      ctConfirm(c, p, port, udp ? CtState.UDP_UNREPLIED : CtState.SYN_SENT);
-      return true;
-    }
-  }
-  return false;
+  const off = <u32>((next64(NRNG + (<usize>k << 3)) >> 32) % <u64>size);
+  return walkRange(k, c, p, first, size, off, udp, harder);
 }
 /**
  * The whole-range search (a cloud gateway that documents a count, not a search): from a
@@ -397,10 +385,10 @@ function blockTuple(k: u32, c: u32, udp: bool): bool {
  * has an entry toward the destination (and none may be taken over).
  */
 function scanTuple(k: u32, c: u32, p: u32, lo: u32, size: u32, udp: bool, harder: bool): bool {
-  const pa = pubAddr(p); const da = ctDst(c); const dp = ctDport(c);
-  let off = <u32>((next64(NRNG + (<usize>k << 3)) >> 32) % <u64>size);
+  const off = <u32>((next64(NRNG + (<usize>k << 3)) >> 32) % <u64>size);
   if (!harder) {
     // Without takeover a port is free exactly when no entry toward the destination holds it: the bitmap says which.
+    const da = ctDst(c); const dp = ctDport(c);
     const i = destFind(p, da, dp, udp);
     let port = lo + off;
     if (i >= 0) {
@@ -409,10 +397,18 @@ function scanTuple(k: u32, c: u32, p: u32, lo: u32, size: u32, udp: bool, harder
       if (q < 0) q = freeIn(<u32>i, lo, lo + off);
       port = <u32>q;
     }
-    if (DEBUG) assert(ctFind(k, da, dp, pa, port, udp) < 0, "the bitmap's free port has no entry");
+    if (DEBUG) assert(ctFind(k, da, dp, pubAddr(p), port, udp) < 0, "the bitmap's free port has no entry");
     ctConfirm(c, p, port, udp ? CtState.UDP_UNREPLIED : CtState.SYN_SENT);
     return true;
   }
+  return walkRange(k, c, p, lo, size, off, udp, true);
+}
+/**
+ * Every port of [lo, lo + size) once, from lo + off round: entry c is confirmed on the
+ * first whose tuple to its destination is free, or held by an entry it may take over.
+ */
+function walkRange(k: u32, c: u32, p: u32, lo: u32, size: u32, off: u32, udp: bool, harder: bool): bool {
+  const pa = pubAddr(p); const da = ctDst(c); const dp = ctDport(c);
   for (let i: u32 = 0; i < size; i++) {
     const port = lo + off;
     off = off + 1 == size ? 0 : off + 1;

@@ -115,21 +115,30 @@ async function shareInAddress(text: string): Promise<void> {
 
 // ---- running ----------------------------------------------------------------------------
 
+/**
+ * A run or a sweep under way from the click on (the check may wait for plugin modules, and
+ * a second click is not a second run), then the editor's scenario checked; undefined, back
+ * to idle with the mistake shown, when it does not pass.
+ */
+async function begin(state: "running" | "sweeping"): Promise<{ controller: AbortController; checked: Checked } | undefined> {
+  const controller = new AbortController();
+  running = controller;
+  setState(state);
+  const checked = await check(editor.text);
+  if (checked) return { controller, checked };
+  running = undefined;
+  setState("idle");
+  editor.reveal();
+  return undefined;
+}
+
 async function run(): Promise<void> {
   if (running) return;
   clearTimeout(checkTimer);
-  // Running from the click on (the check may wait for plugin modules): a second click is not a second run.
-  const controller = new AbortController();
-  running = controller;
   finished = undefined;
-  setState("running");
-  const checked = await check(editor.text);
-  if (!checked) {
-    running = undefined;
-    setState("idle");
-    editor.reveal();
-    return;
-  }
+  const begun = await begin("running");
+  if (!begun) return;
+  const { controller, checked } = begun;
   const { scenario } = checked;
   // A few connections traced for the pcap, as `connsim run --pcap` does; tracing changes no figure.
   const plan = checked.plan.trace > 0 ? checked.plan : { ...checked.plan, trace: PCAP_TRACE };
@@ -244,16 +253,9 @@ async function sweep(): Promise<void> {
     box.textContent = (e as Error).message;
     return;
   }
-  const controller = new AbortController();
-  running = controller;
-  setState("sweeping");
-  const checked = await check(editor.text);
-  if (!checked) {
-    running = undefined;
-    setState("idle");
-    editor.reveal();
-    return;
-  }
+  const begun = await begin("sweeping");
+  if (!begun) return;
+  const { controller, checked } = begun;
   const out = $("sweep-results");
   out.textContent = "";
   $("sweep-status").textContent = "checking every combination…";
