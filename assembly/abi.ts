@@ -61,9 +61,12 @@ export enum WlParam {
   /** 1: arrivals come from a TypeScript hook, a window at a time (addArrivals), not from Rate. */
   Hooked,
   /**
-   * The workload (its index in this instance) whose counter numbers its connections: the
-   * first of its host group's, so connections are numbered per group of linked hosts, in
-   * connect() order, and a shard numbers them as the whole run does.
+   * The workload (its index) whose counter numbers its connections: the first of its
+   * host's. The k-th connection of a host is numbered k x ConnStride + ConnOffset, where
+   * ConnStride is the number of client hosts in its group of linked hosts and
+   * ConnOffset the host's place among them: numbers are unique in the group, and a host
+   * numbers its connections alone, so a run split over workers numbers them as the
+   * whole run does.
    */
   ConnGroup,
   /**
@@ -79,6 +82,8 @@ export enum WlParam {
   ServerCloseDelay,
   /** us a client keeps its connection open after the response before it closes (0: at once). */
   Hold,
+  /** See ConnGroup (0 counts as 1). */
+  ConnStride, ConnOffset,
   COUNT,
 }
 /** Request and response sizes: fixed (Request/Response), or drawn per connection. */
@@ -90,7 +95,8 @@ export enum LossKind { None = 0, Bernoulli = 1, GilbertElliott = 2, Hook = 3 }
 
 /** run() returns: 0 finished, 1 the event budget ran out, 2 a batch of hook decisions is due. */
 /** HookBatch: loss verdicts are due (hooks.ts); WorkloadBatch: hooked workloads' arrivals for the next window are. */
-export enum RunStatus { Done = 0, More = 1, HookBatch = 2, WorkloadBatch = 3 }
+/** Window: every event before the window's end (setWindowEnd) has fired (a run split over workers). */
+export enum RunStatus { Done = 0, More = 1, HookBatch = 2, WorkloadBatch = 3, Window = 4 }
 
 /** A decision deferred to a TypeScript hook: 32-byte records at hookPtr(). */
 export enum HookField {

@@ -6,10 +6,10 @@
 // Everything here is a reaction to a TCP event or an arrival: no JS is called.
 
 import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, Stat, State, WlParam } from "./abi";
-import { now, schedule, takeSeq } from "./wheel";
-import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext, LANES } from "./lanes";
+import { actAs, now, schedule, takeSeq } from "./wheel";
+import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes";
 import { bump } from "./metrics";
-import { destBits, heldBits, hostParam, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
+import { destBits, heldBits, hostParam, hostRemote, hostRng, hostSecret, ipAddr, ipOnlyTo, ipCursor, ipEpoch, ipHost, perturbPtr, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net";
 import { mix4, nextUnit, seedStream } from "./rng";
 import { alloc, DEBUG, regrowColumn as col } from "./mem";
 import { conn, dir, F_DONE, F_FIN_QUEUED, F_SERVER, F_UDP, hasFlag, iss, lookup, setFlag, setSndEnd, sndEnd, state, tries, wl } from "./sockets";
@@ -32,6 +32,7 @@ let WPICKS: usize = 0;   // u32 [workload] ports taken since then
 let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to (workload hooks read it)
 let WCONN: usize = 0;    // u32 [workload] connections numbered so far by its counter (WlParam.ConnGroup)
 let WGROUP: usize = 0;   // u32 [workload] the workload whose WCONN counter numbers its connections
+let WSTRIDE: usize = 0;  // u32 [workload][2] ConnStride (at least 1), ConnOffset
 let WTURN: usize = 0;    // u32 [workload] connections it has made from its sources to its destinations (A_MULTI)
 // Destinations of workloads with several (WlParam.DstFirst, Dests): u32 [entry][4] address, port, direction, 0.
 let DEST: usize = 0;
@@ -78,10 +79,12 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
   store<u32>(p, <u32>wp(w, WlParam.DstPort), 24);
   store<u32>(p, <u32>wp(w, WlParam.Dir), 28);
   store<u32>(WGROUP + (<usize>w << 2), min(<u32>wp(w, WlParam.ConnGroup), wlCap - 1));
+  store<u32>(WSTRIDE + (<usize>w << 3), max(<u32>wp(w, WlParam.ConnStride), 1));
+  store<u32>(WSTRIDE + (<usize>w << 3), <u32>wp(w, WlParam.ConnOffset), 4);
 }
 
 export function appsReset(): void {
-  if (MAX_WORKLOADS > LANES - ARRIVAL_LANES) ERROR("a workload's arrival stream needs a lane (lanes.ts)");
+  if (MAX_WORKLOADS > 65536) ERROR("a workload's arrival stream needs a lane (lanes.ts)");
   nWorkloads = 0;
   wlCap = 0; growWorkloads(16);
   arrivalsCap = 0;
@@ -93,7 +96,7 @@ function growWorkloads(n: u32): void {
   WPARAM = col(WPARAM, c, n, WlParam.COUNT * 8); WNEXT = col(WNEXT, c, n, 8); WCOUNT = col(WCOUNT, c, n, 4);
   WRNG = col(WRNG, c, n, 8); WFULL = col(WFULL, c, n, 4); WPICKS = col(WPICKS, c, n, 4);
   WOUT = col(WOUT, c, n, Outcome.COUNT * 4); WAPP = col(WAPP, c, n, 32);
-  WCONN = col(WCONN, c, n, 4); WGROUP = col(WGROUP, c, n, 4); WTURN = col(WTURN, c, n, 4);
+  WCONN = col(WCONN, c, n, 4); WGROUP = col(WGROUP, c, n, 4); WTURN = col(WTURN, c, n, 4); WSTRIDE = col(WSTRIDE, c, n, 8);
   wlCap = n;
   for (let w = c; w < n; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }
@@ -136,6 +139,9 @@ export function destinationCount(): u32 { return nDests; }
 /** Files every workload's first arrival. */
 export function appsStart(): void {
   for (let w: u32 = 0; w < nWorkloads; w++) {
+    const h = <u32>wp(w, WlParam.SrcHost);
+    if (hostRemote(h)) continue; // another instance runs it
+    actAs(h);
     store<f64>(WNEXT + (<usize>w << 3), wp(w, WlParam.Start));
     const clients = <u32>wp(w, WlParam.Clients);
     if (clients > 0) {
@@ -218,6 +224,7 @@ export function arrivalsBuffer(n: u32): usize {
 
 /** Files the n arrivals written at arrivalsBuffer() for workload w (times >= now, checked by the SDK). */
 export function addArrivals(w: u32, n: u32): void {
+  actAs(<u32>wp(w, WlParam.SrcHost));
   for (let i: u32 = 0; i < n; i++) schedule(max(<u64>load<f64>(ARRIVALS + (<usize>i << 3)), now), EV_ARRIVAL, w, 0);
 }
 
@@ -254,8 +261,12 @@ function connect(w: u32, failed: u32): void {
   bump(Stat.Attempted);
   outcome(w, Outcome.Attempted);
   const counter = WCONN + (<usize>load<u32>(WGROUP + (<usize>w << 2)) << 2);
-  const id = load<u32>(counter);
-  store<u32>(counter, id + 1);
+  const k = load<u32>(counter);
+  store<u32>(counter, k + 1);
+  const stride = load<u32>(WSTRIDE + (<usize>w << 3));
+  const id64 = <u64>k * <u64>stride + <u64>load<u32>(WSTRIDE + (<usize>w << 3), 4);
+  if (id64 > 0xFFFFFFFF) abort("engine table full: connection numbers past 2^32 (connections per client host x client hosts linked together)");
+  const id = <u32>id64;
   const a = app(w);
   let ip = load<u32>(a, 16);
   let da = load<u32>(a, 20);

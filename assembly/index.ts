@@ -11,7 +11,7 @@ import {
   addArrivals as fileArrivals, appsReset, holdEnds, appsStart, arrival, arrivalDue, arrivalsBuffer, addWorkload as newWorkload, outcomesPtr as outcomesTable,
   setWorkloadParam as setWp, nWorkloads, wp, addDestination as newDestination, destinationCount, destinationDir, destinationPort,
 } from "./apps";
-import { DEBUG, heapBytes, memoryBytes, releasedBytes, setMemoryLimit as setLimit } from "./mem";
+import { alloc as allocBytes, DEBUG, heapBytes, memoryBytes, releasedBytes, setMemoryLimit as setLimit } from "./mem";
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsReset, setExtraColumns, samplesPtr as sPtr, samplesRows, setStat,
@@ -20,20 +20,23 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   dirForwards, freeSegment, netReset, takeSegment, sgDir, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
-  setLoss as setLossKernel, setDuplicate as setDup, sgFate, hostParam, nDirs, nHosts, nIps, nLatencies, nListeners, ipHost, dirSrc,
+  setLoss as setLossKernel, setDuplicate as setDup, sgFate, hostParam, nDirs, nHosts, nIps, nListeners, ipHost, dirSrc, dirDst,
+  setRemote as markRemote, hostRemote, outboxPtr as outPtr, outboxCount as outCount, outboxClear as outClear, receive as receiveSegment, sgAt, sgOrder,
+  SEGMENT_RECORD_BYTES, anyRemote,
 } from "./net";
-import { capacity, hashBytes, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset, socketTableBytes, timeWaitTableBytes, twLive, whyBooksOn } from "./sockets";
+import { ipIdx as sockIp, capacity, hashBytes, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset, socketTableBytes, timeWaitTableBytes, twLive, whyBooksOn } from "./sockets";
 import {
   dackFires, EV_ARRIVAL, EV_CLOSE, EV_HOLD, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, setArrivingCopy, timerFires, twDue,
   whyFinish as whyEnd,
 } from "./tcp";
 import { EV_DACK } from "./delack";
 import { closeDue } from "./apps";
-import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANE } from "./lanes";
+import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANES } from "./lanes";
 import { addNat as newNat, setNatTakeover as setTakeover, setNatReset as setReset, setNatScan as setScan, setNatBlock as setBlock, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
 import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelReset, eventBytes, timeWaitQueueBytes,
+  actAs, advance, cascade, dueSeq, evGen, evHost, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, scheduleNumbered,
+  setDropHook, setHorizon, wheelHosts, wheelReset, eventBytes, timeWaitQueueBytes,
 } from "./wheel";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -43,6 +46,8 @@ function timerDropped(kind: u32, target: u32): void {
 }
 
 let durationUs: u64 = 0;
+/** A run split over workers: run() stops before any event at or after this time (u64.MAX_VALUE: never). */
+let windowEnd: u64 = u64.MAX_VALUE;
 let sampleUs: u64 = 0;
 let sampleIndex: u32 = 0;
 let started = false;
@@ -61,6 +66,7 @@ export function reset(seedHi: u32, seedLo: u32, socketCapacity: u32): void {
   natReset();
   sampleIndex = 0;
   started = false;
+  windowEnd = u64.MAX_VALUE;
 }
 
 // Configuration checks every index it is given against its table, and ends before the
@@ -197,7 +203,8 @@ function start(): void {
       abort("engine configuration: a host's port range is not within 0-65535");
     }
   }
-  lanesStart(nLatencies + 1 + nWorkloads);
+  lanesStart(nDirs + nHosts + nWorkloads);
+  wheelHosts(nHosts);
   conntrackStart();
   setExtraColumns(natSampleWords(), writeNatSample); // (with the hosts' count, now final)
   started = true;
@@ -254,7 +261,7 @@ function nextSampleAt(): u64 {
 
 /** The time from which run() must look at more than the next event: a sample, a hook or workload batch, the end. */
 function stopAt(): u64 {
-  let t = durationUs;
+  let t = min(durationUs, windowEnd);
   const sampleAt = nextSampleAt();
   if (sampleAt < t) t = sampleAt;
   if (workloadHooked() && workloadDue < t) t = workloadDue;
@@ -294,7 +301,7 @@ export function run(maxEvents: u32): i32 {
       // Hooked workloads' arrivals are filed a window ahead of the clock: a due window is pending work.
       const windowDue = workloadHooked() && workloadDue < durationUs;
       const sampleAt = nextSampleAt();
-      if (sampleAt != u64.MAX_VALUE && (!any || at >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
+      if (sampleAt != u64.MAX_VALUE && sampleAt <= windowEnd && (!any || at >= sampleAt) && (!windowDue || workloadDue >= sampleAt)) {
         takeSample(sampleIndex++);
         stop = stopAt();
         continue;
@@ -302,6 +309,8 @@ export function run(maxEvents: u32): i32 {
       // Undecided segments are decided before any of them could arrive (hooks.ts).
       if (pendingHooks > 0 && (!any || at >= durationUs || at >= hookDue())) return counted(maxEvents - budget, others, RunStatus.HookBatch);
       if (windowDue && (!any || at >= workloadDue)) return counted(maxEvents - budget, others, RunStatus.WorkloadBatch);
+      // Split over workers: segments from other parts may still come, at the window's end or later.
+      if (windowEnd < durationUs && (!any || at >= windowEnd)) return counted(maxEvents - budget, others, RunStatus.Window);
       if (!any || at >= durationUs) return counted(maxEvents - budget, others, RunStatus.Done);
     }
     if (!lane) { if (nextLevel > 0) { cascade(); continue; } }
@@ -317,11 +326,15 @@ export function run(maxEvents: u32): i32 {
         advance(t);
         const l = firstLane();
         if (l < FLIGHT_LANES) {
+          actAs(dirDst(l));
           deliver(takeSegment());
-        } else if (l == TIME_WAIT_LANE) {
-          if (twDue()) others++; else dropped++; // a stale entry is no event
+        } else if (l < ARRIVAL_LANES) {
+          const h = l - TIME_WAIT_LANES;
+          actAs(h);
+          if (twDue(h)) others++; else dropped++; // a stale entry is no event
         } else {
           others++;
+          actAs(<u32>wp(l - ARRIVAL_LANES, WlParam.SrcHost));
           arrivalDue();
         }
         t = firstAt;
@@ -336,6 +349,9 @@ export function run(maxEvents: u32): i32 {
       if (e == 0) break;
       budget--;
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
+      // The host it happens on: a segment's receiver, else the host that filed it (its own).
+      actAs(kind == EV_SEGMENT ? dirDst(sgDir(target)) : evHost(e));
+      if (DEBUG) { if (kind == EV_TIMER || kind == EV_DACK) assert(ipHost(sockIp(target)) == evHost(e), "a socket's timer filed by another host"); }
       release(e);
       if (kind == EV_SEGMENT) {
         setArrivingCopy(true); // a delayed duplicate
@@ -422,3 +438,35 @@ export function portsTwPtr(ip: u32): usize { return ip < nIps ? portTwTable(ip) 
 export function tracePtr(): usize { return tPtr(); }
 export function traceCount(): u32 { return tCount(); }
 export function drainTrace(): void { drainT(); }
+
+// ---- a run split over workers (sdk/pdes.ts; net.ts says how segments cross) -------------
+/** Host h is simulated by another instance (configuration, after the links). */
+export function setRemote(h: u32): void { configuring(); hostIndex(h); markRemote(h); }
+/** run() stops before any event at or after `us` (a window's end), unless that is past the run's end. */
+export function setWindowEnd(us: f64): void { windowEnd = <u64>us; }
+/** The time of the earliest pending event here, us (the end of the run when none is): where the next window may start. */
+export function nextEventAt(): f64 {
+  if (!started) start();
+  findNext();
+  const t = min(firstAt, nextDeadline);
+  return <f64>min(t, durationUs);
+}
+export function outboxPtr(): usize { return outPtr(); }
+export function outboxCount(): u32 { return outCount(); }
+export function outboxClear(): void { outClear(); }
+export function segmentRecordBytes(): u32 { return SEGMENT_RECORD_BYTES; }
+/** Room for n posted records, where the SDK copies those for this instance's hosts. */
+let INBOX: usize = 0; let inboxCap: u32 = 0;
+export function inboxPtr(n: u32): usize {
+  if (n > inboxCap) { inboxCap = max(n, inboxCap * 2); INBOX = allocBytes(<usize>inboxCap * SEGMENT_RECORD_BYTES); }
+  return INBOX;
+}
+/** Takes in the n records written at inboxPtr(): each goes in flight on its direction, or (a delayed copy) into the wheel. */
+export function receive(n: u32): void {
+  if (!started) start();
+  for (let i: u32 = 0; i < n; i++) {
+    const g = receiveSegment(INBOX + <usize>i * SEGMENT_RECORD_BYTES);
+    if (g != 0xFFFFFFFF) scheduleNumbered(sgAt(g), EV_SEGMENT, g, 0, sgOrder(g));
+  }
+}
+

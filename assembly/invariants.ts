@@ -33,7 +33,7 @@
 import { State, STATE_COUNT } from "./abi";
 import { alloc } from "./mem";
 import {
-  FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nLatencies,
+  FLIGHT_END, flightArrival, flightHead, flightNext, flightOrder, nDirs,
   hostParam, hostTw, ipHost, ipPortsUsed, LISTENER_BIT, listenerBacklogUsed, listenerBound, listenerIp,
   listenerPort, listenerUdp, hostUdp, nHosts, nIps, nListeners, portTwTable, portUseTable, stateCount, udpPortHeld,
   acceptInterval, acceptQueued, heldBits, ipDest, ipParam, listenerBacklog,
@@ -44,8 +44,8 @@ import * as sockets from "./sockets";
 import { EV_TIMER } from "./tcp";
 import { dackArmed, EV_DACK } from "./delack";
 import { ctCheck, ctGot, ctWant } from "./nat/conntrack";
-import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twEntryDue, twEntryTag, twEntryTarget, WHEEL_LISTS } from "./wheel";
-import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, laneCount, laneEntry, laneEntryAt, laneEntryOrder, TIME_WAIT_LANE } from "./lanes";
+import { evDue, evKind, evTarget, listHead, NEVER, nextEvent, twCount, twCursor, twCursorDue, twCursorTag, twCursorTarget, twNextCursor, WHEEL_LISTS } from "./wheel";
+import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, laneCount, laneEntry, laneEntryAt, laneEntryOrder, TIME_WAIT_LANES } from "./lanes";
 import { nWorkloads } from "./apps";
 
 export let brokenAt: u32 = 0;
@@ -181,21 +181,26 @@ export function checkInvariants(): i32 {
   }
   // TIME_WAIT timers in the FIFO beside the wheel: an entry is its socket's while its tag is the socket's.
   // A compact entry's: it holds its connection with the entry's tag, or forwards to the slot it went back to.
-  const nTw = twCount();
   let compactTimed: u32 = 0;
-  for (let i: u32 = 0; i < nTw; i++) {
-    let s = twEntryTarget(i);
-    if (s & 0x80000000) {
-      const t = s & 0x7FFFFFFF;
-      if (sockets.twHere(t)) {
-        if (sockets.twTag(t) != twEntryTag(i)) return fail(8, t, sockets.twTag(t), twEntryTag(i));
-        compactTimed++;
-        continue;
+  for (let h: u32 = 0; h < nHosts; h++) {
+    const nTw = twCount(h);
+    let c = twCursor(h);
+    for (let i: u32 = 0; i < nTw; i++, c = twNextCursor(c)) {
+      let s = twCursorTarget(c);
+      const tag = twCursorTag(c);
+      if (s & 0x80000000) {
+        const t = s & 0x7FFFFFFF;
+        if (sockets.twHere(t)) {
+          if (sockets.twTag(t) != tag) return fail(8, t, sockets.twTag(t), tag);
+          compactTimed++;
+          continue;
+        }
+        s = sockets.twForward(t);
       }
-      s = sockets.twForward(t);
+      // Stale (skipped when first): the socket left TIME_WAIT, or restarted it, or its slot went to another host's connection.
+      if (state(s) != State.TIME_WAIT || irs(s) != tag || ipHost(ipIdx(s)) != h) continue;
+      store<u8>(TIMERS + <usize>s, load<u8>(TIMERS + <usize>s) + 1);
     }
-    if (state(s) != State.TIME_WAIT || irs(s) != twEntryTag(i)) continue; // stale: skipped when first
-    store<u8>(TIMERS + <usize>s, load<u8>(TIMERS + <usize>s) + 1);
   }
   if (compactTimed != sockets.twLive) return fail(8, 0xFFFFFFFF, sockets.twLive, compactTimed); // each compact entry has its FIFO entry
   badSocket = -1;
@@ -252,7 +257,7 @@ export function checkInvariants(): i32 {
 
   // 11: the lanes.
   let busy: u32 = 0;
-  for (let d: u32 = 0; d < nLatencies; d++) {
+  for (let d: u32 = 0; d < nDirs; d++) {
     let g = flightHead(d);
     if (g == FLIGHT_END) continue;
     busy++;
@@ -265,6 +270,8 @@ export function checkInvariants(): i32 {
   const nLanes = laneCount();
   let dirs: u32 = 0;
   let tws: u32 = 0;
+  let twHosts: u32 = 0;
+  for (let h: u32 = 0; h < nHosts; h++) if (twCount(h) > 0) twHosts++;
   memory.fill(PORTS, 0, <usize>nWorkloads); // (scratch) a workload's arrival lane seen
   for (let i: u32 = 0; i < nLanes; i++) {
     const lane = laneEntry(i); const at = laneEntryAt(i); const order = laneEntryOrder(i);
@@ -274,12 +281,13 @@ export function checkInvariants(): i32 {
     }
     if (lane < FLIGHT_LANES) {
       dirs++;
-      const g = lane < nLatencies ? flightHead(lane) : FLIGHT_END;
+      const g = lane < nDirs ? flightHead(lane) : FLIGHT_END;
       if (g == FLIGHT_END) return fail(11, lane, <u32>at, 0);
       if (flightArrival(g) != at || flightOrder(g) != order) return fail(11, lane, <u32>at, <u32>flightArrival(g));
-    } else if (lane == TIME_WAIT_LANE) {
+    } else if (lane < ARRIVAL_LANES) {
       tws++;
-      if (twCount() == 0 || twEntryDue(0) != at) return fail(11, lane, <u32>at, twCount());
+      const h = lane - TIME_WAIT_LANES;
+      if (h >= nHosts || twCount(h) == 0 || twCursorDue(twCursor(h)) != at) return fail(11, lane, <u32>at, h < nHosts ? twCount(h) : 0);
     } else {
       const w = lane - ARRIVAL_LANES;
       if (w >= nWorkloads || load<u8>(PORTS + <usize>w) != 0) return fail(11, lane, w, nWorkloads);
@@ -287,7 +295,7 @@ export function checkInvariants(): i32 {
     }
   }
   if (dirs != busy) return fail(11, 0xFFFFFFFF, busy, dirs);
-  if (tws != (twCount() > 0 ? 1 : 0)) return fail(11, TIME_WAIT_LANE, twCount(), tws);
+  if (tws != twHosts) return fail(11, TIME_WAIT_LANES, twHosts, tws);
   const first = nLanes > 0 ? laneEntryAt(0) : u64.MAX_VALUE;
   if (first != firstAt) return fail(11, 0xFFFFFFFE, <u32>first, <u32>firstAt);
   // 12: conntrack

@@ -1,12 +1,14 @@
 // The merge of the engine's lanes. A lane is a queue whose items come due in the order
 // they join it, each with its due time and filing number (wheel.ts takeSeq):
 //
-//   lanes 0 .. FLIGHT_LANES-1  segments in flight, one queue per link latency (net.ts:
-//                              links have fixed latency and no queueing, so segments
-//                              sent with one latency arrive in the order they were sent)
-//   TIME_WAIT_LANE             the TIME_WAIT FIFO (wheel.ts: timers of one length)
+//   lanes 0 .. FLIGHT_LANES-1  segments in flight, one queue per link direction (net.ts:
+//                              links have fixed latency and no queueing, so a
+//                              direction's segments arrive in the order they were sent)
+//   TIME_WAIT_LANES + h        host h's TIME_WAIT FIFO (wheel.ts: timers of one length)
 //   ARRIVAL_LANES + w          workload w's arrival stream (apps.ts: one arrival pending)
 //
+// Each lane's items are filed by one host (a direction's sender, the FIFO's host, the
+// workload's host), so a lane is in filing-number order as well as in time order.
 // Only each lane's first item is ordered, in a binary min-heap of the lanes by
 // (due time, filing number). The run loop (index.ts) takes the heap's first item while
 // it comes before the wheel's next event, and so fires everything in exactly the order
@@ -17,11 +19,11 @@
 import { alloc, DEBUG } from "./mem";
 
 // Lane numbers are fixed (the run loop tells lanes apart by constants): room for a
-// latency per direction (net.ts MAX_DIRS) and a workload per u16 index (apps.ts).
+// direction per u16 index (net.ts MAX_DIRS), a host per u16 index (MAX_HOSTS) and a
+// workload per u16 index (apps.ts).
 export const FLIGHT_LANES: u32 = 65536;
-export const TIME_WAIT_LANE: u32 = FLIGHT_LANES;
-export const ARRIVAL_LANES: u32 = FLIGHT_LANES + 1;
-export const LANES: u32 = ARRIVAL_LANES + 65536;
+export const TIME_WAIT_LANES: u32 = FLIGHT_LANES;
+export const ARRIVAL_LANES: u32 = TIME_WAIT_LANES + 65536;
 
 const HE_SIZE: usize = 24;
 let HEAP: usize = 0;
@@ -42,7 +44,7 @@ export function lanesReset(): void {
 }
 /**
  * The heap for `lanes` lanes, as the run starts (a lane is in it at most once): the
- * latencies, the TIME_WAIT FIFO and the workloads, all configured by then.
+ * directions, the hosts' TIME_WAIT FIFOs and the workloads, all configured by then.
  */
 export function lanesStart(lanes: u32): void {
   heapCap = lanes; HEAP = alloc(<usize>lanes * HE_SIZE);
@@ -51,14 +53,16 @@ export function lanesStart(lanes: u32): void {
 /** The lane whose item is first (firstAt); only while some lane has one. */
 @inline export function firstLane(): u32 { return load<u32>(HEAP, 16); }
 
-/** An empty lane gets an item, due at `at` and filed as `order` (the latest number: on a tie of times it goes after). */
+/** An empty lane gets an item, due at `at` and filed as `order`. */
 @inline export function laneEnter(lane: u32, at: u64, order: u64): void {
   if (DEBUG) assert(heapSize < heapCap, "a lane is in the heap at most once");
   let i = heapSize++;
   while (i > 0) {
     const parent = (i - 1) >> 1;
     const pp = he(parent);
-    if (load<u64>(pp) <= at) break;
+    const tp = load<u64>(pp);
+    if (tp < at) break;
+    if (tp == at) { if (load<u64>(pp, 8) < order) break; } // (numbers are per host: a tie goes either way)
     heCopy(he(i), pp);
     i = parent;
   }

@@ -14,7 +14,7 @@ export const MAX_HOSTS: u32 = 65536;
 export const MAX_IPS: u32 = 65535; // (IPNEXT holds an address + 1)
 export const MAX_DIRS: u32 = 65536;
 const FIRST_CAP: u32 = 16;
-let hostCap: u32 = 0; let ipCap: u32 = 0; let listenerCap: u32 = 0; let dirCap: u32 = 0; let ruleCap: u32 = 0; let latencyCap: u32 = 0;
+let hostCap: u32 = 0; let ipCap: u32 = 0; let listenerCap: u32 = 0; let dirCap: u32 = 0; let ruleCap: u32 = 0;
 
 export let nHosts: u32 = 0;
 export let nIps: u32 = 0;
@@ -33,6 +33,7 @@ let HRNG: usize = 0;        // u64 [host] random stream for port selection
 let HPERTURB: usize = 0;    // usize [host] -> u32[256], Linux's table_perturb (RFC 6056 algorithm 3)
 let HRESERVED: usize = 0;   // usize [host] -> u8[8192]: a bit per port that connect() must not pick
 let HIPS: usize = 0;        // u32 [host] its last address + 1, 0 = none (the rest linked through IPNEXT)
+let HREMOTE: usize = 0;     // u8  [host] 1: another instance simulates it (a run split over workers)
 export const PERTURB_SIZE: u32 = 256;
 
 @inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
@@ -96,6 +97,7 @@ function growHosts(): void {
   HPARAM = col(HPARAM, c, n, HostParam.COUNT * 4); HTW = col(HTW, c, n, 4); HUDP = col(HUDP, c, n, 4);
   HSTATES = col(HSTATES, c, n, STATE_COUNT * 4); HSECRET = col(HSECRET, c, n, 8); HRNG = col(HRNG, c, n, 8);
   HPERTURB = col(HPERTURB, c, n, sizeof<usize>()); HRESERVED = col(HRESERVED, c, n, sizeof<usize>()); HIPS = col(HIPS, c, n, 4);
+  HREMOTE = col(HREMOTE, c, n, 1);
   hostCap = n;
 }
 @inline export function hostRng(h: u32): usize { return HRNG + (<usize>h << 3); }
@@ -430,7 +432,6 @@ let DBAD: usize = 0;        // u8  [dir] Gilbert-Elliott: in the bad state
 let DP: usize = 0;          // f64 [dir][4] loss parameters
 let DRNG: usize = 0;        // u64 [dir] random stream
 let DRULE: usize = 0;       // i32 [dir] first rule or -1
-let DLANE: usize = 0;       // u16 [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
 let DTS: usize = 0;         // u8  [dir] 1: both hosts have tcp_timestamps on, so their connections negotiate the option
 let DFWD: usize = 0;        // u16 [dir] the NAT (nat/ index + 1) of the host it leads to, 0: an endpoint
 // A link's duplicating process (its `duplicate` field): a delivered segment whose flags
@@ -441,6 +442,11 @@ let DDUP: usize = 0;        // f64 [dir][3] p, then the delay's two parameters (
 let DDUPK: usize = 0;       // u8  [dir][3] the delay's shape (DupDelay), flags mask, flags value
 let DDUPRNG: usize = 0;     // u64 [dir] its random stream, apart from the loss model's
 export const DUP_BIT: u32 = 0x80;
+/**
+ * Set (with DUP_BIT's trick) on a direction whose receiver another instance simulates
+ * (a run split over workers, sdk/pdes.ts): its segments leave through the outbox.
+ */
+export const REMOTE_BIT: u32 = 0x40;
 /** A duplicate's delay: fixed (a), uniform in [a, b], exponential of mean a capped at b. */
 export const DUP_FIXED: u32 = 0;
 export const DUP_UNIFORM: u32 = 1;
@@ -452,13 +458,12 @@ export const DUP_EXPONENTIAL: u32 = 2;
 @inline export function dirLatency(d: u32): u32 { return load<u32>(DLAT + (<usize>d << 2)); }
 /** The direction's LossKind, with DUP_BIT when it also duplicates (dirLossKind: the kind alone). */
 @inline export function dirLoss(d: u32): u32 { return load<u8>(DLOSS + <usize>d); }
-@inline export function dirLossKind(d: u32): u32 { return load<u8>(DLOSS + <usize>d) & ~DUP_BIT; }
+@inline export function dirLossKind(d: u32): u32 { return load<u8>(DLOSS + <usize>d) & ~(DUP_BIT | REMOTE_BIT); }
 @inline export function dirBad(d: u32): bool { return load<u8>(DBAD + <usize>d) != 0; }
 @inline export function setDirBad(d: u32, b: bool): void { store<u8>(DBAD + <usize>d, b ? 1 : 0); }
 @inline export function dirP(d: u32, k: u32): f64 { return load<f64>(DP + ((<usize>d * 4 + k) << 3)); }
 @inline export function dirRng(d: u32): usize { return DRNG + (<usize>d << 3); }
 @inline export function dirFirstRule(d: u32): i32 { return load<i32>(DRULE + (<usize>d << 2)); }
-@inline function dirLane(d: u32): u32 { return load<u16>(DLANE + (<usize>d << 1)); }
 /** Whether connections over direction d use timestamps: each end's SYN offers them only with tcp_timestamps on. */
 @inline export function dirTs(d: u32): bool { return load<u8>(DTS + <usize>d) != 0; }
 /** The NAT + 1 that a segment over direction d reaches (it forwards), 0 when d leads to an endpoint. */
@@ -477,7 +482,7 @@ export function addLink(a: u32, b: u32, latAB: u32, latBA: u32, stream: u32): u3
   store<u16>(DSRC + (<usize>ba << 1), <u16>b); store<u16>(DDST + (<usize>ba << 1), <u16>a);
   store<u16>(DREV + (<usize>ab << 1), <u16>ba); store<u16>(DREV + (<usize>ba << 1), <u16>ab);
   store<u32>(DLAT + (<usize>ab << 2), latAB); store<u32>(DLAT + (<usize>ba << 2), latBA);
-  store<u16>(DLANE + (<usize>ab << 1), <u16>latencyLane(latAB)); store<u16>(DLANE + (<usize>ba << 1), <u16>latencyLane(latBA));
+  store<u32>(QHEAD + (<usize>ab << 2), SG_NONE); store<u32>(QHEAD + (<usize>ba << 2), SG_NONE);
   // The link's index in the whole scenario numbers its streams, so a shard draws what a single run would.
   store<u64>(DRNG + (<usize>ab << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream));
   store<u64>(DRNG + (<usize>ba << 3), seedStream(runSeed, 0x20000 + 2 * <u64>stream + 1));
@@ -491,24 +496,13 @@ function growDirs(): void {
   const c = dirCap; const n = c * 2;
   DSRC = col(DSRC, c, n, 2); DDST = col(DDST, c, n, 2); DREV = col(DREV, c, n, 2); DLAT = col(DLAT, c, n, 4);
   DLOSS = col(DLOSS, c, n, 1); DBAD = col(DBAD, c, n, 1); DP = col(DP, c, n, 32); DRNG = col(DRNG, c, n, 8);
-  DRULE = col(DRULE, c, n, 4); DLANE = col(DLANE, c, n, 2); DTS = col(DTS, c, n, 1); DFWD = col(DFWD, c, n, 2);
+  DRULE = col(DRULE, c, n, 4); DTS = col(DTS, c, n, 1); DFWD = col(DFWD, c, n, 2);
+  QHEAD = col(QHEAD, c, n, 4); QTAIL = col(QTAIL, c, n, 4);
   if (DDUP != 0) { DDUP = col(DDUP, c, n, 24); DDUPK = col(DDUPK, c, n, 3); DDUPRNG = col(DDUPRNG, c, n, 8); }
   dirCap = n;
 }
-/** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
-function latencyLane(lat: u32): u32 {
-  for (let l: u32 = 0; l < nLatencies; l++) if (load<u32>(LLAT + (<usize>l << 2)) == lat) return l;
-  if (nLatencies == latencyCap) {
-    const c = latencyCap; const n = c * 2;
-    QHEAD = col(QHEAD, c, n, 4); QTAIL = col(QTAIL, c, n, 4); LLAT = col(LLAT, c, n, 4);
-    latencyCap = n;
-  }
-  store<u32>(LLAT + (<usize>nLatencies << 2), lat);
-  store<u32>(QHEAD + (<usize>nLatencies << 2), SG_NONE);
-  return nLatencies++;
-}
 export function setLoss(d: u32, kind: u32, p0: f64, p1: f64, p2: f64, p3: f64): void {
-  store<u8>(DLOSS + <usize>d, <u8>(kind | (<u32>load<u8>(DLOSS + <usize>d) & DUP_BIT)));
+  store<u8>(DLOSS + <usize>d, <u8>(kind | (<u32>load<u8>(DLOSS + <usize>d) & (DUP_BIT | REMOTE_BIT))));
   store<f64>(DP + ((<usize>d * 4) << 3), p0); store<f64>(DP + ((<usize>d * 4 + 1) << 3), p1);
   store<f64>(DP + ((<usize>d * 4 + 2) << 3), p2); store<f64>(DP + ((<usize>d * 4 + 3) << 3), p3);
   if (kind == LossKind.GilbertElliott) store<u8>(DBAD + <usize>d, 0);
@@ -602,11 +596,11 @@ export function ruleFires(r: i32, fl: u32, senderState: u32, connId: u32): bool 
 //
 // fate: 0 deliver, 1 a hook has not decided yet, 2 a hook dropped it (freed on arrival).
 //
-// Links have fixed latency and no queueing, so the segments sent with one latency, over
-// whatever direction, arrive in the order they were sent: they wait in one FIFO queue
-// per latency (head and tail, linked through `next`), a lane of lanes.ts, which merges
-// the queues' first segments with the engine's other lanes. (A delayed duplicate copy,
-// which keeps no such order, still goes through the wheel.)
+// Links have fixed latency and no queueing, so a direction's segments arrive in the
+// order they were sent: they wait in one FIFO queue per direction (head and tail,
+// linked through `next`), a lane of lanes.ts, which merges the queues' first segments
+// with the engine's other lanes. (A delayed duplicate copy, which keeps no such order,
+// still goes through the wheel.)
 const SG_SIZE: usize = 64;
 const SG_NONE: u32 = 0xFFFFFFFF;
 let sgCap: u32 = 0; let sgTop: u32 = 0; let sgFree: u32 = SG_NONE;
@@ -670,33 +664,31 @@ export function newSegment(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, 
   sgFree = g;
 }
 
-let QHEAD: usize = 0;       // u32 [lane] first segment in flight, SG_NONE when none
-let QTAIL: usize = 0;       // u32 [lane] last segment in flight
-let LLAT: usize = 0;        // u32 [lane] the latency of its segments, us
-export let nLatencies: u32 = 0;
+let QHEAD: usize = 0;       // u32 [dir] first segment in flight, SG_NONE when none
+let QTAIL: usize = 0;       // u32 [dir] last segment in flight
 
 /** Puts segment g in flight on direction d, to arrive at `at` (now + its latency), filed as number `order`. */
 export function putInFlight(g: u32, d: u32, at: u64, order: u64): void {
+  if (dirLoss(d) & REMOTE_BIT) { post(g, at, order, 0); return; }
   putInFlightInline(g, d, at, order);
 }
 /** putInFlight, inlined where a socket sends on a plain direction (tcp.ts sendFrom). */
 @inline export function putInFlightInline(g: u32, d: u32, at: u64, order: u64): void {
   const p = sg(g);
   store<u32>(p, SG_NONE, 32); store<u64>(p, at, 40); store<u64>(p, order, 48);
-  const lane = dirLane(d);
-  const q = QHEAD + (<usize>lane << 2);
-  const t = QTAIL + (<usize>lane << 2);
+  const q = QHEAD + (<usize>d << 2);
+  const t = QTAIL + (<usize>d << 2);
   if (load<u32>(q) != SG_NONE) {
-    if (DEBUG) assert(load<u64>(sg(load<u32>(t)), 40) <= at, "one latency delivers in order");
+    if (DEBUG) assert(load<u64>(sg(load<u32>(t)), 40) <= at, "a direction delivers in order");
     store<u32>(sg(load<u32>(t)), g, 32);
     store<u32>(t, g);
     return;
   }
   store<u32>(q, g); store<u32>(t, g);
-  laneEnter(lane, at, order); // its first segment
+  laneEnter(d, at, order); // its first segment
 }
 
-/** Takes the first lane's first segment (the lane is a latency's queue); the queue's next segment takes its place. */
+/** Takes the first lane's first segment (the lane is a direction's queue); the queue's next segment takes its place. */
 export function takeSegment(): u32 {
   const lane = firstLane();
   const q = QHEAD + (<usize>lane << 2);
@@ -721,12 +713,12 @@ export const FLIGHT_END: u32 = SG_NONE;
 
 export function netReset(seed: u64, segmentCapacity: u32): void {
   if (HostParam.COUNT > 32) ERROR("an address's copy of its host's knobs (IPPARAM) holds 32");
-  if (MAX_DIRS > FLIGHT_LANES) ERROR("each direction may have a latency of its own, with its lane (lanes.ts)");
+  if (MAX_DIRS > FLIGHT_LANES) ERROR("each direction has a lane of its own (lanes.ts)");
   runSeed = seed;
   nHosts = 0; nIps = 0; nDirs = 0; nListeners = 0; nRules = 0;
   hostSlab[1] = 0; ipSlab[1] = 0;
   const c = FIRST_CAP;
-  hostCap = c; ipCap = c; listenerCap = c; dirCap = c; ruleCap = c; latencyCap = c;
+  hostCap = c; ipCap = c; listenerCap = c; dirCap = c; ruleCap = c;
   HPARAM = alloc(<usize>c * HostParam.COUNT * 4);
   HTW = alloc(<usize>c * 4);
   HUDP = alloc(<usize>c * 4);
@@ -758,8 +750,57 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   RSEEN = alloc(<usize>c * 4); RACTION = alloc(<usize>c); RDELAY = alloc(<usize>c * 4);
   sgCap = segmentCapacity; sgTop = 0; sgFree = SG_NONE;
   SG = alloc(<usize>sgCap * SG_SIZE);
-  DLANE = alloc(<usize>c * 2); DTS = alloc(<usize>c); DFWD = alloc(<usize>c * 2);
+  DTS = alloc(<usize>c); DFWD = alloc(<usize>c * 2);
   DDUP = 0; DDUPK = 0; DDUPRNG = 0;
-  QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4); LLAT = alloc(<usize>c * 4);
-  nLatencies = 0;
+  QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4);
+  HREMOTE = alloc(<usize>c); OUTBOX = 0; outCap = 0; outCount = 0; anyRemote = false;
 }
+
+// ---- a run split over workers (sdk/pdes.ts) ---------------------------------------------
+// Every instance is configured with the whole scenario, so hosts, directions and
+// workloads have the same indexes everywhere, and a segment crosses as its record. An
+// instance simulates only its own hosts: the others are remote (their workloads and
+// listeners never start here), and a segment for a remote host, sent over a direction
+// marked REMOTE_BIT, is posted to the outbox with its arrival time and filing number.
+// The SDK hands each posted record to the instance that simulates its receiver
+// (receive), between windows no longer than the smallest latency of a crossing link.
+
+let OUTBOX: usize = 0; let outCap: u32 = 0; let outCount: u32 = 0;
+export let anyRemote = false;
+/** Host h is simulated by another instance: the directions into it post their segments. */
+export function setRemote(h: u32): void {
+  store<u8>(HREMOTE + <usize>h, 1);
+  anyRemote = true;
+  for (let d: u32 = 0; d < nDirs; d++) {
+    if (dirDst(d) == h) store<u8>(DLOSS + <usize>d, <u8>(<u32>load<u8>(DLOSS + <usize>d) | REMOTE_BIT));
+  }
+}
+@inline export function hostRemote(h: u32): bool { return load<u8>(HREMOTE + <usize>h) != 0; }
+/** Whether direction d leads to a host another instance simulates. */
+@inline export function dirRemote(d: u32): bool { return (<u32>load<u8>(DLOSS + <usize>d) & REMOTE_BIT) != 0; }
+
+/** Posts segment g (arriving at `at`, numbered `order`; `copy` 1: a delayed duplicate, for the wheel) and frees its record. */
+export function post(g: u32, at: u64, order: u64, copy: u32): void {
+  if (outCount == outCap) { const n = max(outCap * 2, 256); OUTBOX = regrow(OUTBOX, <usize>outCap * SG_SIZE, <usize>n * SG_SIZE); outCap = n; }
+  const p = sg(g);
+  store<u64>(p, at, 40); store<u64>(p, order, 48); store<u32>(p, copy, 32);
+  memory.copy(OUTBOX + <usize>outCount * SG_SIZE, p, SG_SIZE);
+  outCount++;
+  freeSegment(g);
+}
+export function outboxPtr(): usize { return OUTBOX; }
+export function outboxCount(): u32 { return outCount; }
+export function outboxClear(): void { outCount = 0; }
+export const SEGMENT_RECORD_BYTES: u32 = <u32>SG_SIZE;
+/** A posted record, copied in at p: a segment in flight on its direction again, or (copy) a new record for the caller to file in the wheel. */
+export function receive(p: usize): u32 {
+  const g = newSegment(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  const q = sg(g);
+  memory.copy(q, p, SG_SIZE);
+  if (load<u32>(q, 32) != 0) return g;
+  putInFlightInline(g, sgDir(g), load<u64>(q, 40), load<u64>(q, 48));
+  return SG_NONE;
+}
+/** A received copy's arrival time and filing number. */
+export function sgAt(g: u32): u64 { return load<u64>(sg(g), 40); }
+export function sgOrder(g: u32): u64 { return load<u64>(sg(g), 48); }

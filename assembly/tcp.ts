@@ -29,12 +29,12 @@
 import { Errno, Flag, HostParam, LossKind, Outcome, Stat, State, Variant } from "./abi";
 import { deferLoss } from "./hooks";
 import { DEBUG, regrow } from "./mem";
-import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twRetarget, twTag, twTarget } from "./wheel";
+import { actAs, cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, scheduleNumbered, setDue, takeArrivalSeq, twFits, twPop, twPush, twRetarget, twTag, twTarget } from "./wheel";
 import { bump, countFailure, setStat, stat, traced, traceOpen, traceSegment, traceState } from "./metrics";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
   countDest, dirRev, dirRng, findListener, holdPort, hostParam, hostSecret, hostTw, ipAddr, ipHost, ipParam,
-  listenerIp, newSegment, newSegmentInline, segmentFree, takeFreeSegment, putInFlight, putInFlightInline, releasePort, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
+  listenerIp, newSegment, newSegmentInline, segmentFree, takeFreeSegment, putInFlight, putInFlightInline, releasePort, dirRemote, hostRemote, post, ruleAction, ruleDelay, ruleFires, ruleNext, setDirBad,
   bindListener, LISTENER_BIT, listenerBound, listenerPort, listenerReuse, listenerRetry, listenerStartAt,
   freeSegment, sgAck, sgConn, sgDir, sgDport, sgDst, sgFlags, sgLen, sgSeq, sgSport, sgSrc, sgWl,
   dirTs, setSgOpts, sgOpts, sgTsecr, sgTsval, DUP_BIT, dirLossKind, duplicateDelay, dirForwards,
@@ -222,20 +222,22 @@ export function hop(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u3
       deferred = true;
     }
   }
-  if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, ack, len, opts, tsval, tsecr);
+  // (A UDP datagram's ack field carries its client socket's slot, which is no business of a trace.)
+  if (traced(c) && !deferred) traceSegment(now, c, d, fl, dropped, seq, fl & Flag.UDP ? 0 : ack, len, opts, tsval, tsecr);
   if (dropped) { bump(Stat.SegDropped); return; }
   if (dirLoss(d) & DUP_BIT) { if (dupDelay < 0) dupDelay = duplicateDelay(d, fl); } // the link's duplicating process
   const lat = <u64>dirLatency(d);
   const g = newSegmentInline(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
   setSgOpts(g, opts, tsval, tsecr);
-  putInFlight(g, d, now + lat, takeSeq());
+  putInFlight(g, d, now + lat, takeArrivalSeq());
   if (deferred) deferLoss(now, g, d, fl, senderState, seq, ack, len, c);
   if (dupDelay >= 0) {
     bump(Stat.SegDuplicated);
-    if (traced(c)) traceSegment(now + <u64>dupDelay, c, d, fl, false, seq, ack, len, opts, tsval, tsecr);
+    if (traced(c)) traceSegment(now + <u64>dupDelay, c, d, fl, false, seq, fl & Flag.UDP ? 0 : ack, len, opts, tsval, tsecr);
     const copy = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
     setSgOpts(copy, opts, tsval, tsecr); // the same bytes, TSval included: PAWS knows it for old
-    schedule(now + lat + <u64>dupDelay, EV_SEGMENT, copy, 0);
+    if (dirRemote(d)) post(copy, now + lat + <u64>dupDelay, takeArrivalSeq(), 1);
+    else scheduleNumbered(now + lat + <u64>dupDelay, EV_SEGMENT, copy, 0, takeArrivalSeq());
   }
 }
 
@@ -265,7 +267,7 @@ export function hop(d: u32, sa: u32, sp: u32, da: u32, dp: u32, fl: u32, seq: u3
   const c = conn(s);
   const g = takeFreeSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
   if (ts) setSgOpts(g, 1, tsNow(s), tsRecent(s)); else setSgOpts(g, 0, 0, 0);
-  putInFlightInline(g, d, now + <u64>dirLatency(d), takeSeq());
+  putInFlightInline(g, d, now + <u64>dirLatency(d), takeArrivalSeq());
   if (traced(c)) traceSent(g);
 }
 /** sendFrom's other paths: send() with the socket's fields. */
@@ -658,7 +660,7 @@ function finWait2Timer(s: u32): void {
   if (hasFlag(s, F_ACK_NOW)) acked(s);
   if (overflow) { twSkipped(s); destroyFrom(s, from); return; }
   setSndEnd(s, <u32>(now / 1000)); // entry time in ms, for tw_reuse
-  if (armTimeWait(s)) { if (sockets.compactable(s)) twRetarget(TW_COMPACT | sockets.toTimeWaitTable(s)); }
+  if (armTimeWait(s)) { if (sockets.compactable(s)) twRetarget(h, TW_COMPACT | sockets.toTimeWaitTable(s)); }
 }
 /** A TIME_WAIT FIFO entry's target with this bit names a compact TIME_WAIT entry (sockets.ts), not a slot. */
 const TW_COMPACT: u32 = 0x80000000;
@@ -697,10 +699,11 @@ export function whyFinish(end: u64): void {
 function armTimeWait(s: u32): bool {
   const d = <u64>param(s, HostParam.TimeWait);
   const hz = param(s, HostParam.Hz);
-  if (!twFits(d, hz)) { armTimer(s, d); return false; }
+  const h = hostOf(s);
+  if (!twFits(h, d, hz)) { armTimer(s, d); return false; }
   const e = timerEvent(s);
   if (e != 0) { orphan(e); setTimerEvent(s, 0); }
-  setIrs(s, twPush(s, kernelDue(hz, d)));
+  setIrs(s, twPush(h, s, kernelDue(hz, d)));
   return true;
 }
 
@@ -710,10 +713,10 @@ function armTimeWait(s: u32): bool {
  * the entry). A stale entry (the socket was killed early, or restarted TIME_WAIT with a
  * new entry) is dropped as nothing; returns whether the entry was live (an event).
  */
-export function twDue(): bool {
-  let s = twTarget();
-  const tag = twTag();
-  twPop();
+export function twDue(h: u32): bool {
+  let s = twTarget(h);
+  const tag = twTag(h);
+  twPop(h);
   if (s & TW_COMPACT) { // a compact entry: its connection back in a slot (or the slot it went back to before)
     const t = s & ~TW_COMPACT;
     s = sockets.fromTimeWaitTable(t);
@@ -721,6 +724,7 @@ export function twDue(): bool {
   }
   if (state(s) != State.TIME_WAIT) return false;
   if (irs(s) != tag) return false;
+  if (hostOf(s) != h) return false; // the slot went to another host's connection (tags are per host)
   if (DEBUG) assert(timerEvent(s) == 0 && !hasFlag(s, F_UDP), "a live TIME_WAIT entry");
   destroyFrom(s, State.TIME_WAIT);
   return true;
@@ -1205,6 +1209,9 @@ function modelTimeoutMs(s: u32, boundary: u32): u32 {
 /** Files each listener's stop and (re)start; called once when the run begins. */
 export function listenersStart(): void {
   for (let l: u32 = 0; l < nListeners; l++) {
+    const h = ipHost(listenerIp(l));
+    if (hostRemote(h)) continue;
+    actAs(h);
     if (listenerStopAt(l) > 0) schedule(listenerStopAt(l), EV_LISTENER, l, LISTENER_STOP);
     if (listenerStartAt(l) > 0) schedule(listenerStartAt(l), EV_LISTENER, l, LISTENER_BIND);
   }

@@ -27,21 +27,27 @@
 // Nothing is ever searched: a timer is cancelled by setting its due time to NEVER,
 // and a cancelled event is dropped when its slot is reached.
 //
-// Events of the same time fire in the order they were filed, whatever levels they went
-// through (all pending events of one time always share one slot list, which a cascade
-// re-files in order). Each event carries its filing number `seq`, from a counter that
-// the lanes' items (lanes.ts: segments in flight, TIME_WAIT entries, workload arrivals,
-// none of which go through the wheel) draw from too, so the run loop can merge the two
-// in exactly that order. Moving an event's due time on takes
-// a new filing number, as filing a new event would; an event filed again (lazily) into
-// a level-0 slot is put in its place by filing number rather than appended, so the
-// order stays the one of filing.
+// Events of one time fire in the order of their filing numbers, whatever levels they
+// went through. A filing number is, from the top bit: 1 for a segment arriving (0 for
+// a host's own timers and arrivals), the filing host (16 bits), and that host's own
+// counter (47 bits). The host whose event is being handled (`acting`) numbers what it
+// files, so two hosts' events never compete for one counter, and the order in which
+// any one host's events fire does not depend on which other hosts share the instance:
+// at one time a host handles its own events first, then the segments arriving, those
+// of lower-numbered senders first, each sender's in the order it sent them.
+// That makes a run split over workers (one instance per part of the hosts, sdk/pdes.ts)
+// fire every host's events in exactly the order a single instance does. The lanes'
+// items (lanes.ts: segments in flight, TIME_WAIT entries, workload arrivals, none of
+// which go through the wheel) take numbers the same way, so the run loop merges the
+// two by (time, number). Moving an event's due time on takes a new number, as filing a
+// new event would. A level-0 list is kept in number order (a filing whose number is
+// below its tail's goes into its place), so the order stays the one of the numbers.
 //
 //   slot lists:  head[level*64+slot] -> ev -> ev -> ... (tail[...] for O(1) append)
 //   event pool:  time u64 | due u64 | seq u64 | next u32 | target u32 | gen u32 | kind u8
 
 import { alloc, allocChunk, DEBUG, giveBack, regrow } from "./mem";
-import { laneEnter, laneLeave, laneNext, TIME_WAIT_LANE } from "./lanes";
+import { laneEnter, laneLeave, laneNext, TIME_WAIT_LANES } from "./lanes";
 
 const LEVELS = 7;
 const SLOTS = 64;
@@ -49,10 +55,24 @@ const NIL: u32 = 0;
 
 export let now: u64 = 0;
 
-/** The filing number the next event (or segment put in flight) gets. */
-let seqNext: u64 = 0;
-/** Takes a filing number for something ordered with the wheel's events (a lane's item). */
-@inline export function takeSeq(): u64 { return seqNext++; }
+/** The host whose event is being handled: what is filed now is numbered by its counter. */
+export let acting: u32 = 0;
+@inline export function actAs(h: u32): void { acting = h; }
+let SEQS: usize = 0;  // u64 [host] the next filing number's counter
+let seqHosts: u32 = 0;
+/** Takes a filing number for something ordered with the wheel's events (an event, or a lane's item). */
+@inline export function takeSeq(): u64 {
+  if (DEBUG) assert(acting < seqHosts, "a filing by no host");
+  const p = SEQS + (<usize>acting << 3);
+  const c = load<u64>(p);
+  store<u64>(p, c + 1);
+  return <u64>acting << 47 | c;
+}
+/** The number of a segment put in flight now (it comes after the receiver's own events of its time). */
+@inline export function takeArrivalSeq(): u64 { return takeSeq() | ARRIVING; }
+const ARRIVING: u64 = <u64>1 << 63;
+/** The host that filed an event or lane item with number `seq`. */
+@inline export function seqHost(seq: u64): u32 { return <u32>(seq >> 47) & 0xFFFF; }
 
 /** The due time of a cancelled event. */
 export const NEVER: u64 = u64.MAX_VALUE;
@@ -101,10 +121,12 @@ export let horizon: u64 = 0;
 @inline export function evTime(e: u32): u64 { return load<u64>(EV_TIME + (<usize>e << 3)); }
 @inline export function evDue(e: u32): u64 { return load<u64>(EV_DUE + (<usize>e << 3)); }
 @inline function evSeq(e: u32): u64 { return load<u64>(EV_SEQ + (<usize>e << 3)); }
+/** The host that filed event e. */
+@inline export function evHost(e: u32): u32 { return seqHost(evSeq(e)); }
 
 export function wheelReset(capacity: u32): void {
   now = 0;
-  seqNext = 0;
+  acting = 0; SEQS = 0; seqHosts = 0; TWH = 0; twSpare = 0; twChunkCount = 0;
   nextLevel = -1; nextDeadline = u64.MAX_VALUE; found = false; horizon = 0;
   evCap = capacity;
   evFree = NIL;
@@ -120,41 +142,53 @@ export function wheelReset(capacity: u32): void {
   HEAD = alloc(LEVELS * SLOTS * 4);
   TAIL = alloc(LEVELS * SLOTS * 4);
   OCC = alloc(LEVELS * 8);
-  twDirCap = 64; TWDIR = alloc(<usize>twDirCap << 2); twChunks = 0; twFirst = 0; twEnd = 0;
-  twDuration = 0; twHz = 0;
+}
+
+/** As the run starts, with `hosts` hosts: their filing counters and TIME_WAIT FIFOs. */
+export function wheelHosts(hosts: u32): void {
+  seqHosts = hosts;
+  SEQS = alloc(<usize>max(hosts, 1) << 3);
+  TWH = alloc(<usize>max(hosts, 1) * TWH_SIZE);
 }
 
 export function pendingEvents(): u32 { return evLive; }
 
-// ---- TIME_WAIT expiries: a FIFO beside the wheel ---------------------------------------
-// A TIME_WAIT timer always lasts the host's TimeWait, so timers of one duration come due
-// in the order they are set: they wait in a FIFO of (due, filing number, socket, tag)
+// ---- TIME_WAIT expiries: a FIFO per host beside the wheel ----------------------------
+// A TIME_WAIT timer always lasts the host's TimeWait, so one host's timers come due in
+// the order they are set: they wait in the host's FIFO of (due, filing number, socket)
 // instead of going round the wheel (filed, cascaded down, filed again at their due
-// time). The FIFO is a lane (lanes.ts), merged with the wheel and the other lanes by
-// (time, filing number), as the wheel would have fired its entries. An entry is the
-// socket's only while the socket is in TIME_WAIT with the entry's tag (tcp.ts checks: a
-// restarted TIME_WAIT files a new entry, and a socket killed early leaves a stale one
-// behind, which comes due as nothing). Entries are 20 bytes: due u64 | seq u64 | target u32;
-// an entry's tag is the low 32 bits of its filing number. The target is the owner's
-// business (tcp.ts: a socket slot, or a compact TIME_WAIT entry of sockets.ts).
+// time). Each FIFO is a lane (lanes.ts, TIME_WAIT_LANES + host), merged with the wheel
+// and the other lanes by (time, filing number), as the wheel would have fired its
+// entries; one FIFO per host keeps each lane in number order (numbers are per host). An
+// entry is the socket's only while the socket is in TIME_WAIT with the entry's tag
+// (tcp.ts checks: a restarted TIME_WAIT files a new entry, and a socket killed early
+// leaves a stale one behind, which comes due as nothing). Entries are 20 bytes:
+// due u64 | seq u64 | target u32; an entry's tag is the low 32 bits of its filing
+// number. The target is the owner's business (tcp.ts: a socket slot, or a compact
+// TIME_WAIT entry of sockets.ts).
 //
-// The FIFO holds one entry per connection in TIME_WAIT, millions of them at times, so
-// it lives in chunks of TWQ_CHUNK entries rather than one block grown by copying: a
-// directory lists the chunks in queue order, position i is entry i & TWQ_MASK of chunk
-// i >> TWQ_BITS, and a chunk the first entry has left is moved to the directory's end
-// for reuse. Memory follows the peak count, with no copy and nothing left behind.
+// A FIFO can hold millions of entries, and a fleet has thousands of FIFOs, so they live
+// in chunks of TWQ_CHUNK entries linked head to tail (a chunk's first word is the next
+// chunk), taken from and given back to one list of spare chunks: memory follows the
+// peak count, with no copy and nothing left behind.
+//   per host (TWH_SIZE bytes): head chunk u32 | head position u32 | tail chunk u32 |
+//   tail position u32 | entries u32 | hz u32 | duration u64 (0: none chosen yet)
 const TWE: usize = 20;
-const TWQ_BITS: u32 = 14;
-const TWQ_CHUNK: u32 = 1 << TWQ_BITS;
-const TWQ_MASK: u32 = TWQ_CHUNK - 1;
-let TWDIR: usize = 0;    // u32 [chunk] the chunks' addresses, in queue order, then spare ones
-let twDirCap: u32 = 0;
-let twChunks: u32 = 0;   // chunks held (in use and spare)
-let twFirst: u32 = 0;    // positions, from the start of the directory's first chunk
-let twEnd: u32 = 0;
-/** The FIFO's timer length, us (0: none chosen yet; timers of another length use the wheel), and its hosts' hz. */
-export let twDuration: u64 = 0;
-let twHz: u32 = 0;
+const TWQ_CHUNK: u32 = 512;
+const TWQ_BYTES: usize = 8 + <usize>TWQ_CHUNK * TWE;
+const TWH_SIZE: usize = 32;
+let TWH: usize = 0;
+let twSpare: u32 = 0;       // the first spare chunk (0: none)
+let twChunkCount: u32 = 0;  // chunks ever made
+
+@inline function twh(h: u32): usize { return TWH + <usize>h * TWH_SIZE; }
+@inline function twEntry(chunk: u32, pos: u32): usize { return <usize>chunk + 8 + <usize>pos * TWE; }
+function twChunk(): u32 {
+  const c = twSpare;
+  if (c != 0) { twSpare = load<u32>(<usize>c); return c; }
+  twChunkCount++;
+  return <u32>allocChunk(TWQ_BYTES);
+}
 
 // ---- the kernel's timer wheel (Linux kernel/time/timer.c), for hosts with a hz -------
 // A Linux timer_list timer (TCP's retransmission, FIN_WAIT_2 and TIME_WAIT timers) fires
@@ -178,52 +212,73 @@ function wheelDue(hz: u64, delay: u64): u64 {
   return ((bucket - j0) * 1000000 + hz - 1) / hz; // the bucket's tick
 }
 
-@inline function twe(i: u32): usize {
-  return <usize>load<u32>(TWDIR + (<usize>(i >> TWQ_BITS) << 2)) + <usize>(i & TWQ_MASK) * TWE;
+/** Bytes the FIFOs' chunks and books hold. */
+export function timeWaitQueueBytes(): f64 { return <f64>twChunkCount * <f64>TWQ_BYTES + <f64>seqHosts * <f64>TWH_SIZE; }
+/** Sets host h's FIFO length on first use; whether its timers of length d go in it. */
+export function twFits(h: u32, d: u64, hz: u32): bool {
+  const p = twh(h);
+  if (load<u64>(p, 24) == 0 && d > 0) { store<u64>(p, d, 24); store<u32>(p, hz, 20); }
+  return d == load<u64>(p, 24) && hz == load<u32>(p, 20); // one rounding, so due times stay in filing order
 }
-/** Bytes the FIFO's chunks and directory hold. */
-export function timeWaitQueueBytes(): f64 { return <f64>twChunks * <f64>(<usize>TWQ_CHUNK * TWE) + <f64>(twDirCap << 2); }
-/** Sets the FIFO's duration on first use; whether timers of length d go in it. */
-export function twFits(d: u64, hz: u32): bool {
-  if (twDuration == 0 && d > 0) { twDuration = d; twHz = hz; }
-  return d == twDuration && hz == twHz; // one rounding, so due times stay in filing order
-}
-/** Appends a timer for socket `target` due at `due` (kernelDue(twHz, twDuration)); it takes a filing number, whose low 32 bits are its tag (returned). */
-export function twPush(target: u32, due: u64): u32 {
-  if (twEnd == twChunks << TWQ_BITS) { // every chunk is in use: one more
-    if (twChunks == twDirCap) { TWDIR = regrow(TWDIR, <usize>twDirCap << 2, <usize>twDirCap << 3); twDirCap <<= 1; }
-    store<u32>(TWDIR + (<usize>twChunks << 2), <u32>allocChunk(<usize>TWQ_CHUNK * TWE));
-    twChunks++;
-  }
-  const seq = seqNext++;
-  const p = twe(twEnd++);
-  store<u64>(p, due); store<u64>(p, seq, 8); store<u32>(p, target, 16);
-  if (twEnd - twFirst == 1) laneEnter(TIME_WAIT_LANE, due, seq);
+/** Appends to host h's FIFO (h is acting) a timer for `target` due at `due`; it takes a filing number, whose low 32 bits are its tag (returned). */
+export function twPush(h: u32, target: u32, due: u64): u32 {
+  if (DEBUG) assert(h == acting, "a host files its own TIME_WAIT timers");
+  const p = twh(h);
+  let tail = load<u32>(p, 8);
+  let pos = load<u32>(p, 12);
+  if (tail == 0) { tail = twChunk(); store<u32>(p, tail); store<u32>(p, 0, 4); pos = 0; }
+  else if (pos == TWQ_CHUNK) { const c = twChunk(); store<u32>(<usize>tail, c); tail = c; pos = 0; }
+  store<u32>(<usize>tail, 0);
+  store<u32>(p, tail, 8); store<u32>(p, pos + 1, 12);
+  const n = load<u32>(p, 16) + 1;
+  store<u32>(p, n, 16);
+  const seq = takeSeq();
+  const e = twEntry(tail, pos);
+  store<u64>(e, due); store<u64>(e, seq, 8); store<u32>(e, target, 16);
+  if (n == 1) laneEnter(TIME_WAIT_LANES + h, due, seq);
   return <u32>seq;
 }
-/** The last entry filed names `target` instead (its owner moved what it times). */
-export function twRetarget(target: u32): void { store<u32>(twe(twEnd - 1), target, 16); }
-/** The first entry's socket and tag (the FIFO is not empty). */
-@inline export function twTarget(): u32 { return load<u32>(twe(twFirst), 16); }
-@inline export function twTag(): u32 { return load<u32>(twe(twFirst), 8); }
-/** Takes the first entry off; the FIFO is the first lane. */
-export function twPop(): void {
-  twFirst++;
-  if (twFirst == twEnd) { twFirst = 0; twEnd = 0; laneLeave(); return; }
-  if (twFirst == TWQ_CHUNK) { // the first chunk is done with: it goes to the end, spare
-    const done = load<u32>(TWDIR);
-    memory.copy(TWDIR, TWDIR + 4, <usize>(twChunks - 1) << 2);
-    store<u32>(TWDIR + (<usize>(twChunks - 1) << 2), done);
-    twFirst -= TWQ_CHUNK; twEnd -= TWQ_CHUNK;
-  }
-  const p = twe(twFirst);
-  laneNext(TIME_WAIT_LANE, load<u64>(p), load<u64>(p, 8));
+/** Host h's last entry filed names `target` instead (its owner moved what it times). */
+export function twRetarget(h: u32, target: u32): void {
+  const p = twh(h);
+  store<u32>(twEntry(load<u32>(p, 8), load<u32>(p, 12) - 1), target, 16);
 }
-/** The entries, for the invariant checks: count, and the socket and tag of the i-th. */
-export function twCount(): u32 { return twEnd - twFirst; }
-export function twEntryTarget(i: u32): u32 { return load<u32>(twe(twFirst + i), 16); }
-export function twEntryTag(i: u32): u32 { return load<u32>(twe(twFirst + i), 8); }
-export function twEntryDue(i: u32): u64 { return load<u64>(twe(twFirst + i)); }
+@inline function twHead(h: u32): usize { const p = twh(h); return twEntry(load<u32>(p), load<u32>(p, 4)); }
+/** Host h's first entry's socket and tag (its FIFO is not empty). */
+@inline export function twTarget(h: u32): u32 { return load<u32>(twHead(h), 16); }
+@inline export function twTag(h: u32): u32 { return load<u32>(twHead(h), 8); }
+/** Takes host h's first entry off; its FIFO is the first lane. */
+export function twPop(h: u32): void {
+  const p = twh(h);
+  const n = load<u32>(p, 16) - 1;
+  store<u32>(p, n, 16);
+  let head = load<u32>(p);
+  let pos = load<u32>(p, 4) + 1;
+  if (n == 0) { // empty: its one chunk stays, from the start
+    store<u32>(p, 0, 4); store<u32>(p, 0, 12);
+    laneLeave();
+    return;
+  }
+  if (pos == TWQ_CHUNK) { // the first chunk is done with: a spare
+    const next = load<u32>(<usize>head);
+    store<u32>(<usize>head, twSpare); twSpare = head;
+    head = next; pos = 0;
+    store<u32>(p, head);
+  }
+  store<u32>(p, pos, 4);
+  const e = twEntry(head, pos);
+  laneNext(TIME_WAIT_LANES + h, load<u64>(e), load<u64>(e, 8));
+}
+/** Host h's entries, for the invariant checks: the count, a cursor on the first, the next one's, and what a cursor's entry holds. */
+export function twCount(h: u32): u32 { return load<u32>(twh(h), 16); }
+export function twCursor(h: u32): u64 { const p = twh(h); return <u64>load<u32>(p) << 32 | <u64>load<u32>(p, 4); }
+export function twNextCursor(c: u64): u64 {
+  const chunk = <u32>(c >> 32); const pos = <u32>c + 1;
+  return pos == TWQ_CHUNK ? <u64>load<u32>(<usize>chunk) << 32 : <u64>chunk << 32 | <u64>pos;
+}
+export function twCursorTarget(c: u64): u32 { return load<u32>(twEntry(<u32>(c >> 32), <u32>c), 16); }
+export function twCursorTag(c: u64): u32 { return load<u32>(twEntry(<u32>(c >> 32), <u32>c), 8); }
+export function twCursorDue(c: u64): u64 { return load<u64>(twEntry(<u32>(c >> 32), <u32>c)); }
 export function eventBytes(): f64 { return <f64>evCap * 37.0; }
 
 /** A column grown from n to m bytes, the old block released. */
@@ -246,17 +301,18 @@ function growEvents(): void {
 }
 
 /**
- * Appends e to the list of its slot. With `ordered` (an event filed again, whose filing
- * number may be older than those already there) a level-0 list keeps filing order.
+ * Appends e to the list of its slot; a level-0 list (all of one time) keeps number
+ * order: an event filed again, or filed by a host whose numbers come before the tail's,
+ * goes into its place.
  */
-@inline function file(e: u32, when: u64, ordered: bool): void {
+@inline function file(e: u32, when: u64): void {
   const level = levelFor(when);
   if (DEBUG) assert(level < LEVELS, "event beyond the wheel's horizon");
   const slot = <i32>(when >> (<u64>level * 6)) & 63;
   const i = <usize>(level * SLOTS + slot) << 2;
   const tail = load<u32>(TAIL + i);
   // (Nested tests, not an && chain: binaryen folds those into selects computed in full.)
-  if (ordered) { if (level == 0) { if (tail != NIL) { if (evSeq(tail) > evSeq(e)) {
+  if (level == 0) { if (tail != NIL) { if (evSeq(tail) > evSeq(e)) {
     // All of one time: goes before the first with a later filing number (never the tail's place).
     const seq = evSeq(e);
     let prev = NIL;
@@ -265,7 +321,7 @@ function growEvents(): void {
     setEvNext(e, x);
     if (prev == NIL) store<u32>(HEAD + i, e); else setEvNext(prev, e);
     return;
-  } } } }
+  } } }
   setEvNext(e, NIL);
   if (tail == NIL) {
     store<u32>(HEAD + i, e);
@@ -283,6 +339,13 @@ export function schedule(when: u64, kind: u32, target: u32, gen: u32): u32 {
 
 /** Files an event at slot time `at` (>= now) that fires at `due` (>= at); returns it. */
 export function scheduleLazy(at: u64, due: u64, kind: u32, target: u32, gen: u32): u32 {
+  return fileNew(at, due, kind, target, gen, takeSeq());
+}
+/** Files an event another instance numbered (a delayed copy of a segment it sent, sdk/pdes.ts). */
+export function scheduleNumbered(when: u64, kind: u32, target: u32, gen: u32, seq: u64): u32 {
+  return fileNew(when, when, kind, target, gen, seq);
+}
+@inline function fileNew(at: u64, due: u64, kind: u32, target: u32, gen: u32, seq: u64): u32 {
   if (DEBUG) assert(at >= now && due >= at, "event scheduled in the past");
   let e = evFree;
   if (e != NIL) {
@@ -294,11 +357,11 @@ export function scheduleLazy(at: u64, due: u64, kind: u32, target: u32, gen: u32
   evLive++;
   store<u64>(EV_TIME + (<usize>e << 3), at);
   store<u64>(EV_DUE + (<usize>e << 3), due);
-  store<u64>(EV_SEQ + (<usize>e << 3), seqNext++);
+  store<u64>(EV_SEQ + (<usize>e << 3), seq);
   store<u32>(EV_TARGET + (<usize>e << 2), target);
   store<u32>(EV_GEN + (<usize>e << 2), gen);
   store<u8>(EV_KIND + <usize>e, <u8>kind);
-  file(e, at, false);
+  file(e, at);
   if (at < nextDeadline) found = false; // before the found slot: in an earlier one
   // The run loop must not move the clock into the event's slot before it is cascaded:
   // the horizon comes down to the slot's start (the event's time only at level 0).
@@ -311,7 +374,7 @@ export function scheduleLazy(at: u64, due: u64, kind: u32, target: u32, gen: u32
 @inline export function setDue(e: u32, due: u64): void {
   if (DEBUG) assert(due > evTime(e) && evTarget(e) != NO_TARGET, "due before the slot");
   store<u64>(EV_DUE + (<usize>e << 3), due);
-  store<u64>(EV_SEQ + (<usize>e << 3), seqNext++);
+  store<u64>(EV_SEQ + (<usize>e << 3), takeSeq());
 }
 /** Cancels a filed event; its owner may still move its due time on again. */
 @inline export function cancelDue(e: u32): void { store<u64>(EV_DUE + (<usize>e << 3), NEVER); }
@@ -331,7 +394,7 @@ function refile(e: u32): void {
     return;
   }
   store<u64>(EV_TIME + (<usize>e << 3), due);
-  file(e, due, true);
+  file(e, due);
 }
 
 /**

@@ -259,15 +259,23 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       for (const a of hostsByName.get(to)!.ips) e.addRoute(hostIndex.get(path[i])!, a, route.get(`${path[i]}>${path[i + 1]}`)!);
     }
   }
-  // Connections are numbered per host group, by the counter of the group's first workload:
-  // a shard holds whole groups, so it numbers (and draws sizes for) them as the whole run does.
+  // Connections are numbered per client host (the counter of its first workload), the k-th
+  // of a group's c-th client host (in plan order) as k x (the group's client hosts) + c:
+  // unique in the group, and a host numbers its own alone, so a shard, or a part of a run
+  // split over workers, numbers (and draws sizes for) them as the whole run does.
   const group = hostGroups(plan);
   const counter = new Map<string, number>();
+  const clients = new Map<string, number>(); // group -> its client hosts
+  const place = new Map<string, number>();    // client host -> its place among them
+  for (const h of new Set(plan.workloads.map((w) => w.from))) {
+    const g = group.get(h)!;
+    place.set(h, clients.get(g) ?? 0);
+    clients.set(g, place.get(h)! + 1);
+  }
   const byName = new Map(plan.hosts.map((h) => [h.name, h])); // (a scan per workload was quadratic in a fleet)
   for (const w of plan.workloads) {
     const wi = e.addWorkload(w.stream);
-    const g = group.get(w.from)!;
-    if (!counter.has(g)) counter.set(g, wi);
+    if (!counter.has(w.from)) counter.set(w.from, wi);
     const dst = byName.get(w.to)!;
     const params: [WlParam, number][] = [
       [WlParam.SrcHost, hostIndex.get(w.from)!], [WlParam.SrcIp, firstIp.get(w.from)!],
@@ -279,7 +287,8 @@ export function configure(e: EngineExports, plan: Plan, socketCapacity = 1 << 14
       [WlParam.Clients, w.clients], [WlParam.Think, w.think], [WlParam.Stream, w.stream], [WlParam.Requests, w.requests],
       [WlParam.Backoff, w.backoff], [WlParam.BackoffMax, w.backoffMax],
       [WlParam.Udp, w.model === "udp" ? 1 : 0], [WlParam.UdpTimeout, w.udpTimeout], [WlParam.Hooked, w.hook ? 1 : 0],
-      [WlParam.ConnGroup, counter.get(g)!], [WlParam.ServerCloseDelay, w.serverCloseDelay],
+      [WlParam.ConnGroup, counter.get(w.from)!], [WlParam.ServerCloseDelay, w.serverCloseDelay],
+      [WlParam.ConnStride, clients.get(group.get(w.from)!)!], [WlParam.ConnOffset, place.get(w.from)!],
       // (Sources, Dests and BindPort left at 0 mean one source, one destination, the port at connect().)
       ...(w.source === "round-robin" ? [[WlParam.Sources, byName.get(w.from)!.ips.length] as [WlParam, number]] : []),
       ...(w.portAt === "bind" ? [[WlParam.BindPort, 1] as [WlParam, number]] : []),

@@ -62,7 +62,10 @@ describe("accept queue", () => {
       "4.005 server F. 1001:102 0",
       "4.006 client . 102:1002 0",
     ]);
-    expect(r.totals.listen).toEqual({ ListenOverflows: 4, ListenDrops: 4, SyncookiesSent: 0, SyncookiesRecv: 0, SyncookiesFailed: 0 });
+    // Connection 2's SYN arrives at 3 ms while 0 and 1 are half-open (the SYN queue of 2 is full:
+    // a host's segments arriving at one time are taken in the order they were sent, and the
+    // client sent 2's SYN before 0's ACK at 2 ms): it is answered with a cookie, which its ACK returns.
+    expect(r.totals.listen).toEqual({ ListenOverflows: 4, ListenDrops: 4, SyncookiesSent: 1, SyncookiesRecv: 1, SyncookiesFailed: 0 });
     expect(r.totals).toMatchObject({ attempted: 5, established: 5, completed: 5 });
   });
 
