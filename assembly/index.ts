@@ -15,7 +15,7 @@ import { alloc as allocBytes, DEBUG, heapBytes, memoryBytes, releasedBytes, setM
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsReset, setExtraColumns, samplesPtr as sPtr, samplesRows, setStat,
-  setTraceFirst, stat as readStat, takeSample, traceCount as tCount, tracePtr as tPtr, rowWords,
+  setTraceFirst, stat as readStat, takeSample, traceCount as tCount, tracePtr as tPtr, rowWords, handling, keyTrace as keyT, traceKeysPtr as tkPtr,
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
@@ -35,7 +35,7 @@ import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset
 import { addNat as newNat, setNatTakeover as setTakeover, setNatReset as setReset, setNatScan as setScan, setNatBlock as setBlock, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
 import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
-  actAs, advance, cascade, dueSeq, evGen, evHost, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, scheduleNumbered,
+  actAs, advance, cascade, dueSeq, evGen, evHost, evKind, evOrder, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, scheduleNumbered,
   setDropHook, setHorizon, wheelHosts, wheelReset, eventBytes, timeWaitQueueBytes,
 } from "./wheel";
 
@@ -325,6 +325,7 @@ export function run(maxEvents: u32): i32 {
         budget--;
         advance(t);
         const l = firstLane();
+        handling(firstOrder);
         if (l < FLIGHT_LANES) {
           actAs(dirDst(l));
           deliver(takeSegment());
@@ -351,6 +352,7 @@ export function run(maxEvents: u32): i32 {
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       // The host it happens on: a segment's receiver, else the host that filed it (its own).
       actAs(kind == EV_SEGMENT ? dirDst(sgDir(target)) : evHost(e));
+      handling(evOrder(e));
       if (DEBUG) { if (kind == EV_TIMER || kind == EV_DACK) assert(ipHost(sockIp(target)) == evHost(e), "a socket's timer filed by another host"); }
       release(e);
       if (kind == EV_SEGMENT) {
@@ -440,6 +442,9 @@ export function traceCount(): u32 { return tCount(); }
 export function drainTrace(): void { drainT(); }
 
 // ---- a run split over workers (sdk/pdes.ts; net.ts says how segments cross) -------------
+/** Trace records keep the time and filing number of the event that wrote them (traceKeysPtr): a part's records merge with the others'. */
+export function keyTrace(): void { keyT(); }
+export function traceKeysPtr(): usize { return tkPtr(); }
 /** Host h is simulated by another instance (configuration, after the links). */
 export function setRemote(h: u32): void { configuring(); hostIndex(h); markRemote(h); }
 /** run() stops before any event at or after `us` (a window's end), unless that is past the run's end. */

@@ -7,6 +7,7 @@
 //   trace record: see TraceField in abi.ts (40 bytes)
 
 import { alloc, regrow } from "./mem";
+import { now } from "./wheel";
 import { ERRNO_COUNT, Stat, STATE_COUNT, TraceField } from "./abi";
 import { acceptQueued, hostUdp, ipHost, ipPortsUsed, listenerBacklogUsed, listenerIp, nHosts, nIps, nListeners, stateCount } from "./net";
 
@@ -16,6 +17,14 @@ export let traceFirst: u32 = 0;
 
 let SAMPLES: usize = 0; let sampleBytes: usize = 0; let sampleCap: usize = 0; let sampleRows: u32 = 0;
 let TRACE: usize = 0; let traceBytes: usize = 0; let traceCap: usize = 0;
+// A run split over workers merges its parts' trace records in the order a single run
+// writes them: by the time and filing number of the event being handled (index.ts
+// sets them), kept for each record in a column of their own when asked for.
+let TRACEKEYS: usize = 0; let keyed = false;
+let handledOrder: u64 = 0;
+/** The filing number of the event being handled (its time is `now`). */
+@inline export function handling(order: u64): void { handledOrder = order; }
+export function keyTrace(): void { keyed = true; TRACEKEYS = alloc(<usize>(traceCap / TraceField.SIZE + 1) << 4); }
 
 export function metricsReset(): void {
   STATS = alloc(Stat.COUNT * 8);
@@ -24,6 +33,7 @@ export function metricsReset(): void {
   traceCap = 1 << 16; TRACE = alloc(traceCap); traceBytes = 0;
   traceFirst = 0;
   extraWords = 0;
+  keyed = false; TRACEKEYS = 0;
 }
 export function setTraceFirst(n: u32): void { traceFirst = n; }
 
@@ -88,7 +98,13 @@ export function drainSamples(): void { sampleBytes = 0; sampleRows = 0; }
 function traceRecord(t: u64, conn: u32, kind: u32, a: u32, b: u32, where: u32, seq: u32, ack: u32, len: u32, opts: u32, tsval: u32, tsecr: u32): void {
   if (traceBytes + TraceField.SIZE > traceCap) {
     const cap = traceCap << 1;
-    TRACE = regrow(TRACE, traceBytes, cap); traceCap = cap;
+    TRACE = regrow(TRACE, traceBytes, cap);
+    if (keyed) TRACEKEYS = regrow(TRACEKEYS, <usize>(traceBytes / TraceField.SIZE) << 4, <usize>(cap / TraceField.SIZE + 1) << 4);
+    traceCap = cap;
+  }
+  if (keyed) {
+    const k = TRACEKEYS + (<usize>(traceBytes / TraceField.SIZE) << 4);
+    store<u64>(k, now); store<u64>(k, handledOrder, 8);
   }
   const p = TRACE + traceBytes;
   store<u64>(p + TraceField.Time, t);
@@ -121,5 +137,7 @@ export function traceOpen(t: u64, conn: u32, host: u32, la: u32, lp: u32, ra: u3
   traceRecord(t, conn, 2, 0, 0, host, la, lp << 16 | rp, ra, 0, 0, 0);
 }
 export function tracePtr(): usize { return TRACE; }
+/** u64 [record][2]: the time and filing number of the event that wrote each record (keyTrace). */
+export function traceKeysPtr(): usize { return TRACEKEYS; }
 export function traceCount(): u32 { return <u32>(traceBytes / TraceField.SIZE); }
 export function drainTrace(): void { traceBytes = 0; }

@@ -41,6 +41,17 @@ export interface EngineExports {
   setWorkloadParam(w: number, k: number, v: number): void;
   setRun(duration: number, sample: number, traceFirst: number): void;
   run(maxEvents: number): number;
+  // A run split over workers (workers/pdes.ts).
+  setRemote(h: number): void;
+  setWindowEnd(us: number): void;
+  nextEventAt(): number;
+  outboxPtr(): number;
+  outboxCount(): number;
+  outboxClear(): void;
+  inboxPtr(n: number): number;
+  receive(n: number): void;
+  keyTrace(): void;
+  traceKeysPtr(): number;
   nowUs(): number;
   stat(k: number): number;
   socketSlotBytes(): number;
@@ -413,10 +424,13 @@ export function readSamples(e: EngineExports, nHosts: number, nats = 0, pubs = 0
 export interface TraceRecord {
   t: number; conn: number; kind: number; a: number; b: number; where: number; seq: number; ack: number; len: number;
   opts: number; tsval: number; tsecr: number;
+  /** With keyTrace: the time and filing number of the event that wrote it (a split run's parts merge by it). */
+  key?: [bigint, bigint];
 }
 
-export function readTrace(e: EngineExports): TraceRecord[] {
+export function readTrace(e: EngineExports, keyed = false): TraceRecord[] {
   const n = e.traceCount();
+  const keys = keyed ? new BigUint64Array(e.memory.buffer, e.traceKeysPtr(), n * 2) : undefined;
   const view = new DataView(e.memory.buffer, e.tracePtr(), n * TraceField.SIZE);
   const out: TraceRecord[] = [];
   for (let i = 0; i < n; i++) {
@@ -434,6 +448,7 @@ export function readTrace(e: EngineExports): TraceRecord[] {
       opts: view.getUint8(o + TraceField.Opts),
       tsval: view.getUint32(o + TraceField.TsVal, true),
       tsecr: view.getUint32(o + TraceField.TsEcr, true),
+      ...(keys ? { key: [keys[2 * i], keys[2 * i + 1]] as [bigint, bigint] } : {}),
     });
   }
   e.drainTrace();

@@ -78,6 +78,14 @@ export interface RunOptions {
   baseDir?: string;
 }
 
+/** A worker's part of a run split over workers (workers/pdes.ts PartWindows): how simulate() hands segments over between windows. */
+export interface Windows {
+  start(e: EngineExports, dirs: { from: string; to: string }[], hostIndex: Map<string, number>): void;
+  exchange(e: EngineExports): void;
+  ownColumns(block: Uint32Array, layout: SampleLayout): void;
+  stop(): void;
+}
+
 export async function defaultEngineBytes(flavour: "release" | "debug"): Promise<BufferSource> {
   const url = new URL(`../build/engine${flavour === "debug" ? ".debug" : ""}.wasm`, import.meta.url);
   if (url.protocol === "file:") {
@@ -93,7 +101,8 @@ export async function runScenario(scenario: Scenario | unknown, options: RunOpti
   const plan = planScenario(scenario, { seed: options.seed, trace: options.trace, plugins });
   if ((options.workers ?? 1) > 1 && (options.flavour ?? "release") === "release") {
     const { planShards } = await import("./workers/shard.js");
-    if (planShards(plan, options.workers!)) {
+    const { planParts } = await import("./workers/pdes.js");
+    if (planShards(plan, options.workers!) || planParts(plan, options.workers!)) {
       const { WorkerPool } = await import("./workers/pool.js");
       const { runOnPool } = await import("./workers/parallel.js");
       const pool = new WorkerPool({ workers: options.workers });
@@ -127,7 +136,7 @@ export interface Simulation {
 }
 
 /** Runs a plan in slices: plugins hosted, progress reported, cancellation and failures caught. */
-export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Simulation> {
+export async function simulate(plan: Plan, options: RunOptions & { windows?: Windows } = {}): Promise<Simulation> {
   checkEngineFits(plan, options.memoryLimit);
   const flavour = options.flavour ?? "release";
   const module = options.engineModule ?? await compileEngine(flavour, () => (options.engineBytes ?? defaultEngineBytes)(flavour));
@@ -140,9 +149,10 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
     if (err instanceof PluginError) throw new ScenarioError("scenario.links", err.message);
     throw err;
   }
-  const { dirs } = configure(e, plan);
+  const { dirs, hostIndex } = configure(e, plan);
   host?.attach(e);
   if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
+  const windows = options.windows;
   let lastNow = 0;
   const hostNames = plan.hosts.map((h) => h.name);
   const samples = new SampleTable(hostNames.length, ...natShape(plan));
@@ -152,10 +162,18 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
   let error: string | undefined;
   let sliceStart = 0;
   let movedAt = 0, eventsThen = 0; // the clock as last seen moving, and the events by then
+  let first = true;
   while (true) {
     let more: number;
     try {
+      if (first && windows) windows.start(e, dirs, hostIndex);
+      first = false;
       more = e.run(Math.max(1, slice - (e.stat(Stat.Events) - sliceStart)));
+      if (more === RunStatus.Window) {
+        windows!.exchange(e); // the other parts' segments for this one's hosts, and the next window
+        if (e.stat(Stat.Events) - sliceStart < slice) continue;
+        more = RunStatus.More;
+      }
       if (more === RunStatus.HookBatch || more === RunStatus.WorkloadBatch) {
         await host!.serve(e, more); // a plugin's batch, not the end of a slice
         if (e.stat(Stat.Events) - sliceStart < slice) continue;
@@ -168,17 +186,19 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
       if (options.checkInvariants) checkEngine(e);
     } catch (err) {
       error = engineFailure(err, e);
+      windows?.stop();
       more = 0;
     }
     const fresh = samples.drain(e);
-    if (plan.trace > 0) for (const rec of readTrace(e)) records.push(rec);
+    windows?.ownColumns(fresh, samples.layout);
+    if (plan.trace > 0) for (const rec of readTrace(e, windows !== undefined)) records.push(rec);
     options.onProgress?.({
       t: e.nowUs() / 1e6, duration: plan.duration / 1e6, events: e.stat(Stat.Events),
       samples: samplePoints(fresh, samples.layout, plan, reported),
     });
     sliceStart = e.stat(Stat.Events);
     if (!more) break;
-    if (options.signal?.aborted) { error = "cancelled"; break; }
+    if (options.signal?.aborted) { error = "cancelled"; windows?.stop(); break; }
     // Let the caller's UI breathe, and a cancel message reach a worker.
     options.onSlice?.(fresh, (k) => e.stat(k));
     if (options.onProgress || options.onSlice || options.signal) await new Promise((r) => setTimeout(r, 0));
@@ -186,6 +206,14 @@ export async function simulate(plan: Plan, options: RunOptions = {}): Promise<Si
   if (plan.why && !error) e.whyFinish(); // what the run leaves behind
   const simulatedUs = error ? Math.min(plan.duration, e.nowUs()) : plan.duration;
   return { e, samples, records, dirs, wallSeconds: (performance.now() - started) / 1000, simulatedUs, error };
+}
+
+/** A run split over workers, from its parts' merged sample rows, counters and trace records (workers/pdes.ts). */
+export function resultFromParts(plan: Plan, rows: Uint32Array, stats: number[], records: TraceRecord[], dirs: { from: string; to: string }[],
+                                wallSeconds: number, error: string | undefined, simulatedUs: number): Result {
+  const samples = new SampleTable(plan.hosts.length, ...natShape(plan));
+  samples.blocks.push(rows); samples.rows = rows.length / samples.layout.words;
+  return assemble({ stat: (k: Stat) => stats[k] ?? 0 } as EngineExports, plan, samples, records, dirs, wallSeconds, error, simulatedUs);
 }
 
 /** A result from the sample rows and counters (by Stat) a run reported before its worker died; no traces. */

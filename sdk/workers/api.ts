@@ -5,7 +5,8 @@
 
 import * as Comlink from "comlink";
 import { Stat } from "../../assembly/abi.js";
-import { runPlan, type Progress, type RunOptions } from "../run.js";
+import { runPlan, simulate, type Progress, type RunOptions } from "../run.js";
+import { PartWindows, type Part, type PartResult } from "./pdes.js";
 import type { Plan } from "../scenario.js";
 import { packResult, type PackedResult } from "./transfer.js";
 
@@ -15,6 +16,9 @@ export type WorkerRunSettings = Pick<RunOptions, "sliceEvents" | "memoryLimit" |
 export interface WorkerApi {
   run(plan: Plan, module: WebAssembly.Module, onProgress?: (p: Progress) => void, settings?: WorkerRunSettings,
       heartbeat?: () => void, checkpoint?: (rows: Uint32Array, stats: number[]) => void): Promise<PackedResult>;
+  /** Runs one part of a plan split over workers (pdes.ts): its hosts, windows in step with the other parts. */
+  runPart(plan: Plan, module: WebAssembly.Module, part: Part, onProgress?: (p: Progress) => void, settings?: WorkerRunSettings,
+          heartbeat?: () => void): Promise<PartResult>;
   cancel(): void;
 }
 
@@ -36,6 +40,23 @@ export function workerApi(): WorkerApi {
       await delivered;
       const packed = packResult(result);
       return Comlink.transfer(packed, [packed.columns.buffer]);
+    },
+    async runPart(plan, module, part, onProgress, settings, heartbeat) {
+      abort = new AbortController();
+      let delivered: unknown = undefined;
+      const report = onProgress && ((p: Progress) => { delivered = onProgress(p); });
+      const windows = new PartWindows(part, plan, heartbeat && (() => { void heartbeat(); }));
+      const sim = await simulate(plan, { engineModule: module, onProgress: report, signal: abort.signal, ...settings, windows, onSlice: () => { void heartbeat?.(); } });
+      await delivered;
+      const words = sim.samples.blocks.reduce((n, b) => n + b.length, 0);
+      const rows = new Uint32Array(words);
+      let o = 0;
+      for (const b of sim.samples.blocks) { rows.set(b, o); o += b.length; }
+      const result: PartResult = {
+        rows, stats: Array.from({ length: Stat.COUNT }, (_, k) => sim.e.stat(k)), records: sim.records, dirs: sim.dirs,
+        wallSeconds: sim.wallSeconds, simulatedUs: sim.simulatedUs, ...(sim.error ? { error: sim.error } : {}),
+      };
+      return Comlink.transfer(result, [rows.buffer]);
     },
     cancel() {
       abort.abort();

@@ -10,8 +10,9 @@ import type { Result } from "../result.js";
 import type { Progress } from "../run.js";
 import type { Plan } from "../scenario.js";
 import { checkPoolRunOptions, checkWorkers } from "../options.js";
-import type { WorkerApi } from "./api.js";
-import { unpackResult } from "./transfer.js";
+import type { WorkerApi, WorkerRunSettings } from "./api.js";
+import type { Part, PartResult } from "./pdes.js";
+import { unpackResult, type PackedResult } from "./transfer.js";
 
 export interface PoolRunOptions {
   onProgress?: (p: Progress) => void;
@@ -32,7 +33,10 @@ export interface PoolRunOptions {
 }
 
 export interface PoolSlot { id: number; api: Comlink.Remote<WorkerApi>; dead?: Error }
-interface Job { plan: Plan; options: PoolRunOptions; resolve(r: Result): void; reject(e: Error): void }
+/** How a job calls its worker: a whole plan (run), or a part of one split over workers (runPart). */
+type Call = (api: Comlink.Remote<WorkerApi>, module: WebAssembly.Module, progress: ((p: Progress) => void) | undefined,
+             settings: WorkerRunSettings, heartbeat: () => void, checkpoint: ((rows: Uint32Array, stats: number[]) => void) | undefined) => Promise<unknown>;
+interface Job { plan: Plan; options: PoolRunOptions; call: Call; resolve(r: unknown): void; reject(e: Error): void }
 
 export abstract class PoolBase<S extends PoolSlot> {
   readonly size: number;
@@ -60,6 +64,19 @@ export abstract class PoolBase<S extends PoolSlot> {
 
   /** Runs one plan on the next free worker. Rejects (naming the worker) if that worker dies. */
   run(plan: Plan, options: PoolRunOptions = {}): Promise<Result> {
+    return this.enqueue<PackedResult>(plan, options, (api, module, progress, settings, heartbeat, checkpoint) => api.run(plan, module, progress, settings, heartbeat, checkpoint))
+      .then(unpackResult);
+  }
+
+  /**
+   * Runs one part of a plan split over workers (pdes.ts): every part must be running at
+   * once, so a split run takes at most `size` parts, on a pool running nothing else.
+   */
+  runPart(plan: Plan, part: Part, options: PoolRunOptions = {}): Promise<PartResult> {
+    return this.enqueue<PartResult>(plan, options, (api, module, progress, settings, heartbeat) => api.runPart(plan, module, part, progress, settings, heartbeat));
+  }
+
+  private enqueue<T>(plan: Plan, options: PoolRunOptions, call: Call): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the worker pool is closed"));
     try {
       checkPoolRunOptions(options);
@@ -67,8 +84,8 @@ export abstract class PoolBase<S extends PoolSlot> {
       return Promise.reject(e);
     }
     this.module ??= this.compile();
-    return new Promise((resolve, reject) => {
-      this.queue.push({ plan, options, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ plan, options, call, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     });
   }
@@ -148,8 +165,8 @@ export abstract class PoolBase<S extends PoolSlot> {
       const progress = options.onProgress ? Comlink.proxy(options.onProgress) : undefined;
       const heartbeat = Comlink.proxy(() => { beat = Date.now(); });
       const checkpoint = options.onCheckpoint ? Comlink.proxy(options.onCheckpoint) : undefined;
-      const packed = await Promise.race([slot.api.run(plan, module, progress, { sliceEvents: options.sliceEvents, memoryLimit: options.memoryLimit, hookTimeout: options.hookTimeout }, heartbeat, checkpoint), died, stalled]);
-      job.resolve(unpackResult(packed));
+      const settings = { sliceEvents: options.sliceEvents, memoryLimit: options.memoryLimit, hookTimeout: options.hookTimeout };
+      job.resolve(await Promise.race([job.call(slot.api, module, progress, settings, heartbeat, checkpoint), died, stalled]));
     } catch (e) {
       job.reject(e as Error);
     } finally {

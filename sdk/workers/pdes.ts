@@ -1,0 +1,237 @@
+// One connected scenario over several workers: conservative parallel discrete-event
+// simulation. The hosts are split into parts, one per worker; every worker configures
+// the whole scenario (so hosts, directions and workloads have the same indexes
+// everywhere) but simulates only its own hosts, the others being remote (engine:
+// setRemote). Time advances in windows no longer than the lookahead, the smallest
+// latency of a link between two parts: a segment sent in a window arrives after it, so
+// each worker runs a window alone, then the segments for other parts cross through
+// shared memory (each worker's inbox in one SharedArrayBuffer), and the next window
+// starts at the earliest pending event anywhere. The engine fires every host's events in
+// the same order whichever hosts share an instance (wheel.ts: filing numbers per host),
+// so the merged result is byte-identical to one worker's: each host's columns come from
+// its own part, counters add up, and trace records merge by the event that wrote them.
+//
+// Shared memory layout: Int32 control words (barrier count, barrier generation, stop
+// flag, then each part's inbox fill in bytes), each part's next event time (f64), then
+// the inboxes, INBOX_BYTES each, of engine segment records.
+
+import { STATE_COUNT } from "../../assembly/abi.js";
+import type { EngineExports, SampleLayout, TraceRecord } from "../engine.js";
+import type { Plan } from "../scenario.js";
+
+/** A worker's part of a split run, as the pool hands it over (structured-cloneable; the buffer is shared). */
+export interface Part {
+  index: number;
+  parts: number;
+  /** The part simulating each host, by plan index. */
+  owner: number[];
+  /** The window length, us: the smallest latency of a link between two parts. */
+  lookahead: number;
+  shared: SharedArrayBuffer;
+}
+
+const CONTROL_WORDS = 64;
+const COUNT = 0, GENERATION = 1, STOP = 2, FILL = 3;
+const TIMES = CONTROL_WORDS * 4;
+/** Records of one window's crossing traffic a part's inbox holds (64 bytes each). */
+export const INBOX_RECORDS = 1 << 17;
+const INBOX_BYTES = INBOX_RECORDS * 64;
+/** The most parts: the control words hold each one's inbox fill. */
+export const MAX_PARTS = CONTROL_WORDS - FILL;
+
+/**
+ * The split of a connected plan over at most `maxParts` workers, or undefined when it
+ * does not split: one busy host, plugin hooks (a plugin's state lives in one thread),
+ * or a link of no latency between parts (no window would be safe).
+ */
+export function planParts(plan: Plan, maxParts: number): Omit<Part, "index" | "shared"> | undefined {
+  const parts = Math.min(maxParts, MAX_PARTS);
+  if (parts < 2) return undefined;
+  if (plan.links.some((l) => l.loss && !l.loss.kernel) || plan.workloads.some((w) => w.hook)) return undefined;
+  // Each host's load, and the traffic between linked hosts, from the workloads' rates.
+  const index = new Map(plan.hosts.map((h, i) => [h.name, i]));
+  const load = new Array<number>(plan.hosts.length).fill(0);
+  const traffic = new Map<number, Map<number, number>>();
+  const add = (a: number, b: number, r: number) => {
+    if (!traffic.has(a)) traffic.set(a, new Map());
+    traffic.get(a)!.set(b, (traffic.get(a)!.get(b) ?? 0) + r);
+  };
+  for (const w of plan.workloads) {
+    const rate = w.rate > 0 ? w.rate : w.clients * 1e6 / Math.max(w.think, 1000);
+    const paths = [w.path, ...(w.destinations ?? []).map((d) => d.path)];
+    for (const path of paths) {
+      const r = rate / paths.length;
+      path.forEach((h, k) => {
+        load[index.get(h)!] += r;
+        if (k > 0) { add(index.get(path[k - 1])!, index.get(h)!, r); add(index.get(h)!, index.get(path[k - 1])!, r); }
+      });
+    }
+  }
+  const busy = load.filter((x) => x > 0).length;
+  if (busy < 2) return undefined;
+  // Greedy: the busiest host first, each to the part it talks to most among those with
+  // room (a fair share, with a little slack), else to the least loaded.
+  const total = load.reduce((a, b) => a + b, 0);
+  const share = total / Math.min(parts, busy) * 1.05;
+  const owner = new Array<number>(plan.hosts.length).fill(-1);
+  const partLoad = new Array<number>(parts).fill(0);
+  const order = load.map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [x, h] of order) {
+    let best = -1, bestTraffic = 0;
+    for (const [peer, r] of traffic.get(h) ?? []) {
+      const p = owner[peer];
+      if (p >= 0 && partLoad[p] + x <= share && (r > bestTraffic || (r === bestTraffic && p < best))) { best = p; bestTraffic = r; }
+    }
+    if (best < 0) best = partLoad.indexOf(Math.min(...partLoad));
+    owner[h] = best;
+    partLoad[best] += x;
+  }
+  const used = [...new Set(owner)].sort((a, b) => a - b);
+  if (used.length < 2) return undefined;
+  const renumber = new Map(used.map((p, i) => [p, i]));
+  const final = owner.map((p) => renumber.get(p)!);
+  let lookahead = Infinity;
+  for (const l of plan.links) {
+    if (final[index.get(l.a)!] !== final[index.get(l.b)!]) lookahead = Math.min(lookahead, l.latencyAB, l.latencyBA);
+  }
+  if (!(lookahead >= 1)) return undefined;
+  return { parts: used.length, owner: final, lookahead: lookahead === Infinity ? plan.duration : lookahead };
+}
+
+export function sharedFor(parts: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(TIMES + parts * 8 + parts * INBOX_BYTES);
+}
+
+/** Stops every part at its next window (a worker died, or the run was cancelled). */
+export function stopParts(shared: SharedArrayBuffer): void {
+  const control = new Int32Array(shared, 0, CONTROL_WORDS);
+  Atomics.store(control, STOP, 1);
+  Atomics.notify(control, GENERATION);
+}
+
+/** A part's failure or cancellation, seen by the others at their next window: they stop too. */
+export class PartStopped extends Error {
+  constructor() { super("cancelled"); }
+}
+
+/**
+ * A worker's side of the windows (run.ts simulate drives it): marks the remote hosts,
+ * and between windows hands the segments for other parts over and takes its own.
+ */
+export class PartWindows {
+  private readonly control: Int32Array;
+  private readonly times: Float64Array;
+  private readonly bytes: Uint8Array;
+  private dirPart = new Int32Array(0);
+  private lastBeat = 0;
+
+  constructor(private readonly part: Part, private readonly plan: Plan, private readonly heartbeat?: () => void) {
+    this.control = new Int32Array(part.shared, 0, CONTROL_WORDS);
+    this.times = new Float64Array(part.shared, TIMES, part.parts);
+    this.bytes = new Uint8Array(part.shared);
+  }
+
+  /** After configure: the other parts' hosts are remote; trace records keep their keys; the first window. */
+  start(e: EngineExports, dirs: { from: string; to: string }[], hostIndex: Map<string, number>): void {
+    const { owner, index } = this.part;
+    this.dirPart = Int32Array.from(dirs, (d) => owner[hostIndex.get(d.to)!]);
+    this.plan.hosts.forEach((_, h) => { if (owner[h] !== index) e.setRemote(h); });
+    if (this.plan.trace > 0) e.keyTrace();
+    this.exchange(e);
+  }
+
+  /** Whether host h (plan index) is this part's. */
+  owns(h: number): boolean { return this.part.owner[h] === this.part.index; }
+
+  /** The other parts' hosts' columns of a block of sample rows, zeroed: their listeners are bound here too, but they live elsewhere. */
+  ownColumns(block: Uint32Array, L: SampleLayout): void {
+    const hosts = this.plan.hosts.length;
+    for (let h = 0; h < hosts; h++) {
+      if (this.owns(h)) continue;
+      for (let o = 0; o < block.length; o += L.words) {
+        block.fill(0, o + L.states + h * STATE_COUNT, o + L.states + (h + 1) * STATE_COUNT);
+        block[o + L.ports + h] = 0; block[o + L.udp + h] = 0; block[o + L.synQueue + h] = 0; block[o + L.acceptQueue + h] = 0;
+      }
+    }
+  }
+
+  /** A window ended (RunStatus.Window): the crossing segments change hands, and the next window is set. */
+  exchange(e: EngineExports): void {
+    const { index, parts, lookahead } = this.part;
+    const n = e.outboxCount();
+    const out = new Uint8Array(e.memory.buffer, e.outboxPtr(), n * 64);
+    const view = new DataView(e.memory.buffer, e.outboxPtr(), n * 64);
+    for (let i = 0; i < n; i++) {
+      const to = this.dirPart[view.getUint16(i * 64 + 24, true)];
+      const at = Atomics.add(this.control, FILL + to, 64);
+      if (at + 64 > INBOX_BYTES) {
+        this.stop();
+        throw new Error(`more than ${INBOX_RECORDS.toLocaleString("en-US")} segments crossed to worker ${to} in one window of ${lookahead} us (the smallest latency between the parts): run it on fewer workers`);
+      }
+      this.bytes.set(out.subarray(i * 64, i * 64 + 64), this.inbox(to) + at);
+    }
+    e.outboxClear();
+    this.barrier();
+    const got = Atomics.load(this.control, FILL + index) / 64;
+    if (got > 0) {
+      new Uint8Array(e.memory.buffer, e.inboxPtr(got), got * 64).set(this.bytes.subarray(this.inbox(index), this.inbox(index) + got * 64));
+      e.receive(got);
+      Atomics.store(this.control, FILL + index, 0);
+    }
+    this.times[index] = e.nextEventAt();
+    this.barrier();
+    let next = Infinity;
+    for (let p = 0; p < parts; p++) next = Math.min(next, this.times[p]);
+    // Past the end, the window is the rest of the run (the engine runs to its end).
+    e.setWindowEnd(Math.min(next + lookahead, this.plan.duration));
+  }
+
+  /** Tells the other parts to stop (this one failed or was cancelled). */
+  stop(): void {
+    Atomics.store(this.control, STOP, 1);
+    Atomics.notify(this.control, GENERATION);
+  }
+
+  private inbox(p: number): number { return TIMES + this.part.parts * 8 + p * INBOX_BYTES; }
+
+  /** Waits for every part; throws PartStopped when one stopped. */
+  private barrier(): void {
+    const c = this.control;
+    const g = Atomics.load(c, GENERATION);
+    if (Atomics.load(c, STOP)) throw new PartStopped();
+    if (Atomics.add(c, COUNT, 1) === this.part.parts - 1) {
+      Atomics.store(c, COUNT, 0);
+      Atomics.add(c, GENERATION, 1);
+      Atomics.notify(c, GENERATION);
+      return;
+    }
+    while (Atomics.load(c, GENERATION) === g) {
+      if (Atomics.load(c, STOP)) throw new PartStopped();
+      Atomics.wait(c, GENERATION, g, 250);
+      const now = Date.now();
+      if (now - this.lastBeat > 1000) { this.lastBeat = now; this.heartbeat?.(); }
+    }
+  }
+}
+
+/** What a part's worker sends back: its sample rows (its own hosts' columns), counters, trace records with their keys. */
+export interface PartResult {
+  rows: Uint32Array;
+  stats: number[];
+  records: TraceRecord[];
+  dirs: { from: string; to: string }[];
+  wallSeconds: number;
+  simulatedUs: number;
+  error?: string;
+}
+
+/** The parts' trace records in the order one engine writes them: by the time and filing number of the event that wrote each. */
+export function mergeRecords(parts: TraceRecord[][]): TraceRecord[] {
+  const all = parts.flat();
+  const key = (r: TraceRecord) => r.key!;
+  return all.sort((a, b) => {
+    const ka = key(a), kb = key(b);
+    return ka[0] < kb[0] ? -1 : ka[0] > kb[0] ? 1 : ka[1] < kb[1] ? -1 : ka[1] > kb[1] ? 1 : 0;
+  }); // (stable: one event's records, all in one part, keep their order)
+}
+
