@@ -42,11 +42,13 @@ export const MAX_PARTS = CONTROL_WORDS - FILL;
 /**
  * The split of a connected plan over at most `maxParts` workers, or undefined when it
  * does not split: one busy host, plugin hooks (a plugin's state lives in one thread),
- * or a link of no latency between parts (no window would be safe).
+ * "why" books (old duplicates, variants: the count of connections never closed looks
+ * each socket's peer up in its own instance), or a link of no latency between parts
+ * (no window would be safe).
  */
 export function planParts(plan: Plan, maxParts: number): Omit<Part, "index" | "shared"> | undefined {
   const parts = Math.min(maxParts, MAX_PARTS);
-  if (parts < 2) return undefined;
+  if (parts < 2 || plan.why) return undefined;
   if (plan.links.some((l) => l.loss && !l.loss.kernel) || plan.workloads.some((w) => w.hook)) return undefined;
   // Each host's load, and the traffic between linked hosts, from the workloads' rates.
   const index = new Map(plan.hosts.map((h, i) => [h.name, i]));
@@ -174,7 +176,8 @@ export class PartWindows {
     this.barrier();
     const got = Atomics.load(this.control, FILL + index) / 64;
     if (got > 0) {
-      new Uint8Array(e.memory.buffer, e.inboxPtr(got), got * 64).set(this.bytes.subarray(this.inbox(index), this.inbox(index) + got * 64));
+      const at = e.inboxPtr(got); // (first: making room may grow the memory, detaching its old buffer)
+      new Uint8Array(e.memory.buffer, at, got * 64).set(this.bytes.subarray(this.inbox(index), this.inbox(index) + got * 64));
       e.receive(got);
       Atomics.store(this.control, FILL + index, 0);
     }
