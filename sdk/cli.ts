@@ -129,6 +129,8 @@ function parseFlags(command: string, args: string[]) {
 
 /** Runs estimated above this many events (about 15 minutes) are announced. */
 const LONG_RUN_EVENTS = 3.6e9;
+/** A connected scenario of more estimated events than this (a few seconds on one core) is split over --workers. */
+const SPLIT_EVENTS = 2e7;
 
 /** "about 7.2 billion events, roughly 0.5 hours" (at about 4 million events a second). */
 function howLong(events: number): string {
@@ -218,6 +220,9 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   for (const p of (workers > 1 && planShards(plan, workers)) || [plan]) checkEngineFits(p);
   // A run of hours deserves a word before it starts (at about 4 million events a second).
   const events = estimateEvents(plan);
+  // A connected scenario is split over workers in step (workers/pdes.ts) only when it is
+  // long enough for the workers' start and the windows' barriers to pay.
+  const split = workers > 1 && events > SPLIT_EVENTS && (await import("./workers/pdes.js")).planParts(plan, workers) !== undefined;
   if (!values.quiet && events > LONG_RUN_EVENTS) err.write(`connsim: ${howLong(events)}; Ctrl-C stops it and keeps what was simulated\n`);
   const progress = values.quiet ? undefined : progressReporter(err);
   const interrupt = new AbortController();
@@ -237,8 +242,8 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   process.on("SIGINT", onSigint);
   let result;
   try {
-    // Independent host groups run in parallel workers; anything else runs here.
-    if (workers > 1 && planShards(plan, workers)) {
+    // Independent host groups run in parallel workers, and so do parts of a long connected run; anything else runs here.
+    if (workers > 1 && (planShards(plan, workers) || split)) {
       const [{ WorkerPool }, { runOnPool }] = await Promise.all([import("./workers/pool.js"), import("./workers/parallel.js")]);
       const pool = new WorkerPool({ workers });
       try {

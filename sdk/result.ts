@@ -75,6 +75,13 @@ export interface Result {
     /** The simulated time the run reached: the scenario's duration, or less when it stopped early (Ctrl-C, a failure). */
     simulatedSeconds: number;
     memoryBytes: number;
+    /**
+     * A connected scenario split over workers (sdk/workers/pdes.ts): the windows the
+     * parts ran in step, each at most `lookaheadUs` long (the smallest latency of a link
+     * between two parts), and the segments that crossed between parts. What limits the
+     * speed-up: a barrier per window, and the crossing traffic.
+     */
+    split?: { windows: number; lookaheadUs: number; crossingSegments: number };
   };
   totals: {
     attempted: number; established: number; completed: number; pending: number;

@@ -82,7 +82,7 @@ const scenario = fc.record({
 
 /** The result without what legitimately differs between 1 and N workers: engine timings, memory, workers. */
 function comparable(r: Result): string {
-  const { workers: _w, wallSeconds: _s, memoryBytes: _m, ...engine } = r.engine;
+  const { workers: _w, wallSeconds: _s, memoryBytes: _m, split: _p, ...engine } = r.engine;
   return JSON.stringify({ ...r, engine });
 }
 

@@ -45,6 +45,8 @@ export function summary(r: Result, plan?: Plan, wrote: string[] = [], checks: Ch
   lines.push(...natLines(r));
   lines.push(...whyLines(r));
   lines.push(`  engine       ${fmt(r.engine.events)} events in ${r.engine.wallSeconds.toFixed(2)}s wall`);
+  const split = r.engine.split;
+  if (split) lines.push(`  split        over ${r.engine.workers} workers in step: ${fmt(split.windows)} windows of up to ${fmt(split.lookaheadUs)} us (the smallest latency between parts), ${fmt(split.crossingSegments)} segments crossed`);
   const width = Math.max(0, ...checks.map((c) => c.text.length));
   checks.forEach((c, i) => lines.push(`  ${(i ? "" : "checks").padEnd(13)}${(c.held ? "held" : "failed").padEnd(8)}${c.text.padEnd(width)}  (${Number.isNaN(c.actual) ? "no value" : fmt(c.actual)})`));
   for (const file of wrote) lines.push(`  wrote ${file}`);

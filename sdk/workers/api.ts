@@ -53,7 +53,7 @@ export function workerApi(): WorkerApi {
       let o = 0;
       for (const b of sim.samples.blocks) { rows.set(b, o); o += b.length; }
       const result: PartResult = {
-        rows, stats: Array.from({ length: Stat.COUNT }, (_, k) => sim.e.stat(k)), records: sim.records, dirs: sim.dirs,
+        rows, windows: windows.windows, crossed: windows.crossed, stats: Array.from({ length: Stat.COUNT }, (_, k) => sim.e.stat(k)), records: sim.records, dirs: sim.dirs,
         wallSeconds: sim.wallSeconds, simulatedUs: sim.simulatedUs, ...(sim.error ? { error: sim.error } : {}),
       };
       return Comlink.transfer(result, [rows.buffer]);

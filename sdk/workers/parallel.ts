@@ -81,7 +81,7 @@ async function runParts(plan: Plan, split: Omit<Part, "index" | "shared">, pool:
   }).catch((e: unknown) => { stop(); throw e; })));
   options.signal?.removeEventListener("abort", stop);
   const parts: PartResult[] = settled.map((r) => (r.status === "fulfilled" ? r.value
-    : { rows: new Uint32Array(0), stats: [], records: [] as TraceRecord[], dirs: [], wallSeconds: 0, simulatedUs: 0, error: (r.reason as Error).message }));
+    : { rows: new Uint32Array(0), stats: [], windows: 0, crossed: 0, records: [] as TraceRecord[], dirs: [], wallSeconds: 0, simulatedUs: 0, error: (r.reason as Error).message }));
   const words = sampleLayout(plan.hosts.length, ...natShape(plan)).words;
   const rows = Math.min(...parts.map((p) => p.rows.length / words));
   const merged = new Uint32Array(rows * words);
@@ -95,6 +95,7 @@ async function runParts(plan: Plan, split: Omit<Part, "index" | "shared">, pool:
   const result = resultFromParts(plan, merged, stats, mergeRecords(parts.map((p) => p.records)), parts.find((p) => p.dirs.length)?.dirs ?? [],
     Math.max(...parts.map((p) => p.wallSeconds)), error, Math.min(...parts.map((p) => p.simulatedUs)));
   result.engine.workers = split.parts;
+  result.engine.split = { windows: Math.max(...parts.map((p) => p.windows)), lookaheadUs: split.lookahead, crossingSegments: parts.reduce((a, p) => a + p.crossed, 0) };
   return result;
 }
 

@@ -31,6 +31,7 @@ export interface Part {
 }
 
 const CONTROL_WORDS = 64;
+const SPINS = 5_000;
 const COUNT = 0, GENERATION = 1, STOP = 2, FILL = 3;
 const TIMES = CONTROL_WORDS * 4;
 /** Records of one window's crossing traffic a part's inbox holds (64 bytes each). */
@@ -50,44 +51,40 @@ export function planParts(plan: Plan, maxParts: number): Omit<Part, "index" | "s
   const parts = Math.min(maxParts, MAX_PARTS);
   if (parts < 2 || plan.why) return undefined;
   if (plan.links.some((l) => l.loss && !l.loss.kernel) || plan.workloads.some((w) => w.hook)) return undefined;
-  // Each host's load, and the traffic between linked hosts, from the workloads' rates.
+  // Each host's load: the connections a second that pass through it.
   const index = new Map(plan.hosts.map((h, i) => [h.name, i]));
   const load = new Array<number>(plan.hosts.length).fill(0);
-  const traffic = new Map<number, Map<number, number>>();
-  const add = (a: number, b: number, r: number) => {
-    if (!traffic.has(a)) traffic.set(a, new Map());
-    traffic.get(a)!.set(b, (traffic.get(a)!.get(b) ?? 0) + r);
-  };
   for (const w of plan.workloads) {
     const rate = w.rate > 0 ? w.rate : w.clients * 1e6 / Math.max(w.think, 1000);
     const paths = [w.path, ...(w.destinations ?? []).map((d) => d.path)];
-    for (const path of paths) {
-      const r = rate / paths.length;
-      path.forEach((h, k) => {
-        load[index.get(h)!] += r;
-        if (k > 0) { add(index.get(path[k - 1])!, index.get(h)!, r); add(index.get(h)!, index.get(path[k - 1])!, r); }
-      });
-    }
+    for (const path of paths) for (const h of path) load[index.get(h)!] += rate / paths.length;
   }
   const busy = load.filter((x) => x > 0).length;
   if (busy < 2) return undefined;
-  // Greedy: the busiest host first, each to the part it talks to most among those with
-  // room (a fair share, with a little slack), else to the least loaded.
-  const total = load.reduce((a, b) => a + b, 0);
-  const share = total / Math.min(parts, busy) * 1.05;
-  const owner = new Array<number>(plan.hosts.length).fill(-1);
-  const partLoad = new Array<number>(parts).fill(0);
-  const order = load.map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (const [x, h] of order) {
-    let best = -1, bestTraffic = 0;
-    for (const [peer, r] of traffic.get(h) ?? []) {
-      const p = owner[peer];
-      if (p >= 0 && partLoad[p] + x <= share && (r > bestTraffic || (r === bestTraffic && p < best))) { best = p; bestTraffic = r; }
-    }
-    if (best < 0) best = partLoad.indexOf(Math.min(...partLoad));
-    owner[h] = best;
-    partLoad[best] += x;
+  // Hosts joined by the shortest links go together while a group stays within a fair
+  // share of the load (with a little slack): the links left between groups are the
+  // longest, and the longer the window, the fewer barriers. Then the groups, largest
+  // first, each to the least loaded part.
+  const share = load.reduce((a, b) => a + b, 0) / Math.min(parts, busy) * 1.05;
+  const root = plan.hosts.map((_, i) => i);
+  const groupLoad = [...load];
+  const find = (x: number): number => { while (root[x] !== x) x = root[x] = root[root[x]]; return x; };
+  const links = plan.links.map((l) => [Math.min(l.latencyAB, l.latencyBA), index.get(l.a)!, index.get(l.b)!] as const).sort((x, y) => x[0] - y[0]);
+  for (const [, a, b] of links) {
+    const ra = find(a), rb = find(b);
+    if (ra === rb || groupLoad[ra] + groupLoad[rb] > share) continue;
+    root[rb] = ra;
+    groupLoad[ra] += groupLoad[rb];
   }
+  const groups = [...new Set(root.map((_, i) => find(i)))].sort((x, y) => groupLoad[y] - groupLoad[x] || x - y);
+  const partLoad = new Array<number>(parts).fill(0);
+  const partOf = new Map<number, number>();
+  for (const g of groups) {
+    const p = partLoad.indexOf(Math.min(...partLoad));
+    partOf.set(g, p);
+    partLoad[p] += groupLoad[g];
+  }
+  const owner = plan.hosts.map((_, i) => partOf.get(find(i))!);
   const used = [...new Set(owner)].sort((a, b) => a - b);
   if (used.length < 2) return undefined;
   const renumber = new Map(used.map((p, i) => [p, i]));
@@ -126,6 +123,9 @@ export class PartWindows {
   private readonly bytes: Uint8Array;
   private dirPart = new Int32Array(0);
   private lastBeat = 0;
+  /** Windows run, and segments this part sent to others. */
+  windows = 0;
+  crossed = 0;
 
   constructor(private readonly part: Part, private readonly plan: Plan, private readonly heartbeat?: () => void) {
     this.control = new Int32Array(part.shared, 0, CONTROL_WORDS);
@@ -173,6 +173,8 @@ export class PartWindows {
       this.bytes.set(out.subarray(i * 64, i * 64 + 64), this.inbox(to) + at);
     }
     e.outboxClear();
+    this.crossed += n;
+    this.windows++;
     this.barrier();
     const got = Atomics.load(this.control, FILL + index) / 64;
     if (got > 0) {
@@ -208,6 +210,8 @@ export class PartWindows {
       Atomics.notify(c, GENERATION);
       return;
     }
+    // A window is short: spin a little before sleeping (a sleeping thread takes tens of us to wake).
+    for (let i = 0; i < SPINS && Atomics.load(c, GENERATION) === g; i++);
     while (Atomics.load(c, GENERATION) === g) {
       if (Atomics.load(c, STOP)) throw new PartStopped();
       Atomics.wait(c, GENERATION, g, 250);
@@ -221,6 +225,8 @@ export class PartWindows {
 export interface PartResult {
   rows: Uint32Array;
   stats: number[];
+  windows: number;
+  crossed: number;
   records: TraceRecord[];
   dirs: { from: string; to: string }[];
   wallSeconds: number;
