@@ -43,7 +43,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       pcap: { value: "FILE", help: "the traced connections as a pcap capture (- for stdout)" },
       out: { value: "DIR", help: "samples.jsonl as the run goes, then result.json, series.csv, report.html (a file flag wins for its file)" },
       expect: { value: "CHECK", multiple: true, help: "a check on the result, e.g. 'failed.EADDRNOTAVAIL==0'; exit 3 if one fails" },
-      workers: { value: "N", help: "worker threads for independent host groups (default: the cores)" },
+      workers: { value: "N", help: "worker threads for independent host groups, or a long connected run split in step (default: the cores)" },
       seed: { value: "N", help: "the seed, instead of the scenario's" },
       trace: { value: "N", help: "record the first N connections of each group of linked hosts" },
       quiet: { help: "print no summary or progress" },
