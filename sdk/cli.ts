@@ -129,7 +129,7 @@ function parseFlags(command: string, args: string[]) {
 
 /** Runs estimated above this many events (about 15 minutes) are announced. */
 const LONG_RUN_EVENTS = 3.6e9;
-/** A connected scenario of more estimated events than this (a few seconds on one core) is split over --workers. */
+/** (workers/pdes.ts SPLIT_EVENTS: checked here first, so a short run loads nothing of the split.) */
 const SPLIT_EVENTS = 2e7;
 
 /** "about 7.2 billion events, roughly 0.5 hours" (at about 4 million events a second). */
@@ -222,7 +222,7 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   const events = estimateEvents(plan);
   // A connected scenario is split over workers in step (workers/pdes.ts) only when it is
   // long enough for the workers' start and the windows' barriers to pay.
-  const split = workers > 1 && events > SPLIT_EVENTS && (await import("./workers/pdes.js")).planParts(plan, workers) !== undefined;
+  const split = workers > 1 && events > SPLIT_EVENTS && (await import("./workers/pdes.js")).splitFor(plan, workers) !== undefined;
   if (!values.quiet && events > LONG_RUN_EVENTS) err.write(`connsim: ${howLong(events)}; Ctrl-C stops it and keeps what was simulated\n`);
   const progress = values.quiet ? undefined : progressReporter(err);
   const interrupt = new AbortController();

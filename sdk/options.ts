@@ -41,6 +41,7 @@ const POOL_RUN: Record<string, Check> = {
   ...SHARED,
   stallTimeout: whole(LIMITS.stallTimeout[0], LIMITS.stallTimeout[1], "a whole number of milliseconds"),
   onCheckpoint: func,
+  splitEvents: whole(0, Number.MAX_SAFE_INTEGER, "a whole number of events"),
 };
 
 const RUN: Record<string, Check> = {

@@ -101,8 +101,8 @@ export async function runScenario(scenario: Scenario | unknown, options: RunOpti
   const plan = planScenario(scenario, { seed: options.seed, trace: options.trace, plugins });
   if ((options.workers ?? 1) > 1 && (options.flavour ?? "release") === "release") {
     const { planShards } = await import("./workers/shard.js");
-    const { planParts } = await import("./workers/pdes.js");
-    if (planShards(plan, options.workers!) || planParts(plan, options.workers!)) {
+    const { splitFor } = await import("./workers/pdes.js");
+    if (planShards(plan, options.workers!) || splitFor(plan, options.workers!)) {
       const { WorkerPool } = await import("./workers/pool.js");
       const { runOnPool } = await import("./workers/parallel.js");
       const pool = new WorkerPool({ workers: options.workers });

@@ -100,7 +100,7 @@ describe("one connected scenario over several workers", () => {
       expect(one.error).toBeUndefined();
       expect(one.totals.completed).toBeGreaterThan(0);
       for (const pool of [two, four]) {
-        const r = await runOnPool(plan, pool);
+        const r = await runOnPool(plan, pool, { splitEvents: 0 });
         expect(r.engine.workers).toBe(planParts(plan, pool.size)!.parts);
         expect(r.engine.workers).toBeGreaterThan(1);
         expect(comparable(r)).toBe(comparable(one));
@@ -138,18 +138,27 @@ describe("one connected scenario over several workers", () => {
     expect(planParts(planScenario(duplicated), 2)).toBeUndefined();
   });
 
-  test("runScenario with workers splits a connected scenario, and a cancelled split run ends with the samples so far", async () => {
-    const s = { name: "c", seed: 3, duration: "30s", sample: "1s",
-      hosts: { a: { ip: "10.0.0.1" }, b: { ip: "10.0.0.2" }, s: { ip: "10.0.0.3", listen: [{ port: 80 }] }, t: { ip: "10.0.0.4", listen: [{ port: 80 }] } },
+  test("runScenario with workers splits a long connected scenario, and a cancelled split run ends with the samples so far", async () => {
+    // 60 s of 45,000 connections a second: past the 2e7 estimated events a split needs to pay.
+    const s = { name: "c", seed: 3, duration: "60s", sample: "250ms",
+      hosts: { a: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "1s" } }, b: { ip: "10.0.0.2", ports: "1024-65535", tcp: { timeWait: "1s" } },
+        s: { ip: "10.0.0.3", listen: [{ port: 80 }] }, t: { ip: "10.0.0.4", listen: [{ port: 80 }] } },
       links: [{ between: ["a", "s"], latency: "1ms" }, { between: ["b", "t"], latency: "1ms" }, { between: ["a", "t"], latency: "2ms" }],
-      workloads: [{ plugin: "tcp-churn", from: "a", to: "s:80", rate: 2000 }, { plugin: "tcp-churn", from: "b", to: "t:80", rate: 2000 }, { plugin: "tcp-churn", from: "a", to: "t:80", rate: 500 }] } as Scenario;
-    const whole = await runScenario({ ...s, duration: "2s" }, { workers: 2 });
-    expect(whole.engine.workers).toBe(2);
-    expect(comparable(whole)).toBe(comparable(await runScenario({ ...s, duration: "2s" })));
+      workloads: [{ plugin: "tcp-churn", from: "a", to: "s:80", rate: 20000 }, { plugin: "tcp-churn", from: "b", to: "t:80", rate: 20000 }, { plugin: "tcp-churn", from: "a", to: "t:80", rate: 5000 }] } as Scenario;
+    expect(planParts(planScenario(s), 2)).toBeDefined();
     const stop = new AbortController();
-    const r = await runScenario(s, { workers: 2, signal: stop.signal, sliceEvents: 20_000, onProgress: (p) => { if (p.t > 1) stop.abort(); } });
+    const r = await runScenario(s, { workers: 2, signal: stop.signal, sliceEvents: 50_000, onProgress: (p) => { if (p.t > 0.5) stop.abort(); } });
+    expect(r.engine.workers).toBe(2);
+    expect(r.engine.split!.lookaheadUs).toBe(2000);
     expect(r.error).toMatch(/cancelled/);
-    expect(r.series.t.length).toBeGreaterThan(1);
-    expect(r.series.t.length).toBeLessThan(31);
+    expect(r.series.t.length).toBeGreaterThan(2);
+    expect(r.series.t.length).toBeLessThan(240);
+    // A short run is not worth splitting: it runs in one worker, with the same result.
+    const short = { ...s, duration: "1s" };
+    const pool = new WorkerPool({ workers: 2 });
+    pools.push(pool);
+    const one = await runOnPool(planScenario(short), pool);
+    expect(one.engine.workers).toBe(1);
+    expect(comparable(await runOnPool(planScenario(short), pool, { splitEvents: 0 }))).toBe(comparable(one));
   }, 60_000);
 });

@@ -7,7 +7,7 @@
 import type { Result, StateName } from "../result.js";
 import { resultFromParts, resultFromRows, type Progress, type SamplePoint } from "../run.js";
 import { natShape, sampleLayout, type TraceRecord } from "../engine.js";
-import { mergeRecords, planParts, sharedFor, stopParts, type Part, type PartResult } from "./pdes.js";
+import { mergeRecords, sharedFor, splitFor, stopParts, type Part, type PartResult } from "./pdes.js";
 import type { Plan } from "../scenario.js";
 import type { PoolRunOptions } from "./pool-base.js";
 import { checkPoolRunOptions } from "../options.js";
@@ -24,7 +24,7 @@ export async function runOnPool(plan: Plan, pool: PlanPool, options: PoolRunOpti
   checkPoolRunOptions(options);
   const shards = planShards(plan, pool.size);
   if (!shards) {
-    const split = pool.runPart && planParts(plan, pool.size);
+    const split = pool.runPart && splitFor(plan, pool.size, options.splitEvents);
     return split ? runParts(plan, split, pool, options) : pool.run(plan, options);
   }
   const onShardProgress = combinedProgress(shards.length, options);

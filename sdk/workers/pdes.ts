@@ -17,7 +17,7 @@
 
 import { STATE_COUNT } from "../../assembly/abi.js";
 import type { EngineExports, SampleLayout, TraceRecord } from "../engine.js";
-import type { Plan } from "../scenario.js";
+import { estimateEvents, type Plan } from "../scenario.js";
 
 /** A worker's part of a split run, as the pool hands it over (structured-cloneable; the buffer is shared). */
 export interface Part {
@@ -95,6 +95,14 @@ export function planParts(plan: Plan, maxParts: number): Omit<Part, "index" | "s
   }
   if (!(lookahead >= 1)) return undefined;
   return { parts: used.length, owner: final, lookahead: lookahead === Infinity ? plan.duration : lookahead };
+}
+
+/** Estimated events past which a connected scenario is worth splitting (a few seconds on one core). */
+export const SPLIT_EVENTS = 2e7;
+
+/** planParts, for a plan of more estimated events than `minEvents`. */
+export function splitFor(plan: Plan, maxParts: number, minEvents = SPLIT_EVENTS): Omit<Part, "index" | "shared"> | undefined {
+  return estimateEvents(plan) > minEvents ? planParts(plan, maxParts) : undefined;
 }
 
 export function sharedFor(parts: number): SharedArrayBuffer {

@@ -30,6 +30,12 @@ export interface PoolRunOptions {
   stallTimeout?: number;
   /** Each slice's raw sample rows and engine counters (by Stat), for a result if the worker dies (runOnPool). */
   onCheckpoint?: (rows: Uint32Array, stats: number[]) => void;
+  /**
+   * runOnPool: a connected scenario of more estimated events than this is split over the
+   * pool's workers in step (workers/pdes.ts; default 2e7, a few seconds on one core: a
+   * shorter run gains less than the workers' start and the windows cost). 0: always.
+   */
+  splitEvents?: number;
 }
 
 export interface PoolSlot { id: number; api: Comlink.Remote<WorkerApi>; dead?: Error }
