@@ -234,7 +234,7 @@ async function microBenchmarks(ts) {
       wheel.schedule(wheel.now + DELAYS[k++ & 4095], 1, e, 0);
       return;
     }
-  }, { ...opts, onStart() { wheel.setDropHook(() => {}); wheel.wheelReset(65536); for (let i = 0; i < N; i++) wheel.schedule(DELAYS[i & 4095] * ((i % 97) + 1) / 97, 1, i, 0); k = 0; } });
+  }, { ...opts, onStart() { wheel.setDropHook(() => {}); wheel.wheelReset(65536); wheel.wheelHosts(1); for (let i = 0; i < N; i++) wheel.schedule(DELAYS[i & 4095] * ((i % 97) + 1) / 97, 1, i, 0); k = 0; } });
 
   const ports = new Uint16Array(N).map((_, i) => 1024 + i);
   const LA = 0x0A000001, RA = 0x0A000002;

@@ -4,7 +4,7 @@
 // and the application's reactions to TCP events.
 
 import { Arrival, Closer, Errno, HostParam, Outcome, PortAllocator, SizeDist, Stat, State, WlParam } from "../../assembly/abi.js";
-import { now, schedule, takeSeq } from "./wheel.js";
+import { actAs, now, schedule, takeSeq } from "./wheel.js";
 import { ARRIVAL_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes.js";
 import { bump } from "./metrics.js";
 import { hostParam, hostSecretHi, hostSecretLo, HRNG, ipAddr, ipCursor, ipEpoch, ipHost, perturb, PERTURB_SIZE, portReserved, portUse, runSeed, setIpCursor } from "./net.js";
@@ -30,12 +30,13 @@ let WOUT = new Uint32Array(0);   // [workload][Outcome] what its connections cam
 let WAPP = new Uint32Array(0);
 let WCONN = new Uint32Array(0);  // [workload] connections numbered by its counter
 let WGROUP = new Uint32Array(0); // [workload] the counter that numbers its connections (WlParam.ConnGroup)
+let WSTRIDE = new Uint32Array(0); // [workload][2] ConnStride (at least 1), ConnOffset
 const SIZE_DRAWN = 0xFFFFFFFF;
 const A_LINGER0 = 1, A_HALF_CLOSE = 2, A_LOOP = 4, A_CLIENT_CLOSES = 8, A_SERVER_CLOSES = 16, A_HOOKED = 32, A_UDP = 64,
   A_LOCAL_PORT = 128, A_POISSON = 256, A_CONSTANT = 512;
 function appBits(w: number): number { return WAPP[w * 8 + 3]; }
 
-function wp(w: number, k: number): number { return WPARAM[w * WP + k]; }
+export function wp(w: number, k: number): number { return WPARAM[w * WP + k]; }
 export function setWorkloadParam(w: number, k: number, v: number): void {
   WPARAM[w * WP + k] = v;
   const p = w * 8;
@@ -54,6 +55,8 @@ export function setWorkloadParam(w: number, k: number, v: number): void {
   WAPP[p + 6] = u32(wp(w, WlParam.DstPort));
   WAPP[p + 7] = u32(wp(w, WlParam.Dir));
   WGROUP[w] = Math.min(u32(wp(w, WlParam.ConnGroup)), MAX_WORKLOADS - 1);
+  WSTRIDE[2 * w] = Math.max(u32(wp(w, WlParam.ConnStride)), 1);
+  WSTRIDE[2 * w + 1] = u32(wp(w, WlParam.ConnOffset));
 }
 
 /** f64 -> u32 as the engine converts (truncation, saturating). */
@@ -73,6 +76,7 @@ export function appsReset(): void {
   WAPP = new Uint32Array(MAX_WORKLOADS * 8);
   WCONN = new Uint32Array(MAX_WORKLOADS);
   WGROUP = new Uint32Array(MAX_WORKLOADS);
+  WSTRIDE = new Uint32Array(MAX_WORKLOADS * 2);
   for (let w = 0; w < MAX_WORKLOADS; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }
 
@@ -93,6 +97,7 @@ export function addWorkload(stream: number): number {
 
 export function appsStart(): void {
   for (let w = 0; w < nWorkloads; w++) {
+    actAs(u32(wp(w, WlParam.SrcHost)));
     WNEXT[w] = wp(w, WlParam.Start);
     const clients = u32(wp(w, WlParam.Clients));
     if (clients > 0) {
@@ -167,8 +172,10 @@ export function arrival(w: number, failed: number): void {
 function connect(w: number, failed: number): void {
   bump(Stat.Attempted);
   outcome(w, Outcome.Attempted);
-  const id = WCONN[WGROUP[w]];
-  WCONN[WGROUP[w]] = (id + 1) >>> 0;
+  const k = WCONN[WGROUP[w]];
+  WCONN[WGROUP[w]] = (k + 1) >>> 0;
+  const id = k * WSTRIDE[2 * w] + WSTRIDE[2 * w + 1];
+  if (id > 0xFFFFFFFF) throw new Error("engine table full: connection numbers past 2^32 (connections per client host x client hosts linked together)");
   const ip = WAPP[w * 8 + 4];
   const da = WAPP[w * 8 + 5];
   const dp = WAPP[w * 8 + 6];

@@ -5,8 +5,8 @@
 // buffers are read differently (views instead of pointers into linear memory).
 // Like the engine, the state is module-global: one kernel per module instance.
 
-import { Stat } from "../../assembly/abi.js";
-import { appsBytes, appsReset, appsStart, arrival, arrivalDue, addWorkload as newWorkload, setWorkloadParam as setWp } from "./apps.js";
+import { Stat, WlParam } from "../../assembly/abi.js";
+import { appsBytes, appsReset, appsStart, arrival, arrivalDue, addWorkload as newWorkload, setWorkloadParam as setWp, wp } from "./apps.js";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsBytes, metricsReset, samplesRows, samplesView as sView, setStat,
   setTraceFirst, stat as readStat, takeSample, traceCount as tCount, traceView as tView, rowWords,
@@ -14,14 +14,15 @@ import {
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   setListenerLife as setLife, reservePorts as reserve,
-  freeSegment, netBytes, sgFate, takeSegment, netReset, setHostParam as setHp, setLoss as setLossKernel,
+  freeSegment, netBytes, sgFate, takeSegment, netReset, setHostParam as setHp, setLoss as setLossKernel, dirDst, nHosts, sgDir,
 } from "./net.js";
 import { capacity, live, setDackEvent, setTimerEvent, peakLive as peak, SLOT_BYTES, socketBytes, socketsReset } from "./sockets.js";
 import { dackFires, EV_ARRIVAL, EV_LISTENER, EV_SEGMENT, EV_TIMER, listenerEvent, listenersStart, segmentArrives, timerFires, twDue } from "./tcp.js";
 import { EV_DACK } from "./delack.js";
-import { FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesBytes, lanesReset, TIME_WAIT_LANE } from "./lanes.js";
+import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesBytes, lanesReset, TIME_WAIT_LANES } from "./lanes.js";
 import {
-  advance, cascade, dueSeq, evGen, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon, wheelBytes, wheelReset,
+  actAs, advance, cascade, dueSeq, evGen, evHost, evKind, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, setDropHook, setHorizon,
+  wheelBytes, wheelHosts, wheelReset,
 } from "./wheel.js";
 
 /** A cancelled timer was dropped: its socket has no event filed any more. */
@@ -114,7 +115,7 @@ function nextSampleAt(): number {
  * looked at only from `stop` on.
  */
 export function run(maxEvents: number): number {
-  if (!started) { started = true; listenersStart(); appsStart(); }
+  if (!started) { wheelHosts(nHosts); started = true; listenersStart(); appsStart(); }
   let budget = maxEvents >>> 0;
   let others = 0;
   dropped = 0;
@@ -147,9 +148,18 @@ export function run(maxEvents: number): number {
         budget--;
         advance(t);
         const l = firstLane();
-        if (l < FLIGHT_LANES) deliver(takeSegment());
-        else if (l === TIME_WAIT_LANE) { if (twDue()) others++; else dropped++; } // a stale entry is no event
-        else { others++; arrivalDue(); }
+        if (l < FLIGHT_LANES) {
+          actAs(dirDst(l));
+          deliver(takeSegment());
+        } else if (l < ARRIVAL_LANES) {
+          const h = l - TIME_WAIT_LANES;
+          actAs(h);
+          if (twDue(h)) others++; else dropped++; // a stale entry is no event
+        } else {
+          others++;
+          actAs(wp(l - ARRIVAL_LANES, WlParam.SrcHost));
+          arrivalDue();
+        }
         t = firstAt;
         if (budget === 0) break;
         if (t >= horizon) break;
@@ -161,6 +171,8 @@ export function run(maxEvents: number): number {
       if (e === 0) break;
       budget--;
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
+      // The host it happens on: a segment's receiver, else the host that filed it (its own).
+      actAs(kind === EV_SEGMENT ? dirDst(sgDir(target)) : evHost(e));
       release(e);
       if (kind === EV_SEGMENT) {
         deliver(target); // a delayed duplicate

@@ -1,11 +1,13 @@
 // The merge of the kernel's lanes, as in assembly/lanes.ts: segments in flight (a queue
-// per link latency), the TIME_WAIT FIFO and workload arrival streams, each a queue in
-// due order, with only each lane's first item ordered, in a binary min-heap of the
-// lanes by (due time, filing number) (there 24-byte entries, here three columns).
+// per link direction), each host's TIME_WAIT FIFO and workload arrival streams, each a
+// queue in due order and filed by one host (so in filing-number order too), with only
+// each lane's first item ordered, in a binary min-heap of the lanes by (due time, filing
+// number) (there 24-byte entries, here three columns).
 
+// Room for a direction per net.ts MAX_DIRS, a host per MAX_HOSTS, a workload per apps.ts MAX_WORKLOADS.
 export const FLIGHT_LANES = 4096;
-export const TIME_WAIT_LANE = FLIGHT_LANES;
-export const ARRIVAL_LANES = FLIGHT_LANES + 1;
+export const TIME_WAIT_LANES = FLIGHT_LANES;
+export const ARRIVAL_LANES = TIME_WAIT_LANES + 1024;
 export const LANES = ARRIVAL_LANES + 1024;
 
 let HAT = new Float64Array(0); let HORDER = new Float64Array(0); let HLANE = new Uint32Array(0);
@@ -23,12 +25,14 @@ export function lanesBytes(): number { return HAT.byteLength * 2 + HLANE.byteLen
 /** The lane whose item is first (firstAt). */
 export function firstLane(): number { return HLANE[0]; }
 
-/** An empty lane gets an item, due at `at` and filed as `order` (the latest number: on a tie of times it goes after). */
+/** An empty lane gets an item, due at `at` and filed as `order`. */
 export function laneEnter(lane: number, at: number, order: number): void {
   let i = heapSize++;
   while (i > 0) {
     const parent = (i - 1) >> 1;
-    if (HAT[parent] <= at) break;
+    const tp = HAT[parent];
+    if (tp < at) break;
+    if (tp === at && HORDER[parent] < order) break; // (numbers are per host: a tie goes either way)
     HAT[i] = HAT[parent]; HORDER[i] = HORDER[parent]; HLANE[i] = HLANE[parent];
     i = parent;
   }

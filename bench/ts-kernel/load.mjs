@@ -46,20 +46,20 @@ export async function newWasmEngine(sdk, flavour = "release", file = undefined) 
  * edited; when a file has changed since, the port may be behind: check.mjs says so.
  */
 export const PORTED_FROM = {
-  "abi.ts": "4ad8018ee21eda0a9ffdd8624515f2e88b8df0ba",
-  "apps.ts": "06a0774fcb6aa08c099175811d8a44447f17a524", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
+  "abi.ts": "e8c1f5494d078976a9232a65caa9904777781576",
+  "apps.ts": "fc2030fa733d9231b71e7e29c82e318b4f9e0f81", // hooked workloads (WlParam.Hooked, addArrivals) not ported: the bench workload has none; outcomes are
   "hooks.ts": "cd602fb9bea316527ee797d8a89a0eddd07a9c8e", // not ported: plugin hooks, which the bench workload does not use
-  "index.ts": "6bc719113b555537807917fc6df8fce50f1e18cc", // RunStatus.WorkloadBatch not ported, as above
-  "lanes.ts": "7b33e00cec7c33d7e28d1bd799d6e0183fe1abdb",
-  "invariants.ts": "26e2e5064ded2044f62c9901425ea18ceb6db0d9", // not ported: test-only checks, no part of the measured kernel
+  "index.ts": "1e32a3abae9f4169b73b7952264acb4a92e4df7c", // RunStatus.WorkloadBatch not ported, as above; nor a run split over workers (setRemote, windows, inbox/outbox)
+  "lanes.ts": "2c4fae062c32883c50c65c449aba182d30f67efa",
+  "invariants.ts": "7f2cf5cf68c29730cd04372ad740abbc0d2c15b1", // not ported: test-only checks, no part of the measured kernel
   "mem.ts": "0169c9cad63a53d039d4cc5837952a5d75f30635",
   "metrics.ts": "7aa0d4acdf67aff61fae50138b0715330dfd86f1",
-  "net.ts": "ac8cdfd1352b9a4b671053b1c17405fbc628919c",
+  "net.ts": "63b1d8ab70e23ed80d35a01fbcd4c47318cdcc23", // remote hosts, post, receive and the outbox (a run split over workers) not ported
   "rng.ts": "8cf0697d8d14cd9ef8c050aca50c8592ba5b6eac",
   "sockets.ts": "55218e832ccc054585ad18eecd4e2b3499ffbd33",
-  "tcp.ts": "e8a46ca5f1d2cb44bddcebb6c10c7e3763ec3e1b",
+  "tcp.ts": "d9f81acb5b4781526003f1b98b8231dea9387870",
   "udp.ts": "dcf62b4cf88df32ed9fa0b83de84debccf61247f", // not ported: UDP, which the bench workload does not use
-  "wheel.ts": "9eda0e1e2cbf18d1986f4a789351899d05db3722",
+  "wheel.ts": "8c41de9e0ced4436920c6e7cdc9600337f423ca4",
 };
 
 /** Files of assembly/ that differ from the ones ported (added, removed or edited). */

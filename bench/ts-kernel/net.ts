@@ -5,7 +5,7 @@
 
 import { HostParam, LossKind, State, STATE_COUNT } from "../../assembly/abi.js";
 import { seedStream, storeU64 } from "./rng.js";
-import { FLIGHT_LANES, firstLane, laneEnter, laneLeave, laneNext } from "./lanes.js";
+import { firstLane, laneEnter, laneLeave, laneNext } from "./lanes.js";
 
 export const MAX_HOSTS = 1024;
 export const MAX_IPS = 1024;
@@ -176,7 +176,6 @@ let DP = new Float64Array(0);
 /** Random streams, [2d] hi and [2d+1] lo of each direction's xorshift64* state. */
 export let DRNG = new Uint32Array(0);
 let DRULE = new Int32Array(0);
-let DLANE = new Uint16Array(0); // [dir] the queue of its latency's segments in flight (a lane of lanes.ts)
 let DTS = new Uint8Array(0);    // [dir] 1: both hosts have tcp_timestamps on
 let ROUTE = new Uint16Array(0);
 
@@ -191,19 +190,13 @@ export function dirP(d: number, k: number): number { return DP[d * 4 + k]; }
 export function dirFirstRule(d: number): number { return DRULE[d]; }
 export function dirTs(d: number): boolean { return DTS[d] !== 0; }
 
-/** The queue (lane) of the segments in flight with latency `lat`, us: one per latency. */
-function latencyLane(lat: number): number {
-  for (let l = 0; l < nLatencies; l++) if (LLAT[l] === lat) return l;
-  LLAT[nLatencies] = lat;
-  return nLatencies++;
-}
 export function addLink(a: number, b: number, latAB: number, latBA: number, stream: number): number {
   const ab = nDirs++; const ba = nDirs++;
   DSRC[ab] = a; DDST[ab] = b;
   DSRC[ba] = b; DDST[ba] = a;
   DREV[ab] = ba; DREV[ba] = ab;
   DLAT[ab] = latAB; DLAT[ba] = latBA;
-  DLANE[ab] = latencyLane(latAB); DLANE[ba] = latencyLane(latBA);
+  QHEAD[ab] = NONE; QHEAD[ba] = NONE;
   storeU64(DRNG, ab, seedStream(runSeed, 0x20000n + 2n * BigInt(stream)));
   storeU64(DRNG, ba, seedStream(runSeed, 0x20000n + 2n * BigInt(stream) + 1n));
   DRULE[ab] = -1; DRULE[ba] = -1;
@@ -331,26 +324,24 @@ export function freeSegment(g: number): void {
   sgFree = g;
 }
 
-// The segments sent with one latency arrive in the order they were sent: a FIFO queue
-// per latency, a lane of lanes.ts, as in assembly/net.ts.
-let QHEAD = new Uint32Array(0); let QTAIL = new Uint32Array(0);
-let LLAT = new Uint32Array(0); // [lane] the latency of its segments, us
-let nLatencies = 0;
+// A direction's segments arrive in the order they were sent: a FIFO queue per
+// direction, a lane of lanes.ts, as in assembly/net.ts.
+let QHEAD = new Uint32Array(0); // [dir] first segment in flight, NONE when none
+let QTAIL = new Uint32Array(0); // [dir] last segment in flight
 
 /** Puts segment g in flight on direction d, to arrive at `at`, filed as number `order`. */
 export function putInFlight(g: number, d: number, at: number, order: number): void {
   SGNEXT[g] = NONE; SGAT[g] = at; SGORDER[g] = order;
-  const lane = DLANE[d];
-  if (QHEAD[lane] !== NONE) {
-    SGNEXT[QTAIL[lane]] = g;
-    QTAIL[lane] = g;
+  if (QHEAD[d] !== NONE) {
+    SGNEXT[QTAIL[d]] = g;
+    QTAIL[d] = g;
     return;
   }
-  QHEAD[lane] = g; QTAIL[lane] = g;
-  laneEnter(lane, at, order); // its first segment
+  QHEAD[d] = g; QTAIL[d] = g;
+  laneEnter(d, at, order); // its first segment
 }
 
-/** Takes the first lane's first segment (the lane is a latency's queue); the queue's next segment takes its place. */
+/** Takes the first lane's first segment (the lane is a direction's queue); the queue's next segment takes its place. */
 export function takeSegment(): number {
   const lane = firstLane();
   const g = QHEAD[lane];
@@ -367,7 +358,7 @@ export function netBytes(): number {
     + LSIP.byteLength * 4 + LSBOUND.byteLength * 2 + LSSTART.byteLength * 2 + LSRETRY.byteLength + DSRC.byteLength * 3 + DLAT.byteLength + DLOSS.byteLength * 2 + DP.byteLength
     + DRNG.byteLength + DRULE.byteLength + ROUTE.byteLength
     + RNEXT.byteLength * 5 + RMASK.byteLength * 4
-    + sgCap * 62 + QHEAD.byteLength * 3 + DLANE.byteLength + DTS.byteLength;
+    + sgCap * 62 + QHEAD.byteLength * 2 + DTS.byteLength;
   for (let i = 0; i < nIps; i++) b += PORTUSE[i].byteLength + PORTTW[i].byteLength;
   return b;
 }
@@ -404,6 +395,6 @@ export function netReset(seed: bigint, segmentCapacity: number): void {
   SGCONN = new Uint32Array(sgCap); SGFATE = new Uint8Array(sgCap);
   SGOPTS = new Uint8Array(sgCap); SGTSVAL = new Uint32Array(sgCap); SGTSECR = new Uint32Array(sgCap);
   SGNEXT = new Uint32Array(sgCap); SGAT = new Float64Array(sgCap); SGORDER = new Float64Array(sgCap);
-  DLANE = new Uint16Array(MAX_DIRS); DTS = new Uint8Array(MAX_DIRS);
-  QHEAD = new Uint32Array(FLIGHT_LANES).fill(NONE); QTAIL = new Uint32Array(FLIGHT_LANES); LLAT = new Uint32Array(FLIGHT_LANES); nLatencies = 0;
+  DTS = new Uint8Array(MAX_DIRS);
+  QHEAD = new Uint32Array(MAX_DIRS); QTAIL = new Uint32Array(MAX_DIRS);
 }

@@ -6,7 +6,7 @@
 // (stores into Uint32Array columns wrap by themselves).
 
 import { Flag, HostParam, Outcome, Stat, State } from "../../assembly/abi.js";
-import { cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, setDue, takeSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
+import { actAs, cancelDue, evTime, kernelDue, now, orphan, schedule, scheduleLazy, scheduleNumbered, setDue, takeArrivalSeq, twFits, twPop, twPush, twTag, twTarget } from "./wheel.js";
 import { bump, countFailure, traced, traceOpen, traceSegment, traceState } from "./metrics.js";
 import {
   addHostTw, addListenerQueue, addPortTw, addStateCount, dirBad, dirFirstRule, dirLatency, dirLoss, dirP,
@@ -142,18 +142,19 @@ export function send(d: number, sa: number, sp: number, da: number, dp: number, 
       throw new Error("the TypeScript kernel has no plugin hooks (assembly/hooks.ts is not ported)");
     }
   }
-  if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, ack, len, opts, tsval, tsecr);
+  // (A UDP datagram's ack field carries its client socket's slot, which is no business of a trace.)
+  if (traced(c)) traceSegment(now, c, d, fl, dropped, seq, fl & Flag.UDP ? 0 : ack, len, opts, tsval, tsecr);
   if (dropped) { bump(Stat.SegDropped); return; }
   const lat = dirLatency(d);
   const g = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
   setSgOpts(g, opts, tsval, tsecr);
-  putInFlight(g, d, now + lat, takeSeq());
+  putInFlight(g, d, now + lat, takeArrivalSeq());
   if (dupDelay >= 0) {
     bump(Stat.SegDuplicated);
-    if (traced(c)) traceSegment(now + dupDelay, c, d, fl, false, seq, ack, len, opts, tsval, tsecr);
+    if (traced(c)) traceSegment(now + dupDelay, c, d, fl, false, seq, fl & Flag.UDP ? 0 : ack, len, opts, tsval, tsecr);
     const copy = newSegment(d, sa, sp, da, dp, fl, seq, ack, len, w, c);
     setSgOpts(copy, opts, tsval, tsecr);
-    schedule(now + lat + dupDelay, EV_SEGMENT, copy, 0);
+    scheduleNumbered(now + lat + dupDelay, EV_SEGMENT, copy, 0, takeArrivalSeq());
   }
 }
 
@@ -175,7 +176,7 @@ function emit(s: number, fl: number, seq: number, ack: number, len: number): voi
   const c = conn(s);
   const g = newSegment(d, laddr(s), lport(s), raddr(s), rport(s), fl, seq, ack, len, wl(s), c);
   setSgOpts(g, opts, tsval, tsecr);
-  putInFlight(g, d, now + dirLatency(d), takeSeq());
+  putInFlight(g, d, now + dirLatency(d), takeArrivalSeq());
   if (traced(c)) traceSegment(now, c, d, fl, false, seq, ack, len, opts, tsval, tsecr);
 }
 
@@ -430,18 +431,20 @@ function enterTimeWait(s: number, ackFin: boolean): void {
 function armTimeWait(s: number): void {
   const d = hostParam(hostOf(s), HostParam.TimeWait);
   const hz = hostParam(hostOf(s), HostParam.Hz);
-  if (!twFits(d, hz)) { armTimer(s, d); return; }
+  const h = hostOf(s);
+  if (!twFits(h, d, hz)) { armTimer(s, d); return; }
   const e = timerEvent(s);
   if (e !== 0) { orphan(e); setTimerEvent(s, 0); }
-  setIrs(s, twPush(s, kernelDue(hz, d)));
+  setIrs(s, twPush(h, s, kernelDue(hz, d)));
 }
 
-/** The TIME_WAIT FIFO's first entry is due (the first lane): its socket closes, unless the entry is stale; whether it was live. */
-export function twDue(): boolean {
-  const s = twTarget();
-  const tag = twTag();
-  twPop();
+/** Host h's TIME_WAIT FIFO's first entry is due (the first lane): its socket closes, unless the entry is stale; whether it was live. */
+export function twDue(h: number): boolean {
+  const s = twTarget(h);
+  const tag = twTag(h);
+  twPop(h);
   if (state(s) !== State.TIME_WAIT || irs(s) !== tag) return false;
+  if (hostOf(s) !== h) return false; // the slot went to another host's connection (tags are per host)
   destroy(s); // what timerFires does in TIME_WAIT (the socket has no wheel event)
   return true;
 }
@@ -783,6 +786,7 @@ function modelTimeoutMs(s: number, boundary: number): number {
 
 export function listenersStart(): void {
   for (let l = 0; l < nListeners; l++) {
+    actAs(ipHost(listenerIp(l)));
     if (listenerStopAt(l) > 0) schedule(listenerStopAt(l), EV_LISTENER, l, LISTENER_STOP);
     if (listenerStartAt(l) > 0) schedule(listenerStartAt(l), EV_LISTENER, l, LISTENER_BIND);
   }

@@ -1,17 +1,23 @@
 // assembly/wheel.ts in TypeScript: the same hierarchical timing wheel (7 levels of
 // 64 slots, level L slots of 64^L us, FIFO level-0 slots, cascading, lazy events
 // with a slot time and a due time, filed again or dropped (cancelled) when their slot
-// is reached, level-0 lists kept in filing order), the same structure-of-arrays event pool with a free list,
-// the same filing numbers (`seq`, shared with the lanes' items) and the same cached found slot.
+// is reached, level-0 lists kept in filing-number order), the same structure-of-arrays event pool with a free list,
+// the same filing numbers (`seq`, per host, shared with the lanes' items), the same TIME_WAIT
+// FIFO per host in linked chunks, and the same cached found slot.
 //
 // Differences of representation only:
+// - a filing number is a JS number, arriving * 2^52 + host * 2^42 + the host's counter
+//   (the engine's u64 is arriving << 63 | host << 47 | counter): the same order and the
+//   same low 32 bits (a TIME_WAIT tag) while a host files fewer than 2^42 numbers and
+//   hosts are fewer than 2^10 (net.ts MAX_HOSTS);
+// - the TIME_WAIT chunks are numbered blocks of typed-array columns, not addresses;
 // - time is a JS number of integer microseconds (exact below 2^53; the wheel's
 //   horizon is 2^42), so `>> 6L` is a division by 64^L and `& 63` takes the low
 //   bits of the (exact) quotient;
 // - each level's 64-bit occupancy bitmap is two u32 words (slots 0-31, 32-63) and
 //   rotr + ctz becomes "first set bit at or after nowSlot, else the lowest".
 
-import { laneEnter, laneLeave, laneNext, TIME_WAIT_LANE } from "./lanes.js";
+import { laneEnter, laneLeave, laneNext, TIME_WAIT_LANES } from "./lanes.js";
 
 const LEVELS = 7;
 const SLOTS = 64;
@@ -22,10 +28,23 @@ const TWO32 = 4294967296;
 
 export let now = 0;
 
-/** The filing number the next event (or segment put in flight) gets. */
-let seqNext = 0;
-/** Takes a filing number for something ordered with the wheel's events (a lane's item). */
-export function takeSeq(): number { return seqNext++; }
+/** The host whose event is being handled: what is filed now is numbered by its counter. */
+export let acting = 0;
+export function actAs(h: number): void { acting = h; }
+let SEQS = new Float64Array(0); // [host] the next filing number's counter
+let seqHosts = 0;
+const HOST_UNIT = 2 ** 42;
+/** Takes a filing number for something ordered with the wheel's events (an event, or a lane's item). */
+export function takeSeq(): number {
+  const c = SEQS[acting];
+  SEQS[acting] = c + 1;
+  return acting * HOST_UNIT + c;
+}
+/** The number of a segment put in flight now (it comes after the receiver's own events of its time). */
+export function takeArrivalSeq(): number { return takeSeq() + ARRIVING; }
+const ARRIVING = 2 ** 52;
+/** The host that filed an event or lane item with number `seq`. */
+export function seqHost(seq: number): number { return Math.floor(seq / HOST_UNIT) & 0x3FF; }
 
 /** The due time of a cancelled event. */
 export const NEVER = Infinity;
@@ -68,6 +87,8 @@ export function evKind(e: number): number { return EV_KIND[e]; }
 /** The slot time an event is filed at (its due time is this or later). */
 export function evTime(e: number): number { return EV_TIME[e]; }
 export function evDue(e: number): number { return EV_DUE[e]; }
+/** The host that filed event e. */
+export function evHost(e: number): number { return seqHost(EV_SEQ[e]); }
 
 export function wheelReset(capacity: number): void {
   now = 0;
@@ -85,24 +106,53 @@ export function wheelReset(capacity: number): void {
   HEAD = new Uint32Array(LEVELS * SLOTS);
   TAIL = new Uint32Array(LEVELS * SLOTS);
   OCC = new Uint32Array(LEVELS * 2);
-  seqNext = 0;
+  acting = 0; SEQS = new Float64Array(0); seqHosts = 0; twSpare = 0; twChunkCount = 0;
+  TW_DUE = new Float64Array(0); TW_SEQ = new Float64Array(0); TW_TARGET = new Uint32Array(0); TW_NEXT = new Uint32Array(1);
   nextLevel = -1; nextSlot = 0; nextDeadline = Infinity; found = false; horizon = 0;
-  TW_DUE = new Float64Array(1024); TW_SEQ = new Float64Array(1024); TW_TARGET = new Uint32Array(1024); TW_TAG = new Uint32Array(1024);
-  twFirst = 0; twEnd = 0; twDuration = 0; twHz = 0;
+}
+
+/** As the run starts, with `hosts` hosts: their filing counters and TIME_WAIT FIFOs. */
+export function wheelHosts(hosts: number): void {
+  seqHosts = hosts;
+  const n = Math.max(hosts, 1);
+  SEQS = new Float64Array(n);
+  TWH_HEAD = new Uint32Array(n); TWH_HPOS = new Uint32Array(n); TWH_TAIL = new Uint32Array(n); TWH_TPOS = new Uint32Array(n);
+  TWH_COUNT = new Uint32Array(n); TWH_HZ = new Uint32Array(n); TWH_DURATION = new Float64Array(n);
 }
 
 export function pendingEvents(): number { return evLive; }
 
-// TIME_WAIT expiries: a FIFO beside the wheel, a lane (lanes.ts), as in the engine (due, seq, socket, tag per entry).
-let TW_DUE = new Float64Array(0); let TW_SEQ = new Float64Array(0);
-let TW_TARGET = new Uint32Array(0); let TW_TAG = new Uint32Array(0);
-let twFirst = 0;
-let twEnd = 0;
-export let twDuration = 0;
-let twHz = 0;
-export function twFits(d: number, hz: number): boolean {
-  if (twDuration === 0 && d > 0) { twDuration = d; twHz = hz; }
-  return d === twDuration && hz === twHz;
+// TIME_WAIT expiries: a FIFO per host beside the wheel, each a lane (lanes.ts, TIME_WAIT_LANES + host),
+// as in the engine: entries of (due, seq, target), a tag being the low 32 bits of seq, in chunks of
+// TWQ_CHUNK entries linked head to tail (TW_NEXT), taken from and given back to one list of spare chunks.
+// Chunk c (from 1; 0: none) holds entries (c - 1) * TWQ_CHUNK onwards of the columns.
+const TWQ_CHUNK = 512;
+let TW_DUE = new Float64Array(0); let TW_SEQ = new Float64Array(0); let TW_TARGET = new Uint32Array(0);
+let TW_NEXT = new Uint32Array(0); // [chunk] the next chunk (0: none)
+let twSpare = 0;       // the first spare chunk (0: none)
+let twChunkCount = 0;  // chunks ever made
+// per host: head chunk | head position | tail chunk | tail position | entries | hz | duration (0: none chosen yet)
+let TWH_HEAD = new Uint32Array(0); let TWH_HPOS = new Uint32Array(0);
+let TWH_TAIL = new Uint32Array(0); let TWH_TPOS = new Uint32Array(0);
+let TWH_COUNT = new Uint32Array(0); let TWH_HZ = new Uint32Array(0); let TWH_DURATION = new Float64Array(0);
+
+function twEntry(chunk: number, pos: number): number { return (chunk - 1) * TWQ_CHUNK + pos; }
+function twChunk(): number {
+  const c = twSpare;
+  if (c !== 0) { twSpare = TW_NEXT[c]; return c; }
+  const n = ++twChunkCount;
+  if (n * TWQ_CHUNK > TW_DUE.length) {
+    const cap = Math.max(TW_DUE.length * 2, TWQ_CHUNK);
+    TW_DUE = grow(TW_DUE, cap); TW_SEQ = grow(TW_SEQ, cap); TW_TARGET = grow(TW_TARGET, cap);
+    TW_NEXT = grow(TW_NEXT, cap / TWQ_CHUNK + 1);
+  }
+  return n;
+}
+
+/** Sets host h's FIFO length on first use; whether its timers of length d go in it. */
+export function twFits(h: number, d: number, hz: number): boolean {
+  if (TWH_DURATION[h] === 0 && d > 0) { TWH_DURATION[h] = d; TWH_HZ[h] = hz; }
+  return d === TWH_DURATION[h] && hz === TWH_HZ[h];
 }
 
 /** The kernel timer wheel's rounding (assembly/wheel.ts kernelDue): jiffies from INITIAL_JIFFIES at t = 0, the bucket ((expires >> 3L) + 1) << 3L. */
@@ -116,36 +166,51 @@ export function kernelDue(hz: number, delay: number): number {
   const bucket = (Math.floor((clk + dj) / g) + 1) * g;
   return Math.floor(((bucket - j0) * 1e6 + hz - 1) / hz);
 }
-export function twPush(target: number, due: number): number {
-  if (twEnd === TW_DUE.length) {
-    if (twFirst >= (TW_DUE.length >> 1) && twFirst > 0) {
-      TW_DUE.copyWithin(0, twFirst, twEnd); TW_SEQ.copyWithin(0, twFirst, twEnd);
-      TW_TARGET.copyWithin(0, twFirst, twEnd); TW_TAG.copyWithin(0, twFirst, twEnd);
-      twEnd -= twFirst; twFirst = 0;
-    } else {
-      const n = TW_DUE.length * 2;
-      const d = new Float64Array(n); d.set(TW_DUE); TW_DUE = d;
-      const q = new Float64Array(n); q.set(TW_SEQ); TW_SEQ = q;
-      const t = new Uint32Array(n); t.set(TW_TARGET); TW_TARGET = t;
-      const g = new Uint32Array(n); g.set(TW_TAG); TW_TAG = g;
-    }
-  }
-  const seq = seqNext++;
-  const i = twEnd++;
-  TW_DUE[i] = due; TW_SEQ[i] = seq; TW_TARGET[i] = target; TW_TAG[i] = seq >>> 0;
-  if (twEnd - twFirst === 1) laneEnter(TIME_WAIT_LANE, due, seq);
+/** Appends to host h's FIFO (h is acting) a timer for `target` due at `due`; it takes a filing number, whose low 32 bits are its tag (returned). */
+export function twPush(h: number, target: number, due: number): number {
+  let tail = TWH_TAIL[h];
+  let pos = TWH_TPOS[h];
+  if (tail === 0) { tail = twChunk(); TWH_HEAD[h] = tail; TWH_HPOS[h] = 0; pos = 0; }
+  else if (pos === TWQ_CHUNK) { const c = twChunk(); TW_NEXT[tail] = c; tail = c; pos = 0; }
+  TW_NEXT[tail] = 0;
+  TWH_TAIL[h] = tail; TWH_TPOS[h] = pos + 1;
+  const n = TWH_COUNT[h] + 1;
+  TWH_COUNT[h] = n;
+  const seq = takeSeq();
+  const e = twEntry(tail, pos);
+  TW_DUE[e] = due; TW_SEQ[e] = seq; TW_TARGET[e] = target;
+  if (n === 1) laneEnter(TIME_WAIT_LANES + h, due, seq);
   return seq >>> 0;
 }
-export function twTarget(): number { return TW_TARGET[twFirst]; }
-export function twTag(): number { return TW_TAG[twFirst]; }
-/** Takes the first entry off; the FIFO is the first lane. */
-export function twPop(): void {
-  twFirst++;
-  if (twFirst === twEnd) { twFirst = 0; twEnd = 0; laneLeave(); return; }
-  laneNext(TIME_WAIT_LANE, TW_DUE[twFirst], TW_SEQ[twFirst]);
+/** Host h's last entry filed names `target` instead (its owner moved what it times). */
+export function twRetarget(h: number, target: number): void { TW_TARGET[twEntry(TWH_TAIL[h], TWH_TPOS[h] - 1)] = target; }
+function twHead(h: number): number { return twEntry(TWH_HEAD[h], TWH_HPOS[h]); }
+/** Host h's first entry's socket and tag (its FIFO is not empty). */
+export function twTarget(h: number): number { return TW_TARGET[twHead(h)]; }
+export function twTag(h: number): number { return TW_SEQ[twHead(h)] >>> 0; }
+/** Takes host h's first entry off; its FIFO is the first lane. */
+export function twPop(h: number): void {
+  const n = TWH_COUNT[h] - 1;
+  TWH_COUNT[h] = n;
+  let head = TWH_HEAD[h];
+  let pos = TWH_HPOS[h] + 1;
+  if (n === 0) { // empty: its one chunk stays, from the start
+    TWH_HPOS[h] = 0; TWH_TPOS[h] = 0;
+    laneLeave();
+    return;
+  }
+  if (pos === TWQ_CHUNK) { // the first chunk is done with: a spare
+    const next = TW_NEXT[head];
+    TW_NEXT[head] = twSpare; twSpare = head;
+    head = next; pos = 0;
+    TWH_HEAD[h] = head;
+  }
+  TWH_HPOS[h] = pos;
+  const e = twEntry(head, pos);
+  laneNext(TIME_WAIT_LANES + h, TW_DUE[e], TW_SEQ[e]);
 }
 export function wheelBytes(): number {
-  return TW_DUE.byteLength * 3 + EV_TIME.byteLength + EV_DUE.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
+  return TW_DUE.byteLength * 2 + TW_TARGET.byteLength + TW_NEXT.byteLength + SEQS.byteLength + seqHosts * 32 + EV_TIME.byteLength + EV_DUE.byteLength + EV_SEQ.byteLength + EV_NEXT.byteLength + EV_TARGET.byteLength + EV_GEN.byteLength + EV_KIND.byteLength
     + HEAD.byteLength + TAIL.byteLength + OCC.byteLength;
 }
 
@@ -181,13 +246,16 @@ function levelFor(when: number): number {
   return LEVEL_OF_CLZ[Math.clz32((when ^ now) | 63)];
 }
 
-/** Appends e to its slot's list; `ordered` (an event filed again) keeps a level-0 list in filing order. */
-function file(e: number, when: number, ordered: boolean): void {
+/**
+ * Appends e to its slot's list; a level-0 list (all of one time) keeps number order: an event
+ * filed again, or filed by a host whose numbers come before the tail's, goes into its place.
+ */
+function file(e: number, when: number): void {
   const level = levelFor(when);
   const slot = when < INT_LIMIT ? (when >>> (6 * level)) & 63 : (when / POW[level]) & 63;
   const i = level * SLOTS + slot;
   const tail = TAIL[i];
-  if (ordered && level === 0 && tail !== NIL && EV_SEQ[tail] > EV_SEQ[e]) {
+  if (level === 0 && tail !== NIL && EV_SEQ[tail] > EV_SEQ[e]) {
     const seq = EV_SEQ[e];
     let prev = NIL;
     let x = HEAD[i];
@@ -213,6 +281,13 @@ export function schedule(when: number, kind: number, target: number, gen: number
 
 /** Files an event at slot time `at` (>= now) that fires at `due` (>= at); returns it. */
 export function scheduleLazy(at: number, due: number, kind: number, target: number, gen: number): number {
+  return fileNew(at, due, kind, target, gen, takeSeq());
+}
+/** Files an event another instance numbered (a delayed copy of a segment it sent, sdk/pdes.ts). */
+export function scheduleNumbered(when: number, kind: number, target: number, gen: number, seq: number): number {
+  return fileNew(when, when, kind, target, gen, seq);
+}
+function fileNew(at: number, due: number, kind: number, target: number, gen: number, seq: number): number {
   let e = evFree;
   if (e !== NIL) {
     evFree = EV_NEXT[e];
@@ -223,11 +298,11 @@ export function scheduleLazy(at: number, due: number, kind: number, target: numb
   evLive++;
   EV_TIME[e] = at;
   EV_DUE[e] = due;
-  EV_SEQ[e] = seqNext++;
+  EV_SEQ[e] = seq;
   EV_TARGET[e] = target;
   EV_GEN[e] = gen;
   EV_KIND[e] = kind;
-  file(e, at, false);
+  file(e, at);
   if (at < nextDeadline) found = false; // before the found slot: in an earlier one
   // The clock must not enter the event's slot before it is cascaded: the horizon comes down to the slot's start.
   const start = at - at % POW[levelFor(at)];
@@ -236,7 +311,7 @@ export function scheduleLazy(at: number, due: number, kind: number, target: numb
 }
 
 /** Moves a filed event's due time on (later than its slot time); it takes a new filing number. */
-export function setDue(e: number, due: number): void { EV_DUE[e] = due; EV_SEQ[e] = seqNext++; }
+export function setDue(e: number, due: number): void { EV_DUE[e] = due; EV_SEQ[e] = takeSeq(); }
 /** Cancels a filed event; its owner may still move its due time on again. */
 export function cancelDue(e: number): void { EV_DUE[e] = NEVER; }
 /** Cancels a filed event its owner lets go of. */
@@ -252,7 +327,7 @@ function refile(e: number): void {
     return;
   }
   EV_TIME[e] = due;
-  file(e, due, true);
+  file(e, due);
 }
 
 /** Takes the events of level-0 list i not due at its time off its head; false, the slot emptied, when none is left. */
