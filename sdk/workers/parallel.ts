@@ -91,7 +91,8 @@ async function runParts(plan: Plan, split: Omit<Part, "index" | "shared">, pool:
   const failed = [parts.findIndex((p) => p.error && p.error !== "cancelled"), parts.findIndex((p) => p.error)].find((i) => i >= 0) ?? -1;
   const mine = (i: number) => plan.hosts.filter((_, h) => split.owner[h] === i).map((h) => h.name);
   const named = (i: number) => { const hs = mine(i); return hs.length > 4 ? `${hs.slice(0, 4).join(", ")} and ${hs.length - 4} more` : hs.join(", "); };
-  const error = failed >= 0 ? `worker ${failed} (hosts ${named(failed)}): ${parts[failed].error}` : undefined;
+  // A part that failed is named; a cancelled run (every part "cancelled") says just that.
+  const error = failed < 0 ? undefined : parts[failed].error === "cancelled" ? "cancelled" : `worker ${failed} (hosts ${named(failed)}): ${parts[failed].error}`;
   const result = resultFromParts(plan, merged, stats, mergeRecords(parts.map((p) => p.records)), parts.find((p) => p.dirs.length)?.dirs ?? [],
     Math.max(...parts.map((p) => p.wallSeconds)), error, Math.min(...parts.map((p) => p.simulatedUs)));
   result.engine.workers = split.parts;
