@@ -22,7 +22,7 @@ import {
   dirForwards, freeSegment, netReset, takeSegment, sgDir, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
   setLoss as setLossKernel, setDuplicate as setDup, sgFate, hostParam, nDirs, nHosts, nIps, nListeners, ipHost, dirSrc, dirDst,
   setRemote as markRemote, hostRemote, outboxPtr as outPtr, outboxCount as outCount, outboxClear as outClear, receive as receiveSegment, sgAt, sgOrder,
-  SEGMENT_RECORD_BYTES, anyRemote,
+  SEGMENT_RECORD_BYTES, anyRemote, MAX_PARTS, outboxEarliest as outEarliestAt,
 } from "./net";
 import { ipIdx as sockIp, capacity, hashBytes, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset, socketTableBytes, timeWaitTableBytes, twLive, whyBooksOn } from "./sockets";
 import {
@@ -445,8 +445,12 @@ export function drainTrace(): void { drainT(); }
 /** Trace records keep the time and filing number of the event that wrote them (traceKeysPtr): a part's records merge with the others'. */
 export function keyTrace(): void { keyT(); }
 export function traceKeysPtr(): usize { return tkPtr(); }
-/** Host h is simulated by another instance (configuration, after the links). */
-export function setRemote(h: u32): void { configuring(); hostIndex(h); markRemote(h); }
+/** Host h is simulated by another instance, part `part` (configuration, after the links and hosts). */
+export function setRemote(h: u32, part: u32): void {
+  configuring(); hostIndex(h);
+  if (part >= MAX_PARTS) abort("engine configuration: at most 64 parts");
+  markRemote(h, part);
+}
 /** run() stops before any event at or after `us` (a window's end), unless that is past the run's end. */
 export function setWindowEnd(us: f64): void { windowEnd = <u64>us; }
 /** The time of the earliest pending event here, us (the end of the run when none is): where the next window may start. */
@@ -456,8 +460,10 @@ export function nextEventAt(): f64 {
   const t = min(firstAt, nextDeadline);
   return <f64>min(t, durationUs);
 }
-export function outboxPtr(): usize { return outPtr(); }
-export function outboxCount(): u32 { return outCount(); }
+export function outboxPtr(p: u32): usize { return outPtr(p); }
+/** The earliest arrival in the outboxes, us (the run's end when none). */
+export function outboxEarliest(): f64 { return <f64>min(outEarliestAt(), durationUs); }
+export function outboxCount(p: u32): u32 { return outCount(p); }
 export function outboxClear(): void { outClear(); }
 export function segmentRecordBytes(): u32 { return SEGMENT_RECORD_BYTES; }
 /** Room for n posted records, where the SDK copies those for this instance's hosts. */

@@ -753,7 +753,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   DTS = alloc(<usize>c); DFWD = alloc(<usize>c * 2);
   DDUP = 0; DDUPK = 0; DDUPRNG = 0;
   QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4);
-  HREMOTE = alloc(<usize>c); OUTBOX = 0; outCap = 0; outCount = 0; anyRemote = false;
+  HREMOTE = alloc(<usize>c); OUTS = 0; HPART = 0; anyRemote = false;
 }
 
 // ---- a run split over workers (sdk/pdes.ts) ---------------------------------------------
@@ -765,11 +765,16 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
 // The SDK hands each posted record to the instance that simulates its receiver
 // (receive), between windows no longer than the smallest latency of a crossing link.
 
-let OUTBOX: usize = 0; let outCap: u32 = 0; let outCount: u32 = 0;
+// One outbox per part a segment can go to (the SDK copies each whole): address, capacity, count.
+export const MAX_PARTS: u32 = 64;
+let OUTS: usize = 0;
+let HPART: usize = 0;       // u8 [host] the part that simulates it (setRemote)
 export let anyRemote = false;
-/** Host h is simulated by another instance: the directions into it post their segments. */
-export function setRemote(h: u32): void {
+/** Host h is simulated by another instance, part `part`: the directions into it post their segments there. */
+export function setRemote(h: u32, part: u32): void {
+  if (OUTS == 0) { OUTS = alloc(<usize>MAX_PARTS * 12); HPART = alloc(<usize>hostCap); }
   store<u8>(HREMOTE + <usize>h, 1);
+  store<u8>(HPART + <usize>h, <u8>part);
   anyRemote = true;
   for (let d: u32 = 0; d < nDirs; d++) {
     if (dirDst(d) == h) store<u8>(DLOSS + <usize>d, <u8>(<u32>load<u8>(DLOSS + <usize>d) | REMOTE_BIT));
@@ -779,18 +784,28 @@ export function setRemote(h: u32): void {
 /** Whether direction d leads to a host another instance simulates. */
 @inline export function dirRemote(d: u32): bool { return (<u32>load<u8>(DLOSS + <usize>d) & REMOTE_BIT) != 0; }
 
-/** Posts segment g (arriving at `at`, numbered `order`; `copy` 1: a delayed duplicate, for the wheel) and frees its record. */
+/** Posts segment g (arriving at `at`, numbered `order`; `copy` 1: a delayed duplicate, for the wheel) to its receiver's part's outbox, and frees its record. */
 export function post(g: u32, at: u64, order: u64, copy: u32): void {
-  if (outCount == outCap) { const n = max(outCap * 2, 256); OUTBOX = regrow(OUTBOX, <usize>outCap * SG_SIZE, <usize>n * SG_SIZE); outCap = n; }
+  const o = OUTS + <usize>load<u8>(HPART + <usize>dirDst(sgDir(g))) * 12;
+  let box = <usize>load<u32>(o); const cap = load<u32>(o, 4); const n = load<u32>(o, 8);
+  if (n == cap) { const c = max(cap * 2, 256); box = regrow(box, <usize>cap * SG_SIZE, <usize>c * SG_SIZE); store<u32>(o, <u32>box); store<u32>(o, c, 4); }
   const p = sg(g);
   store<u64>(p, at, 40); store<u64>(p, order, 48); store<u32>(p, copy, 32);
-  memory.copy(OUTBOX + <usize>outCount * SG_SIZE, p, SG_SIZE);
-  outCount++;
+  memory.copy(box + <usize>n * SG_SIZE, p, SG_SIZE);
+  store<u32>(o, n + 1, 8);
+  if (at < outEarliest) outEarliest = at;
   freeSegment(g);
 }
-export function outboxPtr(): usize { return OUTBOX; }
-export function outboxCount(): u32 { return outCount; }
-export function outboxClear(): void { outCount = 0; }
+let outEarliest: u64 = u64.MAX_VALUE;
+/** The earliest arrival posted since the outboxes were last cleared (u64.MAX_VALUE: none). */
+export function outboxEarliest(): u64 { return outEarliest; }
+/** Part p's outbox: its records and their count; outboxClear empties them all. */
+export function outboxPtr(p: u32): usize { return OUTS == 0 ? 0 : <usize>load<u32>(OUTS + <usize>p * 12); }
+export function outboxCount(p: u32): u32 { return OUTS == 0 ? 0 : load<u32>(OUTS + <usize>p * 12, 8); }
+export function outboxClear(): void {
+  if (OUTS != 0) for (let p: u32 = 0; p < MAX_PARTS; p++) store<u32>(OUTS + <usize>p * 12, 0, 8);
+  outEarliest = u64.MAX_VALUE;
+}
 export const SEGMENT_RECORD_BYTES: u32 = <u32>SG_SIZE;
 /** A posted record, copied in at p: a segment in flight on its direction again, or (copy) a new record for the caller to file in the wheel. */
 export function receive(p: usize): u32 {

@@ -60,12 +60,12 @@ for (const cross of CROSS) {
   const plan = sdk.planScenario(scenario(cross));
   const base = { times: [] };
   const pools = new Map([1, ...WORKERS].map((n) => [n, new sdk.WorkerPool({ workers: n })]));
-  for (const pool of pools.values()) await sdk.runOnPool({ ...plan, duration: 100_000 }, pool); // warm: workers started, engine compiled
+  for (const pool of pools.values()) await sdk.runOnPool({ ...plan, duration: 100_000 }, pool, { splitEvents: 0 }); // warm: workers started, engine compiled
   const results = new Map();
   for (let run = 0; run < RUNS; run++) {
     for (const [n, pool] of pools) {
       const t0 = performance.now();
-      const r = await sdk.runOnPool(plan, pool);
+      const r = await sdk.runOnPool(plan, pool, { splitEvents: 0 });
       const ms = performance.now() - t0;
       if (r.error) throw new Error(`${n} workers: ${r.error}`);
       if (!results.has(n)) results.set(n, { times: [], result: r });

@@ -42,11 +42,12 @@ export interface EngineExports {
   setRun(duration: number, sample: number, traceFirst: number): void;
   run(maxEvents: number): number;
   // A run split over workers (workers/pdes.ts).
-  setRemote(h: number): void;
+  setRemote(h: number, part: number): void;
   setWindowEnd(us: number): void;
   nextEventAt(): number;
-  outboxPtr(): number;
-  outboxCount(): number;
+  outboxPtr(part: number): number;
+  outboxCount(part: number): number;
+  outboxEarliest(): number;
   outboxClear(): void;
   inboxPtr(n: number): number;
   receive(n: number): void;

@@ -80,7 +80,7 @@ export interface RunOptions {
 
 /** A worker's part of a run split over workers (workers/pdes.ts PartWindows): how simulate() hands segments over between windows. */
 export interface Windows {
-  start(e: EngineExports, dirs: { from: string; to: string }[], hostIndex: Map<string, number>): void;
+  start(e: EngineExports): void;
   exchange(e: EngineExports): void;
   ownColumns(block: Uint32Array, layout: SampleLayout): void;
   stop(): void;
@@ -149,7 +149,7 @@ export async function simulate(plan: Plan, options: RunOptions & { windows?: Win
     if (err instanceof PluginError) throw new ScenarioError("scenario.links", err.message);
     throw err;
   }
-  const { dirs, hostIndex } = configure(e, plan);
+  const { dirs } = configure(e, plan);
   host?.attach(e);
   if (options.memoryLimit) e.setMemoryLimit(options.memoryLimit);
   const windows = options.windows;
@@ -166,7 +166,7 @@ export async function simulate(plan: Plan, options: RunOptions & { windows?: Win
   while (true) {
     let more: number;
     try {
-      if (first && windows) windows.start(e, dirs, hostIndex);
+      if (first && windows) windows.start(e);
       first = false;
       more = e.run(Math.max(1, slice - (e.stat(Stat.Events) - sliceStart)));
       if (more === RunStatus.Window) {

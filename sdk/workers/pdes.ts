@@ -11,9 +11,16 @@
 // so the merged result is byte-identical to one worker's: each host's columns come from
 // its own part, counters add up, and trace records merge by the event that wrote them.
 //
+// One barrier a window. Before it, each part posts the window's crossing segments (the
+// engine keeps an outbox per receiving part: one copy each) and publishes the earliest
+// of its own next event and of what it posted; after it, each takes in its inbox and
+// starts the next window at the earliest of all. Inboxes and times alternate between
+// two halves by the window's parity, so a part still reading one window's half never
+// meets the next window's posts.
+//
 // Shared memory layout: Int32 control words (barrier count, barrier generation, stop
-// flag, then each part's inbox fill in bytes), each part's next event time (f64), then
-// the inboxes, INBOX_BYTES each, of engine segment records.
+// flag, then per half each part's inbox fill in bytes), per half each part's time (f64),
+// then per half the inboxes, INBOX_BYTES each, of engine segment records.
 
 import { STATE_COUNT } from "../../assembly/abi.js";
 import type { EngineExports, SampleLayout, TraceRecord } from "../engine.js";
@@ -30,15 +37,15 @@ export interface Part {
   shared: SharedArrayBuffer;
 }
 
-const CONTROL_WORDS = 64;
-const SPINS = 5_000;
-const COUNT = 0, GENERATION = 1, STOP = 2, FILL = 3;
+/** The most parts (the engine keeps an outbox for each). */
+export const MAX_PARTS = 64;
+const COUNT = 0, GENERATION = 1, STOP = 2, FILL = 4;
+const CONTROL_WORDS = FILL + 2 * MAX_PARTS;
 const TIMES = CONTROL_WORDS * 4;
+const SPINS = 20_000;
 /** Records of one window's crossing traffic a part's inbox holds (64 bytes each). */
-export const INBOX_RECORDS = 1 << 17;
+export const INBOX_RECORDS = 1 << 16;
 const INBOX_BYTES = INBOX_RECORDS * 64;
-/** The most parts: the control words hold each one's inbox fill. */
-export const MAX_PARTS = CONTROL_WORDS - FILL;
 
 /**
  * The split of a connected plan over at most `maxParts` workers, or undefined when it
@@ -106,7 +113,7 @@ export function splitFor(plan: Plan, maxParts: number, minEvents = SPLIT_EVENTS)
 }
 
 export function sharedFor(parts: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(TIMES + parts * 8 + parts * INBOX_BYTES);
+  return new SharedArrayBuffer(TIMES + 2 * parts * 8 + 2 * parts * INBOX_BYTES);
 }
 
 /** Stops every part at its next window (a worker died, or the run was cancelled). */
@@ -129,7 +136,6 @@ export class PartWindows {
   private readonly control: Int32Array;
   private readonly times: Float64Array;
   private readonly bytes: Uint8Array;
-  private dirPart = new Int32Array(0);
   private lastBeat = 0;
   /** Windows run, and segments this part sent to others. */
   windows = 0;
@@ -137,15 +143,14 @@ export class PartWindows {
 
   constructor(private readonly part: Part, private readonly plan: Plan, private readonly heartbeat?: () => void) {
     this.control = new Int32Array(part.shared, 0, CONTROL_WORDS);
-    this.times = new Float64Array(part.shared, TIMES, part.parts);
+    this.times = new Float64Array(part.shared, TIMES, 2 * part.parts);
     this.bytes = new Uint8Array(part.shared);
   }
 
   /** After configure: the other parts' hosts are remote; trace records keep their keys; the first window. */
-  start(e: EngineExports, dirs: { from: string; to: string }[], hostIndex: Map<string, number>): void {
+  start(e: EngineExports): void {
     const { owner, index } = this.part;
-    this.dirPart = Int32Array.from(dirs, (d) => owner[hostIndex.get(d.to)!]);
-    this.plan.hosts.forEach((_, h) => { if (owner[h] !== index) e.setRemote(h); });
+    this.plan.hosts.forEach((_, h) => { if (owner[h] !== index) e.setRemote(h, owner[h]); });
     if (this.plan.trace > 0) e.keyTrace();
     this.exchange(e);
   }
@@ -168,33 +173,32 @@ export class PartWindows {
   /** A window ended (RunStatus.Window): the crossing segments change hands, and the next window is set. */
   exchange(e: EngineExports): void {
     const { index, parts, lookahead } = this.part;
-    const n = e.outboxCount();
-    const out = new Uint8Array(e.memory.buffer, e.outboxPtr(), n * 64);
-    const view = new DataView(e.memory.buffer, e.outboxPtr(), n * 64);
-    for (let i = 0; i < n; i++) {
-      const to = this.dirPart[view.getUint16(i * 64 + 24, true)];
-      const at = Atomics.add(this.control, FILL + to, 64);
-      if (at + 64 > INBOX_BYTES) {
+    const half = this.windows & 1;
+    for (let p = 0; p < parts; p++) {
+      const n = p === index ? 0 : e.outboxCount(p);
+      if (n === 0) continue;
+      const at = Atomics.add(this.control, FILL + half * MAX_PARTS + p, n * 64);
+      if (at + n * 64 > INBOX_BYTES) {
         this.stop();
-        throw new Error(`more than ${INBOX_RECORDS.toLocaleString("en-US")} segments crossed to worker ${to} in one window of ${lookahead} us (the smallest latency between the parts): run it on fewer workers`);
+        throw new Error(`more than ${INBOX_RECORDS.toLocaleString("en-US")} segments crossed to worker ${p} in one window of ${lookahead} us (the smallest latency between the parts): run it on fewer workers`);
       }
-      this.bytes.set(out.subarray(i * 64, i * 64 + 64), this.inbox(to) + at);
+      this.bytes.set(new Uint8Array(e.memory.buffer, e.outboxPtr(p), n * 64), this.inbox(half, p) + at);
+      this.crossed += n;
     }
+    this.times[half * parts + index] = Math.min(e.nextEventAt(), e.outboxEarliest());
     e.outboxClear();
-    this.crossed += n;
     this.windows++;
     this.barrier();
-    const got = Atomics.load(this.control, FILL + index) / 64;
+    const fill = FILL + half * MAX_PARTS + index;
+    const got = Atomics.load(this.control, fill) / 64;
     if (got > 0) {
       const at = e.inboxPtr(got); // (first: making room may grow the memory, detaching its old buffer)
-      new Uint8Array(e.memory.buffer, at, got * 64).set(this.bytes.subarray(this.inbox(index), this.inbox(index) + got * 64));
+      new Uint8Array(e.memory.buffer, at, got * 64).set(this.bytes.subarray(this.inbox(half, index), this.inbox(half, index) + got * 64));
       e.receive(got);
-      Atomics.store(this.control, FILL + index, 0);
+      Atomics.store(this.control, fill, 0);
     }
-    this.times[index] = e.nextEventAt();
-    this.barrier();
     let next = Infinity;
-    for (let p = 0; p < parts; p++) next = Math.min(next, this.times[p]);
+    for (let p = 0; p < parts; p++) next = Math.min(next, this.times[half * parts + p]);
     // Past the end, the window is the rest of the run (the engine runs to its end).
     e.setWindowEnd(Math.min(next + lookahead, this.plan.duration));
   }
@@ -205,7 +209,7 @@ export class PartWindows {
     Atomics.notify(this.control, GENERATION);
   }
 
-  private inbox(p: number): number { return TIMES + this.part.parts * 8 + p * INBOX_BYTES; }
+  private inbox(half: number, p: number): number { return TIMES + 2 * this.part.parts * 8 + (half * this.part.parts + p) * INBOX_BYTES; }
 
   /** Waits for every part; throws PartStopped when one stopped. */
   private barrier(): void {
