@@ -33,6 +33,9 @@ let WOUT: usize = 0;     // u32 [workload][Outcome] what its connections came to
 let WCONN: usize = 0;    // u32 [workload] connections numbered so far by its counter (WlParam.ConnGroup)
 let WGROUP: usize = 0;   // u32 [workload] the workload whose WCONN counter numbers its connections
 let WSTRIDE: usize = 0;  // u32 [workload][2] ConnStride (at least 1), ConnOffset
+let WHOST: usize = 0;    // u32 [workload] SrcHost
+/** The host workload w runs on. */
+@inline export function workloadHost(w: u32): u32 { return load<u32>(WHOST + (<usize>w << 2)); }
 let WTURN: usize = 0;    // u32 [workload] connections it has made from its sources to its destinations (A_MULTI)
 // Destinations of workloads with several (WlParam.DstFirst, Dests): u32 [entry][4] address, port, direction, 0.
 let DEST: usize = 0;
@@ -81,6 +84,7 @@ export function setWorkloadParam(w: u32, k: i32, v: f64): void {
   store<u32>(WGROUP + (<usize>w << 2), min(<u32>wp(w, WlParam.ConnGroup), wlCap - 1));
   store<u32>(WSTRIDE + (<usize>w << 3), max(<u32>wp(w, WlParam.ConnStride), 1));
   store<u32>(WSTRIDE + (<usize>w << 3), <u32>wp(w, WlParam.ConnOffset), 4);
+  store<u32>(WHOST + (<usize>w << 2), <u32>wp(w, WlParam.SrcHost));
 }
 
 export function appsReset(): void {
@@ -96,7 +100,7 @@ function growWorkloads(n: u32): void {
   WPARAM = col(WPARAM, c, n, WlParam.COUNT * 8); WNEXT = col(WNEXT, c, n, 8); WCOUNT = col(WCOUNT, c, n, 4);
   WRNG = col(WRNG, c, n, 8); WFULL = col(WFULL, c, n, 4); WPICKS = col(WPICKS, c, n, 4);
   WOUT = col(WOUT, c, n, Outcome.COUNT * 4); WAPP = col(WAPP, c, n, 32);
-  WCONN = col(WCONN, c, n, 4); WGROUP = col(WGROUP, c, n, 4); WTURN = col(WTURN, c, n, 4); WSTRIDE = col(WSTRIDE, c, n, 8);
+  WCONN = col(WCONN, c, n, 4); WGROUP = col(WGROUP, c, n, 4); WTURN = col(WTURN, c, n, 4); WSTRIDE = col(WSTRIDE, c, n, 8); WHOST = col(WHOST, c, n, 4);
   wlCap = n;
   for (let w = c; w < n; w++) setWorkloadParam(w, 0, 0); // what parameters all 0 make
 }

@@ -15,7 +15,7 @@ import { alloc as allocBytes, DEBUG, heapBytes, memoryBytes, releasedBytes, setM
 import { brokenAt, checkInvariants as check, expected, found } from "./invariants";
 import {
   drainSamples as drainS, drainTrace as drainT, metricsReset, setExtraColumns, samplesPtr as sPtr, samplesRows, setStat,
-  setTraceFirst, stat as readStat, takeSample, traceCount as tCount, tracePtr as tPtr, rowWords, handling, keyTrace as keyT, traceKeysPtr as tkPtr,
+  setTraceFirst, stat as readStat, takeSample, traceCount as tCount, tracePtr as tPtr, rowWords, handling, keyed, keyTrace as keyT, traceKeysPtr as tkPtr,
 } from "./metrics";
 import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
@@ -30,7 +30,7 @@ import {
   whyFinish as whyEnd,
 } from "./tcp";
 import { EV_DACK } from "./delack";
-import { closeDue } from "./apps";
+import { closeDue, workloadHost } from "./apps";
 import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset, lanesStart, TIME_WAIT_LANES } from "./lanes";
 import { addNat as newNat, setNatTakeover as setTakeover, setNatReset as setReset, setNatScan as setScan, setNatBlock as setBlock, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
 import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
@@ -325,7 +325,7 @@ export function run(maxEvents: u32): i32 {
         budget--;
         advance(t);
         const l = firstLane();
-        handling(firstOrder);
+        if (keyed) handling(firstOrder);
         if (l < FLIGHT_LANES) {
           actAs(dirDst(l));
           deliver(takeSegment());
@@ -335,7 +335,7 @@ export function run(maxEvents: u32): i32 {
           if (twDue(h)) others++; else dropped++; // a stale entry is no event
         } else {
           others++;
-          actAs(<u32>wp(l - ARRIVAL_LANES, WlParam.SrcHost));
+          actAs(workloadHost(l - ARRIVAL_LANES));
           arrivalDue();
         }
         t = firstAt;
@@ -352,7 +352,7 @@ export function run(maxEvents: u32): i32 {
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       // The host it happens on: a segment's receiver, else the host that filed it (its own).
       actAs(kind == EV_SEGMENT ? dirDst(sgDir(target)) : evHost(e));
-      handling(evOrder(e));
+      if (keyed) handling(evOrder(e));
       if (DEBUG) { if (kind == EV_TIMER || kind == EV_DACK) assert(ipHost(sockIp(target)) == evHost(e), "a socket's timer filed by another host"); }
       release(e);
       if (kind == EV_SEGMENT) {

@@ -20,7 +20,9 @@ let TRACE: usize = 0; let traceBytes: usize = 0; let traceCap: usize = 0;
 // A run split over workers merges its parts' trace records in the order a single run
 // writes them: by the time and filing number of the event being handled (index.ts
 // sets them), kept for each record in a column of their own when asked for.
-let TRACEKEYS: usize = 0; let keyed = false;
+let TRACEKEYS: usize = 0;
+/** Trace records keep their keys (a split run): only then does the run loop say which event is being handled. */
+export let keyed = false;
 let handledOrder: u64 = 0;
 /** The filing number of the event being handled (its time is `now`). */
 @inline export function handling(order: u64): void { handledOrder = order; }

@@ -57,16 +57,24 @@ export let now: u64 = 0;
 
 /** The host whose event is being handled: what is filed now is numbered by its counter. */
 export let acting: u32 = 0;
-@inline export function actAs(h: u32): void { acting = h; }
+// The acting host's counter and the top bits of its numbers live in globals while it
+// acts (a filing is an increment, as with one counter), and go back to SEQS when
+// another host acts.
+let seqCount: u64 = 0;
+let seqTop: u64 = 0;
+@inline export function actAs(h: u32): void {
+  if (h == acting) return;
+  store<u64>(SEQS + (<usize>acting << 3), seqCount);
+  acting = h;
+  seqCount = load<u64>(SEQS + (<usize>h << 3));
+  seqTop = <u64>h << 47;
+}
 let SEQS: usize = 0;  // u64 [host] the next filing number's counter
 let seqHosts: u32 = 0;
 /** Takes a filing number for something ordered with the wheel's events (an event, or a lane's item). */
 @inline export function takeSeq(): u64 {
   if (DEBUG) assert(acting < seqHosts, "a filing by no host");
-  const p = SEQS + (<usize>acting << 3);
-  const c = load<u64>(p);
-  store<u64>(p, c + 1);
-  return <u64>acting << 47 | c;
+  return seqTop | seqCount++;
 }
 /** The number of a segment put in flight now (it comes after the receiver's own events of its time). */
 @inline export function takeArrivalSeq(): u64 { return takeSeq() | ARRIVING; }
@@ -127,7 +135,7 @@ export let horizon: u64 = 0;
 
 export function wheelReset(capacity: u32): void {
   now = 0;
-  acting = 0; SEQS = 0; seqHosts = 0; TWH = 0; twSpare = 0; twChunkCount = 0;
+  acting = 0; seqCount = 0; seqTop = 0; SEQS = 0; seqHosts = 0; TWH = 0; twSpare = 0; twChunkCount = 0;
   nextLevel = -1; nextDeadline = u64.MAX_VALUE; found = false; horizon = 0;
   evCap = capacity;
   evFree = NIL;
