@@ -82,7 +82,11 @@ function serve(pages: Record<string, string>, served: string[]): Server {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" }).end(body);
+    // Cross-origin isolated, as `npm run web` serves the page: SharedArrayBuffer for a split run.
+    res.writeHead(200, {
+      "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+      "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp",
+    }).end(body);
   });
 }
 
@@ -158,6 +162,25 @@ describe.skipIf(!haveChromium && !requireChromium)("the worker API in browser We
     expect(streamed.length).toBeGreaterThan(0);
     expect(streamed.map((s) => s.t)).toEqual(expected.series.t);
     expect(streamed.map((s) => s.TIME_WAIT)).toEqual(expected.series.states.TIME_WAIT);
+    expect(problems).toEqual([]);
+  });
+
+  test("a connected scenario splits over both workers in step (SharedArrayBuffer, Atomics.wait in Web Workers) and gives runPlan's result", async () => {
+    const scenario: Scenario = {
+      name: "joined", seed: 9, duration: "3s", sample: "250ms", trace: 10,
+      hosts: { a: { ip: "10.0.0.1" }, b: { ip: "10.0.0.2" }, s: { ip: "10.0.0.3", listen: [{ port: 80 }] }, t: { ip: "10.0.0.4", listen: [{ port: 80 }] } },
+      links: [{ between: ["a", "s"], latency: "1ms", loss: { plugin: "bernoulli", p: 0.02 } }, { between: ["b", "t"], latency: "1ms" }, { between: ["a", "t"], latency: "3ms" }],
+      workloads: [{ plugin: "tcp-churn", from: "a", to: "s:80", rate: 300 }, { plugin: "tcp-churn", from: "b", to: "t:80", rate: 300 }, { plugin: "tcp-churn", from: "a", to: "t:80", rate: 50 }],
+    };
+    const result = await page.evaluate(async (scenario) => {
+      const { connsim, pool } = window as unknown as PageGlobals;
+      return connsim.runOnBrowserPool(connsim.planScenario(scenario), pool, { splitEvents: 0 });
+    }, scenario);
+    const expected = await runPlan(planScenario(scenario));
+    expect(result.engine.workers).toBe(2);
+    expect(result.engine.split!.lookaheadUs).toBe(3000);
+    const { split: _s, ...engine } = comparable(result).engine;
+    expect({ ...comparable(result), engine }).toEqual(comparable(expected));
     expect(problems).toEqual([]);
   });
 

@@ -107,8 +107,12 @@ export function planParts(plan: Plan, maxParts: number): Omit<Part, "index" | "s
 /** Estimated events past which a connected scenario is worth splitting (a few seconds on one core). */
 export const SPLIT_EVENTS = 2e7;
 
-/** planParts, for a plan of more estimated events than `minEvents`. */
+/**
+ * planParts, for a plan of more estimated events than `minEvents`, where shared memory
+ * is to be had (a browser page must be cross-origin isolated: COOP and COEP headers).
+ */
 export function splitFor(plan: Plan, maxParts: number, minEvents = SPLIT_EVENTS): Omit<Part, "index" | "shared"> | undefined {
+  if (typeof SharedArrayBuffer === "undefined" || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return undefined;
   return estimateEvents(plan) > minEvents ? planParts(plan, maxParts) : undefined;
 }
 
