@@ -12,7 +12,9 @@
 //   - a sweep of 8 small points (the churn workload, --connections each, default
 //     20,000, seeds 1-8) from a cold start in a new process (`connsim sweep`), on 1
 //     worker and on 2: the wall time of each and the 1/2 ratio, and the CPU time the
-//     process used (all its threads; the probe notes it at exit).
+//     process used (all its threads; the probe notes it at exit); and what bounds the
+//     ratio: each point's engine time (the result's engine.wallSeconds), the rest of
+//     the 1-worker sweep as a fixed cost, and the ratio that cost leaves at best.
 // The machine's load average is printed with the figures: on a shared machine they move.
 // --tree DIR measures another checkout (built) the same way, for a before and after;
 // --only run or --only sweep measures one half.
@@ -60,7 +62,8 @@ function timed(command, argv, env = {}) {
 
 const probeOut = join(dir, "probe.json");
 const first = [], firstCpu = [], fromCli = [], fromCliCpu = [], whole = [], viaNpx = [], bare = [];
-const sweep = { 1: [], 2: [] }, sweepCpu = { 1: [], 2: [] };
+const sweep = { 1: [], 2: [] }, sweepCpu = { 1: [], 2: [] }, pointMs = [], sweepEngineMs = [];
+const sweepJson = join(dir, "sweep.jsonl");
 let rows;
 for (let round = 0; round < ROUNDS; round++) {
   if (ONLY !== "sweep") runRound();
@@ -83,9 +86,12 @@ function runRound() {
 function sweepRound(round) {
   // Alternate the worker counts so a change in the machine's load falls on both.
   for (const workers of round % 2 ? [2, 1] : [1, 2]) {
-    const r = timed(process.execPath, ["--import", PROBE, "bin/connsim.mjs", "sweep", sweepFile, "--vary", "seed=1:8:8", "--workers", String(workers), "--csv", "-", "--quiet"], { STARTUP_PROBE_OUT: probeOut });
+    const r = timed(process.execPath, ["--import", PROBE, "bin/connsim.mjs", "sweep", sweepFile, "--vary", "seed=1:8:8", "--workers", String(workers), "--csv", "-", "--json", sweepJson, "--quiet"], { STARTUP_PROBE_OUT: probeOut });
     sweep[workers].push(r.ms);
     sweepCpu[workers].push(JSON.parse(readFileSync(probeOut, "utf8")).exitCpuMs);
+    // The engine's own time in each point (its runPlan, in its worker).
+    const engine = readFileSync(sweepJson, "utf8").trim().split("\n").map((line) => JSON.parse(line).engine.wallSeconds * 1000);
+    if (workers === 1) { pointMs.push(...engine); sweepEngineMs.push(engine.reduce((a, b) => a + b, 0)); }
     if (rows === undefined) rows = r.stdout;
     else if (r.stdout !== rows) throw new Error(`the sweep on ${workers} workers gave another table than before:\n${r.stdout}\n${rows}`);
   }
@@ -101,6 +107,13 @@ const figures = {
   sweepMs: { 1: median(sweep[1]), 2: median(sweep[2]) },
   sweepCpuMs: { 1: median(sweepCpu[1]), 2: median(sweepCpu[2]) },
   sweepRatio: median(sweep[1].map((t, i) => t / sweep[2][i])),
+  // What limits the ratio: the engine's time per point (1 worker), and the rest of the
+  // 1-worker sweep (Node's start, the CLI's, the worker's, planning, the table) as a
+  // fixed cost. Were that cost the same on 2 workers and the points split evenly, the
+  // best ratio would be T1 / (fixed + engine / 2).
+  sweepPointMs: median(pointMs),
+  sweepFixedMs: median(sweep[1].map((t, i) => t - sweepEngineMs[i])),
+  sweepBestRatio: median(sweep[1].map((t, i) => t / (t - sweepEngineMs[i] / 2))),
 };
 const f = (ms) => `${Math.round(ms)} ms`;
 console.log(`node ${figures.node}, ${figures.cores} cores, load average ${figures.load.join(" ")}; medians of ${ROUNDS} rounds`);
@@ -114,6 +127,7 @@ if (ONLY !== "sweep") {
 if (ONLY !== "run") {
   console.log(`sweep of 8 x ${CONNECTIONS.toLocaleString("en-US")} connections, 1 worker                ${f(figures.sweepMs[1])} (CPU ${f(figures.sweepCpuMs[1])})`);
   console.log(`sweep of 8 x ${CONNECTIONS.toLocaleString("en-US")} connections, 2 workers               ${f(figures.sweepMs[2])} (CPU ${f(figures.sweepCpuMs[2])}): ${figures.sweepRatio.toFixed(2)}x`);
+  console.log(`  a point's engine time ${f(figures.sweepPointMs)}; the 1-worker sweep's fixed cost ${f(figures.sweepFixedMs)}; best 2-worker ratio with that cost ${figures.sweepBestRatio.toFixed(2)}x`);
 }
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 writeFileSync(join(ROOT, `bench/results/startup${TREE === ROOT ? "" : "-tree"}.json`), JSON.stringify(figures, null, 2) + "\n");
