@@ -10,14 +10,18 @@
 // opens the cache, so a bundle rebuilt to the same length never meets an old cache.
 // Imported by the two ESM wrappers (dist/cli.js, dist/node-worker.js) and the build.
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Script } from "node:vm";
+
+// Node's modules by require(): importing them makes an ES module facade of each, whose
+// getters load more (node:fs's streams), a few ms of a start.
+const require = createRequire(import.meta.url);
+const { readFileSync, writeFileSync } = require("node:fs") as typeof import("node:fs");
+const { dirname } = require("node:path") as typeof import("node:path");
+const { fileURLToPath } = require("node:url") as typeof import("node:url");
+const { Script } = require("node:vm") as typeof import("node:vm");
 
 /** The bundles loaded in this thread, with their build ids, for writeCodeCaches. */
-const loaded = new Map<string, { script: Script; id: string }>();
+const loaded = new Map<string, { script: import("node:vm").Script; id: string }>();
 
 /**
  * The exports of the CommonJS bundle at `url`. Code compiled by vm.Script cannot call
@@ -34,7 +38,7 @@ export function loadBundle(url: URL, importer: (specifier: string) => Promise<un
     const cache = readFileSync(`${file}.v8`);
     if (id && cache.subarray(0, id.length + 1).toString("latin1") === `${id}\n`) cachedData = cache.subarray(id.length + 1);
   } catch { /* no cache: compiled from source */ }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __bundleImport) {"use strict";${source}\n})`, { filename: file, cachedData });
+  const script: import("node:vm").Script = new Script(`(function (exports, require, module, __filename, __dirname, __bundleImport) {"use strict";${source}\n})`, { filename: file, cachedData });
   loaded.set(file, { script, id });
   const module = { exports: {} as Record<string, unknown> };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), importer);
