@@ -1,7 +1,9 @@
 // One build for every entry point: the engine (AssemblyScript -> WASM) and the
 // CLI bundle (esbuild). Runs on `npm install` (prepare) so a fresh clone works.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
@@ -53,10 +55,75 @@ const entry = (name, body, own = {}) => esbuild.build({
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const bundled = ["zod", "comlink"];
 const external = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((d) => !bundled.includes(d));
-const program = { packages: undefined, external, plugins: [zodEnglishOnly()] };
+//
+// Each is a CommonJS script (dist/NAME.cjs) that an ESM wrapper of the old name
+// (dist/NAME.js) runs with V8's code cache (sdk/code-cache.ts, dist/code-cache.js): the
+// cache is made below, once everything is built. Whitespace and syntax are minified
+// (names kept, for readable stacks): a third less to read at every start, and no
+// comment with a non-ASCII character, which would make V8 hold the whole source as
+// two-byte text. import.meta.url is the script's own URL. A script run by vm cannot call
+// import() (not without an experimental flag in Node 20): the import() of a Node module
+// becomes require(), and that of a package (bullmq, ioredis, esbuild) or of a user module
+// (user-module.ts) the wrapper's own import(), __bundleImport.
+async function program(name, body) {
+  const built = await esbuild.build({
+    stdin: { contents: `import "./plugins/index.ts";\n${body}`, resolveDir: root, loader: "ts", sourcefile: `${name}-entry.ts` },
+    write: false, bundle: true, platform: "node", format: "cjs", target: "node20", alias, external, plugins: [zodEnglishOnly()],
+    minifyWhitespace: true, minifySyntax: true,
+    define: { "import.meta.url": "__bundleUrl" }, banner: { js: 'var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
+    logLevel: "warning",
+  });
+  const code = built.outputFiles[0].text
+    .replace(/\bimport\("(node:[\w/]+)"\)/g, 'Promise.resolve(require("$1"))')
+    .replace(/\bimport\("/g, '__bundleImport("');
+  // What is left is user-module.ts's import(url) for the ESM builds, which the bundle never takes.
+  const left = code.match(/\bimport\(/g) ?? [];
+  if (left.length > 1) throw new Error(`dist/${name}.cjs: ${left.length} import() calls left that a script cannot make`);
+  // The build id opens the script and its cache: a cache never meets another build.
+  const id = createHash("sha256").update(code).digest("hex").slice(0, 16);
+  rmSync(join(root, "dist", `${name}.cjs.v8`), { force: true });
+  writeFileSync(join(root, "dist", `${name}.cjs`), `// build ${id}\n${code}`);
+  // The wrapper exports what the entry exports (esbuild lists an ESM output's exports).
+  const shape = await esbuild.build({ stdin: { contents: body, resolveDir: root, loader: "ts" }, write: false, bundle: true, format: "esm", platform: "node", packages: "external", outfile: "shape.js", metafile: true, logLevel: "silent" });
+  const names = Object.values(shape.metafile.outputs)[0].exports;
+  writeFileSync(join(root, "dist", `${name}.js`), [
+    `// ${name}.cjs, run with V8's code cache (code-cache.js). Built by scripts/build.mjs.`,
+    `import { loadBundle } from "./code-cache.js";`,
+    `const bundle = loadBundle(new URL("./${name}.cjs", import.meta.url), (url) => import(url));`,
+    ...(names.length ? [`export const { ${names.join(", ")} } = bundle;`] : []),
+    "",
+  ].join("\n"));
+}
 await entry("index", `export * from "./sdk/index.ts";`);
-await entry("cli", `export * from "./sdk/cli.ts";`, program);
-await entry("node-worker", `import "./sdk/workers/node-worker.ts";`, program);
+await esbuild.build({ entryPoints: [join(root, "sdk/code-cache.ts")], outfile: join(root, "dist/code-cache.js"), bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning" });
+await program("cli", `export * from "./sdk/cli.ts";`);
+await program("node-worker", `import "./sdk/workers/node-worker.ts";`);
+// Their code caches, made by this Node (another one compiles from source): the CLI's
+// after a 1-connection run, so that what a run calls is compiled in it too; a worker's
+// once it has loaded. In a child process, as a user starts them (no flags: V8 takes a
+// cache only under the flags it was made with).
+{
+  const tmp = mkdtempSync(join(os.tmpdir(), "connsim-build-"));
+  const tiny = join(tmp, "one-connection.json");
+  writeFileSync(tiny, JSON.stringify({
+    name: "one-connection", duration: "2s",
+    hosts: { client: { ip: "10.0.0.1" }, server: { ip: "10.0.0.2", listen: [{ port: 80 }] } },
+    links: [{ between: ["client", "server"], latency: "1ms" }],
+    workloads: [{ plugin: "tcp-churn", from: "client", to: "server:80", rate: 1, count: 1 }],
+  }));
+  const dist = (f) => JSON.stringify(pathToFileURL(join(root, "dist", f)).href);
+  const worker = `import { writeCodeCaches } from ${dist("code-cache.js")}; await import(${dist("node-worker.js")}); writeCodeCaches(); process.exit(0);`;
+  execFileSync(process.execPath, ["--input-type=module", "-e", `
+    import { main } from ${dist("cli.js")};
+    import { writeCodeCaches } from ${dist("code-cache.js")};
+    import { Worker } from "node:worker_threads";
+    const code = await main(["run", ${JSON.stringify(tiny)}, "--quiet"]);
+    if (code !== 0) throw new Error("the run that makes the CLI's code cache failed");
+    writeCodeCaches();
+    await new Promise((done, fail) => new Worker(new URL("data:text/javascript," + encodeURIComponent(${JSON.stringify(worker)}))).on("exit", done).on("error", fail));
+  `], { cwd: root, stdio: "inherit" });
+  rmSync(tmp, { recursive: true, force: true });
+}
 await entry("plugin", `export * from "./sdk/plugins.ts";`); // "connsim/plugin" for plugins loaded from a path
 // The scenario's JSON Schema, for editors ("connsim/scenario.schema.json"), and the
 // reference in docs/scenario.md (scripts/scenario-docs.mjs): both from sdk/scenario.ts.

@@ -17,7 +17,8 @@ import { LIMITS, wholeFlag } from "./options.js";
 import { closest, visible } from "./units.js";
 import { checkExpectations, parseExpectation, type Expectation } from "./expect.js";
 import { parseJsonText } from "./json-text.js";
-import { runPlan, VERSION, type Progress } from "./run.js";
+import { defaultEngineBytes, runPlan, VERSION, type Progress } from "./run.js";
+import { compileEngine } from "./engine.js";
 import { planShards } from "./workers/shard.js";
 import { checkEngineFits } from "./limits.js";
 import { availableParallelism } from "node:os";
@@ -205,6 +206,9 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   let trace = wholeFlag("--trace", values.trace, LIMITS.trace);
   if (trace !== undefined && trace > MAX_TRACE) throw new UsageError(`--trace ${values.trace}: ${tooManyTraced(trace)}`);
   const workers = workersOption(values.workers);
+  // The engine compiles on V8's background threads while the scenario is read and checked
+  // (compileEngine keeps it for the run, here or in a pool; a failure shows at the run).
+  compileEngine("release", () => defaultEngineBytes("release")).catch(() => {});
 
   const scenario = await loadScenario(positionals[0]);
   const plugins = await loadPlugins(scenario, [], dirname(resolve(positionals[0])));

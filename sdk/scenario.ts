@@ -25,17 +25,6 @@ export class ScenarioError extends Error {
   }
 }
 
-const ipv4 = z.string().superRefine((v, ctx) => {
-  const r = parseIPv4(v);
-  if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-}).meta({ typeName: "IPv4 address" });
-const portRange = z.string().superRefine((v, ctx) => {
-  const r = parsePortRange(v);
-  if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-}).meta({ typeName: "port range", examples: ["40000-40999"] });
-const ipList = z.union([ipv4, z.array(ipv4).min(1)]).meta({ typeName: "IPv4 address or list", expected: 'an IPv4 address like "10.0.0.1" or a list of them' });
-const oneOf = <T extends number>(...values: T[]) => z.union(values.map((v) => z.literal(v)) as [z.ZodLiteral<T>, z.ZodLiteral<T>]);
-
 /**
  * The most hosts one entry stands for (the engine's host table, limits.ts). Links,
  * workloads and destinations are capped while expanding at MAX_EXPANDED, far past what
@@ -44,196 +33,218 @@ const oneOf = <T extends number>(...values: T[]) => z.union(values.map((v) => z.
  */
 export const MAX_FLEET = 65536;
 
-// Each field's .describe() is its one-line meaning: the scenario reference in
-// docs/scenario.md and the JSON Schema are made from it (scripts/scenario-docs.mjs). A
-// description is a noun phrase, since an error may say "expected <description>" (meta
-// `expected` overrides that); `default` and `defaultText` are for the reference only.
-// The TCP knobs' defaults are the profile's (profiles.ts).
-const tcpKnobs = z.strictObject({
-  timeWait: duration.describe("how long a socket stays in TIME_WAIT (Linux: TCP_TIMEWAIT_LEN; RFC 9293: 2 x MSL)"),
-  rtoInit: duration.describe("the first retransmission timeout, before any RTT is measured"),
-  rtoMin: duration.describe("the least retransmission timeout (TCP_RTO_MIN)"),
-  rtoMax: duration.describe("the most retransmission timeout (TCP_RTO_MAX)"),
-  synRetries: count.max(255).describe("SYN retransmissions before connect() fails with ETIMEDOUT (tcp_syn_retries)"),
-  synackRetries: count.max(255).describe("SYN-ACK retransmissions before a half-open connection is dropped (tcp_synack_retries)"),
-  retries2: count.max(255).describe("data retransmissions before ETIMEDOUT (tcp_retries2)"),
-  orphanRetries: count.max(255).describe("FIN retransmissions after close() (tcp_orphan_retries)"),
-  finTimeout: duration.describe("how long an orphaned FIN_WAIT_2 socket waits for the peer's FIN; 0: forever (tcp_fin_timeout)"),
-  twReuse: oneOf(0, 1, 2).describe("connect() may take over a tuple in TIME_WAIT: 0 off, 1 on, 2 loopback only (tcp_tw_reuse; needs timestamps)"),
-  maxTwBuckets: count.describe("the most sockets in TIME_WAIT at once; past it a closing socket skips TIME_WAIT (tcp_max_tw_buckets)").meta({ unit: "sockets" }),
-  mss: z.number().int().min(64).max(65495).describe("the maximum segment size").meta({ unit: "bytes" }),
-  maxSynBacklog: count.max(2 ** 32 - 1).describe("the most half-open connections a listener keeps (tcp_max_syn_backlog)"),
-  syncookies: oneOf(0, 1, 2).describe("SYN cookies: 0 off, 1 when the SYN queue is full, 2 always (tcp_syncookies)"),
-  somaxconn: count.max(2 ** 32 - 1).describe("the cap on a listen() backlog, both queues (net.core.somaxconn)"),
-  abortOnOverflow: oneOf(0, 1).describe("1: a handshake the full accept queue cannot take is reset (tcp_abort_on_overflow)"),
-  hz: oneOf(0, 100, 250, 300, 1000).describe("CONFIG_HZ: timers round up on the kernel's timer wheel; 0: exact timers").meta({ unit: "Hz" }),
-  synLinearTimeouts: count.max(255).describe("SYN retransmissions at rtoInit before the backoff doubles (tcp_syn_linear_timeouts, Linux 6.5+)"),
-  twReuseDelay: duration.describe("how long a TIME_WAIT socket waits before twReuse may take it over (tcp_tw_reuse_delay)"),
-  timestamps: oneOf(0, 1).describe("RFC 7323 timestamps (TSval, PAWS) on the host's segments; used when both ends have them (tcp_timestamps)"),
-  delayedAck: oneOf(0, 1).describe("1: ACKs delayed as Linux delays them (quick-ack, pingpong, ATO 40-200 ms); 0: every ACK at once"),
-}).partial().describe("the host's TCP knobs, each named after its sysctl; unset ones are the profile's");
-
-const listen = z.strictObject({
-  port: port.describe("the port it listens on"),
-  protocol: z.enum(["tcp", "udp"]).optional().describe("the protocol it listens for").meta({ default: "tcp" }),
-  backlog: z.number().int().min(1).max(2 ** 31 - 1).optional()
-    .describe("listen()'s backlog, capped by the host's somaxconn").meta({ default: 4096, unit: "connections" }),
-  // Completed handshakes wait in the accept queue, their requests unread, until accepted.
-  acceptRate: z.number().min(0.001).max(1e6).optional()
-    .describe("accept()s a second by the server application").meta({ defaultText: "unlimited", unit: "connections/s" }),
-  // A server process that stops and starts: at `stop` its sockets are closed; at `start`
-  // it binds (again, when after the stop; EADDRINUSE without reuseAddr while TIME_WAIT
-  // holds the port; when before any stop, nothing listens until then).
-  start: duration.optional().describe("when the server process binds (again, after a stop)").meta({ defaultText: "from the start" }),
-  stop: duration.optional().describe("when the server process exits: unaccepted requests dropped, accepted connections closed").meta({ defaultText: "never" }),
-  reuseAddr: z.boolean().optional().describe("SO_REUSEADDR: a new bind() is blocked by another listener only, not by TIME_WAIT").meta({ default: false }),
-  bindRetry: duration.optional().describe("how often a bind() that failed with EADDRINUSE is tried again").meta({ default: "1s" }),
-}).describe("a listening socket");
-
-/** A NAT host's SNAT and conntrack settings (Linux's defaults where left out). */
 /** Linux's conntrack defaults (nf_conntrack_tcp_timeout_*, nf_conntrack_udp_timeout(_stream)), s, in CtTimeout order. */
 export const CONNTRACK_DEFAULTS = {
   synSent: 120, synRecv: 60, established: 432000, finWait: 120, closeWait: 60, lastAck: 30, timeWait: 120, close: 10, udp: 30, udpStream: 120,
 };
 /** nf_conntrack_max when a NAT names none (a host with 8 GiB or more: nf_conntrack_buckets 262144, max the same). */
 export const CONNTRACK_MAX = 262144;
-const ctTimeout = (k: keyof typeof CONNTRACK_DEFAULTS, meaning: string) => duration.describe(meaning).meta({ default: `${CONNTRACK_DEFAULTS[k]}s` });
-const natTimeouts = z.strictObject({
-  synSent: ctTimeout("synSent", "an entry whose SYN is unanswered"),
-  synRecv: ctTimeout("synRecv", "an entry that saw the SYN-ACK, not yet the ACK"),
-  established: ctTimeout("established", "an established flow's entry, from its last packet"),
-  finWait: ctTimeout("finWait", "an entry after the first FIN"),
-  closeWait: ctTimeout("closeWait", "an entry whose first FIN is ACKed"),
-  lastAck: ctTimeout("lastAck", "an entry after both FINs, waiting for the last ACK"),
-  timeWait: ctTimeout("timeWait", "a closed flow's entry (TIME_WAIT)"),
-  close: ctTimeout("close", "an entry after a RST"),
-  udp: ctTimeout("udp", "a UDP flow's entry that has seen one direction"),
-  udpStream: ctTimeout("udpStream", "a UDP flow's entry that has seen both directions"),
-}).partial().describe("conntrack timeouts by state (nf_conntrack_*_timeout_*), Linux's by default");
-const nat = z.strictObject({
-  addresses: ipList.meta({ expected: 'the public IPv4 addresses, "10.2.0.1" or a list of them' }).optional()
-    .describe("the public address(es) flows leave with").meta({ defaultText: "the host's ip" }),
-  ports: portRange.optional().describe("the SNAT port range").meta({ default: "1024-65535" }),
-  max: z.number().int().min(1).max(2 ** 32 - 1).optional()
-    .describe("the entries the conntrack table holds; when full a new flow's first packet is dropped (nf_conntrack_max)").meta({ default: CONNTRACK_MAX, unit: "entries" }),
-  timeouts: natTimeouts.optional(),
-  takeover: z.boolean().optional()
-    .describe("a SYN may take over a closing entry's tuple (Linux 6.5+); false: a closed flow keeps its tuple to its timeout's end").meta({ default: true }),
-  preset: z.enum(Object.keys(NAT_PRESETS) as [string, ...string[]]).optional()
-    .describe(`a cloud gateway as its vendor documents it (${Object.keys(NAT_PRESETS).join(", ")}): its ports, timeouts, per-host port blocks; fields given here override it`).meta({ defaultText: "none" }),
-  portsPerHost: z.number().int().min(1).max(65536).optional()
-    .describe("ports each inside host gets as its own block of the range (a cloud gateway's per-VM allocation)").meta({ defaultText: "none: hosts share the whole range", unit: "ports" }),
-  portSearch: z.enum(["linux", "whole range"]).optional()
-    .describe('"linux": nf_nat\'s rounds of random runs (128, 64, ... 8 ports), which may miss a free port in a nearly full range; "whole range": any free port is found, as a gateway that documents a count').meta({ default: "linux" }),
-  resetUnknown: z.boolean().optional()
-    .describe("answer an inside host's TCP packet for a flow the NAT no longer has (idle timeout) with an RST, as AWS NAT gateway; false: drop it, as Linux").meta({ default: false }),
-}).describe("a NAT host's SNAT and conntrack settings");
-
-/** Mechanisms left out ("why" studies, docs/why.md): a name, names joined by "+", a list of names, or "none". */
-const variantName = z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]]);
-const variant = z.union([
-  z.literal("none"),
-  variantName,
-  z.string().regex(new RegExp(`^(${VARIANT_NAMES.join("|")})(\\+(${VARIANT_NAMES.join("|")}))+$`), `expected "none", one of ${VARIANT_NAMES.join(", ")}, or names joined by "+"`),
-  z.array(variantName),
-]).describe(`TCP mechanisms left out: "none", one of ${VARIANT_NAMES.join(", ")}, names joined by "+" (e.g. "noTimeWait+sameIsn"), or a list of them (docs/why.md)`);
-
-/** A duplicate's delay: fixed, or drawn per copy. */
-const dupDelay = z.union([
-  duration,
-  z.strictObject({
-    dist: z.literal("uniform").describe("each copy's delay drawn uniformly between min and max"),
-    min: duration.describe("the shortest delay"), max: duration.describe("the longest delay"),
-  }),
-  z.strictObject({
-    dist: z.literal("exponential").describe("each copy's delay drawn from an exponential distribution"),
-    mean: duration.describe("the mean delay"), max: duration.describe("the longest delay (a draw above it is capped)"),
-  }),
-]).describe('a duration, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean", "max" } (max caps the draw)');
-
-/** The network keeps copies of segments and delivers them late: old duplicates. */
-const duplicate = z.strictObject({
-  rate: probability.describe("the probability that a delivered segment is also copied"),
-  delay: dupDelay,
-  flags: flags.optional().describe('copy only segments with these tcpdump flags, e.g. "S" (default: every TCP segment)'),
-}).describe("old duplicates: each delivered segment is copied with probability `rate`, the copy arriving `delay` later (draws from the link's own stream)");
-
-const host = z.strictObject({
-  ip: ipList.describe("the host's address, or addresses"),
-  // The i-th host of a fleet has each listed address plus i ("10.0.0.1" -> 10.0.0.1, 10.0.0.2, ...).
-  count: z.number().int().min(1).max(MAX_FLEET).optional()
-    .describe("a fleet: the entry stands for this many hosts, NAME-0 ... NAME-(count-1), the i-th at each address plus i").meta({ default: 1, unit: "hosts" }),
-  ports: portRange.optional().describe("the ephemeral port range").meta({ defaultText: "the profile's" }),
-  portAllocator: z.union([z.string(), z.looseObject({})]).optional()
-    .describe('the port allocator plugin: its name, or { "plugin": NAME, ...its options }').meta({ typeName: "plugin", defaultText: "the profile's" }),
-  reservedPorts: z.string().superRefine((v, ctx) => {
-    for (const part of v.split(",")) {
-      const r = parsePortRange(part);
-      if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
-    }
-  }).optional().describe('ports no allocator picks for connect() or a UDP query, like "40010-40019,40500" (ip_local_reserved_ports)').meta({ typeName: "port ranges" }),
-  tcp: tcpKnobs.optional(),
-  listen: z.array(listen).optional().describe("the host's listening sockets"),
-  kind: z.enum(["endpoint", "nat"]).optional().describe('"nat": the host forwards, translating the source of the flows it passes').meta({ default: "endpoint" }),
-  nat: nat.optional(),
-  variant: variant.optional().describe("this host's TCP mechanisms left out (replaces the scenario's `variant` for it)").meta({ defaultText: "the scenario's" }),
-}).describe("a host, or a fleet of alike hosts");
-
-// Loss models and workloads are plugins: "plugin" names one, and its own schema checks
-// the rest of the object (planScenario, resolvePlugin).
-// `plugin` is checked by resolvePlugin, whose message lists the plugins there are; `type` is for the JSON Schema.
-const pluginName = (meaning: string) => z.unknown().optional().describe(meaning).meta({ type: "string", typeName: "plugin", defaultText: "required" });
-const pluginUse = z.looseObject({ plugin: pluginName("the plugin's name, or the path of a plugin module") });
-
-const link = z.strictObject({
-  between: z.tuple([z.string(), z.string()]).describe("the names of the two hosts (or fleets) the link joins"),
-  latency: z.union([duration, z.tuple([duration, duration])])
-    .meta({ typeName: "duration or [a->b, b->a]", expected: 'a duration like "500us", or ["a-to-b", "b-to-a"] durations' })
-    .describe("the one-way latency, the same both ways or each way"),
-  loss: pluginUse.optional().describe('the loss model plugin and its options, { "plugin": NAME, ... }').meta({ defaultText: "none" }),
-  duplicate: duplicate.optional(),
-}).describe("a link between two hosts");
-
-/** A workload: a plugin's options besides where it runs, from a host (or fleet) to a port of others. */
-const destination = z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"');
-const workload = z.looseObject({
-  plugin: pluginName("the workload plugin's name, or the path of a plugin module; its options sit beside it"),
-  from: z.string().describe("the host (or fleet) the workload runs on"),
-  to: z.union([destination, z.array(destination).min(1)])
-    .meta({ typeName: '"host:port" or list', expected: '"host:port" (e.g. "server:80"; a fleet\'s name stands for its hosts) or a list of them' })
-    .describe("where connections go, taken in turn when several; a fleet's name stands for its hosts"),
-  source: z.enum(["first", "round-robin"]).optional()
-    .describe("which of the host's addresses a connection leaves from: the first (connect() alone) or each in turn (bind() first)").meta({ default: "first" }),
-  portAt: z.enum(["connect", "bind"]).optional()
-    .describe("when the ephemeral port is chosen: at connect(), knowing the destination, or at bind(), before it").meta({ default: "connect" }),
-  via: z.array(z.string()).optional()
-    .describe("the forwarding hosts packets pass, in order").meta({ defaultText: "the path of lowest latency" }),
-}).describe("a workload plugin and its options");
 /** The keys of a workload object that are the scenario's, not its plugin's options. */
 const WORKLOAD_KEYS = ["plugin", "from", "to", "source", "portAt", "via"];
 
-const scenarioSchema = z.strictObject({
-  name: z.string().optional().describe("the title of the summary and the HTML report").meta({ default: "scenario" }),
-  description: z.string().optional().describe("a text the HTML report shows under the title"),
-  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional()
-    .describe("the seed of every random stream; --seed overrides it").meta({ default: 1 }),
-  duration: duration.describe("the simulated time the run covers"),
-  sample: duration.optional().describe("how often state counts are recorded; at most duration").meta({ defaultText: "duration / 100" }),
-  profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional().describe("the stack whose defaults every host's knobs take").meta({ default: "linux" }),
-  trace: count.max(2 ** 32 - 1).optional() // the engine counts traced connections in a u32
-    .describe("connections traced, the first N of each group of linked hosts; --trace overrides it").meta({ default: 0, unit: "connections" }),
-  hosts: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, "host names are letters, digits, '_' and '-'"), host)
-    .refine((h) => Object.keys(h).length > 0, "at least one host is needed").describe("the hosts (and fleets) by name"),
-  links: z.array(link).describe("the links that join hosts"),
-  workloads: z.array(workload).describe("what the hosts do: workload plugins"),
-  expect: z.array(z.string().superRefine((v, ctx) => {
-    const e = parseExpectation(v);
-    if (typeof e === "string") ctx.addIssue({ code: "custom", message: e });
-  })).optional().describe('checks on the result, like "failed.EADDRNOTAVAIL==0"; a failed one makes the exit code 3'),
-  variant: variant.optional().describe("TCP mechanisms every host leaves out (a host's own `variant` replaces it); the result counts what goes wrong (totals.why)").meta({ default: "none" }),
-  vary: z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1))
-    .describe('the sweep `connsim sweep` runs when given no --vary: { "path": [values] }, e.g. { "variant": ["none", "noTimeWait"] }').meta({ defaultText: "none" }).optional(),
-}).describe("a connsim scenario");
+// The scenario's zod schemas are made on first use: the checks that run for a scenario
+// the quick check takes (quickScenario) need none of them, and making them is most of
+// this module's start-up. They are for scenarios it leaves to zod, for the messages
+// that name a bad field, and for the reference and the JSON Schema.
+let schemas: ReturnType<typeof makeSchemas> | undefined;
+const scenarioSchemas = () => (schemas ??= makeSchemas());
+
+function makeSchemas() {
+  const ipv4 = z.string().superRefine((v, ctx) => {
+    const r = parseIPv4(v);
+    if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+  }).meta({ typeName: "IPv4 address" });
+  const portRange = z.string().superRefine((v, ctx) => {
+    const r = parsePortRange(v);
+    if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+  }).meta({ typeName: "port range", examples: ["40000-40999"] });
+  const ipList = z.union([ipv4, z.array(ipv4).min(1)]).meta({ typeName: "IPv4 address or list", expected: 'an IPv4 address like "10.0.0.1" or a list of them' });
+  const oneOf = <T extends number>(...values: T[]) => z.union(values.map((v) => z.literal(v)) as [z.ZodLiteral<T>, z.ZodLiteral<T>]);
+
+  // Each field's .describe() is its one-line meaning: the scenario reference in
+  // docs/scenario.md and the JSON Schema are made from it (scripts/scenario-docs.mjs). A
+  // description is a noun phrase, since an error may say "expected <description>" (meta
+  // `expected` overrides that); `default` and `defaultText` are for the reference only.
+  // The TCP knobs' defaults are the profile's (profiles.ts).
+  const tcpKnobs = z.strictObject({
+    timeWait: duration.describe("how long a socket stays in TIME_WAIT (Linux: TCP_TIMEWAIT_LEN; RFC 9293: 2 x MSL)"),
+    rtoInit: duration.describe("the first retransmission timeout, before any RTT is measured"),
+    rtoMin: duration.describe("the least retransmission timeout (TCP_RTO_MIN)"),
+    rtoMax: duration.describe("the most retransmission timeout (TCP_RTO_MAX)"),
+    synRetries: count.max(255).describe("SYN retransmissions before connect() fails with ETIMEDOUT (tcp_syn_retries)"),
+    synackRetries: count.max(255).describe("SYN-ACK retransmissions before a half-open connection is dropped (tcp_synack_retries)"),
+    retries2: count.max(255).describe("data retransmissions before ETIMEDOUT (tcp_retries2)"),
+    orphanRetries: count.max(255).describe("FIN retransmissions after close() (tcp_orphan_retries)"),
+    finTimeout: duration.describe("how long an orphaned FIN_WAIT_2 socket waits for the peer's FIN; 0: forever (tcp_fin_timeout)"),
+    twReuse: oneOf(0, 1, 2).describe("connect() may take over a tuple in TIME_WAIT: 0 off, 1 on, 2 loopback only (tcp_tw_reuse; needs timestamps)"),
+    maxTwBuckets: count.describe("the most sockets in TIME_WAIT at once; past it a closing socket skips TIME_WAIT (tcp_max_tw_buckets)").meta({ unit: "sockets" }),
+    mss: z.number().int().min(64).max(65495).describe("the maximum segment size").meta({ unit: "bytes" }),
+    maxSynBacklog: count.max(2 ** 32 - 1).describe("the most half-open connections a listener keeps (tcp_max_syn_backlog)"),
+    syncookies: oneOf(0, 1, 2).describe("SYN cookies: 0 off, 1 when the SYN queue is full, 2 always (tcp_syncookies)"),
+    somaxconn: count.max(2 ** 32 - 1).describe("the cap on a listen() backlog, both queues (net.core.somaxconn)"),
+    abortOnOverflow: oneOf(0, 1).describe("1: a handshake the full accept queue cannot take is reset (tcp_abort_on_overflow)"),
+    hz: oneOf(0, 100, 250, 300, 1000).describe("CONFIG_HZ: timers round up on the kernel's timer wheel; 0: exact timers").meta({ unit: "Hz" }),
+    synLinearTimeouts: count.max(255).describe("SYN retransmissions at rtoInit before the backoff doubles (tcp_syn_linear_timeouts, Linux 6.5+)"),
+    twReuseDelay: duration.describe("how long a TIME_WAIT socket waits before twReuse may take it over (tcp_tw_reuse_delay)"),
+    timestamps: oneOf(0, 1).describe("RFC 7323 timestamps (TSval, PAWS) on the host's segments; used when both ends have them (tcp_timestamps)"),
+    delayedAck: oneOf(0, 1).describe("1: ACKs delayed as Linux delays them (quick-ack, pingpong, ATO 40-200 ms); 0: every ACK at once"),
+  }).partial().describe("the host's TCP knobs, each named after its sysctl; unset ones are the profile's");
+
+  const listen = z.strictObject({
+    port: port.describe("the port it listens on"),
+    protocol: z.enum(["tcp", "udp"]).optional().describe("the protocol it listens for").meta({ default: "tcp" }),
+    backlog: z.number().int().min(1).max(2 ** 31 - 1).optional()
+      .describe("listen()'s backlog, capped by the host's somaxconn").meta({ default: 4096, unit: "connections" }),
+    // Completed handshakes wait in the accept queue, their requests unread, until accepted.
+    acceptRate: z.number().min(0.001).max(1e6).optional()
+      .describe("accept()s a second by the server application").meta({ defaultText: "unlimited", unit: "connections/s" }),
+    // A server process that stops and starts: at `stop` its sockets are closed; at `start`
+    // it binds (again, when after the stop; EADDRINUSE without reuseAddr while TIME_WAIT
+    // holds the port; when before any stop, nothing listens until then).
+    start: duration.optional().describe("when the server process binds (again, after a stop)").meta({ defaultText: "from the start" }),
+    stop: duration.optional().describe("when the server process exits: unaccepted requests dropped, accepted connections closed").meta({ defaultText: "never" }),
+    reuseAddr: z.boolean().optional().describe("SO_REUSEADDR: a new bind() is blocked by another listener only, not by TIME_WAIT").meta({ default: false }),
+    bindRetry: duration.optional().describe("how often a bind() that failed with EADDRINUSE is tried again").meta({ default: "1s" }),
+  }).describe("a listening socket");
+
+  /** A NAT host's SNAT and conntrack settings (Linux's defaults where left out). */
+  const ctTimeout = (k: keyof typeof CONNTRACK_DEFAULTS, meaning: string) => duration.describe(meaning).meta({ default: `${CONNTRACK_DEFAULTS[k]}s` });
+  const natTimeouts = z.strictObject({
+    synSent: ctTimeout("synSent", "an entry whose SYN is unanswered"),
+    synRecv: ctTimeout("synRecv", "an entry that saw the SYN-ACK, not yet the ACK"),
+    established: ctTimeout("established", "an established flow's entry, from its last packet"),
+    finWait: ctTimeout("finWait", "an entry after the first FIN"),
+    closeWait: ctTimeout("closeWait", "an entry whose first FIN is ACKed"),
+    lastAck: ctTimeout("lastAck", "an entry after both FINs, waiting for the last ACK"),
+    timeWait: ctTimeout("timeWait", "a closed flow's entry (TIME_WAIT)"),
+    close: ctTimeout("close", "an entry after a RST"),
+    udp: ctTimeout("udp", "a UDP flow's entry that has seen one direction"),
+    udpStream: ctTimeout("udpStream", "a UDP flow's entry that has seen both directions"),
+  }).partial().describe("conntrack timeouts by state (nf_conntrack_*_timeout_*), Linux's by default");
+  const nat = z.strictObject({
+    addresses: ipList.meta({ expected: 'the public IPv4 addresses, "10.2.0.1" or a list of them' }).optional()
+      .describe("the public address(es) flows leave with").meta({ defaultText: "the host's ip" }),
+    ports: portRange.optional().describe("the SNAT port range").meta({ default: "1024-65535" }),
+    max: z.number().int().min(1).max(2 ** 32 - 1).optional()
+      .describe("the entries the conntrack table holds; when full a new flow's first packet is dropped (nf_conntrack_max)").meta({ default: CONNTRACK_MAX, unit: "entries" }),
+    timeouts: natTimeouts.optional(),
+    takeover: z.boolean().optional()
+      .describe("a SYN may take over a closing entry's tuple (Linux 6.5+); false: a closed flow keeps its tuple to its timeout's end").meta({ default: true }),
+    preset: z.enum(Object.keys(NAT_PRESETS) as [string, ...string[]]).optional()
+      .describe(`a cloud gateway as its vendor documents it (${Object.keys(NAT_PRESETS).join(", ")}): its ports, timeouts, per-host port blocks; fields given here override it`).meta({ defaultText: "none" }),
+    portsPerHost: z.number().int().min(1).max(65536).optional()
+      .describe("ports each inside host gets as its own block of the range (a cloud gateway's per-VM allocation)").meta({ defaultText: "none: hosts share the whole range", unit: "ports" }),
+    portSearch: z.enum(["linux", "whole range"]).optional()
+      .describe('"linux": nf_nat\'s rounds of random runs (128, 64, ... 8 ports), which may miss a free port in a nearly full range; "whole range": any free port is found, as a gateway that documents a count').meta({ default: "linux" }),
+    resetUnknown: z.boolean().optional()
+      .describe("answer an inside host's TCP packet for a flow the NAT no longer has (idle timeout) with an RST, as AWS NAT gateway; false: drop it, as Linux").meta({ default: false }),
+  }).describe("a NAT host's SNAT and conntrack settings");
+
+  /** Mechanisms left out ("why" studies, docs/why.md): a name, names joined by "+", a list of names, or "none". */
+  const variantName = z.enum(VARIANT_NAMES as [VariantName, ...VariantName[]]);
+  const variant = z.union([
+    z.literal("none"),
+    variantName,
+    z.string().regex(new RegExp(`^(${VARIANT_NAMES.join("|")})(\\+(${VARIANT_NAMES.join("|")}))+$`), `expected "none", one of ${VARIANT_NAMES.join(", ")}, or names joined by "+"`),
+    z.array(variantName),
+  ]).describe(`TCP mechanisms left out: "none", one of ${VARIANT_NAMES.join(", ")}, names joined by "+" (e.g. "noTimeWait+sameIsn"), or a list of them (docs/why.md)`);
+
+  /** A duplicate's delay: fixed, or drawn per copy. */
+  const dupDelay = z.union([
+    duration,
+    z.strictObject({
+      dist: z.literal("uniform").describe("each copy's delay drawn uniformly between min and max"),
+      min: duration.describe("the shortest delay"), max: duration.describe("the longest delay"),
+    }),
+    z.strictObject({
+      dist: z.literal("exponential").describe("each copy's delay drawn from an exponential distribution"),
+      mean: duration.describe("the mean delay"), max: duration.describe("the longest delay (a draw above it is capped)"),
+    }),
+  ]).describe('a duration, or { "dist": "uniform", "min", "max" } | { "dist": "exponential", "mean", "max" } (max caps the draw)');
+
+  /** The network keeps copies of segments and delivers them late: old duplicates. */
+  const duplicate = z.strictObject({
+    rate: probability.describe("the probability that a delivered segment is also copied"),
+    delay: dupDelay,
+    flags: flags.optional().describe('copy only segments with these tcpdump flags, e.g. "S" (default: every TCP segment)'),
+  }).describe("old duplicates: each delivered segment is copied with probability `rate`, the copy arriving `delay` later (draws from the link's own stream)");
+
+  const host = z.strictObject({
+    ip: ipList.describe("the host's address, or addresses"),
+    // The i-th host of a fleet has each listed address plus i ("10.0.0.1" -> 10.0.0.1, 10.0.0.2, ...).
+    count: z.number().int().min(1).max(MAX_FLEET).optional()
+      .describe("a fleet: the entry stands for this many hosts, NAME-0 ... NAME-(count-1), the i-th at each address plus i").meta({ default: 1, unit: "hosts" }),
+    ports: portRange.optional().describe("the ephemeral port range").meta({ defaultText: "the profile's" }),
+    portAllocator: z.union([z.string(), z.looseObject({})]).optional()
+      .describe('the port allocator plugin: its name, or { "plugin": NAME, ...its options }').meta({ typeName: "plugin", defaultText: "the profile's" }),
+    reservedPorts: z.string().superRefine((v, ctx) => {
+      for (const part of v.split(",")) {
+        const r = parsePortRange(part);
+        if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+      }
+    }).optional().describe('ports no allocator picks for connect() or a UDP query, like "40010-40019,40500" (ip_local_reserved_ports)').meta({ typeName: "port ranges" }),
+    tcp: tcpKnobs.optional(),
+    listen: z.array(listen).optional().describe("the host's listening sockets"),
+    kind: z.enum(["endpoint", "nat"]).optional().describe('"nat": the host forwards, translating the source of the flows it passes').meta({ default: "endpoint" }),
+    nat: nat.optional(),
+    variant: variant.optional().describe("this host's TCP mechanisms left out (replaces the scenario's `variant` for it)").meta({ defaultText: "the scenario's" }),
+  }).describe("a host, or a fleet of alike hosts");
+
+  // Loss models and workloads are plugins: "plugin" names one, and its own schema checks
+  // the rest of the object (planScenario, resolvePlugin).
+  // `plugin` is checked by resolvePlugin, whose message lists the plugins there are; `type` is for the JSON Schema.
+  const pluginName = (meaning: string) => z.unknown().optional().describe(meaning).meta({ type: "string", typeName: "plugin", defaultText: "required" });
+  const pluginUse = z.looseObject({ plugin: pluginName("the plugin's name, or the path of a plugin module") });
+
+  const link = z.strictObject({
+    between: z.tuple([z.string(), z.string()]).describe("the names of the two hosts (or fleets) the link joins"),
+    latency: z.union([duration, z.tuple([duration, duration])])
+      .meta({ typeName: "duration or [a->b, b->a]", expected: 'a duration like "500us", or ["a-to-b", "b-to-a"] durations' })
+      .describe("the one-way latency, the same both ways or each way"),
+    loss: pluginUse.optional().describe('the loss model plugin and its options, { "plugin": NAME, ... }').meta({ defaultText: "none" }),
+    duplicate: duplicate.optional(),
+  }).describe("a link between two hosts");
+
+  /** A workload: a plugin's options besides where it runs, from a host (or fleet) to a port of others. */
+  const destination = z.string().regex(/^[^:]+:\d+$/, 'expected "host:port", e.g. "server:80"');
+  const workload = z.looseObject({
+    plugin: pluginName("the workload plugin's name, or the path of a plugin module; its options sit beside it"),
+    from: z.string().describe("the host (or fleet) the workload runs on"),
+    to: z.union([destination, z.array(destination).min(1)])
+      .meta({ typeName: '"host:port" or list', expected: '"host:port" (e.g. "server:80"; a fleet\'s name stands for its hosts) or a list of them' })
+      .describe("where connections go, taken in turn when several; a fleet's name stands for its hosts"),
+    source: z.enum(["first", "round-robin"]).optional()
+      .describe("which of the host's addresses a connection leaves from: the first (connect() alone) or each in turn (bind() first)").meta({ default: "first" }),
+    portAt: z.enum(["connect", "bind"]).optional()
+      .describe("when the ephemeral port is chosen: at connect(), knowing the destination, or at bind(), before it").meta({ default: "connect" }),
+    via: z.array(z.string()).optional()
+      .describe("the forwarding hosts packets pass, in order").meta({ defaultText: "the path of lowest latency" }),
+  }).describe("a workload plugin and its options");
+
+  const scenarioSchema = z.strictObject({
+    name: z.string().optional().describe("the title of the summary and the HTML report").meta({ default: "scenario" }),
+    description: z.string().optional().describe("a text the HTML report shows under the title"),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional()
+      .describe("the seed of every random stream; --seed overrides it").meta({ default: 1 }),
+    duration: duration.describe("the simulated time the run covers"),
+    sample: duration.optional().describe("how often state counts are recorded; at most duration").meta({ defaultText: "duration / 100" }),
+    profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional().describe("the stack whose defaults every host's knobs take").meta({ default: "linux" }),
+    trace: count.max(2 ** 32 - 1).optional() // the engine counts traced connections in a u32
+      .describe("connections traced, the first N of each group of linked hosts; --trace overrides it").meta({ default: 0, unit: "connections" }),
+    hosts: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, "host names are letters, digits, '_' and '-'"), host)
+      .refine((h) => Object.keys(h).length > 0, "at least one host is needed").describe("the hosts (and fleets) by name"),
+    links: z.array(link).describe("the links that join hosts"),
+    workloads: z.array(workload).describe("what the hosts do: workload plugins"),
+    expect: z.array(z.string().superRefine((v, ctx) => {
+      const e = parseExpectation(v);
+      if (typeof e === "string") ctx.addIssue({ code: "custom", message: e });
+    })).optional().describe('checks on the result, like "failed.EADDRNOTAVAIL==0"; a failed one makes the exit code 3'),
+    variant: variant.optional().describe("TCP mechanisms every host leaves out (a host's own `variant` replaces it); the result counts what goes wrong (totals.why)").meta({ default: "none" }),
+    vary: z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1))
+      .describe('the sweep `connsim sweep` runs when given no --vary: { "path": [values] }, e.g. { "variant": ["none", "noTimeWait"] }').meta({ defaultText: "none" }).optional(),
+  }).describe("a connsim scenario");
+  return { scenarioSchema, nat, duplicate };
+}
 
 /**
  * The scenario's JSON Schema (draft 2020-12), made from the same zod schemas that check
@@ -241,10 +252,11 @@ const scenarioSchema = z.strictObject({
  * from it. Plugins' options are not in it (a workload or loss object allows any keys).
  */
 export function scenarioJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(scenarioSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return z.toJSONSchema(scenarioSchemas().scenarioSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
 }
 
-export type Scenario = z.input<typeof scenarioSchema>;
+type Schemas = ReturnType<typeof makeSchemas>;
+export type Scenario = z.input<Schemas["scenarioSchema"]>;
 
 // ---- the plan the engine is configured from ---------------------------------------------
 
@@ -337,7 +349,6 @@ export interface Plan {
 }
 
 const DURATION_KNOBS = new Set<keyof TcpKnobs>(["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout", "twReuseDelay"]);
-const TOP_FIELDS = Object.keys(scenarioSchema.shape);
 const MAX_DURATION_US = 2 ** 42 - 1; // the timing wheel's horizon, about 50 days
 const MAX_RESULT_NUMBERS = 200e6;
 const MAX_EXPANDED = 1_000_000;
@@ -353,18 +364,73 @@ export interface PlanOptions {
   plugins?: Plugin[];
 }
 
+/** The scenario as zod checks it, or the ScenarioError naming its first problem. */
+function checkedByZod(input: unknown): Scenario {
+  const parsed = scenarioSchemas().scenarioSchema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error, input);
+  return parsed.data;
+}
+
+/** The TCP knobs quickScenario takes: those that are durations (the rest go to zod). */
+const QUICK_TCP = ["timeWait", "rtoInit", "rtoMin", "rtoMax", "finTimeout", "twReuseDelay"];
+
+/**
+ * The scenario as it is when every field is one of the common ones and plainly good, or
+ * undefined to leave it to zod. A quick check of the shape zod checks, without zod's
+ * schemas (making them is most of a small run's validation): it takes a subset of what
+ * zod takes, each field by the same rule (test/scenario-validation.test.ts holds them
+ * together), and anything else (a field it does not know, a value it doubts) goes to
+ * zod, whose messages name the problem. zod's copy of a scenario it takes equals it, so
+ * the plan does not depend on which one checked it.
+ * @internal exported for the test that holds it to zod
+ */
+export function quickScenario(sc: object): Scenario | undefined {
+  // An object as JSON makes them: no prototype but Object's, no symbol or hidden keys.
+  const plain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype
+    && Reflect.ownKeys(v).length === Object.keys(v).length;
+  const has = (o: Record<string, unknown>, keys: readonly string[]) => Object.keys(o).every((k) => keys.includes(k));
+  const list = (v: unknown, each: (x: unknown) => boolean, least = 0) => {
+    if (!Array.isArray(v) || v.length < least) return false;
+    for (let i = 0; i < v.length; i++) if (!each(v[i])) return false; // holes too: zod sees undefined
+    return true;
+  };
+  const opt = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
+  const str = (v: unknown) => typeof v === "string";
+  const int = (lo: number, hi: number) => (v: unknown) => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  const dur = (v: unknown) => (typeof v === "string" || typeof v === "number") && typeof parseDuration(v) === "number";
+  const ip = (v: unknown) => typeof v === "string" && typeof parseIPv4(v) === "number";
+  const range = (v: unknown) => typeof v === "string" && typeof parsePortRange(v) !== "string";
+  const oneOf = (...values: string[]) => (v: unknown) => values.includes(v as string);
+  const dest = (v: unknown) => typeof v === "string" && /^[^:]+:\d+$/.test(v);
+  const o = sc as Record<string, unknown>;
+  if (!plain(o) || !has(o, ["name", "description", "seed", "duration", "sample", "profile", "trace", "hosts", "links", "workloads"])) return undefined;
+  const ok = opt(o.name, str) && opt(o.description, str) && opt(o.seed, int(0, Number.MAX_SAFE_INTEGER)) && dur(o.duration)
+    && opt(o.sample, dur) && opt(o.profile, oneOf(...PROFILE_NAMES)) && opt(o.trace, int(0, 2 ** 32 - 1))
+    && plain(o.hosts) && Object.keys(o.hosts).length > 0 && Object.entries(o.hosts).every(([name, h]) => /^[A-Za-z_][\w-]*$/.test(name) && plain(h)
+      && has(h, ["ip", "count", "ports", "portAllocator", "tcp", "listen"]) && (ip(h.ip) || list(h.ip, ip, 1)) && opt(h.count, int(1, MAX_FLEET))
+      && opt(h.ports, range) && opt(h.portAllocator, str)
+      && opt(h.tcp, (t) => plain(t) && has(t, QUICK_TCP) && QUICK_TCP.every((k) => opt(t[k], dur)))
+      && opt(h.listen, (l) => list(l, (x) => plain(x) && has(x, ["port", "protocol", "backlog", "acceptRate", "start", "stop", "reuseAddr", "bindRetry"])
+        && int(1, 65535)(x.port) && opt(x.protocol, oneOf("tcp", "udp")) && opt(x.backlog, int(1, 2 ** 31 - 1))
+        && opt(x.acceptRate, (r) => typeof r === "number" && r >= 0.001 && r <= 1e6) && opt(x.start, dur) && opt(x.stop, dur)
+        && opt(x.reuseAddr, (b) => typeof b === "boolean") && opt(x.bindRetry, dur))))
+    && list(o.links, (l) => plain(l) && has(l, ["between", "latency", "loss"]) && list(l.between, str) && (l.between as unknown[]).length === 2
+      && (dur(l.latency) || (list(l.latency, dur) && (l.latency as unknown[]).length === 2)) && opt(l.loss, plain))
+    && list(o.workloads, (w) => plain(w) && str(w.from) && (dest(w.to) || list(w.to, dest, 1))
+      && opt(w.source, oneOf("first", "round-robin")) && opt(w.portAt, oneOf("connect", "bind")) && opt(w.via, (v) => list(v, str)));
+  return ok ? sc as Scenario : undefined;
+}
+
 /** Checks a scenario and returns the plan, or throws one ScenarioError naming the field. */
 export function planScenario(input: unknown, overrides: PlanOptions = {}): Plan {
   checkPlanOptions(overrides);
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
-    throw new ScenarioError("scenario", `expected an object with ${TOP_FIELDS.join(", ")}, got ${typeName(input)}`);
+    throw new ScenarioError("scenario", `expected an object with ${Object.keys(scenarioSchemas().scenarioSchema.shape).join(", ")}, got ${typeName(input)}`);
   }
   refuseProtoKeys(input, "scenario");
   // By the name the scenario writes: a plugin's name, or a module's path (loadPlugins).
   const given = new Map((overrides.plugins ?? []).map((p) => [(p as Partial<ModulePlugin>).ref ?? p.name, p]));
-  const parsed = scenarioSchema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error, input);
-  const sc = parsed.data;
+  const sc = quickScenario(input) ?? checkedByZod(input);
   const us = (v: string | number) => parseDuration(v) as number;
 
   const profile = sc.profile ?? "linux";
@@ -667,7 +733,7 @@ function variantList(v: string | VariantName[] | undefined): VariantName[] {
 }
 
 /** A link's `duplicate`, with its delay in us; a range must be ordered. */
-function planDuplicate(d: z.infer<typeof duplicate>, field: string, us: (v: string | number) => number): PlannedDuplicate {
+function planDuplicate(d: z.infer<Schemas["duplicate"]>, field: string, us: (v: string | number) => number): PlannedDuplicate {
   const flags = d.flags === undefined ? {} : { flags: d.flags };
   if (typeof d.delay !== "object") return { rate: d.rate, shape: "fixed", a: us(d.delay), b: us(d.delay), ...flags };
   if (d.delay.dist === "uniform") {
@@ -680,7 +746,7 @@ function planDuplicate(d: z.infer<typeof duplicate>, field: string, us: (v: stri
   return { rate: d.rate, shape: "exponential", a, b, ...flags };
 }
 
-function planNat(n: z.infer<typeof nat>, ips: number[], field: string, us: (v: string | number) => number): PlannedNat {
+function planNat(n: z.infer<Schemas["nat"]>, ips: number[], field: string, us: (v: string | number) => number): PlannedNat {
   const addresses = n.addresses === undefined ? ips : (Array.isArray(n.addresses) ? n.addresses : [n.addresses]).map((a) => parseIPv4(a) as number);
   if (new Set(addresses).size !== addresses.length) throw new ScenarioError(`${field}.addresses`, "lists an address twice");
   const preset = n.preset === undefined ? undefined : NAT_PRESETS[n.preset];
@@ -816,7 +882,7 @@ export function estimateEvents(plan: Plan): number {
  *  field is reported before anything else, since a misspelt key also makes the real one
  *  look missing ("durration" leaves "duration" required). */
 function fromZod(err: z.ZodError, input: unknown, where?: PluginWhere): ScenarioError {
-  const error = fromZodIssue(err, input, where?.root ?? scenarioSchema, where?.at ?? "scenario", where?.own ?? []);
+  const error = fromZodIssue(err, input, where?.root ?? scenarioSchemas().scenarioSchema, where?.at ?? "scenario", where?.own ?? []);
   if (!where) return error;
   // A plugin's options: say whose schema it was.
   return new ScenarioError(error.field, `${error.detail} (plugin "${where.plugin.name}" ${where.plugin.version})`);
@@ -832,7 +898,7 @@ function fromZodIssue(err: z.ZodError, input: unknown, root: z.ZodType, at: stri
   const schema = schemaAt(root, issue.path);
   // A scenario field's description is its meaning, for the reference; a plugin's options
   // have said what they take in theirs, so it stands in for `expected` there.
-  const wanted = schema && (expectedText(schema) ?? (root === scenarioSchema ? undefined : schema.description));
+  const wanted = schema && (expectedText(schema) ?? (root === scenarioSchemas().scenarioSchema ? undefined : schema.description));
   switch (issue.code) {
     case "unrecognized_keys": {
       const key = issue.keys[0];

@@ -9,10 +9,13 @@
 
 let hooked: Promise<void> | undefined;
 
+/** In the CLI's and the workers' bundles, which run as scripts (code-cache.ts), their wrapper's import(); absent elsewhere. */
+declare const __bundleImport: ((url: string) => Promise<{ default?: unknown }>) | undefined;
+
 /** The module at `url` (file:, http(s):, data:); a file: module's "connsim" and "connsim/plugin" are this connsim. */
 export async function importUserModule(url: string): Promise<{ default?: unknown }> {
   if (url.startsWith("file:")) await (hooked ??= resolveConnsimHere());
-  return import(url);
+  return typeof __bundleImport === "function" ? __bundleImport(url) : import(url);
 }
 
 // The hook runs on Node's loader thread: it gets the two URLs as data.

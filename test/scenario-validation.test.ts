@@ -2,8 +2,14 @@
 // exact field path and says what is allowed (DESIGN.md, Contracts: "a one-line reason").
 // Every case starts from the same valid scenario and changes one thing.
 
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { planScenario, ScenarioError } from "../sdk/index.js";
+import { quickScenario } from "../sdk/scenario.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 type Json = Record<string, any>;
 
@@ -482,5 +488,69 @@ describe("planScenario on a valid scenario", () => {
     const before = JSON.stringify(s);
     planScenario(s);
     expect(JSON.stringify(s)).toBe(before);
+  });
+});
+
+// planScenario checks the common fields without zod (quickScenario) and leaves anything
+// else to zod. The two must agree: a scenario the quick check takes is one zod takes,
+// with the same plan, and whatever it leaves goes to zod, whose messages are the ones
+// above. Checked here on the examples and on every field of them changed to values of
+// each kind, against the same scenarios checked by zod alone (an object whose prototype
+// is not Object's never takes the quick path).
+describe("the quick check and zod agree", () => {
+  const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".json"))
+    .map((f) => [f, JSON.parse(readFileSync(join(ROOT, "examples", f), "utf8")) as Json] as const);
+  const startingPoints: (readonly [string, Json])[] = [["base", base()], ...examples];
+  const byZod = (s: Json) => Object.assign(Object.create(Object.create(null)), s);
+  const outcome = (s: unknown) => {
+    try {
+      return { plan: planScenario(s) };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  };
+
+  test("the common scenarios take the quick path", () => {
+    expect(quickScenario(base())).toBeDefined();
+    const quick = examples.filter(([, s]) => quickScenario(s)).map(([f]) => f);
+    expect(quick).toEqual(expect.arrayContaining(["default.json", "flash-crowd.json", "reconnect-storm.json", "slow-accept.json", "tail-drop.json"]));
+  });
+
+  test.each(startingPoints)("%s: the same plan either way", (_f, s) => {
+    expect(outcome(s)).toEqual(outcome(byZod(s)));
+  });
+
+  // Values of each kind, and edges of the ranges the quick check tests itself.
+  const values: unknown[] = [undefined, null, true, 0, 1, -1, 1.5, 255, 65535, 65536, 2 ** 32, Number.MAX_SAFE_INTEGER, 2 ** 53, NaN, Infinity,
+    "", "x", "0s", "10s", "-1s", "1 sec", "1-2", "1000-2000", "2000-1000", "10.0.0.1", "10.0.0.256", "server:80", "server", "tcp", "udp", "linux", "first", "bind",
+    [], ["10.0.0.3"], ["10.0.0.3", "bad"], ["client", "server"], ["1ms", "2ms"], ["1ms"], [1, 2, 3], {}, { plugin: "bernoulli", p: 0.1 }, { a: 1 }];
+  /** Every path to a value in the scenario (objects' and lists' own too). */
+  const paths = (node: unknown, at: (string | number)[] = []): (string | number)[][] =>
+    node !== null && typeof node === "object"
+      ? [at, ...Object.entries(node).flatMap(([k, v]) => paths(v, [...at, Array.isArray(node) ? Number(k) : k]))]
+      : [at];
+  const changed = (s: Json, path: (string | number)[], value: unknown, how: "set" | "delete" | "add") => {
+    const copy = structuredClone(s);
+    let node: any = copy;
+    for (const k of path.slice(0, -1)) node = node[k];
+    const last = path[path.length - 1];
+    if (how === "delete") delete node[last];
+    else if (how === "add") node[last] = { ...node[last], extra: value };
+    else node[last] = value;
+    return copy;
+  };
+
+  test.each(startingPoints.filter(([, s]) => quickScenario(s)))("%s with each field changed: the same outcome either way", (_f, s) => {
+    let cases = 0;
+    for (const path of paths(s).filter((p) => p.length > 0)) {
+      const variants = [...values.map((v) => changed(s, path, v, "set")), changed(s, path, undefined, "delete")];
+      const parent = path.slice(0, -1);
+      if (!Array.isArray(parent.reduce((n: any, k) => n[k], s))) variants.push(changed(s, [...path.slice(0, -1), "extra"], 1, "set"));
+      for (const v of variants) {
+        cases++;
+        expect(outcome(v), `${path.join(".")} -> ${JSON.stringify(v)}`).toEqual(outcome(byZod(v)));
+      }
+    }
+    expect(cases).toBeGreaterThan(100);
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import { planScenario, runPlan, ScenarioError, WorkerPool } from "../sdk/index.js";
+import { planScenario, runPlan, ScenarioError, WorkerPool, type Plan, type Result } from "../sdk/index.js";
 import { applyVary, parseVary, runSweep, sweepGrid, sweepTable } from "../sdk/workers/sweep.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -63,6 +63,14 @@ describe("runSweep", () => {
     expect(failures[1]).toBeGreaterThan(0);   // 55/s is above
     expect(failures[2]).toBe(10108);          // the default study
     expect(failures.slice(3)).toEqual([0, 0, 0]);
+  });
+
+  test("the longest runs go to the pool first (no worker idles at the end); rows stay in grid order", async () => {
+    const started: number[] = [];
+    const pool = { run: async (plan: Plan) => { started.push(plan.workloads[0].rate); return { name: plan.name } as Result; } };
+    const rows = await runSweep(DEFAULT, [parseVary("workloads.0.rate=10,1000,100,1000")], pool);
+    expect(started).toEqual([1000, 1000, 100, 10]);
+    expect(rows.map((r) => r.values["workloads.0.rate"])).toEqual([10, 1000, 100, 1000]);
   });
 
   test("a bad combination stops the sweep before anything runs, naming the --vary", async () => {

@@ -7,7 +7,7 @@ import { loadPlugins } from "../plugin-loader.js";
 import { PluginError, type Plugin } from "../plugins.js";
 import { csvCell } from "../report/csv.js";
 import { WHY_KEYS, type Result } from "../result.js";
-import { planScenario, ScenarioError, type Plan } from "../scenario.js";
+import { estimateEvents, planScenario, ScenarioError, type Plan } from "../scenario.js";
 import { closest } from "../units.js";
 
 export type Value = number | string | boolean;
@@ -154,13 +154,23 @@ export function planSweep(scenario: unknown, varies: Vary[], options: Pick<Sweep
   return { grid, plans };
 }
 
-/** Checks every combination, then runs them all on the pool. */
+/**
+ * Checks every combination, then runs them all on the pool, the longest first (by
+ * estimateEvents; ties in grid order): a long run started last would leave the other
+ * workers idle while it finishes. The rows are in grid order whatever order they ran in.
+ */
 export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool, options: SweepOptions = {}): Promise<SweepRow[]> {
   const plugins = await loadPlugins(scenario, options.plugins, options.baseDir); // workers import the modules again
   const { grid, plans } = planSweep(scenario, varies, { seed: options.seed, plugins });
   options.onPlanned?.(plans, grid);
   let done = 0;
-  return Promise.all(plans.map(async (plan, i): Promise<SweepRow> => {
+  const cost = plans.map(estimateEvents);
+  const order = plans.map((_, i) => i).sort((a, b) => cost[b] - cost[a] || a - b);
+  const rows: Promise<SweepRow>[] = [];
+  for (const i of order) rows[i] = runRow(plans[i], i);
+  return Promise.all(rows);
+
+  async function runRow(plan: Plan, i: number): Promise<SweepRow> {
     const row: SweepRow = { values: grid[i] };
     try {
       row.result = await pool.run(plan);
@@ -170,7 +180,7 @@ export async function runSweep(scenario: unknown, varies: Vary[], pool: RunPool,
     }
     options.onRun?.(++done, plans.length);
     return row;
-  }));
+  }
 }
 
 /** The headline figures of each run, as a table: the varied values first. */
