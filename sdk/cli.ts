@@ -131,7 +131,7 @@ function parseFlags(command: string, args: string[]) {
 /** Runs estimated above this many events (about 15 minutes) are announced. */
 const LONG_RUN_EVENTS = 3.6e9;
 /** (workers/pdes.ts SPLIT_EVENTS: checked here first, so a short run loads nothing of the split.) */
-const SPLIT_EVENTS = 2e7;
+const SPLIT_EVENTS = 1e7;
 
 /** "about 7.2 billion events, roughly 0.5 hours" (at about 4 million events a second). */
 function howLong(events: number): string {

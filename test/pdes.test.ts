@@ -139,7 +139,7 @@ describe("one connected scenario over several workers", () => {
   });
 
   test("runScenario with workers splits a long connected scenario, and a cancelled split run ends with the samples so far", async () => {
-    // 60 s of 45,000 connections a second: past the 2e7 estimated events a split needs to pay.
+    // 60 s of 45,000 connections a second: past the 1e7 estimated events a split needs to pay.
     const s = { name: "c", seed: 3, duration: "60s", sample: "250ms",
       hosts: { a: { ip: "10.0.0.1", ports: "1024-65535", tcp: { timeWait: "1s" } }, b: { ip: "10.0.0.2", ports: "1024-65535", tcp: { timeWait: "1s" } },
         s: { ip: "10.0.0.3", listen: [{ port: 80 }] }, t: { ip: "10.0.0.4", listen: [{ port: 80 }] } },

@@ -104,8 +104,8 @@ export function planParts(plan: Plan, maxParts: number): Omit<Part, "index" | "s
   return { parts: used.length, owner: final, lookahead: lookahead === Infinity ? plan.duration : lookahead };
 }
 
-/** Estimated events past which a connected scenario is worth splitting (a few seconds on one core). */
-export const SPLIT_EVENTS = 2e7;
+/** Estimated events past which a connected scenario is worth splitting (a second or two on one core). */
+export const SPLIT_EVENTS = 1e7;
 
 /**
  * planParts, for a plan of more estimated events than `minEvents`, where shared memory

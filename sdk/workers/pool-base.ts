@@ -32,7 +32,7 @@ export interface PoolRunOptions {
   onCheckpoint?: (rows: Uint32Array, stats: number[]) => void;
   /**
    * runOnPool: a connected scenario of more estimated events than this is split over the
-   * pool's workers in step (workers/pdes.ts; default 2e7, a few seconds on one core: a
+   * pool's workers in step (workers/pdes.ts; default 1e7, a second or two on one core: a
    * shorter run gains less than the workers' start and the windows cost). 0: always.
    */
   splitEvents?: number;
