@@ -1,7 +1,7 @@
 // One connected scenario over several workers (sdk/workers/pdes.ts): random scenarios
 // whose hosts are all joined (clients linked to two servers, some behind a NAT) with
-// drawn sizes, Bernoulli and Gilbert-Elliott loss, staged drops of a given `conn`,
-// closed loops, UDP, a server restart and traces give byte-identical JSON
+// drawn sizes, Bernoulli and Gilbert-Elliott loss, staged drops and old duplicates of a
+// given `conn`, closed loops, UDP, a server restart and traces give byte-identical JSON
 // (engine timings and the worker count aside) and CSV on 1, 2 and 4 workers, the split
 // being used each time.
 //
@@ -29,6 +29,8 @@ const loss = fc.oneof(
   fc.record({ plugin: fc.constant("bernoulli"), p: fc.double({ min: 0, max: 0.1, noNaN: true }) }),
   fc.record({ plugin: fc.constant("gilbert-elliott"), p: fc.double({ min: 0.01, max: 0.2, noNaN: true }), r: fc.double({ min: 0.1, max: 0.8, noNaN: true }) }),
   fc.record({ plugin: fc.constant("drop"), rules: fc.array(fc.record({ conn: fc.integer({ min: 0, max: 40 }), flags: fc.constantFrom("S", "S.", "F.", "P.") }), { minLength: 1, maxLength: 2 }) }),
+  // Staged old duplicates: a copy that crosses between parts arrives through the wheel.
+  fc.record({ plugin: fc.constant("delay-duplicate"), rules: fc.array(fc.record({ conn: fc.integer({ min: 0, max: 40 }), flags: fc.constantFrom("S", "S.", "F.", "P."), delay: ms(1, 300) }), { minLength: 1, maxLength: 2 }) }),
 );
 const client = fc.record({
   kind: fc.constantFrom("churn", "loop", "udp"),

@@ -107,13 +107,21 @@ export function planParts(plan: Plan, maxParts: number): Omit<Part, "index" | "s
 /** Estimated events past which a connected scenario is worth splitting (a second or two on one core). */
 export const SPLIT_EVENTS = 1e7;
 
+/** Estimated events a window must hold on average for a split to pay (a window costs about 15 us, bench/pdes.mjs). */
+export const WINDOW_EVENTS = 500;
+
 /**
- * planParts, for a plan of more estimated events than `minEvents`, where shared memory
- * is to be had (a browser page must be cross-origin isolated: COOP and COEP headers).
+ * planParts, for a plan of more estimated events than `minEvents` whose windows would
+ * hold WINDOW_EVENTS each on average (0: whenever it splits), where shared memory is to
+ * be had (a browser page must be cross-origin isolated: COOP and COEP headers).
  */
 export function splitFor(plan: Plan, maxParts: number, minEvents = SPLIT_EVENTS): Omit<Part, "index" | "shared"> | undefined {
   if (typeof SharedArrayBuffer === "undefined" || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return undefined;
-  return estimateEvents(plan) > minEvents ? planParts(plan, maxParts) : undefined;
+  const events = estimateEvents(plan);
+  if (events <= minEvents) return undefined;
+  const split = planParts(plan, maxParts);
+  if (split && minEvents > 0 && events / (plan.duration / split.lookahead) < WINDOW_EVENTS) return undefined; // windows too short for their work
+  return split;
 }
 
 export function sharedFor(parts: number): SharedArrayBuffer {
