@@ -21,8 +21,8 @@ import {
   addHost as newHost, addIp as newIp, addLink as newLink, addListener as newListener, addRule as newRule,
   dirForwards, freeSegment, netReset, takeSegment, sgDir, portTwTable, portUseTable, setListenerUdp as setUdp, reservePorts as reserve, setHostParam as setHp, setListenerLife as setLife, setListenerAccept as setAccept,
   setLoss as setLossKernel, setDuplicate as setDup, sgFate, hostParam, nDirs, nHosts, nIps, nListeners, ipHost, dirSrc, dirDst,
-  setRemote as markRemote, hostRemote, outboxPtr as outPtr, outboxCount as outCount, outboxClear as outClear, receive as receiveSegment, sgAt, sgOrder,
-  SEGMENT_RECORD_BYTES, anyRemote, MAX_PARTS, outboxEarliest as outEarliestAt,
+  setRemote as markRemote, outboxPtr as outPtr, outboxCount as outCount, outboxClear as outClear, receive as receiveSegment, sgAt, sgOrder,
+  SEGMENT_RECORD_BYTES, MAX_PARTS, outboxEarliest as outEarliestAt,
 } from "./net";
 import { ipIdx as sockIp, capacity, hashBytes, live, setDackEvent, setTimerEvent, SLOT_BYTES, socketsReset, socketTableBytes, timeWaitTableBytes, twLive, whyBooksOn } from "./sockets";
 import {
@@ -35,7 +35,7 @@ import { ARRIVAL_LANES, FLIGHT_LANES, firstAt, firstLane, firstOrder, lanesReset
 import { addNat as newNat, setNatTakeover as setTakeover, setNatReset as setReset, setNatScan as setScan, setNatBlock as setBlock, addPublic, addRoute as newRoute, natReset, natArrives, natSampleWords, writeNatSample } from "./nat/nat";
 import { conntrackReset, conntrackStart, ctExpire, EV_CONNTRACK, natStat as readNatStat, nNats, setCtTimeout, setNatHz, setNatMax } from "./nat/conntrack";
 import {
-  actAs, advance, cascade, dueSeq, evGen, evHost, evKind, evOrder, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, scheduleNumbered,
+  actAs, advance, cascade, dueSeq, evGen, evHost, evKind, evSeq, evTarget, findNext, horizon, isFound, nextDeadline, nextLevel, now, popDue, release, scheduleNumbered,
   setDropHook, setHorizon, wheelHosts, wheelReset, eventBytes, timeWaitQueueBytes,
 } from "./wheel";
 
@@ -352,7 +352,7 @@ export function run(maxEvents: u32): i32 {
       const kind = evKind(e); const target = evTarget(e); const g = evGen(e);
       // The host it happens on: a segment's receiver, else the host that filed it (its own).
       actAs(kind == EV_SEGMENT ? dirDst(sgDir(target)) : evHost(e));
-      if (keyed) handling(evOrder(e));
+      if (keyed) handling(evSeq(e));
       if (DEBUG) { if (kind == EV_TIMER || kind == EV_DACK) assert(ipHost(sockIp(target)) == evHost(e), "a socket's timer filed by another host"); }
       release(e);
       if (kind == EV_SEGMENT) {
@@ -465,7 +465,6 @@ export function outboxPtr(p: u32): usize { return outPtr(p); }
 export function outboxEarliest(): f64 { return <f64>min(outEarliestAt(), durationUs); }
 export function outboxCount(p: u32): u32 { return outCount(p); }
 export function outboxClear(): void { outClear(); }
-export function segmentRecordBytes(): u32 { return SEGMENT_RECORD_BYTES; }
 /** Room for n posted records, where the SDK copies those for this instance's hosts. */
 let INBOX: usize = 0; let inboxCap: u32 = 0;
 export function inboxPtr(n: u32): usize {

@@ -33,7 +33,7 @@ let HRNG: usize = 0;        // u64 [host] random stream for port selection
 let HPERTURB: usize = 0;    // usize [host] -> u32[256], Linux's table_perturb (RFC 6056 algorithm 3)
 let HRESERVED: usize = 0;   // usize [host] -> u8[8192]: a bit per port that connect() must not pick
 let HIPS: usize = 0;        // u32 [host] its last address + 1, 0 = none (the rest linked through IPNEXT)
-let HREMOTE: usize = 0;     // u8  [host] 1: another instance simulates it (a run split over workers)
+let HPART: usize = 0;       // u8  [host] 0: this instance simulates it; else the part (a run split over workers) + 1
 export const PERTURB_SIZE: u32 = 256;
 
 @inline export function hostParam(h: u32, k: i32): u32 { return load<u32>(HPARAM + ((<usize>h * HostParam.COUNT + k) << 2)); }
@@ -97,7 +97,7 @@ function growHosts(): void {
   HPARAM = col(HPARAM, c, n, HostParam.COUNT * 4); HTW = col(HTW, c, n, 4); HUDP = col(HUDP, c, n, 4);
   HSTATES = col(HSTATES, c, n, STATE_COUNT * 4); HSECRET = col(HSECRET, c, n, 8); HRNG = col(HRNG, c, n, 8);
   HPERTURB = col(HPERTURB, c, n, sizeof<usize>()); HRESERVED = col(HRESERVED, c, n, sizeof<usize>()); HIPS = col(HIPS, c, n, 4);
-  HREMOTE = col(HREMOTE, c, n, 1);
+  HPART = col(HPART, c, n, 1);
   hostCap = n;
 }
 @inline export function hostRng(h: u32): usize { return HRNG + (<usize>h << 3); }
@@ -753,7 +753,7 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
   DTS = alloc(<usize>c); DFWD = alloc(<usize>c * 2);
   DDUP = 0; DDUPK = 0; DDUPRNG = 0;
   QHEAD = alloc(<usize>c * 4); QTAIL = alloc(<usize>c * 4);
-  HREMOTE = alloc(<usize>c); OUTS = 0; HPART = 0; anyRemote = false;
+  HPART = alloc(<usize>c); OUTS = 0;
 }
 
 // ---- a run split over workers (sdk/pdes.ts) ---------------------------------------------
@@ -761,32 +761,28 @@ export function netReset(seed: u64, segmentCapacity: u32): void {
 // workloads have the same indexes everywhere, and a segment crosses as its record. An
 // instance simulates only its own hosts: the others are remote (their workloads and
 // listeners never start here), and a segment for a remote host, sent over a direction
-// marked REMOTE_BIT, is posted to the outbox with its arrival time and filing number.
+// marked REMOTE_BIT, is posted to its part's outbox with its arrival time and filing number.
 // The SDK hands each posted record to the instance that simulates its receiver
 // (receive), between windows no longer than the smallest latency of a crossing link.
 
 // One outbox per part a segment can go to (the SDK copies each whole): address, capacity, count.
 export const MAX_PARTS: u32 = 64;
 let OUTS: usize = 0;
-let HPART: usize = 0;       // u8 [host] the part that simulates it (setRemote)
-export let anyRemote = false;
 /** Host h is simulated by another instance, part `part`: the directions into it post their segments there. */
 export function setRemote(h: u32, part: u32): void {
-  if (OUTS == 0) { OUTS = alloc(<usize>MAX_PARTS * 12); HPART = alloc(<usize>hostCap); }
-  store<u8>(HREMOTE + <usize>h, 1);
-  store<u8>(HPART + <usize>h, <u8>part);
-  anyRemote = true;
+  if (OUTS == 0) OUTS = alloc(<usize>MAX_PARTS * 12);
+  store<u8>(HPART + <usize>h, <u8>(part + 1));
   for (let d: u32 = 0; d < nDirs; d++) {
     if (dirDst(d) == h) store<u8>(DLOSS + <usize>d, <u8>(<u32>load<u8>(DLOSS + <usize>d) | REMOTE_BIT));
   }
 }
-@inline export function hostRemote(h: u32): bool { return load<u8>(HREMOTE + <usize>h) != 0; }
+@inline export function hostRemote(h: u32): bool { return load<u8>(HPART + <usize>h) != 0; }
 /** Whether direction d leads to a host another instance simulates. */
 @inline export function dirRemote(d: u32): bool { return (<u32>load<u8>(DLOSS + <usize>d) & REMOTE_BIT) != 0; }
 
 /** Posts segment g (arriving at `at`, numbered `order`; `copy` 1: a delayed duplicate, for the wheel) to its receiver's part's outbox, and frees its record. */
 export function post(g: u32, at: u64, order: u64, copy: u32): void {
-  const o = OUTS + <usize>load<u8>(HPART + <usize>dirDst(sgDir(g))) * 12;
+  const o = OUTS + <usize>(load<u8>(HPART + <usize>dirDst(sgDir(g))) - 1) * 12;
   let box = <usize>load<u32>(o); const cap = load<u32>(o, 4); const n = load<u32>(o, 8);
   if (n == cap) { const c = max(cap * 2, 256); box = regrow(box, <usize>cap * SG_SIZE, <usize>c * SG_SIZE); store<u32>(o, <u32>box); store<u32>(o, c, 4); }
   const p = sg(g);

@@ -128,10 +128,10 @@ export let horizon: u64 = 0;
 /** The slot time an event is filed at (its due time is this or later). */
 @inline export function evTime(e: u32): u64 { return load<u64>(EV_TIME + (<usize>e << 3)); }
 @inline export function evDue(e: u32): u64 { return load<u64>(EV_DUE + (<usize>e << 3)); }
-@inline function evSeq(e: u32): u64 { return load<u64>(EV_SEQ + (<usize>e << 3)); }
-/** The host that filed event e, and its filing number. */
+/** Event e's filing number. */
+@inline export function evSeq(e: u32): u64 { return load<u64>(EV_SEQ + (<usize>e << 3)); }
+/** The host that filed event e. */
 @inline export function evHost(e: u32): u32 { return seqHost(evSeq(e)); }
-@inline export function evOrder(e: u32): u64 { return evSeq(e); }
 
 export function wheelReset(capacity: u32): void {
   now = 0;

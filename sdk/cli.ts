@@ -20,6 +20,7 @@ import { parseJsonText } from "./json-text.js";
 import { defaultEngineBytes, runPlan, VERSION, type Progress } from "./run.js";
 import { compileEngine } from "./engine.js";
 import { planShards } from "./workers/shard.js";
+import { splitFor } from "./workers/pdes.js";
 import { checkEngineFits } from "./limits.js";
 import { availableParallelism } from "node:os";
 import { estimateEvents, MAX_TRACE, planScenario, ScenarioError, tooManyTraced } from "./scenario.js";
@@ -130,8 +131,6 @@ function parseFlags(command: string, args: string[]) {
 
 /** Runs estimated above this many events (about 15 minutes) are announced. */
 const LONG_RUN_EVENTS = 3.6e9;
-/** (workers/pdes.ts SPLIT_EVENTS: checked here first, so a short run loads nothing of the split.) */
-const SPLIT_EVENTS = 1e7;
 
 /** "about 7.2 billion events, roughly 0.5 hours" (at about 4 million events a second). */
 function howLong(events: number): string {
@@ -224,10 +223,10 @@ async function run(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   for (const p of (workers > 1 && planShards(plan, workers)) || [plan]) checkEngineFits(p);
   // A run of hours deserves a word before it starts (at about 4 million events a second).
   const events = estimateEvents(plan);
+  if (!values.quiet && events > LONG_RUN_EVENTS) err.write(`connsim: ${howLong(events)}; Ctrl-C stops it and keeps what was simulated\n`);
   // A connected scenario is split over workers in step (workers/pdes.ts) only when it is
   // long enough for the workers' start and the windows' barriers to pay.
-  const split = workers > 1 && events > SPLIT_EVENTS && (await import("./workers/pdes.js")).splitFor(plan, workers) !== undefined;
-  if (!values.quiet && events > LONG_RUN_EVENTS) err.write(`connsim: ${howLong(events)}; Ctrl-C stops it and keeps what was simulated\n`);
+  const split = workers > 1 && splitFor(plan, workers) !== undefined;
   const progress = values.quiet ? undefined : progressReporter(err);
   const interrupt = new AbortController();
   // --out DIR: samples go to DIR/samples.jsonl as they are taken, so a killed run

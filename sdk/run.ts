@@ -208,21 +208,24 @@ export async function simulate(plan: Plan, options: RunOptions & { windows?: Win
   return { e, samples, records, dirs, wallSeconds: (performance.now() - started) / 1000, simulatedUs, error };
 }
 
-/** A run split over workers, from its parts' merged sample rows, counters and trace records (workers/pdes.ts). */
+/** A run split over workers, from its parts' merged sample rows, counters (by Stat) and trace records (workers/pdes.ts). */
 export function resultFromParts(plan: Plan, rows: Uint32Array, stats: number[], records: TraceRecord[], dirs: { from: string; to: string }[],
                                 wallSeconds: number, error: string | undefined, simulatedUs: number): Result {
+  return assemble({ stat: (k: Stat) => stats[k] ?? 0 }, plan, sampleTableOf(plan, [rows]), records, dirs, wallSeconds, error, simulatedUs);
+}
+
+function sampleTableOf(plan: Plan, blocks: Uint32Array[]): SampleTable {
   const samples = new SampleTable(plan.hosts.length, ...natShape(plan));
-  samples.blocks.push(rows); samples.rows = rows.length / samples.layout.words;
-  return assemble({ stat: (k: Stat) => stats[k] ?? 0 } as EngineExports, plan, samples, records, dirs, wallSeconds, error, simulatedUs);
+  for (const b of blocks) { samples.blocks.push(b); samples.rows += b.length / samples.layout.words; }
+  return samples;
 }
 
 /** A result from the sample rows and counters (by Stat) a run reported before its worker died; no traces. */
 export function resultFromRows(plan: Plan, blocks: Uint32Array[], stats: number[], error: string): Result {
-  const samples = new SampleTable(plan.hosts.length, ...natShape(plan));
-  for (const b of blocks) { samples.blocks.push(b); samples.rows += b.length / samples.layout.words; }
+  const samples = sampleTableOf(plan, blocks);
   // The clock of a dead worker is lost: its last sample is the time it is known to have reached.
   const last = samples.rows ? samples.column(0)[samples.rows - 1] : 0;
-  return assemble({ stat: (k: Stat) => stats[k] ?? 0 } as EngineExports, plan, samples, [], [], 0, error, Math.round(sampleTime(last, plan) * 1e6));
+  return assemble({ stat: (k: Stat) => stats[k] ?? 0 }, plan, samples, [], [], 0, error, Math.round(sampleTime(last, plan) * 1e6));
 }
 
 function assemble(e: Pick<EngineExports, "stat">, plan: Plan, samples: SampleTable, records: TraceRecord[],

@@ -13,6 +13,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { planScenario, runPlan, type Result, type Scenario } from "../sdk/index.js";
 import type * as Connsim from "../web/connsim.js";
+import { comparable } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -33,11 +34,6 @@ function pairs(n: number, duration: string): Scenario {
   return { name: `pairs-${n}`, seed: 5, duration, sample: "250ms", hosts, links, workloads };
 }
 
-/** The result as JSON, without what legitimately differs between runs and worker counts. */
-function comparable(r: Result) {
-  const { wallSeconds, memoryBytes, workers, ...engine } = r.engine;
-  return JSON.parse(JSON.stringify({ ...r, engine }));
-}
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -179,8 +175,7 @@ describe.skipIf(!haveChromium && !requireChromium)("the worker API in browser We
     const expected = await runPlan(planScenario(scenario));
     expect(result.engine.workers).toBe(2);
     expect(result.engine.split!.lookaheadUs).toBe(3000);
-    const { split: _s, ...engine } = comparable(result).engine;
-    expect({ ...comparable(result), engine }).toEqual(comparable(expected));
+    expect(comparable(result)).toEqual(comparable(expected));
     expect(problems).toEqual([]);
   });
 

@@ -6,8 +6,9 @@
 // TIME_WAIT (exact timers, hz 0) three windows pass.
 
 import { afterAll, describe, expect, test } from "vitest";
-import { planScenario, runOnPool, runPlan, runScenario, ScenarioError, snapshotScenario, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
+import { planScenario, runOnPool, runPlan, runScenario, ScenarioError, snapshotScenario, WorkerPool, type Scenario } from "../sdk/index.js";
 import { seriesCsv } from "../sdk/report/csv.js";
+import { comparable } from "./helpers.js";
 
 type Workload = Scenario["workloads"][number];
 
@@ -190,10 +191,6 @@ describe("a fleet in the plan and the result", () => {
 describe("the same result on 1 and 2 workers", () => {
   const pools: WorkerPool[] = [];
   afterAll(async () => { await Promise.all(pools.map((p) => p.close())); });
-  const comparable = (r: Result) => {
-    const { workers: _w, wallSeconds: _s, memoryBytes: _m, ...engine } = r.engine;
-    return JSON.stringify({ ...r, engine });
-  };
 
   test("two fleets, one of them split across shards by its links", async () => {
     const s: Scenario = {

@@ -3,6 +3,15 @@
 import type { Result, Scenario, Trace } from "../sdk/index.js";
 import { runScenario } from "../sdk/index.js";
 
+/**
+ * A result as JSON, without what legitimately differs between runs and worker counts:
+ * wall time, memory, the workers and how a split run went (engine.split).
+ */
+export function comparable(r: Result): string {
+  const { wallSeconds: _s, memoryBytes: _m, workers: _w, split: _p, ...engine } = r.engine;
+  return JSON.stringify({ ...r, engine });
+}
+
 type Workload = Scenario["workloads"][number];
 type Link = Scenario["links"][number];
 

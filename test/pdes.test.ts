@@ -11,9 +11,10 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadPlugins, planScenario, runOnPool, runPlan, runScenario, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
+import { loadPlugins, planScenario, runOnPool, runPlan, runScenario, WorkerPool, type Scenario } from "../sdk/index.js";
 import { seriesCsv } from "../sdk/report/csv.js";
 import { planParts } from "../sdk/workers/pdes.js";
+import { comparable } from "./helpers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RUNS = Number(process.env.CONNSIM_FC_RUNS ?? 12);
@@ -81,12 +82,6 @@ const scenario = fc.record({
   if (restart) workloads.push({ plugin: "server-restart", from: "c0", to: `s${clients[0].server}:80`, clients: 4, at: "700ms", down: "300ms", reuseAddr: true, backoff: "6ms", stop: "3s" });
   return { name: "joined", seed, duration: "4s", sample, trace, hosts, links, workloads } as unknown as Scenario;
 });
-
-/** The result without what legitimately differs between 1 and N workers: engine timings, memory, workers. */
-function comparable(r: Result): string {
-  const { workers: _w, wallSeconds: _s, memoryBytes: _m, split: _p, ...engine } = r.engine;
-  return JSON.stringify({ ...r, engine });
-}
 
 const pools: WorkerPool[] = [];
 afterAll(async () => { await Promise.all(pools.map((p) => p.close())); });

@@ -13,8 +13,9 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadPlugins, planScenario, runOnPool, runPlan, WorkerPool, type Result, type Scenario } from "../sdk/index.js";
+import { loadPlugins, planScenario, runOnPool, runPlan, WorkerPool, type Scenario } from "../sdk/index.js";
 import { seriesCsv } from "../sdk/report/csv.js";
+import { comparable } from "./helpers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RUNS = Number(process.env.CONNSIM_FC_RUNS ?? 15);
@@ -97,12 +98,6 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   });
   return { name: "shards", seed, duration: "6s", sample, hosts, links, workloads };
 });
-
-/** The result without what legitimately differs between 1 and N workers (mergeShards: engine timings, memory, workers). */
-function comparable(r: Result): string {
-  const { workers: _w, wallSeconds: _s, memoryBytes: _m, ...engine } = r.engine;
-  return JSON.stringify({ ...r, engine });
-}
 
 const pools: WorkerPool[] = [];
 afterAll(async () => { await Promise.all(pools.map((p) => p.close())); });

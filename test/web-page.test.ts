@@ -17,6 +17,7 @@ import { definePlugin, z } from "../sdk/plugins.js";
 import type * as Connsim from "../web/connsim.js";
 import { parseJsonText } from "../sdk/json-text.js";
 import { summary } from "../sdk/report/summary.js";
+import { comparable } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -27,11 +28,6 @@ const DEFAULT = JSON.parse(DEFAULT_TEXT);
 
 type PageState = { connsimPage: { finished?: { result: Result } } };
 
-/** The result without what differs between two runs of one study (wall time, memory, workers). */
-function comparable(r: Result) {
-  const { wallSeconds, memoryBytes, workers, ...engine } = r.engine;
-  return JSON.parse(JSON.stringify({ ...r, engine }));
-}
 
 /** The summary without its engine line (wall time). */
 const steady = (text: string) => text.split("\n").filter((l) => !l.startsWith("  engine ")).join("\n");

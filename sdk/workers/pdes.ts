@@ -43,9 +43,11 @@ const COUNT = 0, GENERATION = 1, STOP = 2, FILL = 4;
 const CONTROL_WORDS = FILL + 2 * MAX_PARTS;
 const TIMES = CONTROL_WORDS * 4;
 const SPINS = 20_000;
-/** Records of one window's crossing traffic a part's inbox holds (64 bytes each). */
+/** An engine segment record (assembly/net.ts SG_SIZE), as it crosses. */
+const RECORD = 64;
+/** Records of one window's crossing traffic a part's inbox holds. */
 export const INBOX_RECORDS = 1 << 16;
-const INBOX_BYTES = INBOX_RECORDS * 64;
+const INBOX_BYTES = INBOX_RECORDS * RECORD;
 
 /**
  * The split of a connected plan over at most `maxParts` workers, or undefined when it
@@ -189,12 +191,12 @@ export class PartWindows {
     for (let p = 0; p < parts; p++) {
       const n = p === index ? 0 : e.outboxCount(p);
       if (n === 0) continue;
-      const at = Atomics.add(this.control, FILL + half * MAX_PARTS + p, n * 64);
-      if (at + n * 64 > INBOX_BYTES) {
+      const at = Atomics.add(this.control, FILL + half * MAX_PARTS + p, n * RECORD);
+      if (at + n * RECORD > INBOX_BYTES) {
         this.stop();
         throw new Error(`more than ${INBOX_RECORDS.toLocaleString("en-US")} segments crossed to worker ${p} in one window of ${lookahead} us (the smallest latency between the parts): run it on fewer workers`);
       }
-      this.bytes.set(new Uint8Array(e.memory.buffer, e.outboxPtr(p), n * 64), this.inbox(half, p) + at);
+      this.bytes.set(new Uint8Array(e.memory.buffer, e.outboxPtr(p), n * RECORD), this.inbox(half, p) + at);
       this.crossed += n;
     }
     this.times[half * parts + index] = Math.min(e.nextEventAt(), e.outboxEarliest());
@@ -202,10 +204,10 @@ export class PartWindows {
     this.windows++;
     this.barrier();
     const fill = FILL + half * MAX_PARTS + index;
-    const got = Atomics.load(this.control, fill) / 64;
+    const got = Atomics.load(this.control, fill) / RECORD;
     if (got > 0) {
       const at = e.inboxPtr(got); // (first: making room may grow the memory, detaching its old buffer)
-      new Uint8Array(e.memory.buffer, at, got * 64).set(this.bytes.subarray(this.inbox(half, index), this.inbox(half, index) + got * 64));
+      new Uint8Array(e.memory.buffer, at, got * RECORD).set(this.bytes.subarray(this.inbox(half, index), this.inbox(half, index) + got * RECORD));
       e.receive(got);
       Atomics.store(this.control, fill, 0);
     }
@@ -216,10 +218,7 @@ export class PartWindows {
   }
 
   /** Tells the other parts to stop (this one failed or was cancelled). */
-  stop(): void {
-    Atomics.store(this.control, STOP, 1);
-    Atomics.notify(this.control, GENERATION);
-  }
+  stop(): void { stopParts(this.part.shared); }
 
   private inbox(half: number, p: number): number { return TIMES + 2 * this.part.parts * 8 + (half * this.part.parts + p) * INBOX_BYTES; }
 
